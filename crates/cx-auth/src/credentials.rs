@@ -1,0 +1,288 @@
+//! The OAuth2 client-credentials grant (RFC 6749 §4.4) against a CXone token
+//! endpoint: seed 000's `POST /oauth/token` and seed 001's `POST /v1/oauth2/token`.
+//!
+//! Request: `application/x-www-form-urlencoded` with `grant_type=client_credentials`,
+//! optional `scope` (space separated), and the client authenticated either in
+//! the body (`client_id`, `client_secret`) or with HTTP Basic.
+//! Response: `{access_token, token_type, expires_in (s), scope}`; an error is
+//! `{error, error_description}` with 400/401.
+
+use std::fmt;
+use std::time::Duration;
+
+use cx_http::{AccessToken, Client, Error, ErrorKind};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// How the client authenticates to the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClientAuthMethod {
+    /// `client_id` and `client_secret` in the form body (seeds 000, 001). Default.
+    #[default]
+    FormBody,
+    /// `Authorization: Basic base64(client_id:client_secret)` (seed 002).
+    Basic,
+}
+
+/// A token from the endpoint, with its lifetime.
+#[derive(Debug, Clone)]
+pub struct FetchedToken {
+    /// The access token.
+    pub token: AccessToken,
+    /// Lifetime the server granted (`expires_in`).
+    pub expires_in: Duration,
+    /// Scopes the server granted (space separated), if it said.
+    pub scope: Option<String>,
+}
+
+/// Something that can fetch a fresh access token; [`crate::TokenCache`] wraps one.
+#[async_trait::async_trait]
+pub trait FetchToken: Send + Sync + 'static {
+    /// Fetch a new token from the authorization server.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Auth`] with the server's `error`/`error_description`, or a
+    /// transport error from the runtime.
+    async fn fetch(&self) -> Result<FetchedToken, Error>;
+}
+
+/// OAuth2 client credentials for one CXone client, ready to fetch tokens.
+pub struct ClientCredentials {
+    http: Client,
+    token_path: String,
+    client_id: String,
+    client_secret: SecretString,
+    scopes: Vec<String>,
+    method: ClientAuthMethod,
+}
+
+impl fmt::Debug for ClientCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientCredentials")
+            .field("token_url", &format_args!("{}{}", self.http.base_url(), self.token_path))
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .field("method", &self.method)
+            .finish()
+    }
+}
+
+/// Builder for [`ClientCredentials`]; errors surface in [`ClientCredentialsBuilder::build`].
+#[must_use]
+#[derive(Default, Clone)]
+pub struct ClientCredentialsBuilder {
+    token_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretString>,
+    scopes: Vec<String>,
+    method: ClientAuthMethod,
+    config: Option<cx_http::Config>,
+}
+
+impl ClientCredentialsBuilder {
+    /// Full token endpoint URL, e.g. `https://na1.niceincontact.com/oauth/token`.
+    pub fn token_url(mut self, url: impl Into<String>) -> Self {
+        self.token_url = Some(url.into());
+        self
+    }
+
+    /// The OAuth client id.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = Some(id.into());
+        self
+    }
+
+    /// The OAuth client secret.
+    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// Scopes to request; none requests the client's default set.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How to authenticate the client (default: form body).
+    pub fn auth_method(mut self, method: ClientAuthMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Runtime settings for the token calls (retries, timeouts). Its `base_url` is ignored.
+    pub fn http_config(mut self, config: cx_http::Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Build.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming `token_url`, `client_id` or
+    /// `client_secret` when missing or malformed.
+    pub fn build(self) -> Result<ClientCredentials, Error> {
+        let url = self
+            .token_url
+            .ok_or_else(|| Error::invalid_input("token_url", "is required"))?;
+        let parsed = split_url(&url)?;
+        let client_id = self
+            .client_id
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| Error::invalid_input("client_id", "is required and must not be empty"))?;
+        let client_secret = self
+            .client_secret
+            .ok_or_else(|| Error::invalid_input("client_secret", "is required"))?;
+        let config = cx_http::Config {
+            base_url: parsed.0,
+            ..self.config.unwrap_or_default()
+        };
+        let http = Client::builder().config(config).build()?;
+        Ok(ClientCredentials {
+            http,
+            token_path: parsed.1,
+            client_id,
+            client_secret,
+            scopes: self.scopes,
+            method: self.method,
+        })
+    }
+}
+
+/// Split an absolute URL into (origin, path-and-query).
+fn split_url(url: &str) -> Result<(String, String), Error> {
+    let rest = url
+        .strip_prefix("https://")
+        .map(|r| ("https://", r))
+        .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)));
+    let Some((scheme, rest)) = rest else {
+        return Err(Error::invalid_input(
+            "token_url",
+            format!("{url:?} must be an absolute http(s) URL"),
+        ));
+    };
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() {
+        return Err(Error::invalid_input("token_url", format!("{url:?} has no host")));
+    }
+    Ok((format!("{scheme}{host}"), path.to_owned()))
+}
+
+impl ClientCredentials {
+    /// A builder.
+    pub fn builder() -> ClientCredentialsBuilder {
+        ClientCredentialsBuilder::default()
+    }
+
+    /// The client id (not secret).
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    token_type: Option<String>,
+    expires_in: u64,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl FetchToken for ClientCredentials {
+    async fn fetch(&self) -> Result<FetchedToken, Error> {
+        use secrecy::ExposeSecret as _;
+        let scope = self.scopes.join(" ");
+        let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+        if !scope.is_empty() {
+            form.push(("scope", &scope));
+        }
+        let mut req = self
+            .http
+            .post(&self.token_path)
+            .without_auth()
+            .idempotent()
+            .operation("oauth.token");
+        match self.method {
+            ClientAuthMethod::FormBody => {
+                form.push(("client_id", &self.client_id));
+                form.push(("client_secret", self.client_secret.expose_secret()));
+            }
+            ClientAuthMethod::Basic => {
+                req = req.basic_auth(&self.client_id, &self.client_secret);
+            }
+        }
+        metrics::counter!("cx_auth_token_requests_total").increment(1);
+        let resp: TokenResponse = req.form(&form).send_json().await.map_err(|e| {
+            let msg = match e.body().and_then(|b| b.get("error")).and_then(|v| v.as_str()) {
+                Some(code) => format!("token request for client {:?} rejected: {code}", self.client_id),
+                None => format!("token request for client {:?} failed", self.client_id),
+            };
+            Error::new(ErrorKind::Auth, msg).with_source(e)
+        })?;
+        if let Some(tt) = &resp.token_type
+            && !tt.eq_ignore_ascii_case("bearer")
+        {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!("unsupported token_type {tt:?} (expected Bearer)"),
+            ));
+        }
+        Ok(FetchedToken {
+            token: AccessToken::new(SecretString::from(resp.access_token)),
+            expires_in: Duration::from_secs(resp.expires_in),
+            scope: resp.scope,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_names_the_missing_field() {
+        let cases: &[(ClientCredentialsBuilder, &str)] = &[
+            (ClientCredentials::builder(), "token_url"),
+            (
+                ClientCredentials::builder().token_url("ftp://x/oauth/token"),
+                "token_url",
+            ),
+            (
+                ClientCredentials::builder().token_url("http://127.0.0.1:1/oauth/token"),
+                "client_id",
+            ),
+            (
+                ClientCredentials::builder()
+                    .token_url("http://127.0.0.1:1/oauth/token")
+                    .client_id("c"),
+                "client_secret",
+            ),
+        ];
+        for (b, field) in cases {
+            let err = b.clone().build().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(&format!("`{field}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_secret() {
+        let c = ClientCredentials::builder()
+            .token_url("http://127.0.0.1:1/oauth/token")
+            .client_id("c")
+            .client_secret("hunter2")
+            .build();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+    }
+}

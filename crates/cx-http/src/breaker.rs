@@ -1,0 +1,172 @@
+//! Circuit breaker and the shared per-host pause after a 429.
+//!
+//! The breaker opens after `failure_threshold` consecutive failures (5xx,
+//! connection errors, timeouts) to one host, rejects calls for `open_for`,
+//! then lets a single trial call through (half-open): success closes it,
+//! failure opens it again. 4xx answers, 429 included, are not failures of the
+//! host's health and do not count.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Circuit breaker settings. Defaults: opens after 5 consecutive failures, stays open 30 s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerConfig {
+    /// Consecutive failures that open the circuit. Default 5.
+    pub failure_threshold: u32,
+    /// How long the circuit stays open before a trial call. Default 30 s.
+    pub open_for: Duration,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failure_threshold: 5,
+            open_for: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { trial_started: Instant },
+}
+
+/// Per-host circuit breakers.
+#[derive(Debug)]
+pub(crate) struct Breakers {
+    config: BreakerConfig,
+    hosts: Mutex<HashMap<String, State>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+impl Breakers {
+    pub(crate) fn new(config: BreakerConfig) -> Self {
+        Self {
+            config,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// May a call to `host` go ahead? `Err(remaining)` while open.
+    pub(crate) fn admit(&self, host: &str) -> Result<(), Duration> {
+        let mut hosts = lock(&self.hosts);
+        let now = Instant::now();
+        let state = hosts
+            .entry(host.to_owned())
+            .or_insert(State::Closed { failures: 0 });
+        match *state {
+            State::Closed { .. } => Ok(()),
+            State::Open { until } if now >= until => {
+                *state = State::HalfOpen { trial_started: now };
+                Ok(())
+            }
+            State::Open { until } => Err(until - now),
+            // One trial at a time; a trial that never reported back (dropped
+            // future) is presumed lost after `open_for`.
+            State::HalfOpen { trial_started } if now - trial_started >= self.config.open_for => {
+                *state = State::HalfOpen { trial_started: now };
+                Ok(())
+            }
+            State::HalfOpen { trial_started } => {
+                Err(self.config.open_for - (now - trial_started))
+            }
+        }
+    }
+
+    pub(crate) fn record(&self, host: &str, healthy: bool) {
+        let mut hosts = lock(&self.hosts);
+        let state = hosts
+            .entry(host.to_owned())
+            .or_insert(State::Closed { failures: 0 });
+        *state = match (*state, healthy) {
+            (_, true) => State::Closed { failures: 0 },
+            (State::Closed { failures }, false) if failures + 1 < self.config.failure_threshold => {
+                State::Closed {
+                    failures: failures + 1,
+                }
+            }
+            (_, false) => {
+                tracing::warn!(host, "circuit breaker opened");
+                metrics::counter!("cx_http_circuit_opened_total").increment(1);
+                State::Open {
+                    until: Instant::now() + self.config.open_for,
+                }
+            }
+        };
+    }
+}
+
+/// The shared pause per host: after a 429 every task waits out the same
+/// `Retry-After` instead of each hammering the host on its own schedule.
+#[derive(Debug, Default)]
+pub(crate) struct HostPauses {
+    hosts: Mutex<HashMap<String, Instant>>,
+}
+
+impl HostPauses {
+    /// Pause `host` until `until` (extends, never shortens, a pause).
+    pub(crate) fn pause(&self, host: &str, until: Instant) {
+        let mut hosts = lock(&self.hosts);
+        let entry = hosts.entry(host.to_owned()).or_insert(until);
+        if *entry < until {
+            *entry = until;
+        }
+    }
+
+    /// How long calls to `host` must still wait.
+    pub(crate) fn remaining(&self, host: &str) -> Option<Duration> {
+        let mut hosts = lock(&self.hosts);
+        let until = *hosts.get(host)?;
+        let now = Instant::now();
+        if until <= now {
+            hosts.remove(host);
+            None
+        } else {
+            Some(until - now)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_threshold_and_half_opens_after_cooldown() {
+        let b = Breakers::new(BreakerConfig {
+            failure_threshold: 2,
+            open_for: Duration::from_millis(20),
+        });
+        assert!(b.admit("h").is_ok());
+        b.record("h", false);
+        assert!(b.admit("h").is_ok());
+        b.record("h", false);
+        assert!(b.admit("h").is_err(), "open after 2 failures");
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(b.admit("h").is_ok(), "half-open trial admitted");
+        assert!(b.admit("h").is_err(), "only one trial at a time");
+        b.record("h", true);
+        assert!(b.admit("h").is_ok(), "closed after a good trial");
+        assert!(b.admit("other").is_ok(), "hosts are independent");
+    }
+
+    #[test]
+    fn pause_extends_but_never_shortens() {
+        let p = HostPauses::default();
+        let now = Instant::now();
+        p.pause("h", now + Duration::from_secs(10));
+        p.pause("h", now + Duration::from_secs(1));
+        assert!(p.remaining("h").is_some_and(|d| d > Duration::from_secs(5)));
+        assert!(p.remaining("x").is_none());
+    }
+}

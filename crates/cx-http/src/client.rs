@@ -1,0 +1,767 @@
+//! The [`Client`] and its request builder: every API call of every service
+//! crate goes through [`RequestBuilder::send`], the one retry loop of the
+//! workspace.
+//!
+//! Per call, in order: wait out a shared host pause (set by a 429), check the
+//! circuit breaker, take a rate-limit slot and a concurrency permit, attach the
+//! access token, send with a per-attempt timeout bounded by the total deadline,
+//! then classify the outcome:
+//!
+//! | outcome | GET/PUT/DELETE (idempotent) | POST/PATCH without key | POST/PATCH with idempotency key |
+//! |---|---|---|---|
+//! | 2xx/3xx | done | done | done |
+//! | 401 (first time) | refresh token, replay | refresh token, replay | refresh token, replay |
+//! | 429, 503 | retry (Retry-After) | retry (Retry-After) | retry (Retry-After) |
+//! | 408, 500, 502, 504 | retry | **error** (may have been processed) | retry, same key |
+//! | connect error (nothing sent) | retry | retry | retry |
+//! | timeout, reset mid-response | retry | **error** | retry, same key |
+//! | other 4xx | error | error | error |
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, Url};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::auth::{AccessToken, Authenticate};
+use crate::breaker::{Breakers, HostPauses};
+use crate::config::Config;
+use crate::error::{Error, ErrorKind};
+use crate::retry::{RetryBudget, parse_retry_after};
+
+/// Header carrying the idempotency key of a POST, identical on every attempt.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// An HTTP client for one CXone API base URL. Cheap to clone (one shared pool,
+/// budget, breaker and limiters).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: String,
+    base_url: Url,
+    config: Config,
+    auth: Option<Arc<dyn Authenticate>>,
+    budget: RetryBudget,
+    breakers: Option<Breakers>,
+    pauses: HostPauses,
+    limiter: Option<DefaultDirectRateLimiter>,
+    in_flight: Option<Semaphore>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base)
+            .field("authenticated", &self.inner.auth.is_some())
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]. Setters take and return the builder by value; a bad
+/// value is reported by [`ClientBuilder::build`].
+#[must_use]
+#[derive(Default)]
+pub struct ClientBuilder {
+    config: Config,
+    auth: Option<Arc<dyn Authenticate>>,
+}
+
+impl ClientBuilder {
+    /// Replace all settings.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:8080` or `https://api-na1.niceincontact.com`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.config.base_url = url.into();
+        self
+    }
+
+    /// Authenticate every request with tokens from `auth`.
+    pub fn auth(mut self, auth: Arc<dyn Authenticate>) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Retry policy.
+    pub fn retry(mut self, retry: crate::RetryPolicy) -> Self {
+        self.config.retry = retry;
+        self
+    }
+
+    /// Build the client.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Builder`] when the base URL is not an absolute http(s) URL,
+    /// a limit is zero, or the TLS stack cannot be set up.
+    pub fn build(self) -> Result<Client, Error> {
+        let config = self.config;
+        let base = config.base_url.trim_end_matches('/').to_owned();
+        let base_url = match Url::parse(&base) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => u,
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::Builder,
+                    format!("invalid `base_url` {base:?}: must be an absolute http(s) URL"),
+                ));
+            }
+        };
+        // reqwest is built without a bundled crypto provider; ring is ours.
+        // Installing twice is harmless (the second call reports "already set").
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .pool_max_idle_per_host(config.pool_max_idle_per_host)
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e))?;
+        let limiter = match config.rate_limit {
+            None => None,
+            Some(rl) => {
+                let per_second = std::num::NonZeroU32::new(rl.per_second).ok_or_else(|| {
+                    Error::invalid_input("rate_limit.per_second", "must be at least 1")
+                })?;
+                let burst = std::num::NonZeroU32::new(rl.burst)
+                    .ok_or_else(|| Error::invalid_input("rate_limit.burst", "must be at least 1"))?;
+                Some(DefaultDirectRateLimiter::direct(
+                    Quota::per_second(per_second).allow_burst(burst),
+                ))
+            }
+        };
+        let in_flight = match config.max_in_flight {
+            Some(0) => return Err(Error::invalid_input("max_in_flight", "must be at least 1")),
+            Some(n) => Some(Semaphore::new(n)),
+            None => None,
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                base_url,
+                budget: RetryBudget::new(config.retry_budget.clone()),
+                breakers: config.breaker.clone().map(Breakers::new),
+                pauses: HostPauses::default(),
+                limiter,
+                in_flight,
+                auth: self.auth,
+                config,
+            }),
+        })
+    }
+}
+
+impl Client {
+    /// A builder with the default [`Config`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The settings this client was built with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    /// A request with `method` to `path`: relative to the base URL
+    /// (`/api/v2/...`) or absolute (`http://...`, as a `nextPageUri` is).
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = if path.starts_with("http://") || path.starts_with("https://") {
+            Url::parse(path)
+        } else if path.starts_with('/') {
+            Url::parse(&format!("{}{path}", self.inner.base))
+        } else {
+            Url::parse(&format!("{}/{path}", self.inner.base))
+        };
+        let mut rb = RequestBuilder {
+            client: self.clone(),
+            method,
+            url: self.inner.base_url.clone(),
+            headers: HeaderMap::new(),
+            body: None,
+            error: None,
+            authenticated: true,
+            attempt_timeout: None,
+            operation: None,
+            declared_idempotent: false,
+        };
+        match url {
+            Ok(u) => rb.url = u,
+            Err(e) => {
+                rb.error = Some(
+                    Error::new(ErrorKind::Builder, format!("invalid URL for path {path:?}"))
+                        .with_source(e),
+                );
+            }
+        }
+        rb
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    /// `POST path`.
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    /// `PATCH path`.
+    pub fn patch(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PATCH, path)
+    }
+
+    /// `PUT path`.
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    /// `DELETE path`.
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+}
+
+/// One API call being built. Finish with [`RequestBuilder::send`] or
+/// [`RequestBuilder::send_json`].
+#[must_use = "a request does nothing until `.send().await`"]
+pub struct RequestBuilder {
+    client: Client,
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<(Bytes, &'static str)>,
+    error: Option<Error>,
+    authenticated: bool,
+    attempt_timeout: Option<Duration>,
+    operation: Option<&'static str>,
+    declared_idempotent: bool,
+}
+
+impl RequestBuilder {
+    /// Append query parameters (`?k=v&...`), percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, pairs: &[(K, V)]) -> Self {
+        {
+            let mut q = self.url.query_pairs_mut();
+            for (k, v) in pairs {
+                q.append_pair(k.as_ref(), v.as_ref());
+            }
+        }
+        self
+    }
+
+    /// Append `name=value` when `value` is `Some`.
+    pub fn query_opt(self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.query(&[(name, v)]),
+            None => self,
+        }
+    }
+
+    /// A JSON body (`Content-Type: application/json`).
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.body = Some((Bytes::from(bytes), "application/json")),
+            Err(e) => {
+                self.error = Some(
+                    Error::new(ErrorKind::Builder, "request body is not serialisable as JSON")
+                        .with_source(e),
+                );
+            }
+        }
+        self
+    }
+
+    /// A form body (`application/x-www-form-urlencoded`), as OAuth token requests use.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let encoded = reqwest::Url::parse_with_params("http://form.invalid/", pairs)
+            .map(|u| u.query().unwrap_or_default().to_owned());
+        match encoded {
+            Ok(s) => self.body = Some((Bytes::from(s), "application/x-www-form-urlencoded")),
+            Err(e) => {
+                self.error =
+                    Some(Error::new(ErrorKind::Builder, "form body not encodable").with_source(e));
+            }
+        }
+        self
+    }
+
+    /// Add a header. An invalid name or value is reported by `send`.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(n), Ok(v)) => {
+                self.headers.insert(n, v);
+            }
+            _ => {
+                self.error = Some(Error::invalid_input(
+                    name,
+                    "not a valid HTTP header name/value",
+                ));
+            }
+        }
+        self
+    }
+
+    /// HTTP Basic authentication (`Authorization: Basic ...`), e.g. OAuth client
+    /// authentication; the secret is marked sensitive and never logged.
+    pub fn basic_auth(mut self, user: &str, password: &SecretString) -> Self {
+        use base64::Engine as _;
+        let raw = format!("{user}:{}", password.expose_secret());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+        match HeaderValue::from_str(&format!("Basic {encoded}")) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                self.headers.insert(reqwest::header::AUTHORIZATION, v);
+            }
+            Err(_) => self.error = Some(Error::invalid_input("client_id", "not valid in a header")),
+        }
+        self.authenticated = false;
+        self
+    }
+
+    /// Send the `Idempotency-Key` header with `key` on every attempt, which also
+    /// makes a POST/PATCH safe to retry after a 5xx or a lost response.
+    pub fn idempotency_key(self, key: &str) -> Self {
+        self.header(IDEMPOTENCY_KEY, key)
+    }
+
+    /// Declare this call safe to repeat although its method is POST/PATCH
+    /// (e.g. an OAuth token request), so it is retried like a GET.
+    pub fn idempotent(mut self) -> Self {
+        self.declared_idempotent = true;
+        self
+    }
+
+    /// Do not attach an access token (token endpoints, webhooks).
+    pub fn without_auth(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+
+    /// Override the per-attempt timeout for this call.
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.attempt_timeout = Some(timeout);
+        self
+    }
+
+    /// A short operation name for spans and metrics (e.g. `"workflow.execute"`).
+    pub fn operation(mut self, name: &'static str) -> Self {
+        self.operation = Some(name);
+        self
+    }
+
+    /// Send and decode a 2xx JSON body into `T`.
+    ///
+    /// # Errors
+    /// As [`RequestBuilder::send`], plus [`ErrorKind::Decode`] when the body is not a `T`.
+    pub async fn send_json<T: DeserializeOwned>(self) -> Result<T, Error> {
+        self.send().await?.json()
+    }
+
+    /// Send with the runtime's retry policy (see the module docs' table).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::Status`] for a non-success answer (with status, request id, body);
+    /// - [`ErrorKind::Connect`] / [`ErrorKind::Timeout`] for transport failures;
+    /// - [`ErrorKind::CircuitOpen`] when the host's breaker is open;
+    /// - [`ErrorKind::Auth`] when no access token could be had;
+    /// - [`ErrorKind::Builder`] / [`ErrorKind::InvalidInput`] for a bad request, before sending.
+    pub async fn send(self) -> Result<Response, Error> {
+        let span = tracing::info_span!(
+            "cx.request",
+            method = %self.method,
+            path = %self.url.path(),
+            operation = self.operation.unwrap_or(""),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        self.run().instrument(span).await
+    }
+
+    async fn run(self) -> Result<Response, Error> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let inner = &*self.client.inner;
+        let policy = &inner.config.retry;
+        let host = host_key(&self.url);
+        let method_label = self.method.as_str().to_owned();
+        let started = Instant::now();
+        let deadline = started + policy.total_deadline;
+        let idempotent = matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        ) || self.declared_idempotent
+            || self.headers.contains_key(IDEMPOTENCY_KEY);
+        let mut attempts: u32 = 0;
+        let mut retries: u32 = 0;
+        let mut refreshed = false;
+        inner.budget.deposit();
+
+        loop {
+            attempts += 1;
+            // 1. The shared pause after a 429 on this host.
+            if let Some(wait) = inner.pauses.remaining(&host) {
+                if Instant::now() + wait > deadline {
+                    return Err(deadline_error(attempts - 1, started));
+                }
+                tokio::time::sleep(wait).await;
+            }
+            // 2. Circuit breaker.
+            if let Some(b) = &inner.breakers
+                && let Err(remaining) = b.admit(&host)
+            {
+                return Err(Error::new(
+                    ErrorKind::CircuitOpen,
+                    format!(
+                        "circuit open for {host}: {} ms until a trial call",
+                        remaining.as_millis()
+                    ),
+                )
+                .with_attempts(attempts - 1, started.elapsed()));
+            }
+            // 3. Client-side rate and concurrency limits.
+            if let Some(l) = &inner.limiter {
+                l.until_ready().await;
+            }
+            let permit = match &inner.in_flight {
+                Some(s) => Some(s.acquire().await.map_err(|e| {
+                    Error::new(ErrorKind::Builder, "client is shutting down").with_source(e)
+                })?),
+                None => None,
+            };
+            // 4. Access token.
+            let token = match (&inner.auth, self.authenticated) {
+                (Some(auth), true) => Some(auth.access_token().await.map_err(|e| {
+                    if e.kind() == ErrorKind::Auth {
+                        e
+                    } else {
+                        Error::new(ErrorKind::Auth, "cannot obtain an access token").with_source(e)
+                    }
+                })?),
+                _ => None,
+            };
+            // 5. One attempt.
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(deadline_error(attempts - 1, started));
+            }
+            let timeout = self
+                .attempt_timeout
+                .unwrap_or(inner.config.attempt_timeout)
+                .min(deadline - now);
+            let outcome = self
+                .attempt(inner, token.as_ref(), timeout)
+                .instrument(tracing::debug_span!("cx.attempt", attempt = attempts))
+                .await;
+            drop(permit);
+            metrics::counter!("cx_http_attempts_total", "method" => method_label.clone())
+                .increment(1);
+
+            let failure = match outcome {
+                Ok(resp) if resp.status < 400 => {
+                    record_health(inner, &host, true);
+                    finish_metrics(&method_label, resp.status, started);
+                    tracing::Span::current().record("status", resp.status);
+                    tracing::Span::current().record("attempts", attempts);
+                    return Ok(Response {
+                        attempts,
+                        elapsed: started.elapsed(),
+                        ..resp
+                    });
+                }
+                Ok(resp) => {
+                    let status = resp.status;
+                    record_health(inner, &host, status < 500);
+                    if status == 401 && !refreshed {
+                        if let (Some(auth), Some(t)) = (&inner.auth, token.as_ref()) {
+                            // The token was rejected (revoked, expired early):
+                            // refresh once and replay without counting a retry.
+                            tracing::debug!("401: refreshing the access token and replaying");
+                            auth.invalidate(t);
+                            refreshed = true;
+                            attempts -= 1;
+                            continue;
+                        }
+                    }
+                    let retry_after = resp
+                        .header("retry-after")
+                        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+                        .map(|d| policy.cap_retry_after(d));
+                    if status == 429 {
+                        let pause = retry_after.unwrap_or_else(|| {
+                            policy.backoff(retries, rand::random::<f64>())
+                        });
+                        inner.pauses.pause(&host, Instant::now() + pause);
+                    }
+                    let retryable = match status {
+                        429 | 503 => true,
+                        408 | 500 | 502 | 504 => idempotent,
+                        _ => false,
+                    };
+                    let err = status_error(&self.method, &self.url, resp, retry_after);
+                    Failure {
+                        err,
+                        retryable,
+                        retry_after,
+                    }
+                }
+                Err((err, sent)) => {
+                    record_health(inner, &host, false);
+                    Failure {
+                        retryable: idempotent || !sent,
+                        err,
+                        retry_after: None,
+                    }
+                }
+            };
+
+            let Failure {
+                err,
+                retryable,
+                retry_after,
+            } = failure;
+            let give_up = |err: Error| {
+                let status = err.status().unwrap_or(0);
+                finish_metrics(&method_label, status, started);
+                tracing::Span::current().record("attempts", attempts);
+                Err(err.with_attempts(attempts, started.elapsed()))
+            };
+            if !retryable || attempts >= policy.max_attempts {
+                return give_up(err);
+            }
+            let wait =
+                retry_after.unwrap_or_else(|| policy.backoff(retries, rand::random::<f64>()));
+            if Instant::now() + wait >= deadline {
+                return give_up(err);
+            }
+            if !inner.budget.try_withdraw() {
+                tracing::warn!("retry budget exhausted; not retrying");
+                return give_up(err);
+            }
+            retries += 1;
+            metrics::counter!("cx_http_retries_total", "method" => method_label.clone())
+                .increment(1);
+            tracing::debug!(
+                error = %err,
+                wait_ms = wait.as_millis() as u64,
+                "retrying"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt. `Err((error, sent))`: `sent` is false when the request
+    /// certainly never reached the server (connect failure).
+    async fn attempt(
+        &self,
+        inner: &Inner,
+        token: Option<&AccessToken>,
+        timeout: Duration,
+    ) -> Result<Response, (Error, bool)> {
+        let mut req = inner
+            .http
+            .request(self.method.clone(), self.url.clone())
+            .headers(self.headers.clone())
+            .timeout(timeout);
+        if let Some(t) = token {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(|e| {
+                (
+                    Error::new(ErrorKind::Auth, "access token is not a valid header value")
+                        .with_source(e),
+                    false,
+                )
+            })?;
+            v.set_sensitive(true);
+            req = req.header(reqwest::header::AUTHORIZATION, v);
+        }
+        if let Some((body, content_type)) = &self.body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, *content_type)
+                .body(body.clone());
+        }
+        let what = || format!("{} {}", self.method, self.url.path());
+        let resp = req.send().await.map_err(|e| transport_error(e, &what()))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| {
+            let (err, _) = transport_error(e, &format!("{}: reading the body", what()));
+            (err.with_status(status), true)
+        })?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        })
+    }
+}
+
+struct Failure {
+    err: Error,
+    retryable: bool,
+    retry_after: Option<Duration>,
+}
+
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+fn record_health(inner: &Inner, host: &str, healthy: bool) {
+    if let Some(b) = &inner.breakers {
+        b.record(host, healthy);
+    }
+}
+
+fn finish_metrics(method: &str, status: u16, started: Instant) {
+    metrics::counter!(
+        "cx_http_requests_total",
+        "method" => method.to_owned(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!("cx_http_request_duration_seconds", "method" => method.to_owned())
+        .record(started.elapsed().as_secs_f64());
+}
+
+fn deadline_error(attempts: u32, started: Instant) -> Error {
+    Error::new(ErrorKind::Timeout, "total deadline exceeded")
+        .with_attempts(attempts, started.elapsed())
+}
+
+fn transport_error(e: reqwest::Error, what: &str) -> (Error, bool) {
+    let sent = !e.is_connect();
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_decode() {
+        ErrorKind::Decode
+    } else {
+        ErrorKind::Connect
+    };
+    let msg = match kind {
+        ErrorKind::Timeout => format!("{what}: timed out"),
+        _ if !sent => format!("{what}: connection failed"),
+        _ => format!("{what}: connection broken"),
+    };
+    (Error::new(kind, msg).with_source(e), sent)
+}
+
+fn status_error(
+    method: &Method,
+    url: &Url,
+    resp: Response,
+    retry_after: Option<Duration>,
+) -> Error {
+    let body = serde_json::from_slice::<serde_json::Value>(&resp.body).ok();
+    Error::new(
+        ErrorKind::Status,
+        format!("{method} {} failed", url.path()),
+    )
+    .with_status(resp.status)
+    .with_request_id(resp.request_id().map(str::to_owned))
+    .with_body(body)
+    .with_retry_after(retry_after)
+}
+
+/// A successful (status < 400) response, body fully read.
+#[derive(Debug, Clone)]
+pub struct Response {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+    attempts: u32,
+    elapsed: Duration,
+}
+
+impl Response {
+    /// HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// All headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// One header as text, if present and valid.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `ETag` header (seed 002's optimistic locking).
+    pub fn etag(&self) -> Option<&str> {
+        self.header("etag")
+    }
+
+    /// The server's request id (`x-request-id` or `x-correlation-id`).
+    pub fn request_id(&self) -> Option<&str> {
+        self.header("x-request-id")
+            .or_else(|| self.header("x-correlation-id"))
+    }
+
+    /// The server's `Retry-After`, parsed (uncapped); `None` if absent or invalid.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Attempts this call took (1 when the first succeeded).
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Wall time of the whole call, retries included.
+    pub fn elapsed(&self) -> Duration {
+        self.elapsed
+    }
+
+    /// Decode the body as JSON.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Decode`] naming the JSON path that failed.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                format!(
+                    "response body is not the expected JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+            .with_status(self.status)
+            .with_source(e)
+        })
+    }
+}

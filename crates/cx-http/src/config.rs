@@ -1,0 +1,74 @@
+//! Runtime settings and their defaults, all in one place.
+//!
+//! | setting | default | meaning |
+//! |---|---|---|
+//! | `connect_timeout` | 10 s | TCP + TLS connect, per attempt |
+//! | `attempt_timeout` | 30 s | one attempt, headers and body (seed 000 uses 30 s) |
+//! | `retry.max_attempts` | 4 | attempts per call, the first included |
+//! | `retry.initial_backoff` | 100 ms | first full-jitter window |
+//! | `retry.multiplier` | 2.0 | window growth per retry |
+//! | `retry.max_backoff` | 10 s | cap on one backoff window |
+//! | `retry.total_deadline` | 60 s | all attempts and waits of one call |
+//! | `retry.retry_after_cap` | 60 s | longest `Retry-After` honoured |
+//! | `retry_budget.ratio` | 0.2 | retries earned per first attempt |
+//! | `retry_budget.reserve_per_sec` | 10 | retries earned per second |
+//! | `breaker` | 5 failures → open 30 s | per-host circuit breaker (`None` disables) |
+//! | `rate_limit` | none | client-side requests/s with a burst |
+//! | `max_in_flight` | none | client-side concurrency limit |
+//! | `pool_max_idle_per_host` | 64 | idle keep-alive connections kept per host |
+
+use std::time::Duration;
+
+use crate::breaker::BreakerConfig;
+use crate::retry::{RetryBudgetConfig, RetryPolicy};
+
+/// Client-side rate limit: `per_second` requests per second with bursts of up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Sustained requests per second (≥ 1).
+    pub per_second: u32,
+    /// Requests that may go at once after a quiet spell (≥ 1).
+    pub burst: u32,
+}
+
+/// Settings of a [`crate::Client`]. See the module docs for the defaults table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Base URL every relative path is joined to, e.g. `https://api-na1.niceincontact.com`.
+    pub base_url: String,
+    /// `User-Agent` header.
+    pub user_agent: String,
+    /// Connect timeout per attempt. Default 10 s.
+    pub connect_timeout: Duration,
+    /// Timeout of one attempt (headers and body). Default 30 s.
+    pub attempt_timeout: Duration,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// Retry budget.
+    pub retry_budget: RetryBudgetConfig,
+    /// Circuit breaker per host; `None` disables it.
+    pub breaker: Option<BreakerConfig>,
+    /// Client-side rate limit; `None` for none.
+    pub rate_limit: Option<RateLimit>,
+    /// Most requests in flight at once; `None` for no limit.
+    pub max_in_flight: Option<usize>,
+    /// Idle keep-alive connections kept per host. Default 64.
+    pub pool_max_idle_per_host: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            user_agent: concat!("cxone-rs/", env!("CARGO_PKG_VERSION")).to_owned(),
+            connect_timeout: Duration::from_secs(10),
+            attempt_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            retry_budget: RetryBudgetConfig::default(),
+            breaker: Some(BreakerConfig::default()),
+            rate_limit: None,
+            max_in_flight: None,
+            pool_max_idle_per_host: 64,
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! The one error type of the runtime.
+//!
+//! Every failed call through [`crate::Client`] returns an [`Error`]: an opaque
+//! value with predicates (`is_timeout()`, `is_rate_limited()`, ...) and the
+//! facts a caller needs to report or branch on: the HTTP status, the server's
+//! request id, how many attempts were made, how long the call took in total and
+//! the API's JSON error body. Service crates wrap it in their own error types.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, for callers that branch on it.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request could not be built (bad URL, unserialisable body, bad header).
+    Builder,
+    /// The connection could not be made or broke before a response arrived.
+    Connect,
+    /// An attempt timed out, or the total deadline ran out.
+    Timeout,
+    /// The server answered with a non-success status (see [`Error::status`]).
+    Status,
+    /// The response body could not be read or decoded.
+    Decode,
+    /// The access token could not be obtained (see the source for why).
+    Auth,
+    /// The circuit breaker for the host is open; no request was sent.
+    CircuitOpen,
+    /// A paginator saw a page cursor it had already followed, or hit its page limit.
+    PaginationLoop,
+    /// A [`crate::Poller`] ran out of polls or time before the operation finished.
+    PollExhausted,
+    /// Caller input was rejected before any request was sent.
+    InvalidInput,
+}
+
+/// The error of every runtime call.
+///
+/// `Display` gives a one-line reason; the underlying cause, if any, is in
+/// [`std::error::Error::source`] and is not repeated in the message.
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    status: Option<u16>,
+    request_id: Option<String>,
+    attempts: u32,
+    elapsed: Duration,
+    body: Option<serde_json::Value>,
+    retry_after: Option<Duration>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` with a one-line `message`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                message: message.into(),
+                status: None,
+                request_id: None,
+                attempts: 0,
+                elapsed: Duration::ZERO,
+                body: None,
+                retry_after: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An [`ErrorKind::InvalidInput`] error naming the offending `field` and the `rule` it broke.
+    pub fn invalid_input(field: &str, rule: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::InvalidInput, format!("invalid `{field}`: {rule}"))
+    }
+
+    /// Attach the underlying cause.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_status(mut self, status: u16) -> Self {
+        self.inner.status = Some(status);
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.inner.request_id = id;
+        self
+    }
+
+    pub(crate) fn with_body(mut self, body: Option<serde_json::Value>) -> Self {
+        self.inner.body = body;
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, retry_after: Option<Duration>) -> Self {
+        self.inner.retry_after = retry_after;
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32, elapsed: Duration) -> Self {
+        self.inner.attempts = attempts;
+        self.inner.elapsed = elapsed;
+        self
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// True when an attempt timed out or the total deadline (or a poller's) ran out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::PollExhausted)
+    }
+
+    /// True when the server answered 429 Too Many Requests on the last attempt.
+    pub fn is_rate_limited(&self) -> bool {
+        self.inner.status == Some(429)
+    }
+
+    /// True when the connection failed or was reset before a response arrived.
+    pub fn is_connect(&self) -> bool {
+        self.inner.kind == ErrorKind::Connect
+    }
+
+    /// True when the input was rejected before any request was sent.
+    pub fn is_invalid_input(&self) -> bool {
+        self.inner.kind == ErrorKind::InvalidInput
+    }
+
+    /// The HTTP status of the last response, if one arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// The server's request id (`x-request-id` or `x-correlation-id` header), if sent.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// How many attempts were made (0 when nothing was sent).
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// Wall time from the first attempt to giving up.
+    pub fn elapsed(&self) -> Duration {
+        self.inner.elapsed
+    }
+
+    /// The API's JSON error body (e.g. `{"error": "...", "message": "..."}`), if it sent one.
+    pub fn body(&self) -> Option<&serde_json::Value> {
+        self.inner.body.as_ref()
+    }
+
+    /// The server's `Retry-After` on the last response, already parsed and capped.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.inner.retry_after
+    }
+
+    /// The API's own message: `message`, `error_description` or `error` from the body.
+    pub fn api_message(&self) -> Option<&str> {
+        let body = self.inner.body.as_ref()?;
+        ["message", "error_description", "error"]
+            .iter()
+            .find_map(|k| body.get(*k).and_then(|v| v.as_str()))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)?;
+        if let Some(status) = self.inner.status {
+            write!(f, " (HTTP {status}")?;
+            if let Some(msg) = self.api_message() {
+                write!(f, ": {msg}")?;
+            }
+            f.write_str(")")?;
+        }
+        if self.inner.attempts > 1 {
+            write!(
+                f,
+                " after {} attempts in {} ms",
+                self.inner.attempts,
+                self.inner.elapsed.as_millis()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("cx_http::Error");
+        d.field("kind", &self.inner.kind)
+            .field("message", &self.inner.message);
+        if let Some(s) = self.inner.status {
+            d.field("status", &s);
+        }
+        if let Some(id) = &self.inner.request_id {
+            d.field("request_id", id);
+        }
+        d.field("attempts", &self.inner.attempts)
+            .field("elapsed_ms", &self.inner.elapsed.as_millis());
+        if let Some(src) = &self.inner.source {
+            d.field("source", src);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.inner
+            .source
+            .as_ref()
+            .map(|e| &**e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn assert_traits<T: Send + Sync + 'static + std::error::Error>() {}
+        assert_traits::<Error>();
+    }
+
+    #[test]
+    fn display_names_status_and_api_message_once() {
+        let e = Error::new(ErrorKind::Status, "POST /x failed")
+            .with_status(400)
+            .with_body(Some(serde_json::json!({"message": "bad priority"})))
+            .with_attempts(1, Duration::from_millis(5));
+        assert_eq!(e.to_string(), "POST /x failed (HTTP 400: bad priority)");
+        assert_eq!(e.api_message(), Some("bad priority"));
+    }
+}

@@ -1,0 +1,61 @@
+//! The cxone-rs runtime: one HTTP [`Client`] that every service crate sends
+//! its CXone API calls through.
+//!
+//! What it does for every call (DESIGN.md, "The SDK runtime"):
+//! - retries with full-jitter exponential backoff, a cap, a maximum number of
+//!   attempts and a total deadline ([`RetryPolicy`]);
+//! - honours `Retry-After` in delay-seconds and HTTP-date form, capped
+//!   ([`parse_retry_after`]), and pauses the whole host after a 429 so that
+//!   concurrent tasks wait together;
+//! - retries POST/PATCH only when safe: 429/503, a connection that never
+//!   reached the server, or with an idempotency key sent unchanged on every
+//!   attempt ([`RequestBuilder::idempotency_key`]);
+//! - on a 401 refreshes the access token once through [`Authenticate`] and
+//!   replays the request;
+//! - bounds retries with a [`RetryBudget`], load with a client-side rate limit
+//!   and concurrency limit, and failing hosts with a circuit breaker;
+//! - reports one [`Error`] with predicates and the API's error body;
+//! - pages through lists as `Stream`s ([`paginate`]) and waits for long-running
+//!   operations with a [`Poller`];
+//! - opens a `tracing` span per request (`cx.request`) and per attempt
+//!   (`cx.attempt`), and records `metrics` counters and histograms:
+//!   `cx_http_requests_total{method,status}`, `cx_http_attempts_total`,
+//!   `cx_http_retries_total`, `cx_http_request_duration_seconds`,
+//!   `cx_http_circuit_opened_total`, `cx_poll_polls`.
+//!
+//! Defaults are listed in one table in [`config`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cx_http::Error> {
+//! let client = cx_http::Client::builder()
+//!     .base_url("http://127.0.0.1:8080")
+//!     .build()?;
+//! let body: serde_json::Value = client.get("/api/v2/workflows/wf_1").send_json().await?;
+//! # let _ = body; Ok(()) }
+//! ```
+//!
+//! ## Features
+//! None: the crate has no optional parts.
+
+#![deny(missing_docs)]
+
+mod auth;
+mod breaker;
+mod client;
+pub mod config;
+mod error;
+pub mod paginate;
+mod poll;
+mod retry;
+
+pub use auth::{AccessToken, Authenticate};
+pub use breaker::BreakerConfig;
+pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder, Response};
+pub use config::{Config, RateLimit};
+pub use error::{BoxError, Error, ErrorKind};
+pub use paginate::{Page, PageFields};
+pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
+pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+
+/// Re-exported so callers can name methods without depending on reqwest.
+pub use reqwest::Method;

@@ -1,0 +1,231 @@
+//! [`Poller`]: waits for a long-running operation (a workflow execution, a
+//! data-action job) to reach a terminal state.
+//!
+//! Delays grow geometrically from `initial_delay` by `multiplier` up to
+//! `max_delay`, each shortened by up to `jitter` (a fraction) at random so
+//! that many pollers do not synchronise. A `Retry-After` from the server
+//! replaces the computed delay. Polling ends with
+//! [`ErrorKind::PollExhausted`] after `max_polls` polls or when `deadline`
+//! passes, naming the operation; dropping the future cancels it (nothing runs
+//! in the background).
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::error::{Error, ErrorKind};
+
+/// What one poll saw.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PollStatus<T> {
+    /// Terminal state reached, with its value.
+    Done(T),
+    /// Still running; the server may ask for a specific wait.
+    Pending {
+        /// The server's `Retry-After`, if any.
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The terminal value and what it took to get it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollOutcome<T> {
+    /// The terminal value.
+    pub value: T,
+    /// Polls made (≥ 1).
+    pub polls: u32,
+    /// Time from the first poll's start to the terminal answer.
+    pub elapsed: Duration,
+}
+
+/// Progress, reported before each wait.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollProgress {
+    /// Polls made so far.
+    pub polls: u32,
+    /// Time since polling started.
+    pub elapsed: Duration,
+    /// The wait before the next poll.
+    pub next_delay: Duration,
+}
+
+/// Poll schedule. Default: first poll at once, then 200 ms ×1.5 capped at 5 s,
+/// 10% jitter, 120 s deadline, no poll limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poller {
+    /// Wait before the first poll. Default 0.
+    pub first_delay: Duration,
+    /// Wait after the first pending answer. Default 200 ms.
+    pub initial_delay: Duration,
+    /// Growth per poll. Default 1.5.
+    pub multiplier: f64,
+    /// Cap on one wait. Default 5 s.
+    pub max_delay: Duration,
+    /// Fraction of a wait removed at random, 0..=1. Default 0.1.
+    pub jitter: f64,
+    /// Give up after this long. Default 120 s; `None` for no deadline.
+    pub deadline: Option<Duration>,
+    /// Give up after this many polls. Default `None`.
+    pub max_polls: Option<u32>,
+}
+
+impl Default for Poller {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::ZERO,
+            initial_delay: Duration::from_millis(200),
+            multiplier: 1.5,
+            max_delay: Duration::from_secs(5),
+            jitter: 0.1,
+            deadline: Some(Duration::from_secs(120)),
+            max_polls: None,
+        }
+    }
+}
+
+impl Poller {
+    /// The wait after `pending` pending answers (1-based), before jitter.
+    pub fn delay_for(&self, pending: u32) -> Duration {
+        let exp = self
+            .multiplier
+            .max(1.0)
+            .powi(pending.saturating_sub(1).min(64) as i32);
+        let d = self.initial_delay.as_secs_f64() * exp;
+        let cap = self.max_delay.as_secs_f64();
+        Duration::from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
+    }
+
+    /// Poll `check` until it reports [`PollStatus::Done`].
+    ///
+    /// `operation` names what is polled (e.g. `"execution exec_123"`) in the
+    /// exhaustion error.
+    ///
+    /// # Errors
+    /// `check`'s own error, unchanged; [`ErrorKind::PollExhausted`] when polls
+    /// or time run out (its message names `operation`, the polls and the ms waited).
+    pub async fn poll<T, F, Fut>(&self, operation: &str, check: F) -> Result<PollOutcome<T>, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<PollStatus<T>, Error>>,
+    {
+        self.poll_with_progress(operation, check, |_| {}).await
+    }
+
+    /// As [`Poller::poll`], calling `progress` before every wait (for spinners).
+    ///
+    /// # Errors
+    /// As [`Poller::poll`].
+    pub async fn poll_with_progress<T, F, Fut, P>(
+        &self,
+        operation: &str,
+        mut check: F,
+        mut progress: P,
+    ) -> Result<PollOutcome<T>, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<PollStatus<T>, Error>>,
+        P: FnMut(&PollProgress),
+    {
+        let started = Instant::now();
+        if !self.first_delay.is_zero() {
+            tokio::time::sleep(self.first_delay).await;
+        }
+        let mut polls = 0u32;
+        loop {
+            polls += 1;
+            let retry_after = match check().await? {
+                PollStatus::Done(value) => {
+                    metrics::histogram!("cx_poll_polls").record(f64::from(polls));
+                    return Ok(PollOutcome {
+                        value,
+                        polls,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                PollStatus::Pending { retry_after } => retry_after,
+            };
+            let elapsed = started.elapsed();
+            let out_of_polls = self.max_polls.is_some_and(|max| polls >= max);
+            let remaining = self.deadline.map(|d| d.saturating_sub(elapsed));
+            if out_of_polls || remaining.is_some_and(|r| r.is_zero()) {
+                return Err(Error::new(
+                    ErrorKind::PollExhausted,
+                    format!(
+                        "{operation} did not finish after {polls} polls in {} ms; it may be stuck",
+                        elapsed.as_millis()
+                    ),
+                ));
+            }
+            let base = self.delay_for(polls);
+            let jittered = base.mul_f64(1.0 - self.jitter.clamp(0.0, 1.0) * rand::random::<f64>());
+            let mut delay = retry_after.unwrap_or(jittered);
+            if let Some(r) = remaining {
+                delay = delay.min(r);
+            }
+            progress(&PollProgress {
+                polls,
+                elapsed,
+                next_delay: delay,
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_cap() {
+        let p = Poller {
+            initial_delay: Duration::from_secs(2),
+            multiplier: 1.5,
+            max_delay: Duration::from_secs(15),
+            ..Poller::default()
+        };
+        let secs: Vec<f64> = (1..=7).map(|n| p.delay_for(n).as_secs_f64()).collect();
+        assert_eq!(secs, vec![2.0, 3.0, 4.5, 6.75, 10.125, 15.0, 15.0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_polls_ends_with_an_error_naming_the_operation() {
+        let p = Poller {
+            max_polls: Some(3),
+            ..Poller::default()
+        };
+        let mut n = 0;
+        let err = p
+            .poll("execution exec_1", || {
+                n += 1;
+                async { Ok(PollStatus::<()>::Pending { retry_after: None }) }
+            })
+            .await
+            .err();
+        assert_eq!(n, 3);
+        let err = err.map(|e| (e.kind(), e.to_string()));
+        assert!(
+            matches!(&err, Some((ErrorKind::PollExhausted, m)) if m.contains("exec_1") && m.contains("3 polls")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_ends_polling() {
+        let p = Poller {
+            deadline: Some(Duration::from_secs(10)),
+            ..Poller::default()
+        };
+        let started = tokio::time::Instant::now();
+        let err = p
+            .poll("job j", || async {
+                Ok(PollStatus::<()>::Pending { retry_after: None })
+            })
+            .await
+            .err();
+        assert!(err.is_some_and(|e| e.is_timeout()));
+        assert!(started.elapsed() >= Duration::from_secs(10));
+        assert!(started.elapsed() < Duration::from_secs(11));
+    }
+}
