@@ -1,0 +1,410 @@
+//! The runtime's retry, Retry-After, idempotency, 401, breaker, limits and
+//! pagination behaviour, over real HTTP against cx-sim. Each test asserts on
+//! what the simulator's journal saw, so it fails if the behaviour breaks.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cx_http::{BreakerConfig, Config, ErrorKind, PageFields, RateLimit, RetryBudgetConfig};
+use cx_sim::{Fault, FaultRule, RetryAfter, Sim};
+use futures::TryStreamExt;
+use serde_json::json;
+use support::{WF, client, client_with, fast_config, sent};
+
+fn status(status: u16, retry_after: Option<RetryAfter>) -> Fault {
+    Fault::Status {
+        status,
+        retry_after,
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
+    // (Retry-After form, shortest wait the client must have made)
+    let cases = [
+        (RetryAfter::Seconds(1), Duration::from_millis(950)),
+        // An HTTP-date has 1 s resolution: "2 s from now" is 1..=2 s away.
+        (
+            RetryAfter::HttpDate { secs_from_now: 2 },
+            Duration::from_millis(900),
+        ),
+    ];
+    for (retry_after, min_wait) in cases {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        sim.set_faults(vec![
+            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after.clone()))).with_times(1),
+        ]);
+        let started = Instant::now();
+        let resp = api.get(WF).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{retry_after:?}");
+        assert_eq!(resp.attempts(), 2, "{retry_after:?}");
+        let gets = sent(&sim, "GET", WF);
+        assert_eq!(
+            gets.iter().map(|e| e.status).collect::<Vec<_>>(),
+            [429, 200]
+        );
+        let gap = Duration::from_millis(gets[1].at_ms - gets[0].at_ms);
+        assert!(gap >= min_wait, "{retry_after:?}: waited only {gap:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[tokio::test]
+async fn a_past_http_date_means_retry_at_once() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::HttpDate { secs_from_now: -30 })),
+        )
+        .with_times(1),
+    ]);
+    let started = Instant::now();
+    assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_cap_is_capped() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.retry_after_cap = Duration::from_millis(200);
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), status(429, Some(RetryAfter::Seconds(3600)))).with_times(1),
+    ]);
+    let started = Instant::now();
+    assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    for code in [500u16, 502, 503, 504] {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(code, None)).with_times(2)]);
+        let resp = api.get(WF).send().await.unwrap();
+        assert_eq!(resp.attempts(), 3, "HTTP {code}");
+        let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [code, code, 200]);
+    }
+}
+
+#[tokio::test]
+async fn attempts_are_bounded_and_the_error_reports_them() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(sent(&sim, "GET", WF).len(), 4);
+    assert!(err.elapsed() > Duration::ZERO);
+}
+
+#[tokio::test]
+async fn a_post_without_key_is_not_replayed_after_a_500() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let path = format!("{WF}/executions");
+    sim.set_faults(vec![FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1)]);
+    let err = api
+        .post(&path)
+        .json(&json!({"input": {"customerId": "C1"}}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(sent(&sim, "POST", &path).len(), 1, "a POST must not be replayed");
+}
+
+#[tokio::test]
+async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_execution() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let path = format!("{WF}/executions");
+    // The first attempt is processed but its response is lost (a 500 after
+    // processing); the retry must reuse the key so no second execution exists.
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("POST {path}"),
+            Fault::StatusAfterProcessing { status: 500 },
+        )
+        .with_times(1),
+    ]);
+    let created: serde_json::Value = api
+        .post(&path)
+        .json(&json!({"input": {"customerId": "C1"}}))
+        .idempotency_key("key-123")
+        .send_json()
+        .await
+        .unwrap();
+    let posts = sent(&sim, "POST", &path);
+    assert_eq!(posts.len(), 2);
+    assert!(posts.iter().all(|e| e.idempotency_key.as_deref() == Some("key-123")));
+    let running: serde_json::Value = api
+        .get(&path)
+        .query(&[("status", "running")])
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(running["totalCount"], 1, "exactly one execution: {running}");
+    assert_eq!(running["items"][0]["id"], created["id"]);
+}
+
+#[tokio::test]
+async fn a_429_or_503_post_is_retried_without_a_key() {
+    for code in [429u16, 503] {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        let path = format!("{WF}/executions");
+        sim.set_faults(vec![
+            FaultRule::new(format!("POST {path}"), status(code, Some(RetryAfter::Seconds(0))))
+                .with_times(1),
+        ]);
+        let resp = api
+            .post(&path)
+            .json(&json!({"input": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "HTTP {code}");
+        assert_eq!(sent(&sim, "POST", &path).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_request_replayed() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    api.get(WF).send().await.unwrap();
+    sim.clear_journal();
+    sim.revoke_tokens();
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let journal = sim.journal();
+    let seen: Vec<(String, u16)> = journal
+        .iter()
+        .map(|e| (e.path.clone(), e.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (WF.to_owned(), 401),
+            ("/oauth/token".to_owned(), 200),
+            (WF.to_owned(), 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_second_401_is_an_error_not_a_loop() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(401, None))]);
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(sent(&sim, "GET", WF).len(), 2, "one replay after one refresh");
+}
+
+#[tokio::test]
+async fn connection_resets_on_a_get_are_retried() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(1)]);
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.attempts(), 2);
+}
+
+#[tokio::test]
+async fn a_stalled_body_hits_the_attempt_timeout() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.attempt_timeout = Duration::from_millis(200);
+    config.retry.max_attempts = 2;
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::StallBody { ms: 2_000 })]);
+    let started = Instant::now();
+    let err = api.get(WF).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.attempts(), 2);
+    assert!(started.elapsed() < Duration::from_millis(1_500));
+}
+
+#[tokio::test]
+async fn the_total_deadline_bounds_a_call() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.total_deadline = Duration::from_millis(300);
+    config.retry.max_attempts = 100;
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::StallBody { ms: 5_000 })]);
+    let started = Instant::now();
+    let err = api.get(WF).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(800), "{err:?}");
+    assert!(err.attempts() < 100);
+}
+
+#[tokio::test]
+async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    api.get(WF).send().await.unwrap(); // warm the token
+    sim.clear_journal();
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), status(429, Some(RetryAfter::Seconds(1)))).with_times(1),
+    ]);
+    let first = api.get(WF).send();
+    let tasks = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let calls = (0..5).map(|_| api.get(WF).send());
+        futures::future::join_all(calls).await
+    };
+    let (first, rest) = tokio::join!(first, tasks);
+    first.unwrap();
+    assert!(rest.iter().all(Result::is_ok));
+    let gets = sent(&sim, "GET", WF);
+    assert_eq!(gets[0].status, 429);
+    for later in &gets[1..] {
+        assert!(
+            later.at_ms >= gets[0].at_ms + 900,
+            "a request went out during the pause: {later:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_retry_budget_caps_retries_across_calls() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry_budget = RetryBudgetConfig {
+        ratio: 0.0,
+        reserve_per_sec: 0.0,
+        max_tokens: 1.0,
+    };
+    config.breaker = None;
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.clear_journal();
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    assert!(api.get(WF).send().await.is_err());
+    assert!(api.get(WF).send().await.is_err());
+    // One token: the first call retries once, the second not at all.
+    assert_eq!(sent(&sim, "GET", WF).len(), 3);
+}
+
+#[tokio::test]
+async fn the_circuit_opens_and_stops_sending() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.max_attempts = 1;
+    config.breaker = Some(BreakerConfig {
+        failure_threshold: 3,
+        open_for: Duration::from_secs(60),
+    });
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    for _ in 0..3 {
+        assert_eq!(api.get(WF).send().await.unwrap_err().status(), Some(500));
+    }
+    sim.clear_journal();
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
+    assert_eq!(err.attempts(), 0);
+    assert!(sim.journal().is_empty(), "nothing is sent while open");
+}
+
+#[tokio::test]
+async fn the_client_side_rate_limit_spaces_requests() {
+    let sim = Sim::start().await.unwrap();
+    let config = Config {
+        rate_limit: Some(RateLimit {
+            per_second: 10,
+            burst: 1,
+        }),
+        ..fast_config(&sim)
+    };
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    let started = Instant::now();
+    let calls = (0..10).map(|_| api.get(WF).send());
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    // 10 more requests at 10/s with no burst take at least ~0.9 s.
+    assert!(started.elapsed() >= Duration::from_millis(850));
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_bounds_requests_in_flight() {
+    let sim = Sim::start().await.unwrap();
+    let config = Config {
+        max_in_flight: Some(2),
+        ..fast_config(&sim)
+    };
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::Latency { ms: 200 })]);
+    let started = Instant::now();
+    let calls = (0..6).map(|_| api.get(WF).send());
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    // 6 calls of 200 ms, 2 at a time: at least 3 rounds.
+    assert!(started.elapsed() >= Duration::from_millis(580));
+}
+
+#[tokio::test]
+async fn the_page_token_stream_reads_every_audit_entry_page_by_page() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    for i in 0..5 {
+        api.post(&format!("{WF}/executions"))
+            .json(&json!({"input": {"customerId": format!("C{i}")}}))
+            .send()
+            .await
+            .unwrap();
+    }
+    sim.clear_journal();
+    let entries: Vec<serde_json::Value> = api
+        .page_token_stream(
+            "/api/v2/audit/logs",
+            vec![
+                ("resourceType".into(), "workflow_execution".into()),
+                ("pageSize".into(), "2".into()),
+            ],
+            PageFields {
+                items: "items",
+                next: "nextPageToken",
+            },
+            "pageToken",
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let created = entries
+        .iter()
+        .filter(|e| e["action"] == "EXECUTION_CREATED")
+        .count();
+    assert_eq!(created, 5);
+    let pages = sent(&sim, "GET", "/api/v2/audit/logs").len();
+    assert_eq!(pages, entries.len().div_ceil(2));
+}
+
+#[tokio::test]
+async fn input_errors_are_reported_before_sending() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let err = api.get(WF).header("bad header", "x").send().await.unwrap_err();
+    assert!(err.is_invalid_input());
+    assert!(err.to_string().contains("bad header"), "{err}");
+    assert!(sent(&sim, "GET", WF).is_empty());
+    let bad = cx_http::Client::builder().base_url("not a url").build();
+    assert!(bad.unwrap_err().to_string().contains("base_url"));
+}
