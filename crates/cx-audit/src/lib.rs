@@ -1,0 +1,58 @@
+//! Compliance audit records for cxone-rs.
+//!
+//! Seed 001 step 4 (`WorkflowAuditLogger`) writes every workflow event as a
+//! JSON line `{timestamp, event_type, payload, compliance_hash}`, where the hash
+//! is the SHA-256 of the payload's canonical JSON. This crate is that logger,
+//! made reusable by every service crate (workflows, agents, history, data
+//! actions):
+//!
+//! - [`AuditRecord`] and [`EventType`] — the record and an open set of event
+//!   names ([`record`]).
+//! - [`canonical_json`], [`compliance_hash`] — RFC 8785 canonical JSON and its
+//!   SHA-256, reproducible in any language ([`canonical`]).
+//! - [`AuditSink`] — where records go; [`JsonlSink`] appends to one
+//!   `audit-YYYYMMDD.jsonl` file per UTC day, [`MemorySink`] keeps them in
+//!   memory ([`sink`], [`jsonl`]).
+//! - [`read_jsonl`], [`verify_file`], [`verify_dir`] — read files back and
+//!   check every hash.
+//! - [`Error`] — the crate's one error type ([`error`]).
+//!
+//! ```
+//! use cx_audit::{AuditRecord, AuditSink, EventType, MemorySink};
+//! use serde_json::json;
+//!
+//! # async fn run() -> Result<(), cx_audit::Error> {
+//! let sink = MemorySink::new();
+//! let record = AuditRecord::new(
+//!     EventType::WORKFLOW_COMPLETED,
+//!     json!({"instanceId": "inst_1", "status": "COMPLETED", "erpSyncStatus": "pending"}),
+//! );
+//! assert!(record.verify_hash());
+//! sink.write(&record).await?;
+//! assert_eq!(sink.records(), [record]);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | *(none yet)* | | |
+
+#![deny(missing_docs)]
+
+pub mod canonical;
+pub mod error;
+pub mod jsonl;
+pub mod record;
+pub mod sink;
+
+pub use canonical::{canonical_json, compliance_hash, sha256_hex};
+pub use error::{Error, ErrorKind};
+pub use jsonl::{
+    JsonlSink, MAX_PAYLOAD_DEPTH, Problem, ProblemKind, VerifyReport, day_file_name, read_jsonl,
+    verify_dir, verify_file,
+};
+pub use record::{AuditRecord, EventType};
+pub use sink::{AuditSink, MemorySink};

@@ -1,0 +1,4 @@
+//! Integration tests for `cx-audit`: canonical JSON vectors and JSONL files.
+
+mod canonical;
+mod jsonl;
