@@ -39,8 +39,10 @@
 
 mod cache;
 mod credentials;
+mod tenant;
 
 pub use cache::{TokenCache, TokenCacheConfig};
 pub use credentials::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsBuilder, FetchToken, FetchedToken,
 };
+pub use tenant::Tenant;

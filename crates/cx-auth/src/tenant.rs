@@ -1,0 +1,97 @@
+//! [`Tenant`]: everything needed to talk to one CXone tenant, turned into an
+//! authenticated [`cx_http::Client`] in one call.
+
+use std::sync::Arc;
+
+use cx_http::{Client, Error};
+use secrecy::SecretString;
+
+use crate::{ClientAuthMethod, ClientCredentials, TokenCache, TokenCacheConfig};
+
+/// Connection settings of one tenant. `auth_url` defaults to `api_url`; the
+/// token endpoint is `{auth_url}{token_path}` (default `/oauth/token`, seed 000;
+/// seed 001 uses `/v1/oauth2/token`).
+#[derive(Clone)]
+pub struct Tenant {
+    /// API base URL, e.g. `https://api-na1.niceincontact.com` or the simulator's.
+    pub api_url: String,
+    /// Authorization server base URL; `None` means `api_url`.
+    pub auth_url: Option<String>,
+    /// Token endpoint path. Default `/oauth/token`.
+    pub token_path: String,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: SecretString,
+    /// Scopes to request; empty requests the client's default set.
+    pub scopes: Vec<String>,
+    /// Client authentication style. Default form body.
+    pub auth_method: ClientAuthMethod,
+    /// Runtime settings for API calls (its `base_url` is replaced by `api_url`).
+    pub http: cx_http::Config,
+    /// Token cache settings.
+    pub cache: TokenCacheConfig,
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant")
+            .field("api_url", &self.api_url)
+            .field("auth_url", &self.auth_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[REDACTED]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tenant {
+    /// A tenant at `api_url` with these client credentials and default settings.
+    pub fn new(
+        api_url: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        Self {
+            api_url: api_url.into(),
+            auth_url: None,
+            token_path: "/oauth/token".to_owned(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            scopes: Vec::new(),
+            auth_method: ClientAuthMethod::FormBody,
+            http: cx_http::Config::default(),
+            cache: TokenCacheConfig::default(),
+        }
+    }
+
+    /// The token endpoint URL.
+    pub fn token_url(&self) -> String {
+        let base = self.auth_url.as_deref().unwrap_or(&self.api_url);
+        format!("{}{}", base.trim_end_matches('/'), self.token_path)
+    }
+
+    /// An authenticated API client and the token cache behind it.
+    ///
+    /// # Errors
+    /// [`cx_http::ErrorKind::InvalidInput`] / [`cx_http::ErrorKind::Builder`]
+    /// naming the bad setting. No request is sent here.
+    pub fn connect(&self) -> Result<(Client, Arc<TokenCache>), Error> {
+        let creds = ClientCredentials::builder()
+            .token_url(self.token_url())
+            .client_id(self.client_id.clone())
+            .client_secret(self.client_secret.clone())
+            .scopes(self.scopes.clone())
+            .auth_method(self.auth_method)
+            .http_config(self.http.clone())
+            .build()?;
+        let cache = Arc::new(TokenCache::with_config(creds, self.cache.clone()));
+        let client = Client::builder()
+            .config(cx_http::Config {
+                base_url: self.api_url.clone(),
+                ..self.http.clone()
+            })
+            .auth(cache.clone())
+            .build()?;
+        Ok((client, cache))
+    }
+}
