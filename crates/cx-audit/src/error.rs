@@ -29,6 +29,11 @@ pub enum ErrorKind {
     },
     /// A sink outside this crate failed; see the source for why.
     Sink,
+    /// A CXone API call of the audit-log export failed; the source is the
+    /// runtime's [`cx_http::Error`].
+    Api,
+    /// Caller input was rejected before any request; the message names the field.
+    InvalidInput,
 }
 
 /// The error of every fallible `cx-audit` call.

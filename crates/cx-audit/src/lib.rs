@@ -15,6 +15,8 @@
 //!   memory ([`sink`], [`jsonl`]).
 //! - [`read_jsonl`], [`verify_file`], [`verify_dir`] — read files back and
 //!   check every hash.
+//! - [`export_audit_logs`] — CXone's `/api/v2/audit/logs` paged into any sink
+//!   (seed 000 step 5, [`export`]).
 //! - [`Error`] — the crate's one error type ([`error`]).
 //!
 //! ```
@@ -44,12 +46,14 @@
 
 pub mod canonical;
 pub mod error;
+pub mod export;
 pub mod jsonl;
 pub mod record;
 pub mod sink;
 
 pub use canonical::{canonical_json, compliance_hash, sha256_hex};
 pub use error::{Error, ErrorKind};
+pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
     JsonlSink, MAX_PAYLOAD_DEPTH, Problem, ProblemKind, VerifyReport, day_file_name, read_jsonl,
     verify_dir, verify_file,

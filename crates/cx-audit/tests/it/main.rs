@@ -1,4 +1,5 @@
 //! Integration tests for `cx-audit`: canonical JSON vectors and JSONL files.
 
 mod canonical;
+mod export;
 mod jsonl;
