@@ -112,10 +112,7 @@ pub async fn export_audit_logs(
         let entry = entries.try_next().await.map_err(|e| {
             Error::new(
                 ErrorKind::Api,
-                format!(
-                    "audit-log export failed after {} entries",
-                    report.exported
-                ),
+                format!("audit-log export failed after {} entries", report.exported),
             )
             .with_source(e)
         })?;

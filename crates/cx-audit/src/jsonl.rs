@@ -70,6 +70,8 @@ pub fn day_file_name(day: NaiveDate) -> String {
 #[derive(Debug)]
 pub struct JsonlSink {
     dir: PathBuf,
+    /// `Some`: every record goes to this one file instead of day files.
+    single: Option<PathBuf>,
     // An owned guard of this lock travels into the blocking task that writes,
     // so the lock is held until the write ends even if the caller is cancelled.
     state: Arc<tokio::sync::Mutex<State>>,
@@ -88,8 +90,27 @@ impl JsonlSink {
             .map_err(|e| Error::io("cannot create audit directory", &dir, e))?;
         Ok(Self {
             dir,
+            single: None,
             state: Arc::default(),
         })
+    }
+
+    /// A sink appending every record to the one file `path` (its directory is
+    /// created if missing), whatever the record's day: for exports to a named
+    /// file, as `cx audit export --out FILE`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the directory cannot be created.
+    pub async fn open_file(path: impl Into<PathBuf>) -> Result<Self, Error> {
+        let path = path.into();
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut sink = Self::open(dir).await?;
+        sink.single = Some(path);
+        Ok(sink)
     }
 
     /// The directory the files are written in.
@@ -97,9 +118,13 @@ impl JsonlSink {
         &self.dir
     }
 
-    /// The file that holds records of UTC day `day`: `dir/audit-YYYYMMDD.jsonl`.
+    /// The file that holds records of UTC day `day`: `dir/audit-YYYYMMDD.jsonl`
+    /// (or the one file of a sink made with [`JsonlSink::open_file`]).
     pub fn path_for(&self, day: NaiveDate) -> PathBuf {
-        self.dir.join(day_file_name(day))
+        match &self.single {
+            Some(path) => path.clone(),
+            None => self.dir.join(day_file_name(day)),
+        }
     }
 
     async fn with_state<T, F>(&self, f: F) -> Result<T, Error>
@@ -147,8 +172,8 @@ impl AuditSink for JsonlSink {
             Error::new(ErrorKind::Serialize, "cannot serialize audit record").with_source(e)
         })?;
         line.push(b'\n');
-        let day = record.timestamp.date_naive();
-        self.with_state(move |state, dir| state.append(dir, day, &line))
+        let path = self.path_for(record.timestamp.date_naive());
+        self.with_state(move |state, dir| state.append(dir, path, &line))
             .await
     }
 
@@ -171,14 +196,13 @@ struct State {
 
 #[derive(Debug)]
 struct DayFile {
-    day: NaiveDate,
     path: PathBuf,
     file: File,
 }
 
 impl State {
-    fn append(&mut self, dir: &Path, day: NaiveDate, line: &[u8]) -> Result<(), Error> {
-        let current = self.file_for(dir, day)?;
+    fn append(&mut self, dir: &Path, path: PathBuf, line: &[u8]) -> Result<(), Error> {
+        let current = self.file_for(dir, path)?;
         let written = (&current.file)
             .write_all(line)
             .and_then(|()| persist(&current.file));
@@ -202,8 +226,8 @@ impl State {
         Ok(())
     }
 
-    fn file_for(&mut self, dir: &Path, day: NaiveDate) -> Result<&DayFile, Error> {
-        if self.current.as_ref().is_some_and(|f| f.day != day) {
+    fn file_for(&mut self, dir: &Path, path: PathBuf) -> Result<&DayFile, Error> {
+        if self.current.as_ref().is_some_and(|f| f.path != path) {
             // Leaving a day's file: make what it holds durable before closing it.
             self.sync()?;
             self.current = None;
@@ -211,9 +235,8 @@ impl State {
         match &mut self.current {
             Some(current) => Ok(current),
             slot @ None => {
-                let path = dir.join(day_file_name(day));
                 let file = open_day_file(dir, &path)?;
-                Ok(slot.insert(DayFile { day, path, file }))
+                Ok(slot.insert(DayFile { path, file }))
             }
         }
     }

@@ -51,7 +51,9 @@ async fn every_entry_is_exported_across_pages_with_verifiable_hashes() {
 #[tokio::test]
 async fn a_bad_page_size_is_rejected_before_any_request() {
     let sim = Sim::start().await.unwrap();
-    let (api, _) = cx_auth::Tenant::new(sim.base_url(), "x", "y").connect().unwrap();
+    let (api, _) = cx_auth::Tenant::new(sim.base_url(), "x", "y")
+        .connect()
+        .unwrap();
     for page_size in [0, 1001] {
         let query = ExportQuery {
             page_size,

@@ -293,3 +293,22 @@ async fn io_failures_are_errors_naming_the_path() -> TestResult {
     assert_eq!(err.kind(), ErrorKind::Io);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_single_file_sink_keeps_every_day_in_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested").join("export.jsonl");
+    let sink = cx_audit::JsonlSink::open_file(&path).await.unwrap();
+    for day in ["2026-01-01T10:00:00Z", "2026-01-02T10:00:00Z"] {
+        let ts = chrono::DateTime::parse_from_rfc3339(day)
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let record = cx_audit::AuditRecord::at(ts, "X", serde_json::json!({"day": day}));
+        cx_audit::AuditSink::write(&sink, &record).await.unwrap();
+    }
+    assert_eq!(cx_audit::read_jsonl(&path).unwrap().len(), 2);
+    assert_eq!(
+        std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+        1
+    );
+}
