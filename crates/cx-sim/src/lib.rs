@@ -1,0 +1,100 @@
+//! `cx-sim`: a stateful NICE CXone simulator for local development and
+//! tests.
+//!
+//! It speaks the API the seeds describe (OAuth2 client credentials,
+//! workflow executions, workflow instances, audit logs) on 127.0.0.1,
+//! in-process or as a binary (`cx sim serve`), with:
+//!
+//! - per-tenant state that changes over time (executions PENDING → RUNNING
+//!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, audit entries
+//!   written by the mutations themselves);
+//! - a virtual clock tests can advance ([`Sim::advance_clock`]);
+//! - deterministic fault injection per route ([`FaultRule`], [`Fault`]):
+//!   error statuses with `Retry-After`, latency, connection resets,
+//!   truncated and stalled bodies, lost responses;
+//! - a bounded request journal ([`Sim::journal`]);
+//! - an admin API under `/_sim/` mirroring the methods on [`Sim`].
+//!
+//! The simulator shares no types with the client crates: the wire contract
+//! is checked over real HTTP.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> Result<(), cx_sim::SimError> {
+//! use cx_sim::{Fault, FaultRule, Sim};
+//!
+//! let sim = Sim::builder().seed(7).start().await?;
+//! // POST {base}/oauth/token with cx-sim-client / cx-sim-secret, then call
+//! // {base}/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab ...
+//! sim.set_faults(vec![FaultRule::new(
+//!     "POST /api/v2/workflows/*/executions",
+//!     Fault::Status { status: 503, retry_after: None },
+//! )
+//! .with_times(1)]);
+//! println!("simulator at {}", sim.base_url());
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Modules
+//! `auth` (token endpoints, bearer checks), `scopes` (the route → scope
+//! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
+//! lifecycles), `fixtures` (default workflows and clients), `routes::*` (one
+//! module per resource family), `server` (accept loop and fault layer).
+
+mod auth;
+mod clock;
+mod faults;
+mod fixtures;
+mod journal;
+mod routes;
+mod scopes;
+mod server;
+mod sim;
+mod state;
+mod wire;
+
+pub use auth::ClientRegistration;
+pub use faults::{Fault, FaultRule, RetryAfter};
+pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
+pub use journal::JournalEntry;
+pub use scopes::all_scopes;
+pub use sim::{Sim, SimBuilder, SimError};
+
+/// Client id of the built-in client (all scopes, [`DEFAULT_TENANT`]).
+pub const DEFAULT_CLIENT_ID: &str = "cx-sim-client";
+/// Secret of [`DEFAULT_CLIENT_ID`].
+pub const DEFAULT_CLIENT_SECRET: &str = "cx-sim-secret";
+/// Tenant of the built-in clients.
+pub const DEFAULT_TENANT: &str = "tenant-default";
+
+/// A second tenant, for isolation tests.
+pub const TENANT_B: &str = "tenant-b";
+/// Client id of the built-in client in [`TENANT_B`] (all scopes).
+pub const TENANT_B_CLIENT_ID: &str = "cx-sim-client-b";
+/// Secret of [`TENANT_B_CLIENT_ID`].
+pub const TENANT_B_CLIENT_SECRET: &str = "cx-sim-secret-b";
+
+/// Client id of the built-in read-only client in [`DEFAULT_TENANT`]
+/// (scopes `workflow.read audit.read` only), for 403 tests.
+pub const READONLY_CLIENT_ID: &str = "cx-sim-readonly";
+/// Secret of [`READONLY_CLIENT_ID`].
+pub const READONLY_CLIENT_SECRET: &str = "cx-sim-readonly-secret";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<Sim>();
+        assert_send_sync::<SimBuilder>();
+        assert_send_sync::<SimError>();
+        assert_send_sync::<JournalEntry>();
+        assert_send_sync::<FaultRule>();
+        assert_send_sync::<ClientRegistration>();
+        assert_send_sync::<WorkflowFixture>();
+    }
+}

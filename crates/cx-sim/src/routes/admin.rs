@@ -1,0 +1,170 @@
+//! The admin API under `/_sim/`: no authentication, not journaled, never
+//! faulted. It mirrors the Rust methods on [`crate::Sim`] so the
+//! simulator can be driven when it runs as a separate process (`cx sim
+//! serve`). Bodies are JSON in the shapes of the public types.
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `GET /_sim/health` | | 200 `{"status": "ok", "nowMs"}` |
+//! | `GET /_sim/journal?since=<seq>` | | 200 `[JournalEntry]` with `seq > since` |
+//! | `DELETE /_sim/journal` | | 204 |
+//! | `GET /_sim/faults` | | 200 `[FaultRule]` |
+//! | `PUT /_sim/faults` | `[FaultRule]` | 204 (replaces; 400 on a bad rule) |
+//! | `DELETE /_sim/faults` | | 204 |
+//! | `POST /_sim/clients` | `ClientRegistration` | 204 |
+//! | `POST /_sim/tokens/revoke` | | 204 |
+//! | `POST /_sim/workflows?tenant=` | `WorkflowFixture` | 204 (tenant defaults to `tenant-default`) |
+//! | `POST /_sim/clock/advance` | `{"ms": n}` | 200 `{"nowMs"}` |
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::auth::ClientRegistration;
+use crate::faults::FaultRule;
+use crate::fixtures::WorkflowFixture;
+use crate::state::AppState;
+use crate::wire::{ApiError, json_response, query_map};
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_sim/health", get(health))
+        .route("/_sim/journal", get(journal).delete(clear_journal))
+        .route(
+            "/_sim/faults",
+            get(get_faults).put(put_faults).delete(clear_faults),
+        )
+        .route("/_sim/clients", post(add_client))
+        .route("/_sim/tokens/revoke", post(revoke_tokens))
+        .route("/_sim/workflows", post(add_workflow))
+        .route("/_sim/clock/advance", post(advance_clock))
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|err| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            format!("invalid body: {err}"),
+        )
+    })
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!({ "status": "ok", "nowMs": state.clock.now_ms() }),
+    )
+}
+
+async fn journal(State(state): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let query = query_map(uri.query());
+    let since = match query.get("since") {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<u64>().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                format!("since must be a sequence number, got {raw:?}"),
+            )
+        })?),
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &state.journal.snapshot(since),
+    ))
+}
+
+async fn clear_journal(State(state): State<AppState>) -> StatusCode {
+    state.journal.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn get_faults(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, &state.faults.rules())
+}
+
+async fn put_faults(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, ApiError> {
+    let rules: Vec<FaultRule> = parse(&body)?;
+    for (i, rule) in rules.iter().enumerate() {
+        rule.validate().map_err(|msg| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_payload",
+                format!("rule {i}: {msg}"),
+            )
+        })?;
+    }
+    tracing::info!(rules = rules.len(), "fault rules replaced");
+    state.faults.replace(rules);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn clear_faults(State(state): State<AppState>) -> StatusCode {
+    state.faults.replace(Vec::new());
+    StatusCode::NO_CONTENT
+}
+
+async fn add_client(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, ApiError> {
+    let client: ClientRegistration = parse(&body)?;
+    if client.client_id.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "clientId must not be empty",
+        ));
+    }
+    state.clients.register(client);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_tokens(State(state): State<AppState>) -> StatusCode {
+    state.tokens.revoke_all();
+    StatusCode::NO_CONTENT
+}
+
+async fn add_workflow(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let wf: WorkflowFixture = parse(&body)?;
+    if wf.id.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "id must not be empty",
+        ));
+    }
+    let query = query_map(uri.query());
+    let tenant = query
+        .get("tenant")
+        .filter(|t| !t.is_empty())
+        .map_or(crate::DEFAULT_TENANT, String::as_str);
+    state.add_workflow(tenant, wf);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    ms: u64,
+}
+
+async fn advance_clock(State(state): State<AppState>, body: Bytes) -> Response {
+    match parse::<Advance>(&body) {
+        Ok(a) => {
+            state.clock.advance(Duration::from_millis(a.ms));
+            json_response(StatusCode::OK, &json!({ "nowMs": state.clock.now_ms() }))
+        }
+        Err(e) => e.into_response(),
+    }
+}

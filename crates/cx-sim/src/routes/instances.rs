@@ -1,0 +1,346 @@
+//! Workflow instances (seed 001).
+//!
+//! - `POST /api/v2/workflows/instances` with `{workflowId, priority: 1..=10
+//!   (JSON integer, default 5), context: object, metadata?: object of
+//!   strings}` → 201 `{id: "inst_<uuid>", workflowId, status: "RUNNING",
+//!   priority, context, metadata, createdAt}`. 404 unknown workflow; 409
+//!   `workflow_not_deployable`; 400 `invalid_payload` with `details` naming
+//!   `workflowId`, `priority`, `context.<name>` or `metadata.<key>`; 429
+//!   `concurrent_instance_limit` with `Retry-After: 1` (seconds) when the
+//!   workflow already has `maxConcurrentInstances` running. `Idempotency-Key`
+//!   replays the first response. Scope: `workflow:write` | `workflow.execute`.
+//! - `GET /api/v2/workflows/instances?workflowId=&status=running&pageSize=`
+//!   → `{totalCount, items}` (`pageSize` 1..=1000, default 25).
+//! - `GET /api/v2/workflows/instances/{id}` → the instance, with
+//!   `completedAt`, `output` or `errors` once finished.
+//!   Reads need `workflow:read` | `workflow.read`.
+//!
+//! Instances run for the workflow's duration (sim time), then end COMPLETED
+//! or FAILED per its outcome; stuck workflows keep them RUNNING (and keep
+//! their slot in the concurrency limit).
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
+use crate::scopes::Permission;
+use crate::state::{AppState, Final, Instance, Workflow, lock};
+use crate::wire::{
+    ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
+    path_param, query_map, replayed,
+};
+
+/// Idempotency scope of instance creation.
+const ROUTE: &str = "POST /api/v2/workflows/instances";
+
+/// Priority used when a request omits it (seed 001's default).
+const DEFAULT_PRIORITY: u8 = 5;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v2/workflows/instances",
+            get(list_instances).post(create_instance),
+        )
+        .route("/api/v2/workflows/instances/{id}", get(get_instance))
+}
+
+/// Whether `value` has the JSON type a seed-001 context variable declares
+/// (string, integer, boolean, object, array; `number` accepts any number;
+/// unknown declared types accept anything).
+fn context_type_ok(declared: &str, value: &Value) -> bool {
+    match declared.to_ascii_lowercase().as_str() {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" | "float" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        _ => true,
+    }
+}
+
+struct InstanceRequest {
+    priority: u8,
+    context: Map<String, Value>,
+    metadata: Map<String, Value>,
+}
+
+fn validate_instance(
+    body: &Map<String, Value>,
+    wf: &Workflow,
+) -> Result<InstanceRequest, ApiError> {
+    let mut errors = Vec::new();
+    let priority = match body.get("priority") {
+        None | Some(Value::Null) => DEFAULT_PRIORITY,
+        Some(v) => match v.as_u64().and_then(|n| u8::try_from(n).ok()) {
+            Some(n) if (1..=10).contains(&n) => n,
+            _ => {
+                errors.push(FieldError::new(
+                    "priority",
+                    "range",
+                    format!("must be an integer in 1..=10, got {v}"),
+                ));
+                DEFAULT_PRIORITY
+            }
+        },
+    };
+    let context = match body.get("context") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                let field = format!("context.{key}");
+                match wf.fixture.context_variables.iter().find(|(n, _)| n == key) {
+                    None => errors.push(FieldError::new(
+                        field,
+                        "unknown_variable",
+                        format!(
+                            "{key} is not a context variable of workflow {}",
+                            wf.fixture.id
+                        ),
+                    )),
+                    Some((_, ty)) if !context_type_ok(ty, value) => errors.push(FieldError::new(
+                        field,
+                        "type_mismatch",
+                        format!("expected {ty}, got {}", json_type(value)),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            map.clone()
+        }
+        Some(other) => {
+            errors.push(FieldError::new(
+                "context",
+                "type_mismatch",
+                format!("expected an object, got {}", json_type(other)),
+            ));
+            Map::new()
+        }
+    };
+    let metadata = match body.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                if !value.is_string() {
+                    errors.push(FieldError::new(
+                        format!("metadata.{key}"),
+                        "type_mismatch",
+                        format!("expected string, got {}", json_type(value)),
+                    ));
+                }
+            }
+            map.clone()
+        }
+        Some(other) => {
+            errors.push(FieldError::new(
+                "metadata",
+                "type_mismatch",
+                format!("expected an object of strings, got {}", json_type(other)),
+            ));
+            Map::new()
+        }
+    };
+    if errors.is_empty() {
+        Ok(InstanceRequest {
+            priority,
+            context,
+            metadata,
+        })
+    } else {
+        Err(ApiError::invalid_payload(errors))
+    }
+}
+
+fn instance_json(i: &Instance, clock: &Clock) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(i.id));
+    m.insert("workflowId".into(), json!(i.workflow_id));
+    m.insert("status".into(), json!(i.status()));
+    m.insert("priority".into(), json!(i.priority));
+    m.insert("context".into(), Value::Object(i.context.clone()));
+    m.insert("metadata".into(), Value::Object(i.metadata.clone()));
+    m.insert("createdAt".into(), json!(clock.rfc3339(i.created_ms)));
+    if let Some(f) = &i.finished {
+        m.insert(
+            "completedAt".into(),
+            json!(clock.rfc3339(i.created_ms.saturating_add(i.duration_ms))),
+        );
+        match f {
+            Final::Completed { output } => {
+                m.insert("output".into(), output.clone());
+            }
+            Final::Failed { code, message } => {
+                m.insert(
+                    "errors".into(),
+                    json!([{ "code": code, "message": message }]),
+                );
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+async fn create_instance(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::InstanceCreate)?;
+    let key = idempotency_key(&headers);
+    let body = json_object(&body)?;
+    let workflow_id = match body.get("workflowId") {
+        Some(Value::String(id)) if !id.is_empty() => id.clone(),
+        _ => {
+            return Err(ApiError::invalid_payload(vec![FieldError::new(
+                "workflowId",
+                "required",
+                "workflowId must be a non-empty string",
+            )]));
+        }
+    };
+
+    let tenant = state.tenant(&caller.tenant);
+    let mut t = lock(&tenant);
+    let now = state.clock.now_ms();
+    t.advance(now, &state.clock);
+    if let Some(stored) = key.and_then(|k| t.idempotent(ROUTE, k)) {
+        return Ok(replayed(&stored.body));
+    }
+    let wf = t
+        .workflows
+        .get(&workflow_id)
+        .ok_or_else(|| unknown_workflow(&workflow_id))?;
+    if !wf.is_runnable() {
+        return Err(not_deployable(wf));
+    }
+    let req = validate_instance(&body, wf)?;
+    let limit = wf.max_concurrent_instances;
+    let duration_ms = wf.duration_ms;
+    let outcome = wf.fixture.outcome.clone();
+    let running = t.running_instances(&workflow_id);
+    if running >= limit {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "concurrent_instance_limit",
+            format!("workflow {workflow_id} has {running} running instances; the limit is {limit}"),
+        )
+        .field("maxConcurrentInstances", json!(limit))
+        .header(header::RETRY_AFTER, "1"));
+    }
+    let inst = Instance {
+        id: format!("inst_{}", uuid::Uuid::new_v4()),
+        workflow_id,
+        priority: req.priority,
+        context: req.context,
+        metadata: req.metadata,
+        created_ms: now,
+        duration_ms,
+        outcome,
+        client_id: caller.client_id.to_string(),
+        finished: None,
+    };
+    let response = instance_json(&inst, &state.clock);
+    let location = format!("/api/v2/workflows/instances/{}", inst.id);
+    tracing::debug!(tenant = %caller.tenant, instance = %inst.id, "instance created");
+    t.insert_instance(inst, &state.clock);
+    if let Some(key) = key {
+        t.remember(ROUTE, key, response.clone());
+    }
+    drop(t);
+    Ok(created(&response, &location))
+}
+
+async fn get_instance(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::InstanceRead)?;
+    let id = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let mut t = lock(&tenant);
+        t.advance(state.clock.now_ms(), &state.clock);
+        let inst = t
+            .instance(&id)
+            .ok_or_else(|| ApiError::not_found(format!("instance {id} not found")))?;
+        instance_json(inst, &state.clock)
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn list_instances(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::InstanceRead)?;
+    let query = query_map(uri.query());
+    let limit = page_size(&query, 25, 1000)?;
+    let status = match query.get("status").map(|s| s.trim().to_ascii_uppercase()) {
+        None => None,
+        Some(s) if s.is_empty() => None,
+        Some(s) if matches!(s.as_str(), "RUNNING" | "COMPLETED" | "FAILED") => Some(s),
+        Some(s) => {
+            return Err(ApiError::invalid_parameter(vec![FieldError::new(
+                "status",
+                "enum",
+                format!("must be one of running, completed, failed; got {s:?}"),
+            )]));
+        }
+    };
+    let workflow_id = query.get("workflowId").filter(|w| !w.is_empty());
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let mut t = lock(&tenant);
+        t.advance(state.clock.now_ms(), &state.clock);
+        let mut total = 0usize;
+        let mut items = Vec::new();
+        let matching = t.instances.iter().filter(|i| {
+            workflow_id.is_none_or(|w| &i.workflow_id == w)
+                && status.as_deref().is_none_or(|s| i.status() == s)
+        });
+        for inst in matching {
+            total += 1;
+            if items.len() < limit {
+                items.push(instance_json(inst, &state.clock));
+            }
+        }
+        json!({ "totalCount": total, "items": items })
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_types() {
+        let cases = [
+            ("string", json!("CUST-1"), true),
+            ("integer", json!(85), true),
+            ("integer", json!(85.5), false),
+            ("integer", json!("85"), false),
+            ("boolean", json!(false), true),
+            ("object", json!({}), true),
+            ("array", json!([1, 2]), true),
+            ("array", json!({}), false),
+            ("number", json!(1.5), true),
+        ];
+        for (ty, value, want) in cases {
+            assert_eq!(context_type_ok(ty, &value), want, "{ty} {value}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The HTTP routes, one module per resource family. Each module exposes a
+//! `routes()` function returning a `Router<AppState>` that
+//! [`router`] merges; a new family (agents, history, data actions) is a new
+//! module plus one `.merge(...)` line here, and its scopes go in
+//! [`crate::scopes`].
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+
+use crate::auth::token_endpoint;
+use crate::state::AppState;
+use crate::wire::ApiError;
+
+pub(crate) mod admin;
+pub(crate) mod audit;
+pub(crate) mod instances;
+pub(crate) mod workflows;
+
+/// Every route: token endpoints, the API, and the `/_sim/` admin API.
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/oauth/token", post(token_endpoint))
+        .route("/v1/oauth2/token", post(token_endpoint))
+        .merge(workflows::routes())
+        .merge(instances::routes())
+        .merge(audit::routes())
+        .merge(admin::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    ApiError::not_found("no such route").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+    .into_response()
+}

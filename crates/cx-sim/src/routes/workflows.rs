@@ -1,0 +1,416 @@
+//! Workflows and executions (seed 000).
+//!
+//! - `GET /api/v2/workflows/{id}` (`expand=inputVariables` accepted; the
+//!   variables are always included) → `{id, name, status, inputVariables:
+//!   [{name, type}], contextVariables: [{name, type}],
+//!   maxConcurrentInstances}`. Scope: `workflow.read` | `workflow:read`.
+//! - `POST /api/v2/workflows/{id}/executions` with `{input, context?,
+//!   priority?: LOW|NORMAL|HIGH}` → 201 `{id: "exec_<uuid>", workflowId,
+//!   status: "PENDING", priority, startedAt}`; 409 `workflow_not_deployable`
+//!   unless ACTIVE/DEPLOYED; 400 `invalid_payload` with `details` for unknown
+//!   input keys, wrong JSON types or a bad priority. `Idempotency-Key`
+//!   replays the first response. Scope: `workflow.execute` | `workflow:write`.
+//! - `GET /api/v2/workflows/{id}/executions/{executionId}` → `{id,
+//!   workflowId, status, priority, startedAt, completedAt?, output?,
+//!   errors?: [{code, message}]}`.
+//! - `GET /api/v2/workflows/{id}/executions?status=running&pageSize=` →
+//!   `{totalCount, items}`; `running` counts PENDING and RUNNING.
+//!
+//! Lifecycle (sim time): PENDING for `min(50 ms, duration / 5)`, RUNNING
+//! until `startedAt + duration`, then COMPLETED or FAILED per the workflow's
+//! outcome (`completedAt = startedAt + duration`); a stuck workflow stays
+//! RUNNING.
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Caller;
+use crate::clock::Clock;
+use crate::scopes::Permission;
+use crate::state::{AppState, Execution, Final, Workflow, lock};
+use crate::wire::{
+    ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
+    path_param, query_map, replayed,
+};
+
+/// Longest PENDING phase, in ms.
+const MAX_PENDING_MS: u64 = 50;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/workflows/{id}", get(get_workflow))
+        .route(
+            "/api/v2/workflows/{id}/executions",
+            get(list_executions).post(create_execution),
+        )
+        .route(
+            "/api/v2/workflows/{id}/executions/{execution_id}",
+            get(get_execution),
+        )
+}
+
+fn variables(list: &[(String, String)]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|(name, ty)| json!({ "name": name, "type": ty }))
+            .collect(),
+    )
+}
+
+/// 404 for an unknown workflow.
+pub(crate) fn unknown_workflow(id: &str) -> ApiError {
+    ApiError::not_found(format!("workflow {id} not found"))
+}
+
+/// 409 for a workflow that is not ACTIVE or DEPLOYED.
+pub(crate) fn not_deployable(wf: &Workflow) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "workflow_not_deployable",
+        format!(
+            "workflow {} is not deployable. Current status: {}",
+            wf.fixture.id, wf.fixture.status
+        ),
+    )
+    .field("status", json!(wf.fixture.status))
+}
+
+async fn get_workflow(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::WorkflowRead)?;
+    let id = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let t = lock(&tenant);
+        let wf = t.workflows.get(&id).ok_or_else(|| unknown_workflow(&id))?;
+        json!({
+            "id": wf.fixture.id,
+            "name": wf.fixture.name,
+            "status": wf.fixture.status,
+            "inputVariables": variables(&wf.fixture.input_variables),
+            "contextVariables": variables(&wf.fixture.context_variables),
+            "maxConcurrentInstances": wf.max_concurrent_instances,
+        })
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Whether `value` has the JSON type a seed-000 input variable declares
+/// (STRING, NUMBER, BOOLEAN, OBJECT; unknown declared types accept anything).
+fn input_type_ok(declared: &str, value: &Value) -> bool {
+    match declared.to_ascii_uppercase().as_str() {
+        "STRING" => value.is_string(),
+        "NUMBER" => value.is_number(),
+        "BOOLEAN" => value.is_boolean(),
+        "OBJECT" => value.is_object(),
+        "ARRAY" => value.is_array(),
+        _ => true,
+    }
+}
+
+/// A validated execution request.
+struct ExecutionRequest {
+    input: Map<String, Value>,
+    context: Option<Map<String, Value>>,
+    priority: String,
+}
+
+fn validate_execution(
+    body: &Map<String, Value>,
+    wf: &Workflow,
+) -> Result<ExecutionRequest, ApiError> {
+    let mut errors = Vec::new();
+    let input = match body.get("input") {
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                let field = format!("input.{key}");
+                match wf.fixture.input_variables.iter().find(|(n, _)| n == key) {
+                    None => errors.push(FieldError::new(
+                        field,
+                        "unknown_variable",
+                        format!(
+                            "{key} is not an input variable of workflow {}",
+                            wf.fixture.id
+                        ),
+                    )),
+                    Some((_, ty)) if !input_type_ok(ty, value) => errors.push(FieldError::new(
+                        field,
+                        "type_mismatch",
+                        format!("expected {ty}, got {}", json_type(value)),
+                    )),
+                    Some(_) => {}
+                }
+            }
+            map.clone()
+        }
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new("input", "required", "input is required"));
+            Map::new()
+        }
+        Some(other) => {
+            errors.push(FieldError::new(
+                "input",
+                "type_mismatch",
+                format!("expected an object, got {}", json_type(other)),
+            ));
+            Map::new()
+        }
+    };
+    let context = match body.get("context") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map.clone()),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "context",
+                "type_mismatch",
+                format!("expected an object, got {}", json_type(other)),
+            ));
+            None
+        }
+    };
+    let priority = match body.get("priority") {
+        None | Some(Value::Null) => "NORMAL".to_owned(),
+        Some(Value::String(p)) if matches!(p.as_str(), "LOW" | "NORMAL" | "HIGH") => p.clone(),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "priority",
+                "enum",
+                format!("must be one of LOW, NORMAL, HIGH; got {other}"),
+            ));
+            String::new()
+        }
+    };
+    if errors.is_empty() {
+        Ok(ExecutionRequest {
+            input,
+            context,
+            priority,
+        })
+    } else {
+        Err(ApiError::invalid_payload(errors))
+    }
+}
+
+/// The JSON type name of a value, for error messages.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+async fn create_execution(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::ExecutionCreate)?;
+    let workflow_id = path_param(path)?;
+    let key = idempotency_key(&headers);
+    let body = json_object(&body)?;
+    let route = format!("POST /api/v2/workflows/{workflow_id}/executions");
+
+    let tenant = state.tenant(&caller.tenant);
+    let mut t = lock(&tenant);
+    let now = state.clock.now_ms();
+    t.advance(now, &state.clock);
+    if let Some(stored) = key.and_then(|k| t.idempotent(&route, k)) {
+        return Ok(replayed(&stored.body));
+    }
+    let wf = t
+        .workflows
+        .get(&workflow_id)
+        .ok_or_else(|| unknown_workflow(&workflow_id))?;
+    if !wf.is_runnable() {
+        return Err(not_deployable(wf));
+    }
+    let req = validate_execution(&body, wf)?;
+    let duration_ms = wf.duration_ms;
+    let exec = Execution {
+        id: format!("exec_{}", uuid::Uuid::new_v4()),
+        workflow_id: workflow_id.clone(),
+        priority: req.priority,
+        input: req.input,
+        context: req.context,
+        started_ms: now,
+        pending_ms: (duration_ms / 5).min(MAX_PENDING_MS),
+        duration_ms,
+        outcome: wf.fixture.outcome.clone(),
+        client_id: caller.client_id.to_string(),
+        finished: None,
+    };
+    let response = json!({
+        "id": exec.id,
+        "workflowId": exec.workflow_id,
+        "status": "PENDING",
+        "priority": exec.priority,
+        "startedAt": state.clock.rfc3339(now),
+    });
+    let location = format!("/api/v2/workflows/{workflow_id}/executions/{}", exec.id);
+    tracing::debug!(tenant = %caller.tenant, execution = %exec.id, "execution created");
+    t.insert_execution(exec, &state.clock);
+    if let Some(key) = key {
+        t.remember(&route, key, response.clone());
+    }
+    drop(t);
+    Ok(created(&response, &location))
+}
+
+/// The JSON view of an execution at sim time `now`.
+fn execution_json(e: &Execution, now: u64, clock: &Clock) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(e.id));
+    m.insert("workflowId".into(), json!(e.workflow_id));
+    m.insert("status".into(), json!(e.status(now)));
+    m.insert("priority".into(), json!(e.priority));
+    m.insert("startedAt".into(), json!(clock.rfc3339(e.started_ms)));
+    if let Some(context) = &e.context {
+        m.insert("context".into(), Value::Object(context.clone()));
+    }
+    if let Some(f) = &e.finished {
+        m.insert(
+            "completedAt".into(),
+            json!(clock.rfc3339(e.started_ms.saturating_add(e.duration_ms))),
+        );
+        match f {
+            Final::Completed { output } => {
+                m.insert("output".into(), output.clone());
+            }
+            Final::Failed { code, message } => {
+                m.insert(
+                    "errors".into(),
+                    json!([{ "code": code, "message": message }]),
+                );
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+async fn get_execution(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::WorkflowRead)?;
+    let (workflow_id, execution_id) = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let mut t = lock(&tenant);
+        let now = state.clock.now_ms();
+        t.advance(now, &state.clock);
+        let exec = t
+            .execution(&execution_id)
+            .filter(|e| e.workflow_id == workflow_id)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "execution {execution_id} of workflow {workflow_id} not found"
+                ))
+            })?;
+        execution_json(exec, now, &state.clock)
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// Parses a `status` filter for executions: `running` (PENDING + RUNNING),
+/// `pending`, `completed`, `failed`, `cancelled`; case-insensitive.
+fn execution_status_filter(raw: Option<&String>) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(raw) = raw.map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let statuses: &[&'static str] = match raw.to_ascii_lowercase().as_str() {
+        "running" => &["PENDING", "RUNNING"],
+        "pending" => &["PENDING"],
+        "completed" => &["COMPLETED"],
+        "failed" => &["FAILED"],
+        "cancelled" | "canceled" => &["CANCELLED"],
+        _ => {
+            return Err(ApiError::invalid_parameter(vec![FieldError::new(
+                "status",
+                "enum",
+                format!(
+                    "must be one of running, pending, completed, failed, cancelled; got {raw:?}"
+                ),
+            )]));
+        }
+    };
+    Ok(Some(statuses.to_vec()))
+}
+
+async fn list_executions(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::WorkflowRead)?;
+    let workflow_id = path_param(path)?;
+    let query = query_map(uri.query());
+    let filter = execution_status_filter(query.get("status"))?;
+    let limit = page_size(&query, 100, 1000)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let mut t = lock(&tenant);
+        if !t.workflows.contains_key(&workflow_id) {
+            return Err(unknown_workflow(&workflow_id));
+        }
+        let now = state.clock.now_ms();
+        t.advance(now, &state.clock);
+        let mut total = 0usize;
+        let mut items = Vec::new();
+        for e in t.executions.iter().filter(|e| e.workflow_id == workflow_id) {
+            let status = e.status(now);
+            if filter.as_ref().is_some_and(|f| !f.contains(&status)) {
+                continue;
+            }
+            total += 1;
+            if items.len() < limit {
+                items.push(execution_json(e, now, &state.clock));
+            }
+        }
+        json!({ "totalCount": total, "items": items })
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_types() {
+        let cases = [
+            ("STRING", json!("x"), true),
+            ("STRING", json!(1), false),
+            ("NUMBER", json!(85), true),
+            ("NUMBER", json!(85.5), true),
+            ("NUMBER", json!("85"), false),
+            ("BOOLEAN", json!(true), true),
+            ("BOOLEAN", json!("true"), false),
+            ("OBJECT", json!({"a": 1}), true),
+            ("OBJECT", json!([1]), false),
+            ("number", json!(1), true),
+            ("WHATEVER", json!(null), true),
+        ];
+        for (ty, value, want) in cases {
+            assert_eq!(input_type_ok(ty, &value), want, "{ty} {value}");
+        }
+    }
+}

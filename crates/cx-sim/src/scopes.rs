@@ -1,0 +1,87 @@
+//! The one table of which OAuth scopes each API route accepts.
+//!
+//! The seeds spell scopes differently (`workflow.execute` in seed 000,
+//! `workflow:write` in seed 001, ...), so each [`Permission`] lists every
+//! spelling the seeds use for it and a token needs *any one* of them. Adding
+//! a route family means adding a variant here and calling
+//! [`crate::auth::Caller::require`] from its handler.
+
+/// A permission a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Permission {
+    /// `GET /api/v2/workflows/{id}`, executions reads (seed 000).
+    WorkflowRead,
+    /// `POST /api/v2/workflows/{id}/executions` (seed 000).
+    ExecutionCreate,
+    /// `POST /api/v2/workflows/instances` (seed 001).
+    InstanceCreate,
+    /// `GET /api/v2/workflows/instances[/{id}]` (seed 001).
+    InstanceRead,
+    /// `GET /api/v2/audit/logs` (seed 000 step 5).
+    AuditRead,
+}
+
+impl Permission {
+    /// Every permission, for computing the full scope set.
+    pub(crate) const ALL: &'static [Permission] = &[
+        Permission::WorkflowRead,
+        Permission::ExecutionCreate,
+        Permission::InstanceCreate,
+        Permission::InstanceRead,
+        Permission::AuditRead,
+    ];
+
+    /// Accepted scope spellings; the first is the one named in 403 messages.
+    pub(crate) const fn scopes(self) -> &'static [&'static str] {
+        match self {
+            Permission::WorkflowRead => &["workflow.read", "workflow:read"],
+            Permission::ExecutionCreate => &["workflow.execute", "workflow:write"],
+            Permission::InstanceCreate => &["workflow:write", "workflow.execute"],
+            Permission::InstanceRead => &["workflow:read", "workflow.read"],
+            Permission::AuditRead => &["audit.read", "audit:read"],
+        }
+    }
+}
+
+/// Scopes no route checks yet but that clients request (seed 000 asks for
+/// `tenant.read`).
+const EXTRA_SCOPES: &[&str] = &["tenant.read"];
+
+/// Every scope the simulator knows: the union of all route spellings plus
+/// `tenant.read`. A client registered with an empty scope list holds all of
+/// these.
+pub fn all_scopes() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for scope in Permission::ALL
+        .iter()
+        .flat_map(|p| p.scopes().iter().copied())
+        .chain(EXTRA_SCOPES.iter().copied())
+    {
+        if !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_scopes_is_the_union() {
+        let all = all_scopes();
+        for want in [
+            "workflow.read",
+            "workflow:read",
+            "workflow.execute",
+            "workflow:write",
+            "audit.read",
+            "audit:read",
+            "tenant.read",
+        ] {
+            assert!(all.contains(&want), "{want}");
+        }
+        assert_eq!(all.len(), 7);
+    }
+}

@@ -1,0 +1,414 @@
+//! The accept loop and the outer request layer.
+//!
+//! The simulator runs its own accept loop over hyper's HTTP/1 connection
+//! driver (instead of `axum::serve`) so that it can damage connections:
+//! for every request outside `/_sim/` the outer layer
+//!
+//! 1. picks a fault ([`crate::faults`]),
+//! 2. for `ConnectionReset`, returns an error to hyper (which drops the
+//!    connection without a response) after arming `SO_LINGER = 0` on the
+//!    socket, so the close is a TCP RST;
+//! 3. for `Status`, answers without running the handler; for `Latency`,
+//!    sleeps first;
+//! 4. buffers the request body (at most [`MAX_BODY_BYTES`]) and runs the
+//!    axum router;
+//! 5. for `StatusAfterProcessing`, `TruncatedBody` and `StallBody`, rewrites
+//!    the handler's response;
+//! 6. records a [`JournalEntry`] with the status actually sent.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use futures::StreamExt as _;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::ServiceExt as _;
+
+use crate::auth::bearer_token;
+use crate::faults::Fault;
+use crate::journal::JournalEntry;
+use crate::state::AppState;
+use crate::wire::{ApiError, JournalCtx, header_str};
+
+/// Largest request body accepted, in bytes (larger → 413).
+pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// How long a truncated body waits after its partial chunk before aborting,
+/// so hyper flushes the head and the partial bytes first (ms).
+const TRUNCATE_FLUSH_MS: u64 = 25;
+
+/// Runs the accept loop until `shutdown` changes or its sender is dropped.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    router: Router,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    let conn = Connection {
+                        state: Arc::clone(&state),
+                        router: router.clone(),
+                    };
+                    tokio::spawn(conn.run(stream, shutdown.clone()));
+                }
+                Err(err) => {
+                    // Usually EMFILE/ECONNABORTED: back off briefly and go on.
+                    tracing::warn!(%err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    tracing::info!("cx-sim accept loop stopped");
+}
+
+struct Connection {
+    state: AppState,
+    router: Router,
+}
+
+impl Connection {
+    async fn run(self, stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(%err, "set_nodelay failed");
+        }
+        let reset = Arc::new(AtomicBool::new(false));
+        let io = TokioIo::new(SimIo {
+            stream,
+            reset: Arc::clone(&reset),
+        });
+        let state = self.state;
+        let router = self.router;
+        let svc = service_fn(move |req| {
+            // Each request runs in its own task so that it finishes (and is
+            // journaled, and its mutation happens) even when the client
+            // gives up and hyper drops this future, as on a real server.
+            let task = tokio::spawn(handle(
+                Arc::clone(&state),
+                router.clone(),
+                Arc::clone(&reset),
+                req,
+            ));
+            async move {
+                match task.await {
+                    Ok(result) => result,
+                    Err(err) => {
+                        tracing::error!(%err, "request handler failed");
+                        Ok(ApiError::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "internal_error",
+                            "the simulator failed to handle this request",
+                        )
+                        .into_response())
+                    }
+                }
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .keep_alive(true)
+            .serve_connection(io, svc);
+        tokio::select! {
+            res = conn => {
+                if let Err(err) = res {
+                    tracing::debug!(%err, "connection ended with an error");
+                }
+            }
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// The TCP stream, closing with a reset when a `ConnectionReset` fault
+/// armed it.
+struct SimIo {
+    stream: TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl Drop for SimIo {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::Acquire)
+            && let Err(err) = self.stream.set_zero_linger()
+        {
+            tracing::debug!(%err, "could not arm SO_LINGER for reset");
+        }
+    }
+}
+
+impl AsyncRead for SimIo {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SimIo {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
+
+/// The error that makes hyper drop a connection without answering.
+#[derive(Debug)]
+struct InjectedReset;
+
+impl fmt::Display for InjectedReset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("injected connection reset")
+    }
+}
+
+impl std::error::Error for InjectedReset {}
+
+/// What the journal needs to know about a request, captured up front.
+struct RequestMeta {
+    method: String,
+    path: String,
+    query: Option<String>,
+    tenant: Option<String>,
+    client_id: Option<String>,
+    idempotency_key: Option<String>,
+    if_match: Option<String>,
+    at_ms: u64,
+}
+
+impl RequestMeta {
+    fn new(state: &AppState, req: &Request<Incoming>) -> Self {
+        let headers = req.headers();
+        let (tenant, client_id) = bearer_token(headers)
+            .and_then(|t| state.tokens.peek(t))
+            .map_or((None, None), |(t, c)| (Some(t), Some(c)));
+        Self {
+            method: req.method().as_str().to_owned(),
+            path: req.uri().path().to_owned(),
+            query: req.uri().query().map(str::to_owned),
+            tenant,
+            client_id,
+            idempotency_key: header_str(
+                headers,
+                &header::HeaderName::from_static("idempotency-key"),
+            )
+            .map(str::to_owned),
+            if_match: header_str(headers, &header::IF_MATCH).map(str::to_owned),
+            at_ms: state.clock.now_ms(),
+        }
+    }
+
+    fn record(self, state: &AppState, status: u16, fault: Option<&Fault>, body_len: usize) {
+        tracing::debug!(method = %self.method, path = %self.path, status, fault = ?fault, "request");
+        state.journal.record(JournalEntry {
+            seq: 0,
+            method: self.method,
+            path: self.path,
+            query: self.query,
+            status,
+            tenant: self.tenant,
+            client_id: self.client_id,
+            idempotency_key: self.idempotency_key,
+            if_match: self.if_match,
+            fault: fault.map(Fault::label),
+            at_ms: self.at_ms,
+            body_len,
+        });
+    }
+}
+
+fn is_admin(path: &str) -> bool {
+    path == "/_sim" || path.starts_with("/_sim/")
+}
+
+fn content_length(headers: &HeaderMap) -> Option<usize> {
+    header_str(headers, &header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok())
+}
+
+/// The outer layer: faults, body buffering, routing, journaling.
+async fn handle(
+    state: AppState,
+    router: Router,
+    reset: Arc<AtomicBool>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, InjectedReset> {
+    if is_admin(req.uri().path()) {
+        let resp = router.oneshot(req.map(Body::new)).await;
+        return Ok(resp.unwrap_or_else(|never: Infallible| match never {}));
+    }
+
+    let mut meta = RequestMeta::new(&state, &req);
+    let fault = state.faults.pick(&meta.method, &meta.path);
+
+    match &fault {
+        Some(Fault::ConnectionReset) => {
+            reset.store(true, Ordering::Release);
+            let len = content_length(req.headers()).unwrap_or(0);
+            meta.record(&state, 0, fault.as_ref(), len);
+            return Err(InjectedReset);
+        }
+        Some(Fault::Latency { ms }) if *ms > 0 => {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+        }
+        _ => {}
+    }
+
+    // Buffer the body: needed for body_len and cheap at simulator sizes.
+    let (parts, body) = req.into_parts();
+    if content_length(&parts.headers).is_some_and(|n| n > MAX_BODY_BYTES) {
+        let resp = ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response();
+        meta.record(&state, 413, None, 0);
+        return Ok(resp);
+    }
+    let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(err) => {
+            let resp = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("could not read request body: {err}"),
+            )
+            .into_response();
+            meta.record(&state, 400, None, 0);
+            return Ok(resp);
+        }
+    };
+    let body_len = bytes.len();
+
+    if let Some(Fault::Status {
+        status,
+        retry_after,
+    }) = &fault
+    {
+        let mut resp = injected(*status);
+        if let Some(ra) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&ra.header_value())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        let sent = resp.status().as_u16();
+        meta.record(&state, sent, fault.as_ref(), body_len);
+        return Ok(resp);
+    }
+
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let mut resp = router
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|never: Infallible| match never {});
+    if let Some(ctx) = resp.extensions_mut().remove::<JournalCtx>() {
+        if ctx.tenant.is_some() {
+            meta.tenant = ctx.tenant;
+        }
+        if ctx.client_id.is_some() {
+            meta.client_id = ctx.client_id;
+        }
+    }
+
+    let resp = match &fault {
+        Some(Fault::StatusAfterProcessing { status }) => injected(*status),
+        Some(Fault::TruncatedBody) => truncate(resp).await,
+        Some(Fault::StallBody { ms }) => stall(resp, *ms).await,
+        _ => resp,
+    };
+    meta.record(&state, resp.status().as_u16(), fault.as_ref(), body_len);
+    Ok(resp)
+}
+
+/// `{"error": "injected_fault", "status": N}` with status N (500 when N is
+/// not a valid final status code, i.e. outside 200..=999).
+fn injected(status: u16) -> Response<Body> {
+    let code = StatusCode::from_u16(status)
+        .ok()
+        .filter(|c| c.as_u16() >= 200)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    crate::wire::json_response(
+        code,
+        &json!({ "error": "injected_fault", "status": code.as_u16() }),
+    )
+}
+
+/// Sends the head with the full `Content-Length`, half the body, then
+/// aborts the connection.
+async fn truncate(resp: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let declared = bytes.len().max(1);
+    let partial = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(declared));
+    let first = futures::stream::iter([Ok::<Bytes, io::Error>(partial)]);
+    let abort = futures::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(TRUNCATE_FLUSH_MS)).await;
+        Err(io::Error::other("injected truncated body"))
+    });
+    Response::from_parts(parts, Body::from_stream(first.chain(abort)))
+}
+
+/// Sends the head, waits `ms`, then sends the body.
+async fn stall(resp: Response<Body>, ms: u64) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let delayed = futures::stream::once(async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        Ok::<Bytes, io::Error>(bytes)
+    });
+    Response::from_parts(parts, Body::from_stream(delayed))
+}

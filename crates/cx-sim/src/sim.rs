@@ -1,0 +1,282 @@
+//! [`Sim`], the running simulator, and [`SimBuilder`], its configuration.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::ClientRegistration;
+use crate::faults::{FaultEngine, FaultRule};
+use crate::fixtures::{WorkflowFixture, builtin_clients};
+use crate::journal::{Journal, JournalEntry};
+use crate::state::{Settings, Shared};
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// Binding the listening socket failed (port in use, no permission).
+    #[error("could not bind {addr}")]
+    Bind {
+        /// The address that was requested.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Any other socket error while starting.
+    #[error("simulator I/O error")]
+    Io(#[from] std::io::Error),
+}
+
+/// Configuration for a [`Sim`]; build with [`Sim::builder`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cx_sim::SimError> {
+/// use std::time::Duration;
+/// let sim = cx_sim::Sim::builder()
+///     .seed(42)
+///     .token_ttl(Duration::from_secs(60))
+///     .max_concurrent_instances(2)
+///     .start()
+///     .await?;
+/// # drop(sim); Ok(()) }
+/// ```
+#[must_use]
+#[derive(Debug, Clone)]
+pub struct SimBuilder {
+    port: u16,
+    seed: u64,
+    faults: Vec<FaultRule>,
+    clients: Vec<ClientRegistration>,
+    token_ttl: Duration,
+    journal_capacity: usize,
+    execution_duration: Duration,
+    max_concurrent_instances: u32,
+}
+
+impl Default for SimBuilder {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            seed: 0,
+            faults: Vec::new(),
+            clients: Vec::new(),
+            token_ttl: Duration::from_secs(3600),
+            journal_capacity: 10_000,
+            execution_duration: Duration::from_millis(300),
+            max_concurrent_instances: 25,
+        }
+    }
+}
+
+impl SimBuilder {
+    /// TCP port on 127.0.0.1; 0 (the default) picks an ephemeral port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Seed for fault randomness (default 0). Same seed, same rules and same
+    /// request sequence give the same faults.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Initial fault rules (replaceable later with [`Sim::set_faults`]).
+    pub fn faults(mut self, faults: Vec<FaultRule>) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Registers an extra client (call repeatedly for several); a client
+    /// with a built-in id replaces it.
+    pub fn client(mut self, client: ClientRegistration) -> Self {
+        self.clients.push(client);
+        self
+    }
+
+    /// Default token lifetime (default 3600 s); clients may override it.
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// Journal size in entries (default 10 000); the oldest are dropped.
+    pub fn journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = capacity;
+        self
+    }
+
+    /// Run time of executions and instances for workflows that do not set
+    /// one (default 300 ms, sim time).
+    pub fn execution_duration(mut self, duration: Duration) -> Self {
+        self.execution_duration = duration;
+        self
+    }
+
+    /// Running instances allowed per workflow before `POST
+    /// /api/v2/workflows/instances` answers 429 (default 25).
+    pub fn max_concurrent_instances(mut self, max: u32) -> Self {
+        self.max_concurrent_instances = max;
+        self
+    }
+
+    /// Binds the socket and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// [`SimError::Bind`] when the port cannot be bound.
+    pub async fn start(self) -> Result<Sim, SimError> {
+        let settings = Settings {
+            token_ttl: self.token_ttl,
+            execution_duration: self.execution_duration,
+            max_concurrent_instances: self.max_concurrent_instances,
+        };
+        let shared = Arc::new(Shared::new(
+            settings,
+            FaultEngine::new(self.seed, self.faults),
+            Journal::new(self.journal_capacity),
+        ));
+        for client in builtin_clients().into_iter().chain(self.clients) {
+            shared.clients.register(client);
+        }
+
+        let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let listener = TcpListener::bind(requested)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: requested,
+                source,
+            })?;
+        let addr = listener.local_addr()?;
+        let router = crate::routes::router(Arc::clone(&shared));
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn(crate::server::serve(
+            listener,
+            Arc::clone(&shared),
+            router,
+            rx,
+        ));
+        tracing::info!(%addr, seed = self.seed, "cx-sim listening");
+        Ok(Sim {
+            shared,
+            addr,
+            base_url: format!("http://{addr}"),
+            shutdown,
+            task: Some(task),
+        })
+    }
+}
+
+/// A running simulator on 127.0.0.1. Dropping it (or [`Sim::shutdown`])
+/// stops the server and closes its connections.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), cx_sim::SimError> {
+/// let sim = cx_sim::Sim::start().await?;
+/// let token_url = format!("{}/oauth/token", sim.base_url());
+/// # let _ = token_url;
+/// sim.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    base_url: String,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
+impl Sim {
+    /// Starts a simulator with the default configuration on an ephemeral
+    /// port.
+    ///
+    /// # Errors
+    /// [`SimError`] when no socket can be bound.
+    pub async fn start() -> Result<Sim, SimError> {
+        Self::builder().start().await
+    }
+
+    /// A builder with the default configuration.
+    pub fn builder() -> SimBuilder {
+        SimBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A copy of the journal, oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal.snapshot(None)
+    }
+
+    /// Empties the journal (sequence numbers keep counting).
+    pub fn clear_journal(&self) {
+        self.shared.journal.clear();
+    }
+
+    /// Replaces the fault rules and resets their counters. Out-of-range
+    /// probabilities are clamped to `0..=1`.
+    pub fn set_faults(&self, faults: Vec<FaultRule>) {
+        self.shared.faults.replace(faults);
+    }
+
+    /// Adds or replaces an OAuth client.
+    pub fn register_client(&self, client: ClientRegistration) {
+        self.shared.clients.register(client);
+    }
+
+    /// Revokes every token issued so far: they now get 401 `invalid_token`.
+    pub fn revoke_tokens(&self) {
+        self.shared.tokens.revoke_all();
+    }
+
+    /// Adds or replaces a workflow in `tenant` (creating the tenant with the
+    /// default fixtures if it is new).
+    pub fn add_workflow(&self, tenant: &str, wf: WorkflowFixture) {
+        self.shared.add_workflow(tenant, wf);
+    }
+
+    /// Moves the virtual clock forward: work due within `by` completes on the
+    /// next read, and tokens expire accordingly.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Stops accepting connections, closes open ones and waits for the
+    /// accept loop to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take()
+            && let Err(err) = task.await
+        {
+            tracing::warn!(%err, "accept loop ended abnormally");
+        }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
