@@ -1,0 +1,329 @@
+//! [`Client`]: the workflow API of one tenant, on top of a [`cx_http::Client`].
+//!
+//! Every request goes through the runtime client (retries, `Retry-After`,
+//! token refresh, tracing); this module only builds typed requests and
+//! keeps the metrics and the audit sink the operations share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cx_audit::{AuditRecord, AuditSink, EventType};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::error::{Call, Error, ErrorKind, from_http};
+use crate::execute::ExecuteBuilder;
+use crate::metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};
+use crate::trigger::TriggerBuilder;
+use crate::types::{Execution, InstanceCompletion, TriggerPayload, WorkflowDefinition, WorkflowId};
+
+/// Path of the instances collection (seed 001).
+pub(crate) const INSTANCES_PATH: &str = "/api/v2/workflows/instances";
+
+/// The workflow API of one tenant: definitions, executions (seed 000) and
+/// instances (seed 001). Cheap to clone; clones share the runtime client,
+/// the metrics and the audit sink, and may be used from many tasks at once.
+///
+/// ```no_run
+/// # async fn demo(http: cx_http::Client) -> Result<(), cx_workflow::Error> {
+/// use cx_workflow::{Client, Config, ExecutionPriority, WorkflowId};
+/// use serde_json::json;
+///
+/// let client = Client::new(http, Config::default());
+/// let id: WorkflowId = "wf_12345678-abcd-efgh-ijkl-1234567890ab".parse()?;
+/// let report = client
+///     .execute(&id)
+///     .input_value("customerId", json!("CUST-99887"))
+///     .input_str("priorityScore", "85")
+///     .priority(ExecutionPriority::High)
+///     .send()
+///     .await?;
+/// println!("{} {}", report.execution.id, report.execution.status);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) http: cx_http::Client,
+    pub(crate) config: Arc<Config>,
+    audit: Option<Arc<dyn AuditSink>>,
+    pub(crate) metrics: Arc<MetricsTracker>,
+    pub(crate) triggers: Arc<TriggerMetrics>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("http", &self.http)
+            .field("config", &self.config)
+            .field("audit", &self.audit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct Count {
+    #[serde(rename = "totalCount")]
+    total_count: u64,
+}
+
+impl Client {
+    /// A client sending through `http` (build it with
+    /// `cx_auth::Tenant::connect` for an authenticated one).
+    pub fn new(http: cx_http::Client, config: Config) -> Self {
+        Self {
+            http,
+            config: Arc::new(config),
+            audit: None,
+            metrics: Arc::new(MetricsTracker::new()),
+            triggers: Arc::new(TriggerMetrics::new()),
+        }
+    }
+
+    /// Write audit records (seed 001 step 4 shape) to `sink`: `TRIGGERED`,
+    /// `TRIGGER_FAILED`, `EXECUTION_COMPLETED`, `EXECUTION_FAILED` for
+    /// executions; `WORKFLOW_TRIGGERED`, `WORKFLOW_TRIGGER_FAILED` for
+    /// instances; `WORKFLOW_COMPLETED` for completion webhooks. A failing
+    /// sink is reported to the caller ([`ErrorKind::Audit`]), never ignored.
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The runtime client requests go through.
+    pub fn http(&self) -> &cx_http::Client {
+        &self.http
+    }
+
+    /// Execution metrics so far (seed 000 step 4), over every execution
+    /// this client (and its clones) saw reach a terminal state.
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
+    /// Trigger metrics of one workflow (seed 001 step 5, `get_execution_metrics`).
+    pub fn trigger_metrics(&self, workflow_id: &WorkflowId) -> TriggerStats {
+        self.triggers.stats(workflow_id.as_str())
+    }
+
+    /// Trigger metrics of every workflow triggered so far.
+    pub fn all_trigger_metrics(&self) -> std::collections::BTreeMap<String, TriggerStats> {
+        self.triggers.all()
+    }
+
+    /// `GET /api/v2/workflows/{id}?expand=inputVariables` (seed 000 step 1).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] for an unknown workflow,
+    /// [`ErrorKind::PermissionDenied`] without `workflow.read`, otherwise
+    /// the runtime's error mapped as in [`crate::error`].
+    pub async fn definition(&self, id: &WorkflowId) -> Result<WorkflowDefinition, Error> {
+        self.http
+            .get(&format!("/api/v2/workflows/{id}"))
+            .query(&[("expand", "inputVariables")])
+            .operation("workflow.definition")
+            .send_json()
+            .await
+            .map_err(|e| {
+                from_http(e, Call::Read, &format!("reading workflow {id}"))
+                    .with_workflow(id.as_str())
+            })
+    }
+
+    /// How many executions of `id` are running (PENDING or RUNNING):
+    /// `GET /api/v2/workflows/{id}/executions?status=running&pageSize=1`
+    /// → `totalCount` (seed 000 step 1 quota).
+    ///
+    /// # Errors
+    /// The failed call, mapped; a body without `totalCount` is [`ErrorKind::Api`].
+    pub async fn running_executions(&self, id: &WorkflowId) -> Result<u64, Error> {
+        self.http
+            .get(&format!("/api/v2/workflows/{id}/executions"))
+            .query(&[("status", "running"), ("pageSize", "1")])
+            .operation("workflow.executions.count")
+            .send_json::<Count>()
+            .await
+            .map(|c| c.total_count)
+            .map_err(|e| {
+                from_http(
+                    e,
+                    Call::Read,
+                    &format!("counting running executions of workflow {id}"),
+                )
+                .with_workflow(id.as_str())
+            })
+    }
+
+    /// How many instances of `id` are running:
+    /// `GET /api/v2/workflows/instances?workflowId={id}&status=running&pageSize=1`
+    /// → `totalCount` (seed 001 step 2).
+    ///
+    /// # Errors
+    /// The failed call, mapped (the seed treats a failure as "no capacity";
+    /// here the caller sees why).
+    pub async fn running_instances(&self, id: &WorkflowId) -> Result<u64, Error> {
+        self.http
+            .get(INSTANCES_PATH)
+            .query(&[
+                ("workflowId", id.as_str()),
+                ("status", "running"),
+                ("pageSize", "1"),
+            ])
+            .operation("workflow.instances.count")
+            .send_json::<Count>()
+            .await
+            .map(|c| c.total_count)
+            .map_err(|e| {
+                from_http(
+                    e,
+                    Call::Read,
+                    &format!("counting running instances of workflow {id}"),
+                )
+                .with_workflow(id.as_str())
+            })
+    }
+
+    /// One status read: `GET /api/v2/workflows/{id}/executions/{executionId}`
+    /// (seed 000 step 3, without waiting).
+    ///
+    /// # Errors
+    /// [`ErrorKind::Validation`] on `execution_id` when it is not a valid
+    /// path segment (nothing is sent); otherwise the failed call, mapped.
+    pub async fn execution(&self, id: &WorkflowId, execution_id: &str) -> Result<Execution, Error> {
+        if let Some(problem) = crate::types::path_segment_problem(execution_id) {
+            return Err(Error::violation(crate::Violation::new(
+                "execution_id",
+                crate::Rule::Format,
+                problem,
+            )));
+        }
+        self.http
+            .get(&format!("/api/v2/workflows/{id}/executions/{execution_id}"))
+            .operation("workflow.execution.status")
+            .send_json()
+            .await
+            .map_err(|e| {
+                from_http(e, Call::Read, &format!("reading execution {execution_id}"))
+                    .with_workflow(id.as_str())
+                    .with_execution(execution_id)
+            })
+    }
+
+    /// Start an execution of `id` (seed 000): configure it, then
+    /// [`ExecuteBuilder::send`] validates, submits, polls, maps and audits.
+    pub fn execute<'a>(&'a self, id: &'a WorkflowId) -> ExecuteBuilder<'a> {
+        ExecuteBuilder::new(self, id)
+    }
+
+    /// Create an instance (seed 001): [`TriggerBuilder::send`] checks
+    /// capacity, posts, records metrics and audits.
+    pub fn trigger(&self, payload: TriggerPayload) -> TriggerBuilder<'_> {
+        TriggerBuilder::new(self, payload)
+    }
+
+    /// Record a completion webhook (seed 001 step 4): writes
+    /// `WORKFLOW_COMPLETED` with `{instanceId, workflowId, status,
+    /// webhookReceivedAt}`. Without an audit sink this does nothing.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Audit`] when the sink fails.
+    pub async fn record_completion(&self, completion: &InstanceCompletion) -> Result<(), Error> {
+        let payload = serde_json::json!({
+            "instanceId": completion.instance_id,
+            "workflowId": completion.workflow_id,
+            "status": completion.status,
+            "webhookReceivedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        self.audit(EventType::WORKFLOW_COMPLETED, payload)
+            .await
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Audit,
+                    format!(
+                        "the completion of instance {} could not be audited",
+                        completion.instance_id
+                    ),
+                )
+                .with_workflow(&completion.workflow_id)
+                .with_audit_failure(e)
+            })
+    }
+
+    /// Write one audit record, if a sink is set.
+    pub(crate) async fn audit(
+        &self,
+        event: EventType,
+        payload: Value,
+    ) -> Result<(), cx_audit::Error> {
+        match &self.audit {
+            None => Ok(()),
+            Some(sink) => sink.write(&AuditRecord::new(event, payload)).await,
+        }
+    }
+
+    /// Audit a failed trigger (`event` with `{workflowId, error, errorKind,
+    /// violations?, latency_ms}`) and return `err`, carrying the sink's
+    /// error too if that failed.
+    pub(crate) async fn audit_failure(
+        &self,
+        event: EventType,
+        workflow_id: &str,
+        err: Error,
+        latency: Duration,
+    ) -> Error {
+        let mut payload = serde_json::json!({
+            "workflowId": workflow_id,
+            "error": err.to_string(),
+            "errorKind": err.kind().as_str(),
+            "latency_ms": millis(latency),
+        });
+        if !err.violations().is_empty()
+            && let (Value::Object(m), Ok(v)) =
+                (&mut payload, serde_json::to_value(err.violations()))
+        {
+            m.insert("violations".to_owned(), v);
+        }
+        match self.audit(event, payload).await {
+            Ok(()) => err,
+            Err(a) => err.with_audit_failure(a),
+        }
+    }
+}
+
+/// `d` in milliseconds, to the microsecond.
+pub(crate) fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::TriggerPayload;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn client_and_operation_futures_are_send() -> Result<(), Box<dyn std::error::Error>> {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+        let http = cx_http::Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .build()?;
+        let client = Client::new(http, Config::default());
+        let id = WorkflowId::new("wf_1")?;
+        // Futures are built but never polled: nothing is sent.
+        let execute = client.execute(&id).on_progress(|_| {}).send();
+        assert_send(&execute);
+        let trigger = client.trigger(TriggerPayload::new(id.clone())).send();
+        assert_send(&trigger);
+        assert_send(&client.definition(&id));
+        assert_eq!(millis(Duration::from_micros(1_234_567)), 1234.567);
+        Ok(())
+    }
+}

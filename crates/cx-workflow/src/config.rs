@@ -1,0 +1,91 @@
+//! Settings of a [`crate::Client`] and their defaults, all in one place.
+//!
+//! | setting | default | meaning |
+//! |---|---|---|
+//! | `poller.first_delay` | 0 | first status poll right after submitting (seed 000) |
+//! | `poller.initial_delay` | 2 s | wait after the first pending answer (seed 000 `baseDelayMs`) |
+//! | `poller.multiplier` | 1.5 | growth per poll (seed 000) |
+//! | `poller.max_delay` | 15 s | cap on one wait (seed 000) |
+//! | `poller.jitter` | 0.1 | up to 10% of each wait removed at random |
+//! | `poller.max_polls` | 30 | polls before [`crate::ErrorKind::Stuck`] (seed 000 `maxAttempts`) |
+//! | `poller.deadline` | none | the poll count bounds the wait (about 6.7 min with these delays) |
+//! | `max_concurrent_executions` | none | seed 000 quota: refuse when this many executions run |
+//! | `max_concurrent_instances` | 50 | seed 001 capacity: refuse when this many instances run |
+//!
+//! Retries of individual calls (429 with `Retry-After`, 5xx) are the
+//! runtime's, configured on the [`cx_http::Client`].
+
+use std::time::Duration;
+
+use cx_http::Poller;
+
+/// Settings of a [`crate::Client`]. See the module docs for the defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// let config = cx_workflow::Config {
+///     max_concurrent_executions: Some(10),
+///     poller: cx_http::Poller {
+///         initial_delay: Duration::from_millis(500),
+///         ..cx_workflow::Config::seed_poller()
+///     },
+///     ..cx_workflow::Config::default()
+/// };
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How execution status is polled (seed 000 step 3).
+    pub poller: Poller,
+    /// Seed 000 step 1 quota: when `Some(n)`, count the workflow's running
+    /// executions (`GET .../executions?status=running`) before submitting
+    /// and refuse with [`crate::ErrorKind::QuotaExceeded`] when `count >= n`.
+    /// Default `None` (no check).
+    pub max_concurrent_executions: Option<u64>,
+    /// Seed 001 step 2 capacity: when `Some(n)`, count the workflow's running
+    /// instances before triggering and refuse with
+    /// [`crate::ErrorKind::CapacityExhausted`] when `count >= n`.
+    /// Default `Some(50)`, the seed's `max_allowed`.
+    pub max_concurrent_instances: Option<u64>,
+}
+
+impl Config {
+    /// Seed 000's polling schedule: first poll at once, then 2 s ×1.5 capped
+    /// at 15 s, 10% jitter, at most 30 polls, no separate deadline.
+    pub fn seed_poller() -> Poller {
+        Poller {
+            first_delay: Duration::ZERO,
+            initial_delay: Duration::from_secs(2),
+            multiplier: 1.5,
+            max_delay: Duration::from_secs(15),
+            jitter: 0.1,
+            deadline: None,
+            max_polls: Some(30),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            poller: Self::seed_poller(),
+            max_concurrent_executions: None,
+            max_concurrent_instances: Some(50),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let c = Config::default();
+        assert_eq!(c.poller.max_polls, Some(30));
+        assert_eq!(c.poller.initial_delay, Duration::from_secs(2));
+        assert_eq!(c.poller.delay_for(10), Duration::from_secs(15));
+        assert_eq!(c.max_concurrent_instances, Some(50));
+        assert_eq!(c.max_concurrent_executions, None);
+    }
+}

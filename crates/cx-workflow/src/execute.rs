@@ -1,0 +1,542 @@
+//! Running one workflow execution end to end (seed 000 steps 1–4 and the
+//! `CxoneWorkflowExecutor.executeWorkflow` of its complete example):
+//!
+//! 1. **prerequisites** — `GET /api/v2/workflows/{id}?expand=inputVariables`;
+//!    the status must be ACTIVE or DEPLOYED, every input key declared, every
+//!    value of its declared type (text given with
+//!    [`ExecuteBuilder::input_str`] is coerced first); with
+//!    `Config::max_concurrent_executions` set, the running executions are
+//!    counted (`GET .../executions?status=running`). Every violation is
+//!    collected into one error and nothing is submitted.
+//! 2. **submit** — `POST /api/v2/workflows/{id}/executions` with `{input,
+//!    context?, priority?}` and an `Idempotency-Key` (a UUID v4 made once per
+//!    [`ExecuteBuilder::send`], which the runtime repeats on every retry, so
+//!    a retried POST never starts a second execution).
+//! 3. **poll** — `GET .../executions/{executionId}` on the
+//!    [`cx_http::Poller`] schedule of `Config::poller` until COMPLETED,
+//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::Stuck`].
+//! 4. **aggregate** — the terminal execution is added to the client's
+//!    [`crate::MetricsTracker`] and its output mapped through an
+//!    [`OutputMapping`].
+//!
+//! Audit records (if the client has a sink): `TRIGGERED` after a successful
+//! submit, `TRIGGER_FAILED` when steps 1–2 fail, `EXECUTION_COMPLETED` or
+//! `EXECUTION_FAILED` at the terminal state (also when polling gives up).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use cx_audit::EventType;
+use cx_http::{PollStatus, Poller};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::client::{Client, millis};
+use crate::error::{Call, Error, ErrorKind, Rule, Violation, Violations, from_http};
+use crate::mapping::{MissingOutput, OutputMapping};
+use crate::metrics::MetricsSnapshot;
+use crate::types::{
+    Execution, ExecutionPriority, ExecutionStatus, WorkflowId, path_segment_problem,
+};
+use crate::validate::{check_prerequisites, coerce_input_violation};
+
+/// Progress of an execution, for spinners ([`ExecuteBuilder::on_progress`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The server accepted the submission.
+    Submitted {
+        /// The new execution's id.
+        execution_id: String,
+    },
+    /// A poll saw a non-terminal status; the next poll follows after `next_delay_ms`.
+    Polling {
+        /// The execution.
+        execution_id: String,
+        /// Polls made so far.
+        polls: u32,
+        /// The status the last poll saw.
+        status: Option<ExecutionStatus>,
+        /// Time since polling started, in ms.
+        elapsed_ms: f64,
+        /// Wait before the next poll, in ms.
+        next_delay_ms: f64,
+    },
+}
+
+/// What a finished execution produced. JSON: camelCase.
+///
+/// A FAILED or CANCELLED execution is a report too (check
+/// [`ExecutionReport::succeeded`]); only transport, validation and stuck
+/// executions are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionReport {
+    /// The execution in its terminal state.
+    pub execution: Execution,
+    /// The output mapped through the [`OutputMapping`], or the raw output
+    /// (`{}` when there was none) without a mapping.
+    pub output: Map<String, Value>,
+    /// Mapped targets whose source was not in the output.
+    pub missing: Vec<MissingOutput>,
+    /// Status polls made (≥ 1).
+    pub polls: u32,
+    /// Time from sending the submission to seeing the terminal state, in ms.
+    pub elapsed_ms: f64,
+    /// The `Idempotency-Key` the submission was sent with.
+    pub idempotency_key: String,
+    /// The client's execution metrics right after recording this one.
+    pub metrics: MetricsSnapshot,
+}
+
+impl ExecutionReport {
+    /// The terminal status.
+    pub fn status(&self) -> &ExecutionStatus {
+        &self.execution.status
+    }
+
+    /// True when the execution COMPLETED.
+    pub fn succeeded(&self) -> bool {
+        self.execution.status == ExecutionStatus::Completed
+    }
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
+
+/// One execution being configured; finish with [`ExecuteBuilder::send`].
+/// Made by [`Client::execute`].
+#[must_use = "an execution does nothing until `.send().await`"]
+pub struct ExecuteBuilder<'a> {
+    client: &'a Client,
+    workflow_id: &'a WorkflowId,
+    input: Map<String, Value>,
+    raw_input: Vec<(String, String)>,
+    context: Option<Map<String, Value>>,
+    priority: Option<ExecutionPriority>,
+    mapping: Option<OutputMapping>,
+    on_progress: Option<ProgressFn<'a>>,
+    poller: Option<Poller>,
+    idempotency_key: Option<String>,
+}
+
+impl std::fmt::Debug for ExecuteBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecuteBuilder")
+            .field("workflow_id", self.workflow_id)
+            .field("input", &self.input)
+            .field("raw_input", &self.raw_input)
+            .field("context", &self.context)
+            .field("priority", &self.priority)
+            .field("mapping", &self.mapping)
+            .field("poller", &self.poller)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> ExecuteBuilder<'a> {
+    pub(crate) fn new(client: &'a Client, workflow_id: &'a WorkflowId) -> Self {
+        Self {
+            client,
+            workflow_id,
+            input: Map::new(),
+            raw_input: Vec::new(),
+            context: None,
+            priority: None,
+            mapping: None,
+            on_progress: None,
+            poller: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// Replace the input variables (`input` in the body).
+    pub fn input(mut self, input: Map<String, Value>) -> Self {
+        self.input = input;
+        self
+    }
+
+    /// Set one input variable to a JSON value.
+    pub fn input_value(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.input.insert(key.into(), value);
+        self
+    }
+
+    /// Set one input variable from text, coerced to its declared type once
+    /// the definition is read ([`crate::coerce_input`]); for `cx ... --input
+    /// k=v`. A coercion failure is one more violation of the send's
+    /// validation error. Overrides [`ExecuteBuilder::input_value`] for the same key.
+    pub fn input_str(mut self, key: impl Into<String>, raw: impl Into<String>) -> Self {
+        self.raw_input.push((key.into(), raw.into()));
+        self
+    }
+
+    /// Context data (`context` in the body; omitted unless set).
+    pub fn context(mut self, context: Map<String, Value>) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// Priority (omitted unless set; the server's default is NORMAL).
+    pub fn priority(mut self, priority: ExecutionPriority) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// Map the output (seed 000 `transformOutput`); see [`OutputMapping`].
+    pub fn mapping(mut self, mapping: OutputMapping) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+
+    /// Called after the submission and before every wait between polls.
+    pub fn on_progress(mut self, callback: impl FnMut(&Progress) + Send + 'a) -> Self {
+        self.on_progress = Some(Box::new(callback));
+        self
+    }
+
+    /// Poll on this schedule instead of `Config::poller`.
+    pub fn poller(mut self, poller: Poller) -> Self {
+        self.poller = Some(poller);
+        self
+    }
+
+    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4, e.g. to
+    /// make a re-run of the same job after a crash reuse the first execution.
+    /// It must be 1..=255 visible ASCII characters.
+    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
+        self.idempotency_key = Some(key.into());
+        self
+    }
+
+    /// Validate, submit, poll to a terminal state, record metrics, map the
+    /// output and write audit records (see the module docs).
+    ///
+    /// # Errors
+    /// - before submitting, with every violation in [`Error::violations`]:
+    ///   [`ErrorKind::NotDeployable`] (status not ACTIVE/DEPLOYED),
+    ///   [`ErrorKind::QuotaExceeded`] (only the quota is exceeded),
+    ///   [`ErrorKind::Validation`] (input keys, types, coercions, a malformed
+    ///   idempotency key, a poller with neither `max_polls` nor `deadline`);
+    /// - reading the definition or counting: [`ErrorKind::NotFound`],
+    ///   [`ErrorKind::PermissionDenied`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
+    /// - submitting: [`ErrorKind::InvalidPayload`] (400, server details as
+    ///   violations), [`ErrorKind::PermissionDenied`] (403, naming the
+    ///   missing scope), [`ErrorKind::NotDeployable`] (409),
+    ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
+    /// - polling: [`ErrorKind::Stuck`] when polls run out (message and
+    ///   [`Error::execution_id`] name the execution), or the failed call;
+    /// - [`ErrorKind::Audit`] when the execution finished but an audit
+    ///   record could not be written ([`Error::execution_report`] has the outcome).
+    pub async fn send(self) -> Result<ExecutionReport, Error> {
+        let started = Instant::now();
+        let ExecuteBuilder {
+            client,
+            workflow_id,
+            mut input,
+            raw_input,
+            context,
+            priority,
+            mapping,
+            mut on_progress,
+            poller,
+            idempotency_key,
+        } = self;
+        let wf = workflow_id.as_str();
+
+        // Step 1: prerequisites.
+        let key = idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let poller = poller.unwrap_or_else(|| client.config.poller.clone());
+        let checked = prerequisites(client, workflow_id, &mut input, raw_input, &key, &poller);
+        if let Err(e) = checked.await {
+            return Err(client
+                .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
+                .await);
+        }
+
+        // Step 2: submit.
+        let mut body = json!({ "input": input });
+        if let Value::Object(m) = &mut body {
+            if let Some(c) = context {
+                m.insert("context".to_owned(), Value::Object(c));
+            }
+            if let Some(p) = priority {
+                m.insert("priority".to_owned(), json!(p));
+            }
+        }
+        let submit_started = Instant::now();
+        let submitted = client
+            .http
+            .post(&format!("/api/v2/workflows/{wf}/executions"))
+            .idempotency_key(&key)
+            .json(&body)
+            .operation("workflow.execute")
+            .send_json::<Execution>()
+            .await
+            .map_err(|e| {
+                from_http(
+                    e,
+                    Call::Submit,
+                    &format!("submitting an execution of workflow {wf}"),
+                )
+                .with_workflow(wf)
+            })
+            .and_then(|e| match path_segment_problem(&e.id) {
+                None => Ok(e),
+                Some(problem) => Err(Error::new(
+                    ErrorKind::Api,
+                    format!(
+                        "the server returned an unusable execution id {:?}: {problem}",
+                        e.id
+                    ),
+                )
+                .with_workflow(wf)),
+            });
+        let submitted = match submitted {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(client
+                    .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
+                    .await);
+            }
+        };
+        let exec_id = submitted.id.clone();
+        tracing::debug!(workflow = wf, execution = %exec_id, "execution submitted");
+        let mut audit_error = client
+            .audit(
+                EventType::TRIGGERED,
+                json!({
+                    "workflowId": wf,
+                    "executionId": exec_id,
+                    "priority": priority,
+                    "idempotencyKey": key,
+                    "latency_ms": millis(started.elapsed()),
+                }),
+            )
+            .await
+            .err();
+        if let Some(cb) = on_progress.as_mut() {
+            cb(&Progress::Submitted {
+                execution_id: exec_id.clone(),
+            });
+        }
+
+        // Step 3: poll.
+        let last = Mutex::new(Some(submitted.status.clone()));
+        let polls = AtomicU32::new(0);
+        let status_path = format!("/api/v2/workflows/{wf}/executions/{exec_id}");
+        let max_delay = poller.max_delay;
+        let outcome = poller
+            .poll_with_progress(
+                &format!("execution {exec_id}"),
+                || {
+                    let req = client
+                        .http
+                        .get(&status_path)
+                        .operation("workflow.execution.status");
+                    let (last, polls) = (&last, &polls);
+                    async move {
+                        polls.fetch_add(1, Ordering::Relaxed);
+                        let resp = req.send().await?;
+                        let execution: Execution = resp.json()?;
+                        *last.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some(execution.status.clone());
+                        if execution.is_terminal() {
+                            Ok(PollStatus::Done(execution))
+                        } else {
+                            Ok(PollStatus::Pending {
+                                retry_after: resp.retry_after().map(|d| d.min(max_delay)),
+                            })
+                        }
+                    }
+                },
+                |p| {
+                    if let Some(cb) = on_progress.as_mut() {
+                        let status = last.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                        cb(&Progress::Polling {
+                            execution_id: exec_id.clone(),
+                            polls: p.polls,
+                            status,
+                            elapsed_ms: millis(p.elapsed),
+                            next_delay_ms: millis(p.next_delay),
+                        });
+                    }
+                },
+            )
+            .await;
+        let last_status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
+
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                let polls = polls.into_inner();
+                let status = last_status.map_or_else(|| "UNKNOWN".to_owned(), |s| s.to_string());
+                let err = if e.kind() == cx_http::ErrorKind::PollExhausted {
+                    Error::new(
+                        ErrorKind::Stuck,
+                        format!(
+                            "execution {exec_id} of workflow {wf} is still {status} after {polls} polls in {} ms; it may be stuck",
+                            submit_started.elapsed().as_millis()
+                        ),
+                    )
+                } else {
+                    from_http(e, Call::Read, &format!("polling execution {exec_id}"))
+                };
+                let err = err.with_workflow(wf).with_execution(&exec_id);
+                let written = client
+                    .audit(
+                        EventType::EXECUTION_FAILED,
+                        json!({
+                            "workflowId": wf,
+                            "executionId": exec_id,
+                            "status": status,
+                            "error": err.to_string(),
+                            "errorKind": err.kind().as_str(),
+                            "latency_ms": millis(started.elapsed()),
+                        }),
+                    )
+                    .await;
+                if let Err(a) = written {
+                    audit_error.get_or_insert(a);
+                }
+                return Err(match audit_error {
+                    Some(a) => err.with_audit_failure(a),
+                    None => err,
+                });
+            }
+        };
+
+        // Step 4: metrics, mapping, audit.
+        let mut execution = outcome.value;
+        if execution.workflow_id.is_empty() {
+            execution.workflow_id = wf.to_owned();
+        }
+        let elapsed_ms = millis(submit_started.elapsed());
+        client.metrics.record(&execution);
+        let (output, missing) = match &mapping {
+            Some(m) => {
+                let mapped = m.apply(execution.output.as_ref());
+                (mapped.values, mapped.missing)
+            }
+            None => (execution.output.clone().unwrap_or_default(), Vec::new()),
+        };
+        let completed = execution.status == ExecutionStatus::Completed;
+        let mut payload = json!({
+            "workflowId": wf,
+            "executionId": exec_id,
+            "status": execution.status,
+            "latency_ms": millis(started.elapsed()),
+        });
+        if let Value::Object(m) = &mut payload {
+            if completed {
+                m.insert(
+                    "output".to_owned(),
+                    execution.output.clone().map_or(Value::Null, Value::Object),
+                );
+            } else {
+                m.insert("errors".to_owned(), json!(execution.errors));
+            }
+        }
+        let event = if completed {
+            EventType::EXECUTION_COMPLETED
+        } else {
+            EventType::EXECUTION_FAILED
+        };
+        if let Err(a) = client.audit(event, payload).await {
+            audit_error.get_or_insert(a);
+        }
+        let report = ExecutionReport {
+            execution,
+            output,
+            missing,
+            polls: outcome.polls,
+            elapsed_ms,
+            idempotency_key: key,
+            metrics: client.metrics.snapshot(),
+        };
+        match audit_error {
+            Some(a) => Err(Error::audit_execution(report, a)),
+            None => Ok(report),
+        }
+    }
+}
+
+/// Seed 000 step 1: read the definition, coerce text inputs, check status,
+/// keys, types, the idempotency key and (when configured) the quota,
+/// collecting every violation.
+async fn prerequisites(
+    client: &Client,
+    workflow_id: &WorkflowId,
+    input: &mut Map<String, Value>,
+    raw_input: Vec<(String, String)>,
+    key: &str,
+    poller: &Poller,
+) -> Result<(), Error> {
+    let wf = workflow_id.as_str();
+    let definition = client.definition(workflow_id).await?;
+    let mut violations = Violations::new();
+    if poller.max_polls.is_none() && poller.deadline.is_none() {
+        // Without either bound a stuck execution would be polled forever.
+        violations.push(Violation::new(
+            "poller",
+            Rule::Required,
+            "needs `max_polls` or `deadline` so that polling ends",
+        ));
+    }
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        violations.push(Violation::new(
+            "idempotency_key",
+            Rule::Format,
+            "must be 1..=255 visible ASCII characters",
+        ));
+    }
+    for (k, raw) in raw_input {
+        match coerce_input_violation(&definition, &k, &raw) {
+            Ok(v) => {
+                input.insert(k, v);
+            }
+            Err(v) => {
+                input.remove(&k);
+                violations.push(v);
+            }
+        }
+    }
+    if let Err(v) = check_prerequisites(&definition, input) {
+        violations.extend(v);
+    }
+    if let Some(max) = client.config.max_concurrent_executions {
+        let running = client.running_executions(workflow_id).await?;
+        if running >= max {
+            violations.push(
+                Violation::new(
+                    "quota",
+                    Rule::Quota,
+                    format!("{running} executions of workflow {wf} are running; the tenant limit is {max}"),
+                )
+                .with_expected(format!("fewer than {max} running"), running.to_string()),
+            );
+        }
+    }
+    if violations.is_empty() {
+        return Ok(());
+    }
+    let (kind, message) = if violations.iter().all(|v| v.rule == Rule::Quota) {
+        (
+            ErrorKind::QuotaExceeded,
+            format!("tenant execution quota exceeded for workflow {wf}; deferring execution"),
+        )
+    } else if violations.iter().any(|v| v.rule == Rule::NotDeployable) {
+        (
+            ErrorKind::NotDeployable,
+            format!("workflow {wf} is not deployable; nothing was submitted"),
+        )
+    } else {
+        (
+            ErrorKind::Validation,
+            format!("invalid execution request for workflow {wf}; nothing was submitted"),
+        )
+    };
+    Err(Error::new(kind, message)
+        .with_violations(violations)
+        .with_workflow(wf))
+}

@@ -1,0 +1,159 @@
+//! Shared helpers for the cx-workflow integration tests: a simulator, a
+//! workflow client authenticated against it, an in-memory audit sink, fast
+//! pollers and journal queries. Everything goes over real HTTP.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cx_audit::MemorySink;
+use cx_http::Poller;
+use cx_sim::{JournalEntry, Sim, SimBuilder};
+use cx_workflow::{Client, Config, WorkflowId};
+use serde_json::{Map, Value, json};
+
+pub use cx_sim::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET,
+    SEED_WORKFLOW_ID,
+};
+
+/// Error type of the tests: anything, with `?`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// Result of a test.
+pub type TestResult = Result<(), BoxError>;
+
+/// A running simulator, a workflow client for it and the client's audit sink.
+pub struct Ctx {
+    pub sim: Sim,
+    pub client: Client,
+    pub audit: Arc<MemorySink>,
+}
+
+/// A poller for tests: first poll at once, 25 ms ×1.5 up to 100 ms, 10 s deadline.
+pub fn fast_poller() -> Poller {
+    Poller {
+        first_delay: Duration::ZERO,
+        initial_delay: Duration::from_millis(25),
+        multiplier: 1.5,
+        max_delay: Duration::from_millis(100),
+        jitter: 0.1,
+        deadline: Some(Duration::from_secs(10)),
+        max_polls: Some(200),
+    }
+}
+
+/// The default test config: the fast poller, no quota, no capacity check.
+pub fn fast_config() -> Config {
+    Config {
+        poller: fast_poller(),
+        max_concurrent_executions: None,
+        max_concurrent_instances: None,
+    }
+}
+
+impl Ctx {
+    /// A simulator whose runs take 60 ms, and [`fast_config`].
+    pub async fn start() -> Result<Self, BoxError> {
+        Self::with(Sim::builder(), fast_config()).await
+    }
+
+    /// A simulator from `builder` (runs take 60 ms unless it says otherwise)
+    /// and a client with `config`, authenticated as the default client.
+    pub async fn with(builder: SimBuilder, config: Config) -> Result<Self, BoxError> {
+        Self::with_client(
+            builder,
+            config,
+            DEFAULT_CLIENT_ID,
+            DEFAULT_CLIENT_SECRET,
+            None,
+        )
+        .await
+    }
+
+    /// As [`Ctx::with`], authenticated as `client_id`, with runtime settings `http`.
+    pub async fn with_client(
+        builder: SimBuilder,
+        config: Config,
+        client_id: &str,
+        secret: &str,
+        http: Option<cx_http::Config>,
+    ) -> Result<Self, BoxError> {
+        let sim = builder
+            .execution_duration(Duration::from_millis(60))
+            .start()
+            .await?;
+        let mut tenant = cx_auth::Tenant::new(sim.base_url(), client_id, secret);
+        if let Some(h) = http {
+            tenant.http = h;
+        }
+        let (http, _tokens) = tenant.connect()?;
+        let audit = Arc::new(MemorySink::new());
+        let client = Client::new(http, config).with_audit(audit.clone());
+        Ok(Self { sim, client, audit })
+    }
+
+    /// API requests (token calls excluded) with `method`, in order.
+    pub fn api_requests(&self, method: &str) -> Vec<JournalEntry> {
+        self.sim
+            .journal()
+            .into_iter()
+            .filter(|e| e.method == method && e.path.starts_with("/api/"))
+            .collect()
+    }
+
+    /// API POSTs, in order.
+    pub fn posts(&self) -> Vec<JournalEntry> {
+        self.api_requests("POST")
+    }
+
+    /// Event types of the audit records written so far.
+    pub fn audit_events(&self) -> Vec<String> {
+        self.audit
+            .records()
+            .iter()
+            .map(|r| r.event_type.to_string())
+            .collect()
+    }
+
+    /// `totalCount` of `GET path` (any list endpoint), straight from the API.
+    pub async fn total_count(&self, path: &str) -> Result<u64, BoxError> {
+        let body: Value = self.client.http().get(path).send_json().await?;
+        body.get("totalCount")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| format!("no totalCount in {body}").into())
+    }
+}
+
+/// A workflow id, parsed.
+pub fn wf(id: &str) -> Result<WorkflowId, BoxError> {
+    Ok(WorkflowId::new(id)?)
+}
+
+/// The seeds' example input.
+pub fn seed_input() -> Map<String, Value> {
+    object(json!({
+        "customerId": "CUST-99887",
+        "priorityScore": 85,
+        "requiresCallback": true,
+        "routingMetadata": {"channel": "voice", "queue": "sales"}
+    }))
+}
+
+/// The object inside `v` (empty for anything else).
+pub fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Field names of an error's violations.
+pub fn fields(err: &cx_workflow::Error) -> Vec<String> {
+    err.violations().iter().map(|v| v.field.clone()).collect()
+}
+
+/// Fail a test with `msg` (for `let ... else`).
+pub fn fail<T>(msg: impl Into<String>) -> Result<T, BoxError> {
+    Err(msg.into().into())
+}

@@ -1,0 +1,573 @@
+//! Seed 000: executions end to end against the simulator.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cx_audit::{AuditRecord, AuditSink, EventType};
+use cx_http::Poller;
+use cx_sim::{Fault, FaultRule, Sim};
+use cx_workflow::{
+    Client, Config, ErrorKind, ExecutionPriority, ExecutionStatus, OutputMapping, Progress, Rule,
+};
+use serde_json::{Value, json};
+
+use crate::support::{
+    BoxError, Ctx, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, TestResult, fail,
+    fast_config, fields, object, seed_input, wf,
+};
+
+#[tokio::test]
+async fn happy_path_completes_with_mapped_output_and_metrics() -> TestResult {
+    let ctx = Ctx::with(
+        Sim::builder(),
+        Config {
+            max_concurrent_executions: Some(5),
+            ..fast_config()
+        },
+    )
+    .await?;
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let progress = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&progress);
+    let mapping = OutputMapping::new()
+        .map("queue", "routingDecision")
+        .map("tier", "customerTier")
+        .map("customer", "echo.customerId")
+        .map("channel", "echo.routingMetadata.channel")
+        .map("absent", "echo.nope");
+    let report = ctx
+        .client
+        .execute(&id)
+        .input(seed_input())
+        .context(object(json!({"source": "test"})))
+        .priority(ExecutionPriority::High)
+        .mapping(mapping)
+        .on_progress(move |p| {
+            if let Ok(mut v) = seen.lock() {
+                v.push(p.clone());
+            }
+        })
+        .send()
+        .await?;
+
+    assert_eq!(report.execution.status, ExecutionStatus::Completed);
+    assert!(report.succeeded());
+    assert!(report.execution.id.starts_with("exec_"));
+    assert_eq!(report.execution.workflow_id, SEED_WORKFLOW_ID);
+    assert_eq!(
+        Value::Object(report.output.clone()),
+        json!({"queue": "priority-queue", "tier": "gold", "customer": "CUST-99887", "channel": "voice"})
+    );
+    let missing: Vec<(&str, &str)> = report
+        .missing
+        .iter()
+        .map(|m| (m.target.as_str(), m.source.as_str()))
+        .collect();
+    assert_eq!(missing, [("absent", "echo.nope")]);
+    assert!(report.polls >= 1);
+    assert!(report.elapsed_ms > 0.0);
+    assert_eq!(report.metrics.total_executions, 1);
+    assert_eq!(report.metrics.successful_executions, 1);
+    // The simulator runs every execution for exactly 60 ms of its clock.
+    assert_eq!(report.metrics.average_latency_ms, 60.0);
+    assert_eq!(ctx.client.metrics(), report.metrics);
+
+    // One POST, carrying the report's idempotency key; the quota was counted first.
+    let posts = ctx.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0].idempotency_key.as_deref(),
+        Some(report.idempotency_key.as_str())
+    );
+    let counted = ctx.api_requests("GET").iter().any(|e| {
+        e.path.ends_with("/executions")
+            && e.query
+                .as_deref()
+                .is_some_and(|q| q.contains("status=running"))
+    });
+    assert!(counted, "quota check missing from the journal");
+
+    let progress = progress.lock().map(|v| v.clone()).unwrap_or_default();
+    assert!(
+        matches!(progress.first(), Some(Progress::Submitted { execution_id }) if *execution_id == report.execution.id),
+        "{progress:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn text_inputs_are_coerced_to_declared_types() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let report = ctx
+        .client
+        .execute(&id)
+        .input_str("customerId", "CUST-1")
+        .input_str("priorityScore", "55")
+        .input_str("requiresCallback", "false")
+        .input_str("routingMetadata", r#"{"channel":"chat"}"#)
+        .send()
+        .await?;
+    let echo = report.output.get("echo").cloned().unwrap_or_default();
+    assert_eq!(
+        echo,
+        json!({"customerId": "CUST-1", "priorityScore": 55, "requiresCallback": false,
+               "routingMetadata": {"channel": "chat"}})
+    );
+    assert_eq!(report.output.get("customerTier"), Some(&json!("silver")));
+    Ok(())
+}
+
+/// Input for a rejection case.
+enum Input {
+    Json(Value),
+    Text(&'static str, &'static str),
+}
+
+#[tokio::test]
+async fn bad_requests_are_rejected_before_anything_is_submitted() -> TestResult {
+    let cases: [(&str, Input, ErrorKind, &[&str]); 7] = [
+        (
+            "wf_draft_0001",
+            Input::Json(json!({})),
+            ErrorKind::NotDeployable,
+            &["status"],
+        ),
+        (
+            "wf_archived_0001",
+            Input::Json(json!({})),
+            ErrorKind::NotDeployable,
+            &["status"],
+        ),
+        (
+            SEED_WORKFLOW_ID,
+            Input::Json(json!({"bogus": 1})),
+            ErrorKind::Validation,
+            &["input.bogus"],
+        ),
+        (
+            SEED_WORKFLOW_ID,
+            Input::Json(json!({"priorityScore": "85", "requiresCallback": "yes"})),
+            ErrorKind::Validation,
+            &["input.priorityScore", "input.requiresCallback"],
+        ),
+        (
+            SEED_WORKFLOW_ID,
+            Input::Text("priorityScore", "abc"),
+            ErrorKind::Validation,
+            &["input.priorityScore"],
+        ),
+        (
+            SEED_WORKFLOW_ID,
+            Input::Text("nope", "1"),
+            ErrorKind::Validation,
+            &["input.nope"],
+        ),
+        (
+            "wf_draft_0001",
+            Input::Json(json!({"bogus": 1, "customerId": 7})),
+            ErrorKind::NotDeployable,
+            &["status", "input.bogus", "input.customerId"],
+        ),
+    ];
+    for (workflow, input, kind, want_fields) in cases {
+        let ctx = Ctx::start().await?;
+        let id = wf(workflow)?;
+        let builder = ctx.client.execute(&id);
+        let builder = match input {
+            Input::Json(v) => builder.input(object(v)),
+            Input::Text(k, raw) => builder.input_str(k, raw),
+        };
+        let Err(err) = builder.send().await else {
+            return fail(format!("{workflow}: expected a rejection"));
+        };
+        assert_eq!(err.kind(), kind, "{workflow}: {err}");
+        assert_eq!(fields(&err), want_fields, "{workflow}: {err}");
+        assert!(err.is_rejected_before_submit());
+        for f in want_fields {
+            assert!(err.to_string().contains(f), "{err} should name {f}");
+        }
+        assert!(
+            ctx.posts().is_empty(),
+            "{workflow}: POSTed {:?}",
+            ctx.posts()
+        );
+        assert_eq!(ctx.audit_events(), ["TRIGGER_FAILED"]);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_workflow_is_not_found() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let id = wf("wf_does_not_exist")?;
+    let Err(err) = ctx.client.execute(&id).send().await else {
+        return fail("expected NotFound");
+    };
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.status(), Some(404));
+    assert!(ctx.posts().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn quota_exceeded_is_refused_before_posting() -> TestResult {
+    let ctx = Ctx::with(
+        Sim::builder(),
+        Config {
+            max_concurrent_executions: Some(1),
+            ..fast_config()
+        },
+    )
+    .await?;
+    // One slow execution (2 s) is running.
+    let _: Value = ctx
+        .client
+        .http()
+        .post("/api/v2/workflows/wf_slow_0001/executions")
+        .json(&json!({"input": {}}))
+        .send_json()
+        .await?;
+    let id = wf("wf_slow_0001")?;
+    let Err(err) = ctx.client.execute(&id).send().await else {
+        return fail("expected QuotaExceeded");
+    };
+    assert_eq!(err.kind(), ErrorKind::QuotaExceeded, "{err}");
+    assert_eq!(fields(&err), ["quota"]);
+    assert_eq!(err.violations()[0].rule, Rule::Quota);
+    assert_eq!(
+        ctx.posts().len(),
+        1,
+        "only the setup POST may reach the server"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let id = wf("wf_stuck_0001")?;
+    let poller = Poller {
+        initial_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(40),
+        max_polls: Some(5),
+        deadline: None,
+        ..fast_config().poller
+    };
+    let result = tokio::time::timeout(
+        Duration::from_secs(10),
+        ctx.client.execute(&id).poller(poller).send(),
+    )
+    .await?;
+    let Err(err) = result else {
+        return fail("a stuck execution must not succeed");
+    };
+    assert_eq!(err.kind(), ErrorKind::Stuck, "{err}");
+    assert!(err.is_timeout());
+    let Some(exec_id) = err.execution_id().map(str::to_owned) else {
+        return fail("no execution id");
+    };
+    assert!(exec_id.starts_with("exec_"));
+    let text = err.to_string();
+    assert!(
+        text.contains(&exec_id) && text.contains("5 polls") && text.contains("RUNNING"),
+        "{text}"
+    );
+    let polls = ctx
+        .api_requests("GET")
+        .iter()
+        .filter(|e| e.path.ends_with(&exec_id))
+        .count();
+    assert_eq!(polls, 5);
+    assert_eq!(ctx.audit_events(), ["TRIGGERED", "EXECUTION_FAILED"]);
+    let last = ctx.audit.records().pop().map(|r| r.payload);
+    assert_eq!(
+        last.as_ref().and_then(|p| p.get("errorKind")),
+        Some(&json!("stuck"))
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_failed_execution_is_a_report_and_counts_its_error_codes() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let id = wf("wf_failing_0001")?;
+    for round in 1..=2u64 {
+        let report = ctx.client.execute(&id).send().await?;
+        assert_eq!(report.execution.status, ExecutionStatus::Failed);
+        assert!(!report.succeeded());
+        assert_eq!(report.execution.errors[0].code, "DOWNSTREAM_TIMEOUT");
+        assert_eq!(report.metrics.failed_executions, round);
+        assert_eq!(
+            report.metrics.error_frequency.get("DOWNSTREAM_TIMEOUT"),
+            Some(&round)
+        );
+        assert_eq!(report.metrics.average_latency_ms, 0.0);
+    }
+    assert_eq!(
+        ctx.audit_events(),
+        [
+            "TRIGGERED",
+            "EXECUTION_FAILED",
+            "TRIGGERED",
+            "EXECUTION_FAILED"
+        ]
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_500_on_submit_is_retried_with_the_same_key_and_runs_once() -> TestResult {
+    let faults = [
+        Fault::Status {
+            status: 500,
+            retry_after: None,
+        },
+        // The server processed the first POST but the answer was lost.
+        Fault::StatusAfterProcessing { status: 500 },
+    ];
+    for fault in faults {
+        let ctx = Ctx::start().await?;
+        ctx.sim.set_faults(vec![
+            FaultRule::new("POST /api/v2/workflows/*/executions", fault.clone()).with_times(1),
+        ]);
+        let id = wf(SEED_WORKFLOW_ID)?;
+        let report = ctx.client.execute(&id).input(seed_input()).send().await?;
+        assert_eq!(
+            report.execution.status,
+            ExecutionStatus::Completed,
+            "{fault:?}"
+        );
+
+        let posts = ctx.posts();
+        let statuses: Vec<u16> = posts.iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [500, 201], "{fault:?}");
+        for p in &posts {
+            assert_eq!(
+                p.idempotency_key.as_deref(),
+                Some(report.idempotency_key.as_str())
+            );
+        }
+        let total = ctx
+            .total_count(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"))
+            .await?;
+        assert_eq!(total, 1, "{fault:?}: exactly one execution must exist");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn audit_records_have_the_right_events_and_verifiable_hashes() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let ok = ctx
+        .client
+        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .input(seed_input())
+        .priority(ExecutionPriority::High)
+        .send()
+        .await?;
+    let failed = ctx.client.execute(&wf("wf_failing_0001")?).send().await?;
+    let records = ctx.audit.records();
+    let table: [(EventType, &str, &str); 4] = [
+        (EventType::TRIGGERED, ok.execution.id.as_str(), "priority"),
+        (
+            EventType::EXECUTION_COMPLETED,
+            ok.execution.id.as_str(),
+            "output",
+        ),
+        (
+            EventType::TRIGGERED,
+            failed.execution.id.as_str(),
+            "latency_ms",
+        ),
+        (
+            EventType::EXECUTION_FAILED,
+            failed.execution.id.as_str(),
+            "errors",
+        ),
+    ];
+    assert_eq!(records.len(), table.len());
+    for (record, (event, exec_id, key)) in records.iter().zip(table) {
+        assert_eq!(record.event_type, event);
+        assert!(record.verify_hash(), "{record:?}");
+        assert_eq!(record.payload.get("executionId"), Some(&json!(exec_id)));
+        assert!(record.payload.get(key).is_some(), "{event} lacks {key}");
+        let mut tampered = record.clone();
+        tampered.payload["executionId"] = json!("exec_forged");
+        assert!(!tampered.verify_hash());
+    }
+    assert_eq!(records[0].payload["priority"], json!("HIGH"));
+    assert_eq!(records[1].payload["status"], json!("COMPLETED"));
+    assert_eq!(
+        records[1].payload["output"]["routingDecision"],
+        json!("priority-queue")
+    );
+    assert_eq!(
+        records[3].payload["errors"][0]["code"],
+        json!("DOWNSTREAM_TIMEOUT")
+    );
+    Ok(())
+}
+
+/// A sink that always fails.
+struct BrokenSink;
+
+#[async_trait]
+impl AuditSink for BrokenSink {
+    async fn write(&self, _: &AuditRecord) -> Result<(), cx_audit::Error> {
+        Err(cx_audit::Error::new(cx_audit::ErrorKind::Sink, "disk full"))
+    }
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_audit_sink_is_reported_with_the_outcome() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let client: Client = ctx.client.clone().with_audit(Arc::new(BrokenSink));
+    let id = wf(SEED_WORKFLOW_ID)?;
+
+    let Err(err) = client.execute(&id).input(seed_input()).send().await else {
+        return fail("the audit failure must be reported");
+    };
+    assert_eq!(err.kind(), ErrorKind::Audit);
+    let Some(report) = err.execution_report() else {
+        return fail("the outcome must travel with the error");
+    };
+    assert_eq!(report.execution.status, ExecutionStatus::Completed);
+    assert_eq!(err.execution_id(), Some(report.execution.id.as_str()));
+    assert!(err.audit_error().is_some());
+    assert!(std::error::Error::source(&err).is_some());
+
+    // A refused request keeps its own kind and also says the audit failed.
+    let Err(err) = client.execute(&wf("wf_draft_0001")?).send().await else {
+        return fail("draft must be refused");
+    };
+    assert_eq!(err.kind(), ErrorKind::NotDeployable);
+    assert!(err.audit_error().is_some());
+    assert!(err.to_string().contains("audit"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn missing_scope_is_named() -> TestResult {
+    let ctx = Ctx::with_client(
+        Sim::builder(),
+        fast_config(),
+        READONLY_CLIENT_ID,
+        READONLY_CLIENT_SECRET,
+        None,
+    )
+    .await?;
+    let Err(err) = ctx
+        .client
+        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .input(seed_input())
+        .send()
+        .await
+    else {
+        return fail("a read-only client must not execute");
+    };
+    assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+    assert_eq!(err.missing_scope(), Some("workflow.execute"));
+    assert!(err.to_string().contains("workflow.execute"), "{err}");
+    assert_eq!(err.status(), Some(403));
+    Ok(())
+}
+
+#[tokio::test]
+async fn submit_statuses_map_to_error_kinds() -> TestResult {
+    let cases = [
+        (400, ErrorKind::InvalidPayload),
+        (403, ErrorKind::PermissionDenied),
+        (404, ErrorKind::NotFound),
+        (409, ErrorKind::NotDeployable),
+        (418, ErrorKind::Api),
+    ];
+    for (status, kind) in cases {
+        let ctx = Ctx::start().await?;
+        ctx.sim.set_faults(vec![FaultRule::new(
+            "POST /api/v2/workflows/*/executions",
+            Fault::Status {
+                status,
+                retry_after: None,
+            },
+        )]);
+        let Err(err) = ctx
+            .client
+            .execute(&wf(SEED_WORKFLOW_ID)?)
+            .input(seed_input())
+            .send()
+            .await
+        else {
+            return fail(format!("{status} must fail"));
+        };
+        assert_eq!(err.kind(), kind, "{status}: {err}");
+        assert_eq!(err.status(), Some(status));
+        assert!(!err.is_rejected_before_submit());
+        assert_eq!(ctx.posts().len(), 1, "{status} must not be retried");
+        if status == 400 {
+            assert_eq!(fields(&err), ["payload"]);
+        }
+        assert_eq!(ctx.audit_events(), ["TRIGGER_FAILED"]);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_send_future_is_send() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let client = ctx.client.clone();
+    let handle = tokio::spawn(async move {
+        let id = wf(SEED_WORKFLOW_ID)?;
+        client.execute(&id).send().await.map_err(BoxError::from)
+    });
+    let report = handle.await??;
+    assert_eq!(report.execution.status, ExecutionStatus::Completed);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unbounded_poller_is_refused_before_submitting() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let forever = Poller {
+        max_polls: None,
+        deadline: None,
+        ..fast_config().poller
+    };
+    let Err(err) = ctx
+        .client
+        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .poller(forever)
+        .send()
+        .await
+    else {
+        return fail("a poller that never gives up must be refused");
+    };
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    assert_eq!(fields(&err), ["poller"]);
+    assert!(ctx.posts().is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
+    let ctx = Ctx::start().await?;
+    ctx.sim.set_faults(vec![FaultRule::new(
+        "GET /api/v2/workflows/*",
+        Fault::ConnectionReset,
+    )]);
+    let Err(err) = ctx.client.execute(&wf(SEED_WORKFLOW_ID)?).send().await else {
+        return fail("expected a transport error");
+    };
+    assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
+    assert_eq!(err.status(), None);
+    assert!(
+        err.http().is_some_and(|h| h.attempts() > 1),
+        "the runtime retries reads"
+    );
+    assert!(ctx.posts().is_empty());
+    Ok(())
+}
