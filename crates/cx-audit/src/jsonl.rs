@@ -372,6 +372,21 @@ pub enum ProblemKind {
     },
 }
 
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            ProblemKind::Parse { message } => {
+                write!(f, "line {}: not a valid audit record: {message}", self.line)
+            }
+            ProblemKind::HashMismatch { stored, computed } => write!(
+                f,
+                "line {}: payload edited (stored hash {stored}, payload hashes to {computed})",
+                self.line
+            ),
+        }
+    }
+}
+
 /// Check every line of a JSONL audit file: that it parses as an
 /// [`AuditRecord`] and that its `compliance_hash` matches its `payload`.
 ///

@@ -1,0 +1,50 @@
+//! Output: human text or one JSON document on stdout; a spinner on stderr.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+/// `--output` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Text for people.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Print `value` as pretty JSON on stdout.
+///
+/// # Errors
+/// When `value` cannot be serialised (never for `serde_json::Value`).
+pub fn print_json(value: &Value) -> crate::CliResult {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A spinner on stderr, hidden when stderr is not a terminal.
+pub fn spinner(message: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_message(message.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// Parse `key=value`.
+///
+/// # Errors
+/// A message naming `flag` when there is no `=` or the key is empty.
+pub fn key_value<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), String> {
+    match raw.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim(), v)),
+        _ => Err(format!("invalid {flag} {raw:?}: expected key=value")),
+    }
+}

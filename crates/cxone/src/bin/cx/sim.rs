@@ -1,0 +1,63 @@
+//! `cx sim serve`: the simulator as a process.
+
+use std::process::ExitCode;
+
+use cx_sim::{ClientRegistration, Sim};
+
+/// Simulator commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum SimCommand {
+    /// Serve the simulator on 127.0.0.1 until interrupted; prints its base URL.
+    Serve {
+        /// Port to listen on (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Register this OAuth client (all scopes) in the default tenant.
+        #[arg(long, requires = "client_secret")]
+        client_id: Option<String>,
+        /// Secret of `--client-id`.
+        #[arg(long, requires = "client_id")]
+        client_secret: Option<String>,
+        /// Seed of the fault injector's randomness.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+/// Run a simulator command.
+///
+/// # Errors
+/// When the port cannot be bound.
+pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
+    let SimCommand::Serve {
+        port,
+        client_id,
+        client_secret,
+        seed,
+    } = cmd;
+    let mut builder = Sim::builder().port(port).seed(seed);
+    if let (Some(id), Some(secret)) = (client_id.clone(), client_secret) {
+        builder = builder.client(ClientRegistration {
+            client_id: id,
+            client_secret: secret,
+            tenant: cx_sim::DEFAULT_TENANT.to_owned(),
+            scopes: Vec::new(),
+            token_ttl: None,
+        });
+    }
+    let sim = builder.start().await?;
+    println!("{}", sim.base_url());
+    eprintln!(
+        "cx: simulator listening on {} (client {:?}{}); Ctrl-C stops it",
+        sim.base_url(),
+        client_id.as_deref().unwrap_or(cx_sim::DEFAULT_CLIENT_ID),
+        if client_id.is_some() {
+            String::new()
+        } else {
+            format!(", secret {:?}", cx_sim::DEFAULT_CLIENT_SECRET)
+        }
+    );
+    tokio::signal::ctrl_c().await?;
+    sim.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,387 @@
+//! `cx workflow run` (seed 000) and `cx workflow trigger` (seed 001).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use cx_audit::{AuditRecord, AuditSink, JsonlSink};
+use cx_workflow::{
+    Client, Config, ContextType, ExecutionPriority, ExecutionReport, OutputMapping, Progress,
+    TriggerPayload, WorkflowId,
+};
+use serde_json::{Value, json};
+
+use crate::output::{OutputFormat, key_value, print_json, spinner};
+use crate::session::Session;
+use crate::{CliResult, Globals};
+
+/// Workflow commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum WorkflowCommand {
+    /// Run a workflow execution to its end and print its output (seed 000).
+    Run {
+        /// The workflow id.
+        id: String,
+        /// An input variable, `key=value`; the value is converted to the type
+        /// the workflow declares (NUMBER, BOOLEAN, OBJECT as JSON, STRING).
+        #[arg(long = "input", value_name = "KEY=VALUE")]
+        inputs: Vec<String>,
+        /// A context entry, `key=value`; a value that parses as JSON is sent as JSON.
+        #[arg(long = "context", value_name = "KEY=VALUE")]
+        context: Vec<String>,
+        /// Execution priority.
+        #[arg(long, value_enum)]
+        priority: Option<PriorityArg>,
+        /// Map an output field into the result, `target=source` (source may be a.b.c).
+        #[arg(long = "map", value_name = "TARGET=SOURCE")]
+        map: Vec<String>,
+        /// Give up polling after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout: u64,
+    },
+    /// Trigger a workflow instance with typed context variables (seed 001).
+    Trigger {
+        /// The workflow id.
+        id: String,
+        /// A context variable, `name:type=value` with type string, integer,
+        /// boolean, object or array.
+        #[arg(long = "var", value_name = "NAME:TYPE=VALUE")]
+        vars: Vec<String>,
+        /// Priority 1 (highest) ..= 10 (lowest).
+        #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+        priority: i64,
+        /// Metadata entry, `key=value`.
+        #[arg(long = "metadata", value_name = "KEY=VALUE")]
+        metadata: Vec<String>,
+    },
+}
+
+/// `--priority` of `cx workflow run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum PriorityArg {
+    /// LOW
+    Low,
+    /// NORMAL
+    Normal,
+    /// HIGH
+    High,
+}
+
+impl From<PriorityArg> for ExecutionPriority {
+    fn from(p: PriorityArg) -> Self {
+        match p {
+            PriorityArg::Low => ExecutionPriority::Low,
+            PriorityArg::Normal => ExecutionPriority::Normal,
+            PriorityArg::High => ExecutionPriority::High,
+        }
+    }
+}
+
+/// Counts what it writes through to the JSONL sink and remembers which day
+/// files it touched, so the run can verify exactly those.
+struct RunAudit {
+    inner: JsonlSink,
+    written: Mutex<(u64, BTreeSet<PathBuf>)>,
+}
+
+#[async_trait::async_trait]
+impl AuditSink for RunAudit {
+    async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
+        self.inner.write(record).await?;
+        let path = self.inner.path_for(record.timestamp.date_naive());
+        if let Ok(mut w) = self.written.lock() {
+            w.0 += 1;
+            w.1.insert(path);
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        self.inner.flush().await
+    }
+}
+
+/// The CLI polls faster than the seed's 2 s start: the first poll after
+/// 100 ms, then 150 ms ×1.5 capped at 5 s, until `timeout`.
+fn cli_poller(timeout: Duration) -> cx_http::Poller {
+    cx_http::Poller {
+        first_delay: Duration::from_millis(100),
+        initial_delay: Duration::from_millis(150),
+        multiplier: 1.5,
+        max_delay: Duration::from_secs(5),
+        jitter: 0.1,
+        deadline: Some(timeout),
+        max_polls: None,
+    }
+}
+
+fn parse_context(entries: &[String]) -> CliResult<serde_json::Map<String, Value>> {
+    let mut map = serde_json::Map::new();
+    for raw in entries {
+        let (k, v) = key_value("--context", raw)?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        map.insert(k.to_owned(), value);
+    }
+    Ok(map)
+}
+
+/// Run a workflow command.
+///
+/// # Errors
+/// Validation (before any request), API, polling and audit failures.
+pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode> {
+    match cmd {
+        WorkflowCommand::Run {
+            id,
+            inputs,
+            context,
+            priority,
+            map,
+            timeout,
+        } => {
+            let workflow_id: WorkflowId = id.parse()?;
+            let mut mapping = OutputMapping::new();
+            for raw in &map {
+                let (target, source) = key_value("--map", raw)?;
+                mapping = mapping.map(target, source);
+            }
+            let context = parse_context(&context)?;
+            let session = Session::open(&globals.tenant).await?;
+            let audit = Arc::new(RunAudit {
+                inner: JsonlSink::open(&globals.audit_dir).await?,
+                written: Mutex::new((0, BTreeSet::new())),
+            });
+            let client = Client::new(
+                session.http.clone(),
+                Config {
+                    poller: cli_poller(Duration::from_secs(timeout)),
+                    ..Config::default()
+                },
+            )
+            .with_audit(audit.clone());
+            let bar = spinner(&format!("running {workflow_id}"));
+            let mut exec = client.execute(&workflow_id);
+            if !mapping.is_empty() {
+                exec = exec.mapping(mapping);
+            }
+            for raw in &inputs {
+                let (k, v) = key_value("--input", raw)?;
+                exec = exec.input_str(k, v);
+            }
+            if !context.is_empty() {
+                exec = exec.context(context);
+            }
+            if let Some(p) = priority {
+                exec = exec.priority(p.into());
+            }
+            let progress_bar = bar.clone();
+            let result = exec
+                .on_progress(move |p| match p {
+                    Progress::Submitted { execution_id } => {
+                        progress_bar.set_message(format!("{execution_id} submitted"));
+                    }
+                    Progress::Polling {
+                        execution_id,
+                        polls,
+                        status,
+                        ..
+                    } => {
+                        let status = status
+                            .as_ref()
+                            .map_or_else(|| "?".to_owned(), ToString::to_string);
+                        progress_bar.set_message(format!("{execution_id} {status} (poll {polls})"));
+                    }
+                    _ => {}
+                })
+                .send()
+                .await;
+            bar.finish_and_clear();
+            let report = result?;
+            let (records, files) = match audit.written.lock() {
+                Ok(w) => (w.0, w.1.iter().cloned().collect::<Vec<_>>()),
+                Err(_) => (0, Vec::new()),
+            };
+            audit.flush().await?;
+            let mut problems = Vec::new();
+            for f in &files {
+                let r = cx_audit::verify_file(f)?;
+                if let Some(p) = r.first_problem {
+                    problems.push(format!("{}: {p}", f.display()));
+                }
+            }
+            print_run(&report, records, &files, &problems, globals.output)?;
+            if !problems.is_empty() {
+                return Err(
+                    format!("audit log failed verification: {}", problems.join("; ")).into(),
+                );
+            }
+            if report.succeeded() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                let errors: Vec<String> = report
+                    .execution
+                    .errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.code, e.message))
+                    .collect();
+                eprintln!(
+                    "cx: execution {} ended {}{}",
+                    report.execution.id,
+                    report.execution.status,
+                    if errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", errors.join("; "))
+                    }
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        WorkflowCommand::Trigger {
+            id,
+            vars,
+            priority,
+            metadata,
+        } => {
+            let mut builder = TriggerPayload::builder(&id).priority(priority);
+            for raw in &vars {
+                let (name, kind, value) = parse_var(raw)?;
+                builder = builder.context(name, Value::String(value.to_owned()), kind);
+            }
+            for raw in &metadata {
+                let (k, v) = key_value("--metadata", raw)?;
+                builder = builder.metadata(k, v);
+            }
+            let payload = builder.build()?;
+            let session = Session::open(&globals.tenant).await?;
+            let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+            let client = Client::new(session.http.clone(), Config::default()).with_audit(audit);
+            let report = client.trigger(payload).send().await?;
+            let workflow_id: WorkflowId = id.parse()?;
+            let stats = client.trigger_metrics(&workflow_id);
+            match globals.output {
+                OutputFormat::Json => print_json(&json!({
+                    "instanceId": report.instance_id,
+                    "workflowId": report.workflow_id,
+                    "status": report.status,
+                    "priority": report.priority,
+                    "latencyMs": report.latency_ms,
+                    "metrics": stats,
+                }))?,
+                OutputFormat::Human => {
+                    println!(
+                        "instance {} of {} {} (priority {}) in {:.1} ms",
+                        report.instance_id,
+                        report.workflow_id,
+                        report.status.as_deref().unwrap_or("created"),
+                        report.priority,
+                        report.latency_ms
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `name:type=value`.
+fn parse_var(raw: &str) -> CliResult<(&str, ContextType, &str)> {
+    let bad = || {
+        format!(
+            "invalid --var {raw:?}: expected name:type=value (type: string, integer, boolean, object, array)"
+        )
+    };
+    let (left, value) = raw.split_once('=').ok_or_else(bad)?;
+    let (name, kind) = left.rsplit_once(':').ok_or_else(bad)?;
+    if name.trim().is_empty() {
+        return Err(bad().into());
+    }
+    let kind = match kind.trim().to_ascii_lowercase().as_str() {
+        "string" => ContextType::String,
+        "integer" => ContextType::Integer,
+        "boolean" => ContextType::Boolean,
+        "object" => ContextType::Object,
+        "array" => ContextType::Array,
+        other => {
+            return Err(format!(
+                "invalid --var {raw:?}: unknown type {other:?} (string, integer, boolean, object, array)"
+            )
+            .into());
+        }
+    };
+    Ok((name.trim(), kind, value))
+}
+
+fn print_run(
+    report: &ExecutionReport,
+    records: u64,
+    files: &[PathBuf],
+    problems: &[String],
+    output: OutputFormat,
+) -> CliResult {
+    match output {
+        OutputFormat::Json => print_json(&json!({
+            "executionId": report.execution.id,
+            "workflowId": report.execution.workflow_id,
+            "status": report.execution.status,
+            "output": report.output,
+            "missing": report.missing,
+            "errors": report.execution.errors,
+            "polls": report.polls,
+            "elapsedMs": report.elapsed_ms,
+            "metrics": report.metrics,
+            "audit": {
+                "records": records,
+                "files": files,
+                "verified": problems.is_empty(),
+            },
+        })),
+        OutputFormat::Human => {
+            println!(
+                "execution {} of {} {} in {:.0} ms ({} polls)",
+                report.execution.id,
+                report.execution.workflow_id,
+                report.execution.status,
+                report.elapsed_ms,
+                report.polls
+            );
+            if report.output.is_empty() {
+                println!("output: (none)");
+            } else {
+                println!("output:");
+                for (k, v) in &report.output {
+                    println!("  {k} = {v}");
+                }
+            }
+            for m in &report.missing {
+                println!("  (missing) {m:?}");
+            }
+            for e in &report.execution.errors {
+                println!("error: {}: {}", e.code, e.message);
+            }
+            let m = &report.metrics;
+            println!(
+                "metrics: {} executions, {} succeeded, {} failed, average latency {:.0} ms, errors {:?}",
+                m.total_executions,
+                m.successful_executions,
+                m.failed_executions,
+                m.average_latency_ms,
+                m.error_frequency
+            );
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            println!(
+                "audit: {records} records in {}, {}",
+                names.join(", "),
+                if problems.is_empty() {
+                    "hashes verified"
+                } else {
+                    "VERIFICATION FAILED"
+                }
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! cxone-rs: automate NICE CXone from Rust.
+//!
+//! This facade re-exports the workspace's crates under short names, so an
+//! application depends on one crate:
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | [`http`] | `cx-http` | the runtime: retries, Retry-After, limits, breaker, paginators, poller |
+//! | [`auth`] | `cx-auth` | OAuth2 client credentials and the token cache; [`auth::Tenant`] |
+//! | [`audit`] | `cx-audit` | audit records, JSONL sinks, verification, CXone audit-log export |
+//! | [`workflow`] | `cx-workflow` | workflow executions (seed 000) and instances (seed 001) |
+//! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let tenant = cxone::auth::Tenant::new("https://api.example.com", "client-id", "client-secret");
+//! let (http, _tokens) = tenant.connect()?;
+//! let workflows = cxone::workflow::Client::new(http, cxone::workflow::Config::default());
+//! # let _ = workflows; Ok(()) }
+//! ```
+//!
+//! ## Features
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `sim` | via `cli` | [`sim`], the in-process simulator |
+//! | `cli` | yes | the `cx` binary (clap, indicatif, tracing-subscriber) |
+
+#![deny(missing_docs)]
+
+pub use cx_audit as audit;
+pub use cx_auth as auth;
+pub use cx_http as http;
+#[cfg(feature = "sim")]
+pub use cx_sim as sim;
+pub use cx_workflow as workflow;
