@@ -4,8 +4,9 @@
 //! token refresh, tracing); this module only builds typed requests and
 //! keeps the metrics and the audit sink the operations share.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
 use serde::Deserialize;
@@ -49,6 +50,7 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
     pub(crate) metrics: Arc<MetricsTracker>,
     pub(crate) triggers: Arc<TriggerMetrics>,
+    definitions: Arc<Mutex<HashMap<String, (Instant, WorkflowDefinition)>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -77,6 +79,7 @@ impl Client {
             audit: None,
             metrics: Arc::new(MetricsTracker::new()),
             triggers: Arc::new(TriggerMetrics::new()),
+            definitions: Arc::default(),
         }
     }
 
@@ -134,6 +137,41 @@ impl Client {
                 from_http(e, Call::Read, &format!("reading workflow {id}"))
                     .with_workflow(id.as_str())
             })
+    }
+
+    /// The definition of `id`, reused for [`Config::definition_ttl`] after it
+    /// was read (the prerequisite checks of [`Client::execute`] use this).
+    ///
+    /// # Errors
+    /// As [`Client::definition`].
+    pub async fn cached_definition(&self, id: &WorkflowId) -> Result<WorkflowDefinition, Error> {
+        let ttl = self.config.definition_ttl;
+        if !ttl.is_zero()
+            && let Some((read_at, def)) = self.definition_cache().get(id.as_str())
+            && read_at.elapsed() < ttl
+        {
+            return Ok(def.clone());
+        }
+        let def = self.definition(id).await?;
+        if !ttl.is_zero() {
+            self.definition_cache()
+                .insert(id.as_str().to_owned(), (Instant::now(), def.clone()));
+        }
+        Ok(def)
+    }
+
+    /// Drop the cached definition of `id` (the server said it changed).
+    pub(crate) fn forget_definition(&self, id: &str) {
+        self.definition_cache().remove(id);
+    }
+
+    fn definition_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, WorkflowDefinition)>> {
+        match self.definitions.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
     }
 
     /// How many executions of `id` are running (PENDING or RUNNING):

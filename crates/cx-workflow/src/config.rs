@@ -47,6 +47,12 @@ pub struct Config {
     /// [`crate::ErrorKind::CapacityExhausted`] when `count >= n`.
     /// Default `Some(50)`, the seed's `max_allowed`.
     pub max_concurrent_instances: Option<u64>,
+    /// How long [`crate::Client::execute`] reuses a workflow definition it
+    /// read for its prerequisite checks, so a burst of executions of one
+    /// workflow reads it once. The server still refuses an execution of a
+    /// workflow that stopped being deployable meanwhile (409), which also
+    /// drops the cached copy. Default 30 s; `Duration::ZERO` reads it every time.
+    pub definition_ttl: Duration,
 }
 
 impl Config {
@@ -71,6 +77,7 @@ impl Default for Config {
             poller: Self::seed_poller(),
             max_concurrent_executions: None,
             max_concurrent_instances: Some(50),
+            definition_ttl: Duration::from_secs(30),
         }
     }
 }

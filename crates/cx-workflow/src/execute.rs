@@ -295,6 +295,13 @@ impl<'a> ExecuteBuilder<'a> {
         let submitted = match submitted {
             Ok(s) => s,
             Err(e) => {
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotDeployable | ErrorKind::InvalidPayload
+                ) {
+                    // The definition we checked against is out of date.
+                    client.forget_definition(wf);
+                }
                 return Err(client
                     .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
                     .await);
@@ -473,7 +480,7 @@ async fn prerequisites(
     poller: &Poller,
 ) -> Result<(), Error> {
     let wf = workflow_id.as_str();
-    let definition = client.definition(workflow_id).await?;
+    let definition = client.cached_definition(workflow_id).await?;
     let mut violations = Violations::new();
     if poller.max_polls.is_none() && poller.deadline.is_none() {
         // Without either bound a stuck execution would be polled forever.

@@ -43,12 +43,14 @@ pub fn fast_poller() -> Poller {
     }
 }
 
-/// The default test config: the fast poller, no quota, no capacity check.
+/// The default test config: the fast poller, no quota, no capacity check,
+/// definitions read on every execution (the cache has its own test).
 pub fn fast_config() -> Config {
     Config {
         poller: fast_poller(),
         max_concurrent_executions: None,
         max_concurrent_instances: None,
+        definition_ttl: Duration::ZERO,
     }
 }
 

@@ -571,3 +571,50 @@ async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
     assert!(ctx.posts().is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses() -> TestResult {
+    let config = Config {
+        definition_ttl: Duration::from_secs(60),
+        ..fast_config()
+    };
+    let ctx = Ctx::with(Sim::builder(), config).await?;
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let definition_reads = |ctx: &Ctx| {
+        ctx.sim
+            .journal()
+            .iter()
+            .filter(|e| {
+                e.method == "GET" && e.path == format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")
+            })
+            .count()
+    };
+    for _ in 0..3 {
+        ctx.client.execute(&id).input(seed_input()).send().await?;
+    }
+    assert_eq!(
+        definition_reads(&ctx),
+        1,
+        "three executions, one definition read"
+    );
+
+    // The server refuses (409): the cached copy is dropped and read again next time.
+    ctx.sim.set_faults(vec![
+        FaultRule::new(
+            "POST /api/v2/workflows/*/executions",
+            Fault::Status {
+                status: 409,
+                retry_after: None,
+            },
+        )
+        .with_times(1),
+    ]);
+    let refused = ctx.client.execute(&id).input(seed_input()).send().await;
+    assert_eq!(
+        refused.err().map(|e| e.kind()),
+        Some(ErrorKind::NotDeployable)
+    );
+    ctx.client.execute(&id).input(seed_input()).send().await?;
+    assert_eq!(definition_reads(&ctx), 2);
+    Ok(())
+}
