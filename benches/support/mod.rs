@@ -1,1 +1,33 @@
-//! Bench helpers.
+//! Shared bench helpers: a simulator and clients connected to it.
+
+#![allow(missing_docs)]
+
+use cx_sim::Sim;
+
+/// The seed workflow (seeds 000 and 001).
+pub const WF_ID: &str = cx_sim::SEED_WORKFLOW_ID;
+
+/// A multi-threaded runtime for benches.
+pub fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot start tokio: {e}"),
+    }
+}
+
+/// An authenticated runtime client for the simulator's default client.
+pub fn sdk_client(sim: &Sim, config: cx_http::Config) -> cx_http::Client {
+    let mut tenant = cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    );
+    tenant.http = config;
+    match tenant.connect() {
+        Ok((client, _)) => client,
+        Err(e) => panic!("cannot connect to the simulator: {e}"),
+    }
+}

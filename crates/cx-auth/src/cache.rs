@@ -84,9 +84,7 @@ impl TokenCache {
     }
 
     fn fresh(&self, now: Instant) -> Option<AccessToken> {
-        self.read()
-            .filter(|c| now < c.refresh_at)
-            .map(|c| c.token)
+        self.read().filter(|c| now < c.refresh_at).map(|c| c.token)
     }
 
     /// Forget the cached token, so the next call fetches a new one.

@@ -59,7 +59,10 @@ pub struct ClientCredentials {
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field("token_url", &format_args!("{}{}", self.http.base_url(), self.token_path))
+            .field(
+                "token_url",
+                &format_args!("{}{}", self.http.base_url(), self.token_path),
+            )
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .field("scopes", &self.scopes)
@@ -134,7 +137,9 @@ impl ClientCredentialsBuilder {
         let client_id = self
             .client_id
             .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| Error::invalid_input("client_id", "is required and must not be empty"))?;
+            .ok_or_else(|| {
+                Error::invalid_input("client_id", "is required and must not be empty")
+            })?;
         let client_secret = self
             .client_secret
             .ok_or_else(|| Error::invalid_input("client_secret", "is required"))?;
@@ -171,7 +176,10 @@ fn split_url(url: &str) -> Result<(String, String), Error> {
         None => (rest, "/"),
     };
     if host.is_empty() {
-        return Err(Error::invalid_input("token_url", format!("{url:?} has no host")));
+        return Err(Error::invalid_input(
+            "token_url",
+            format!("{url:?} has no host"),
+        ));
     }
     Ok((format!("{scheme}{host}"), path.to_owned()))
 }
@@ -224,8 +232,15 @@ impl FetchToken for ClientCredentials {
         }
         metrics::counter!("cx_auth_token_requests_total").increment(1);
         let resp: TokenResponse = req.form(&form).send_json().await.map_err(|e| {
-            let msg = match e.body().and_then(|b| b.get("error")).and_then(|v| v.as_str()) {
-                Some(code) => format!("token request for client {:?} rejected: {code}", self.client_id),
+            let msg = match e
+                .body()
+                .and_then(|b| b.get("error"))
+                .and_then(|v| v.as_str())
+            {
+                Some(code) => format!(
+                    "token request for client {:?} rejected: {code}",
+                    self.client_id
+                ),
                 None => format!("token request for client {:?} failed", self.client_id),
             };
             Error::new(ErrorKind::Auth, msg).with_source(e)
@@ -270,7 +285,12 @@ mod tests {
             ),
         ];
         for (b, field) in cases {
-            let err = b.clone().build().err().map(|e| e.to_string()).unwrap_or_default();
+            let err = b
+                .clone()
+                .build()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(&format!("`{field}`")), "{err}");
         }
     }

@@ -1,6 +1,9 @@
 //! Token fetching and caching over real HTTP against cx-sim; each test counts
 //! token requests in the simulator's journal.
 
+// Tests unwrap: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,10 +67,7 @@ async fn a_hundred_concurrent_callers_on_a_cold_cache_make_one_token_request() {
     let results = futures::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));
     assert_eq!(token_requests(&sim), 1);
-    assert_eq!(
-        sim.journal().iter().filter(|e| e.path == WF).count(),
-        100
-    );
+    assert_eq!(sim.journal().iter().filter(|e| e.path == WF).count(), 100);
 }
 
 #[tokio::test]
@@ -83,7 +83,12 @@ async fn a_revoked_token_is_replaced_once_for_many_callers() {
     api.get(WF).send().await.unwrap();
     sim.revoke_tokens();
     let calls = (0..20).map(|_| api.get(WF).send());
-    assert!(futures::future::join_all(calls).await.iter().all(Result::is_ok));
+    assert!(
+        futures::future::join_all(calls)
+            .await
+            .iter()
+            .all(Result::is_ok)
+    );
     // The first token, then one refresh shared by all 20 callers.
     assert_eq!(token_requests(&sim), 2);
 }
@@ -170,7 +175,12 @@ async fn a_scope_the_client_lacks_is_refused_and_granted_scopes_are_enforced() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(403));
-    assert!(err.api_message().unwrap_or_default().contains("workflow.execute"), "{err}");
+    assert!(
+        err.api_message()
+            .unwrap_or_default()
+            .contains("workflow.execute"),
+        "{err}"
+    );
 }
 
 #[tokio::test]

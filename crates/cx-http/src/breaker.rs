@@ -77,9 +77,7 @@ impl Breakers {
                 *state = State::HalfOpen { trial_started: now };
                 Ok(())
             }
-            State::HalfOpen { trial_started } => {
-                Err(self.config.open_for - (now - trial_started))
-            }
+            State::HalfOpen { trial_started } => Err(self.config.open_for - (now - trial_started)),
         }
     }
 

@@ -127,15 +127,18 @@ impl ClientBuilder {
             .connect_timeout(config.connect_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
             .build()
-            .map_err(|e| Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e))?;
+            .map_err(|e| {
+                Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e)
+            })?;
         let limiter = match config.rate_limit {
             None => None,
             Some(rl) => {
                 let per_second = std::num::NonZeroU32::new(rl.per_second).ok_or_else(|| {
                     Error::invalid_input("rate_limit.per_second", "must be at least 1")
                 })?;
-                let burst = std::num::NonZeroU32::new(rl.burst)
-                    .ok_or_else(|| Error::invalid_input("rate_limit.burst", "must be at least 1"))?;
+                let burst = std::num::NonZeroU32::new(rl.burst).ok_or_else(|| {
+                    Error::invalid_input("rate_limit.burst", "must be at least 1")
+                })?;
                 Some(DefaultDirectRateLimiter::direct(
                     Quota::per_second(per_second).allow_burst(burst),
                 ))
@@ -281,8 +284,11 @@ impl RequestBuilder {
             Ok(bytes) => self.body = Some((Bytes::from(bytes), "application/json")),
             Err(e) => {
                 self.error = Some(
-                    Error::new(ErrorKind::Builder, "request body is not serialisable as JSON")
-                        .with_source(e),
+                    Error::new(
+                        ErrorKind::Builder,
+                        "request body is not serialisable as JSON",
+                    )
+                    .with_source(e),
                 );
             }
         }
@@ -509,9 +515,8 @@ impl RequestBuilder {
                         .and_then(|v| parse_retry_after(v, SystemTime::now()))
                         .map(|d| policy.cap_retry_after(d));
                     if status == 429 {
-                        let pause = retry_after.unwrap_or_else(|| {
-                            policy.backoff(retries, rand::random::<f64>())
-                        });
+                        let pause = retry_after
+                            .unwrap_or_else(|| policy.backoff(retries, rand::random::<f64>()));
                         inner.pauses.pause(&host, Instant::now() + pause);
                     }
                     let retryable = match status {
@@ -678,14 +683,11 @@ fn status_error(
     retry_after: Option<Duration>,
 ) -> Error {
     let body = serde_json::from_slice::<serde_json::Value>(&resp.body).ok();
-    Error::new(
-        ErrorKind::Status,
-        format!("{method} {} failed", url.path()),
-    )
-    .with_status(resp.status)
-    .with_request_id(resp.request_id().map(str::to_owned))
-    .with_body(body)
-    .with_retry_after(retry_after)
+    Error::new(ErrorKind::Status, format!("{method} {} failed", url.path()))
+        .with_status(resp.status)
+        .with_request_id(resp.request_id().map(str::to_owned))
+        .with_body(body)
+        .with_retry_after(retry_after)
 }
 
 /// A successful (status < 400) response, body fully read.

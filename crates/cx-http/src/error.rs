@@ -78,7 +78,10 @@ impl Error {
 
     /// An [`ErrorKind::InvalidInput`] error naming the offending `field` and the `rule` it broke.
     pub fn invalid_input(field: &str, rule: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::InvalidInput, format!("invalid `{field}`: {rule}"))
+        Self::new(
+            ErrorKind::InvalidInput,
+            format!("invalid `{field}`: {rule}"),
+        )
     }
 
     /// Attach the underlying cause.
@@ -121,7 +124,10 @@ impl Error {
 
     /// True when an attempt timed out or the total deadline (or a poller's) ran out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::PollExhausted)
+        matches!(
+            self.inner.kind,
+            ErrorKind::Timeout | ErrorKind::PollExhausted
+        )
     }
 
     /// True when the server answered 429 Too Many Requests on the last attempt.

@@ -39,7 +39,10 @@ pub struct Page<T> {
 /// # Errors
 /// Yields `fetch`'s error and stops; yields [`ErrorKind::PaginationLoop`] when a
 /// cursor repeats or more than `max_pages` pages are fetched.
-pub fn cursor_pages<T, F, Fut>(max_pages: u64, fetch: F) -> impl Stream<Item = Result<Page<T>, Error>>
+pub fn cursor_pages<T, F, Fut>(
+    max_pages: u64,
+    fetch: F,
+) -> impl Stream<Item = Result<Page<T>, Error>>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, Error>>,
@@ -155,11 +158,16 @@ fn split_page<T: DeserializeOwned>(
     let serde_json::Value::Object(mut map) = body else {
         return Err(Error::new(ErrorKind::Decode, "page is not a JSON object"));
     };
-    let raw_items = map.remove(fields.items).unwrap_or(serde_json::Value::Array(Vec::new()));
+    let raw_items = map
+        .remove(fields.items)
+        .unwrap_or(serde_json::Value::Array(Vec::new()));
     let items = serde_json::from_value(raw_items).map_err(|e| {
         Error::new(
             ErrorKind::Decode,
-            format!("page field `{}` is not the expected item array", fields.items),
+            format!(
+                "page field `{}` is not the expected item array",
+                fields.items
+            ),
         )
         .with_source(e)
     })?;

@@ -48,7 +48,11 @@ impl RetryPolicy {
         let exp = self.multiplier.max(1.0).powi(retry.min(64) as i32);
         let ceiling = self.initial_backoff.as_secs_f64() * exp;
         let cap = self.max_backoff.as_secs_f64();
-        Duration::from_secs_f64(if ceiling.is_finite() { ceiling.min(cap) } else { cap })
+        Duration::from_secs_f64(if ceiling.is_finite() {
+            ceiling.min(cap)
+        } else {
+            cap
+        })
     }
 
     /// A full-jitter backoff for retry `retry`: uniform in `[0, backoff_ceiling(retry)]`.
@@ -72,7 +76,9 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Saturate absurdly long numbers rather than failing: the cap applies later.
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
+        return Some(Duration::from_secs(
+            value.parse::<u64>().unwrap_or(u64::MAX),
+        ));
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))

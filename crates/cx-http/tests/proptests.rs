@@ -1,5 +1,8 @@
 //! Property tests for the runtime's parsers and schedules.
 
+// Tests unwrap: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cx_http::{Poller, RetryPolicy, parse_retry_after};

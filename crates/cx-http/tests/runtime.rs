@@ -2,6 +2,9 @@
 //! pagination behaviour, over real HTTP against cx-sim. Each test asserts on
 //! what the simulator's journal saw, so it fails if the behaviour breaks.
 
+// Tests unwrap: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::{Duration, Instant};
@@ -34,7 +37,8 @@ async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
         let sim = Sim::start().await.unwrap();
         let api = client(&sim);
         sim.set_faults(vec![
-            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after.clone()))).with_times(1),
+            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after)))
+                .with_times(1),
         ]);
         let started = Instant::now();
         let resp = api.get(WF).send().await.unwrap();
@@ -74,7 +78,11 @@ async fn a_retry_after_longer_than_the_cap_is_capped() {
     config.retry.retry_after_cap = Duration::from_millis(200);
     let api = client_with(&sim, config);
     sim.set_faults(vec![
-        FaultRule::new(format!("GET {WF}"), status(429, Some(RetryAfter::Seconds(3600)))).with_times(1),
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::Seconds(3600))),
+        )
+        .with_times(1),
     ]);
     let started = Instant::now();
     assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
@@ -86,7 +94,9 @@ async fn server_errors_are_retried_then_succeed() {
     for code in [500u16, 502, 503, 504] {
         let sim = Sim::start().await.unwrap();
         let api = client(&sim);
-        sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(code, None)).with_times(2)]);
+        sim.set_faults(vec![
+            FaultRule::new(format!("GET {WF}"), status(code, None)).with_times(2),
+        ]);
         let resp = api.get(WF).send().await.unwrap();
         assert_eq!(resp.attempts(), 3, "HTTP {code}");
         let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
@@ -111,7 +121,9 @@ async fn a_post_without_key_is_not_replayed_after_a_500() {
     let sim = Sim::start().await.unwrap();
     let api = client(&sim);
     let path = format!("{WF}/executions");
-    sim.set_faults(vec![FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1)]);
+    sim.set_faults(vec![
+        FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1),
+    ]);
     let err = api
         .post(&path)
         .json(&json!({"input": {"customerId": "C1"}}))
@@ -119,7 +131,11 @@ async fn a_post_without_key_is_not_replayed_after_a_500() {
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(sent(&sim, "POST", &path).len(), 1, "a POST must not be replayed");
+    assert_eq!(
+        sent(&sim, "POST", &path).len(),
+        1,
+        "a POST must not be replayed"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +161,11 @@ async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_executio
         .unwrap();
     let posts = sent(&sim, "POST", &path);
     assert_eq!(posts.len(), 2);
-    assert!(posts.iter().all(|e| e.idempotency_key.as_deref() == Some("key-123")));
+    assert!(
+        posts
+            .iter()
+            .all(|e| e.idempotency_key.as_deref() == Some("key-123"))
+    );
     let running: serde_json::Value = api
         .get(&path)
         .query(&[("status", "running")])
@@ -163,8 +183,11 @@ async fn a_429_or_503_post_is_retried_without_a_key() {
         let api = client(&sim);
         let path = format!("{WF}/executions");
         sim.set_faults(vec![
-            FaultRule::new(format!("POST {path}"), status(code, Some(RetryAfter::Seconds(0))))
-                .with_times(1),
+            FaultRule::new(
+                format!("POST {path}"),
+                status(code, Some(RetryAfter::Seconds(0))),
+            )
+            .with_times(1),
         ]);
         let resp = api
             .post(&path)
@@ -187,10 +210,7 @@ async fn an_expired_token_is_refreshed_once_and_the_request_replayed() {
     let resp = api.get(WF).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let journal = sim.journal();
-    let seen: Vec<(String, u16)> = journal
-        .iter()
-        .map(|e| (e.path.clone(), e.status))
-        .collect();
+    let seen: Vec<(String, u16)> = journal.iter().map(|e| (e.path.clone(), e.status)).collect();
     assert_eq!(
         seen,
         [
@@ -208,14 +228,20 @@ async fn a_second_401_is_an_error_not_a_loop() {
     sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(401, None))]);
     let err = api.get(WF).send().await.unwrap_err();
     assert_eq!(err.status(), Some(401));
-    assert_eq!(sent(&sim, "GET", WF).len(), 2, "one replay after one refresh");
+    assert_eq!(
+        sent(&sim, "GET", WF).len(),
+        2,
+        "one replay after one refresh"
+    );
 }
 
 #[tokio::test]
 async fn connection_resets_on_a_get_are_retried() {
     let sim = Sim::start().await.unwrap();
     let api = client(&sim);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(1)]);
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(1),
+    ]);
     let resp = api.get(WF).send().await.unwrap();
     assert_eq!(resp.attempts(), 2);
 }
@@ -227,7 +253,10 @@ async fn a_stalled_body_hits_the_attempt_timeout() {
     config.attempt_timeout = Duration::from_millis(200);
     config.retry.max_attempts = 2;
     let api = client_with(&sim, config);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::StallBody { ms: 2_000 })]);
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::StallBody { ms: 2_000 },
+    )]);
     let started = Instant::now();
     let err = api.get(WF).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -242,7 +271,10 @@ async fn the_total_deadline_bounds_a_call() {
     config.retry.total_deadline = Duration::from_millis(300);
     config.retry.max_attempts = 100;
     let api = client_with(&sim, config);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::StallBody { ms: 5_000 })]);
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::StallBody { ms: 5_000 },
+    )]);
     let started = Instant::now();
     let err = api.get(WF).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
@@ -257,7 +289,11 @@ async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
     api.get(WF).send().await.unwrap(); // warm the token
     sim.clear_journal();
     sim.set_faults(vec![
-        FaultRule::new(format!("GET {WF}"), status(429, Some(RetryAfter::Seconds(1)))).with_times(1),
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::Seconds(1))),
+        )
+        .with_times(1),
     ]);
     let first = api.get(WF).send();
     let tasks = async {
@@ -350,7 +386,10 @@ async fn the_concurrency_limit_bounds_requests_in_flight() {
     };
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), Fault::Latency { ms: 200 })]);
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::Latency { ms: 200 },
+    )]);
     let started = Instant::now();
     let calls = (0..6).map(|_| api.get(WF).send());
     for r in futures::future::join_all(calls).await {
@@ -401,7 +440,12 @@ async fn the_page_token_stream_reads_every_audit_entry_page_by_page() {
 async fn input_errors_are_reported_before_sending() {
     let sim = Sim::start().await.unwrap();
     let api = client(&sim);
-    let err = api.get(WF).header("bad header", "x").send().await.unwrap_err();
+    let err = api
+        .get(WF)
+        .header("bad header", "x")
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_invalid_input());
     assert!(err.to_string().contains("bad header"), "{err}");
     assert!(sent(&sim, "GET", WF).is_empty());

@@ -1,6 +1,9 @@
 //! Seed 000 step 5: CXone's audit log, written by real simulator mutations,
 //! exported page by page into a sink.
 
+// Tests unwrap: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use cx_audit::{ErrorKind, ExportQuery, MemorySink, export_audit_logs};
 use cx_sim::Sim;
 use serde_json::json;

@@ -1,8 +1,11 @@
 //! Shared helpers: a simulator and a runtime client authenticated against it.
+//! Helpers unwrap: a panic is the test failure report.
 //!
 //! cx-http cannot use cx-auth (cx-auth depends on it), so the tests carry a
 //! minimal [`Authenticate`]: it fetches a token through the runtime itself and
 //! drops it when invalidated. Token caching is tested in cx-auth.
+
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -61,10 +64,7 @@ pub fn fast_config(sim: &Sim) -> Config {
 }
 
 pub fn client_with(sim: &Sim, config: Config) -> Client {
-    let token_client = Client::builder()
-        .base_url(sim.base_url())
-        .build()
-        .unwrap();
+    let token_client = Client::builder().base_url(sim.base_url()).build().unwrap();
     let auth = Arc::new(SimToken {
         token_client,
         current: Mutex::new(None),
