@@ -34,3 +34,8 @@ pub use cx_http as http;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;
 pub use cx_workflow as workflow;
+
+/// The README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

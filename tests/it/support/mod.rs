@@ -1,0 +1,56 @@
+//! Shared helpers: a simulator, an SDK workflow client with a JSONL audit
+//! sink, and journal queries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cx_audit::JsonlSink;
+use cx_sim::Sim;
+use cx_workflow::{Client, Config};
+
+pub const WF: &str = cx_sim::SEED_WORKFLOW_ID;
+
+/// The SDK's stack: token cache, runtime, workflow client; audit to `dir`.
+pub async fn workflow_client(sim: &Sim, dir: &std::path::Path) -> (Client, cx_http::Client) {
+    let mut tenant = cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    );
+    tenant.http.retry.initial_backoff = Duration::from_millis(10);
+    tenant.http.retry.max_backoff = Duration::from_millis(50);
+    let (http, _) = tenant.connect().unwrap();
+    let config = Config {
+        poller: cx_http::Poller {
+            first_delay: Duration::from_millis(50),
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_millis(200),
+            deadline: Some(Duration::from_secs(30)),
+            ..cx_http::Poller::default()
+        },
+        ..Config::default()
+    };
+    let sink = Arc::new(JsonlSink::open(dir).await.unwrap());
+    (Client::new(http.clone(), config).with_audit(sink), http)
+}
+
+/// Journal entries with this method and path.
+pub fn count(sim: &Sim, method: &str, path: &str) -> usize {
+    sim.journal()
+        .iter()
+        .filter(|e| e.method == method && e.path == path)
+        .count()
+}
+
+/// Every record in `dir`, after checking every hash.
+pub fn audit_records(dir: &std::path::Path) -> Vec<cx_audit::AuditRecord> {
+    let reports = cx_audit::verify_dir(dir).unwrap();
+    assert!(
+        reports.iter().all(cx_audit::VerifyReport::is_ok),
+        "{reports:?}"
+    );
+    reports
+        .iter()
+        .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
+        .collect()
+}
