@@ -37,8 +37,7 @@ async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
         let sim = Sim::start().await.unwrap();
         let api = client(&sim);
         sim.set_faults(vec![
-            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after)))
-                .with_times(1),
+            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after))).with_times(1),
         ]);
         let started = Instant::now();
         let resp = api.get(WF).send().await.unwrap();

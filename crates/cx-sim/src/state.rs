@@ -148,6 +148,32 @@ pub(crate) enum Final {
 }
 
 impl Final {
+    /// Add `completedAt` (`started_ms + duration_ms`) and `output` or
+    /// `errors` to a run's JSON (executions and instances alike).
+    pub(crate) fn write_into(
+        &self,
+        m: &mut serde_json::Map<String, Value>,
+        clock: &crate::clock::Clock,
+        started_ms: u64,
+        duration_ms: u64,
+    ) {
+        m.insert(
+            "completedAt".into(),
+            Value::String(clock.rfc3339(started_ms.saturating_add(duration_ms))),
+        );
+        match self {
+            Final::Completed { output } => {
+                m.insert("output".into(), output.clone());
+            }
+            Final::Failed { code, message } => {
+                m.insert(
+                    "errors".into(),
+                    serde_json::json!([{ "code": code, "message": message }]),
+                );
+            }
+        }
+    }
+
     /// `COMPLETED` or `FAILED`.
     pub(crate) fn status(&self) -> &'static str {
         match self {

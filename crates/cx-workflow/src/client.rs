@@ -181,21 +181,12 @@ impl Client {
     /// # Errors
     /// The failed call, mapped; a body without `totalCount` is [`ErrorKind::Api`].
     pub async fn running_executions(&self, id: &WorkflowId) -> Result<u64, Error> {
-        self.http
+        let req = self
+            .http
             .get(&format!("/api/v2/workflows/{id}/executions"))
             .query(&[("status", "running"), ("pageSize", "1")])
-            .operation("workflow.executions.count")
-            .send_json::<Count>()
-            .await
-            .map(|c| c.total_count)
-            .map_err(|e| {
-                from_http(
-                    e,
-                    Call::Read,
-                    &format!("counting running executions of workflow {id}"),
-                )
-                .with_workflow(id.as_str())
-            })
+            .operation("workflow.executions.count");
+        self.count_running(req, "executions", id).await
     }
 
     /// How many instances of `id` are running:
@@ -206,22 +197,33 @@ impl Client {
     /// The failed call, mapped (the seed treats a failure as "no capacity";
     /// here the caller sees why).
     pub async fn running_instances(&self, id: &WorkflowId) -> Result<u64, Error> {
-        self.http
+        let req = self
+            .http
             .get(INSTANCES_PATH)
             .query(&[
                 ("workflowId", id.as_str()),
                 ("status", "running"),
                 ("pageSize", "1"),
             ])
-            .operation("workflow.instances.count")
-            .send_json::<Count>()
+            .operation("workflow.instances.count");
+        self.count_running(req, "instances", id).await
+    }
+
+    /// Send a `{totalCount}` query for the running `what` of workflow `id`.
+    async fn count_running(
+        &self,
+        req: cx_http::RequestBuilder,
+        what: &str,
+        id: &WorkflowId,
+    ) -> Result<u64, Error> {
+        req.send_json::<Count>()
             .await
             .map(|c| c.total_count)
             .map_err(|e| {
                 from_http(
                     e,
                     Call::Read,
-                    &format!("counting running instances of workflow {id}"),
+                    &format!("counting running {what} of workflow {id}"),
                 )
                 .with_workflow(id.as_str())
             })

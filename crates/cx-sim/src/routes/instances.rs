@@ -32,7 +32,7 @@ use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
 use crate::scopes::Permission;
-use crate::state::{AppState, Final, Instance, Workflow, lock};
+use crate::state::{AppState, Instance, Workflow, lock};
 use crate::wire::{
     ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
     path_param, query_map, replayed,
@@ -171,21 +171,7 @@ fn instance_json(i: &Instance, clock: &Clock) -> Value {
     m.insert("metadata".into(), Value::Object(i.metadata.clone()));
     m.insert("createdAt".into(), json!(clock.rfc3339(i.created_ms)));
     if let Some(f) = &i.finished {
-        m.insert(
-            "completedAt".into(),
-            json!(clock.rfc3339(i.created_ms.saturating_add(i.duration_ms))),
-        );
-        match f {
-            Final::Completed { output } => {
-                m.insert("output".into(), output.clone());
-            }
-            Final::Failed { code, message } => {
-                m.insert(
-                    "errors".into(),
-                    json!([{ "code": code, "message": message }]),
-                );
-            }
-        }
+        f.write_into(&mut m, clock, i.created_ms, i.duration_ms);
     }
     Value::Object(m)
 }

@@ -33,7 +33,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, Final, Workflow, lock};
+use crate::state::{AppState, Execution, Workflow, lock};
 use crate::wire::{
     ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
     path_param, query_map, replayed,
@@ -285,21 +285,7 @@ fn execution_json(e: &Execution, now: u64, clock: &Clock) -> Value {
         m.insert("context".into(), Value::Object(context.clone()));
     }
     if let Some(f) = &e.finished {
-        m.insert(
-            "completedAt".into(),
-            json!(clock.rfc3339(e.started_ms.saturating_add(e.duration_ms))),
-        );
-        match f {
-            Final::Completed { output } => {
-                m.insert("output".into(), output.clone());
-            }
-            Final::Failed { code, message } => {
-                m.insert(
-                    "errors".into(),
-                    json!([{ "code": code, "message": message }]),
-                );
-            }
-        }
+        f.write_into(&mut m, clock, e.started_ms, e.duration_ms);
     }
     Value::Object(m)
 }
