@@ -3,7 +3,7 @@
 //! - `ci`: what CI runs — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -D warnings`, then the test suite (`cargo nextest run` when
 //!   installed, else `cargo test`), then doc tests.
-//! - `codegen`: regenerate checked-in generated files (`--check` fails when stale).
+//! - `codegen`: regenerate `docs/cli.md` from the CLI (`--check` fails when stale).
 //! - `release`: check that the workspace is ready to tag (clean tree, versions agree).
 //!
 //! Few dependencies by design: only std.
@@ -88,12 +88,38 @@ fn ci() -> Result<(), String> {
     }
 }
 
-/// Generated files: none are checked in yet. The task exists so that the
-/// first generated file (e.g. the simulator's route table) lands with its
-/// staleness check already wired into `ci`.
+/// Generated files, each with its generator:
+/// - `docs/cli.md`: the `cx` command reference, printed by `cx reference`
+///   from the CLI's own clap definitions.
+///
+/// With `check`, fail when a file differs from what would be generated
+/// (a test in `crates/cxone/tests/cli.rs` checks the same).
 fn codegen(check: bool) -> Result<(), String> {
-    let mode = if check { "checked" } else { "regenerated" };
-    eprintln!("xtask: codegen: 0 generated files {mode}");
+    let out = Command::new("cargo")
+        .args(["run", "-q", "-p", "cxone", "--bin", "cx", "--", "reference"])
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "`cx reference` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let path = root().join("docs").join("cli.md");
+    let current = std::fs::read(&path).unwrap_or_default();
+    if current == out.stdout {
+        eprintln!("xtask: codegen: docs/cli.md is up to date");
+        return Ok(());
+    }
+    if check {
+        return Err("docs/cli.md is stale: run `cargo xtask codegen`".into());
+    }
+    std::fs::create_dir_all(root().join("docs"))
+        .map_err(|e| format!("cannot create docs/: {e}"))?;
+    std::fs::write(&path, &out.stdout)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("xtask: codegen: wrote docs/cli.md");
     Ok(())
 }
 

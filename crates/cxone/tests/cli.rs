@@ -340,3 +340,16 @@ fn a_served_simulator_works_as_a_tenant_for_run_trigger_and_export() {
     assert!(records.iter().any(|r| r.event_type == "EXECUTION_CREATED"));
     assert!(records.iter().all(cx_audit::AuditRecord::verify_hash));
 }
+
+#[test]
+fn the_generated_command_reference_is_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run(cx(dir.path()).arg("reference"));
+    assert_eq!(code, 0, "{err}");
+    let checked_in = include_str!("../../../docs/cli.md");
+    assert!(
+        out == checked_in,
+        "docs/cli.md is stale: run `cargo xtask codegen`"
+    );
+    assert!(out.contains("## `cx workflow run`"), "{out}");
+}

@@ -7,10 +7,10 @@ use cx_sim::Sim;
 #[derive(Debug, Clone, clap::Args)]
 pub struct TenantArgs {
     /// API base URL, e.g. https://api-na1.niceincontact.com.
-    #[arg(long, global = true, env = "CXONE_API_URL")]
+    #[arg(long, global = true, env = "CXONE_API_URL", hide_env_values = true)]
     pub api_url: Option<String>,
     /// Authorization server base URL (default: the API URL).
-    #[arg(long, global = true, env = "CXONE_AUTH_URL")]
+    #[arg(long, global = true, env = "CXONE_AUTH_URL", hide_env_values = true)]
     pub auth_url: Option<String>,
     /// Token endpoint path under the authorization server.
     #[arg(
@@ -21,7 +21,7 @@ pub struct TenantArgs {
     )]
     pub token_path: String,
     /// OAuth client id.
-    #[arg(long, global = true, env = "CXONE_CLIENT_ID")]
+    #[arg(long, global = true, env = "CXONE_CLIENT_ID", hide_env_values = true)]
     pub client_id: Option<String>,
     /// OAuth client secret (prefer the environment variable to a flag).
     #[arg(
