@@ -111,8 +111,16 @@ async fn attempts_are_bounded_and_the_error_reports_them() {
     let err = api.get(WF).send().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.attempts(), 4);
-    assert_eq!(sent(&sim, "GET", WF).len(), 4);
+    let gets = sent(&sim, "GET", WF);
+    assert_eq!(gets.len(), 4);
     assert!(err.elapsed() > Duration::ZERO);
+    // The error carries the request id of the last response.
+    assert_eq!(err.request_id(), Some(gets[3].request_id.as_str()));
+
+    sim.set_faults(vec![]);
+    let ok = api.get(WF).send().await.unwrap();
+    let last = sent(&sim, "GET", WF).pop().unwrap();
+    assert_eq!(ok.request_id(), Some(last.request_id.as_str()));
 }
 
 #[tokio::test]

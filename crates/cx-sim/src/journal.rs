@@ -48,6 +48,9 @@ pub struct JournalEntry {
     pub at_ms: u64,
     /// Length of the request body in bytes.
     pub body_len: usize,
+    /// The `x-request-id` of the response (`req_<32 hex>`); a reset connection sent none.
+    #[serde(default)]
+    pub request_id: String,
 }
 
 /// Bounded, thread-safe journal. The lock is held only to push or copy.
@@ -122,6 +125,7 @@ mod tests {
             fault: None,
             at_ms: 0,
             body_len: 0,
+            request_id: String::new(),
         }
     }
 

@@ -218,6 +218,7 @@ struct RequestMeta {
     idempotency_key: Option<String>,
     if_match: Option<String>,
     at_ms: u64,
+    request_id: String,
 }
 
 impl RequestMeta {
@@ -239,6 +240,15 @@ impl RequestMeta {
             .map(str::to_owned),
             if_match: header_str(headers, &header::IF_MATCH).map(str::to_owned),
             at_ms: state.clock.now_ms(),
+            request_id: format!("req_{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    /// Send the request id back as `x-request-id`, as CXone does.
+    fn stamp(&self, resp: &mut Response<Body>) {
+        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+            resp.headers_mut()
+                .insert(header::HeaderName::from_static("x-request-id"), v);
         }
     }
 
@@ -257,6 +267,7 @@ impl RequestMeta {
             fault: fault.map(Fault::label),
             at_ms: self.at_ms,
             body_len,
+            request_id: self.request_id,
         });
     }
 }
@@ -300,24 +311,26 @@ async fn handle(
     // Buffer the body: needed for body_len and cheap at simulator sizes.
     let (parts, body) = req.into_parts();
     if content_length(&parts.headers).is_some_and(|n| n > MAX_BODY_BYTES) {
-        let resp = ApiError::new(
+        let mut resp = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
         )
         .into_response();
+        meta.stamp(&mut resp);
         meta.record(&state, 413, None, 0);
         return Ok(resp);
     }
     let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(err) => {
-            let resp = ApiError::new(
+            let mut resp = ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 format!("could not read request body: {err}"),
             )
             .into_response();
+            meta.stamp(&mut resp);
             meta.record(&state, 400, None, 0);
             return Ok(resp);
         }
@@ -336,6 +349,7 @@ async fn handle(
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
         let sent = resp.status().as_u16();
+        meta.stamp(&mut resp);
         meta.record(&state, sent, fault.as_ref(), body_len);
         return Ok(resp);
     }
@@ -354,12 +368,13 @@ async fn handle(
         }
     }
 
-    let resp = match &fault {
+    let mut resp = match &fault {
         Some(Fault::StatusAfterProcessing { status }) => injected(*status),
         Some(Fault::TruncatedBody) => truncate(resp).await,
         Some(Fault::StallBody { ms }) => stall(resp, *ms).await,
         _ => resp,
     };
+    meta.stamp(&mut resp);
     meta.record(&state, resp.status().as_u16(), fault.as_ref(), body_len);
     Ok(resp)
 }
