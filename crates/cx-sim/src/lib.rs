@@ -42,6 +42,7 @@
 //! lifecycles), `fixtures` (default workflows and clients), `routes::*` (one
 //! module per resource family), `server` (accept loop and fault layer).
 
+mod agents;
 mod auth;
 mod clock;
 mod faults;
