@@ -180,8 +180,10 @@ mod tests {
         Error::new(ErrorKind::Status, "PATCH /x failed").with_status(409)
     }
 
+    type Outcome = (Result<Applied<u32, u32>, Error>, u32);
+
     /// `conflicts` conflicts, then success; returns (result, fetches).
-    fn run(max: u32, conflicts: u32) -> (Result<Applied<u32, u32>, Error>, u32) {
+    fn run(max: u32, conflicts: u32) -> Outcome {
         let fetches = Cell::new(0u32);
         let calls = Cell::new(0u32);
         let got = block_on(ConditionalUpdate::new(max).run(
