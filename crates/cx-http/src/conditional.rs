@@ -211,7 +211,8 @@ mod tests {
     #[test]
     fn conflicts_refetch_and_reapply_within_the_budget() {
         // (max_attempts, conflicts, Ok(attempts, applied value) | Err, fetches)
-        let cases: [(u32, u32, Option<(u32, u32)>, u32); 5] = [
+        type Case = (u32, u32, Option<(u32, u32)>, u32);
+        let cases: [Case; 5] = [
             (3, 0, Some((1, 0)), 0),
             (3, 1, Some((2, 10)), 1),
             (3, 2, Some((3, 20)), 2),
