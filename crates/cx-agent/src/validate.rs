@@ -155,7 +155,13 @@ mod tests {
         let no_shifts = Schedule::default();
         let seed = [("skill-456", 1, 2), ("skill-789", 0, 0)];
         // (schedule, target mode, levels, expected (field, rule) list)
-        let cases: Vec<(&Schedule, &str, Vec<(&str, u32, u32)>, Vec<(&str, Rule)>)> = vec![
+        type Case<'a> = (
+            &'a Schedule,
+            &'a str,
+            Vec<(&'a str, u32, u32)>,
+            Vec<(&'a str, Rule)>,
+        );
+        let cases: Vec<Case> = vec![
             (&on_shift, "workMode-123", seed.to_vec(), vec![]),
             (
                 &on_shift,

@@ -2,6 +2,9 @@
 //! every write, 409 on a stale `If-Match`, skills over three pages (and a
 //! page loop on request), WFM shifts active "now", events, scopes.
 
+// Tests unwrap: a panic with the value is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use reqwest::StatusCode;
