@@ -167,14 +167,8 @@ impl ConditionalUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::block_on;
     use std::cell::Cell;
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        match tokio::runtime::Builder::new_current_thread().build() {
-            Ok(rt) => rt.block_on(f),
-            Err(e) => panic!("runtime: {e}"),
-        }
-    }
 
     fn conflict() -> Error {
         Error::new(ErrorKind::Status, "PATCH /x failed").with_status(409)

@@ -66,3 +66,15 @@ pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
 
 /// Re-exported so callers can name methods without depending on reqwest.
 pub use reqwest::Method;
+
+/// Helpers for this crate's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Run `f` to completion on a fresh current-thread runtime.
+    pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(rt) => rt.block_on(f),
+            Err(e) => panic!("runtime: {e}"),
+        }
+    }
+}

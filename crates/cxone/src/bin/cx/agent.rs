@@ -90,6 +90,13 @@ impl ChangeArgs {
     }
 }
 
+/// The session (kept alive: it may hold the embedded simulator) and a client.
+async fn connect(globals: &Globals, config: Config) -> CliResult<(Session, Client)> {
+    let session = Session::open(&globals.tenant).await?;
+    let client = Client::new(session.http.clone(), config)?;
+    Ok((session, client))
+}
+
 fn violations_text(report: &ValidationReport) -> String {
     report
         .violations
@@ -128,8 +135,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::Show { id } => {
-            let session = Session::open(&globals.tenant).await?;
-            let client = Client::new(session.http.clone(), Config::default())?;
+            let (_session, client) = connect(globals, Config::default()).await?;
             let profile = client.profile(&id).await?;
             match out {
                 OutputFormat::Json => print_json(&json!({
@@ -149,8 +155,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::Skills { id } => {
-            let session = Session::open(&globals.tenant).await?;
-            let client = Client::new(session.http.clone(), Config::default())?;
+            let (_session, client) = connect(globals, Config::default()).await?;
             let skills = client.skills(&id).await?;
             match out {
                 OutputFormat::Json => print_json(&json!({ "agentId": id, "skills": skills }))?,
@@ -173,14 +178,13 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let clock = cx_agent::SystemClock;
             // Bad input is refused before the session (and any request).
             let payload = change.payload(&clock)?;
-            let session = Session::open(&globals.tenant).await?;
             let config = Config {
                 max_update_attempts: max_attempts,
                 ..Config::default()
             };
+            let (_session, client) = connect(globals, config).await?;
             let simulation = RoutingSimulator::default().simulate(&id, &payload, &clock);
             if dry_run {
-                let client = Client::new(session.http.clone(), config)?;
                 let (validation, _, _) = client.validate(&id, &payload).await?;
                 let doc = json!({
                     "agentId": id,
@@ -208,7 +212,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             let sink = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
-            let client = Client::new(session.http.clone(), config)?.with_audit(sink.clone());
+            let client = client.with_audit(sink.clone());
             let mut update = client.update_work_mode(&id, payload);
             if let Some(tag) = if_match {
                 update = update.if_match(tag);
