@@ -285,3 +285,54 @@ async fn bad_agent_ids_are_refused_before_any_request() {
     let err = client.profile("agent-404").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
+
+/// A sink that refuses every record.
+struct BrokenSink;
+
+#[async_trait::async_trait]
+impl cx_audit::AuditSink for BrokenSink {
+    async fn write(&self, _: &cx_audit::AuditRecord) -> Result<(), cx_audit::Error> {
+        Err(cx_audit::Error::new(cx_audit::ErrorKind::Io, "disk full"))
+    }
+
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_report() {
+    let sim = Sim::start().await.unwrap();
+    sim.set_faults(vec![cx_sim::FaultRule::new(
+        "POST /api/v2/events/publish",
+        cx_sim::Fault::Status {
+            status: 400,
+            retry_after: None,
+        },
+    )]);
+    let (client, sink) = agents(&sim, fast());
+    let err = client
+        .update_work_mode(AGENT, seed_payload())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::EventPublish);
+    let report = err.report().unwrap();
+    assert!(report.event.is_none());
+    assert_eq!(writes(&sim, AGENT).await.len(), 1, "the write stands");
+    assert_eq!(sink.records()[0].payload["eventPublished"], false);
+
+    sim.set_faults(Vec::new());
+    let broken = cx_agent::Client::new(support::http(&sim), fast())
+        .unwrap()
+        .with_audit(std::sync::Arc::new(BrokenSink));
+    let err = broken
+        .update_work_mode(AGENT, seed_payload())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Audit);
+    assert!(err.audit_failure().is_some());
+    assert_eq!(err.report().unwrap().attempts, 1);
+    assert_eq!(writes(&sim, AGENT).await.len(), 2);
+}
