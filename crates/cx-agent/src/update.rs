@@ -162,6 +162,16 @@ impl<'a> UpdateBuilder<'a> {
     pub async fn send(self) -> Result<UpdateReport, Error> {
         let started = Instant::now();
         check_agent_id(&self.agent_id)?;
+        if self.max_attempts == 0 {
+            return Err(Error::violations_error(
+                "invalid update",
+                vec![crate::Violation::new(
+                    "max_attempts",
+                    crate::Rule::Required,
+                    "must be at least 1",
+                )],
+            ));
+        }
         let client = self.client;
         let agent_id = self.agent_id.as_str();
         let mut first = match self.profile {

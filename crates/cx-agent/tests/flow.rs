@@ -281,6 +281,13 @@ async fn bad_agent_ids_are_refused_before_any_request() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Validation);
     }
+    let err = client
+        .update_work_mode(AGENT, seed_payload())
+        .max_attempts(0)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.violations()[0].field, "max_attempts");
     assert!(sim.journal().iter().all(|e| !e.path.contains("/agents")));
     let err = client.profile("agent-404").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
