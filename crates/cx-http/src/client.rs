@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use governor::{DefaultDirectRateLimiter, Quota};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -34,6 +33,7 @@ use crate::auth::{AccessToken, Authenticate};
 use crate::breaker::{Breakers, HostPauses};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
+use crate::limit::RateLimiter;
 use crate::retry::{RetryBudget, parse_retry_after};
 
 /// Header carrying the idempotency key of a POST, identical on every attempt.
@@ -55,7 +55,7 @@ struct Inner {
     budget: RetryBudget,
     breakers: Option<Breakers>,
     pauses: HostPauses,
-    limiter: Option<DefaultDirectRateLimiter>,
+    limiter: Option<RateLimiter>,
     in_flight: Option<Semaphore>,
 }
 
@@ -130,20 +130,7 @@ impl ClientBuilder {
             .map_err(|e| {
                 Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e)
             })?;
-        let limiter = match config.rate_limit {
-            None => None,
-            Some(rl) => {
-                let per_second = std::num::NonZeroU32::new(rl.per_second).ok_or_else(|| {
-                    Error::invalid_input("rate_limit.per_second", "must be at least 1")
-                })?;
-                let burst = std::num::NonZeroU32::new(rl.burst).ok_or_else(|| {
-                    Error::invalid_input("rate_limit.burst", "must be at least 1")
-                })?;
-                Some(DefaultDirectRateLimiter::direct(
-                    Quota::per_second(per_second).allow_burst(burst),
-                ))
-            }
-        };
+        let limiter = config.rate_limit.map(RateLimiter::new).transpose()?;
         let in_flight = match config.max_in_flight {
             Some(0) => return Err(Error::invalid_input("max_in_flight", "must be at least 1")),
             Some(n) => Some(Semaphore::new(n)),
@@ -203,6 +190,7 @@ impl Client {
             attempt_timeout: None,
             operation: None,
             declared_idempotent: false,
+            limiter: None,
         };
         match url {
             Ok(u) => rb.url = u,
@@ -256,6 +244,7 @@ pub struct RequestBuilder {
     attempt_timeout: Option<Duration>,
     operation: Option<&'static str>,
     declared_idempotent: bool,
+    limiter: Option<RateLimiter>,
 }
 
 impl RequestBuilder {
@@ -349,6 +338,19 @@ impl RequestBuilder {
     /// makes a POST/PATCH safe to retry after a 5xx or a lost response.
     pub fn idempotency_key(self, key: &str) -> Self {
         self.header(IDEMPOTENCY_KEY, key)
+    }
+
+    /// Send `If-Match: etag` (optimistic locking; see [`crate::ConditionalUpdate`]).
+    pub fn if_match(self, etag: &str) -> Self {
+        self.header("if-match", etag)
+    }
+
+    /// Take a slot of `limiter` before every attempt of this call, on top of
+    /// the client-wide rate limit: e.g. one limiter per tenant shared by all
+    /// work-mode PATCHes (seed 002: at most 5 per second).
+    pub fn rate_limiter(mut self, limiter: &RateLimiter) -> Self {
+        self.limiter = Some(limiter.clone());
+        self
     }
 
     /// Declare this call safe to repeat although its method is POST/PATCH
@@ -448,6 +450,9 @@ impl RequestBuilder {
             }
             // 3. Client-side rate and concurrency limits.
             if let Some(l) = &inner.limiter {
+                l.until_ready().await;
+            }
+            if let Some(l) = &self.limiter {
                 l.until_ready().await;
             }
             let permit = match &inner.in_flight {

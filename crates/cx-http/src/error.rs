@@ -36,6 +36,8 @@ pub enum ErrorKind {
     PollExhausted,
     /// Caller input was rejected before any request was sent.
     InvalidInput,
+    /// A [`crate::ConditionalUpdate`] conflicted (409/412) on every attempt.
+    Conflict,
 }
 
 /// The error of every runtime call.

@@ -15,6 +15,9 @@
 //! - bounds retries with a [`RetryBudget`], load with a client-side rate limit
 //!   and concurrency limit, and failing hosts with a circuit breaker;
 //! - reports one [`Error`] with predicates and the API's error body;
+//! - updates with `If-Match` and re-applies the change on a 409
+//!   ([`ConditionalUpdate`]), and rate-limits chosen calls with a shared
+//!   [`RateLimiter`] ([`RequestBuilder::rate_limiter`]);
 //! - pages through lists as `Stream`s ([`paginate`]) and waits for long-running
 //!   operations with a [`Poller`];
 //! - opens a `tracing` span per request (`cx.request`) and per attempt
@@ -42,8 +45,10 @@
 mod auth;
 mod breaker;
 mod client;
+pub mod conditional;
 pub mod config;
 mod error;
+mod limit;
 pub mod paginate;
 mod poll;
 mod retry;
@@ -51,11 +56,25 @@ mod retry;
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder, Response};
+pub use conditional::{Applied, ConditionalUpdate, Versioned};
 pub use config::{Config, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
+pub use limit::RateLimiter;
 pub use paginate::{Page, PageFields};
 pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
 
 /// Re-exported so callers can name methods without depending on reqwest.
 pub use reqwest::Method;
+
+/// Helpers for this crate's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    /// Run `f` to completion on a fresh current-thread runtime.
+    pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(rt) => rt.block_on(f),
+            Err(e) => panic!("runtime: {e}"),
+        }
+    }
+}

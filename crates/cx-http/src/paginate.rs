@@ -220,14 +220,8 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::block_on;
     use futures::StreamExt;
-
-    fn block_on<F: Future>(f: F) -> F::Output {
-        match tokio::runtime::Builder::new_current_thread().build() {
-            Ok(rt) => rt.block_on(f),
-            Err(e) => panic!("runtime: {e}"),
-        }
-    }
 
     #[test]
     fn loop_guard_stops_a_repeating_cursor() {

@@ -2,8 +2,8 @@
 //! tests.
 //!
 //! It speaks the API the seeds describe (OAuth2 client credentials,
-//! workflow executions, workflow instances, audit logs) on 127.0.0.1,
-//! in-process or as a binary (`cx sim serve`), with:
+//! workflow executions, workflow instances, audit logs, agent availability)
+//! on 127.0.0.1, in-process or as a binary (`cx sim serve`), with:
 //!
 //! - per-tenant state that changes over time (executions PENDING → RUNNING
 //!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, audit entries
@@ -39,9 +39,11 @@
 //! # Modules
 //! `auth` (token endpoints, bearer checks), `scopes` (the route → scope
 //! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
-//! lifecycles), `fixtures` (default workflows and clients), `routes::*` (one
-//! module per resource family), `server` (accept loop and fault layer).
+//! lifecycles), `fixtures` (default workflows and clients), `agents`
+//! (seed 002 state and fixtures), `routes::*` (one module per resource
+//! family), `server` (accept loop and fault layer).
 
+mod agents;
 mod auth;
 mod clock;
 mod faults;

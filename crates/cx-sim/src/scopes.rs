@@ -19,6 +19,16 @@ pub(crate) enum Permission {
     InstanceRead,
     /// `GET /api/v2/audit/logs` (seed 000 step 5).
     AuditRead,
+    /// `GET /api/v2/agents/{id}` (seed 002).
+    AgentRead,
+    /// `PATCH /api/v2/agents/{id}/workmodes` (seed 002).
+    AgentWrite,
+    /// `GET /api/v2/agents/{id}/skills` (seed 002).
+    SkillRead,
+    /// `GET /api/v2/wfm/schedules/{agentId}` (seed 002).
+    WfmRead,
+    /// `POST /api/v2/events/publish` (seed 002).
+    EventsPublish,
 }
 
 impl Permission {
@@ -29,6 +39,11 @@ impl Permission {
         Permission::InstanceCreate,
         Permission::InstanceRead,
         Permission::AuditRead,
+        Permission::AgentRead,
+        Permission::AgentWrite,
+        Permission::SkillRead,
+        Permission::WfmRead,
+        Permission::EventsPublish,
     ];
 
     /// Accepted scope spellings; the first is the one named in 403 messages.
@@ -39,6 +54,11 @@ impl Permission {
             Permission::InstanceCreate => &["workflow:write", "workflow.execute"],
             Permission::InstanceRead => &["workflow:read", "workflow.read"],
             Permission::AuditRead => &["audit.read", "audit:read"],
+            Permission::AgentRead => &["agent:read"],
+            Permission::AgentWrite => &["agent:write"],
+            Permission::SkillRead => &["skill:read", "agent:read"],
+            Permission::WfmRead => &["wfm:read"],
+            Permission::EventsPublish => &["events:publish"],
         }
     }
 }
@@ -79,9 +99,17 @@ mod tests {
             "audit.read",
             "audit:read",
             "tenant.read",
+            "agent:read",
+            "agent:write",
+            "skill:read",
+            "wfm:read",
+            "events:publish",
         ] {
             assert!(all.contains(&want), "{want}");
         }
-        assert_eq!(all.len(), 7);
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "no scope listed twice");
     }
 }

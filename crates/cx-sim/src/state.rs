@@ -268,6 +268,8 @@ pub(crate) struct TenantState {
     running_instances: HashMap<String, u32>,
     idempotency: HashMap<(String, String), StoredResponse>,
     pub audit: Vec<AuditEntry>,
+    /// Seed 002: agents, skills, shifts, write history, events.
+    pub agents: crate::agents::AgentStore,
     /// (due sim ms, insertion seq, target), earliest first.
     transitions: BinaryHeap<Reverse<(u64, u64, Target)>>,
     next_seq: u64,
@@ -291,6 +293,7 @@ impl TenantState {
             running_instances: HashMap::new(),
             idempotency: HashMap::new(),
             audit: Vec::new(),
+            agents: crate::agents::AgentStore::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,
         }

@@ -9,6 +9,7 @@
 //! | [`auth`] | `cx-auth` | OAuth2 client credentials and the token cache; [`auth::Tenant`] |
 //! | [`audit`] | `cx-audit` | audit records, JSONL sinks, verification, CXone audit-log export |
 //! | [`workflow`] | `cx-workflow` | workflow executions (seed 000) and instances (seed 001) |
+//! | [`agent`] | `cx-agent` | agent availability: profile, skills, shift rules, work-mode updates (seed 002) |
 //! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
 //!
 //! ```no_run
@@ -28,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub use cx_agent as agent;
 pub use cx_audit as audit;
 pub use cx_auth as auth;
 pub use cx_http as http;

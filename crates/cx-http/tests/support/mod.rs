@@ -5,7 +5,8 @@
 //! minimal [`Authenticate`]: it fetches a token through the runtime itself and
 //! drops it when invalidated. Token caching is tested in cx-auth.
 
-#![allow(clippy::unwrap_used)]
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -14,6 +14,7 @@ use crate::state::AppState;
 use crate::wire::ApiError;
 
 pub(crate) mod admin;
+pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod instances;
 pub(crate) mod workflows;
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(workflows::routes())
         .merge(instances::routes())
         .merge(audit::routes())
+        .merge(agents::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

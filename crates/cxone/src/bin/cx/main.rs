@@ -7,6 +7,7 @@
 //! one JSON document on stdout. On failure `cx` prints a one-line reason on
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
 
+mod agent;
 mod audit;
 mod output;
 mod session;
@@ -21,8 +22,8 @@ use clap::{Parser, Subcommand};
 use crate::output::OutputFormat;
 use crate::session::TenantArgs;
 
-/// Automate NICE CXone: run workflows, export and verify audit logs, or run
-/// the simulator.
+/// Automate NICE CXone: run workflows, change agent availability, export and
+/// verify audit logs, or run the simulator.
 #[derive(Debug, Parser)]
 #[command(name = "cx", version, propagate_version = true)]
 struct Cli {
@@ -56,6 +57,9 @@ enum Command {
     /// Workflow executions (seed 000) and instances (seed 001).
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
+    /// Agent availability: profile, skills, work-mode changes (seed 002).
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -167,6 +171,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
+            Command::Agent(cmd) => agent::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Reference => Ok(ExitCode::SUCCESS),

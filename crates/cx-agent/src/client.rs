@@ -1,0 +1,282 @@
+//! [`Client`]: the agent-availability API of one tenant, on top of a
+//! [`cx_http::Client`].
+
+use std::sync::Arc;
+
+use cx_audit::{AuditRecord, AuditSink, EventType};
+use cx_http::{PageFields, RateLimiter, Versioned};
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clock::{self, Clock};
+use crate::config::Config;
+use crate::error::Error;
+use crate::types::{AgentProfile, Schedule, Skill, WorkModePayload, check_agent_id};
+use crate::update::{AgentState, UpdateBuilder};
+use crate::validate::{ValidationReport, validate_availability};
+
+/// `eventType` of the event published after an update (seed 002 step 4).
+pub const AVAILABILITY_CHANGED: &str = "agent.availability.changed";
+
+/// The agent-availability API of one tenant (seed 002). Cheap to clone;
+/// clones share the runtime client, the PATCH rate limiter, the clock and
+/// the audit sink.
+///
+/// ```no_run
+/// # async fn demo(http: cx_http::Client) -> Result<(), cx_agent::Error> {
+/// use cx_agent::{Client, Config, SkillLevel, WorkModePayload};
+///
+/// let agents = Client::new(http, Config::default())?;
+/// let payload = WorkModePayload::builder("workMode-123")
+///     .skill(SkillLevel::new("skill-456", 1, 2))
+///     .skill(SkillLevel::new("skill-789", 0, 0))
+///     .build(agents.clock())?;
+/// let report = agents.update_work_mode("agent-001", payload).send().await?;
+/// println!("{:?} → {:?} in {:.1} ms", report.previous_state.etag, report.new_state.etag, report.latency_ms);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) http: cx_http::Client,
+    pub(crate) config: Arc<Config>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) patch_limiter: RateLimiter,
+    audit: Option<Arc<dyn AuditSink>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("http", &self.http)
+            .field("config", &self.config)
+            .field("clock", &self.clock)
+            .field("audit", &self.audit.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer of `POST /api/v2/events/publish`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventReceipt {
+    /// The event's id, if the server gave one.
+    #[serde(default)]
+    pub event_id: Option<String>,
+}
+
+impl Client {
+    /// A client sending through `http` (build it with
+    /// `cx_auth::Tenant::connect` for an authenticated one), with its own
+    /// PATCH rate limiter of `config.patch_rate_limit`.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Validation`] naming `max_update_attempts` or
+    /// `rate_limit.*` when either is zero.
+    pub fn new(http: cx_http::Client, config: Config) -> Result<Self, Error> {
+        if config.max_update_attempts == 0 {
+            return Err(Error::violations_error(
+                "invalid config",
+                vec![crate::Violation::new(
+                    "max_update_attempts",
+                    crate::Rule::Required,
+                    "must be at least 1",
+                )],
+            ));
+        }
+        let patch_limiter = RateLimiter::new(config.patch_rate_limit)
+            .map_err(|e| Error::from_http(e, "building the PATCH rate limiter"))?;
+        Ok(Self {
+            http,
+            config: Arc::new(config),
+            clock: clock::system(),
+            patch_limiter,
+            audit: None,
+        })
+    }
+
+    /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
+    /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
+    /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
+    /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// Read "now" from `clock` (shift rules, payload and event timestamps).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Share `limiter` for work-mode PATCHes, e.g. across several clients
+    /// of one tenant, instead of this client's own.
+    #[must_use]
+    pub fn with_patch_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.patch_limiter = limiter;
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
+    /// `GET /api/v2/agents/{id}` with its `ETag` (seed 002 step 1).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Validation`] on a bad `agent_id` (nothing sent);
+    /// otherwise the failed call, mapped ([`crate::ErrorKind::NotFound`], ...).
+    pub async fn profile(&self, agent_id: &str) -> Result<Versioned<AgentProfile>, Error> {
+        check_agent_id(agent_id)?;
+        self.read_profile(agent_id)
+            .await
+            .map_err(|e| Error::from_http(e, &format!("reading agent {agent_id}")))
+    }
+
+    /// The profile read without mapping the error (the conditional update
+    /// needs the runtime's error to tell a conflict from other failures).
+    pub(crate) async fn read_profile(
+        &self,
+        agent_id: &str,
+    ) -> Result<Versioned<AgentProfile>, cx_http::Error> {
+        let resp = self
+            .http
+            .get(&format!("/api/v2/agents/{agent_id}"))
+            .operation("agent.profile")
+            .send()
+            .await?;
+        let profile = resp.json()?;
+        Ok(Versioned::new(resp.etag().map(str::to_owned), profile))
+    }
+
+    /// Every skill of the agent: `GET /api/v2/agents/{id}/skills`, following
+    /// `nextPageUri` through every page (seed 002 step 1).
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::PaginationLoop`] when a `nextPageUri` repeats;
+    /// otherwise as [`Client::profile`].
+    pub async fn skills(&self, agent_id: &str) -> Result<Vec<Skill>, Error> {
+        check_agent_id(agent_id)?;
+        self.http
+            .next_uri_stream::<Skill>(
+                &format!("/api/v2/agents/{agent_id}/skills"),
+                PageFields {
+                    items: "entities",
+                    next: "nextPageUri",
+                },
+            )
+            .try_collect()
+            .await
+            .map_err(|e| Error::from_http(e, &format!("listing the skills of agent {agent_id}")))
+    }
+
+    /// `GET /api/v2/wfm/schedules/{agentId}` (seed 002 step 2).
+    ///
+    /// # Errors
+    /// As [`Client::profile`].
+    pub async fn schedule(&self, agent_id: &str) -> Result<Schedule, Error> {
+        check_agent_id(agent_id)?;
+        self.http
+            .get(&format!("/api/v2/wfm/schedules/{agent_id}"))
+            .operation("agent.schedule")
+            .send_json()
+            .await
+            .map_err(|e| Error::from_http(e, &format!("reading the schedule of agent {agent_id}")))
+    }
+
+    /// Check `payload` against the agent's WFM schedule and skills at the
+    /// clock's now (seed 002 step 2); reads both, writes nothing.
+    ///
+    /// # Errors
+    /// A failed read; broken rules are in the report, not an error.
+    pub async fn validate(
+        &self,
+        agent_id: &str,
+        payload: &WorkModePayload,
+    ) -> Result<(ValidationReport, Vec<Skill>, Schedule), Error> {
+        let (schedule, skills) =
+            futures::try_join!(self.schedule(agent_id), self.skills(agent_id))?;
+        let report = validate_availability(&schedule, &skills, payload, self.clock.now());
+        Ok((report, skills, schedule))
+    }
+
+    /// Update the agent to `payload`: validate, PATCH with `If-Match`, on
+    /// 409 re-read and send again, publish, audit. See [`UpdateBuilder::send`].
+    pub fn update_work_mode(&self, agent_id: &str, payload: WorkModePayload) -> UpdateBuilder<'_> {
+        UpdateBuilder::new(
+            self,
+            agent_id,
+            Arc::new(move |_: &AgentProfile| payload.clone()),
+        )
+    }
+
+    /// Like [`Client::update_work_mode`], but the payload is computed from
+    /// the agent's current profile by `change`, which is called again on the
+    /// fresh profile after every 409, so concurrent writers' changes are kept.
+    pub fn modify_work_mode<F>(&self, agent_id: &str, change: F) -> UpdateBuilder<'_>
+    where
+        F: Fn(&AgentProfile) -> WorkModePayload + Send + Sync + 'static,
+    {
+        UpdateBuilder::new(self, agent_id, Arc::new(change))
+    }
+
+    /// `POST /api/v2/events/publish` with `{eventType:
+    /// "agent.availability.changed", data: {agentId, previousState,
+    /// newState, syncTimestamp}}` and an idempotency key (seed 002 step 4).
+    ///
+    /// # Errors
+    /// The failed call, mapped.
+    pub async fn publish_availability_changed(
+        &self,
+        agent_id: &str,
+        previous: &AgentState,
+        new: &AgentState,
+    ) -> Result<EventReceipt, Error> {
+        let body = serde_json::json!({
+            "eventType": AVAILABILITY_CHANGED,
+            "data": {
+                "agentId": agent_id,
+                "previousState": previous,
+                "newState": new,
+                "syncTimestamp": self.clock.now(),
+            }
+        });
+        self.http
+            .post("/api/v2/events/publish")
+            .json(&body)
+            .idempotency_key(&uuid::Uuid::new_v4().to_string())
+            .operation("agent.event.publish")
+            .send_json()
+            .await
+            .map_err(|e| Error::from_http(e, &format!("publishing {AVAILABILITY_CHANGED}")))
+    }
+
+    /// Whether an audit sink is set.
+    pub(crate) fn has_audit(&self) -> bool {
+        self.audit.is_some()
+    }
+
+    /// Write one audit record, if a sink is set.
+    pub(crate) async fn audit(
+        &self,
+        event: &'static str,
+        payload: Value,
+    ) -> Result<(), cx_audit::Error> {
+        match &self.audit {
+            None => Ok(()),
+            Some(sink) => {
+                sink.write(&AuditRecord::new(EventType::from_static(event), payload))
+                    .await
+            }
+        }
+    }
+}

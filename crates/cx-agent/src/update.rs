@@ -1,0 +1,385 @@
+//! [`UpdateBuilder`]: seed 002's example flow for one agent — profile →
+//! payload → validate → update with `If-Match` (409 → re-read → re-apply →
+//! retry, bounded) → publish → audit — and the [`UpdateReport`] it returns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use cx_http::{ConditionalUpdate, Versioned};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::client::{Client, EventReceipt};
+use crate::error::{Error, ErrorKind};
+use crate::types::{AgentProfile, SkillLevel, WorkModePayload, check_agent_id};
+use crate::validate::{ValidationReport, validate_availability};
+
+/// Audit event of a successful update.
+pub const AUDIT_CHANGED: &str = "AGENT_AVAILABILITY_CHANGED";
+/// Audit event of a change refused by validation (nothing written).
+pub const AUDIT_REJECTED: &str = "AGENT_AVAILABILITY_REJECTED";
+/// Audit event of a write that failed (conflict budget spent, API error).
+pub const AUDIT_FAILED: &str = "AGENT_AVAILABILITY_UPDATE_FAILED";
+
+/// Computes the payload from the agent's current profile.
+pub(crate) type Change = Arc<dyn Fn(&AgentProfile) -> WorkModePayload + Send + Sync>;
+
+/// An agent's availability state before or after an update. JSON
+/// `{workModeId, skills, eTag, timestamp}` (the seed's `previousState` /
+/// `newState`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentState {
+    /// Work mode.
+    pub work_mode_id: Option<String>,
+    /// Skill levels.
+    pub skills: Vec<SkillLevel>,
+    /// The ETag of this state.
+    #[serde(rename = "eTag")]
+    pub etag: Option<String>,
+    /// When this state was observed or written (client clock).
+    pub timestamp: DateTime<Utc>,
+}
+
+/// The outcome of a successful update. JSON camelCase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateReport {
+    /// The agent.
+    pub agent_id: String,
+    /// The state the winning attempt replaced (after any re-reads).
+    pub previous_state: AgentState,
+    /// The state written.
+    pub new_state: AgentState,
+    /// The payload the winning attempt sent.
+    pub payload: WorkModePayload,
+    /// Validation of that payload.
+    pub validation: ValidationReport,
+    /// HTTP status of the winning PATCH.
+    pub api_status: u16,
+    /// Duration of the winning PATCH in ms (the seed's `latencyMs`).
+    pub latency_ms: f64,
+    /// Whole operation, reads and retries included, in ms.
+    pub total_ms: f64,
+    /// PATCH attempts, the winning one included.
+    pub attempts: u32,
+    /// 409s met before winning.
+    pub conflicts: u32,
+    /// Whether the winning PATCH carried `If-Match`.
+    pub optimistic_locking_applied: bool,
+    /// The published event, when events are on.
+    pub event: Option<EventReceipt>,
+    /// `auditId` of the audit record, when a sink is set.
+    pub audit_id: Option<String>,
+}
+
+/// One update being configured. Finish with [`UpdateBuilder::send`].
+#[must_use = "an update does nothing until `.send().await`"]
+pub struct UpdateBuilder<'a> {
+    client: &'a Client,
+    agent_id: String,
+    change: Change,
+    profile: Option<Versioned<AgentProfile>>,
+    if_match: Option<String>,
+    max_attempts: u32,
+}
+
+/// What one PATCH attempt produced.
+struct Attempt {
+    payload: WorkModePayload,
+    validation: ValidationReport,
+    status: u16,
+    etag: Option<String>,
+    body: Value,
+    latency: Duration,
+}
+
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn state_of(profile: &Versioned<AgentProfile>, at: DateTime<Utc>) -> AgentState {
+    AgentState {
+        work_mode_id: profile.value.work_mode_id().map(str::to_owned),
+        skills: profile.value.skills.clone(),
+        etag: profile.etag.clone(),
+        timestamp: at,
+    }
+}
+
+impl<'a> UpdateBuilder<'a> {
+    pub(crate) fn new(client: &'a Client, agent_id: &str, change: Change) -> Self {
+        Self {
+            client,
+            agent_id: agent_id.to_owned(),
+            change,
+            profile: None,
+            if_match: None,
+            max_attempts: client.config.max_update_attempts,
+        }
+    }
+
+    /// Start from a profile read earlier (its ETag goes in the first
+    /// `If-Match`) instead of reading it again.
+    pub fn profile(mut self, profile: Versioned<AgentProfile>) -> Self {
+        self.profile = Some(profile);
+        self
+    }
+
+    /// Send `etag` in the first attempt's `If-Match` (e.g. one remembered
+    /// from an earlier update); a stale one takes the 409 path.
+    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
+        self.if_match = Some(etag.into());
+        self
+    }
+
+    /// Attempts of the conditional update (default
+    /// [`crate::Config::max_update_attempts`]).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Run the flow: read the profile (unless given), compute the payload
+    /// and check its shape, read the schedule and every skills page,
+    /// validate (every violation; nothing is written when any), PATCH
+    /// `/api/v2/agents/{id}/workmodes` with `If-Match` through the per-tenant
+    /// rate limiter, and on 409 re-read the profile, recompute and re-validate
+    /// the payload on the fresh state and send again, up to `max_attempts`
+    /// times. Then publish `agent.availability.changed` and write the audit
+    /// record (seed 002 step 5: before/after, validation, API status,
+    /// latency, compliance flags).
+    ///
+    /// # Errors
+    /// - [`ErrorKind::Validation`] with every violation (audited as
+    ///   `AGENT_AVAILABILITY_REJECTED`; no PATCH sent);
+    /// - [`ErrorKind::Conflict`] when every attempt met a newer ETag;
+    /// - read/write failures mapped by kind (audited as
+    ///   `AGENT_AVAILABILITY_UPDATE_FAILED` once validation passed);
+    /// - [`ErrorKind::EventPublish`] / [`ErrorKind::Audit`] after a
+    ///   successful write, with [`Error::report`] set.
+    pub async fn send(self) -> Result<UpdateReport, Error> {
+        let started = Instant::now();
+        check_agent_id(&self.agent_id)?;
+        if self.max_attempts == 0 {
+            return Err(Error::violations_error(
+                "invalid update",
+                vec![crate::Violation::new(
+                    "max_attempts",
+                    crate::Rule::Required,
+                    "must be at least 1",
+                )],
+            ));
+        }
+        let client = self.client;
+        let agent_id = self.agent_id.as_str();
+        let mut first = match self.profile {
+            Some(p) => p,
+            None => client.profile(agent_id).await?,
+        };
+        if let Some(tag) = self.if_match {
+            first.etag = Some(tag);
+        }
+        let payload = (self.change)(&first.value);
+        let problems = payload.problems();
+        if !problems.is_empty() {
+            return Err(Error::violations_error(
+                "invalid work-mode payload",
+                problems,
+            ));
+        }
+        let (validation, skills, schedule) = client.validate(agent_id, &payload).await?;
+        if !validation.valid {
+            let err = Error::violations_error(
+                &format!("work-mode change for agent {agent_id} refused"),
+                validation.violations.clone(),
+            );
+            let record = json!({
+                "agentId": agent_id,
+                "action": "workmode_transition",
+                "previousState": state_of(&first, client.clock.now()),
+                "requested": payload,
+                "validation": { "passed": false, "errors": validation.violations },
+                "written": false,
+            });
+            return Err(audited(client, AUDIT_REJECTED, record, err).await);
+        }
+
+        let change = &self.change;
+        let path = format!("/api/v2/agents/{agent_id}/workmodes");
+        let conditional = ConditionalUpdate::new(self.max_attempts);
+        let outcome = conditional
+            .run(
+                Some(first),
+                || client.read_profile(agent_id),
+                |state: Versioned<AgentProfile>| {
+                    let payload = change(&state.value);
+                    let validation =
+                        validate_availability(&schedule, &skills, &payload, client.clock.now());
+                    let mut req = client
+                        .http
+                        .patch(&path)
+                        .json(&payload)
+                        .rate_limiter(&client.patch_limiter)
+                        .operation("agent.workmode.update");
+                    if let Some(tag) = &state.etag {
+                        req = req.if_match(tag);
+                    }
+                    async move {
+                        if !validation.valid {
+                            return Ok(Err(validation));
+                        }
+                        let t = Instant::now();
+                        let resp = req.send().await?;
+                        let latency = t.elapsed();
+                        Ok(Ok(Attempt {
+                            status: resp.status(),
+                            etag: resp.etag().map(str::to_owned),
+                            body: resp.json().unwrap_or(Value::Null),
+                            payload,
+                            validation,
+                            latency,
+                        }))
+                    }
+                },
+            )
+            .await;
+
+        let applied = match outcome {
+            Ok(a) => a,
+            Err(e) => {
+                let err =
+                    Error::from_http(e, &format!("updating the work mode of agent {agent_id}"));
+                let record = json!({
+                    "agentId": agent_id,
+                    "action": "workmode_transition",
+                    "requested": payload,
+                    "validation": { "passed": true, "errors": [] },
+                    "written": false,
+                    "error": err.to_string(),
+                    "errorKind": err.kind().as_str(),
+                    "status": err.status(),
+                    "attempts": err.attempts(),
+                });
+                return Err(audited(client, AUDIT_FAILED, record, err).await);
+            }
+        };
+        let attempt = match applied.value {
+            Ok(a) => a,
+            Err(validation) => {
+                // The fresh state made the re-applied change invalid.
+                let err = Error::violations_error(
+                    &format!("work-mode change for agent {agent_id} refused after a re-read"),
+                    validation.violations.clone(),
+                );
+                let record = json!({
+                    "agentId": agent_id,
+                    "action": "workmode_transition",
+                    "previousState": state_of(&applied.base, client.clock.now()),
+                    "validation": { "passed": false, "errors": validation.violations },
+                    "written": false,
+                    "attempts": applied.attempts,
+                });
+                return Err(audited(client, AUDIT_REJECTED, record, err).await);
+            }
+        };
+        metrics::histogram!("cx_agent_workmode_update_seconds")
+            .record(attempt.latency.as_secs_f64());
+
+        let now = client.clock.now();
+        let previous_state = state_of(&applied.base, now);
+        let new_state = AgentState {
+            work_mode_id: attempt
+                .body
+                .get("workModeId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| Some(attempt.payload.work_mode_id.clone())),
+            skills: attempt.payload.skill_levels.clone(),
+            etag: attempt.etag.clone(),
+            timestamp: now,
+        };
+        let mut report = UpdateReport {
+            agent_id: agent_id.to_owned(),
+            previous_state,
+            new_state,
+            payload: attempt.payload,
+            validation: attempt.validation,
+            api_status: attempt.status,
+            latency_ms: millis(attempt.latency),
+            total_ms: 0.0,
+            attempts: applied.attempts,
+            conflicts: applied.conflicts,
+            optimistic_locking_applied: applied.base.etag.is_some(),
+            event: None,
+            audit_id: None,
+        };
+        let published = if client.config.publish_events {
+            match client
+                .publish_availability_changed(agent_id, &report.previous_state, &report.new_state)
+                .await
+            {
+                Ok(receipt) => {
+                    report.event = Some(receipt);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        } else {
+            None
+        };
+        report.total_ms = millis(started.elapsed());
+        let audit_id = format!("audit_{}", uuid::Uuid::new_v4());
+        let record = json!({
+            "auditId": audit_id,
+            "agentId": agent_id,
+            "action": "workmode_transition",
+            "timestamp": now,
+            "previousState": report.previous_state,
+            "newState": report.new_state,
+            "reason": report.payload.reason,
+            "validation": { "passed": true, "errors": report.validation.violations },
+            "apiResponse": { "status": report.api_status, "eTag": report.new_state.etag },
+            "metrics": {
+                "latencyMs": report.latency_ms,
+                "totalMs": report.total_ms,
+                "attempts": report.attempts,
+                "conflicts": report.conflicts,
+                "timestamp": now,
+            },
+            "eventPublished": published.is_none() && report.event.is_some(),
+            "complianceFlags": {
+                "shiftValidated": true,
+                "concurrentLimitsChecked": true,
+                "optimisticLockingApplied": report.optimistic_locking_applied,
+            },
+        });
+        let audit_result = client.audit(AUDIT_CHANGED, record).await;
+        if audit_result.is_ok() && client.has_audit() {
+            report.audit_id = Some(audit_id);
+        }
+        match (published, audit_result) {
+            (None, Ok(())) => Ok(report),
+            (Some(e), Ok(())) => Err(Error::new(
+                ErrorKind::EventPublish,
+                format!("agent {agent_id} was updated but the event was not published: {e}"),
+            )
+            .with_report(report)),
+            (_, Err(a)) => Err(Error::new(
+                ErrorKind::Audit,
+                format!("agent {agent_id} was updated but the audit record was not written"),
+            )
+            .with_report(report)
+            .with_audit_failure(a)),
+        }
+    }
+}
+
+/// Write `record` as `event`, then return `err`, carrying the sink's error too.
+async fn audited(client: &Client, event: &'static str, record: Value, err: Error) -> Error {
+    match client.audit(event, record).await {
+        Ok(()) => err,
+        Err(a) => err.with_audit_failure(a),
+    }
+}

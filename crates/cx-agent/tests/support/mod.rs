@@ -1,0 +1,76 @@
+//! Shared helpers: a simulator, an agents client authenticated against it,
+//! and readers of the simulator's `/_sim/` write history and events.
+//! Helpers unwrap: a panic is the test failure report.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use cx_agent::{Client, Config, FixedClock, SkillLevel, WorkModePayload};
+use cx_audit::MemorySink;
+use cx_sim::Sim;
+use serde_json::Value;
+
+pub const AGENT: &str = "agent-001";
+
+/// An authenticated runtime client for the simulator's default client.
+pub fn http(sim: &Sim) -> cx_http::Client {
+    cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    )
+    .connect()
+    .unwrap()
+    .0
+}
+
+/// An agents client with `config`, auditing into the returned sink.
+pub fn agents(sim: &Sim, config: Config) -> (Client, Arc<MemorySink>) {
+    let sink = Arc::new(MemorySink::new());
+    let client = Client::new(http(sim), config)
+        .unwrap()
+        .with_audit(sink.clone());
+    (client, sink)
+}
+
+/// Seed 002's example payload.
+pub fn seed_payload() -> WorkModePayload {
+    WorkModePayload::builder("workMode-123")
+        .skill(SkillLevel::new("skill-456", 1, 2))
+        .skill(SkillLevel::new("skill-789", 0, 0))
+        .build(&FixedClock(chrono::Utc::now()))
+        .unwrap()
+}
+
+async fn admin(sim: &Sim, path: &str) -> Value {
+    cx_http::Client::builder()
+        .base_url(sim.base_url())
+        .build()
+        .unwrap()
+        .get(path)
+        .without_auth()
+        .send_json()
+        .await
+        .unwrap()
+}
+
+/// Every accepted write of `agent`, oldest first.
+pub async fn writes(sim: &Sim, agent: &str) -> Vec<Value> {
+    let v = admin(sim, &format!("/_sim/agents/{agent}/writes")).await;
+    v.as_array().unwrap().clone()
+}
+
+/// Every published event, oldest first.
+pub async fn events(sim: &Sim) -> Vec<Value> {
+    admin(sim, "/_sim/events").await.as_array().unwrap().clone()
+}
+
+/// Journal entries with `method` whose path ends with `suffix`.
+pub fn sent(sim: &Sim, method: &str, suffix: &str) -> Vec<cx_sim::JournalEntry> {
+    sim.journal()
+        .into_iter()
+        .filter(|e| e.method == method && e.path.ends_with(suffix))
+        .collect()
+}

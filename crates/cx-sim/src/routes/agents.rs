@@ -1,0 +1,418 @@
+//! Agent availability (seed 002).
+//!
+//! - `GET /api/v2/agents/{id}` → `{id, firstName, lastName, currentWorkMode:
+//!   {id}, skills: [{skillId, level, concurrentInteractions}], version,
+//!   updatedAt}` with an `ETag` header (`"agent-001-v1"`). Scope
+//!   `agent:read`.
+//! - `GET /api/v2/agents/{id}/skills?page=&pageSize=` → `{entities:
+//!   [{skillId, skillName, maximumConcurrentInteractions}], totalCount,
+//!   nextPageUri}`; `pageSize` 1..=100, default 2, so `agent-001`'s five
+//!   skills take three pages. `nextPageUri` is base-relative and absent on
+//!   the last page (unless the agent's page loop is switched on, when it
+//!   points back at page 1). Scope `skill:read` | `agent:read`.
+//! - `GET /api/v2/wfm/schedules/{agentId}` → `{agentId, shifts: [{shiftId,
+//!   startTime, endTime, workModeId}]}` (RFC 3339, from the sim clock).
+//!   Scope `wfm:read`.
+//! - `PATCH /api/v2/agents/{id}/workmodes` with `{workModeId, skillLevels:
+//!   [{skillId, level, concurrentInteractions}], reason?, metadata?}` → 200
+//!   `{agentId, workModeId, skillLevels, reason, version, updatedAt}` and the
+//!   new `ETag`. A present `If-Match` that does not match the current ETag →
+//!   409 `etag_mismatch` (nothing written); no `If-Match` writes
+//!   unconditionally. Every accepted write bumps the version and is kept in
+//!   the agent's write history. Scope `agent:write`.
+//! - `POST /api/v2/events/publish` with `{eventType, data}` → 202 `{eventId,
+//!   eventType, receivedAt}`; `Idempotency-Key` replays the first answer.
+//!   Scope `events:publish`.
+//!
+//! Admin (no auth, not journaled; `tenant` defaults to `tenant-default`):
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /_sim/agents/{id}/writes?tenant=` | 200 `[{seq, version, etag, ifMatch, workModeId, skillLevels, reason, metadata, clientId, atMs}]` |
+//! | `PUT /_sim/agents/{id}/skills-loop?tenant=` with `{"enabled": bool}` | 204 |
+//! | `GET /_sim/events?tenant=` | 200 `[{eventId, eventType, data, clientId, receivedAt}]` |
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use axum::routing::{get, patch, post, put};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::agents::{Agent, AgentStore, object};
+use crate::auth::Caller;
+use crate::scopes::Permission;
+use crate::state::{AppState, Shared, lock};
+use crate::wire::{
+    ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
+    path_param, query_map,
+};
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/agents/{id}", get(get_agent))
+        .route("/api/v2/agents/{id}/skills", get(get_skills))
+        .route("/api/v2/agents/{id}/workmodes", patch(patch_workmodes))
+        .route("/api/v2/wfm/schedules/{id}", get(get_schedule))
+        .route("/api/v2/events/publish", post(publish_event))
+        .route("/_sim/agents/{id}/writes", get(admin_writes))
+        .route("/_sim/agents/{id}/skills-loop", put(admin_skills_loop))
+        .route("/_sim/events", get(admin_events))
+}
+
+/// Runs `f` on the agent store of `tenant` (lock held only for `f`).
+fn with_store<T>(state: &Shared, tenant: &str, f: impl FnOnce(&mut AgentStore) -> T) -> T {
+    let t = state.tenant(tenant);
+    let mut t = lock(&t);
+    f(&mut t.agents)
+}
+
+/// Runs `f` on agent `id`, or answers 404.
+fn with_agent<T>(
+    state: &Shared,
+    tenant: &str,
+    id: &str,
+    f: impl FnOnce(&mut Agent) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    with_store(state, tenant, |s| match s.agents.get_mut(id) {
+        Some(a) => f(a),
+        None => Err(ApiError::not_found(format!("agent {id} not found"))),
+    })
+}
+
+fn with_etag(mut resp: Response, etag: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    resp
+}
+
+async fn get_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::AgentRead)?;
+    let id = path_param(path)?;
+    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+        let body = object([
+            ("id", json!(a.id)),
+            ("firstName", json!(a.first_name)),
+            ("lastName", json!(a.last_name)),
+            ("currentWorkMode", json!({ "id": a.work_mode_id })),
+            ("skills", Value::Array(a.skill_levels.clone())),
+            ("version", json!(a.version)),
+            ("updatedAt", json!(state.clock.rfc3339(a.updated_ms))),
+        ]);
+        Ok((body, a.etag()))
+    })?;
+    Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
+}
+
+async fn get_skills(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::SkillRead)?;
+    let id = path_param(path)?;
+    let query = query_map(uri.query());
+    let size = page_size(&query, 2, 100)?;
+    let page = match query.get("page") {
+        None => 1,
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return Err(ApiError::invalid_parameter(vec![FieldError::new(
+                    "page",
+                    "range",
+                    format!("must be an integer >= 1, got {raw:?}"),
+                )]));
+            }
+        },
+    };
+    let body = with_agent(&state, &caller.tenant, &id, |a| {
+        let total = a.catalogue.len();
+        let start = (page - 1).saturating_mul(size);
+        let entities: Vec<Value> = a
+            .catalogue
+            .iter()
+            .skip(start)
+            .take(size)
+            .map(|s| {
+                json!({
+                    "skillId": s.skill_id,
+                    "skillName": s.skill_name,
+                    "maximumConcurrentInteractions": s.max_concurrent,
+                })
+            })
+            .collect();
+        let next_page = if start.saturating_add(size) < total {
+            Some(page + 1)
+        } else if a.skills_page_loop {
+            Some(1)
+        } else {
+            None
+        };
+        let mut body = Map::new();
+        body.insert("entities".into(), Value::Array(entities));
+        body.insert("totalCount".into(), json!(total));
+        if let Some(n) = next_page {
+            body.insert(
+                "nextPageUri".into(),
+                json!(format!(
+                    "/api/v2/agents/{id}/skills?page={n}&pageSize={size}"
+                )),
+            );
+        }
+        Ok(Value::Object(body))
+    })?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn get_schedule(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::WfmRead)?;
+    let id = path_param(path)?;
+    let origin = state.clock.wall(0);
+    let at = |offset_ms: i64| {
+        (origin + chrono::Duration::milliseconds(offset_ms))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let body = with_agent(&state, &caller.tenant, &id, |a| {
+        let shifts: Vec<Value> = a
+            .shifts
+            .iter()
+            .map(|s| {
+                json!({
+                    "shiftId": s.shift_id,
+                    "startTime": at(s.start_ms),
+                    "endTime": at(s.end_ms),
+                    "workModeId": s.work_mode_id,
+                })
+            })
+            .collect();
+        Ok(json!({ "agentId": a.id, "shifts": shifts }))
+    })?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The fields of a work-mode PATCH, checked.
+struct WorkModeWrite {
+    work_mode_id: String,
+    skill_levels: Vec<Value>,
+    reason: Value,
+    metadata: Value,
+}
+
+fn non_negative_int(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_u64).is_some()
+}
+
+fn parse_write(body: &Map<String, Value>) -> Result<WorkModeWrite, ApiError> {
+    let mut errors = Vec::new();
+    let work_mode_id = match body.get("workModeId") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => {
+            errors.push(FieldError::new(
+                "workModeId",
+                "required",
+                "workModeId must be a non-empty string",
+            ));
+            String::new()
+        }
+    };
+    let skill_levels = match body.get("skillLevels") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let ok_id = matches!(item.get("skillId"), Some(Value::String(s)) if !s.is_empty());
+                if !ok_id {
+                    errors.push(FieldError::new(
+                        format!("skillLevels[{i}].skillId"),
+                        "required",
+                        "skillId must be a non-empty string",
+                    ));
+                }
+                for field in ["level", "concurrentInteractions"] {
+                    if !non_negative_int(item.get(field)) {
+                        errors.push(FieldError::new(
+                            format!("skillLevels[{i}].{field}"),
+                            "type_mismatch",
+                            format!("{field} must be a non-negative integer"),
+                        ));
+                    }
+                }
+            }
+            items.clone()
+        }
+        Some(_) => {
+            errors.push(FieldError::new(
+                "skillLevels",
+                "type_mismatch",
+                "skillLevels must be an array",
+            ));
+            Vec::new()
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid_payload(errors));
+    }
+    Ok(WorkModeWrite {
+        work_mode_id,
+        skill_levels,
+        reason: body.get("reason").cloned().unwrap_or(Value::Null),
+        metadata: body.get("metadata").cloned().unwrap_or(Value::Null),
+    })
+}
+
+async fn patch_workmodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::AgentWrite)?;
+    let id = path_param(path)?;
+    let write = parse_write(&json_object(&body)?)?;
+    let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
+    let now = state.clock.now_ms();
+    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+        if let Some(tag) = &if_match
+            && !a.matches(tag)
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "etag_mismatch",
+                format!("If-Match {tag} does not match the agent's current version; read it again"),
+            ));
+        }
+        a.version += 1;
+        a.updated_ms = now;
+        a.work_mode_id.clone_from(&write.work_mode_id);
+        a.skill_levels.clone_from(&write.skill_levels);
+        let etag = a.etag();
+        let seq = a.writes.len() + 1;
+        a.writes.push(json!({
+            "seq": seq,
+            "version": a.version,
+            "etag": etag,
+            "ifMatch": if_match,
+            "workModeId": write.work_mode_id,
+            "skillLevels": write.skill_levels,
+            "reason": write.reason,
+            "metadata": write.metadata,
+            "clientId": &*caller.client_id,
+            "atMs": now,
+        }));
+        let body = json!({
+            "agentId": a.id,
+            "workModeId": a.work_mode_id,
+            "skillLevels": a.skill_levels,
+            "reason": write.reason,
+            "version": a.version,
+            "updatedAt": state.clock.rfc3339(now),
+        });
+        Ok((body, etag))
+    })?;
+    tracing::debug!(tenant = %caller.tenant, agent = %id, %etag, "work mode written");
+    Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
+}
+
+async fn publish_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::EventsPublish)?;
+    let key = idempotency_key(&headers).map(str::to_owned);
+    let body = json_object(&body)?;
+    let event_type = match body.get("eventType") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        _ => {
+            return Err(ApiError::invalid_payload(vec![FieldError::new(
+                "eventType",
+                "required",
+                "eventType must be a non-empty string",
+            )]));
+        }
+    };
+    let data = body.get("data").cloned().unwrap_or(Value::Null);
+    let received_at = state.clock.rfc3339(state.clock.now_ms());
+    let answer = with_store(&state, &caller.tenant, |s| {
+        if let Some(stored) = key.as_ref().and_then(|k| s.event_keys.get(k)) {
+            return stored.clone();
+        }
+        let event_id = format!("evt_{}", uuid::Uuid::new_v4());
+        s.events.push(json!({
+            "eventId": event_id,
+            "eventType": event_type,
+            "data": data,
+            "clientId": &*caller.client_id,
+            "receivedAt": received_at,
+        }));
+        let answer =
+            json!({ "eventId": event_id, "eventType": event_type, "receivedAt": received_at });
+        if let Some(k) = key {
+            s.event_keys.insert(k, answer.clone());
+        }
+        answer
+    });
+    Ok(json_response(StatusCode::ACCEPTED, &answer))
+}
+
+/// The `tenant` query parameter of an admin call, default `tenant-default`.
+fn admin_tenant(uri: &Uri) -> String {
+    query_map(uri.query())
+        .remove("tenant")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| crate::DEFAULT_TENANT.to_owned())
+}
+
+async fn admin_writes(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let id = path_param(path)?;
+    let writes = with_agent(&state, &admin_tenant(&uri), &id, |a| Ok(a.writes.clone()))?;
+    Ok(json_response(StatusCode::OK, &writes))
+}
+
+async fn admin_skills_loop(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let id = path_param(path)?;
+    let enabled = json_object(&body)?
+        .get("enabled")
+        .and_then(Value::as_bool)
+        .ok_or_else(|| {
+            ApiError::invalid_payload(vec![FieldError::new(
+                "enabled",
+                "required",
+                "enabled must be a boolean",
+            )])
+        })?;
+    with_agent(&state, &admin_tenant(&uri), &id, |a| {
+        a.skills_page_loop = enabled;
+        Ok(())
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_events(State(state): State<AppState>, uri: Uri) -> Response {
+    let events = with_store(&state, &admin_tenant(&uri), |s| s.events.clone());
+    json_response(StatusCode::OK, &events)
+}
