@@ -44,6 +44,7 @@
 
 mod auth;
 mod clock;
+mod dataactions;
 mod faults;
 mod fixtures;
 mod journal;
@@ -55,6 +56,7 @@ mod state;
 mod wire;
 
 pub use auth::ClientRegistration;
+pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use faults::{Fault, FaultRule, RetryAfter};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
 pub use journal::JournalEntry;

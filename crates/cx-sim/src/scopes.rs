@@ -19,6 +19,12 @@ pub(crate) enum Permission {
     InstanceRead,
     /// `GET /api/v2/audit/logs` (seed 000 step 5).
     AuditRead,
+    /// `GET /api/v2/dataactions/{id}` (seed 004).
+    DataActionRead,
+    /// `POST /api/v2/dataactions/{id}/execute` (seed 004).
+    DataActionExecute,
+    /// `GET /api/v2/dataactions/{id}/jobs[/{jobId}]` (seed 004).
+    JobRead,
 }
 
 impl Permission {
@@ -29,6 +35,9 @@ impl Permission {
         Permission::InstanceCreate,
         Permission::InstanceRead,
         Permission::AuditRead,
+        Permission::DataActionRead,
+        Permission::DataActionExecute,
+        Permission::JobRead,
     ];
 
     /// Accepted scope spellings; the first is the one named in 403 messages.
@@ -39,6 +48,9 @@ impl Permission {
             Permission::InstanceCreate => &["workflow:write", "workflow.execute"],
             Permission::InstanceRead => &["workflow:read", "workflow.read"],
             Permission::AuditRead => &["audit.read", "audit:read"],
+            Permission::DataActionRead => &["dataactions:read"],
+            Permission::DataActionExecute => &["dataactions:execute"],
+            Permission::JobRead => &["jobs:read"],
         }
     }
 }
@@ -79,9 +91,12 @@ mod tests {
             "audit.read",
             "audit:read",
             "tenant.read",
+            "dataactions:read",
+            "dataactions:execute",
+            "jobs:read",
         ] {
             assert!(all.contains(&want), "{want}");
         }
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 10);
     }
 }

@@ -60,6 +60,7 @@ pub(crate) struct Shared {
     pub tokens: TokenStore,
     pub faults: FaultEngine,
     pub journal: Journal,
+    pub webhooks: crate::dataactions::Webhooks,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -73,6 +74,7 @@ impl Shared {
             tokens: TokenStore::default(),
             faults,
             journal,
+            webhooks: crate::dataactions::Webhooks::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }
@@ -104,6 +106,15 @@ impl Shared {
         let mut t = lock(&t);
         let wf = Workflow::new(wf, &self.settings);
         t.workflows.insert(wf.fixture.id.clone(), wf);
+    }
+
+    /// Adds or replaces a data action in `tenant`.
+    pub(crate) fn add_data_action(&self, tenant: &str, action: crate::DataActionFixture) {
+        let t = self.tenant(tenant);
+        lock(&t)
+            .data_actions
+            .actions
+            .insert(action.id.clone(), action);
     }
 }
 
@@ -268,6 +279,7 @@ pub(crate) struct TenantState {
     running_instances: HashMap<String, u32>,
     idempotency: HashMap<(String, String), StoredResponse>,
     pub audit: Vec<AuditEntry>,
+    pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
     transitions: BinaryHeap<Reverse<(u64, u64, Target)>>,
     next_seq: u64,
@@ -291,6 +303,7 @@ impl TenantState {
             running_instances: HashMap::new(),
             idempotency: HashMap::new(),
             audit: Vec::new(),
+            data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,
         }
