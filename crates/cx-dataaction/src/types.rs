@@ -222,12 +222,20 @@ impl Payload {
             .iter()
             .map(|(path, err)| {
                 let path = path.to_string();
-                let (field, rule) = match path.as_str() {
-                    "execution_timeout_ms" => ("executionTimeoutMs", Rule::Range),
-                    "version_id" => ("versionId", Rule::Format),
-                    other => (other, Rule::Format),
-                };
-                Violation::new(field, rule, err.message().to_owned())
+                match path.as_str() {
+                    "execution_timeout_ms" => Violation::new(
+                        "executionTimeoutMs",
+                        Rule::Range,
+                        format!(
+                            "must be within 1000..=60000 ms, got {}",
+                            self.execution_timeout_ms
+                        ),
+                    ),
+                    "version_id" => {
+                        Violation::new("versionId", Rule::Format, err.message().to_owned())
+                    }
+                    other => Violation::new(other, Rule::Format, err.message().to_owned()),
+                }
             })
             .collect();
         Err(Error::validation(violations))

@@ -8,6 +8,7 @@
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
 
 mod audit;
+mod dataaction;
 mod output;
 mod session;
 mod sim;
@@ -56,6 +57,9 @@ enum Command {
     /// Workflow executions (seed 000) and instances (seed 001).
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
+    /// Data actions: execute, poll the job, extract typed values (seed 004).
+    #[command(subcommand)]
+    Dataaction(dataaction::DataActionCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -167,6 +171,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
+            Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Reference => Ok(ExitCode::SUCCESS),
