@@ -79,8 +79,8 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
             }
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
-            let client = Client::new(session.http.clone(), Config::default())
-                .with_audit(audit.clone());
+            let client =
+                Client::new(session.http.clone(), Config::default()).with_audit(audit.clone());
             let bar = spinner(&format!("running {action}"));
             let result = client
                 .run(&action, payload)
@@ -132,7 +132,11 @@ fn print_report(report: &RunReport, output: OutputFormat) -> CliResult {
         OutputFormat::Human => {
             println!(
                 "job {} of {} {} in {:.0} ms ({} polls)",
-                report.job.job_id, audit.action_id, report.job.status, audit.latency_ms, report.polls
+                report.job.job_id,
+                audit.action_id,
+                report.job.status,
+                audit.latency_ms,
+                report.polls
             );
             if report.values.is_empty() {
                 let raw = report.job.output.clone().unwrap_or_default();

@@ -55,7 +55,10 @@ pub fn key_value<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), Str
 ///
 /// # Errors
 /// As [`key_value`].
-pub fn json_entries(flag: &str, entries: &[String]) -> crate::CliResult<serde_json::Map<String, Value>> {
+pub fn json_entries(
+    flag: &str,
+    entries: &[String],
+) -> crate::CliResult<serde_json::Map<String, Value>> {
     let mut map = serde_json::Map::new();
     for raw in entries {
         let (k, v) = key_value(flag, raw)?;
