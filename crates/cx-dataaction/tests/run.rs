@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use cx_audit::{AuditRecord, AuditSink, MemorySink};
 use cx_dataaction::{
-    ActionId, Client, Config, Decimal, ErrorClass, ErrorKind, Extraction, Payload, Typed,
-    payload_hash,
+    ActionId, Client, Config, Decimal, ErrorClass, ErrorKind, Extraction, Payload, RunReport,
+    Typed, payload_hash,
 };
 use cx_sim::{Fault, FaultRule, JournalEntry, SEED_DATA_ACTION_ID, Sim};
 use serde_json::{Value, json};
@@ -41,7 +41,16 @@ impl Ctx {
         Self { sim, client, audit }
     }
 
-    /// API requests (token calls excluded) as `METHOD path`.
+    /// Seed 004's example run of `id` with its three extraction paths.
+    async fn run_seed(&self, id: &ActionId) -> Result<RunReport, cx_dataaction::Error> {
+        self.client
+            .run(id, seed_payload())
+            .extract(Extraction::seed())
+            .send()
+            .await
+    }
+
+    /// API requests (token calls excluded).
     fn api(&self) -> Vec<JournalEntry> {
         self.sim
             .journal()
@@ -82,17 +91,26 @@ fn seed_payload() -> Payload {
         .timeout_ms(45_000)
 }
 
+/// The seed payload without input parameter `name`.
+fn seed_without(name: &str) -> Payload {
+    let mut p = seed_payload();
+    p.input_parameters.remove(name);
+    p
+}
+
+/// The seed payload with another version id.
+fn seed_with_version(version_id: &str) -> Payload {
+    Payload {
+        version_id: version_id.into(),
+        ..seed_payload()
+    }
+}
+
 #[tokio::test]
 async fn seed_example_returns_typed_values_and_an_audit_record() {
     let ctx = Ctx::start().await;
     let id = seed_id();
-    let report = ctx
-        .client
-        .run(&id, seed_payload())
-        .extract(Extraction::seed())
-        .send()
-        .await
-        .unwrap();
+    let report = ctx.run_seed(&id).await.unwrap();
     let risk = &report.values["riskScore"];
     assert!(matches!(risk, Typed::Decimal(_)), "{risk:?}");
     let raw = report.job.output.as_ref().unwrap()["assessment"]["riskScore"].clone();
@@ -140,26 +158,15 @@ async fn seed_example_returns_typed_values_and_an_audit_record() {
 async fn invalid_input_is_rejected_before_any_request() {
     let ctx = Ctx::start().await;
     let id = seed_id();
-    let mut no_type = seed_payload();
-    no_type.input_parameters.remove("interactionType");
     let cases = [
-        (no_type, "inputParameters.interactionType"),
+        (
+            seed_without("interactionType"),
+            "inputParameters.interactionType",
+        ),
         (seed_payload().timeout_ms(999), "executionTimeoutMs"),
         (seed_payload().timeout_ms(60_001), "executionTimeoutMs"),
-        (
-            Payload {
-                version_id: "2.1.0".into(),
-                ..seed_payload()
-            },
-            "versionId",
-        ),
-        (
-            Payload {
-                version_id: "v2.1".into(),
-                ..seed_payload()
-            },
-            "versionId",
-        ),
+        (seed_with_version("2.1.0"), "versionId"),
+        (seed_with_version("v2.1"), "versionId"),
     ];
     for (payload, field) in cases {
         let err = ctx
@@ -184,21 +191,21 @@ async fn invalid_input_is_rejected_before_any_request() {
 async fn the_definition_supplies_required_parameters_and_versions() {
     let ctx = Ctx::start().await;
     let id = seed_id();
-    let mut no_customer = seed_payload();
-    no_customer.input_parameters.remove("customerId");
-    let unknown = Payload {
-        version_id: "v9.0.0".into(),
-        ..seed_payload()
-    };
     for (payload, field) in [
-        (no_customer, "inputParameters.customerId"),
-        (unknown, "versionId"),
+        (seed_without("customerId"), "inputParameters.customerId"),
+        (seed_with_version("v9.0.0"), "versionId"),
     ] {
         let err = ctx.client.run(&id, payload).send().await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
         assert_eq!(err.violations()[0].field, field, "{err}");
     }
+    // Only the definition was read; nothing was executed.
     assert!(ctx.executes().is_empty());
+    assert!(
+        ctx.api().iter().all(|e| e.method == "GET"),
+        "{:?}",
+        ctx.api()
+    );
 }
 
 #[tokio::test]
@@ -277,13 +284,7 @@ async fn a_lost_execute_response_is_retried_without_a_second_job() {
         .with_times(1),
     ]);
     let id = seed_id();
-    let report = ctx
-        .client
-        .run(&id, seed_payload())
-        .extract(Extraction::seed())
-        .send()
-        .await
-        .unwrap();
+    let report = ctx.run_seed(&id).await.unwrap();
     let executes = ctx.executes();
     assert_eq!(executes.len(), 2, "{executes:?}");
     assert_eq!(executes[0].status, 500);
@@ -379,13 +380,7 @@ impl AuditSink for FailingSink {
 #[tokio::test]
 async fn a_failing_audit_sink_is_reported_with_the_result() {
     let ctx = Ctx::with(Config::default(), Some(Arc::new(FailingSink))).await;
-    let err = ctx
-        .client
-        .run(&seed_id(), seed_payload())
-        .extract(Extraction::seed())
-        .send()
-        .await
-        .unwrap_err();
+    let err = ctx.run_seed(&seed_id()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Audit, "{err}");
     let report = err.report().unwrap();
     assert!(matches!(report.values["fraudFlag"], Typed::Bool(_)));

@@ -36,6 +36,15 @@ async fn job(ctx: &Ctx, action: &str, id: &str) -> Value {
     resp.json().await.unwrap()
 }
 
+/// `GET /api/v2/dataactions/DA-123456/jobs`.
+async fn seed_jobs(ctx: &Ctx) -> Value {
+    let resp = ctx
+        .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/jobs"))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn definition_lists_versions_and_required_parameters() {
     let ctx = Ctx::new().await;
@@ -159,12 +168,7 @@ async fn invalid_payloads_are_rejected_naming_the_field() {
         assert_eq!(err["details"][0]["field"], field, "{err}");
         assert_eq!(err["details"][0]["rule"], rule, "{err}");
     }
-    let list: Value = ctx
-        .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/jobs"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = seed_jobs(&ctx).await;
     assert_eq!(list["totalCount"], 0);
 }
 
@@ -187,12 +191,7 @@ async fn idempotency_key_replays_the_first_job() {
         bodies.push(resp.json::<Value>().await.unwrap());
     }
     assert_eq!(bodies[0], bodies[1]);
-    let list: Value = ctx
-        .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/jobs"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = seed_jobs(&ctx).await;
     assert_eq!(list["totalCount"], 1);
     assert_eq!(list["items"][0]["jobId"], bodies[0]["jobId"]);
 }
