@@ -229,12 +229,7 @@ async fn failed_and_timed_out_jobs_are_classified_with_their_detail() {
     ];
     for (action, kind, class, status, detail) in cases {
         let id = ActionId::new(action).unwrap();
-        let err = ctx
-            .client
-            .run(&id, seed_payload())
-            .send()
-            .await
-            .unwrap_err();
+        let err = ctx.run_seed(&id).await.unwrap_err();
         assert_eq!(err.kind(), kind, "{err}");
         assert!(err.error_detail().unwrap().contains(detail), "{err:?}");
         assert!(err.to_string().contains(detail), "{err}");
@@ -316,12 +311,7 @@ async fn compute_unavailable_is_retried_then_classified() {
     assert_eq!(report.audit.error_classification, ErrorClass::None);
 
     ctx.sim.set_faults(vec![rule(1000)]);
-    let err = ctx
-        .client
-        .run(&id, seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = ctx.run_seed(&id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ComputeUnavailable, "{err}");
     assert_eq!(
         err.audit().unwrap().error_classification,
