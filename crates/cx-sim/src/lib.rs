@@ -2,11 +2,13 @@
 //! tests.
 //!
 //! It speaks the API the seeds describe (OAuth2 client credentials,
-//! workflow executions, workflow instances, audit logs) on 127.0.0.1,
+//! workflow executions, workflow instances, audit logs, data actions and
+//! their jobs) on 127.0.0.1,
 //! in-process or as a binary (`cx sim serve`), with:
 //!
 //! - per-tenant state that changes over time (executions PENDING → RUNNING
-//!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, audit entries
+//!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, data-action
+//!   jobs QUEUED → RUNNING → COMPLETED/FAILED/TIMED_OUT, audit entries
 //!   written by the mutations themselves);
 //! - a virtual clock tests can advance ([`Sim::advance_clock`]);
 //! - deterministic fault injection per route ([`FaultRule`], [`Fault`]):
