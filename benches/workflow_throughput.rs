@@ -16,26 +16,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cx_benches::{WF_ID, runtime, sdk_client};
+use cx_benches::{WF_ID, env_or, percentile, runtime, sdk_client};
 use cx_http::Poller;
 use cx_workflow::{Client, Config, WorkflowId};
 use futures::StreamExt;
 use serde_json::json;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
 
 async fn scenario(name: &str, poller: Poller, n: u64, concurrency: usize, duration: Duration) {
     let sim = cx_sim::Sim::builder()

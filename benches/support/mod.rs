@@ -31,3 +31,20 @@ pub fn sdk_client(sim: &Sim, config: cx_http::Config) -> cx_http::Client {
         Err(e) => panic!("cannot connect to the simulator: {e}"),
     }
 }
+
+/// The environment variable `name` as a number, or `default`.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The `p`-quantile (0..=1, nearest rank) of an ascending slice; NaN when empty.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}

@@ -2,11 +2,13 @@
 //! tests.
 //!
 //! It speaks the API the seeds describe (OAuth2 client credentials,
-//! workflow executions, workflow instances, audit logs, agent availability)
-//! on 127.0.0.1, in-process or as a binary (`cx sim serve`), with:
+//! workflow executions, workflow instances, audit logs, agent availability,
+//! data actions and their jobs) on 127.0.0.1, in-process or as a binary
+//! (`cx sim serve`), with:
 //!
 //! - per-tenant state that changes over time (executions PENDING → RUNNING
-//!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, audit entries
+//!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, data-action
+//!   jobs QUEUED → RUNNING → COMPLETED/FAILED/TIMED_OUT, audit entries
 //!   written by the mutations themselves);
 //! - a virtual clock tests can advance ([`Sim::advance_clock`]);
 //! - deterministic fault injection per route ([`FaultRule`], [`Fault`]):
@@ -46,6 +48,7 @@
 mod agents;
 mod auth;
 mod clock;
+mod dataactions;
 mod faults;
 mod fixtures;
 mod journal;
@@ -57,6 +60,7 @@ mod state;
 mod wire;
 
 pub use auth::ClientRegistration;
+pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use faults::{Fault, FaultRule, RetryAfter};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
 pub use journal::JournalEntry;

@@ -29,6 +29,12 @@ pub(crate) enum Permission {
     WfmRead,
     /// `POST /api/v2/events/publish` (seed 002).
     EventsPublish,
+    /// `GET /api/v2/dataactions/{id}` (seed 004).
+    DataActionRead,
+    /// `POST /api/v2/dataactions/{id}/execute` (seed 004).
+    DataActionExecute,
+    /// `GET /api/v2/dataactions/{id}/jobs[/{jobId}]` (seed 004).
+    JobRead,
 }
 
 impl Permission {
@@ -44,6 +50,9 @@ impl Permission {
         Permission::SkillRead,
         Permission::WfmRead,
         Permission::EventsPublish,
+        Permission::DataActionRead,
+        Permission::DataActionExecute,
+        Permission::JobRead,
     ];
 
     /// Accepted scope spellings; the first is the one named in 403 messages.
@@ -59,6 +68,9 @@ impl Permission {
             Permission::SkillRead => &["skill:read", "agent:read"],
             Permission::WfmRead => &["wfm:read"],
             Permission::EventsPublish => &["events:publish"],
+            Permission::DataActionRead => &["dataactions:read"],
+            Permission::DataActionExecute => &["dataactions:execute"],
+            Permission::JobRead => &["jobs:read"],
         }
     }
 }
@@ -104,6 +116,9 @@ mod tests {
             "skill:read",
             "wfm:read",
             "events:publish",
+            "dataactions:read",
+            "dataactions:execute",
+            "jobs:read",
         ] {
             assert!(all.contains(&want), "{want}");
         }

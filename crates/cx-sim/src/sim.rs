@@ -257,6 +257,17 @@ impl Sim {
         self.shared.add_workflow(tenant, wf);
     }
 
+    /// Adds or replaces a data action (seed 004) in `tenant` (creating the
+    /// tenant with the default fixtures if it is new).
+    pub fn add_data_action(&self, tenant: &str, action: crate::DataActionFixture) {
+        self.shared.add_data_action(tenant, action);
+    }
+
+    /// The JSON bodies posted to `{base}/_sim/webhooks/{name}` so far, oldest first.
+    pub fn webhooks(&self, name: &str) -> Vec<serde_json::Value> {
+        self.shared.webhooks.received(name)
+    }
+
     /// Moves the virtual clock forward: work due within `by` completes on the
     /// next read, and tokens expire accordingly.
     pub fn advance_clock(&self, by: Duration) {

@@ -60,6 +60,7 @@ pub(crate) struct Shared {
     pub tokens: TokenStore,
     pub faults: FaultEngine,
     pub journal: Journal,
+    pub webhooks: crate::dataactions::Webhooks,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -73,6 +74,7 @@ impl Shared {
             tokens: TokenStore::default(),
             faults,
             journal,
+            webhooks: crate::dataactions::Webhooks::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }
@@ -104,6 +106,15 @@ impl Shared {
         let mut t = lock(&t);
         let wf = Workflow::new(wf, &self.settings);
         t.workflows.insert(wf.fixture.id.clone(), wf);
+    }
+
+    /// Adds or replaces a data action in `tenant`.
+    pub(crate) fn add_data_action(&self, tenant: &str, action: crate::DataActionFixture) {
+        let t = self.tenant(tenant);
+        lock(&t)
+            .data_actions
+            .actions
+            .insert(action.id.clone(), action);
     }
 }
 
@@ -270,6 +281,8 @@ pub(crate) struct TenantState {
     pub audit: Vec<AuditEntry>,
     /// Seed 002: agents, skills, shifts, write history, events.
     pub agents: crate::agents::AgentStore,
+    /// Seed 004: data action definitions and their jobs.
+    pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
     transitions: BinaryHeap<Reverse<(u64, u64, Target)>>,
     next_seq: u64,
@@ -294,6 +307,7 @@ impl TenantState {
             idempotency: HashMap::new(),
             audit: Vec::new(),
             agents: crate::agents::AgentStore::default(),
+            data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,
         }

@@ -10,6 +10,7 @@
 //! | [`audit`] | `cx-audit` | audit records, JSONL sinks, verification, CXone audit-log export |
 //! | [`workflow`] | `cx-workflow` | workflow executions (seed 000) and instances (seed 001) |
 //! | [`agent`] | `cx-agent` | agent availability: profile, skills, shift rules, work-mode updates (seed 002) |
+//! | [`dataaction`] | `cx-dataaction` | data actions: execute, poll jobs, typed extraction, auditor (seed 004) |
 //! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
 //!
 //! ```no_run
@@ -32,6 +33,7 @@
 pub use cx_agent as agent;
 pub use cx_audit as audit;
 pub use cx_auth as auth;
+pub use cx_dataaction as dataaction;
 pub use cx_http as http;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;

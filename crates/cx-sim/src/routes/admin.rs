@@ -49,7 +49,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sim/clock/advance", post(advance_clock))
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Parses an admin request body, answering 400 `invalid_payload`.
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -145,13 +146,16 @@ async fn add_workflow(
             "id must not be empty",
         ));
     }
-    let query = query_map(uri.query());
-    let tenant = query
-        .get("tenant")
-        .filter(|t| !t.is_empty())
-        .map_or(crate::DEFAULT_TENANT, String::as_str);
-    state.add_workflow(tenant, wf);
+    state.add_workflow(&tenant_param(&uri), wf);
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The `tenant` query parameter, [`crate::DEFAULT_TENANT`] when absent or empty.
+pub(crate) fn tenant_param(uri: &Uri) -> String {
+    query_map(uri.query())
+        .remove("tenant")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| crate::DEFAULT_TENANT.to_owned())
 }
 
 #[derive(Deserialize)]

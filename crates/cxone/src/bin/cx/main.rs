@@ -9,6 +9,7 @@
 
 mod agent;
 mod audit;
+mod dataaction;
 mod output;
 mod session;
 mod sim;
@@ -60,6 +61,9 @@ enum Command {
     /// Agent availability: profile, skills, work-mode changes (seed 002).
     #[command(subcommand)]
     Agent(agent::AgentCommand),
+    /// Data actions: execute, poll the job, extract typed values (seed 004).
+    #[command(subcommand)]
+    Dataaction(dataaction::DataActionCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -172,6 +176,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
             Command::Agent(cmd) => agent::run(cmd, &globals).await,
+            Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Reference => Ok(ExitCode::SUCCESS),

@@ -13,7 +13,7 @@ use cx_workflow::{
 };
 use serde_json::{Value, json};
 
-use crate::output::{OutputFormat, key_value, print_json, spinner};
+use crate::output::{OutputFormat, json_entries, key_value, print_json, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -118,16 +118,6 @@ fn cli_poller(timeout: Duration) -> cx_http::Poller {
     }
 }
 
-fn parse_context(entries: &[String]) -> CliResult<serde_json::Map<String, Value>> {
-    let mut map = serde_json::Map::new();
-    for raw in entries {
-        let (k, v) = key_value("--context", raw)?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
-        map.insert(k.to_owned(), value);
-    }
-    Ok(map)
-}
-
 /// Run a workflow command.
 ///
 /// # Errors
@@ -148,7 +138,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 let (target, source) = key_value("--map", raw)?;
                 mapping = mapping.map(target, source);
             }
-            let context = parse_context(&context)?;
+            let context = json_entries("--context", &context)?;
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(RunAudit {
                 inner: JsonlSink::open(&globals.audit_dir).await?,

@@ -1,0 +1,90 @@
+//! Settings of a [`crate::Client`] and their defaults, all in one place.
+//!
+//! | setting | default | meaning |
+//! |---|---|---|
+//! | `poller.first_delay` | 100 ms | first job poll after the execute answer (a job is never done sooner in practice) |
+//! | `poller.initial_delay` | 100 ms | wait after the first pending answer |
+//! | `poller.multiplier` | 1.5 | growth per poll: 100, 150, 225, 338, 400, 400, ... ms |
+//! | `poller.max_delay` | 400 ms | cap on one wait: a finished job is seen within 400 ms + one request |
+//! | `poller.jitter` | 0.1 | up to 10% of each wait removed at random (never lengthened) |
+//! | `poller.deadline` | 120 s | the max wait (seed 004 `poll_job(max_wait=120)`) |
+//! | `compliance_tag` | `GDPR-CCPA-AUDIT` | the seed's tag on every audit entry |
+//! | `webhook_url` | none | external workflow engine that receives each audit entry |
+//! | `webhook_timeout` | 5 s | one webhook attempt (the seed's `timeout=5`) |
+//!
+//! The seed polls every 3 s, so a 500 ms job takes it about 3 s; this
+//! schedule sees it at most ~400 ms after it finishes. The cost is bounded:
+//! a job runs at most 60 s (`executionTimeoutMs`), i.e. at most about 150
+//! status reads, 2.5 per second once the cap is reached.
+//! [`Config::seed_poller`] gives the seed's schedule for comparison.
+
+use std::time::Duration;
+
+use cx_http::Poller;
+
+/// Settings of a [`crate::Client`]. See the module docs for the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How job status is polled; `deadline` is the max wait.
+    pub poller: Poller,
+    /// Tag written into every audit entry.
+    pub compliance_tag: String,
+    /// Absolute URL the audit entry is POSTed to after every run (seed 004
+    /// step 5); `None` for no webhook.
+    pub webhook_url: Option<String>,
+    /// Timeout of one webhook attempt.
+    pub webhook_timeout: Duration,
+}
+
+impl Config {
+    /// The default poll schedule (see the module table).
+    pub fn default_poller() -> Poller {
+        Poller {
+            first_delay: Duration::from_millis(100),
+            initial_delay: Duration::from_millis(100),
+            multiplier: 1.5,
+            max_delay: Duration::from_millis(400),
+            jitter: 0.1,
+            deadline: Some(Duration::from_secs(120)),
+            max_polls: None,
+        }
+    }
+
+    /// Seed 004's schedule: poll at once, then every 3 s, for up to 120 s.
+    pub fn seed_poller() -> Poller {
+        Poller {
+            first_delay: Duration::ZERO,
+            initial_delay: Duration::from_secs(3),
+            multiplier: 1.0,
+            max_delay: Duration::from_secs(3),
+            jitter: 0.0,
+            deadline: Some(Duration::from_secs(120)),
+            max_polls: None,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            poller: Self::default_poller(),
+            compliance_tag: "GDPR-CCPA-AUDIT".to_owned(),
+            webhook_url: None,
+            webhook_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_is_capped_below_half_a_second() {
+        let p = Config::default().poller;
+        let ms: Vec<u128> = (1..=7).map(|n| p.delay_for(n).as_millis()).collect();
+        assert_eq!(ms, [100, 150, 225, 337, 400, 400, 400]);
+        assert_eq!(p.deadline, Some(Duration::from_secs(120)));
+        assert_eq!(Config::seed_poller().delay_for(9), Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,378 @@
+//! Seed 004 end to end over real HTTP against cx-sim: validation before any
+//! request, idempotent execution, polling, extraction, classified errors and
+//! the audit record.
+
+// Integration tests may unwrap: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cx_audit::{AuditRecord, AuditSink, MemorySink};
+use cx_dataaction::{
+    ActionId, Client, Config, Decimal, ErrorClass, ErrorKind, Extraction, Payload, RunReport,
+    Typed, payload_hash,
+};
+use cx_sim::{Fault, FaultRule, JournalEntry, SEED_DATA_ACTION_ID, Sim};
+use serde_json::{Value, json};
+
+struct Ctx {
+    sim: Sim,
+    client: Client,
+    audit: Arc<MemorySink>,
+}
+
+impl Ctx {
+    async fn start() -> Self {
+        Self::with(Config::default(), None).await
+    }
+
+    async fn with(config: Config, sink: Option<Arc<dyn AuditSink>>) -> Self {
+        let sim = Sim::start().await.unwrap();
+        let (http, _tokens) = cx_auth::Tenant::new(
+            sim.base_url(),
+            cx_sim::DEFAULT_CLIENT_ID,
+            cx_sim::DEFAULT_CLIENT_SECRET,
+        )
+        .connect()
+        .unwrap();
+        let audit = Arc::new(MemorySink::new());
+        let client = Client::new(http, config).with_audit(sink.unwrap_or_else(|| audit.clone()));
+        Self { sim, client, audit }
+    }
+
+    /// Seed 004's example run of `id` with its three extraction paths.
+    async fn run_seed(&self, id: &ActionId) -> Result<RunReport, cx_dataaction::Error> {
+        self.client
+            .run(id, seed_payload())
+            .extract(Extraction::seed())
+            .send()
+            .await
+    }
+
+    /// API requests (token calls excluded).
+    fn api(&self) -> Vec<JournalEntry> {
+        self.sim
+            .journal()
+            .into_iter()
+            .filter(|e| e.path.starts_with("/api/"))
+            .collect()
+    }
+
+    fn executes(&self) -> Vec<JournalEntry> {
+        self.api()
+            .into_iter()
+            .filter(|e| e.method == "POST" && e.path.ends_with("/execute"))
+            .collect()
+    }
+
+    /// The one audit record written so far, as an `ExecutionAudit` JSON.
+    fn only_audit(&self) -> Value {
+        let records: Vec<AuditRecord> = self.audit.records();
+        assert_eq!(records.len(), 1, "{records:?}");
+        assert_eq!(records[0].event_type.as_str(), "DATA_ACTION_EXECUTED");
+        assert!(records[0].verify_hash());
+        records[0].payload.clone()
+    }
+}
+
+fn seed_id() -> ActionId {
+    ActionId::new(SEED_DATA_ACTION_ID).unwrap()
+}
+
+/// Seed 004's example payload.
+fn seed_payload() -> Payload {
+    Payload::new("v2.1.0")
+        .param("customerId", json!("CUST-8842"))
+        .param("interactionType", json!("voice"))
+        .param("thresholdScore", json!(0.85))
+        .env("region", "us-east-1")
+        .env("environment", "production")
+        .timeout_ms(45_000)
+}
+
+/// The seed payload without input parameter `name`.
+fn seed_without(name: &str) -> Payload {
+    let mut p = seed_payload();
+    p.input_parameters.remove(name);
+    p
+}
+
+/// The seed payload with another version id.
+fn seed_with_version(version_id: &str) -> Payload {
+    Payload {
+        version_id: version_id.into(),
+        ..seed_payload()
+    }
+}
+
+#[tokio::test]
+async fn seed_example_returns_typed_values_and_an_audit_record() {
+    let ctx = Ctx::start().await;
+    let id = seed_id();
+    let report = ctx.run_seed(&id).await.unwrap();
+    let risk = &report.values["riskScore"];
+    assert!(matches!(risk, Typed::Decimal(_)), "{risk:?}");
+    let raw = report.job.output.as_ref().unwrap()["assessment"]["riskScore"].clone();
+    assert_eq!(
+        risk.as_decimal(),
+        raw.as_str().unwrap().parse::<Decimal>().ok()
+    );
+    assert!(matches!(report.values["fraudFlag"], Typed::Bool(_)));
+    assert!(matches!(
+        report.values["processedTimestamp"],
+        Typed::String(_)
+    ));
+
+    let audit = ctx.only_audit();
+    assert_eq!(audit["jobId"], report.job.job_id.as_str());
+    assert_eq!(audit["status"], "COMPLETED");
+    assert_eq!(audit["errorClassification"], "NONE");
+    assert_eq!(audit["complianceTag"], "GDPR-CCPA-AUDIT");
+    assert_eq!(audit["payloadHash"], payload_hash(&seed_payload()).as_str());
+    assert!(audit["latencyMs"].as_f64().unwrap() >= 500.0, "{audit}");
+    assert_eq!(serde_json::to_value(&report.audit).unwrap(), audit);
+
+    // Definition read, one execute with the key, then job reads.
+    let api = ctx.api();
+    assert_eq!(api[0].method, "GET");
+    assert_eq!(
+        api[0].path,
+        format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}")
+    );
+    let executes = ctx.executes();
+    assert_eq!(executes.len(), 1);
+    assert_eq!(
+        executes[0].idempotency_key.as_deref(),
+        Some(report.idempotency_key.as_str())
+    );
+    assert!(
+        api[2..]
+            .iter()
+            .all(|e| e.method == "GET" && e.path.contains("/jobs/"))
+    );
+    assert_eq!(api.len(), 2 + report.polls as usize);
+}
+
+#[tokio::test]
+async fn invalid_input_is_rejected_before_any_request() {
+    let ctx = Ctx::start().await;
+    let id = seed_id();
+    let cases = [
+        (
+            seed_without("interactionType"),
+            "inputParameters.interactionType",
+        ),
+        (seed_payload().timeout_ms(999), "executionTimeoutMs"),
+        (seed_payload().timeout_ms(60_001), "executionTimeoutMs"),
+        (seed_with_version("2.1.0"), "versionId"),
+        (seed_with_version("v2.1"), "versionId"),
+    ];
+    for (payload, field) in cases {
+        let err = ctx
+            .client
+            .run(&id, payload)
+            .required(["customerId", "interactionType"])
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{field}: {err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+        assert_eq!(err.violations()[0].field, field);
+        let audit = err.audit().unwrap();
+        assert_eq!(audit.error_classification, ErrorClass::Validation);
+        assert_eq!(audit.job_id, "UNKNOWN");
+    }
+    assert!(ctx.api().is_empty(), "{:?}", ctx.api());
+    assert_eq!(ctx.audit.len(), 5);
+}
+
+#[tokio::test]
+async fn the_definition_supplies_required_parameters_and_versions() {
+    let ctx = Ctx::start().await;
+    let id = seed_id();
+    for (payload, field) in [
+        (seed_without("customerId"), "inputParameters.customerId"),
+        (seed_with_version("v9.0.0"), "versionId"),
+    ] {
+        let err = ctx.client.run(&id, payload).send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+        assert_eq!(err.violations()[0].field, field, "{err}");
+    }
+    // Only the definition was read; nothing was executed.
+    assert!(ctx.executes().is_empty());
+    assert!(
+        ctx.api().iter().all(|e| e.method == "GET"),
+        "{:?}",
+        ctx.api()
+    );
+}
+
+#[tokio::test]
+async fn failed_and_timed_out_jobs_are_classified_with_their_detail() {
+    let ctx = Ctx::start().await;
+    let cases = [
+        (
+            "DA-FAIL-0001",
+            ErrorKind::JobFailed,
+            ErrorClass::Compute,
+            "FAILED",
+            "scoring service",
+        ),
+        (
+            "DA-TIMEOUT-0001",
+            ErrorKind::JobTimedOut,
+            ErrorClass::Timeout,
+            "TIMED_OUT",
+            "time limit",
+        ),
+    ];
+    for (action, kind, class, status, detail) in cases {
+        let id = ActionId::new(action).unwrap();
+        let err = ctx.run_seed(&id).await.unwrap_err();
+        assert_eq!(err.kind(), kind, "{err}");
+        assert!(err.error_detail().unwrap().contains(detail), "{err:?}");
+        assert!(err.to_string().contains(detail), "{err}");
+        let audit = err.audit().unwrap();
+        assert_eq!(audit.error_classification, class);
+        assert_eq!(audit.status, status);
+        assert_eq!(audit.error.as_deref(), err.error_detail());
+        assert_eq!(Some(audit.job_id.as_str()), err.job_id());
+    }
+    let stored: Vec<Value> = ctx.audit.records().into_iter().map(|r| r.payload).collect();
+    assert!(
+        stored[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("scoring service")
+    );
+}
+
+#[tokio::test]
+async fn a_job_stuck_in_queued_ends_with_a_timeout_naming_it() {
+    let ctx = Ctx::start().await;
+    let id = ActionId::new("DA-QUEUED-0001").unwrap();
+    let err = ctx
+        .client
+        .run(&id, seed_payload())
+        .max_wait(Duration::from_millis(600))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout, "{err}");
+    let job = err.job_id().unwrap().to_owned();
+    assert!(err.to_string().contains(&job), "{err}");
+    assert!(err.to_string().contains("QUEUED"), "{err}");
+    let audit = err.audit().unwrap();
+    assert_eq!(audit.error_classification, ErrorClass::Timeout);
+    assert_eq!(audit.job_id, job);
+}
+
+#[tokio::test]
+async fn a_lost_execute_response_is_retried_without_a_second_job() {
+    let ctx = Ctx::start().await;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(
+            "POST /api/v2/dataactions/*/execute",
+            Fault::StatusAfterProcessing { status: 500 },
+        )
+        .with_times(1),
+    ]);
+    let id = seed_id();
+    let report = ctx.run_seed(&id).await.unwrap();
+    let executes = ctx.executes();
+    assert_eq!(executes.len(), 2, "{executes:?}");
+    assert_eq!(executes[0].status, 500);
+    assert_eq!(executes[1].status, 201);
+    assert_eq!(executes[0].idempotency_key, executes[1].idempotency_key);
+    let jobs = ctx.client.jobs(&id).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0].job_id, report.job.job_id);
+}
+
+#[tokio::test]
+async fn compute_unavailable_is_retried_then_classified() {
+    let ctx = Ctx::start().await;
+    let id = seed_id();
+    let rule = |times| {
+        FaultRule::new(
+            "POST /api/v2/dataactions/*/execute",
+            Fault::Status {
+                status: 503,
+                retry_after: None,
+            },
+        )
+        .with_times(times)
+    };
+    ctx.sim.set_faults(vec![rule(2)]);
+    let report = ctx.client.run(&id, seed_payload()).send().await.unwrap();
+    assert_eq!(ctx.executes().len(), 3);
+    assert_eq!(ctx.client.jobs(&id).await.unwrap().len(), 1);
+    assert_eq!(report.audit.error_classification, ErrorClass::None);
+
+    ctx.sim.set_faults(vec![rule(1000)]);
+    let err = ctx.run_seed(&id).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ComputeUnavailable, "{err}");
+    assert_eq!(
+        err.audit().unwrap().error_classification,
+        ErrorClass::Compute
+    );
+    assert_eq!(err.audit().unwrap().status, "ABORTED");
+    assert_eq!(ctx.client.jobs(&id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_webhook_outcome_is_recorded_not_swallowed() {
+    let probe = Sim::start().await.unwrap();
+    let engine = format!("{}/_sim/webhooks/engine", probe.base_url());
+    let broken = format!("{}/_sim/no-such-hook", probe.base_url());
+    for (url, delivered) in [(engine, true), (broken, false)] {
+        let config = Config {
+            webhook_url: Some(url.clone()),
+            ..Config::default()
+        };
+        let ctx = Ctx::with(config, None).await;
+        let report = ctx
+            .client
+            .run(&seed_id(), seed_payload())
+            .send()
+            .await
+            .unwrap();
+        let hook = report.audit.webhook.clone().unwrap();
+        assert_eq!(hook.url, url);
+        assert_eq!(hook.delivered, delivered, "{hook:?}");
+        if !delivered {
+            assert_eq!(hook.status, Some(404));
+            assert!(hook.error.is_some());
+        }
+        assert_eq!(ctx.only_audit()["webhook"]["delivered"], delivered);
+    }
+    let received = probe.webhooks("engine");
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["errorClassification"], "NONE");
+    assert!(received[0].get("webhook").is_none());
+    // The engine is not CXone: no bearer token went to it.
+    assert!(probe.journal().is_empty());
+}
+
+struct FailingSink;
+
+#[async_trait::async_trait]
+impl AuditSink for FailingSink {
+    async fn write(&self, _: &AuditRecord) -> Result<(), cx_audit::Error> {
+        Err(cx_audit::Error::new(cx_audit::ErrorKind::Sink, "disk full"))
+    }
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failing_audit_sink_is_reported_with_the_result() {
+    let ctx = Ctx::with(Config::default(), Some(Arc::new(FailingSink))).await;
+    let err = ctx.run_seed(&seed_id()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Audit, "{err}");
+    let report = err.report().unwrap();
+    assert!(matches!(report.values["fraudFlag"], Typed::Bool(_)));
+    assert!(err.audit_error().is_some());
+}

@@ -1,0 +1,325 @@
+//! Data actions and jobs (seed 004).
+//!
+//! - `GET /api/v2/dataactions/{id}` → `{id, name, status, latestVersion,
+//!   versions: [{versionId, requiredParameters}]}`. Scope: `dataactions:read`.
+//! - `POST /api/v2/dataactions/{id}/execute` with `{versionId,
+//!   inputParameters, environmentContext?, executionTimeoutMs?}` → 201
+//!   `{jobId: "JOB-<uuid>", status: "QUEUED", createdAt}`; 400
+//!   `invalid_payload` with `details` for an unknown version, a missing
+//!   required parameter, a non-string context value or a timeout outside
+//!   1000..=60000 ms (default 30000). `Idempotency-Key` replays the first
+//!   response (no second job). Scope: `dataactions:execute`.
+//! - `GET /api/v2/dataactions/{id}/jobs/{jobId}` → `{jobId, actionId,
+//!   versionId, status: QUEUED|RUNNING|COMPLETED|FAILED|TIMED_OUT,
+//!   createdAt, startedAt?, completedAt?, output?, errorDetail?}`. Scope:
+//!   `jobs:read`.
+//! - `GET /api/v2/dataactions/{id}/jobs` → `{totalCount, items}` (every
+//!   job of the action, oldest first). Scope: `jobs:read`.
+//!
+//! No `Retry-After` on a pending job: the seed does not describe one.
+//!
+//! Admin (no auth, not journaled): `POST /_sim/dataactions?tenant=` with a
+//! [`crate::DataActionFixture`] adds or replaces an action;
+//! `POST /_sim/webhooks/{name}` records any JSON body (an external workflow
+//! engine for seed 004 step 5's webhook) and `GET /_sim/webhooks/{name}`
+//! lists what arrived.
+
+use axum::Router;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+
+use crate::auth::Caller;
+use crate::clock::duration_ms;
+use crate::dataactions::{DataActionFixture, Job};
+use crate::routes::admin::{parse, tenant_param};
+use crate::routes::workflows::json_type;
+use crate::scopes::Permission;
+use crate::state::{AppState, lock};
+use crate::wire::{
+    ApiError, FieldError, created, idempotency_key, json_object, json_response, path_param,
+    replayed,
+};
+
+/// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
+const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1000..=60_000;
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/dataactions/{id}", get(get_action))
+        .route("/api/v2/dataactions/{id}/execute", post(execute))
+        .route("/api/v2/dataactions/{id}/jobs", get(list_jobs))
+        .route("/api/v2/dataactions/{id}/jobs/{job_id}", get(get_job))
+        .route("/_sim/dataactions", post(add_action))
+        .route("/_sim/webhooks/{name}", post(receive_hook).get(list_hooks))
+}
+
+fn unknown_action(id: &str) -> ApiError {
+    ApiError::not_found(format!("data action {id} not found"))
+}
+
+async fn get_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::DataActionRead)?;
+    let id = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let t = lock(&tenant);
+        t.data_actions
+            .actions
+            .get(&id)
+            .ok_or_else(|| unknown_action(&id))?
+            .definition_json()
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// A validated execute request.
+struct ExecuteRequest {
+    version_id: String,
+    input: Map<String, Value>,
+    timeout_ms: u64,
+}
+
+fn validate_execute(
+    body: &Map<String, Value>,
+    action: &DataActionFixture,
+) -> Result<ExecuteRequest, ApiError> {
+    let mut errors = Vec::new();
+    let version = match body.get("versionId") {
+        Some(Value::String(v)) => {
+            let found = action.versions.iter().find(|x| &x.version_id == v);
+            if found.is_none() {
+                let known: Vec<&str> = action
+                    .versions
+                    .iter()
+                    .map(|x| x.version_id.as_str())
+                    .collect();
+                errors.push(FieldError::new(
+                    "versionId",
+                    "unknown_version",
+                    format!(
+                        "{v} is not a version of data action {}; known: {}",
+                        action.id,
+                        known.join(", ")
+                    ),
+                ));
+            }
+            found
+        }
+        _ => {
+            errors.push(FieldError::new(
+                "versionId",
+                "required",
+                "versionId is required",
+            ));
+            None
+        }
+    };
+    let input = match body.get("inputParameters") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "inputParameters",
+                "type_mismatch",
+                format!("expected an object, got {}", json_type(other)),
+            ));
+            Map::new()
+        }
+    };
+    for name in version.iter().flat_map(|v| &v.required_parameters) {
+        if input.get(name).is_none_or(Value::is_null) {
+            errors.push(FieldError::new(
+                format!("inputParameters.{name}"),
+                "required",
+                format!("{name} is required by this version"),
+            ));
+        }
+    }
+    match body.get("environmentContext") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m.iter().filter(|(_, v)| !v.is_string()) {
+                errors.push(FieldError::new(
+                    format!("environmentContext.{k}"),
+                    "type_mismatch",
+                    format!("expected a string, got {}", json_type(v)),
+                ));
+            }
+        }
+        Some(other) => errors.push(FieldError::new(
+            "environmentContext",
+            "type_mismatch",
+            format!("expected an object, got {}", json_type(other)),
+        )),
+    }
+    let timeout_ms = match body.get("executionTimeoutMs") {
+        None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
+        Some(v) => match v.as_u64().filter(|t| TIMEOUT_MS.contains(t)) {
+            Some(t) => t,
+            None => {
+                errors.push(FieldError::new(
+                    "executionTimeoutMs",
+                    "range",
+                    format!("must be an integer within 1000..=60000, got {v}"),
+                ));
+                0
+            }
+        },
+    };
+    match version {
+        Some(v) if errors.is_empty() => Ok(ExecuteRequest {
+            version_id: v.version_id.clone(),
+            input,
+            timeout_ms,
+        }),
+        _ => Err(ApiError::invalid_payload(errors)),
+    }
+}
+
+async fn execute(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::DataActionExecute)?;
+    let action_id = path_param(path)?;
+    let key = idempotency_key(&headers);
+    let body = json_object(&body)?;
+    let route = format!("POST /api/v2/dataactions/{action_id}/execute");
+
+    let tenant = state.tenant(&caller.tenant);
+    let mut t = lock(&tenant);
+    if let Some(stored) = key.and_then(|k| t.idempotent(&route, k)) {
+        return Ok(replayed(&stored.body));
+    }
+    let action = t
+        .data_actions
+        .actions
+        .get(&action_id)
+        .ok_or_else(|| unknown_action(&action_id))?;
+    let req = validate_execute(&body, action)?;
+    let now = state.clock.now_ms();
+    let job = Job {
+        id: format!("JOB-{}", uuid::Uuid::new_v4()),
+        action_id: action_id.clone(),
+        version_id: req.version_id,
+        input: req.input,
+        created_ms: now,
+        duration_ms: duration_ms(action.duration),
+        timeout_ms: req.timeout_ms,
+        outcome: action.outcome.clone(),
+    };
+    let response = json!({
+        "jobId": job.id,
+        "status": "QUEUED",
+        "createdAt": state.clock.rfc3339(now),
+    });
+    let location = format!("/api/v2/dataactions/{action_id}/jobs/{}", job.id);
+    tracing::debug!(tenant = %caller.tenant, job = %job.id, "data action job created");
+    t.data_actions.insert(job);
+    if let Some(key) = key {
+        t.remember(&route, key, response.clone());
+    }
+    drop(t);
+    Ok(created(&response, &location))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::JobRead)?;
+    let (action_id, job_id) = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let t = lock(&tenant);
+        let job = t
+            .data_actions
+            .job(&job_id)
+            .filter(|j| j.action_id == action_id)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("job {job_id} of data action {action_id} not found"))
+            })?;
+        job.to_json(state.clock.now_ms(), &state.clock)
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::JobRead)?;
+    let action_id = path_param(path)?;
+    let tenant = state.tenant(&caller.tenant);
+    let body = {
+        let t = lock(&tenant);
+        if !t.data_actions.actions.contains_key(&action_id) {
+            return Err(unknown_action(&action_id));
+        }
+        let now = state.clock.now_ms();
+        let items: Vec<Value> = t
+            .data_actions
+            .jobs
+            .iter()
+            .filter(|j| j.action_id == action_id)
+            .map(|j| j.to_json(now, &state.clock))
+            .collect();
+        json!({ "totalCount": items.len(), "items": items })
+    };
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+async fn add_action(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let action: DataActionFixture = parse(&body)?;
+    if action.id.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "id must not be empty",
+        ));
+    }
+    state.add_data_action(&tenant_param(&uri), action);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn receive_hook(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let name = path_param(path)?;
+    let body: Value = parse(&body)?;
+    state.webhooks.record(&name, body);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_hooks(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let name = path_param(path)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &state.webhooks.received(&name),
+    ))
+}
