@@ -43,6 +43,13 @@ use sha2::{Digest, Sha256};
 /// `serde_json` encoding rather than panic. A test in this module fails if that
 /// feature is switched on.)
 pub fn canonical_json(value: &Value) -> Vec<u8> {
+    canonical_bytes(value)
+}
+
+/// [`canonical_json`] of anything that serialises as JSON without maps with
+/// non-string keys or non-finite floats (a `Value`, or the crate's own
+/// structs of `Value`s and strings), with the same fallback.
+pub(crate) fn canonical_bytes<T: serde::Serialize>(value: &T) -> Vec<u8> {
     match serde_json_canonicalizer::to_vec(value) {
         Ok(bytes) => bytes,
         // Unreachable without `arbitrary_precision` (see above); writing to a

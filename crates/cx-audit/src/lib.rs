@@ -45,18 +45,28 @@
 #![deny(missing_docs)]
 
 pub mod canonical;
+pub mod chain;
 pub mod error;
 pub mod export;
 pub mod jsonl;
 pub mod record;
+pub mod signing;
 pub mod sink;
+pub mod verify;
+pub mod webhook;
+#[cfg(feature = "receiver")]
+pub mod receiver;
 
 pub use canonical::{canonical_json, compliance_hash, sha256_hex};
+pub use chain::GENESIS_HASH;
 pub use error::{Error, ErrorKind};
 pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
-    JsonlSink, MAX_PAYLOAD_DEPTH, Problem, ProblemKind, VerifyReport, day_file_name, read_jsonl,
-    verify_dir, verify_file,
+    FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, day_file_name, day_files, day_of_file,
 };
 pub use record::{AuditRecord, EventType};
-pub use sink::{AuditSink, MemorySink};
+pub use sink::{AuditSink, MemorySink, TeeSink};
+pub use webhook::WebhookSink;
+#[cfg(feature = "receiver")]
+pub use receiver::{Delivery, Receiver};
+pub use verify::{Problem, ProblemKind, VerifyReport, read_jsonl, verify_dir, verify_file};

@@ -134,6 +134,63 @@ impl AuditSink for MemorySink {
     }
 }
 
+/// An [`AuditSink`] writing every record to several sinks, in order (e.g. a
+/// [`crate::JsonlSink`] and a [`crate::WebhookSink`]).
+///
+/// `write` returns `Ok` only when every sink stored the record. On the first
+/// failure it stops and returns that error (naming the sink's position); the
+/// sinks before it keep the record, the ones after it never saw it. Each
+/// sink applies its own back-pressure, so the tee buffers nothing.
+#[derive(Default)]
+pub struct TeeSink {
+    sinks: Vec<Arc<dyn AuditSink>>,
+}
+
+impl TeeSink {
+    /// A tee over no sinks yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a sink after the ones already there.
+    #[must_use]
+    pub fn with(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+}
+
+impl std::fmt::Debug for TeeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeeSink")
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl AuditSink for TeeSink {
+    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
+        for (i, sink) in self.sinks.iter().enumerate() {
+            sink.write(record)
+                .await
+                .map_err(|e| tee_error(i, "write", e))?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        for (i, sink) in self.sinks.iter().enumerate() {
+            sink.flush().await.map_err(|e| tee_error(i, "flush", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn tee_error(index: usize, what: &str, err: Error) -> Error {
+    Error::new(err.kind(), format!("tee sink #{index} failed to {what}")).with_source(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +210,44 @@ mod tests {
         assert_eq!(sink.take().len(), 3);
         assert!(sink.is_empty());
         Ok(())
+    }
+
+    struct Failing;
+
+    #[async_trait]
+    impl AuditSink for Failing {
+        async fn write(&self, _: &AuditRecord) -> Result<(), Error> {
+            Err(Error::new(crate::ErrorKind::Sink, "down"))
+        }
+        async fn flush(&self) -> Result<(), Error> {
+            Err(Error::new(crate::ErrorKind::Io, "disk"))
+        }
+    }
+
+    #[tokio::test]
+    async fn tee_writes_in_order_and_stops_at_the_first_failure() {
+        let first = Arc::new(MemorySink::new());
+        let last = Arc::new(MemorySink::new());
+        let ok = TeeSink::new().with(first.clone()).with(last.clone());
+        assert!(ok.write(&AuditRecord::new("X", json!(1))).await.is_ok());
+        assert!(ok.flush().await.is_ok());
+        assert_eq!((first.len(), last.len()), (1, 1));
+
+        let broken = TeeSink::new()
+            .with(first.clone())
+            .with(Arc::new(Failing))
+            .with(last.clone());
+        let err = broken
+            .write(&AuditRecord::new("X", json!(2)))
+            .await
+            .err()
+            .map(|e| (e.kind(), e.to_string()));
+        assert_eq!(
+            err,
+            Some((crate::ErrorKind::Sink, "tee sink #1 failed to write".to_owned()))
+        );
+        assert_eq!((first.len(), last.len()), (2, 1));
+        let err = broken.flush().await.err().map(|e| e.kind());
+        assert_eq!(err, Some(crate::ErrorKind::Io));
     }
 }

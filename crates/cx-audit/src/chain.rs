@@ -1,0 +1,112 @@
+//! The hash chain that makes an audit log tamper-evident.
+//!
+//! A compliance hash (seed 001 step 4) proves that a payload was not edited,
+//! but not that no record was removed, inserted or reordered. So every record a
+//! chaining sink stores carries two more members:
+//!
+//! - `hash`: lowercase hex SHA-256 of the record's RFC 8785 (JCS) canonical
+//!   form **without** its `hash` member — i.e. of
+//!   `{"compliance_hash":…,"event_type":…,"payload":…,"prev_hash":…,"timestamp":…}`
+//!   with members sorted, no whitespace. It covers the timestamp, event type,
+//!   payload and the link, so editing any of them shows.
+//! - `prev_hash`: the `hash` of the record stored just before it; the first
+//!   record of a chain has [`GENESIS_HASH`] (64 zeros).
+//!
+//! [`crate::JsonlSink`] keeps one chain per directory: it continues across day
+//! files (the first record of a day points at the last record of the previous
+//! day's file), so a removed day file shows up as a break at the first line of
+//! the next one. Anyone can check a line in another language: parse it, drop
+//! `hash`, canonicalize per RFC 8785, SHA-256, compare; then compare
+//! `prev_hash` with the previous line's `hash`.
+//!
+//! The hash covers the record's JSON *meaning*: re-encoding a line (member
+//! order, `1.0` vs `1`, escapes) keeps it valid, any change of a value breaks it.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::canonical::{canonical_bytes, sha256_hex};
+use crate::record::{AuditRecord, EventType, rfc3339_millis};
+
+/// `prev_hash` of the first record of a chain: 64 `0` characters.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The members of a record a `hash` covers (everything but `hash`).
+#[derive(Serialize)]
+struct Preimage<'a> {
+    timestamp: String,
+    event_type: &'a EventType,
+    payload: &'a Value,
+    compliance_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_hash: Option<&'a str>,
+}
+
+/// The chain hash of `record`: lowercase hex SHA-256 of its RFC 8785 form
+/// without `hash` (whatever `record.hash` holds is ignored).
+///
+/// Equal to [`line_hash`] of the record's JSON line.
+pub fn record_hash(record: &AuditRecord) -> String {
+    let preimage = Preimage {
+        timestamp: rfc3339_millis::text(&record.timestamp),
+        event_type: &record.event_type,
+        payload: &record.payload,
+        compliance_hash: &record.compliance_hash,
+        prev_hash: record.prev_hash.as_deref(),
+    };
+    sha256_hex(&canonical_bytes(&preimage))
+}
+
+/// The chain hash of a record as read from a line, given as its JSON object:
+/// SHA-256 of the RFC 8785 form of `object` without its `hash` member.
+///
+/// Verification uses this rather than [`record_hash`] so that the stored text
+/// itself (e.g. the timestamp exactly as written) is what is hashed.
+pub fn line_hash(object: &Map<String, Value>) -> String {
+    let mut rest = object.clone();
+    rest.remove("hash");
+    sha256_hex(&canonical_bytes(&rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn record_hash_equals_the_hash_of_its_line() -> Result<(), serde_json::Error> {
+        let record = AuditRecord::new("X", json!({"b": [1, 2.5, "é"], "a": null}))
+            .chained(GENESIS_HASH);
+        let line = serde_json::to_vec(&record)?;
+        let Value::Object(object) = serde_json::from_slice(&line)? else {
+            panic!("a record serialises as an object");
+        };
+        assert_eq!(record.hash.as_deref(), Some(line_hash(&object).as_str()));
+        assert_eq!(record.hash, Some(record_hash(&record)));
+        Ok(())
+    }
+
+    #[test]
+    fn every_member_is_covered() {
+        let base = AuditRecord::new("X", json!({"n": 1})).chained(GENESIS_HASH);
+        let mut edits = Vec::new();
+        let mut r = base.clone();
+        r.timestamp += chrono::Duration::milliseconds(1);
+        edits.push(r);
+        let mut r = base.clone();
+        r.event_type = EventType::new("Y");
+        edits.push(r);
+        let mut r = base.clone();
+        r.payload = json!({"n": 2});
+        edits.push(r);
+        let mut r = base.clone();
+        r.compliance_hash.replace_range(0..1, "f");
+        edits.push(r);
+        let mut r = base.clone();
+        r.prev_hash = Some("1".repeat(64));
+        edits.push(r);
+        for edited in edits {
+            assert_ne!(record_hash(&edited), record_hash(&base), "{edited:?}");
+        }
+    }
+}
