@@ -60,6 +60,7 @@ pub(crate) struct Shared {
     pub tokens: TokenStore,
     pub faults: FaultEngine,
     pub journal: Journal,
+    pub callbacks: crate::routes::callbacks::Callbacks,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -73,6 +74,7 @@ impl Shared {
             tokens: TokenStore::default(),
             faults,
             journal,
+            callbacks: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

@@ -15,6 +15,7 @@ use crate::wire::ApiError;
 
 pub(crate) mod admin;
 pub(crate) mod audit;
+pub(crate) mod callbacks;
 pub(crate) mod instances;
 pub(crate) mod workflows;
 
@@ -27,6 +28,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(instances::routes())
         .merge(audit::routes())
         .merge(admin::routes())
+        .merge(callbacks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
