@@ -22,39 +22,35 @@
 //! The hash covers the record's JSON *meaning*: re-encoding a line (member
 //! order, `1.0` vs `1`, escapes) keeps it valid, any change of a value breaks it.
 
-use serde::Serialize;
+use crate::canonical::{sha256_hex, write_object, write_str, write_value};
+use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
-
-use crate::canonical::{canonical_bytes, sha256_hex};
-use crate::record::{AuditRecord, EventType, rfc3339_millis};
 
 /// `prev_hash` of the first record of a chain: 64 `0` characters.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The members of a record a `hash` covers (everything but `hash`).
-#[derive(Serialize)]
-struct Preimage<'a> {
-    timestamp: String,
-    event_type: &'a EventType,
-    payload: &'a Value,
-    compliance_hash: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    prev_hash: Option<&'a str>,
-}
-
 /// The chain hash of `record`: lowercase hex SHA-256 of its RFC 8785 form
 /// without `hash` (whatever `record.hash` holds is ignored).
 ///
-/// Equal to [`line_hash`] of the record's JSON line.
+/// Equal to [`line_hash`] of the record's JSON line. Written directly in
+/// canonical member order (`compliance_hash`, `event_type`, `payload`,
+/// `prev_hash`, `timestamp`), so no intermediate `Value` is built.
 pub fn record_hash(record: &AuditRecord) -> String {
-    let preimage = Preimage {
-        timestamp: rfc3339_millis::text(&record.timestamp),
-        event_type: &record.event_type,
-        payload: &record.payload,
-        compliance_hash: &record.compliance_hash,
-        prev_hash: record.prev_hash.as_deref(),
-    };
-    sha256_hex(&canonical_bytes(&preimage))
+    let mut out = Vec::with_capacity(2048);
+    out.extend_from_slice(b"{\"compliance_hash\":");
+    write_str(&mut out, &record.compliance_hash);
+    out.extend_from_slice(b",\"event_type\":");
+    write_str(&mut out, record.event_type.as_str());
+    out.extend_from_slice(b",\"payload\":");
+    write_value(&mut out, &record.payload);
+    if let Some(prev) = &record.prev_hash {
+        out.extend_from_slice(b",\"prev_hash\":");
+        write_str(&mut out, prev);
+    }
+    out.extend_from_slice(b",\"timestamp\":");
+    write_str(&mut out, &rfc3339_millis::text(&record.timestamp));
+    out.push(b'}');
+    sha256_hex(&out)
 }
 
 /// The chain hash of a record as read from a line, given as its JSON object:
@@ -63,9 +59,9 @@ pub fn record_hash(record: &AuditRecord) -> String {
 /// Verification uses this rather than [`record_hash`] so that the stored text
 /// itself (e.g. the timestamp exactly as written) is what is hashed.
 pub fn line_hash(object: &Map<String, Value>) -> String {
-    let mut rest = object.clone();
-    rest.remove("hash");
-    sha256_hex(&canonical_bytes(&rest))
+    let mut out = Vec::with_capacity(2048);
+    write_object(&mut out, object, Some("hash"));
+    sha256_hex(&out)
 }
 
 #[cfg(test)]
@@ -75,8 +71,8 @@ mod tests {
 
     #[test]
     fn record_hash_equals_the_hash_of_its_line() -> Result<(), serde_json::Error> {
-        let record = AuditRecord::new("X", json!({"b": [1, 2.5, "é"], "a": null}))
-            .chained(GENESIS_HASH);
+        let record =
+            AuditRecord::new("X", json!({"b": [1, 2.5, "é"], "a": null})).chained(GENESIS_HASH);
         let line = serde_json::to_vec(&record)?;
         let Value::Object(object) = serde_json::from_slice(&line)? else {
             panic!("a record serialises as an object");
@@ -94,7 +90,7 @@ mod tests {
         r.timestamp += chrono::Duration::milliseconds(1);
         edits.push(r);
         let mut r = base.clone();
-        r.event_type = EventType::new("Y");
+        r.event_type = crate::EventType::new("Y");
         edits.push(r);
         let mut r = base.clone();
         r.payload = json!({"n": 2});

@@ -215,7 +215,9 @@ impl JsonlSink {
             Ok::<_, Error>((dir, single, state, repairs))
         })
         .await
-        .map_err(|e| Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e))??;
+        .map_err(|e| {
+            Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
+        })??;
         Ok(Self {
             dir,
             single,
@@ -306,7 +308,10 @@ impl AuditSink for JsonlSink {
         let dir = self.dir.clone();
         let single = self.single.clone();
         self.with_state(move |state| {
-            let day = record.timestamp.date_naive().max(state.day.unwrap_or(NaiveDate::MIN));
+            let day = record
+                .timestamp
+                .date_naive()
+                .max(state.day.unwrap_or(NaiveDate::MIN));
             let path = single.unwrap_or_else(|| dir.join(day_file_name(day)));
             state.append(&dir, path, day, record)
         })
@@ -464,7 +469,9 @@ fn recover_tail(path: &Path) -> Result<Recovered, Error> {
     let last_line = match last_nl {
         None => None,
         Some(nl) => {
-            let start = rfind_newline(&mut file, nl).map_err(io)?.map_or(0, |p| p + 1);
+            let start = rfind_newline(&mut file, nl)
+                .map_err(io)?
+                .map_or(0, |p| p + 1);
             Some(read_range(&mut file, start, nl).map_err(io)?)
         }
     };

@@ -112,7 +112,10 @@ impl Receiver {
 
     /// How many keys have been recorded.
     pub fn recorded(&self) -> usize {
-        self.seen().values().filter(|s| **s == Seen::Written).count()
+        self.seen()
+            .values()
+            .filter(|s| **s == Seen::Written)
+            .count()
     }
 
     /// A router answering `POST path` (e.g. `/webhooks/instance-completed`).

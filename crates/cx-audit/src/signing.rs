@@ -56,7 +56,9 @@ fn unreachable_key() -> Hmac<Sha256> {
 /// The `X-CX-Signature` value for `body` signed at `timestamp` (Unix s):
 /// `sha256=<64 hex>`.
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let tag = mac(secret, &timestamp.to_string(), body).finalize().into_bytes();
+    let tag = mac(secret, &timestamp.to_string(), body)
+        .finalize()
+        .into_bytes();
     format!("sha256={}", hex::encode(tag))
 }
 
@@ -137,21 +139,66 @@ mod tests {
         );
     }
 
+    /// (timestamp header, signature header, body, now, expected).
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [u8],
+        i64,
+        Result<(), SignatureError>,
+    );
+
     #[test]
     fn verification_table() {
         let body = b"{}";
         let ts = 1_700_000_000;
         let good = sign(b"k", ts, body);
         let ts_text = ts.to_string();
-        let table: [(Option<&str>, Option<&str>, &[u8], i64, Result<(), SignatureError>); 8] = [
+        let table: [Case<'_>; 8] = [
             (Some(&ts_text), Some(&good), body, ts, Ok(())),
             (Some(&ts_text), Some(&good), body, ts + 300, Ok(())),
-            (Some(&ts_text), Some(&good), body, ts + 301, Err(SignatureError::Stale { age_secs: 301 })),
-            (Some(&ts_text), Some(&good), body, ts - 301, Err(SignatureError::Stale { age_secs: -301 })),
-            (Some(&ts_text), Some(&good), b"{ }", ts, Err(SignatureError::BadSignature)),
-            (Some("1700000001"), Some(&good), body, ts, Err(SignatureError::BadSignature)),
-            (None, Some(&good), body, ts, Err(SignatureError::MissingTimestamp)),
-            (Some(&ts_text), Some("sha1=00"), body, ts, Err(SignatureError::BadSignature)),
+            (
+                Some(&ts_text),
+                Some(&good),
+                body,
+                ts + 301,
+                Err(SignatureError::Stale { age_secs: 301 }),
+            ),
+            (
+                Some(&ts_text),
+                Some(&good),
+                body,
+                ts - 301,
+                Err(SignatureError::Stale { age_secs: -301 }),
+            ),
+            (
+                Some(&ts_text),
+                Some(&good),
+                b"{ }",
+                ts,
+                Err(SignatureError::BadSignature),
+            ),
+            (
+                Some("1700000001"),
+                Some(&good),
+                body,
+                ts,
+                Err(SignatureError::BadSignature),
+            ),
+            (
+                None,
+                Some(&good),
+                body,
+                ts,
+                Err(SignatureError::MissingTimestamp),
+            ),
+            (
+                Some(&ts_text),
+                Some("sha1=00"),
+                body,
+                ts,
+                Err(SignatureError::BadSignature),
+            ),
         ];
         for (i, (t, s, b, now, want)) in table.into_iter().enumerate() {
             assert_eq!(verify(b"k", t, s, b, now), want, "case {i}");

@@ -244,7 +244,10 @@ mod tests {
             .map(|e| (e.kind(), e.to_string()));
         assert_eq!(
             err,
-            Some((crate::ErrorKind::Sink, "tee sink #1 failed to write".to_owned()))
+            Some((
+                crate::ErrorKind::Sink,
+                "tee sink #1 failed to write".to_owned()
+            ))
         );
         assert_eq!((first.len(), last.len()), (2, 1));
         let err = broken.flush().await.err().map(|e| e.kind());

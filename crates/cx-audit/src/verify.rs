@@ -377,10 +377,7 @@ fn check_line(
     let (value, record) = match parsed {
         Ok(ok) => ok,
         Err(_) if !terminated => {
-            return (
-                None,
-                Some(ProblemKind::Truncated { bytes: bytes.len() }),
-            );
+            return (None, Some(ProblemKind::Truncated { bytes: bytes.len() }));
         }
         Err(e) => {
             return (

@@ -75,7 +75,9 @@ async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
     // Finished before registration: not delivered.
     let before = create_instance(&ctx).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
-    let _ = ctx.get(&format!("/api/v2/workflows/instances/{before}")).await;
+    let _ = ctx
+        .get(&format!("/api/v2/workflows/instances/{before}"))
+        .await;
 
     let (url, seen) = receiver(2).await;
     let resp = ctx
@@ -101,7 +103,10 @@ async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
         .iter()
         .map(|a| (a["attempt"].as_u64().unwrap(), a["status"].clone()))
         .collect();
-    assert_eq!(attempts, [(1, json!(500)), (2, json!(500)), (3, json!(200))]);
+    assert_eq!(
+        attempts,
+        [(1, json!(500)), (2, json!(500)), (3, json!(200))]
+    );
     assert!(log.iter().all(|a| a["instanceId"] == id.as_str()));
 
     let seen = seen.lock().unwrap().clone();

@@ -37,8 +37,7 @@ pub const COMPLETION_PATH: &str = "/webhooks/instance-completed";
 pub fn completion_receiver(secret: SecretString, sink: Arc<dyn AuditSink>) -> Receiver {
     Receiver::new(secret, sink, |body: &[u8]| {
         let completion = InstanceCompletion::from_json(body).map_err(|e| e.to_string())?;
-        let received_at =
-            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let received_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let record = AuditRecord::new(
             EventType::WORKFLOW_COMPLETED,
             json!({

@@ -27,17 +27,30 @@ fn tail_prints_the_last_records_and_verify_names_a_removed_line() {
     assert_eq!(last.len(), 1);
     assert_eq!(last[0]["event_type"], "EXECUTION_COMPLETED");
 
-    let (code, out, _) = run(cx(dir.path()).args(["audit", "tail", "-n", "3"]).arg(&audit));
+    let (code, out, _) = run(cx(dir.path())
+        .args(["audit", "tail", "-n", "3"])
+        .arg(&audit));
     assert_eq!(code, 0);
     assert_eq!(out.lines().count(), 3, "{out}");
-    assert!(out.lines().all(|l| l.contains('Z') && l.split(' ').count() >= 4), "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.contains('Z') && l.split(' ').count() >= 4),
+        "{out}"
+    );
 
     // Remove line 2 of the (only) day file: verify names file, line, category.
     let file = cx_audit::day_files(&audit).unwrap().pop().unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
-    let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 1)
+        .map(|(_, l)| l)
+        .collect();
     std::fs::write(&file, kept.join("\n") + "\n").unwrap();
-    let (code, out, _) = run(cx(dir.path()).args(["audit", "verify", "--output", "json"]).arg(&audit));
+    let (code, out, _) = run(cx(dir.path())
+        .args(["audit", "verify", "--output", "json"])
+        .arg(&audit));
     assert_eq!(code, 1, "{out}");
     let doc: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["intact"], false);

@@ -21,11 +21,14 @@ const SECRET_ENV: &str = "CX_TEST_WEBHOOK_SECRET";
 
 /// `cx webhook serve` auditing into `dir/audit`.
 fn webhook(dir: &Path) -> Served {
-    spawn_server(
-        cx(dir)
-            .env(SECRET_ENV, SECRET)
-            .args(["webhook", "serve", "--port", "0", "--secret-env", SECRET_ENV]),
-    )
+    spawn_server(cx(dir).env(SECRET_ENV, SECRET).args([
+        "webhook",
+        "serve",
+        "--port",
+        "0",
+        "--secret-env",
+        SECRET_ENV,
+    ]))
 }
 
 fn completed_records(audit: &Path) -> Vec<AuditRecord> {
@@ -33,7 +36,10 @@ fn completed_records(audit: &Path) -> Vec<AuditRecord> {
         return Vec::new();
     }
     let reports = cx_audit::verify_dir(audit).unwrap();
-    assert!(reports.iter().all(cx_audit::VerifyReport::is_ok), "{reports:#?}");
+    assert!(
+        reports.iter().all(cx_audit::VerifyReport::is_ok),
+        "{reports:#?}"
+    );
     reports
         .iter()
         .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
@@ -43,7 +49,10 @@ fn completed_records(audit: &Path) -> Vec<AuditRecord> {
 
 /// POST `body` to the receiver signed at `ts` with `secret`.
 fn deliver(url: &str, body: &str, ts: i64, secret: &str) -> (u16, Value) {
-    let path = format!("/{}", url.trim_start_matches("http://").split_once('/').unwrap().1);
+    let path = format!(
+        "/{}",
+        url.trim_start_matches("http://").split_once('/').unwrap().1
+    );
     let ts_text = ts.to_string();
     let sig = sign(secret.as_bytes(), ts, body.as_bytes());
     let (status, answer) = request(
@@ -60,7 +69,11 @@ fn deliver(url: &str, body: &str, ts: i64, secret: &str) -> (u16, Value) {
 fn only_signed_fresh_deliveries_are_audited_and_each_instance_once() {
     let dir = tempfile::tempdir().unwrap();
     let served = webhook(dir.path());
-    assert!(served.url.ends_with("/webhooks/instance-completed"), "{}", served.url);
+    assert!(
+        served.url.ends_with("/webhooks/instance-completed"),
+        "{}",
+        served.url
+    );
     let audit = dir.path().join("audit");
     let body = json!({
         "instanceId": "inst_42",
@@ -71,13 +84,53 @@ fn only_signed_fresh_deliveries_are_audited_and_each_instance_once() {
     .to_string();
     let now = chrono::Utc::now().timestamp();
     let table: [(&str, &str, i64, &str, u16, &str, usize); 7] = [
-        ("bad signature", &body, now, "wrong-secret", 401, "invalid_signature", 0),
-        ("stale timestamp", &body, now - 301, SECRET, 401, "stale_timestamp", 0),
-        ("not a completion", "{\"status\":1}", now, SECRET, 400, "invalid_payload", 0),
+        (
+            "bad signature",
+            &body,
+            now,
+            "wrong-secret",
+            401,
+            "invalid_signature",
+            0,
+        ),
+        (
+            "stale timestamp",
+            &body,
+            now - 301,
+            SECRET,
+            401,
+            "stale_timestamp",
+            0,
+        ),
+        (
+            "not a completion",
+            "{\"status\":1}",
+            now,
+            SECRET,
+            400,
+            "invalid_payload",
+            0,
+        ),
         ("valid, 1st", &body, now, SECRET, 200, "", 1),
         ("valid, 2nd (replay)", &body, now, SECRET, 200, "", 1),
-        ("valid, 3rd (re-signed retry)", &body, now + 1, SECRET, 200, "", 1),
-        ("stale replay", &body, now - 400, SECRET, 401, "stale_timestamp", 1),
+        (
+            "valid, 3rd (re-signed retry)",
+            &body,
+            now + 1,
+            SECRET,
+            200,
+            "",
+            1,
+        ),
+        (
+            "stale replay",
+            &body,
+            now - 400,
+            SECRET,
+            401,
+            "stale_timestamp",
+            1,
+        ),
     ];
     for (name, body, ts, secret, status, error, records) in table {
         let (got, answer) = deliver(&served.url, body, ts, secret);
@@ -105,16 +158,22 @@ fn only_signed_fresh_deliveries_are_audited_and_each_instance_once() {
     // A restarted receiver still knows the instance was recorded.
     let served = webhook(dir.path());
     let (status, answer) = deliver(&served.url, &body, chrono::Utc::now().timestamp(), SECRET);
-    assert_eq!((status, answer["status"].clone()), (200, json!("duplicate")));
+    assert_eq!(
+        (status, answer["status"].clone()),
+        (200, json!("duplicate"))
+    );
     assert_eq!(completed_records(&audit).len(), 1);
 }
 
 #[test]
 fn a_missing_secret_variable_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, _, err) = run(cx(dir.path())
-        .env_remove("CX_UNSET_SECRET_VAR")
-        .args(["webhook", "serve", "--secret-env", "CX_UNSET_SECRET_VAR"]));
+    let (code, _, err) = run(cx(dir.path()).env_remove("CX_UNSET_SECRET_VAR").args([
+        "webhook",
+        "serve",
+        "--secret-env",
+        "CX_UNSET_SECRET_VAR",
+    ]));
     assert_eq!(code, 1);
     assert!(err.contains("CX_UNSET_SECRET_VAR"), "{err}");
 }
@@ -133,7 +192,13 @@ fn a_triggered_instance_ends_as_exactly_one_completed_record() {
         .env("CXONE_API_URL", &sim.url)
         .env("CXONE_CLIENT_ID", "loop-client")
         .env("CXONE_CLIENT_SECRET", "loop-secret")
-        .args(["workflow", "trigger", WF, "--var", "customerId:string=CUST-7"]));
+        .args([
+            "workflow",
+            "trigger",
+            WF,
+            "--var",
+            "customerId:string=CUST-7",
+        ]));
     assert_eq!(code, 0, "{err}");
     let instance = out
         .split_whitespace()
@@ -156,5 +221,9 @@ fn a_triggered_instance_ends_as_exactly_one_completed_record() {
     assert_eq!(records[0].payload["erpSync"]["customerData"], "CUST-7");
     let (_, log) = request(&sim.url, "GET", "/_sim/callbacks/deliveries", &[], "");
     let log: Vec<Value> = serde_json::from_str(&log).unwrap();
-    assert_eq!(log.iter().filter(|a| a["delivered"] == true).count(), 1, "{log:?}");
+    assert_eq!(
+        log.iter().filter(|a| a["delivered"] == true).count(),
+        1,
+        "{log:?}"
+    );
 }

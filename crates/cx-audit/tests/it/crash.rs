@@ -13,7 +13,11 @@ type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Start the writer for `run`, let it report `acked` durable records, kill
 /// it; return the indices it reported.
-fn write_then_kill(dir: &std::path::Path, run: u64, acked: usize) -> Result<BTreeSet<u64>, Box<dyn std::error::Error>> {
+fn write_then_kill(
+    dir: &std::path::Path,
+    run: u64,
+    acked: usize,
+) -> Result<BTreeSet<u64>, Box<dyn std::error::Error>> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cx-audit-crash-writer"))
         .arg(dir)
         .arg(run.to_string())
@@ -47,7 +51,8 @@ async fn sigkill_loses_no_durable_record_and_restart_continues_the_chain() -> Te
     // The last crash is repaired by the next open; the chain continues.
     let sink = JsonlSink::open(tmp.path()).await?;
     let before = sink.last_hash().await;
-    sink.write(&AuditRecord::new("AFTER_CRASH", json!({}))).await?;
+    sink.write(&AuditRecord::new("AFTER_CRASH", json!({})))
+        .await?;
     drop(sink);
 
     let reports = verify_dir(tmp.path())?;
@@ -72,7 +77,10 @@ async fn sigkill_loses_no_durable_record_and_restart_continues_the_chain() -> Te
         let expected: Vec<u64> = (0..on_disk.len() as u64).collect();
         assert_eq!(on_disk, expected, "run {run}");
         let missing: Vec<_> = acked.iter().filter(|i| !on_disk.contains(i)).collect();
-        assert!(missing.is_empty(), "run {run} lost durable records {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "run {run} lost durable records {missing:?}"
+        );
     }
     Ok(())
 }

@@ -89,7 +89,10 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
     for pair in all.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
-    assert_eq!(sink.last_hash().await, all[3].hash.clone().ok_or("unchained")?);
+    assert_eq!(
+        sink.last_hash().await,
+        all[3].hash.clone().ok_or("unchained")?
+    );
 
     let reports = verify_dir(&dir)?;
     assert_eq!(reports.len(), 2);
@@ -186,7 +189,11 @@ fn unparsable_lines_are_reported_with_their_number() -> TestResult {
     let r2 = AuditRecord::new("X", json!(2)).chained(r1.hash.as_deref().ok_or("unchained")?);
     let (good1, good2) = (serde_json::to_string(&r1)?, serde_json::to_string(&r2)?);
     let table: [(String, usize, &str); 4] = [
-        (format!("{good1}\n{{\"timestamp\":\n{good2}\n"), 2, "invalid"),
+        (
+            format!("{good1}\n{{\"timestamp\":\n{good2}\n"),
+            2,
+            "invalid",
+        ),
         (format!("{good1}\n{good2}\n\n"), 3, "invalid"),
         (format!("{good1}\n{}", &good2[..20]), 2, "truncated"),
         ("not json\n".to_owned(), 1, "invalid"),
@@ -222,7 +229,9 @@ async fn opening_moves_a_partial_line_aside_and_continues_the_chain() -> TestRes
         format!("{}\n{{\"torn", serde_json::to_string(&first)?),
     )?;
     assert_eq!(
-        verify_file(&path)?.first_problem.map(|p| (p.line, p.kind.category())),
+        verify_file(&path)?
+            .first_problem
+            .map(|p| (p.line, p.kind.category())),
         Some((2, "truncated"))
     );
 
@@ -259,7 +268,11 @@ async fn a_complete_last_record_missing_only_its_newline_is_kept() -> TestResult
     let second = AuditRecord::at(at, "X", json!(2)).chained(first.hash.as_deref().ok_or("x")?);
     std::fs::write(
         &path,
-        format!("{}\n{}", serde_json::to_string(&first)?, serde_json::to_string(&second)?),
+        format!(
+            "{}\n{}",
+            serde_json::to_string(&first)?,
+            serde_json::to_string(&second)?
+        ),
     )?;
     let sink = JsonlSink::open(tmp.path()).await?;
     assert_eq!(sink.repairs().len(), 1);

@@ -62,7 +62,12 @@ fn http(url: &str) -> Result<cx_http::Client, cx_http::Error> {
 }
 
 /// POST `body` with the given timestamp and signature; (status, JSON body).
-async fn post(url: &str, body: &Value, ts: i64, sig: &str) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+async fn post(
+    url: &str,
+    body: &Value,
+    ts: i64,
+    sig: &str,
+) -> Result<(u16, Value), Box<dyn std::error::Error>> {
     let sent = http(url)?
         .post(url)
         .without_auth()
@@ -106,17 +111,49 @@ async fn bad_signature_stale_timestamp_and_replay_leave_no_extra_record() -> Tes
     let good = |ts: i64| sign(SECRET.as_bytes(), ts, &bytes);
 
     let table = [
-        ("bad signature", now, sign(b"wrong", now, &bytes), 401, json!("invalid_signature"), 0),
-        ("stale timestamp", now - 301, good(now - 301), 401, json!("stale_timestamp"), 0),
-        ("future timestamp", now + 400, good(now + 400), 401, json!("stale_timestamp"), 0),
+        (
+            "bad signature",
+            now,
+            sign(b"wrong", now, &bytes),
+            401,
+            json!("invalid_signature"),
+            0,
+        ),
+        (
+            "stale timestamp",
+            now - 301,
+            good(now - 301),
+            401,
+            json!("stale_timestamp"),
+            0,
+        ),
+        (
+            "future timestamp",
+            now + 400,
+            good(now + 400),
+            401,
+            json!("stale_timestamp"),
+            0,
+        ),
         ("first valid delivery", now, good(now), 200, Value::Null, 1),
         ("replay", now, good(now), 200, Value::Null, 1),
-        ("replay re-signed later", now + 5, good(now + 5), 200, Value::Null, 1),
+        (
+            "replay re-signed later",
+            now + 5,
+            good(now + 5),
+            200,
+            Value::Null,
+            1,
+        ),
     ];
     for (name, ts, sig, status, error, records) in table {
         let (got, answer) = post(&url, &body, ts, &sig).await?;
         assert_eq!(got, status, "{name}: {answer}");
-        assert_eq!(answer.get("error").cloned().unwrap_or(Value::Null), error, "{name}");
+        assert_eq!(
+            answer.get("error").cloned().unwrap_or(Value::Null),
+            error,
+            "{name}"
+        );
         assert_eq!(sink.inner.len(), records, "{name}");
     }
     let (_, answer) = post(&url, &body, now, &good(now)).await?;
@@ -133,10 +170,16 @@ async fn a_failed_audit_write_is_a_500_and_the_retry_records_it() -> TestResult 
     let now = chrono::Utc::now().timestamp();
     let sig = sign(SECRET.as_bytes(), now, &serde_json::to_vec(&body)?);
     let (status, answer) = post(&url, &body, now, &sig).await?;
-    assert_eq!((status, answer["error"].clone()), (500, json!("audit_failed")));
+    assert_eq!(
+        (status, answer["error"].clone()),
+        (500, json!("audit_failed"))
+    );
     sink.down.store(false, Ordering::SeqCst);
     let (status, answer) = post(&url, &body, now, &sig).await?;
-    assert_eq!((status, answer["webhookStatus"].clone()), (200, json!("processed")));
+    assert_eq!(
+        (status, answer["webhookStatus"].clone()),
+        (200, json!("processed"))
+    );
     assert_eq!(sink.inner.len(), 1);
     Ok(())
 }

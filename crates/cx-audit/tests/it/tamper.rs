@@ -142,7 +142,10 @@ async fn a_removed_first_day_is_a_missing_start() -> TestResult {
     std::fs::remove_file(tmp.path().join(DAYS[0]))?;
     let reports = verify_dir(tmp.path())?;
     let problem = reports[0].first_problem.as_ref().ok_or("not detected")?;
-    assert_eq!((problem.line, problem.kind.category()), (1, "missing start"));
+    assert_eq!(
+        (problem.line, problem.kind.category()),
+        (1, "missing start")
+    );
     assert!(reports[1].is_ok());
     // On its own (no directory context) the file is internally consistent.
     assert!(cx_audit::verify_file(tmp.path().join(DAYS[1]))?.is_ok());

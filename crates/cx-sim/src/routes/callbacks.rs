@@ -326,7 +326,10 @@ mod tests {
     #[test]
     fn targets() {
         let table = [
-            ("http://127.0.0.1:8080/hooks/x", Some(("127.0.0.1:8080", "/hooks/x"))),
+            (
+                "http://127.0.0.1:8080/hooks/x",
+                Some(("127.0.0.1:8080", "/hooks/x")),
+            ),
             ("http://localhost", Some(("localhost:80", "/"))),
             ("https://example.com/x", None),
             ("http:///x", None),
@@ -334,7 +337,8 @@ mod tests {
         for (url, want) in table {
             let got = Target::parse(url);
             assert_eq!(
-                got.as_ref().map(|t| (t.authority.as_str(), t.path.as_str())),
+                got.as_ref()
+                    .map(|t| (t.authority.as_str(), t.path.as_str())),
                 want,
                 "{url}"
             );

@@ -122,4 +122,3 @@ pub fn request(
     // Chunked bodies (axum's JSON answers are not; keep this simple).
     (status, body.to_owned())
 }
-

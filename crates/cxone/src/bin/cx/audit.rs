@@ -98,7 +98,9 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        AuditCommand::Tail { dir, lines, follow } => tail(&dir, lines, follow, globals.output).await,
+        AuditCommand::Tail { dir, lines, follow } => {
+            tail(&dir, lines, follow, globals.output).await
+        }
     }
 }
 
@@ -126,7 +128,10 @@ fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
                 .timestamp
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             record.event_type,
-            record.hash.as_deref().map_or("-", |h| &h[..h.len().min(12)]),
+            record
+                .hash
+                .as_deref()
+                .map_or("-", |h| &h[..h.len().min(12)]),
             record.payload
         ),
     }
@@ -135,7 +140,8 @@ fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
 
 async fn tail(dir: &Path, lines: usize, follow: bool, output: OutputFormat) -> CliResult<ExitCode> {
     let dir = dir.to_path_buf();
-    let read = |dir: PathBuf| async move { tokio::task::spawn_blocking(move || read_all(&dir)).await? };
+    let read =
+        |dir: PathBuf| async move { tokio::task::spawn_blocking(move || read_all(&dir)).await? };
     let files = read(dir.clone()).await?;
     let all: Vec<&AuditRecord> = files.iter().flat_map(|(_, r)| r).collect();
     let last = &all[all.len().saturating_sub(lines)..];

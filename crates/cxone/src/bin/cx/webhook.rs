@@ -39,7 +39,12 @@ pub async fn run(cmd: WebhookCommand, globals: &Globals) -> CliResult<ExitCode> 
     let WebhookCommand::Serve { port, secret_env } = cmd;
     let secret = match std::env::var(&secret_env) {
         Ok(s) if !s.is_empty() => SecretString::from(s),
-        _ => return Err(format!("--secret-env: environment variable {secret_env} is not set or empty").into()),
+        _ => {
+            return Err(format!(
+                "--secret-env: environment variable {secret_env} is not set or empty"
+            )
+            .into());
+        }
     };
     // Opening repairs a crashed writer's partial line before anything is read.
     let sink = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
