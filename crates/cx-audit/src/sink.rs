@@ -3,7 +3,8 @@
 //! Seed 001 step 4's `WorkflowAuditLogger.write_audit_entry` appends to a file;
 //! here that is one implementation ([`crate::JsonlSink`]) of a trait the
 //! workflow, agent, history and data-action crates write through, so tests and
-//! the CLI can swap in [`MemorySink`] (and a later issue adds a webhook sink).
+//! the CLI can swap in [`MemorySink`], send to [`crate::WebhookSink`], or
+//! write to several with [`TeeSink`].
 //!
 //! The contract is that nothing is lost silently: [`AuditSink::write`] returns
 //! `Ok` only once the record has been handed over as the sink promises, and an
@@ -25,7 +26,9 @@ pub trait AuditSink: Send + Sync {
     /// Store one record.
     ///
     /// Returns only once the record is stored as far as this sink promises
-    /// (for [`crate::JsonlSink`]: written and flushed to the operating system).
+    /// (for [`crate::JsonlSink`]: written and synced per its
+    /// [`crate::FsyncPolicy`], on disk by default; for
+    /// [`crate::WebhookSink`]: accepted with a 2xx).
     ///
     /// # Errors
     ///

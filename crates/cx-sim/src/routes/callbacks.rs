@@ -72,14 +72,20 @@ struct Registry {
     dispatcher_started: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Callback {
-    id: String,
-    target: Target,
-    secret: String,
+    endpoint: Endpoint,
     tenant: String,
     /// Instances already delivered (or finished before registration).
     done: HashSet<String>,
+}
+
+/// Where and how one callback delivers.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    id: String,
+    target: Target,
+    secret: String,
 }
 
 /// One delivery attempt, as `GET /_sim/callbacks/deliveries` shows it.
@@ -156,9 +162,11 @@ impl Shared {
         reg.next_id += 1;
         let id = format!("cb_{}", reg.next_id);
         reg.callbacks.push(Callback {
-            id: id.clone(),
-            target,
-            secret: secret.to_owned(),
+            endpoint: Endpoint {
+                id: id.clone(),
+                target,
+                secret: secret.to_owned(),
+            },
             tenant: tenant.to_owned(),
             done,
         });
@@ -216,7 +224,7 @@ async fn dispatch(shared: Weak<Shared>) {
 }
 
 /// Finished instances not yet handed to each callback, marked as handed.
-fn due(shared: &Shared) -> Vec<(Callback, Bytes, String)> {
+fn due(shared: &Shared) -> Vec<(Endpoint, Bytes, String)> {
     let mut reg = lock(&shared.callbacks.inner);
     let mut out = Vec::new();
     for cb in &mut reg.callbacks {
@@ -238,14 +246,14 @@ fn due(shared: &Shared) -> Vec<(Callback, Bytes, String)> {
                 "completedAt": shared.clock.rfc3339(inst.created_ms.saturating_add(inst.duration_ms)),
             });
             let bytes = Bytes::from(serde_json::to_vec(&body).unwrap_or_default());
-            out.push((cb.clone(), bytes, inst.id.clone()));
+            out.push((cb.endpoint.clone(), bytes, inst.id.clone()));
         }
     }
     out
 }
 
 /// POST one completion, retrying per the module docs, logging every attempt.
-async fn deliver(cb: Callback, body: Bytes, instance_id: String, log: Arc<Mutex<Vec<Attempt>>>) {
+async fn deliver(cb: Endpoint, body: Bytes, instance_id: String, log: Arc<Mutex<Vec<Attempt>>>) {
     let delivery = format!("{}:{instance_id}", cb.id);
     let mut backoff = Duration::from_millis(200);
     for attempt in 1..=MAX_ATTEMPTS {
@@ -290,7 +298,7 @@ fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
 }
 
 /// One HTTP/1.1 POST; the answer's status, or why there was none.
-async fn post_once(cb: &Callback, delivery: &str, body: Bytes) -> Result<u16, String> {
+async fn post_once(cb: &Endpoint, delivery: &str, body: Bytes) -> Result<u16, String> {
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let request = Request::post(&cb.target.path)
         .header(header::HOST, &cb.target.authority)
