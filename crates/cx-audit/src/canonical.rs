@@ -201,12 +201,13 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    let mut text = String::with_capacity(64);
-    for b in digest {
-        text.push(char::from(HEX[usize::from(b >> 4)]));
-        text.push(char::from(HEX[usize::from(b & 0xf)]));
+    let mut text = [0u8; 64];
+    for (pair, b) in text.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
     }
-    text
+    // Only ASCII hex digits were written.
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The compliance hash of an audit payload: lowercase hex SHA-256 (64

@@ -209,9 +209,38 @@ pub(crate) mod rfc3339_millis {
         s.serialize_str(&text(ts))
     }
 
-    /// The RFC 3339 text a record's timestamp is written as.
+    /// The RFC 3339 text a record's timestamp is written as
+    /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`). Formatted by hand for years 0..=9999:
+    /// it is on the hashing path of every record.
     pub(crate) fn text(ts: &DateTime<Utc>) -> String {
-        ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+        use chrono::Timelike;
+        let Ok(year) = u32::try_from(ts.year()) else {
+            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        };
+        if year > 9999 {
+            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        }
+        // A leap second shows as nanosecond >= 1e9; chrono writes it as :60.
+        let (second, millis) = match ts.nanosecond() / 1_000_000 {
+            ms @ 0..=999 => (ts.second(), ms),
+            ms => (60, ms - 1000),
+        };
+        let mut out = String::with_capacity(24);
+        let mut digits = |value: u32, width: u32, sep: char| {
+            for place in (0..width).rev() {
+                let digit = value / 10u32.pow(place) % 10;
+                out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+            }
+            out.push(sep);
+        };
+        digits(year, 4, '-');
+        digits(ts.month(), 2, '-');
+        digits(ts.day(), 2, 'T');
+        digits(ts.hour(), 2, ':');
+        digits(ts.minute(), 2, ':');
+        digits(second, 2, '.');
+        digits(millis, 3, 'Z');
+        out
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -264,6 +293,27 @@ mod tests {
                 .single()
                 .ok_or("bad timestamp")?;
             assert_eq!(record.timestamp, want, "{text}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn timestamp_text_matches_chrono() -> Result<(), Box<dyn std::error::Error>> {
+        use chrono::SecondsFormat;
+        let table = [
+            "2024-05-01T12:00:00.123Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "1999-02-03T04:05:06.007Z",
+            "2016-12-31T23:59:60.500Z",
+        ];
+        for text in table {
+            let ts = DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc);
+            assert_eq!(rfc3339_millis::text(&ts), text);
+            assert_eq!(
+                rfc3339_millis::text(&ts),
+                ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
         }
         Ok(())
     }
