@@ -24,9 +24,16 @@
 //! - Object member order does not matter: `{"a":1,"b":2}` and `{"b":2,"a":1}`
 //!   hash the same.
 //!
-//! Canonicalisation is done by the `serde_json_canonicalizer` crate.
+//! Canonicalisation is done here, directly into a byte buffer (the audit
+//! log's hashing path runs it for every record); only non-integral numbers
+//! (and integers beyond ±2⁵³) are formatted by the `serde_json_canonicalizer`
+//! crate, which implements ECMAScript number formatting. A property test
+//! checks the two agree on arbitrary values.
 
-use serde_json::Value;
+use std::cmp::Ordering;
+use std::io::Write as _;
+
+use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
 /// The RFC 8785 (JCS) canonical form of `value`, as UTF-8 bytes.
@@ -43,17 +50,164 @@ use sha2::{Digest, Sha256};
 /// `serde_json` encoding rather than panic. A test in this module fails if that
 /// feature is switched on.)
 pub fn canonical_json(value: &Value) -> Vec<u8> {
-    match serde_json_canonicalizer::to_vec(value) {
-        Ok(bytes) => bytes,
-        // Unreachable without `arbitrary_precision` (see above); writing to a
-        // Vec cannot fail, so the fallback is never empty for a real value.
-        Err(_) => serde_json::to_vec(value).unwrap_or_default(),
+    let mut out = Vec::with_capacity(256);
+    write_value(&mut out, value);
+    out
+}
+
+/// Append the canonical form of `value` to `out`.
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => write_object(out, members, None),
     }
+}
+
+/// Append the canonical form of the object `members`, leaving out the member
+/// named `skip` (the chain hash covers a record without its `hash`).
+pub(crate) fn write_object(out: &mut Vec<u8>, members: &Map<String, Value>, skip: Option<&str>) {
+    out.push(b'{');
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, name: &String, value: &Value| {
+        if skip == Some(name.as_str()) {
+            return;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, name);
+        out.push(b':');
+        write_value(out, value);
+    };
+    // serde_json's map iterates in UTF-8 byte (= code point) order, which is
+    // RFC 8785's UTF-16 order unless a name mixes U+E000..U+FFFF with
+    // characters beyond U+FFFF: only then sort again.
+    let sorted = members
+        .keys()
+        .zip(members.keys().skip(1))
+        .all(|(a, b)| utf16_cmp(a, b) == Ordering::Less);
+    if sorted {
+        for (name, value) in members {
+            member(out, name, value);
+        }
+    } else {
+        let mut entries: Vec<_> = members.iter().collect();
+        entries.sort_by(|a, b| utf16_cmp(a.0, b.0));
+        for (name, value) in entries {
+            member(out, name, value);
+        }
+    }
+    out.push(b'}');
+}
+
+/// Order of member names by UTF-16 code units (RFC 8785 §3.2.3).
+fn utf16_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
+}
+
+/// Integers up to ±2⁵³ print as themselves in ECMAScript; anything else goes
+/// through `serde_json_canonicalizer`'s ECMAScript formatting.
+fn write_number(out: &mut Vec<u8>, n: &Number) {
+    const EXACT: u64 = 1 << 53;
+    let written = match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) if i.unsigned_abs() <= EXACT => write!(out, "{i}").is_ok(),
+        (_, Some(u)) if u <= EXACT => write!(out, "{u}").is_ok(),
+        _ => serde_json_canonicalizer::to_writer(n, out).is_ok(),
+    };
+    if !written {
+        // Unreachable without `arbitrary_precision` (see `canonical_json`).
+        out.extend_from_slice(n.to_string().as_bytes());
+    }
+}
+
+/// A JSON string with RFC 8785 §3.2.2.2 escaping: `\"` `\\` `\b` `\t` `\n`
+/// `\f` `\r`, `\u00xx` (lower-case hex) for other controls, the rest as is.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const CHUNK: usize = 8;
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    fn needs_escape(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    /// Whether any of 8 bytes needs escaping (bit tricks: a byte below
+    /// 0x20, or equal to `"` or `\\`; exact, no false positives).
+    fn any_needs_escape(chunk: &[u8]) -> bool {
+        let mut word = [0u8; CHUNK];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let below = |v: u64, n: u64| v.wrapping_sub(LO * n) & !v & HI != 0;
+        below(w, 0x20) || below(w ^ (LO * 0x22), 1) || below(w ^ (LO * 0x5c), 1)
+    }
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip clean 8-byte runs at once: most payload text needs no escaping.
+        while let Some(chunk) = bytes.get(i..i + CHUNK) {
+            if any_needs_escape(chunk) {
+                break;
+            }
+            i += CHUNK;
+        }
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
+        if needs_escape(b) {
+            out.extend_from_slice(&bytes[start..i]);
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                0x08 => out.extend_from_slice(b"\\b"),
+                0x09 => out.extend_from_slice(b"\\t"),
+                0x0a => out.extend_from_slice(b"\\n"),
+                0x0c => out.extend_from_slice(b"\\f"),
+                0x0d => out.extend_from_slice(b"\\r"),
+                _ => {
+                    out.extend_from_slice(b"\\u00");
+                    out.push(HEX[usize::from(b >> 4)]);
+                    out.push(HEX[usize::from(b & 0xf)]);
+                }
+            }
+            start = i + 1;
+        }
+        i += 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// Lowercase hexadecimal SHA-256 of `bytes` (64 characters).
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(bytes);
+    let mut text = [0u8; 64];
+    for (pair, b) in text.chunks_exact_mut(2).zip(digest) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
+    // Only ASCII hex digits were written.
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The compliance hash of an audit payload: lowercase hex SHA-256 (64

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Api,
     /// Caller input was rejected before any request; the message names the field.
     InvalidInput,
+    /// An audit file's chain cannot be continued: its last complete line is
+    /// not a chained record.
+    Chain,
 }
 
 /// The error of every fallible `cx-audit` call.

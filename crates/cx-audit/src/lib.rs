@@ -10,11 +10,18 @@
 //!   names ([`record`]).
 //! - [`canonical_json`], [`compliance_hash`] — RFC 8785 canonical JSON and its
 //!   SHA-256, reproducible in any language ([`canonical`]).
-//! - [`AuditSink`] — where records go; [`JsonlSink`] appends to one
-//!   `audit-YYYYMMDD.jsonl` file per UTC day, [`MemorySink`] keeps them in
-//!   memory ([`sink`], [`jsonl`]).
+//! - [`chain`] — the hash chain (`prev_hash`, `hash`) that makes a log
+//!   tamper-evident: edits, removals, reorderings and missing day files show.
+//! - [`AuditSink`] — where records go; [`JsonlSink`] appends hash-chained
+//!   lines to one `audit-YYYYMMDD.jsonl` file per UTC day, durably
+//!   ([`FsyncPolicy`]) and repairing a crashed writer's partial line on open;
+//!   [`WebhookSink`] POSTs each record signed ([`signing`]); [`TeeSink`]
+//!   writes to several; [`MemorySink`] keeps them in memory ([`sink`],
+//!   [`jsonl`], [`webhook`]).
 //! - [`read_jsonl`], [`verify_file`], [`verify_dir`] — read files back and
-//!   check every hash.
+//!   prove them intact, naming the first bad line ([`verify`]).
+//! - `Receiver` (feature `receiver`) — an axum router that verifies signed
+//!   deliveries, de-duplicates them and audits each once (`receiver`).
 //! - [`export_audit_logs`] — CXone's `/api/v2/audit/logs` paged into any sink
 //!   (seed 000 step 5, [`export`]).
 //! - [`Error`] — the crate's one error type ([`error`]).
@@ -40,23 +47,33 @@
 //!
 //! | feature | default | what it adds |
 //! |---|---|---|
-//! | *(none yet)* | | |
+//! | `receiver` | no | `receiver::Receiver`: the signed-webhook receiver (axum) |
 
 #![deny(missing_docs)]
 
 pub mod canonical;
+pub mod chain;
 pub mod error;
 pub mod export;
 pub mod jsonl;
+#[cfg(feature = "receiver")]
+pub mod receiver;
 pub mod record;
+pub mod signing;
 pub mod sink;
+pub mod verify;
+pub mod webhook;
 
 pub use canonical::{canonical_json, compliance_hash, sha256_hex};
+pub use chain::GENESIS_HASH;
 pub use error::{Error, ErrorKind};
 pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
-    JsonlSink, MAX_PAYLOAD_DEPTH, Problem, ProblemKind, VerifyReport, day_file_name, read_jsonl,
-    verify_dir, verify_file,
+    FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, day_file_name, day_files, day_of_file,
 };
+#[cfg(feature = "receiver")]
+pub use receiver::{Delivery, Receiver};
 pub use record::{AuditRecord, EventType};
-pub use sink::{AuditSink, MemorySink};
+pub use sink::{AuditSink, MemorySink, TeeSink};
+pub use verify::{Problem, ProblemKind, VerifyReport, read_jsonl, verify_dir, verify_file};
+pub use webhook::WebhookSink;

@@ -15,6 +15,11 @@
 //! - `payload`: any JSON value.
 //! - `compliance_hash`: [`crate::compliance_hash`] of `payload` only, as in
 //!   seed 001; the timestamp and event type are not covered by it.
+//! - `prev_hash`, `hash` (only on records stored by a chaining sink such as
+//!   [`crate::JsonlSink`]): the hash chain of [`crate::chain`]. `hash` is the
+//!   SHA-256 of the record's RFC 8785 form without `hash`; `prev_hash` is the
+//!   `hash` of the record stored before it ([`crate::GENESIS_HASH`] for the
+//!   first). Callers never set them; the sink does.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -120,7 +125,8 @@ impl PartialEq<&str> for EventType {
 /// or [`AuditRecord::at`], which compute `compliance_hash` from `payload`;
 /// the fields are public so records read back from a file can be inspected,
 /// and [`AuditRecord::verify_hash`] tells whether `payload` still matches its
-/// hash. `#[non_exhaustive]` leaves room for the hash chain of a later issue.
+/// hash. The chain members `prev_hash` and `hash` are `None` until a chaining
+/// sink stores the record (and are then left out of the JSON when `None`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuditRecord {
@@ -136,6 +142,14 @@ pub struct AuditRecord {
     /// Lowercase hex SHA-256 (64 characters) of the RFC 8785 canonical form of
     /// `payload` ([`crate::compliance_hash`]).
     pub compliance_hash: String,
+    /// The `hash` of the record stored before this one in the same chain
+    /// (64 hex; [`crate::GENESIS_HASH`] for the first). Filled by the sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_hash: Option<String>,
+    /// Lowercase hex SHA-256 of this record's RFC 8785 form without `hash`
+    /// ([`crate::chain::record_hash`]). Filled by the sink.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
 }
 
 impl AuditRecord {
@@ -154,7 +168,21 @@ impl AuditRecord {
             event_type: event_type.into(),
             payload,
             compliance_hash,
+            prev_hash: None,
+            hash: None,
         }
+    }
+
+    /// This record linked after the record whose hash is `prev_hash`: a copy
+    /// with `prev_hash` set and `hash` computed ([`crate::chain::record_hash`]).
+    /// Chaining sinks call this; callers do not need to.
+    #[must_use]
+    pub fn chained(&self, prev_hash: &str) -> Self {
+        let mut record = self.clone();
+        record.prev_hash = Some(prev_hash.to_owned());
+        record.hash = None;
+        record.hash = Some(crate::chain::record_hash(&record));
+        record
     }
 
     /// True when `compliance_hash` is the compliance hash of `payload`, i.e.
@@ -165,7 +193,7 @@ impl AuditRecord {
 }
 
 /// `DateTime<Utc>` as RFC 3339 with milliseconds and `Z`; reads any RFC 3339.
-mod rfc3339_millis {
+pub(crate) mod rfc3339_millis {
     use chrono::{DateTime, Datelike, SecondsFormat, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -178,7 +206,41 @@ mod rfc3339_millis {
                 ts.year()
             )));
         }
-        s.serialize_str(&ts.to_rfc3339_opts(SecondsFormat::Millis, true))
+        s.serialize_str(&text(ts))
+    }
+
+    /// The RFC 3339 text a record's timestamp is written as
+    /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`). Formatted by hand for years 0..=9999:
+    /// it is on the hashing path of every record.
+    pub(crate) fn text(ts: &DateTime<Utc>) -> String {
+        use chrono::Timelike;
+        let Ok(year) = u32::try_from(ts.year()) else {
+            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        };
+        if year > 9999 {
+            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        }
+        // A leap second shows as nanosecond >= 1e9; chrono writes it as :60.
+        let (second, millis) = match ts.nanosecond() / 1_000_000 {
+            ms @ 0..=999 => (ts.second(), ms),
+            ms => (60, ms - 1000),
+        };
+        let mut out = String::with_capacity(24);
+        let mut digits = |value: u32, width: u32, sep: char| {
+            for place in (0..width).rev() {
+                let digit = value / 10u32.pow(place) % 10;
+                out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+            }
+            out.push(sep);
+        };
+        digits(year, 4, '-');
+        digits(ts.month(), 2, '-');
+        digits(ts.day(), 2, 'T');
+        digits(ts.hour(), 2, ':');
+        digits(ts.minute(), 2, ':');
+        digits(second, 2, '.');
+        digits(millis, 3, 'Z');
+        out
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
@@ -231,6 +293,27 @@ mod tests {
                 .single()
                 .ok_or("bad timestamp")?;
             assert_eq!(record.timestamp, want, "{text}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn timestamp_text_matches_chrono() -> Result<(), Box<dyn std::error::Error>> {
+        use chrono::SecondsFormat;
+        let table = [
+            "2024-05-01T12:00:00.123Z",
+            "0000-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "1999-02-03T04:05:06.007Z",
+            "2016-12-31T23:59:60.500Z",
+        ];
+        for text in table {
+            let ts = DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc);
+            assert_eq!(rfc3339_millis::text(&ts), text);
+            assert_eq!(
+                rfc3339_millis::text(&ts),
+                ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+            );
         }
         Ok(())
     }

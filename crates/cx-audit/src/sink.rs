@@ -3,7 +3,8 @@
 //! Seed 001 step 4's `WorkflowAuditLogger.write_audit_entry` appends to a file;
 //! here that is one implementation ([`crate::JsonlSink`]) of a trait the
 //! workflow, agent, history and data-action crates write through, so tests and
-//! the CLI can swap in [`MemorySink`] (and a later issue adds a webhook sink).
+//! the CLI can swap in [`MemorySink`], send to [`crate::WebhookSink`], or
+//! write to several with [`TeeSink`].
 //!
 //! The contract is that nothing is lost silently: [`AuditSink::write`] returns
 //! `Ok` only once the record has been handed over as the sink promises, and an
@@ -25,7 +26,9 @@ pub trait AuditSink: Send + Sync {
     /// Store one record.
     ///
     /// Returns only once the record is stored as far as this sink promises
-    /// (for [`crate::JsonlSink`]: written and flushed to the operating system).
+    /// (for [`crate::JsonlSink`]: written and synced per its
+    /// [`crate::FsyncPolicy`], on disk by default; for
+    /// [`crate::WebhookSink`]: accepted with a 2xx).
     ///
     /// # Errors
     ///
@@ -134,6 +137,63 @@ impl AuditSink for MemorySink {
     }
 }
 
+/// An [`AuditSink`] writing every record to several sinks, in order (e.g. a
+/// [`crate::JsonlSink`] and a [`crate::WebhookSink`]).
+///
+/// `write` returns `Ok` only when every sink stored the record. On the first
+/// failure it stops and returns that error (naming the sink's position); the
+/// sinks before it keep the record, the ones after it never saw it. Each
+/// sink applies its own back-pressure, so the tee buffers nothing.
+#[derive(Default)]
+pub struct TeeSink {
+    sinks: Vec<Arc<dyn AuditSink>>,
+}
+
+impl TeeSink {
+    /// A tee over no sinks yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a sink after the ones already there.
+    #[must_use]
+    pub fn with(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+}
+
+impl std::fmt::Debug for TeeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TeeSink")
+            .field("sinks", &self.sinks.len())
+            .finish()
+    }
+}
+
+#[async_trait]
+impl AuditSink for TeeSink {
+    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
+        for (i, sink) in self.sinks.iter().enumerate() {
+            sink.write(record)
+                .await
+                .map_err(|e| tee_error(i, "write", e))?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        for (i, sink) in self.sinks.iter().enumerate() {
+            sink.flush().await.map_err(|e| tee_error(i, "flush", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn tee_error(index: usize, what: &str, err: Error) -> Error {
+    Error::new(err.kind(), format!("tee sink #{index} failed to {what}")).with_source(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +213,47 @@ mod tests {
         assert_eq!(sink.take().len(), 3);
         assert!(sink.is_empty());
         Ok(())
+    }
+
+    struct Failing;
+
+    #[async_trait]
+    impl AuditSink for Failing {
+        async fn write(&self, _: &AuditRecord) -> Result<(), Error> {
+            Err(Error::new(crate::ErrorKind::Sink, "down"))
+        }
+        async fn flush(&self) -> Result<(), Error> {
+            Err(Error::new(crate::ErrorKind::Io, "disk"))
+        }
+    }
+
+    #[tokio::test]
+    async fn tee_writes_in_order_and_stops_at_the_first_failure() {
+        let first = Arc::new(MemorySink::new());
+        let last = Arc::new(MemorySink::new());
+        let ok = TeeSink::new().with(first.clone()).with(last.clone());
+        assert!(ok.write(&AuditRecord::new("X", json!(1))).await.is_ok());
+        assert!(ok.flush().await.is_ok());
+        assert_eq!((first.len(), last.len()), (1, 1));
+
+        let broken = TeeSink::new()
+            .with(first.clone())
+            .with(Arc::new(Failing))
+            .with(last.clone());
+        let err = broken
+            .write(&AuditRecord::new("X", json!(2)))
+            .await
+            .err()
+            .map(|e| (e.kind(), e.to_string()));
+        assert_eq!(
+            err,
+            Some((
+                crate::ErrorKind::Sink,
+                "tee sink #1 failed to write".to_owned()
+            ))
+        );
+        assert_eq!((first.len(), last.len()), (2, 1));
+        let err = broken.flush().await.err().map(|e| e.kind());
+        assert_eq!(err, Some(crate::ErrorKind::Io));
     }
 }

@@ -15,6 +15,9 @@
 //!   error statuses with `Retry-After`, latency, connection resets,
 //!   truncated and stalled bodies, lost responses;
 //! - a bounded request journal ([`Sim::journal`]);
+//! - signed instance-completion callbacks to a registered URL
+//!   ([`Sim::register_callback`], `POST /_sim/callbacks`), retried when the
+//!   receiver fails;
 //! - an admin API under `/_sim/` mirroring the methods on [`Sim`].
 //!
 //! The simulator shares no types with the client crates: the wire contract

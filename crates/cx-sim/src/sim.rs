@@ -274,6 +274,13 @@ impl Sim {
         self.shared.clock.advance(by);
     }
 
+    /// Registers a signed completion callback for instances of `tenant` that
+    /// finish from now on (see `POST /_sim/callbacks`); returns its id, or
+    /// `None` when `url` is not `http://host[:port]/path`.
+    pub fn register_callback(&self, url: &str, secret: &str, tenant: &str) -> Option<String> {
+        self.shared.register_callback(url, secret, tenant)
+    }
+
     /// Stops accepting connections, closes open ones and waits for the
     /// accept loop to end.
     pub async fn shutdown(mut self) {

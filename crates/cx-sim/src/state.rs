@@ -61,6 +61,7 @@ pub(crate) struct Shared {
     pub faults: FaultEngine,
     pub journal: Journal,
     pub webhooks: crate::dataactions::Webhooks,
+    pub callbacks: crate::routes::callbacks::Callbacks,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -75,6 +76,7 @@ impl Shared {
             faults,
             journal,
             webhooks: crate::dataactions::Webhooks::default(),
+            callbacks: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

@@ -26,6 +26,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `sim` | via `cli` | [`sim`], the in-process simulator |
+//! | `webhook` | via `cli` | [`webhook`], seed 001's signed completion webhook receiver (axum) |
 //! | `cli` | yes | the `cx` binary (clap, indicatif, tracing-subscriber) |
 
 #![deny(missing_docs)]
@@ -38,6 +39,8 @@ pub use cx_http as http;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;
 pub use cx_workflow as workflow;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 /// The README's Rust examples, compiled as doc tests.
 #[cfg(doctest)]

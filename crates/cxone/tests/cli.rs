@@ -9,9 +9,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{cx, journal, run, serve};
-
-const WF: &str = "wf_12345678-abcd-efgh-ijkl-1234567890ab";
+use support::{WF, cx, journal, run, serve};
 
 #[test]
 fn workflow_run_json_with_no_tenant_prints_a_completed_execution() {

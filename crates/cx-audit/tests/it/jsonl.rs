@@ -66,24 +66,42 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
     assert_eq!(names, ["audit-20240501.jsonl", "audit-20240502.jsonl"]);
     assert_eq!(sink.path_for(records[0].timestamp.date_naive()), day1);
 
-    assert_eq!(read_jsonl(&day1)?, [records[0].clone(), records[2].clone()]);
-    assert_eq!(read_jsonl(&day2)?, [records[1].clone(), records[3].clone()]);
-    // Exactly one JSON object per line, in seed 001's member order.
+    // The log is append-only: the late 05-01 record went into the 05-02 file.
+    let payloads = |path: &Path| -> Result<Vec<Value>, cx_audit::Error> {
+        Ok(read_jsonl(path)?.into_iter().map(|r| r.payload).collect())
+    };
+    assert_eq!(payloads(&day1)?, [json!({"n": 1})]);
+    assert_eq!(
+        payloads(&day2)?,
+        [json!({"n": 2}), json!({"n": 3}), json!({"n": 4})]
+    );
+    // Exactly one JSON object per line, in seed 001's member order, then the chain.
     let first = lines(&day1)?;
-    assert_eq!(first.len(), 2);
-    assert!(
-        first[0].starts_with(r#"{"timestamp":"2024-05-01T23:59:59.000Z","event_type":"TRIGGERED","payload":{"n":1},"compliance_hash":""#),
-        "{}",
-        first[0]
+    assert_eq!(first.len(), 1);
+    let expected_prefix = format!(
+        r#"{{"timestamp":"2024-05-01T23:59:59.000Z","event_type":"TRIGGERED","payload":{{"n":1}},"compliance_hash":"{}","prev_hash":"{}","hash":""#,
+        records[0].compliance_hash,
+        cx_audit::GENESIS_HASH
+    );
+    assert!(first[0].starts_with(&expected_prefix), "{}", first[0]);
+    // Each record links to the one written before it, across the two files.
+    let all: Vec<AuditRecord> = [read_jsonl(&day1)?, read_jsonl(&day2)?].concat();
+    for pair in all.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+    }
+    assert_eq!(
+        sink.last_hash().await,
+        all[3].hash.clone().ok_or("unchained")?
     );
 
-    for report in verify_dir(&dir)? {
+    let reports = verify_dir(&dir)?;
+    assert_eq!(reports.len(), 2);
+    for (report, n) in reports.iter().zip([1, 3]) {
         assert!(report.is_ok(), "{report:?}");
-        assert_eq!((report.lines, report.records, report.bad_lines), (2, 2, 0));
+        assert_eq!((report.lines, report.records, report.bad_lines), (n, n, 0));
     }
     Ok(())
 }
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_writers_leave_fifty_intact_lines() -> TestResult {
     let tmp = tempfile::tempdir()?;
@@ -167,24 +185,28 @@ async fn an_edited_payload_byte_is_caught_on_its_line() -> TestResult {
 #[test]
 fn unparsable_lines_are_reported_with_their_number() -> TestResult {
     let tmp = tempfile::tempdir()?;
-    let good = |i: i64| serde_json::to_string(&AuditRecord::new("X", json!(i)));
-    let table: [(String, usize); 4] = [
-        (format!("{}\n{{\"timestamp\":\n{}\n", good(1)?, good(2)?), 2),
-        (format!("{}\n{}\n\n", good(1)?, good(2)?), 3),
-        (format!("{}\n{}", good(1)?, &good(2)?[..20]), 2),
-        ("not json\n".to_owned(), 1),
+    let r1 = AuditRecord::new("X", json!(1)).chained(cx_audit::GENESIS_HASH);
+    let r2 = AuditRecord::new("X", json!(2)).chained(r1.hash.as_deref().ok_or("unchained")?);
+    let (good1, good2) = (serde_json::to_string(&r1)?, serde_json::to_string(&r2)?);
+    let table: [(String, usize, &str); 4] = [
+        (
+            format!("{good1}\n{{\"timestamp\":\n{good2}\n"),
+            2,
+            "invalid",
+        ),
+        (format!("{good1}\n{good2}\n\n"), 3, "invalid"),
+        (format!("{good1}\n{}", &good2[..20]), 2, "truncated"),
+        ("not json\n".to_owned(), 1, "invalid"),
     ];
-    for (i, (content, bad_line)) in table.iter().enumerate() {
+    for (i, (content, bad_line, category)) in table.iter().enumerate() {
         let path = tmp.path().join(format!("audit-2024010{i}.jsonl"));
         std::fs::write(&path, content)?;
 
         let report = verify_file(&path)?;
+        assert_eq!(report.bad_lines, 1, "case {i}: {report:?}");
         let problem = report.first_problem.ok_or("not detected")?;
         assert_eq!(problem.line, *bad_line, "case {i}");
-        assert!(
-            matches!(problem.kind, ProblemKind::Parse { .. }),
-            "case {i}"
-        );
+        assert_eq!(problem.kind.category(), *category, "case {i}");
 
         let err = read_jsonl(&path)
             .err()
@@ -197,33 +219,68 @@ fn unparsable_lines_are_reported_with_their_number() -> TestResult {
 }
 
 #[tokio::test]
-async fn appending_seals_a_partial_line_and_keeps_earlier_lines() -> TestResult {
+async fn opening_moves_a_partial_line_aside_and_continues_the_chain() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let at = utc(2024, 8, 1, 0, 0, 0)?;
     let path = tmp.path().join("audit-20240801.jsonl");
-    let first = AuditRecord::at(at, "X", json!({"first": true}));
+    let first = AuditRecord::at(at, "X", json!({"first": true})).chained(cx_audit::GENESIS_HASH);
     std::fs::write(
         &path,
         format!("{}\n{{\"torn", serde_json::to_string(&first)?),
     )?;
+    assert_eq!(
+        verify_file(&path)?
+            .first_problem
+            .map(|p| (p.line, p.kind.category())),
+        Some((2, "truncated"))
+    );
 
     let second = AuditRecord::at(at, "X", json!({"second": true}));
     let third = AuditRecord::at(at, "X", json!({"third": true}));
-    JsonlSink::open(tmp.path()).await?.write(&second).await?;
+    let sink = JsonlSink::open(tmp.path()).await?;
+    let [repair] = sink.repairs() else {
+        panic!("expected one repair, got {:?}", sink.repairs());
+    };
+    assert_eq!((repair.file.as_path(), repair.bytes), (path.as_path(), 6));
+    let aside = repair.moved_to.clone().ok_or("fragment not moved aside")?;
+    assert_eq!(std::fs::read(&aside)?, b"{\"torn");
+    sink.write(&second).await?;
+    drop(sink);
     // A second sink on the same directory later appends, not truncates.
-    JsonlSink::open(tmp.path()).await?.write(&third).await?;
+    let sink = JsonlSink::open(tmp.path()).await?;
+    assert!(sink.repairs().is_empty());
+    sink.write(&third).await?;
 
-    let content = lines(&path)?;
-    assert_eq!(content.len(), 4);
-    assert_eq!(content[1], "{\"torn");
+    let reports = verify_dir(tmp.path())?;
+    assert_eq!(reports.len(), 1, "the fragment file is not a day file");
+    assert!(reports[0].is_ok(), "{reports:?}");
+    let payloads: Vec<Value> = read_jsonl(&path)?.into_iter().map(|r| r.payload).collect();
+    assert_eq!(payloads, [first.payload, second.payload, third.payload]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_complete_last_record_missing_only_its_newline_is_kept() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let path = tmp.path().join("audit-20240802.jsonl");
+    let at = utc(2024, 8, 2, 0, 0, 0)?;
+    let first = AuditRecord::at(at, "X", json!(1)).chained(cx_audit::GENESIS_HASH);
+    let second = AuditRecord::at(at, "X", json!(2)).chained(first.hash.as_deref().ok_or("x")?);
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n{}",
+            serde_json::to_string(&first)?,
+            serde_json::to_string(&second)?
+        ),
+    )?;
+    let sink = JsonlSink::open(tmp.path()).await?;
+    assert_eq!(sink.repairs().len(), 1);
+    assert_eq!(sink.repairs()[0].moved_to, None);
+    assert_eq!(Some(sink.last_hash().await), second.hash);
+    sink.write(&AuditRecord::at(at, "X", json!(3))).await?;
     let report = verify_file(&path)?;
-    assert_eq!((report.lines, report.records, report.bad_lines), (4, 3, 1));
-    assert_eq!(report.first_problem.map(|p| p.line), Some(2));
-    let parsed: Vec<Value> = [0, 2, 3]
-        .iter()
-        .map(|&i| serde_json::from_str::<AuditRecord>(&content[i]).map(|r| r.payload))
-        .collect::<Result<_, _>>()?;
-    assert_eq!(parsed, [first.payload, second.payload, third.payload]);
+    assert!(report.is_ok() && report.records == 3, "{report:?}");
     Ok(())
 }
 
@@ -246,11 +303,12 @@ async fn records_that_could_not_be_read_back_are_refused_before_writing() -> Tes
         assert_eq!(err.kind(), ErrorKind::Serialize, "{at}");
     }
     assert_eq!(std::fs::read_dir(tmp.path())?.count(), 0);
-    // The limits themselves are fine.
+    // The limits themselves are fine (written in day order: the log never
+    // goes back to an older day's file).
     for (at, payload) in [
+        (utc(0, 1, 1, 0, 0, 0)?, json!({})),
         (utc(2024, 1, 1, 0, 0, 0)?, deepest(MAX_PAYLOAD_DEPTH)),
         (utc(9999, 12, 31, 23, 59, 59)?, json!({})),
-        (utc(0, 1, 1, 0, 0, 0)?, json!({})),
     ] {
         sink.write(&AuditRecord::at(at, "X", payload)).await?;
     }

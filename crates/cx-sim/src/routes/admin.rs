@@ -15,6 +15,7 @@
 //! | `POST /_sim/tokens/revoke` | | 204 |
 //! | `POST /_sim/workflows?tenant=` | `WorkflowFixture` | 204 (tenant defaults to `tenant-default`) |
 //! | `POST /_sim/clock/advance` | `{"ms": n}` | 200 `{"nowMs"}` |
+//! | `POST /_sim/callbacks`, `GET /_sim/callbacks/deliveries`, `DELETE /_sim/callbacks` | see `routes::callbacks` | signed completion callbacks |
 
 use std::time::Duration;
 

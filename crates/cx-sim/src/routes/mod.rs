@@ -16,6 +16,7 @@ use crate::wire::ApiError;
 pub(crate) mod admin;
 pub(crate) mod agents;
 pub(crate) mod audit;
+pub(crate) mod callbacks;
 pub(crate) mod dataactions;
 pub(crate) mod instances;
 pub(crate) mod workflows;
@@ -31,6 +32,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(agents::routes())
         .merge(dataactions::routes())
         .merge(admin::routes())
+        .merge(callbacks::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -1,8 +1,7 @@
-//! Shared helpers of the CLI tests: the `cx` binary with no tenant in its
-//! environment, `cx sim serve` as a child process, and `/_sim/` reads over a
-//! plain socket. Helpers unwrap: a panic is the test failure report.
+//! Helpers shared by the `cx` binary tests: run `cx` with no tenant in its
+//! environment, start `cx ... serve` processes, speak plain HTTP.
 
-// Each test binary uses a different subset of these helpers.
+// Not every test file uses every helper.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +10,8 @@ use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-pub const TENANT_VARS: [&str; 5] = [
+pub const WF: &str = "wf_12345678-abcd-efgh-ijkl-1234567890ab";
+const TENANT_VARS: [&str; 5] = [
     "CXONE_API_URL",
     "CXONE_AUTH_URL",
     "CXONE_CLIENT_ID",
@@ -47,7 +47,7 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// `cx sim serve` in its own process; killed on drop.
 pub struct Served {
-    pub child: Child,
+    child: Child,
     pub url: String,
 }
 
@@ -58,18 +58,23 @@ impl Drop for Served {
     }
 }
 
+/// `cx sim serve` with one registered client.
 pub fn serve(dir: &Path, id: &str, secret: &str) -> Served {
-    let mut child = cx(dir)
-        .args([
-            "sim",
-            "serve",
-            "--port",
-            "0",
-            "--client-id",
-            id,
-            "--client-secret",
-            secret,
-        ])
+    spawn_server(cx(dir).args([
+        "sim",
+        "serve",
+        "--port",
+        "0",
+        "--client-id",
+        id,
+        "--client-secret",
+        secret,
+    ]))
+}
+
+/// Start a `cx ... serve` command; its first stdout line is its URL.
+pub fn spawn_server(cmd: &mut Command) -> Served {
+    let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -84,24 +89,41 @@ pub fn serve(dir: &Path, id: &str, secret: &str) -> Served {
     }
 }
 
-/// `GET {url}/_sim/journal`.
+/// The simulator's request journal.
 pub fn journal(url: &str) -> Vec<Value> {
     serde_json::from_value(sim_get(url, "/_sim/journal")).unwrap()
 }
 
-/// `GET {url}{path}` as JSON: a plain HTTP/1.1 GET over a socket, so the
-/// tests need no HTTP client.
+/// `GET {url}{path}` as JSON.
 pub fn sim_get(url: &str, path: &str) -> Value {
+    serde_json::from_str(&request(url, "GET", path, &[], "").1).unwrap()
+}
+
+/// A plain HTTP/1.1 request over a socket (the tests need no HTTP client):
+/// `(status, body)`.
+pub fn request(
+    base: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
+    let addr = base.trim_start_matches("http://");
+    let addr = addr.split('/').next().unwrap();
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}\r\n{body}").unwrap();
     let mut raw = String::new();
     stream.read_to_string(&mut raw).unwrap();
-    let body = raw.split_once("\r\n\r\n").unwrap().1;
-    serde_json::from_str(body).unwrap()
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    // Chunked bodies (axum's JSON answers are not; keep this simple).
+    (status, body.to_owned())
 }

@@ -13,6 +13,7 @@ mod dataaction;
 mod output;
 mod session;
 mod sim;
+mod webhook;
 mod workflow;
 
 use std::path::PathBuf;
@@ -70,6 +71,9 @@ enum Command {
     /// Run the CXone simulator.
     #[command(subcommand)]
     Sim(sim::SimCommand),
+    /// Receive signed instance-completion webhooks (seed 001 step 4).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// Print the command reference as Markdown (`cargo xtask codegen` writes
     /// it to docs/cli.md).
     #[command(hide = true)]
@@ -179,6 +183,7 @@ fn main() -> ExitCode {
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
+            Command::Webhook(cmd) => webhook::run(cmd, &globals).await,
             Command::Reference => Ok(ExitCode::SUCCESS),
         }
     });

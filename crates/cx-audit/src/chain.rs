@@ -1,0 +1,108 @@
+//! The hash chain that makes an audit log tamper-evident.
+//!
+//! A compliance hash (seed 001 step 4) proves that a payload was not edited,
+//! but not that no record was removed, inserted or reordered. So every record a
+//! chaining sink stores carries two more members:
+//!
+//! - `hash`: lowercase hex SHA-256 of the record's RFC 8785 (JCS) canonical
+//!   form **without** its `hash` member — i.e. of
+//!   `{"compliance_hash":…,"event_type":…,"payload":…,"prev_hash":…,"timestamp":…}`
+//!   with members sorted, no whitespace. It covers the timestamp, event type,
+//!   payload and the link, so editing any of them shows.
+//! - `prev_hash`: the `hash` of the record stored just before it; the first
+//!   record of a chain has [`GENESIS_HASH`] (64 zeros).
+//!
+//! [`crate::JsonlSink`] keeps one chain per directory: it continues across day
+//! files (the first record of a day points at the last record of the previous
+//! day's file), so a removed day file shows up as a break at the first line of
+//! the next one. Anyone can check a line in another language: parse it, drop
+//! `hash`, canonicalize per RFC 8785, SHA-256, compare; then compare
+//! `prev_hash` with the previous line's `hash`.
+//!
+//! The hash covers the record's JSON *meaning*: re-encoding a line (member
+//! order, `1.0` vs `1`, escapes) keeps it valid, any change of a value breaks it.
+
+use crate::canonical::{sha256_hex, write_object, write_str, write_value};
+use crate::record::{AuditRecord, rfc3339_millis};
+use serde_json::{Map, Value};
+
+/// `prev_hash` of the first record of a chain: 64 `0` characters.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The chain hash of `record`: lowercase hex SHA-256 of its RFC 8785 form
+/// without `hash` (whatever `record.hash` holds is ignored).
+///
+/// Equal to [`line_hash`] of the record's JSON line. Written directly in
+/// canonical member order (`compliance_hash`, `event_type`, `payload`,
+/// `prev_hash`, `timestamp`), so no intermediate `Value` is built.
+pub fn record_hash(record: &AuditRecord) -> String {
+    let mut out = Vec::with_capacity(2048);
+    out.extend_from_slice(b"{\"compliance_hash\":");
+    write_str(&mut out, &record.compliance_hash);
+    out.extend_from_slice(b",\"event_type\":");
+    write_str(&mut out, record.event_type.as_str());
+    out.extend_from_slice(b",\"payload\":");
+    write_value(&mut out, &record.payload);
+    if let Some(prev) = &record.prev_hash {
+        out.extend_from_slice(b",\"prev_hash\":");
+        write_str(&mut out, prev);
+    }
+    out.extend_from_slice(b",\"timestamp\":");
+    write_str(&mut out, &rfc3339_millis::text(&record.timestamp));
+    out.push(b'}');
+    sha256_hex(&out)
+}
+
+/// The chain hash of a record as read from a line, given as its JSON object:
+/// SHA-256 of the RFC 8785 form of `object` without its `hash` member.
+///
+/// Verification uses this rather than [`record_hash`] so that the stored text
+/// itself (e.g. the timestamp exactly as written) is what is hashed.
+pub fn line_hash(object: &Map<String, Value>) -> String {
+    let mut out = Vec::with_capacity(2048);
+    write_object(&mut out, object, Some("hash"));
+    sha256_hex(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn record_hash_equals_the_hash_of_its_line() -> Result<(), serde_json::Error> {
+        let record =
+            AuditRecord::new("X", json!({"b": [1, 2.5, "é"], "a": null})).chained(GENESIS_HASH);
+        let line = serde_json::to_vec(&record)?;
+        let Value::Object(object) = serde_json::from_slice(&line)? else {
+            panic!("a record serialises as an object");
+        };
+        assert_eq!(record.hash.as_deref(), Some(line_hash(&object).as_str()));
+        assert_eq!(record.hash, Some(record_hash(&record)));
+        Ok(())
+    }
+
+    #[test]
+    fn every_member_is_covered() {
+        let base = AuditRecord::new("X", json!({"n": 1})).chained(GENESIS_HASH);
+        let mut edits = Vec::new();
+        let mut r = base.clone();
+        r.timestamp += chrono::Duration::milliseconds(1);
+        edits.push(r);
+        let mut r = base.clone();
+        r.event_type = crate::EventType::new("Y");
+        edits.push(r);
+        let mut r = base.clone();
+        r.payload = json!({"n": 2});
+        edits.push(r);
+        let mut r = base.clone();
+        r.compliance_hash.replace_range(0..1, "f");
+        edits.push(r);
+        let mut r = base.clone();
+        r.prev_hash = Some("1".repeat(64));
+        edits.push(r);
+        for edited in edits {
+            assert_ne!(record_hash(&edited), record_hash(&base), "{edited:?}");
+        }
+    }
+}
