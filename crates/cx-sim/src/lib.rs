@@ -2,7 +2,8 @@
 //! tests.
 //!
 //! It speaks the API the seeds describe (OAuth2 client credentials,
-//! workflow executions, workflow instances, audit logs) on 127.0.0.1,
+//! workflow executions, workflow instances, audit logs, interaction
+//! history) on 127.0.0.1,
 //! in-process or as a binary (`cx sim serve`), with:
 //!
 //! - per-tenant state that changes over time (executions PENDING → RUNNING
@@ -40,12 +41,16 @@
 //! `auth` (token endpoints, bearer checks), `scopes` (the route → scope
 //! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
 //! lifecycles), `fixtures` (default workflows and clients), `routes::*` (one
-//! module per resource family), `server` (accept loop and fault layer).
+//! module per resource family), `server` (accept loop and fault layer),
+//! `history` (seed 003 fixtures, synthetic sets, query quota) and
+//! [`history_filter`] (the seed-003 filter grammar).
 
 mod auth;
 mod clock;
 mod faults;
 mod fixtures;
+mod history;
+pub mod history_filter;
 mod journal;
 mod routes;
 mod scopes;
@@ -57,6 +62,9 @@ mod wire;
 pub use auth::ClientRegistration;
 pub use faults::{Fault, FaultRule, RetryAfter};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
+pub use history::{
+    BAD_CLOCK_INTERACTION_ID, HistorySettings, SEED_INTERACTION_ID, SyntheticHistory,
+};
 pub use journal::JournalEntry;
 pub use scopes::all_scopes;
 pub use sim::{Sim, SimBuilder, SimError};

@@ -19,6 +19,8 @@ pub(crate) enum Permission {
     InstanceRead,
     /// `GET /api/v2/audit/logs` (seed 000 step 5).
     AuditRead,
+    /// `POST /api/v2/interactions/history/query` (seed 003).
+    HistoryRead,
 }
 
 impl Permission {
@@ -29,6 +31,7 @@ impl Permission {
         Permission::InstanceCreate,
         Permission::InstanceRead,
         Permission::AuditRead,
+        Permission::HistoryRead,
     ];
 
     /// Accepted scope spellings; the first is the one named in 403 messages.
@@ -39,13 +42,14 @@ impl Permission {
             Permission::InstanceCreate => &["workflow:write", "workflow.execute"],
             Permission::InstanceRead => &["workflow:read", "workflow.read"],
             Permission::AuditRead => &["audit.read", "audit:read"],
+            Permission::HistoryRead => &["interactions:read", "interactions.read"],
         }
     }
 }
 
 /// Scopes no route checks yet but that clients request (seed 000 asks for
-/// `tenant.read`).
-const EXTRA_SCOPES: &[&str] = &["tenant.read"];
+/// `tenant.read`, seed 003 for `workflows:read`).
+const EXTRA_SCOPES: &[&str] = &["tenant.read", "workflows:read"];
 
 /// Every scope the simulator knows: the union of all route spellings plus
 /// `tenant.read`. A client registered with an empty scope list holds all of
@@ -79,9 +83,11 @@ mod tests {
             "audit.read",
             "audit:read",
             "tenant.read",
+            "interactions:read",
+            "workflows:read",
         ] {
             assert!(all.contains(&want), "{want}");
         }
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 10);
     }
 }

@@ -60,6 +60,7 @@ pub(crate) struct Shared {
     pub tokens: TokenStore,
     pub faults: FaultEngine,
     pub journal: Journal,
+    pub history: crate::history::HistoryStore,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -73,6 +74,7 @@ impl Shared {
             tokens: TokenStore::default(),
             faults,
             journal,
+            history: crate::history::HistoryStore::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

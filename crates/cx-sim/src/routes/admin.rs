@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sim/clock/advance", post(advance_clock))
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|err| {
         ApiError::new(
             StatusCode::BAD_REQUEST,

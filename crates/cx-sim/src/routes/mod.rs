@@ -15,6 +15,7 @@ use crate::wire::ApiError;
 
 pub(crate) mod admin;
 pub(crate) mod audit;
+pub(crate) mod history;
 pub(crate) mod instances;
 pub(crate) mod workflows;
 
@@ -26,6 +27,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(workflows::routes())
         .merge(instances::routes())
         .merge(audit::routes())
+        .merge(history::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
