@@ -144,11 +144,7 @@ impl HistoryStore {
 
     /// Take a quota slot for `tenant`, or `None` when `max` are in use.
     pub(crate) fn try_acquire(&self, tenant: &str, max: usize) -> Option<QuerySlot> {
-        let counter = Arc::clone(
-            lock(&self.in_flight)
-                .entry(tenant.to_owned())
-                .or_insert_with(Arc::default),
-        );
+        let counter = Arc::clone(lock(&self.in_flight).entry(tenant.to_owned()).or_default());
         let took = counter
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
