@@ -4,47 +4,17 @@
 // Tests unwrap: a panic with the value is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
+
+use support::{cx, run};
 
 use serde_json::Value;
 
 const WF: &str = "wf_12345678-abcd-efgh-ijkl-1234567890ab";
-const TENANT_VARS: [&str; 5] = [
-    "CXONE_API_URL",
-    "CXONE_AUTH_URL",
-    "CXONE_CLIENT_ID",
-    "CXONE_CLIENT_SECRET",
-    "CXONE_TOKEN_PATH",
-];
-
-/// `cx` with no tenant in its environment and `--audit-dir` in `dir`.
-fn cx(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cx"));
-    for var in TENANT_VARS {
-        cmd.env_remove(var);
-    }
-    cmd.env_remove("CX_AUDIT_DIR")
-        .current_dir(dir)
-        .arg("--audit-dir")
-        .arg(dir.join("audit"));
-    cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
 #[test]
 fn workflow_run_json_with_no_tenant_prints_a_completed_execution() {
     let dir = tempfile::tempdir().unwrap();
