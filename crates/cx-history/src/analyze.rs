@@ -279,6 +279,7 @@ struct NodeAcc {
     node_type: String,
     count: u64,
     sum: f64,
+    min: f64,
     max: f64,
     errors: u64,
     data_errors: u64,
@@ -380,6 +381,7 @@ impl PathAnalyzer {
             node_type: step.node_type.clone(),
             count: 0,
             sum: 0.0,
+            min: f64::INFINITY,
             max: 0.0,
             errors: 0,
             data_errors: 0,
@@ -415,6 +417,7 @@ impl PathAnalyzer {
                     let acc = self.node(step);
                     acc.count += 1;
                     acc.sum += d;
+                    acc.min = acc.min.min(d);
                     acc.max = acc.max.max(d);
                     acc.errors += u64::from(step.error_state);
                     acc.sketch.insert(d);
@@ -498,6 +501,13 @@ impl PathAnalyzer {
                         x as f64 / a.count as f64
                     }
                 };
+                // The sketch's answer, kept within the exact min and max
+                // (which only brings it closer to the true quantile).
+                let quantile = |q: f64| {
+                    a.sketch
+                        .quantile(q)
+                        .map_or(0.0, |v| v.clamp(a.min.min(a.max), a.max))
+                };
                 NodeStats {
                     node_id,
                     mean_seconds: if a.count == 0 {
@@ -505,8 +515,8 @@ impl PathAnalyzer {
                     } else {
                         a.sum / a.count as f64
                     },
-                    p50_seconds: a.sketch.quantile(0.5).unwrap_or(0.0),
-                    p95_seconds: a.sketch.quantile(0.95).unwrap_or(0.0),
+                    p50_seconds: quantile(0.5),
+                    p95_seconds: quantile(0.95),
                     max_seconds: a.max,
                     error_rate: per(a.errors),
                     node_type: a.node_type,
