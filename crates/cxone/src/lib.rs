@@ -9,6 +9,7 @@
 //! | [`auth`] | `cx-auth` | OAuth2 client credentials and the token cache; [`auth::Tenant`] |
 //! | [`audit`] | `cx-audit` | audit records, JSONL sinks, verification, CXone audit-log export |
 //! | [`workflow`] | `cx-workflow` | workflow executions (seed 000) and instances (seed 001) |
+//! | [`history`] | `cx-history` | interaction history queries, path analysis, bottlenecks (seed 003) |
 //! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
 //!
 //! ```no_run
@@ -30,6 +31,7 @@
 
 pub use cx_audit as audit;
 pub use cx_auth as auth;
+pub use cx_history as history;
 pub use cx_http as http;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;

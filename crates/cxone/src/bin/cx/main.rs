@@ -8,6 +8,7 @@
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
 
 mod audit;
+mod history;
 mod output;
 mod session;
 mod sim;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::OutputFormat;
+use crate::output::{OutputArg, OutputFormat};
 use crate::session::TenantArgs;
 
 /// Automate NICE CXone: run workflows, export and verify audit logs, or run
@@ -29,9 +30,10 @@ struct Cli {
     #[command(flatten)]
     tenant: TenantArgs,
 
-    /// Output format: `human` text or one `json` document on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
-    output: OutputFormat,
+    /// Output format: `human` text, one `json` document on stdout, or for
+    /// tabular reports (`cx history query`) `table` or `csv`.
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
+    output: OutputArg,
 
     /// Directory for audit JSONL files (one `audit-YYYYMMDD.jsonl` per UTC day).
     #[arg(
@@ -59,6 +61,9 @@ enum Command {
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Interaction history: query, path analysis, bottlenecks (seed 003).
+    #[command(subcommand)]
+    History(history::HistoryCommand),
     /// Run the CXone simulator.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -108,6 +113,8 @@ pub struct Globals {
     pub tenant: TenantArgs,
     /// Output format.
     pub output: OutputFormat,
+    /// `--output` as given (tabular commands read `table` and `csv` from it).
+    pub output_arg: OutputArg,
     /// Audit directory.
     pub audit_dir: PathBuf,
 }
@@ -148,6 +155,14 @@ fn main() -> ExitCode {
         print!("{}", reference());
         return ExitCode::SUCCESS;
     }
+    let output = match (&cli.command, cli.output.general()) {
+        (_, Ok(format)) => format,
+        (Command::History(_), Err(_)) => OutputFormat::Human,
+        (_, Err(reason)) => {
+            eprintln!("cx: {reason}");
+            return ExitCode::from(2);
+        }
+    };
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -161,13 +176,15 @@ fn main() -> ExitCode {
     };
     let globals = Globals {
         tenant: cli.tenant,
-        output: cli.output,
+        output,
+        output_arg: cli.output,
         audit_dir: cli.audit_dir,
     };
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
+            Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Reference => Ok(ExitCode::SUCCESS),
         }
