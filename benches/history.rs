@@ -27,7 +27,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use cx_benches::{runtime, sdk_client};
-use cx_history::{AnalyzerConfig, Client, Config, HistoryQuery, Interaction, PathAnalyzer};
+use cx_history::{
+    AnalyzerConfig, Client, Config, HistoryQuery, HistoryReport, Interaction, PathAnalyzer,
+};
 use cx_sim::{Sim, SyntheticHistory};
 use futures::TryStreamExt;
 
@@ -62,6 +64,17 @@ fn query() -> HistoryQuery {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Run the whole report once; with its wall time in seconds.
+async fn timed_report(client: &Client, query: &HistoryQuery) -> (HistoryReport, f64) {
+    let started = Instant::now();
+    let report = client
+        .report(query)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (report, started.elapsed().as_secs_f64())
+}
+
 /// Peak resident set size of this process, in KiB.
 fn vm_hwm_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -86,19 +99,12 @@ fn rss_child(base_url: &str, n: u64) {
         );
         let (http, _) = tenant.connect().unwrap_or_else(|e| panic!("{e}"));
         let client = Client::new(http, Config::default());
-        let query = query();
-        let started = Instant::now();
-        let report = client
-            .report(&query)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (report, secs) = timed_report(&client, &query()).await;
         assert_eq!(report.records_retrieved, n, "every record retrieved");
         println!(
-            "{} {} {:.3}",
+            "{} {} {secs:.3}",
             report.analysis.steps_analysed,
-            vm_hwm_kib(),
-            started.elapsed().as_secs_f64()
+            vm_hwm_kib()
         );
     });
 }
@@ -171,13 +177,7 @@ fn main() {
         );
 
         // 2. End to end through the SDK.
-        let started = Instant::now();
-        let report = client
-            .report(&query)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        let secs = started.elapsed().as_secs_f64();
+        let (report, secs) = timed_report(&client, &query).await;
         println!(
             "history/end_to_end: {} interactions, {} steps in {secs:.3} s = {:.0} steps/s ({} pages, {} bottlenecks)",
             report.records_retrieved,

@@ -79,7 +79,7 @@ pub struct HistorySettings {
     pub max_concurrent_queries: usize,
     /// Extra time each query takes (sim-side `sleep`, while holding its
     /// quota slot), to make overlapping queries observable. Default 0.
-    #[serde(default, rename = "latencyMs", with = "millis")]
+    #[serde(default, rename = "latencyMs", with = "crate::fixtures::duration_ms")]
     pub latency: Duration,
 }
 
@@ -89,20 +89,6 @@ impl Default for HistorySettings {
             max_concurrent_queries: 5,
             latency: Duration::ZERO,
         }
-    }
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(crate::clock::duration_ms(*d))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
 

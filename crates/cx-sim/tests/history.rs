@@ -221,3 +221,54 @@ async fn history_needs_the_interactions_scope_and_webhooks_are_kept() {
         vec![json!({"status": "completion"})]
     );
 }
+
+#[tokio::test]
+async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
+    let ctx = Ctx::new().await;
+    let admin = |path: &str| format!("{}/_sim/history/{path}", ctx.sim.base_url());
+    let resp = ctx
+        .http
+        .put(admin("synthetic?tenant=tenant-default"))
+        .json(&json!({"interactions": 3, "steps": 4}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let resp = ctx
+        .http
+        .put(admin("settings"))
+        .json(&json!({"maxConcurrentQueries": 1, "latencyMs": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let body: Value = ctx
+        .post(
+            QUERY,
+            &json!({"filter": "interactionId STARTSWITH 'syn-000'"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["totalCount"], 3);
+    assert_eq!(body["data"][2]["steps"].as_array().unwrap().len(), 4);
+    let bad = ctx
+        .http
+        .put(admin("settings"))
+        .json(&json!({"latencyMs": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let hooks: Value = ctx
+        .http
+        .get(admin("webhooks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(hooks, json!([]));
+}
