@@ -3,8 +3,8 @@
 //!
 //! It speaks the API the seeds describe (OAuth2 client credentials,
 //! workflow executions, workflow instances, audit logs, agent availability,
-//! data actions and their jobs) on 127.0.0.1, in-process or as a binary
-//! (`cx sim serve`), with:
+//! interaction history, data actions and their jobs) on 127.0.0.1, in-process
+//! or as a binary (`cx sim serve`), with:
 //!
 //! - per-tenant state that changes over time (executions PENDING → RUNNING
 //!   → COMPLETED/FAILED, instances RUNNING → COMPLETED/FAILED, data-action
@@ -46,7 +46,9 @@
 //! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
 //! lifecycles), `fixtures` (default workflows and clients), `agents`
 //! (seed 002 state and fixtures), `routes::*` (one module per resource
-//! family), `server` (accept loop and fault layer).
+//! family), `server` (accept loop and fault layer), `history` (seed 003
+//! fixtures, synthetic sets, query quota) and [`history_filter`] (the
+//! seed-003 filter grammar).
 
 mod agents;
 mod auth;
@@ -54,6 +56,8 @@ mod clock;
 mod dataactions;
 mod faults;
 mod fixtures;
+mod history;
+pub mod history_filter;
 mod journal;
 mod routes;
 mod scopes;
@@ -66,6 +70,9 @@ pub use auth::ClientRegistration;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use faults::{Fault, FaultRule, RetryAfter};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
+pub use history::{
+    BAD_CLOCK_INTERACTION_ID, HistorySettings, SEED_INTERACTION_ID, SyntheticHistory,
+};
 pub use journal::JournalEntry;
 pub use scopes::all_scopes;
 pub use sim::{Sim, SimBuilder, SimError};

@@ -35,6 +35,8 @@ pub(crate) enum Permission {
     DataActionExecute,
     /// `GET /api/v2/dataactions/{id}/jobs[/{jobId}]` (seed 004).
     JobRead,
+    /// `POST /api/v2/interactions/history/query` (seed 003).
+    HistoryRead,
 }
 
 impl Permission {
@@ -53,6 +55,7 @@ impl Permission {
         Permission::DataActionRead,
         Permission::DataActionExecute,
         Permission::JobRead,
+        Permission::HistoryRead,
     ];
 
     /// Accepted scope spellings; the first is the one named in 403 messages.
@@ -71,13 +74,14 @@ impl Permission {
             Permission::DataActionRead => &["dataactions:read"],
             Permission::DataActionExecute => &["dataactions:execute"],
             Permission::JobRead => &["jobs:read"],
+            Permission::HistoryRead => &["interactions:read", "interactions.read"],
         }
     }
 }
 
 /// Scopes no route checks yet but that clients request (seed 000 asks for
-/// `tenant.read`).
-const EXTRA_SCOPES: &[&str] = &["tenant.read"];
+/// `tenant.read`, seed 003 for `workflows:read`).
+const EXTRA_SCOPES: &[&str] = &["tenant.read", "workflows:read"];
 
 /// Every scope the simulator knows: the union of all route spellings plus
 /// `tenant.read`. A client registered with an empty scope list holds all of
@@ -119,6 +123,8 @@ mod tests {
             "dataactions:read",
             "dataactions:execute",
             "jobs:read",
+            "interactions:read",
+            "workflows:read",
         ] {
             assert!(all.contains(&want), "{want}");
         }

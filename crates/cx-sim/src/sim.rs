@@ -268,6 +268,22 @@ impl Sim {
         self.shared.webhooks.received(name)
     }
 
+    /// Serves the synthetic history set `set` to `tenant` (seed 003 load
+    /// tests), replacing any previous one.
+    pub fn set_synthetic_history(&self, tenant: &str, set: crate::SyntheticHistory) {
+        self.shared.history.set_synthetic(tenant, set);
+    }
+
+    /// Replaces the history endpoint's settings (quota, latency).
+    pub fn set_history_settings(&self, settings: crate::HistorySettings) {
+        self.shared.history.set_settings(settings);
+    }
+
+    /// Bodies received on `POST /webhooks/history`, oldest first.
+    pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
+        self.shared.history.webhooks()
+    }
+
     /// Moves the virtual clock forward: work due within `by` completes on the
     /// next read, and tokens expire accordingly.
     pub fn advance_clock(&self, by: Duration) {

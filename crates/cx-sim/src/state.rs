@@ -62,6 +62,7 @@ pub(crate) struct Shared {
     pub journal: Journal,
     pub webhooks: crate::dataactions::Webhooks,
     pub callbacks: crate::routes::callbacks::Callbacks,
+    pub history: crate::history::HistoryStore,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -77,6 +78,7 @@ impl Shared {
             journal,
             webhooks: crate::dataactions::Webhooks::default(),
             callbacks: Default::default(),
+            history: crate::history::HistoryStore::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

@@ -11,6 +11,7 @@
 //! | [`workflow`] | `cx-workflow` | workflow executions (seed 000) and instances (seed 001) |
 //! | [`agent`] | `cx-agent` | agent availability: profile, skills, shift rules, work-mode updates (seed 002) |
 //! | [`dataaction`] | `cx-dataaction` | data actions: execute, poll jobs, typed extraction, auditor (seed 004) |
+//! | [`history`] | `cx-history` | interaction history queries, path analysis, bottlenecks (seed 003) |
 //! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
 //!
 //! ```no_run
@@ -35,6 +36,7 @@ pub use cx_agent as agent;
 pub use cx_audit as audit;
 pub use cx_auth as auth;
 pub use cx_dataaction as dataaction;
+pub use cx_history as history;
 pub use cx_http as http;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;

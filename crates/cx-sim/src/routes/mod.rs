@@ -18,6 +18,7 @@ pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod callbacks;
 pub(crate) mod dataactions;
+pub(crate) mod history;
 pub(crate) mod instances;
 pub(crate) mod workflows;
 
@@ -31,6 +32,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(agents::routes())
         .merge(dataactions::routes())
+        .merge(history::routes())
         .merge(admin::routes())
         .merge(callbacks::routes())
         .fallback(not_found)

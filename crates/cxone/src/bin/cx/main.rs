@@ -10,6 +10,7 @@
 mod agent;
 mod audit;
 mod dataaction;
+mod history;
 mod output;
 mod session;
 mod sim;
@@ -21,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::OutputFormat;
+use crate::output::{OutputArg, OutputFormat};
 use crate::session::TenantArgs;
 
 /// Automate NICE CXone: run workflows, change agent availability, export and
@@ -32,9 +33,10 @@ struct Cli {
     #[command(flatten)]
     tenant: TenantArgs,
 
-    /// Output format: `human` text or one `json` document on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
-    output: OutputFormat,
+    /// Output format: `human` text, one `json` document on stdout, or for
+    /// tabular reports (`cx history query`) `table` or `csv`.
+    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
+    output: OutputArg,
 
     /// Directory for audit JSONL files (one `audit-YYYYMMDD.jsonl` per UTC day).
     #[arg(
@@ -68,6 +70,9 @@ enum Command {
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Interaction history: query, path analysis, bottlenecks (seed 003).
+    #[command(subcommand)]
+    History(history::HistoryCommand),
     /// Run the CXone simulator.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -120,6 +125,8 @@ pub struct Globals {
     pub tenant: TenantArgs,
     /// Output format.
     pub output: OutputFormat,
+    /// `--output` as given (tabular commands read `table` and `csv` from it).
+    pub output_arg: OutputArg,
     /// Audit directory.
     pub audit_dir: PathBuf,
 }
@@ -160,6 +167,14 @@ fn main() -> ExitCode {
         print!("{}", reference());
         return ExitCode::SUCCESS;
     }
+    let output = match (&cli.command, cli.output.general()) {
+        (_, Ok(format)) => format,
+        (Command::History(_), Err(_)) => OutputFormat::Human,
+        (_, Err(reason)) => {
+            eprintln!("cx: {reason}");
+            return ExitCode::from(2);
+        }
+    };
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -173,7 +188,8 @@ fn main() -> ExitCode {
     };
     let globals = Globals {
         tenant: cli.tenant,
-        output: cli.output,
+        output,
+        output_arg: cli.output,
         audit_dir: cli.audit_dir,
     };
     let result = runtime.block_on(async move {
@@ -182,6 +198,7 @@ fn main() -> ExitCode {
             Command::Agent(cmd) => agent::run(cmd, &globals).await,
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
+            Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Webhook(cmd) => webhook::run(cmd, &globals).await,
             Command::Reference => Ok(ExitCode::SUCCESS),

@@ -1,0 +1,681 @@
+//! Path analysis (seed 003 step 3) and per-node aggregates, in one pass
+//! with bounded memory.
+//!
+//! Per step ([`step_report`]): dwell time (`endTime − startTime`, seconds);
+//! variable changes — changed, added and removed keys (the seed only sees
+//! changed ones); whether the node is a decision point (`DECISION`,
+//! `ROUTING`, `CONDITION`); whether it is a bottleneck (a decision point
+//! dwelling longer than the threshold, 15 s by default as the seed's
+//! analyzer). A step that ends before it starts, or lacks a parseable
+//! time, is a [`DataError`], never a negative dwell.
+//!
+//! Over a whole stream ([`PathAnalyzer`]): per-node count, mean, p50, p95
+//! (within 1%, see [`crate::sketch`]), max dwell and error rate; the most
+//! frequent paths (node ids in start order) with the Space-Saving
+//! algorithm; the slowest bottlenecks. Memory is bounded by the number of
+//! distinct nodes (capped by [`AnalyzerConfig::max_nodes`]), the path
+//! counters ([`AnalyzerConfig::path_capacity`]) and the kept bottlenecks
+//! and data errors — never by the number of interactions.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::time::Duration;
+
+use chrono::DateTime;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::sketch::DwellSketch;
+use crate::types::{Interaction, Step};
+
+/// Settings of a [`PathAnalyzer`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzerConfig {
+    /// A decision point dwelling longer than this is a bottleneck. Default
+    /// 15 s (seed 003's analyzer default; its example passes 10 s).
+    pub threshold: Duration,
+    /// Node types that are decision points. Default `DECISION`, `ROUTING`,
+    /// `CONDITION` (seed 003).
+    pub decision_types: Vec<String>,
+    /// Slowest bottlenecks kept in full (all are counted). Default 1000.
+    pub max_bottlenecks: usize,
+    /// Data errors kept in full (all are counted). Default 1000.
+    pub max_data_errors: usize,
+    /// Distinct paths counted (Space-Saving counters). Default 1000.
+    pub path_capacity: usize,
+    /// Most frequent paths reported. Default 10.
+    pub top_paths: usize,
+    /// Distinct nodes aggregated; further nodes are pooled under
+    /// `(other)`. Default 10,000.
+    pub max_nodes: usize,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        Self {
+            threshold: Duration::from_secs(15),
+            decision_types: ["DECISION", "ROUTING", "CONDITION"]
+                .map(str::to_owned)
+                .to_vec(),
+            max_bottlenecks: 1000,
+            max_data_errors: 1000,
+            path_capacity: 1000,
+            top_paths: 10,
+            max_nodes: 10_000,
+        }
+    }
+}
+
+/// The before and after values of one changed variable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariableChange {
+    /// Value before the node ran.
+    pub before: Value,
+    /// Value after.
+    pub after: Value,
+}
+
+/// How a step changed the workflow variables. JSON: `{changed: {k:
+/// {before, after}}, added: {k: v}, removed: {k: v}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct VariableChanges {
+    /// Keys present before and after with different values.
+    pub changed: BTreeMap<String, VariableChange>,
+    /// Keys present only after (with their new value).
+    pub added: BTreeMap<String, Value>,
+    /// Keys present only before (with their old value).
+    pub removed: BTreeMap<String, Value>,
+}
+
+impl VariableChanges {
+    /// The changes from `before` to `after`.
+    pub fn between(before: &Map<String, Value>, after: &Map<String, Value>) -> Self {
+        let mut out = Self::default();
+        for (k, a) in after {
+            match before.get(k) {
+                Some(b) if b != a => {
+                    out.changed.insert(
+                        k.clone(),
+                        VariableChange {
+                            before: b.clone(),
+                            after: a.clone(),
+                        },
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    out.added.insert(k.clone(), a.clone());
+                }
+            }
+        }
+        for (k, b) in before {
+            if !after.contains_key(k) {
+                out.removed.insert(k.clone(), b.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Seed 003's `BottleneckReport` for one step, with the data error if its
+/// times are unusable.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    /// The interaction.
+    pub interaction_id: String,
+    /// The node.
+    pub node_id: String,
+    /// The node's type.
+    pub node_type: String,
+    /// Dwell time in seconds; `None` when [`StepReport::data_error`] is set.
+    pub dwell_seconds: Option<f64>,
+    /// Changed, added and removed variables.
+    pub variable_changes: VariableChanges,
+    /// A decision point (DECISION, ROUTING, CONDITION by default).
+    pub is_decision: bool,
+    /// A decision point dwelling longer than the threshold.
+    pub is_bottleneck: bool,
+    /// The step's `errorState`.
+    pub error_state: bool,
+    /// Why the dwell time could not be computed (e.g. the step ends before
+    /// it starts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_error: Option<String>,
+}
+
+/// A step whose times are unusable. JSON: `{interactionId, nodeId, message}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataError {
+    /// The interaction.
+    pub interaction_id: String,
+    /// The node.
+    pub node_id: String,
+    /// What is wrong, e.g. `endTime is 2.000 s before startTime`.
+    pub message: String,
+}
+
+/// Aggregates of one node. Dwell figures in seconds; `p50`/`p95` within
+/// 1% ([`crate::sketch::RELATIVE_ERROR`]), the others exact.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeStats {
+    /// Node id (`(other)` pools nodes beyond [`AnalyzerConfig::max_nodes`]).
+    pub node_id: String,
+    /// Node type (as first seen).
+    pub node_type: String,
+    /// Steps with a valid dwell time.
+    pub count: u64,
+    /// Mean dwell.
+    pub mean_seconds: f64,
+    /// Median dwell (nearest rank).
+    pub p50_seconds: f64,
+    /// 95th percentile dwell (nearest rank).
+    pub p95_seconds: f64,
+    /// Longest dwell.
+    pub max_seconds: f64,
+    /// Of `count`, steps with `errorState: true`.
+    pub errors: u64,
+    /// `errors / count` (0 when `count` is 0).
+    pub error_rate: f64,
+    /// Steps of this node with unusable times (not in `count`).
+    pub data_errors: u64,
+}
+
+/// A path through the workflow and how often it was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PathCount {
+    /// Node ids in start order.
+    pub nodes: Vec<String>,
+    /// Interactions that took it (an upper bound when `maxOvercount > 0`).
+    pub count: u64,
+    /// How much `count` may exceed the truth (Space-Saving); 0 while there
+    /// were no more distinct paths than counters.
+    pub max_overcount: u64,
+}
+
+/// The result of a [`PathAnalyzer`] run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Analysis {
+    /// The bottleneck threshold, seconds.
+    pub threshold_seconds: f64,
+    /// Interactions analysed.
+    pub interactions: u64,
+    /// Steps analysed (data errors included).
+    pub steps_analysed: u64,
+    /// Per-node aggregates, by node id.
+    pub nodes: Vec<NodeStats>,
+    /// The most frequent paths, most frequent first.
+    pub top_paths: Vec<PathCount>,
+    /// The slowest bottlenecks, slowest first (at most
+    /// [`AnalyzerConfig::max_bottlenecks`]).
+    pub bottlenecks: Vec<StepReport>,
+    /// Every bottleneck seen.
+    pub bottleneck_count: u64,
+    /// The first data errors (at most [`AnalyzerConfig::max_data_errors`]).
+    pub data_errors: Vec<DataError>,
+    /// Every data error seen.
+    pub data_error_count: u64,
+}
+
+/// Parse an RFC 3339 time to Unix microseconds.
+fn micros(raw: Option<&str>, field: &str) -> Result<i64, String> {
+    let raw = raw.ok_or_else(|| format!("missing {field}"))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.timestamp_micros())
+        .map_err(|_| format!("{field} {raw:?} is not RFC 3339 with a zone"))
+}
+
+/// Dwell of `step` in seconds, or why there is none.
+fn dwell(step: &Step) -> Result<f64, String> {
+    let start = micros(step.start_time.as_deref(), "startTime")?;
+    let end = micros(step.end_time.as_deref(), "endTime")?;
+    if end < start {
+        return Err(format!(
+            "endTime is {:.3} s before startTime",
+            (start - end) as f64 / 1e6
+        ));
+    }
+    Ok((end - start) as f64 / 1e6)
+}
+
+impl AnalyzerConfig {
+    fn is_decision(&self, node_type: &str) -> bool {
+        self.decision_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(node_type))
+    }
+}
+
+/// Seed 003 step 3 for one step of interaction `interaction_id`.
+pub fn step_report(interaction_id: &str, step: &Step, config: &AnalyzerConfig) -> StepReport {
+    let dwell = dwell(step);
+    let is_decision = config.is_decision(&step.node_type);
+    let dwell_seconds = dwell.as_ref().ok().copied();
+    StepReport {
+        interaction_id: interaction_id.to_owned(),
+        node_id: step.node_id.clone(),
+        node_type: step.node_type.clone(),
+        dwell_seconds,
+        variable_changes: VariableChanges::between(&step.variables_before, &step.variables_after),
+        is_decision,
+        is_bottleneck: is_decision
+            && dwell_seconds.is_some_and(|d| d > config.threshold.as_secs_f64()),
+        error_state: step.error_state,
+        data_error: dwell.err(),
+    }
+}
+
+#[derive(Debug)]
+struct NodeAcc {
+    node_type: String,
+    count: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    errors: u64,
+    data_errors: u64,
+    sketch: DwellSketch,
+}
+
+/// A bottleneck ordered by dwell (then arrival), for the top-K heap.
+#[derive(Debug)]
+struct Slow {
+    dwell: f64,
+    seq: u64,
+    report: StepReport,
+}
+
+impl PartialEq for Slow {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Slow {}
+impl PartialOrd for Slow {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Slow {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.dwell
+            .total_cmp(&other.dwell)
+            .then(other.seq.cmp(&self.seq))
+    }
+}
+
+/// Separator of node ids in a path key.
+const PATH_SEP: char = '\u{1f}';
+
+/// Analyses interactions one at a time; see the module docs.
+///
+/// ```
+/// use cx_history::{AnalyzerConfig, Interaction, PathAnalyzer};
+/// let mut analyzer = PathAnalyzer::new(AnalyzerConfig::default());
+/// let interaction: Interaction = serde_json::from_value(serde_json::json!({
+///     "interactionId": "i1",
+///     "steps": [{"nodeId": "d", "nodeType": "DECISION",
+///                "startTime": "2024-05-01T10:00:00Z", "endTime": "2024-05-01T10:00:18Z"}]
+/// })).unwrap();
+/// analyzer.observe(&interaction);
+/// let analysis = analyzer.finish();
+/// assert_eq!(analysis.bottleneck_count, 1);
+/// assert_eq!(analysis.nodes[0].max_seconds, 18.0);
+/// ```
+#[derive(Debug)]
+pub struct PathAnalyzer {
+    config: AnalyzerConfig,
+    nodes: BTreeMap<String, NodeAcc>,
+    paths: HashMap<String, (u64, u64)>,
+    bottlenecks: BinaryHeap<Reverse<Slow>>,
+    bottleneck_count: u64,
+    data_errors: Vec<DataError>,
+    data_error_count: u64,
+    interactions: u64,
+    steps: u64,
+}
+
+impl PathAnalyzer {
+    /// An empty analyzer.
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Self {
+            config,
+            nodes: BTreeMap::new(),
+            paths: HashMap::new(),
+            bottlenecks: BinaryHeap::new(),
+            bottleneck_count: 0,
+            data_errors: Vec::new(),
+            data_error_count: 0,
+            interactions: 0,
+            steps: 0,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// Steps analysed so far.
+    pub fn steps_analysed(&self) -> u64 {
+        self.steps
+    }
+
+    fn node(&mut self, step: &Step) -> &mut NodeAcc {
+        let key =
+            if self.nodes.contains_key(&step.node_id) || self.nodes.len() < self.config.max_nodes {
+                step.node_id.as_str()
+            } else {
+                "(other)"
+            };
+        self.nodes.entry(key.to_owned()).or_insert_with(|| NodeAcc {
+            node_type: step.node_type.clone(),
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: 0.0,
+            errors: 0,
+            data_errors: 0,
+            sketch: DwellSketch::default(),
+        })
+    }
+
+    /// Analyse one interaction: steps are taken in `startTime` order (steps
+    /// without a parseable start last, as received).
+    pub fn observe(&mut self, interaction: &Interaction) {
+        self.interactions += 1;
+        let mut order: Vec<(i64, usize)> = interaction
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let start = micros(s.start_time.as_deref(), "startTime").unwrap_or(i64::MAX);
+                (start, i)
+            })
+            .collect();
+        order.sort_unstable();
+        let mut path = String::new();
+        let threshold = self.config.threshold.as_secs_f64();
+        for (n, &(_, i)) in order.iter().enumerate() {
+            let step = &interaction.steps[i];
+            self.steps += 1;
+            if n > 0 {
+                path.push(PATH_SEP);
+            }
+            path.push_str(&step.node_id);
+            match dwell(step) {
+                Ok(d) => {
+                    let acc = self.node(step);
+                    acc.count += 1;
+                    acc.sum += d;
+                    acc.min = acc.min.min(d);
+                    acc.max = acc.max.max(d);
+                    acc.errors += u64::from(step.error_state);
+                    acc.sketch.insert(d);
+                    if d > threshold && self.config.is_decision(&step.node_type) {
+                        self.bottleneck_count += 1;
+                        self.keep_bottleneck(d, &interaction.interaction_id, step);
+                    }
+                }
+                Err(message) => {
+                    self.node(step).data_errors += 1;
+                    self.data_error_count += 1;
+                    if self.data_errors.len() < self.config.max_data_errors {
+                        self.data_errors.push(DataError {
+                            interaction_id: interaction.interaction_id.clone(),
+                            node_id: step.node_id.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        if !order.is_empty() {
+            self.count_path(path);
+        }
+    }
+
+    fn keep_bottleneck(&mut self, dwell: f64, interaction_id: &str, step: &Step) {
+        if self.config.max_bottlenecks == 0 {
+            return;
+        }
+        let full = self.bottlenecks.len() >= self.config.max_bottlenecks;
+        if full
+            && self
+                .bottlenecks
+                .peek()
+                .is_some_and(|Reverse(s)| s.dwell >= dwell)
+        {
+            return;
+        }
+        self.bottlenecks.push(Reverse(Slow {
+            dwell,
+            seq: self.bottleneck_count,
+            report: step_report(interaction_id, step, &self.config),
+        }));
+        if self.bottlenecks.len() > self.config.max_bottlenecks {
+            self.bottlenecks.pop();
+        }
+    }
+
+    /// Space-Saving: count `path`, evicting the least counted key when full.
+    fn count_path(&mut self, path: String) {
+        if let Some(c) = self.paths.get_mut(&path) {
+            c.0 += 1;
+            return;
+        }
+        if self.paths.len() < self.config.path_capacity.max(1) {
+            self.paths.insert(path, (1, 0));
+            return;
+        }
+        let min = self
+            .paths
+            .iter()
+            .min_by_key(|(_, (count, _))| *count)
+            .map(|(k, (count, _))| (k.clone(), *count));
+        if let Some((key, count)) = min {
+            self.paths.remove(&key);
+            self.paths.insert(path, (count + 1, count));
+        }
+    }
+
+    /// The aggregates, paths, bottlenecks and data errors seen.
+    pub fn finish(self) -> Analysis {
+        let nodes = self
+            .nodes
+            .into_iter()
+            .map(|(node_id, a)| {
+                let per = |x: u64| {
+                    if a.count == 0 {
+                        0.0
+                    } else {
+                        x as f64 / a.count as f64
+                    }
+                };
+                // The sketch's answer, kept within the exact min and max
+                // (which only brings it closer to the true quantile).
+                let quantile = |q: f64| {
+                    a.sketch
+                        .quantile(q)
+                        .map_or(0.0, |v| v.clamp(a.min.min(a.max), a.max))
+                };
+                NodeStats {
+                    node_id,
+                    mean_seconds: if a.count == 0 {
+                        0.0
+                    } else {
+                        a.sum / a.count as f64
+                    },
+                    p50_seconds: quantile(0.5),
+                    p95_seconds: quantile(0.95),
+                    max_seconds: a.max,
+                    error_rate: per(a.errors),
+                    node_type: a.node_type,
+                    count: a.count,
+                    errors: a.errors,
+                    data_errors: a.data_errors,
+                }
+            })
+            .collect();
+        let mut paths: Vec<PathCount> = self
+            .paths
+            .into_iter()
+            .map(|(key, (count, over))| PathCount {
+                nodes: key.split(PATH_SEP).map(str::to_owned).collect(),
+                count,
+                max_overcount: over,
+            })
+            .collect();
+        paths.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.nodes.cmp(&b.nodes)));
+        paths.truncate(self.config.top_paths);
+        let mut slow: Vec<Slow> = self.bottlenecks.into_iter().map(|Reverse(s)| s).collect();
+        slow.sort_by(|a, b| b.cmp(a));
+        Analysis {
+            threshold_seconds: self.config.threshold.as_secs_f64(),
+            interactions: self.interactions,
+            steps_analysed: self.steps,
+            nodes,
+            top_paths: paths,
+            bottlenecks: slow.into_iter().map(|s| s.report).collect(),
+            bottleneck_count: self.bottleneck_count,
+            data_errors: self.data_errors,
+            data_error_count: self.data_error_count,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn step(node: &str, ty: &str, start: &str, end: &str) -> Step {
+        serde_json::from_value(json!({
+            "nodeId": node, "nodeType": ty, "startTime": start, "endTime": end,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn step_reports_follow_the_seed_and_go_beyond_it() {
+        let mut s = step(
+            "d",
+            "decision",
+            "2024-05-01T10:00:00Z",
+            "2024-05-01T10:00:18.5Z",
+        );
+        s.variables_before = json!({"a": 1, "b": 2, "gone": true})
+            .as_object()
+            .unwrap()
+            .clone();
+        s.variables_after = json!({"a": 1, "b": 3, "new": "x"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let r = step_report("i", &s, &AnalyzerConfig::default());
+        assert_eq!(r.dwell_seconds, Some(18.5));
+        assert!(
+            r.is_decision && r.is_bottleneck,
+            "types match case-insensitively"
+        );
+        assert_eq!(r.variable_changes.changed["b"].after, json!(3));
+        assert_eq!(r.variable_changes.added["new"], json!("x"));
+        assert_eq!(r.variable_changes.removed["gone"], json!(true));
+        assert!(!r.variable_changes.changed.contains_key("a"));
+
+        let table = [
+            (
+                "2024-05-01T10:00:05Z",
+                "2024-05-01T10:00:03Z",
+                "endTime is 2.000 s before startTime",
+            ),
+            (
+                "2024-05-01T10:00:05",
+                "2024-05-01T10:00:06Z",
+                "not RFC 3339",
+            ),
+        ];
+        for (start, end, want) in table {
+            let r = step_report(
+                "i",
+                &step("x", "TASK", start, end),
+                &AnalyzerConfig::default(),
+            );
+            assert_eq!(r.dwell_seconds, None);
+            assert!(r.data_error.as_deref().unwrap().contains(want), "{r:?}");
+            assert!(!r.is_bottleneck);
+        }
+        let missing: Step = serde_json::from_value(json!({"nodeId": "m"})).unwrap();
+        let r = step_report("i", &missing, &AnalyzerConfig::default());
+        assert_eq!(r.data_error.as_deref(), Some("missing startTime"));
+    }
+
+    #[test]
+    fn bottleneck_threshold_is_strict_and_only_for_decisions() {
+        let cfg = AnalyzerConfig::default();
+        let cases = [
+            ("DECISION", "2024-05-01T10:00:15Z", false),
+            ("DECISION", "2024-05-01T10:00:15.001Z", true),
+            ("ROUTING", "2024-05-01T10:00:20Z", true),
+            ("CONDITION", "2024-05-01T10:00:20Z", true),
+            ("TASK", "2024-05-01T10:01:00Z", false),
+        ];
+        for (ty, end, want) in cases {
+            let r = step_report("i", &step("n", ty, "2024-05-01T10:00:00Z", end), &cfg);
+            assert_eq!(r.is_bottleneck, want, "{ty} until {end}");
+        }
+    }
+
+    #[test]
+    fn bounded_state_keeps_the_slowest_and_counts_everything() {
+        let cfg = AnalyzerConfig {
+            max_bottlenecks: 2,
+            max_data_errors: 1,
+            path_capacity: 2,
+            ..AnalyzerConfig::default()
+        };
+        let mut a = PathAnalyzer::new(cfg);
+        for (i, secs) in [16, 30, 20, 17].into_iter().enumerate() {
+            let end = format!("2024-05-01T10:00:{secs:02}Z");
+            a.observe(&Interaction {
+                interaction_id: format!("i{i}"),
+                steps: vec![
+                    step(
+                        &format!("p{i}"),
+                        "TASK",
+                        "2024-05-01T09:59:00Z",
+                        "2024-05-01T09:59:01Z",
+                    ),
+                    step("d", "DECISION", "2024-05-01T10:00:00Z", &end),
+                    step(
+                        "bad",
+                        "TASK",
+                        "2024-05-01T10:01:00Z",
+                        "2024-05-01T10:00:00Z",
+                    ),
+                ],
+            });
+        }
+        let r = a.finish();
+        assert_eq!(r.bottleneck_count, 4);
+        let kept: Vec<_> = r.bottlenecks.iter().map(|b| b.dwell_seconds).collect();
+        assert_eq!(kept, vec![Some(30.0), Some(20.0)]);
+        assert_eq!((r.data_error_count, r.data_errors.len()), (4, 1));
+        assert_eq!(r.steps_analysed, 12);
+        assert_eq!(r.top_paths.len(), 2);
+        assert!(
+            r.top_paths.iter().any(|p| p.max_overcount > 0),
+            "evictions are reported"
+        );
+        assert_eq!(r.top_paths[0].nodes.len(), 3, "{:?}", r.top_paths);
+    }
+}

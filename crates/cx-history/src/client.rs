@@ -1,0 +1,457 @@
+//! [`Client`]: the interaction-history API of one tenant, on top of a
+//! [`cx_http::Client`].
+//!
+//! Retrieval (seed 003 step 2) is a `Stream` of offset/limit pages of
+//! `POST /api/v2/interactions/history/query`: the first page alone (it
+//! tells `totalCount`), then up to [`Config::max_in_flight`] pages at once
+//! (default 5, the seed's concurrent-request quota), yielded in offset
+//! order; it stops on an empty or short page, or when `totalCount` is
+//! reached. At most `max_in_flight` pages are held at a time, however many
+//! records the query returns. The query is a read, so it is sent as an
+//! idempotent POST: the runtime retries 429 (honouring `Retry-After`) and
+//! 5xx.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cx_audit::{AuditRecord, AuditSink, EventType};
+use futures::future::BoxFuture;
+use futures::stream::{self, FuturesOrdered, Stream, StreamExt, TryStreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::analyze::PathAnalyzer;
+use crate::config::Config;
+use crate::error::{Error, ErrorKind, from_http};
+use crate::query::HistoryQuery;
+use crate::report::{ComplianceStatus, HistoryReport, WebhookDelivery};
+use crate::types::Interaction;
+
+/// The history query endpoint (seed 003).
+pub const QUERY_PATH: &str = "/api/v2/interactions/history/query";
+
+/// Audit event of a finished query (seed 003 step 4).
+pub const HISTORY_QUERY_COMPLETED: EventType = EventType::from_static("HISTORY_QUERY_COMPLETED");
+
+/// Audit event of a completion webhook that failed after retries.
+pub const HISTORY_WEBHOOK_FAILED: EventType = EventType::from_static("HISTORY_WEBHOOK_FAILED");
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Offset of the first interaction of the page.
+    pub offset: u64,
+    /// The API's `totalCount`, when it sent one.
+    pub total: Option<u64>,
+    /// The interactions.
+    pub interactions: Vec<Interaction>,
+}
+
+#[derive(Deserialize)]
+struct PageBody {
+    #[serde(default)]
+    data: Vec<Interaction>,
+    #[serde(rename = "totalCount")]
+    total_count: Option<u64>,
+}
+
+/// Retrieval progress, reported after each page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    /// Interactions retrieved so far.
+    pub records: u64,
+    /// Steps retrieved so far.
+    pub steps: u64,
+    /// `totalCount` of the query, when known.
+    pub total: Option<u64>,
+    /// Since the first request.
+    pub elapsed: Duration,
+}
+
+/// The interaction-history API of one tenant. Cheap to clone.
+#[derive(Clone)]
+pub struct Client {
+    http: cx_http::Client,
+    config: Arc<Config>,
+    audit: Option<Arc<dyn AuditSink>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("http", &self.http)
+            .field("config", &self.config)
+            .field("audit", &self.audit.is_some())
+            .finish()
+    }
+}
+
+struct Paging {
+    http: cx_http::Client,
+    filter: Arc<str>,
+    limit: u64,
+    next: u64,
+    total: Option<u64>,
+    fetched: u64,
+    max_pages: u64,
+    max_in_flight: usize,
+    in_flight: FuturesOrdered<BoxFuture<'static, Result<Page, Error>>>,
+    done: bool,
+}
+
+impl Paging {
+    fn fetch(&self, offset: u64) -> BoxFuture<'static, Result<Page, Error>> {
+        let body = json!({
+            "filter": &*self.filter,
+            "limit": self.limit,
+            "offset": offset,
+            "sort": "nodeTimestamp DESC",
+        });
+        let req = self
+            .http
+            .post(QUERY_PATH)
+            .idempotent()
+            .json(&body)
+            .operation("history.query");
+        Box::pin(async move {
+            let page: PageBody = req
+                .send_json()
+                .await
+                .map_err(|e| from_http(e, "querying interaction history"))?;
+            Ok(Page {
+                offset,
+                total: page.total_count,
+                interactions: page.data,
+            })
+        })
+    }
+
+    /// Start requests up to the in-flight limit; an error when the page
+    /// limit stops a query that is not finished.
+    fn refill(&mut self) -> Result<(), Error> {
+        let cap = if self.total.is_none() {
+            1
+        } else {
+            self.max_in_flight.max(1)
+        };
+        while self.in_flight.len() < cap && self.total.is_none_or(|t| self.next < t) {
+            if self.fetched >= self.max_pages {
+                if self.in_flight.is_empty() {
+                    return Err(Error::new(
+                        ErrorKind::Api,
+                        format!(
+                            "history query stopped after {} pages (page limit)",
+                            self.max_pages
+                        ),
+                    ));
+                }
+                break;
+            }
+            let fut = self.fetch(self.next);
+            self.in_flight.push_back(fut);
+            self.next += self.limit;
+            self.fetched += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Client {
+    /// A client sending through `http` (build it with
+    /// `cx_auth::Tenant::connect` for an authenticated one).
+    pub fn new(http: cx_http::Client, config: Config) -> Self {
+        Self {
+            http,
+            config: Arc::new(config),
+            audit: None,
+        }
+    }
+
+    /// Write `HISTORY_QUERY_COMPLETED` (and `HISTORY_WEBHOOK_FAILED`)
+    /// records to `sink`. A failing sink is reported
+    /// ([`ErrorKind::Audit`]), never ignored.
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(sink);
+        self
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The runtime client requests go through.
+    pub fn http(&self) -> &cx_http::Client {
+        &self.http
+    }
+
+    /// The pages of `query` (seed 003 step 2), in offset order; see the
+    /// module docs for concurrency and memory.
+    ///
+    /// # Errors
+    /// Yields the first failed page's error and ends:
+    /// [`ErrorKind::InvalidQuery`] (400), [`ErrorKind::PermissionDenied`],
+    /// [`ErrorKind::RateLimited`] (429 after retries), [`ErrorKind::Transport`],
+    /// [`ErrorKind::Api`] (other statuses, bad bodies, page limit).
+    pub fn pages(
+        &self,
+        query: &HistoryQuery,
+    ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static {
+        let state = Paging {
+            http: self.http.clone(),
+            filter: query.filter().into(),
+            limit: u64::from(query.limit()),
+            next: 0,
+            total: None,
+            fetched: 0,
+            max_pages: self.config.max_pages,
+            max_in_flight: self.config.max_in_flight,
+            in_flight: FuturesOrdered::new(),
+            done: false,
+        };
+        stream::unfold(state, |mut st| async move {
+            if st.done {
+                return None;
+            }
+            if let Err(e) = st.refill() {
+                st.done = true;
+                return Some((Err(e), st));
+            }
+            match st.in_flight.next().await? {
+                Err(e) => {
+                    st.done = true;
+                    Some((Err(e), st))
+                }
+                Ok(page) => {
+                    if st.total.is_none() {
+                        st.total = Some(page.total.unwrap_or(u64::MAX));
+                    }
+                    if (page.interactions.len() as u64) < st.limit {
+                        st.done = true;
+                    }
+                    Some((Ok(page), st))
+                }
+            }
+        })
+    }
+
+    /// The interactions of `query`, one by one (pages flattened).
+    ///
+    /// # Errors
+    /// As [`Client::pages`].
+    pub fn interactions(
+        &self,
+        query: &HistoryQuery,
+    ) -> impl Stream<Item = Result<Interaction, Error>> + Send + 'static {
+        self.pages(query)
+            .map_ok(|p| stream::iter(p.interactions.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// Retrieve, analyse, audit and (optionally) notify: seed 003's whole
+    /// run. Configure, then [`ReportBuilder::send`].
+    pub fn report<'a>(&'a self, query: &'a HistoryQuery) -> ReportBuilder<'a> {
+        ReportBuilder {
+            client: self,
+            query,
+            threshold: None,
+            webhook: None,
+            progress: None,
+        }
+    }
+
+    async fn audit(&self, event: EventType, payload: Value) -> Result<(), cx_audit::Error> {
+        match &self.audit {
+            None => Ok(()),
+            Some(sink) => sink.write(&AuditRecord::new(event, payload)).await,
+        }
+    }
+}
+
+type ProgressFn = Box<dyn Fn(&Progress) + Send + Sync>;
+
+/// Seed 003's run for one query; finish with [`ReportBuilder::send`].
+#[must_use = "a report does nothing until `.send().await`"]
+pub struct ReportBuilder<'a> {
+    client: &'a Client,
+    query: &'a HistoryQuery,
+    threshold: Option<Duration>,
+    webhook: Option<String>,
+    progress: Option<ProgressFn>,
+}
+
+impl ReportBuilder<'_> {
+    /// Bottleneck threshold for this run (default: the config's, 15 s).
+    pub fn threshold(mut self, threshold: Duration) -> Self {
+        self.threshold = Some(threshold);
+        self
+    }
+
+    /// POST the completion payload to `url` when done (seed 003 step 4):
+    /// `{status: "completion", audit_log, bottleneck_count,
+    /// analysis_payload}`, without the CXone token, with an idempotency key
+    /// so the runtime retries it.
+    pub fn webhook(mut self, url: impl Into<String>) -> Self {
+        self.webhook = Some(url.into());
+        self
+    }
+
+    /// Called after every page with the running totals.
+    pub fn on_progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Retrieve every page, analyse it, write the audit record, send the
+    /// webhook.
+    ///
+    /// # Errors
+    /// A retrieval error as [`Client::pages`]; [`ErrorKind::Audit`] when
+    /// the audit record could not be written (the webhook is then not
+    /// sent); [`ErrorKind::Webhook`] when the webhook failed after retries
+    /// (recorded as `HISTORY_WEBHOOK_FAILED`). Both carry the report
+    /// ([`Error::report`]).
+    pub async fn send(self) -> Result<HistoryReport, Error> {
+        let client = self.client;
+        let mut analyzer_config = client.config.analyzer.clone();
+        if let Some(t) = self.threshold {
+            analyzer_config.threshold = t;
+        }
+        let mut analyzer = PathAnalyzer::new(analyzer_config);
+        let started = Instant::now();
+        let (mut records, mut steps, mut pages_seen) = (0u64, 0u64, 0u64);
+        let mut reported: Option<u64> = None;
+        let mut pages = std::pin::pin!(client.pages(self.query));
+        while let Some(page) = pages.next().await {
+            let page = page?;
+            pages_seen += 1;
+            if reported.is_none() {
+                reported = page.total;
+            }
+            for interaction in &page.interactions {
+                analyzer.observe(interaction);
+                steps += interaction.steps.len() as u64;
+            }
+            records += page.interactions.len() as u64;
+            if let Some(f) = &self.progress {
+                f(&Progress {
+                    records,
+                    steps,
+                    total: reported,
+                    elapsed: started.elapsed(),
+                });
+            }
+        }
+        let latency = started.elapsed();
+        let reported = reported.unwrap_or(records);
+        let accuracy_rate = if reported == 0 {
+            1.0
+        } else {
+            records as f64 / reported as f64
+        };
+        let mut report = HistoryReport {
+            query_filter: self.query.filter(),
+            records_retrieved: records,
+            records_reported: reported,
+            steps_retrieved: steps,
+            pages: pages_seen,
+            accuracy_rate,
+            extraction_latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+            compliance_status: if accuracy_rate > client.config.verified_accuracy {
+                ComplianceStatus::Verified
+            } else {
+                ComplianceStatus::ReviewRequired
+            },
+            analysis: analyzer.finish(),
+            webhook: None,
+        };
+        let mut audit_log = report.audit_payload();
+        if let Value::Object(m) = &mut audit_log {
+            m.insert(
+                "interaction_ids".to_owned(),
+                json!(self.query.interaction_ids()),
+            );
+        }
+        if let Err(e) = client
+            .audit(HISTORY_QUERY_COMPLETED, audit_log.clone())
+            .await
+        {
+            return Err(
+                Error::new(ErrorKind::Audit, "the history report could not be audited")
+                    .with_audit(e)
+                    .with_report(report),
+            );
+        }
+        let Some(url) = self.webhook else {
+            return Ok(report);
+        };
+        let payload = json!({
+            "status": "completion",
+            "audit_log": audit_log,
+            "bottleneck_count": report.analysis.bottleneck_count,
+            "analysis_payload": &report.analysis,
+        });
+        let key = uuid::Uuid::new_v4().to_string();
+        let sent = client
+            .http
+            .post(&url)
+            .without_auth()
+            .idempotency_key(&key)
+            .json(&payload)
+            .operation("history.webhook")
+            .send()
+            .await;
+        match sent {
+            Ok(resp) => {
+                report.webhook = Some(WebhookDelivery {
+                    url,
+                    delivered: true,
+                    attempts: resp.attempts(),
+                    error: None,
+                });
+                Ok(report)
+            }
+            Err(e) => {
+                let message = e.to_string();
+                report.webhook = Some(WebhookDelivery {
+                    url: url.clone(),
+                    delivered: false,
+                    attempts: e.attempts(),
+                    error: Some(message.clone()),
+                });
+                let failure = json!({"url": url, "error": message, "attempts": e.attempts()});
+                let err = Error::new(
+                    ErrorKind::Webhook,
+                    format!("completion webhook to {url} failed"),
+                )
+                .with_http(e);
+                match client.audit(HISTORY_WEBHOOK_FAILED, failure).await {
+                    Ok(()) => Err(err.with_report(report)),
+                    Err(a) => Err(err.with_audit(a).with_report(report)),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn client_and_futures_are_send() {
+        fn assert_send_sync<T: Send + Sync + Clone>() {}
+        assert_send_sync::<Client>();
+        let http = cx_http::Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let client = Client::new(http, Config::default());
+        let q = HistoryQuery::builder().interaction("a").build().unwrap();
+        assert_send(&client.pages(&q));
+        assert_send(&client.report(&q).send());
+    }
+}

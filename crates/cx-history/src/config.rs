@@ -1,0 +1,39 @@
+//! Settings of a [`crate::Client`] and their defaults, all in one place.
+//!
+//! | setting | default | meaning |
+//! |---|---|---|
+//! | `max_in_flight` | 5 | page requests of one query in flight at once (seed 003's concurrent-request quota) |
+//! | `analyzer.threshold` | 15 s | decision points dwelling longer are bottlenecks (seed 003) |
+//! | `analyzer.*` | see [`AnalyzerConfig`] | bounds of the analyzer's memory |
+//! | `verified_accuracy` | 0.95 | accuracy above which a report is VERIFIED (seed 003 step 4) |
+//! | `max_pages` | 10,000 | pages one query may fetch before it stops with an error |
+//!
+//! Retries of individual requests (429 with `Retry-After`, 5xx) are the
+//! runtime's, configured on the [`cx_http::Client`].
+
+use crate::analyze::AnalyzerConfig;
+
+/// Settings of a [`crate::Client`]. See the module docs for the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Page requests in flight at once per query (≥ 1; 0 is treated as 1).
+    pub max_in_flight: usize,
+    /// Analyzer settings (threshold, bounds).
+    pub analyzer: AnalyzerConfig,
+    /// Accuracy (records retrieved / total the API reports) above which the
+    /// compliance status is VERIFIED, else REVIEW_REQUIRED.
+    pub verified_accuracy: f64,
+    /// Most pages fetched for one query.
+    pub max_pages: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 5,
+            analyzer: AnalyzerConfig::default(),
+            verified_accuracy: 0.95,
+            max_pages: cx_http::paginate::DEFAULT_MAX_PAGES,
+        }
+    }
+}
