@@ -37,7 +37,7 @@ async fn an_execution_is_accounted_for_locally_and_in_the_cxone_audit_log() {
     let local = audit_records(dir.path());
     let events: Vec<&str> = local.iter().map(|r| r.event_type.as_str()).collect();
     assert_eq!(events, ["TRIGGERED", "EXECUTION_COMPLETED"]);
-    assert!(local.iter().all(|r| r.payload["executionId"] == exec_id));
+    assert!(local.iter().all(|r| r.payload()["executionId"] == exec_id));
 
     let remote = MemorySink::new();
     let query = ExportQuery {
@@ -49,7 +49,7 @@ async fn an_execution_is_accounted_for_locally_and_in_the_cxone_audit_log() {
     let actions: Vec<String> = remote
         .records()
         .iter()
-        .filter(|r| r.payload["details"]["executionId"] == exec_id)
+        .filter(|r| r.payload()["details"]["executionId"] == exec_id)
         .map(|r| r.event_type.to_string())
         .collect();
     assert_eq!(actions, ["EXECUTION_CREATED", "EXECUTION_COMPLETED"]);
@@ -198,5 +198,5 @@ async fn the_seed_001_example_triggers_an_instance_with_typed_context() {
     assert_eq!(stats.success, 1);
     let local = audit_records(dir.path());
     assert_eq!(local.len(), 1);
-    assert_eq!(local[0].payload["instanceId"], report.instance_id);
+    assert_eq!(local[0].payload()["instanceId"], report.instance_id);
 }

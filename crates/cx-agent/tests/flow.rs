@@ -68,7 +68,7 @@ async fn the_seed_example_flow_writes_once_publishes_and_audits() {
     let audit = &records[0];
     assert_eq!(audit.event_type, "AGENT_AVAILABILITY_CHANGED");
     assert!(audit.verify_hash());
-    let p = &audit.payload;
+    let p = &audit.payload();
     assert_eq!(p["auditId"].as_str(), report.audit_id.as_deref());
     assert_eq!(p["validation"]["passed"], true);
     assert_eq!(p["apiResponse"]["status"], 200);
@@ -114,7 +114,7 @@ async fn an_update_sent_with_the_first_updates_old_etag_takes_the_409_path() {
         ]
     );
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
-    assert_eq!(sink.records()[1].payload["metrics"]["conflicts"], 1);
+    assert_eq!(sink.records()[1].payload()["metrics"]["conflicts"], 1);
 
     // Budget of one attempt: the stale ETag is a Conflict, audited, unwritten.
     let err = client
@@ -129,7 +129,7 @@ async fn an_update_sent_with_the_first_updates_old_etag_takes_the_409_path() {
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
     let last = sink.records().pop().unwrap();
     assert_eq!(last.event_type, "AGENT_AVAILABILITY_UPDATE_FAILED");
-    assert_eq!(last.payload["errorKind"], "conflict");
+    assert_eq!(last.payload()["errorKind"], "conflict");
 }
 
 #[tokio::test]
@@ -147,7 +147,7 @@ async fn without_an_etag_the_audit_says_no_optimistic_locking() {
     assert!(!report.optimistic_locking_applied);
     assert_eq!(sent(&sim, "PATCH", "/workmodes")[0].if_match, None);
     assert_eq!(
-        sink.records()[0].payload["complianceFlags"]["optimisticLockingApplied"],
+        sink.records()[0].payload()["complianceFlags"]["optimisticLockingApplied"],
         false
     );
 }
@@ -327,7 +327,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     let report = err.report().unwrap();
     assert!(report.event.is_none());
     assert_eq!(writes(&sim, AGENT).await.len(), 1, "the write stands");
-    assert_eq!(sink.records()[0].payload["eventPublished"], false);
+    assert_eq!(sink.records()[0].payload()["eventPublished"], false);
 
     sim.set_faults(Vec::new());
     let broken = cx_agent::Client::new(support::http(&sim), fast())

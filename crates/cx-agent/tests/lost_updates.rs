@@ -121,7 +121,7 @@ async fn run(writers: usize, max_attempts: u32) -> Figures {
     let mut audited: Vec<String> = records
         .iter()
         .filter(|r| r.event_type == "AGENT_AVAILABILITY_CHANGED")
-        .map(|r| r.payload["reason"].as_str().unwrap().to_owned())
+        .map(|r| r.payload()["reason"].as_str().unwrap().to_owned())
         .collect();
     audited.sort();
     assert_eq!(audited, want, "audit log = landed writers, once each");

@@ -22,7 +22,7 @@
 //! The hash covers the record's JSON *meaning*: re-encoding a line (member
 //! order, `1.0` vs `1`, escapes) keeps it valid, any change of a value breaks it.
 
-use crate::canonical::{sha256_hex, write_object, write_str, write_value};
+use crate::canonical::{sha256_hex, write_object, write_str};
 use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -34,7 +34,9 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 ///
 /// Equal to [`line_hash`] of the record's JSON line. Written directly in
 /// canonical member order (`compliance_hash`, `event_type`, `payload`,
-/// `prev_hash`, `timestamp`), so no intermediate `Value` is built.
+/// `prev_hash`, `timestamp`), so no intermediate `Value` is built, and the
+/// payload's canonical bytes are the ones its compliance hash was computed
+/// from ([`AuditRecord::canonical_payload`]), not a second serialisation.
 pub fn record_hash(record: &AuditRecord) -> String {
     let mut out = Vec::with_capacity(2048);
     out.extend_from_slice(b"{\"compliance_hash\":");
@@ -42,7 +44,7 @@ pub fn record_hash(record: &AuditRecord) -> String {
     out.extend_from_slice(b",\"event_type\":");
     write_str(&mut out, record.event_type.as_str());
     out.extend_from_slice(b",\"payload\":");
-    write_value(&mut out, &record.payload);
+    out.extend_from_slice(record.canonical_payload());
     if let Some(prev) = &record.prev_hash {
         out.extend_from_slice(b",\"prev_hash\":");
         write_str(&mut out, prev);
@@ -93,7 +95,7 @@ mod tests {
         r.event_type = crate::EventType::new("Y");
         edits.push(r);
         let mut r = base.clone();
-        r.payload = json!({"n": 2});
+        r.set_payload_unchecked(json!({"n": 2}));
         edits.push(r);
         let mut r = base.clone();
         r.compliance_hash.replace_range(0..1, "f");

@@ -287,7 +287,7 @@ impl AuditSink for JsonlSink {
     /// chain is not advanced and the file is reopened (and its tail repaired)
     /// on the next write.
     async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        if nesting_exceeds(&record.payload, MAX_PAYLOAD_DEPTH) {
+        if nesting_exceeds(record.payload(), MAX_PAYLOAD_DEPTH) {
             return Err(Error::new(
                 ErrorKind::Serialize,
                 format!(

@@ -23,12 +23,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::canonical::compliance_hash;
+use crate::canonical::{canonical_json, compliance_hash, sha256_hex};
 
 /// The kind of event an [`AuditRecord`] logs, e.g. `WORKFLOW_TRIGGERED`.
 ///
@@ -137,8 +138,10 @@ pub struct AuditRecord {
     pub timestamp: DateTime<Utc>,
     /// What happened.
     pub event_type: EventType,
-    /// The event's details; any JSON value.
-    pub payload: Value,
+    /// The event's details; any JSON value. Private so it cannot change
+    /// behind its compliance hash and cached canonical form: read it with
+    /// [`AuditRecord::payload`].
+    payload: Value,
     /// Lowercase hex SHA-256 (64 characters) of the RFC 8785 canonical form of
     /// `payload` ([`crate::compliance_hash`]).
     pub compliance_hash: String,
@@ -150,6 +153,30 @@ pub struct AuditRecord {
     /// ([`crate::chain::record_hash`]). Filled by the sink.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash: Option<String>,
+    /// The RFC 8785 bytes of `payload`, made once (by [`AuditRecord::at`], or
+    /// on first use for a record read back) and reused by the chain hash, so
+    /// the sink does not serialise the payload a second time.
+    #[serde(skip)]
+    canonical_payload: CanonicalCache,
+}
+
+/// A cache of a payload's canonical bytes. It never takes part in equality
+/// and prints as `..`.
+#[derive(Clone, Default)]
+struct CanonicalCache(OnceLock<Arc<[u8]>>);
+
+impl PartialEq for CanonicalCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for CanonicalCache {}
+
+impl fmt::Debug for CanonicalCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("..")
+    }
 }
 
 impl AuditRecord {
@@ -162,7 +189,8 @@ impl AuditRecord {
     /// A record stamped with `timestamp`, truncated to whole milliseconds so
     /// that the record equals itself after a round trip through JSON.
     pub fn at(timestamp: DateTime<Utc>, event_type: impl Into<EventType>, payload: Value) -> Self {
-        let compliance_hash = compliance_hash(&payload);
+        let canonical: Arc<[u8]> = canonical_json(&payload).into();
+        let compliance_hash = sha256_hex(&canonical);
         Self {
             timestamp: timestamp.trunc_subsecs(3),
             event_type: event_type.into(),
@@ -170,7 +198,34 @@ impl AuditRecord {
             compliance_hash,
             prev_hash: None,
             hash: None,
+            canonical_payload: CanonicalCache(OnceLock::from(canonical)),
         }
+    }
+
+    /// The event's details.
+    pub fn payload(&self) -> &Value {
+        &self.payload
+    }
+
+    /// The event's details, by value.
+    pub fn into_payload(self) -> Value {
+        self.payload
+    }
+
+    /// The RFC 8785 canonical bytes of the payload (what `compliance_hash`
+    /// hashes), computed at most once per record.
+    pub fn canonical_payload(&self) -> &[u8] {
+        self.canonical_payload
+            .0
+            .get_or_init(|| canonical_json(&self.payload).into())
+    }
+
+    /// Replace the payload without updating `compliance_hash`: how tests
+    /// model an edited record.
+    #[cfg(test)]
+    pub(crate) fn set_payload_unchecked(&mut self, payload: Value) {
+        self.payload = payload;
+        self.canonical_payload = CanonicalCache::default();
     }
 
     /// This record linked after the record whose hash is `prev_hash`: a copy
@@ -345,7 +400,7 @@ mod tests {
     fn verify_hash_catches_an_edited_payload() {
         let mut record = AuditRecord::new("X", json!({"status": "COMPLETED"}));
         assert!(record.verify_hash());
-        record.payload = json!({"status": "FAILED"});
+        record.set_payload_unchecked(json!({"status": "FAILED"}));
         assert!(!record.verify_hash());
     }
 }

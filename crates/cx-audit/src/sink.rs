@@ -208,7 +208,7 @@ mod tests {
         }
         let by_ref: &MemorySink = &sink;
         AuditSink::flush(&by_ref).await?;
-        let payloads: Vec<_> = sink.records().into_iter().map(|r| r.payload).collect();
+        let payloads: Vec<_> = sink.records().iter().map(|r| r.payload().clone()).collect();
         assert_eq!(payloads, [json!(0), json!(1), json!(2)]);
         assert_eq!(sink.take().len(), 3);
         assert!(sink.is_empty());

@@ -390,7 +390,7 @@ fn check_line(
     };
     *records += 1;
     let link = record.prev_hash.clone().zip(record.hash.clone());
-    let computed = crate::canonical::compliance_hash(&record.payload);
+    let computed = crate::canonical::compliance_hash(record.payload());
     let problem = if computed != record.compliance_hash {
         Some(ProblemKind::HashMismatch {
             stored: record.compliance_hash,

@@ -72,7 +72,7 @@ impl Ctx {
         assert_eq!(records.len(), 1, "{records:?}");
         assert_eq!(records[0].event_type.as_str(), "DATA_ACTION_EXECUTED");
         assert!(records[0].verify_hash());
-        records[0].payload.clone()
+        records[0].payload().clone()
     }
 }
 
@@ -239,7 +239,12 @@ async fn failed_and_timed_out_jobs_are_classified_with_their_detail() {
         assert_eq!(audit.error.as_deref(), err.error_detail());
         assert_eq!(Some(audit.job_id.as_str()), err.job_id());
     }
-    let stored: Vec<Value> = ctx.audit.records().into_iter().map(|r| r.payload).collect();
+    let stored: Vec<Value> = ctx
+        .audit
+        .records()
+        .into_iter()
+        .map(cx_audit::AuditRecord::into_payload)
+        .collect();
     assert!(
         stored[0]["error"]
             .as_str()

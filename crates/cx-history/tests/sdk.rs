@@ -80,9 +80,9 @@ async fn the_seed_example_returns_its_steps_and_flags_the_slow_decision_node() {
     let records = sink.records();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].event_type.as_str(), "HISTORY_QUERY_COMPLETED");
-    assert_eq!(records[0].payload["compliance_status"], "VERIFIED");
+    assert_eq!(records[0].payload()["compliance_status"], "VERIFIED");
     assert_eq!(
-        records[0].payload["interaction_ids"][0],
+        records[0].payload()["interaction_ids"][0],
         cx_sim::SEED_INTERACTION_ID
     );
 }

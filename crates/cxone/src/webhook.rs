@@ -73,7 +73,7 @@ pub fn recorded_completions(dir: &Path) -> Result<Vec<String>, cx_audit::Error> 
     for path in cx_audit::day_files(dir)? {
         for record in cx_audit::read_jsonl(&path)? {
             if record.event_type == EventType::WORKFLOW_COMPLETED {
-                if let Some(id) = record.payload["instanceId"].as_str() {
+                if let Some(id) = record.payload()["instanceId"].as_str() {
                     ids.push(id.to_owned());
                 }
             }

@@ -141,10 +141,10 @@ fn only_signed_fresh_deliveries_are_audited_and_each_instance_once() {
         assert_eq!(completed_records(&audit).len(), records, "{name}");
     }
     let record = &completed_records(&audit)[0];
-    assert_eq!(record.payload["instanceId"], "inst_42");
-    assert_eq!(record.payload["erpSyncStatus"], "pending");
+    assert_eq!(record.payload()["instanceId"], "inst_42");
+    assert_eq!(record.payload()["erpSyncStatus"], "pending");
     assert_eq!(
-        record.payload["erpSync"],
+        record.payload()["erpSync"],
         json!({
             "externalId": "inst_42",
             "workflowId": WF,
@@ -216,9 +216,9 @@ fn a_triggered_instance_ends_as_exactly_one_completed_record() {
     std::thread::sleep(Duration::from_millis(500));
     let records = completed_records(&audit);
     assert_eq!(records.len(), 1, "{records:#?}");
-    assert_eq!(records[0].payload["instanceId"], instance.as_str());
-    assert_eq!(records[0].payload["status"], "COMPLETED");
-    assert_eq!(records[0].payload["erpSync"]["customerData"], "CUST-7");
+    assert_eq!(records[0].payload()["instanceId"], instance.as_str());
+    assert_eq!(records[0].payload()["status"], "COMPLETED");
+    assert_eq!(records[0].payload()["erpSync"]["customerData"], "CUST-7");
     let (_, log) = request(&sim.url, "GET", "/_sim/callbacks/deliveries", &[], "");
     let log: Vec<Value> = serde_json::from_str(&log).unwrap();
     assert_eq!(

@@ -69,8 +69,8 @@ async fn sigkill_loses_no_durable_record_and_restart_continues_the_chain() -> Te
     for (run, acked) in &reported {
         let on_disk: Vec<u64> = records
             .iter()
-            .filter(|r| r.payload["run"] == json!(run))
-            .filter_map(|r| r.payload["i"].as_u64())
+            .filter(|r| r.payload()["run"] == json!(run))
+            .filter_map(|r| r.payload()["i"].as_u64())
             .collect();
         // Every index the writer reported durable is there, in order, with
         // nothing skipped (at most records written after the last report).

@@ -42,7 +42,7 @@ async fn every_entry_is_exported_across_pages_with_verifiable_hashes() {
         .collect();
     assert_eq!(created.len(), 7);
     assert!(records.iter().all(|r| r.verify_hash()));
-    assert!(records.iter().all(|r| r.payload["resourceId"] == WF_ID));
+    assert!(records.iter().all(|r| r.payload()["resourceId"] == WF_ID));
     let pages = sim
         .journal()
         .iter()

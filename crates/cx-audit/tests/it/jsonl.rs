@@ -68,7 +68,10 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
 
     // The log is append-only: the late 05-01 record went into the 05-02 file.
     let payloads = |path: &Path| -> Result<Vec<Value>, cx_audit::Error> {
-        Ok(read_jsonl(path)?.into_iter().map(|r| r.payload).collect())
+        Ok(read_jsonl(path)?
+            .into_iter()
+            .map(AuditRecord::into_payload)
+            .collect())
     };
     assert_eq!(payloads(&day1)?, [json!({"n": 1})]);
     assert_eq!(
@@ -129,7 +132,7 @@ async fn fifty_concurrent_writers_leave_fifty_intact_lines() -> TestResult {
     assert_eq!((report.lines, report.records), (50, 50));
     let mut seen: Vec<u64> = read_jsonl(&path)?
         .iter()
-        .filter_map(|r| r.payload["task"].as_u64())
+        .filter_map(|r| r.payload()["task"].as_u64())
         .collect();
     seen.sort_unstable();
     assert_eq!(seen, (0..50).collect::<Vec<u64>>());
@@ -177,7 +180,7 @@ async fn an_edited_payload_byte_is_caught_on_its_line() -> TestResult {
     );
     // The record itself still parses; its hash no longer verifies.
     let records = read_jsonl(&path)?;
-    assert_eq!(records[2].payload["instanceId"], "inst_X");
+    assert_eq!(records[2].payload()["instanceId"], "inst_X");
     assert!(!records[2].verify_hash());
     Ok(())
 }
@@ -254,8 +257,18 @@ async fn opening_moves_a_partial_line_aside_and_continues_the_chain() -> TestRes
     let reports = verify_dir(tmp.path())?;
     assert_eq!(reports.len(), 1, "the fragment file is not a day file");
     assert!(reports[0].is_ok(), "{reports:?}");
-    let payloads: Vec<Value> = read_jsonl(&path)?.into_iter().map(|r| r.payload).collect();
-    assert_eq!(payloads, [first.payload, second.payload, third.payload]);
+    let payloads: Vec<Value> = read_jsonl(&path)?
+        .into_iter()
+        .map(AuditRecord::into_payload)
+        .collect();
+    assert_eq!(
+        payloads,
+        [
+            first.payload().clone(),
+            second.payload().clone(),
+            third.payload().clone()
+        ]
+    );
     Ok(())
 }
 

@@ -41,13 +41,13 @@ impl AuditSink for Flaky {
 async fn serve(sink: Arc<Flaky>) -> Result<String, Box<dyn std::error::Error>> {
     let receiver = Receiver::new(SecretString::from(SECRET), sink, |body: &[u8]| {
         let sent: AuditRecord = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-        let key = sent.payload["instanceId"]
+        let key = sent.payload()["instanceId"]
             .as_str()
             .ok_or("no instanceId")?
             .to_owned();
         Ok(Delivery {
             key: key.clone(),
-            record: AuditRecord::new("WORKFLOW_COMPLETED", sent.payload),
+            record: AuditRecord::new("WORKFLOW_COMPLETED", sent.payload().clone()),
             response: json!({"webhookStatus": "processed", "instanceId": key}),
         })
     });
@@ -97,7 +97,7 @@ async fn a_valid_delivery_sent_three_times_yields_one_record() -> TestResult {
     }
     let stored = sink.inner.records();
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].payload["instanceId"], "inst_1");
+    assert_eq!(stored[0].payload()["instanceId"], "inst_1");
     Ok(())
 }
 

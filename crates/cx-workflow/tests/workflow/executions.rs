@@ -281,7 +281,11 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
         .count();
     assert_eq!(polls, 5);
     assert_eq!(ctx.audit_events(), ["TRIGGERED", "EXECUTION_FAILED"]);
-    let last = ctx.audit.records().pop().map(|r| r.payload);
+    let last = ctx
+        .audit
+        .records()
+        .pop()
+        .map(cx_audit::AuditRecord::into_payload);
     assert_eq!(
         last.as_ref().and_then(|p| p.get("errorKind")),
         Some(&json!("stuck"))
@@ -391,20 +395,22 @@ async fn audit_records_have_the_right_events_and_verifiable_hashes() -> TestResu
     for (record, (event, exec_id, key)) in records.iter().zip(table) {
         assert_eq!(record.event_type, event);
         assert!(record.verify_hash(), "{record:?}");
-        assert_eq!(record.payload.get("executionId"), Some(&json!(exec_id)));
-        assert!(record.payload.get(key).is_some(), "{event} lacks {key}");
-        let mut tampered = record.clone();
-        tampered.payload["executionId"] = json!("exec_forged");
+        assert_eq!(record.payload().get("executionId"), Some(&json!(exec_id)));
+        assert!(record.payload().get(key).is_some(), "{event} lacks {key}");
+        // An edit made in the stored JSON shows as a hash mismatch.
+        let mut stored = serde_json::to_value(record)?;
+        stored["payload"]["executionId"] = json!("exec_forged");
+        let tampered: AuditRecord = serde_json::from_value(stored)?;
         assert!(!tampered.verify_hash());
     }
-    assert_eq!(records[0].payload["priority"], json!("HIGH"));
-    assert_eq!(records[1].payload["status"], json!("COMPLETED"));
+    assert_eq!(records[0].payload()["priority"], json!("HIGH"));
+    assert_eq!(records[1].payload()["status"], json!("COMPLETED"));
     assert_eq!(
-        records[1].payload["output"]["routingDecision"],
+        records[1].payload()["output"]["routingDecision"],
         json!("priority-queue")
     );
     assert_eq!(
-        records[3].payload["errors"][0]["code"],
+        records[3].payload()["errors"][0]["code"],
         json!("DOWNSTREAM_TIMEOUT")
     );
     Ok(())

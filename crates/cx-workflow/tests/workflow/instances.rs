@@ -86,8 +86,11 @@ async fn trigger_creates_an_instance_with_metrics_and_audit() -> TestResult {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].event_type, EventType::WORKFLOW_TRIGGERED);
     assert!(records[0].verify_hash());
-    assert_eq!(records[0].payload["instanceId"], json!(report.instance_id));
-    assert_eq!(records[0].payload["priority"], json!(2));
+    assert_eq!(
+        records[0].payload()["instanceId"],
+        json!(report.instance_id)
+    );
+    assert_eq!(records[0].payload()["priority"], json!(2));
     Ok(())
 }
 
@@ -137,7 +140,7 @@ async fn capacity_exhausted_is_refused_before_posting() -> TestResult {
     let events: Vec<String> = ctx.audit_events();
     assert_eq!(events, ["WORKFLOW_TRIGGERED", "WORKFLOW_TRIGGER_FAILED"]);
     assert_eq!(
-        ctx.audit.records()[1].payload["errorKind"],
+        ctx.audit.records()[1].payload()["errorKind"],
         json!("capacity_exhausted")
     );
     Ok(())
@@ -232,7 +235,7 @@ async fn a_completion_webhook_is_audited() -> TestResult {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].event_type, EventType::WORKFLOW_COMPLETED);
     assert!(records[0].verify_hash());
-    assert_eq!(records[0].payload["instanceId"], json!("inst_1"));
+    assert_eq!(records[0].payload()["instanceId"], json!("inst_1"));
     assert_eq!(
         completion.erp_sync_payload()["routingResult"],
         json!("priority-queue")

@@ -132,7 +132,7 @@ fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
                 .hash
                 .as_deref()
                 .map_or("-", |h| &h[..h.len().min(12)]),
-            record.payload
+            record.payload()
         ),
     }
     Ok(())
