@@ -352,11 +352,8 @@ impl HistoryQueryBuilder {
                 .iter()
                 .map(|(path, err)| {
                     let field = path.to_string();
-                    Violation {
-                        rule: rule_of(&field, err.message()),
-                        field,
-                        message: err.message().to_owned(),
-                    }
+                    let rule = rule_of(&field, err.message());
+                    Violation::new(field, rule, err.message())
                 })
                 .collect();
             return Err(Error::validation(violations));

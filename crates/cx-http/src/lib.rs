@@ -52,6 +52,7 @@ mod limit;
 pub mod paginate;
 mod poll;
 mod retry;
+mod validation;
 
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;
@@ -63,6 +64,7 @@ pub use limit::RateLimiter;
 pub use paginate::{Page, PageFields};
 pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+pub use validation::{Violation, ViolationRule, Violations};
 
 /// Re-exported so callers can name methods without depending on reqwest.
 pub use reqwest::Method;
