@@ -45,6 +45,7 @@
 mod auth;
 mod breaker;
 mod client;
+mod clock;
 pub mod conditional;
 pub mod config;
 mod error;
@@ -57,6 +58,7 @@ mod validation;
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder, Response};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use conditional::{Applied, ConditionalUpdate, Versioned};
 pub use config::{Config, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
