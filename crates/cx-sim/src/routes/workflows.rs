@@ -32,11 +32,12 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
+use crate::routes::common::idempotent_create;
 use crate::scopes::Permission;
 use crate::state::{AppState, Execution, Workflow, lock};
 use crate::wire::{
-    ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
-    path_param, query_map, replayed,
+    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
+    query_map,
 };
 
 /// Longest PENDING phase, in ms.
@@ -231,46 +232,41 @@ async fn create_execution(
     let mut t = lock(&tenant);
     let now = state.clock.now_ms();
     t.advance(now, &state.clock);
-    if let Some(stored) = key.and_then(|k| t.idempotent(&route, k)) {
-        return Ok(replayed(&stored.body));
-    }
-    let wf = t
-        .workflows
-        .get(&workflow_id)
-        .ok_or_else(|| unknown_workflow(&workflow_id))?;
-    if !wf.is_runnable() {
-        return Err(not_deployable(wf));
-    }
-    let req = validate_execution(&body, wf)?;
-    let duration_ms = wf.duration_ms;
-    let exec = Execution {
-        id: format!("exec_{}", uuid::Uuid::new_v4()),
-        workflow_id: workflow_id.clone(),
-        priority: req.priority,
-        input: req.input,
-        context: req.context,
-        started_ms: now,
-        pending_ms: (duration_ms / 5).min(MAX_PENDING_MS),
-        duration_ms,
-        outcome: wf.fixture.outcome.clone(),
-        client_id: caller.client_id.to_string(),
-        finished: None,
-    };
-    let response = json!({
-        "id": exec.id,
-        "workflowId": exec.workflow_id,
-        "status": "PENDING",
-        "priority": exec.priority,
-        "startedAt": state.clock.rfc3339(now),
-    });
-    let location = format!("/api/v2/workflows/{workflow_id}/executions/{}", exec.id);
-    tracing::debug!(tenant = %caller.tenant, execution = %exec.id, "execution created");
-    t.insert_execution(exec, &state.clock);
-    if let Some(key) = key {
-        t.remember(&route, key, response.clone());
-    }
-    drop(t);
-    Ok(created(&response, &location))
+    idempotent_create(&mut t, &route, key, |t| {
+        let wf = t
+            .workflows
+            .get(&workflow_id)
+            .ok_or_else(|| unknown_workflow(&workflow_id))?;
+        if !wf.is_runnable() {
+            return Err(not_deployable(wf));
+        }
+        let req = validate_execution(&body, wf)?;
+        let duration_ms = wf.duration_ms;
+        let exec = Execution {
+            id: format!("exec_{}", uuid::Uuid::new_v4()),
+            workflow_id: workflow_id.clone(),
+            priority: req.priority,
+            input: req.input,
+            context: req.context,
+            started_ms: now,
+            pending_ms: (duration_ms / 5).min(MAX_PENDING_MS),
+            duration_ms,
+            outcome: wf.fixture.outcome.clone(),
+            client_id: caller.client_id.to_string(),
+            finished: None,
+        };
+        let response = json!({
+            "id": exec.id,
+            "workflowId": exec.workflow_id,
+            "status": "PENDING",
+            "priority": exec.priority,
+            "startedAt": state.clock.rfc3339(now),
+        });
+        let location = format!("/api/v2/workflows/{workflow_id}/executions/{}", exec.id);
+        tracing::debug!(tenant = %caller.tenant, execution = %exec.id, "execution created");
+        t.insert_execution(exec, &state.clock);
+        Ok((response, location))
+    })
 }
 
 /// The JSON view of an execution at sim time `now`.
