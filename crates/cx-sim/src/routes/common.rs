@@ -1,12 +1,14 @@
 //! What the create handlers (`POST` executions, instances, data-action
 //! jobs) share: answering a repeated `Idempotency-Key` with the stored body,
-//! and remembering the body of a new resource under the key.
+//! remembering the body of a new resource under the key, and checking a
+//! body's variables against the workflow's declared ones.
 
 use axum::response::Response;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::routes::workflows::json_type;
 use crate::state::TenantState;
-use crate::wire::{ApiError, created, replayed};
+use crate::wire::{ApiError, FieldError, created, replayed};
 
 /// Create a resource on `route` idempotently, under the caller's tenant lock.
 ///
@@ -29,4 +31,37 @@ pub(crate) fn idempotent_create(
         t.remember(route, key, response.clone());
     }
     Ok(created(&response, &location))
+}
+
+/// Check every key of `map` (the body's `section`, `input` or `context`)
+/// against the workflow's `declared` `(name, type)` variables, pushing one
+/// error per offending key onto `errors`: `unknown_variable` for a key not
+/// declared ("`key` is not `article_kind` variable of workflow `workflow_id`",
+/// e.g. `article_kind` = "an input"), `type_mismatch` for a value `type_ok`
+/// refuses. Fields are named `section.key`.
+pub(crate) fn check_variables(
+    map: &Map<String, Value>,
+    section: &str,
+    article_kind: &str,
+    declared: &[(String, String)],
+    type_ok: fn(&str, &Value) -> bool,
+    workflow_id: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    for (key, value) in map {
+        let field = format!("{section}.{key}");
+        match declared.iter().find(|(n, _)| n == key) {
+            None => errors.push(FieldError::new(
+                field,
+                "unknown_variable",
+                format!("{key} is not {article_kind} variable of workflow {workflow_id}"),
+            )),
+            Some((_, ty)) if !type_ok(ty, value) => errors.push(FieldError::new(
+                field,
+                "type_mismatch",
+                format!("expected {ty}, got {}", json_type(value)),
+            )),
+            Some(_) => {}
+        }
+    }
 }

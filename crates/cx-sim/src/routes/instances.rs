@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::idempotent_create;
+use crate::routes::common::{check_variables, idempotent_create};
 use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
 use crate::scopes::Permission;
 use crate::state::{AppState, Instance, Workflow, lock};
@@ -98,25 +98,15 @@ fn validate_instance(
     let context = match body.get("context") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => {
-            for (key, value) in map {
-                let field = format!("context.{key}");
-                match wf.fixture.context_variables.iter().find(|(n, _)| n == key) {
-                    None => errors.push(FieldError::new(
-                        field,
-                        "unknown_variable",
-                        format!(
-                            "{key} is not a context variable of workflow {}",
-                            wf.fixture.id
-                        ),
-                    )),
-                    Some((_, ty)) if !context_type_ok(ty, value) => errors.push(FieldError::new(
-                        field,
-                        "type_mismatch",
-                        format!("expected {ty}, got {}", json_type(value)),
-                    )),
-                    Some(_) => {}
-                }
-            }
+            check_variables(
+                map,
+                "context",
+                "a context",
+                &wf.fixture.context_variables,
+                context_type_ok,
+                &wf.fixture.id,
+                &mut errors,
+            );
             map.clone()
         }
         Some(other) => {

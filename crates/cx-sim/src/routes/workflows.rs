@@ -32,7 +32,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::idempotent_create;
+use crate::routes::common::{check_variables, idempotent_create};
 use crate::scopes::Permission;
 use crate::state::{AppState, Execution, Workflow, lock};
 use crate::wire::{
@@ -133,25 +133,15 @@ fn validate_execution(
     let mut errors = Vec::new();
     let input = match body.get("input") {
         Some(Value::Object(map)) => {
-            for (key, value) in map {
-                let field = format!("input.{key}");
-                match wf.fixture.input_variables.iter().find(|(n, _)| n == key) {
-                    None => errors.push(FieldError::new(
-                        field,
-                        "unknown_variable",
-                        format!(
-                            "{key} is not an input variable of workflow {}",
-                            wf.fixture.id
-                        ),
-                    )),
-                    Some((_, ty)) if !input_type_ok(ty, value) => errors.push(FieldError::new(
-                        field,
-                        "type_mismatch",
-                        format!("expected {ty}, got {}", json_type(value)),
-                    )),
-                    Some(_) => {}
-                }
-            }
+            check_variables(
+                map,
+                "input",
+                "an input",
+                &wf.fixture.input_variables,
+                input_type_ok,
+                &wf.fixture.id,
+                &mut errors,
+            );
             map.clone()
         }
         None | Some(Value::Null) => {
