@@ -163,7 +163,7 @@ impl Error {
             (H::Auth, _) | (_, Some(401 | 403)) => ErrorKind::PermissionDenied,
             (_, Some(404)) => ErrorKind::NotFound,
             (_, Some(429)) => ErrorKind::RateLimited,
-            (H::Connect | H::Timeout | H::CircuitOpen, _) => ErrorKind::Transport,
+            _ if err.is_transport() => ErrorKind::Transport,
             (H::InvalidInput, _) => ErrorKind::Validation,
             _ => ErrorKind::Api,
         };

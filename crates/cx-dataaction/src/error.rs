@@ -375,7 +375,7 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
         ),
         Some(s) => (ErrorKind::Api, format!("{what}: HTTP {s}")),
         None => match err.kind() {
-            H::Connect | H::Timeout | H::CircuitOpen => (
+            _ if err.is_transport() => (
                 ErrorKind::Transport,
                 format!("{what}: no response from the server"),
             ),

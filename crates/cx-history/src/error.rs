@@ -188,7 +188,7 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
         (K::Status, Some(400)) => ErrorKind::InvalidQuery,
         (K::Status, Some(401 | 403)) | (K::Auth, _) => ErrorKind::PermissionDenied,
         (K::Status, Some(429)) => ErrorKind::RateLimited,
-        (K::Connect | K::Timeout | K::CircuitOpen, _) => ErrorKind::Transport,
+        _ if err.is_transport() => ErrorKind::Transport,
         _ => ErrorKind::Api,
     };
     Error::new(kind, format!("{what} failed")).with_http(err)

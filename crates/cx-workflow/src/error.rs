@@ -493,7 +493,7 @@ pub(crate) fn from_http(err: cx_http::Error, call: Call, what: &str) -> Error {
         ),
         None => {
             let kind = match err.kind() {
-                H::Connect | H::Timeout | H::CircuitOpen => ErrorKind::Transport,
+                _ if err.is_transport() => ErrorKind::Transport,
                 H::Auth if auth_cause_is_transport(&err) => ErrorKind::Transport,
                 H::Auth => ErrorKind::PermissionDenied,
                 H::PollExhausted => ErrorKind::Stuck,
@@ -525,12 +525,7 @@ fn auth_cause_is_transport(err: &cx_http::Error) -> bool {
             if h.status().is_some() {
                 return false;
             }
-            if matches!(
-                h.kind(),
-                cx_http::ErrorKind::Connect
-                    | cx_http::ErrorKind::Timeout
-                    | cx_http::ErrorKind::CircuitOpen
-            ) {
+            if h.is_transport() {
                 return true;
             }
         }
