@@ -1,10 +1,11 @@
 //! What the create handlers (`POST` executions, instances, data-action
 //! jobs) share: answering a repeated `Idempotency-Key` with the stored body,
 //! remembering the body of a new resource under the key, and checking a
-//! body's variables against the workflow's declared ones.
+//! body's variables against the workflow's declared ones; and what the list
+//! handlers share: the `{totalCount, items}` body of a first page.
 
 use axum::response::Response;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::routes::workflows::json_type;
 use crate::state::TenantState;
@@ -64,4 +65,22 @@ pub(crate) fn check_variables(
             Some(_) => {}
         }
     }
+}
+
+/// The `{totalCount, items}` body of a list: `totalCount` counts every
+/// `matching` resource, `items` holds the first `limit` of them as JSON.
+pub(crate) fn first_page<T>(
+    matching: impl Iterator<Item = T>,
+    limit: usize,
+    to_json: impl Fn(T) -> Value,
+) -> Value {
+    let mut total = 0usize;
+    let mut items = Vec::new();
+    for item in matching {
+        total += 1;
+        if items.len() < limit {
+            items.push(to_json(item));
+        }
+    }
+    json!({ "totalCount": total, "items": items })
 }

@@ -30,7 +30,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::{check_variables, idempotent_create};
+use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
 use crate::scopes::Permission;
 use crate::state::{AppState, Instance, Workflow, lock};
@@ -279,19 +279,11 @@ async fn list_instances(
     let body = {
         let mut t = lock(&tenant);
         t.advance(state.clock.now_ms(), &state.clock);
-        let mut total = 0usize;
-        let mut items = Vec::new();
         let matching = t.instances.iter().filter(|i| {
             workflow_id.is_none_or(|w| &i.workflow_id == w)
                 && status.as_deref().is_none_or(|s| i.status() == s)
         });
-        for inst in matching {
-            total += 1;
-            if items.len() < limit {
-                items.push(instance_json(inst, &state.clock));
-            }
-        }
-        json!({ "totalCount": total, "items": items })
+        first_page(matching, limit, |inst| instance_json(inst, &state.clock))
     };
     Ok(json_response(StatusCode::OK, &body))
 }

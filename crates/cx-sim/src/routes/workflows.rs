@@ -32,7 +32,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::{check_variables, idempotent_create};
+use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::scopes::Permission;
 use crate::state::{AppState, Execution, Workflow, lock};
 use crate::wire::{
@@ -345,19 +345,11 @@ async fn list_executions(
         }
         let now = state.clock.now_ms();
         t.advance(now, &state.clock);
-        let mut total = 0usize;
-        let mut items = Vec::new();
-        for e in t.executions.iter().filter(|e| e.workflow_id == workflow_id) {
-            let status = e.status(now);
-            if filter.as_ref().is_some_and(|f| !f.contains(&status)) {
-                continue;
-            }
-            total += 1;
-            if items.len() < limit {
-                items.push(execution_json(e, now, &state.clock));
-            }
-        }
-        json!({ "totalCount": total, "items": items })
+        let matching = t.executions.iter().filter(|e| {
+            e.workflow_id == workflow_id
+                && filter.as_ref().is_none_or(|f| f.contains(&e.status(now)))
+        });
+        first_page(matching, limit, |e| execution_json(e, now, &state.clock))
     };
     Ok(json_response(StatusCode::OK, &body))
 }
