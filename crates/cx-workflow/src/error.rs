@@ -191,7 +191,7 @@ pub struct Error {
 struct Inner {
     kind: ErrorKind,
     message: String,
-    violations: Vec<Violation>,
+    violations: Violations,
     workflow_id: Option<String>,
     execution_id: Option<String>,
     missing_scope: Option<String>,
@@ -207,7 +207,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 message: message.into(),
-                violations: Vec::new(),
+                violations: Violations::new(),
                 workflow_id: None,
                 execution_id: None,
                 missing_scope: None,
@@ -229,7 +229,7 @@ impl Error {
     }
 
     pub(crate) fn with_violations(mut self, violations: Violations) -> Self {
-        self.inner.violations = violations.into_vec();
+        self.inner.violations = violations;
         self
     }
 
@@ -298,7 +298,7 @@ impl Error {
     /// pre-flight checks) or that the server listed in a 400's `details`
     /// ([`ErrorKind::InvalidPayload`]). Empty for other errors.
     pub fn violations(&self) -> &[Violation] {
-        &self.inner.violations
+        self.inner.violations.as_slice()
     }
 
     /// The workflow the call concerned, if known.
@@ -374,13 +374,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)?;
         if !self.inner.violations.is_empty() {
-            f.write_str(": ")?;
-            for (i, v) in self.inner.violations.iter().enumerate() {
-                if i > 0 {
-                    f.write_str("; ")?;
-                }
-                write!(f, "{v}")?;
-            }
+            write!(f, ": {}", self.inner.violations)?;
         }
         if self.inner.kind != ErrorKind::Audit && self.inner.audit.is_some() {
             f.write_str(" (and its audit record could not be written)")?;
@@ -395,7 +389,7 @@ impl fmt::Debug for Error {
         d.field("kind", &self.inner.kind)
             .field("message", &self.inner.message);
         if !self.inner.violations.is_empty() {
-            d.field("violations", &self.inner.violations);
+            d.field("violations", &self.inner.violations.as_slice());
         }
         if let Some(id) = &self.inner.workflow_id {
             d.field("workflow_id", id);
