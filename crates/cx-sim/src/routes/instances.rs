@@ -31,7 +31,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::routes::common::{check_variables, first_page, idempotent_create};
-use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
+use crate::routes::workflows::{json_type, runnable_workflow};
 use crate::scopes::Permission;
 use crate::state::{AppState, Instance, Workflow, lock};
 use crate::wire::{
@@ -192,13 +192,7 @@ async fn create_instance(
     let now = state.clock.now_ms();
     t.advance(now, &state.clock);
     idempotent_create(&mut t, ROUTE, key, |t| {
-        let wf = t
-            .workflows
-            .get(&workflow_id)
-            .ok_or_else(|| unknown_workflow(&workflow_id))?;
-        if !wf.is_runnable() {
-            return Err(not_deployable(wf));
-        }
+        let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_instance(&body, wf)?;
         let limit = wf.max_concurrent_instances;
         let duration_ms = wf.duration_ms;

@@ -34,7 +34,7 @@ use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, Workflow, lock};
+use crate::state::{AppState, Execution, TenantState, Workflow, lock};
 use crate::wire::{
     ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
     query_map,
@@ -70,8 +70,21 @@ pub(crate) fn unknown_workflow(id: &str) -> ApiError {
     ApiError::not_found(format!("workflow {id} not found"))
 }
 
+/// The workflow `id` of tenant `t`, when it accepts executions and
+/// instances: 404 when unknown, 409 when not ACTIVE or DEPLOYED.
+pub(crate) fn runnable_workflow<'t>(
+    t: &'t TenantState,
+    id: &str,
+) -> Result<&'t Workflow, ApiError> {
+    let wf = t.workflows.get(id).ok_or_else(|| unknown_workflow(id))?;
+    if !wf.is_runnable() {
+        return Err(not_deployable(wf));
+    }
+    Ok(wf)
+}
+
 /// 409 for a workflow that is not ACTIVE or DEPLOYED.
-pub(crate) fn not_deployable(wf: &Workflow) -> ApiError {
+fn not_deployable(wf: &Workflow) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "workflow_not_deployable",
@@ -223,13 +236,7 @@ async fn create_execution(
     let now = state.clock.now_ms();
     t.advance(now, &state.clock);
     idempotent_create(&mut t, &route, key, |t| {
-        let wf = t
-            .workflows
-            .get(&workflow_id)
-            .ok_or_else(|| unknown_workflow(&workflow_id))?;
-        if !wf.is_runnable() {
-            return Err(not_deployable(wf));
-        }
+        let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_execution(&body, wf)?;
         let duration_ms = wf.duration_ms;
         let exec = Execution {
