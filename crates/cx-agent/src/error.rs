@@ -108,47 +108,13 @@ impl fmt::Display for Rule {
     }
 }
 
-/// One broken rule. JSON: `{field, rule, expected?, actual?, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
-    /// The offending field, e.g. `workModeId`, `skillLevels[0].concurrentInteractions`.
-    pub field: String,
-    /// The rule it broke.
-    pub rule: Rule,
-    /// What the rule wanted, e.g. `workMode-123`, `<= 2`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// What was found.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// One line, without the field name.
-    pub message: String,
-}
+/// One broken rule. JSON: `{field, rule, expected?, actual?, message}`;
+/// `Display`: `field (rule): message`.
+pub type Violation = cx_http::Violation<Rule>;
 
-impl Violation {
-    /// A violation of `rule` on `field`.
-    pub fn new(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            rule,
-            expected: None,
-            actual: None,
-            message: message.into(),
-        }
-    }
-
-    /// The same, recording what was expected and what was found.
-    #[must_use]
-    pub fn with_values(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        self.expected = Some(expected.into());
-        self.actual = Some(actual.into());
-        self
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}): {}", self.field, self.rule, self.message)
+impl cx_http::ViolationRule for Rule {
+    fn fmt_violation(v: &Violation, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", v.field, v.rule, v.message)
     }
 }
 
@@ -182,13 +148,9 @@ impl Error {
 
     /// A [`ErrorKind::Validation`] error listing every violation.
     pub(crate) fn violations_error(context: &str, violations: Vec<Violation>) -> Self {
-        let summary = violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut e = Self::new(ErrorKind::Validation, format!("{context}: {summary}"));
-        e.inner.violations = violations;
+        let list = cx_http::Violations::from(violations);
+        let mut e = Self::new(ErrorKind::Validation, format!("{context}: {list}"));
+        e.inner.violations = list.into_vec();
         e
     }
 
@@ -201,7 +163,7 @@ impl Error {
             (H::Auth, _) | (_, Some(401 | 403)) => ErrorKind::PermissionDenied,
             (_, Some(404)) => ErrorKind::NotFound,
             (_, Some(429)) => ErrorKind::RateLimited,
-            (H::Connect | H::Timeout | H::CircuitOpen, _) => ErrorKind::Transport,
+            _ if err.is_transport() => ErrorKind::Transport,
             (H::InvalidInput, _) => ErrorKind::Validation,
             _ => ErrorKind::Api,
         };

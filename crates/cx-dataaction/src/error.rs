@@ -151,33 +151,10 @@ impl<'de> Deserialize<'de> for Rule {
 
 /// One broken rule: the wire field (`versionId`, `executionTimeoutMs`,
 /// `inputParameters.customerId`, `extract.riskScore`), the rule and a
-/// one-line message. JSON: `{field, rule, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
-    /// Dotted field path.
-    pub field: String,
-    /// The rule broken.
-    pub rule: Rule,
-    /// One-line explanation.
-    pub message: String,
-}
+/// one-line message. JSON: `{field, rule, message}`; `Display`: `field: message`.
+pub type Violation = cx_http::Violation<Rule>;
 
-impl Violation {
-    /// A violation of `rule` on `field`.
-    pub fn new(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            rule,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
+impl cx_http::ViolationRule for Rule {}
 
 /// The error of every fallible `cx-dataaction` call.
 ///
@@ -220,13 +197,9 @@ impl Error {
     /// A [`ErrorKind::Validation`] error listing `violations`; the message
     /// names every field.
     pub(crate) fn validation(violations: Vec<Violation>) -> Self {
-        let list = violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
+        let list = cx_http::Violations::from(violations);
         let mut e = Self::new(ErrorKind::Validation, format!("invalid request: {list}"));
-        e.inner.violations = violations;
+        e.inner.violations = list.into_vec();
         e
     }
 
@@ -402,7 +375,7 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
         ),
         Some(s) => (ErrorKind::Api, format!("{what}: HTTP {s}")),
         None => match err.kind() {
-            H::Connect | H::Timeout | H::CircuitOpen => (
+            _ if err.is_transport() => (
                 ErrorKind::Transport,
                 format!("{what}: no response from the server"),
             ),

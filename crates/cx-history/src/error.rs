@@ -9,8 +9,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use crate::report::HistoryReport;
 
 /// What went wrong, for callers that branch on it.
@@ -61,22 +59,9 @@ impl fmt::Display for ErrorKind {
 
 /// One broken rule: the field (`interaction_ids[0]`, `start_timestamp`,
 /// `limit`, ...), the rule (`required`, `format`, `retention`, `order`,
-/// `range`) and a one-line message. JSON: `{field, rule, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    /// Path of the offending field, e.g. `interaction_ids[1]`.
-    pub field: String,
-    /// The rule's name.
-    pub rule: &'static str,
-    /// What was wrong, without the field name.
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` ({}): {}", self.field, self.rule, self.message)
-    }
-}
+/// `range`) and a one-line message. JSON: `{field, rule, message}`;
+/// `Display`: `` `field` (rule): message ``.
+pub type Violation = cx_http::Violation<&'static str>;
 
 /// The error of every `cx-history` operation.
 pub struct Error {
@@ -107,16 +92,12 @@ impl Error {
     }
 
     pub(crate) fn validation(violations: Vec<Violation>) -> Self {
-        let list = violations
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
+        let list = cx_http::Violations::from(violations);
         let mut e = Self::new(
             ErrorKind::Validation,
             format!("invalid history query: {list}"),
         );
-        e.inner.violations = violations;
+        e.inner.violations = list.into_vec();
         e
     }
 
@@ -207,7 +188,7 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
         (K::Status, Some(400)) => ErrorKind::InvalidQuery,
         (K::Status, Some(401 | 403)) | (K::Auth, _) => ErrorKind::PermissionDenied,
         (K::Status, Some(429)) => ErrorKind::RateLimited,
-        (K::Connect | K::Timeout | K::CircuitOpen, _) => ErrorKind::Transport,
+        _ if err.is_transport() => ErrorKind::Transport,
         _ => ErrorKind::Api,
     };
     Error::new(kind, format!("{what} failed")).with_http(err)
@@ -226,16 +207,8 @@ mod tests {
     #[test]
     fn display_is_one_line_naming_every_field() {
         let e = Error::validation(vec![
-            Violation {
-                field: "interaction_ids".into(),
-                rule: "required",
-                message: "list at least one id".into(),
-            },
-            Violation {
-                field: "end_timestamp".into(),
-                rule: "order",
-                message: "before start".into(),
-            },
+            Violation::new("interaction_ids", "required", "list at least one id"),
+            Violation::new("end_timestamp", "order", "before start"),
         ]);
         let text = e.to_string();
         assert!(!text.contains('\n'));

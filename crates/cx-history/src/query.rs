@@ -33,32 +33,10 @@ pub const RETENTION_DAYS: i64 = 30;
 /// Longest interaction id (or prefix) accepted, in characters.
 pub const MAX_ID_CHARS: usize = 128;
 
-/// Where "now" comes from for the retention rule. Inject a fixed clock in
-/// tests; [`SystemClock`] is the default.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// The current instant, UTC.
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system's wall clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// A clock stopped at one instant (tests, replays).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub DateTime<Utc>);
-
-impl Clock for FixedClock {
-    fn now(&self) -> DateTime<Utc> {
-        self.0
-    }
-}
+/// Where "now" comes from for the retention rule: the runtime's clock
+/// types, re-exported. Inject a [`FixedClock`] in tests; [`SystemClock`] is
+/// the default.
+pub use cx_http::{Clock, FixedClock, SystemClock};
 
 /// `s` as a filter string literal: single quotes, with `\` → `\\` and
 /// `'` → `\'`. Nothing else is special inside a literal.
@@ -352,11 +330,8 @@ impl HistoryQueryBuilder {
                 .iter()
                 .map(|(path, err)| {
                     let field = path.to_string();
-                    Violation {
-                        rule: rule_of(&field, err.message()),
-                        field,
-                        message: err.message().to_owned(),
-                    }
+                    let rule = rule_of(&field, err.message());
+                    Violation::new(field, rule, err.message())
                 })
                 .collect();
             return Err(Error::validation(violations));

@@ -142,6 +142,17 @@ impl Error {
         self.inner.kind == ErrorKind::Connect
     }
 
+    /// True when no usable response arrived: the connection failed, an
+    /// attempt or the deadline timed out, or the circuit breaker was open
+    /// ([`ErrorKind::Connect`], [`ErrorKind::Timeout`], [`ErrorKind::CircuitOpen`]).
+    /// Service crates report these as their `Transport` kind.
+    pub fn is_transport(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::Connect | ErrorKind::Timeout | ErrorKind::CircuitOpen
+        )
+    }
+
     /// True when the input was rejected before any request was sent.
     pub fn is_invalid_input(&self) -> bool {
         self.inner.kind == ErrorKind::InvalidInput
@@ -255,5 +266,21 @@ mod tests {
             .with_attempts(1, Duration::from_millis(5));
         assert_eq!(e.to_string(), "POST /x failed (HTTP 400: bad priority)");
         assert_eq!(e.api_message(), Some("bad priority"));
+    }
+
+    #[test]
+    fn transport_means_no_usable_response() {
+        let table = [
+            (ErrorKind::Connect, true),
+            (ErrorKind::Timeout, true),
+            (ErrorKind::CircuitOpen, true),
+            (ErrorKind::Status, false),
+            (ErrorKind::Auth, false),
+            (ErrorKind::PollExhausted, false),
+            (ErrorKind::InvalidInput, false),
+        ];
+        for (kind, want) in table {
+            assert_eq!(Error::new(kind, "x").is_transport(), want, "{kind:?}");
+        }
     }
 }

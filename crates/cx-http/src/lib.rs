@@ -45,6 +45,7 @@
 mod auth;
 mod breaker;
 mod client;
+mod clock;
 pub mod conditional;
 pub mod config;
 mod error;
@@ -52,10 +53,12 @@ mod limit;
 pub mod paginate;
 mod poll;
 mod retry;
+mod validation;
 
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder, Response};
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use conditional::{Applied, ConditionalUpdate, Versioned};
 pub use config::{Config, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
@@ -63,6 +66,7 @@ pub use limit::RateLimiter;
 pub use paginate::{Page, PageFields};
 pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+pub use validation::{Violation, ViolationRule, Violations};
 
 /// Re-exported so callers can name methods without depending on reqwest.
 pub use reqwest::Method;

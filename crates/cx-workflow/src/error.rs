@@ -161,148 +161,16 @@ impl<'de> Deserialize<'de> for Rule {
 }
 
 /// One broken rule: which field (`input.priorityScore`, `context.priorityScore`,
-/// `priority`, `status`, `workflow_id`), which rule, and what was expected
-/// versus found. JSON: `{field, rule, expected?, actual?, message}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
-    /// Dotted path of the offending field, e.g. `input.priorityScore`.
-    pub field: String,
-    /// The rule it broke.
-    pub rule: Rule,
-    /// What the rule wanted, e.g. `NUMBER`, `1..=10`, `ACTIVE or DEPLOYED`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// What was found, e.g. `string "85"`, `11`, `DRAFT`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub actual: Option<String>,
-    /// One-line explanation, without the field name.
-    pub message: String,
-}
-
-impl Violation {
-    /// A violation of `rule` on `field` with a one-line `message`.
-    pub fn new(field: impl Into<String>, rule: Rule, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            rule,
-            expected: None,
-            actual: None,
-            message: message.into(),
-        }
-    }
-
-    /// The same, recording what was expected and what was found.
-    #[must_use]
-    pub fn with_expected(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
-        self.expected = Some(expected.into());
-        self.actual = Some(actual.into());
-        self
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
+/// `priority`, `status`, `workflow_id`), which [`Rule`], and what was expected
+/// versus found. JSON: `{field, rule, expected?, actual?, message}`;
+/// `Display`: `field: message`.
+pub type Violation = cx_http::Violation<Rule>;
 
 /// Every [`Violation`] found by one check, in the order found; never empty
 /// when returned as an error. `Display` joins them on one line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Violations(Vec<Violation>);
+pub type Violations = cx_http::Violations<Rule>;
 
-impl Violations {
-    /// No violations yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Record one.
-    pub fn push(&mut self, violation: Violation) {
-        self.0.push(violation);
-    }
-
-    /// Record all of `other`.
-    pub fn extend(&mut self, other: impl IntoIterator<Item = Violation>) {
-        self.0.extend(other);
-    }
-
-    /// True when nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// How many were recorded.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The violations, in the order found.
-    pub fn as_slice(&self) -> &[Violation] {
-        &self.0
-    }
-
-    /// Iterate over them.
-    pub fn iter(&self) -> std::slice::Iter<'_, Violation> {
-        self.0.iter()
-    }
-
-    /// The underlying list.
-    pub fn into_vec(self) -> Vec<Violation> {
-        self.0
-    }
-
-    /// `Ok(())` when empty, else `Err(self)`.
-    ///
-    /// # Errors
-    /// `self` when it holds at least one violation.
-    pub fn into_result(self) -> Result<(), Violations> {
-        if self.is_empty() { Ok(()) } else { Err(self) }
-    }
-}
-
-impl fmt::Display for Violations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, v) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{v}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Violations {}
-
-impl IntoIterator for Violations {
-    type Item = Violation;
-    type IntoIter = std::vec::IntoIter<Violation>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
-    }
-}
-
-impl<'a> IntoIterator for &'a Violations {
-    type Item = &'a Violation;
-    type IntoIter = std::slice::Iter<'a, Violation>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl FromIterator<Violation> for Violations {
-    fn from_iter<I: IntoIterator<Item = Violation>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
-    }
-}
-
-impl From<Violation> for Violations {
-    fn from(v: Violation) -> Self {
-        Self(vec![v])
-    }
-}
+impl cx_http::ViolationRule for Rule {}
 
 /// The outcome an [`ErrorKind::Audit`] error still carries.
 #[derive(Debug, Clone)]
@@ -323,7 +191,7 @@ pub struct Error {
 struct Inner {
     kind: ErrorKind,
     message: String,
-    violations: Vec<Violation>,
+    violations: Violations,
     workflow_id: Option<String>,
     execution_id: Option<String>,
     missing_scope: Option<String>,
@@ -339,7 +207,7 @@ impl Error {
             inner: Box::new(Inner {
                 kind,
                 message: message.into(),
-                violations: Vec::new(),
+                violations: Violations::new(),
                 workflow_id: None,
                 execution_id: None,
                 missing_scope: None,
@@ -361,7 +229,7 @@ impl Error {
     }
 
     pub(crate) fn with_violations(mut self, violations: Violations) -> Self {
-        self.inner.violations = violations.into_vec();
+        self.inner.violations = violations;
         self
     }
 
@@ -430,7 +298,7 @@ impl Error {
     /// pre-flight checks) or that the server listed in a 400's `details`
     /// ([`ErrorKind::InvalidPayload`]). Empty for other errors.
     pub fn violations(&self) -> &[Violation] {
-        &self.inner.violations
+        self.inner.violations.as_slice()
     }
 
     /// The workflow the call concerned, if known.
@@ -506,13 +374,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.inner.message)?;
         if !self.inner.violations.is_empty() {
-            f.write_str(": ")?;
-            for (i, v) in self.inner.violations.iter().enumerate() {
-                if i > 0 {
-                    f.write_str("; ")?;
-                }
-                write!(f, "{v}")?;
-            }
+            write!(f, ": {}", self.inner.violations)?;
         }
         if self.inner.kind != ErrorKind::Audit && self.inner.audit.is_some() {
             f.write_str(" (and its audit record could not be written)")?;
@@ -527,7 +389,7 @@ impl fmt::Debug for Error {
         d.field("kind", &self.inner.kind)
             .field("message", &self.inner.message);
         if !self.inner.violations.is_empty() {
-            d.field("violations", &self.inner.violations);
+            d.field("violations", &self.inner.violations.as_slice());
         }
         if let Some(id) = &self.inner.workflow_id {
             d.field("workflow_id", id);
@@ -625,7 +487,7 @@ pub(crate) fn from_http(err: cx_http::Error, call: Call, what: &str) -> Error {
         ),
         None => {
             let kind = match err.kind() {
-                H::Connect | H::Timeout | H::CircuitOpen => ErrorKind::Transport,
+                _ if err.is_transport() => ErrorKind::Transport,
                 H::Auth if auth_cause_is_transport(&err) => ErrorKind::Transport,
                 H::Auth => ErrorKind::PermissionDenied,
                 H::PollExhausted => ErrorKind::Stuck,
@@ -657,12 +519,7 @@ fn auth_cause_is_transport(err: &cx_http::Error) -> bool {
             if h.status().is_some() {
                 return false;
             }
-            if matches!(
-                h.kind(),
-                cx_http::ErrorKind::Connect
-                    | cx_http::ErrorKind::Timeout
-                    | cx_http::ErrorKind::CircuitOpen
-            ) {
+            if h.is_transport() {
                 return true;
             }
         }

@@ -520,7 +520,7 @@ async fn prerequisites(
                     Rule::Quota,
                     format!("{running} executions of workflow {wf} are running; the tenant limit is {max}"),
                 )
-                .with_expected(format!("fewer than {max} running"), running.to_string()),
+                .with_values(format!("fewer than {max} running"), running.to_string()),
             );
         }
     }

@@ -36,7 +36,7 @@ pub fn validate_input(
                     Rule::TypeMismatch,
                     format!("expected {}, got {}", var.kind, describe(value)),
                 )
-                .with_expected(var.kind.as_str(), describe(value)),
+                .with_values(var.kind.as_str(), describe(value)),
             ),
             Some(_) => {}
         }
@@ -64,7 +64,7 @@ pub fn check_prerequisites(
                     definition.id, definition.status
                 ),
             )
-            .with_expected("ACTIVE or DEPLOYED", definition.status.as_str()),
+            .with_values("ACTIVE or DEPLOYED", definition.status.as_str()),
         );
     }
     if let Err(v) = validate_input(definition, input) {
@@ -92,7 +92,7 @@ fn unknown_key(definition: &WorkflowDefinition, field: &str, key: &str) -> Viola
             }
         ),
     )
-    .with_expected(declared.join(", "), key)
+    .with_values(declared.join(", "), key)
 }
 
 /// Turn command-line text into input `key`'s declared type:
@@ -146,7 +146,7 @@ pub(crate) fn coerce_input_violation(
             Rule::TypeMismatch,
             format!("expected {}, got {actual}", var.kind),
         )
-        .with_expected(var.kind.as_str(), actual)
+        .with_values(var.kind.as_str(), actual)
     })
 }
 

@@ -37,13 +37,11 @@ use crate::auth::Caller;
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
 use crate::routes::admin::{parse, tenant_param};
+use crate::routes::common::idempotent_create;
 use crate::routes::workflows::json_type;
 use crate::scopes::Permission;
 use crate::state::{AppState, lock};
-use crate::wire::{
-    ApiError, FieldError, created, idempotency_key, json_object, json_response, path_param,
-    replayed,
-};
+use crate::wire::{ApiError, FieldError, idempotency_key, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
 const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1000..=60_000;
@@ -202,39 +200,34 @@ async fn execute(
 
     let tenant = state.tenant(&caller.tenant);
     let mut t = lock(&tenant);
-    if let Some(stored) = key.and_then(|k| t.idempotent(&route, k)) {
-        return Ok(replayed(&stored.body));
-    }
-    let action = t
-        .data_actions
-        .actions
-        .get(&action_id)
-        .ok_or_else(|| unknown_action(&action_id))?;
-    let req = validate_execute(&body, action)?;
-    let now = state.clock.now_ms();
-    let job = Job {
-        id: format!("JOB-{}", uuid::Uuid::new_v4()),
-        action_id: action_id.clone(),
-        version_id: req.version_id,
-        input: req.input,
-        created_ms: now,
-        duration_ms: duration_ms(action.duration),
-        timeout_ms: req.timeout_ms,
-        outcome: action.outcome.clone(),
-    };
-    let response = json!({
-        "jobId": job.id,
-        "status": "QUEUED",
-        "createdAt": state.clock.rfc3339(now),
-    });
-    let location = format!("/api/v2/dataactions/{action_id}/jobs/{}", job.id);
-    tracing::debug!(tenant = %caller.tenant, job = %job.id, "data action job created");
-    t.data_actions.insert(job);
-    if let Some(key) = key {
-        t.remember(&route, key, response.clone());
-    }
-    drop(t);
-    Ok(created(&response, &location))
+    idempotent_create(&mut t, &route, key, |t| {
+        let action = t
+            .data_actions
+            .actions
+            .get(&action_id)
+            .ok_or_else(|| unknown_action(&action_id))?;
+        let req = validate_execute(&body, action)?;
+        let now = state.clock.now_ms();
+        let job = Job {
+            id: format!("JOB-{}", uuid::Uuid::new_v4()),
+            action_id: action_id.clone(),
+            version_id: req.version_id,
+            input: req.input,
+            created_ms: now,
+            duration_ms: duration_ms(action.duration),
+            timeout_ms: req.timeout_ms,
+            outcome: action.outcome.clone(),
+        };
+        let response = json!({
+            "jobId": job.id,
+            "status": "QUEUED",
+            "createdAt": state.clock.rfc3339(now),
+        });
+        let location = format!("/api/v2/dataactions/{action_id}/jobs/{}", job.id);
+        tracing::debug!(tenant = %caller.tenant, job = %job.id, "data action job created");
+        t.data_actions.insert(job);
+        Ok((response, location))
+    })
 }
 
 async fn get_job(

@@ -30,12 +30,13 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::workflows::{json_type, not_deployable, unknown_workflow};
+use crate::routes::common::{check_variables, first_page, idempotent_create};
+use crate::routes::workflows::{json_type, runnable_workflow};
 use crate::scopes::Permission;
 use crate::state::{AppState, Instance, Workflow, lock};
 use crate::wire::{
-    ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
-    path_param, query_map, replayed,
+    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
+    query_map,
 };
 
 /// Idempotency scope of instance creation.
@@ -97,25 +98,15 @@ fn validate_instance(
     let context = match body.get("context") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => {
-            for (key, value) in map {
-                let field = format!("context.{key}");
-                match wf.fixture.context_variables.iter().find(|(n, _)| n == key) {
-                    None => errors.push(FieldError::new(
-                        field,
-                        "unknown_variable",
-                        format!(
-                            "{key} is not a context variable of workflow {}",
-                            wf.fixture.id
-                        ),
-                    )),
-                    Some((_, ty)) if !context_type_ok(ty, value) => errors.push(FieldError::new(
-                        field,
-                        "type_mismatch",
-                        format!("expected {ty}, got {}", json_type(value)),
-                    )),
-                    Some(_) => {}
-                }
-            }
+            check_variables(
+                map,
+                "context",
+                "a context",
+                &wf.fixture.context_variables,
+                context_type_ok,
+                &wf.fixture.id,
+                &mut errors,
+            );
             map.clone()
         }
         Some(other) => {
@@ -200,51 +191,42 @@ async fn create_instance(
     let mut t = lock(&tenant);
     let now = state.clock.now_ms();
     t.advance(now, &state.clock);
-    if let Some(stored) = key.and_then(|k| t.idempotent(ROUTE, k)) {
-        return Ok(replayed(&stored.body));
-    }
-    let wf = t
-        .workflows
-        .get(&workflow_id)
-        .ok_or_else(|| unknown_workflow(&workflow_id))?;
-    if !wf.is_runnable() {
-        return Err(not_deployable(wf));
-    }
-    let req = validate_instance(&body, wf)?;
-    let limit = wf.max_concurrent_instances;
-    let duration_ms = wf.duration_ms;
-    let outcome = wf.fixture.outcome.clone();
-    let running = t.running_instances(&workflow_id);
-    if running >= limit {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "concurrent_instance_limit",
-            format!("workflow {workflow_id} has {running} running instances; the limit is {limit}"),
-        )
-        .field("maxConcurrentInstances", json!(limit))
-        .header(header::RETRY_AFTER, "1"));
-    }
-    let inst = Instance {
-        id: format!("inst_{}", uuid::Uuid::new_v4()),
-        workflow_id,
-        priority: req.priority,
-        context: req.context,
-        metadata: req.metadata,
-        created_ms: now,
-        duration_ms,
-        outcome,
-        client_id: caller.client_id.to_string(),
-        finished: None,
-    };
-    let response = instance_json(&inst, &state.clock);
-    let location = format!("/api/v2/workflows/instances/{}", inst.id);
-    tracing::debug!(tenant = %caller.tenant, instance = %inst.id, "instance created");
-    t.insert_instance(inst, &state.clock);
-    if let Some(key) = key {
-        t.remember(ROUTE, key, response.clone());
-    }
-    drop(t);
-    Ok(created(&response, &location))
+    idempotent_create(&mut t, ROUTE, key, |t| {
+        let wf = runnable_workflow(t, &workflow_id)?;
+        let req = validate_instance(&body, wf)?;
+        let limit = wf.max_concurrent_instances;
+        let duration_ms = wf.duration_ms;
+        let outcome = wf.fixture.outcome.clone();
+        let running = t.running_instances(&workflow_id);
+        if running >= limit {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "concurrent_instance_limit",
+                format!(
+                    "workflow {workflow_id} has {running} running instances; the limit is {limit}"
+                ),
+            )
+            .field("maxConcurrentInstances", json!(limit))
+            .header(header::RETRY_AFTER, "1"));
+        }
+        let inst = Instance {
+            id: format!("inst_{}", uuid::Uuid::new_v4()),
+            workflow_id,
+            priority: req.priority,
+            context: req.context,
+            metadata: req.metadata,
+            created_ms: now,
+            duration_ms,
+            outcome,
+            client_id: caller.client_id.to_string(),
+            finished: None,
+        };
+        let response = instance_json(&inst, &state.clock);
+        let location = format!("/api/v2/workflows/instances/{}", inst.id);
+        tracing::debug!(tenant = %caller.tenant, instance = %inst.id, "instance created");
+        t.insert_instance(inst, &state.clock);
+        Ok((response, location))
+    })
 }
 
 async fn get_instance(
@@ -291,19 +273,11 @@ async fn list_instances(
     let body = {
         let mut t = lock(&tenant);
         t.advance(state.clock.now_ms(), &state.clock);
-        let mut total = 0usize;
-        let mut items = Vec::new();
         let matching = t.instances.iter().filter(|i| {
             workflow_id.is_none_or(|w| &i.workflow_id == w)
                 && status.as_deref().is_none_or(|s| i.status() == s)
         });
-        for inst in matching {
-            total += 1;
-            if items.len() < limit {
-                items.push(instance_json(inst, &state.clock));
-            }
-        }
-        json!({ "totalCount": total, "items": items })
+        first_page(matching, limit, |inst| instance_json(inst, &state.clock))
     };
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -17,6 +17,7 @@ pub(crate) mod admin;
 pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod callbacks;
+mod common;
 pub(crate) mod dataactions;
 pub(crate) mod history;
 pub(crate) mod instances;

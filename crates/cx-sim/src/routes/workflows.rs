@@ -32,11 +32,12 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::clock::Clock;
+use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, Workflow, lock};
+use crate::state::{AppState, Execution, TenantState, Workflow, lock};
 use crate::wire::{
-    ApiError, FieldError, created, idempotency_key, json_object, json_response, page_size,
-    path_param, query_map, replayed,
+    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
+    query_map,
 };
 
 /// Longest PENDING phase, in ms.
@@ -69,8 +70,21 @@ pub(crate) fn unknown_workflow(id: &str) -> ApiError {
     ApiError::not_found(format!("workflow {id} not found"))
 }
 
+/// The workflow `id` of tenant `t`, when it accepts executions and
+/// instances: 404 when unknown, 409 when not ACTIVE or DEPLOYED.
+pub(crate) fn runnable_workflow<'t>(
+    t: &'t TenantState,
+    id: &str,
+) -> Result<&'t Workflow, ApiError> {
+    let wf = t.workflows.get(id).ok_or_else(|| unknown_workflow(id))?;
+    if !wf.is_runnable() {
+        return Err(not_deployable(wf));
+    }
+    Ok(wf)
+}
+
 /// 409 for a workflow that is not ACTIVE or DEPLOYED.
-pub(crate) fn not_deployable(wf: &Workflow) -> ApiError {
+fn not_deployable(wf: &Workflow) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "workflow_not_deployable",
@@ -132,25 +146,15 @@ fn validate_execution(
     let mut errors = Vec::new();
     let input = match body.get("input") {
         Some(Value::Object(map)) => {
-            for (key, value) in map {
-                let field = format!("input.{key}");
-                match wf.fixture.input_variables.iter().find(|(n, _)| n == key) {
-                    None => errors.push(FieldError::new(
-                        field,
-                        "unknown_variable",
-                        format!(
-                            "{key} is not an input variable of workflow {}",
-                            wf.fixture.id
-                        ),
-                    )),
-                    Some((_, ty)) if !input_type_ok(ty, value) => errors.push(FieldError::new(
-                        field,
-                        "type_mismatch",
-                        format!("expected {ty}, got {}", json_type(value)),
-                    )),
-                    Some(_) => {}
-                }
-            }
+            check_variables(
+                map,
+                "input",
+                "an input",
+                &wf.fixture.input_variables,
+                input_type_ok,
+                &wf.fixture.id,
+                &mut errors,
+            );
             map.clone()
         }
         None | Some(Value::Null) => {
@@ -231,46 +235,35 @@ async fn create_execution(
     let mut t = lock(&tenant);
     let now = state.clock.now_ms();
     t.advance(now, &state.clock);
-    if let Some(stored) = key.and_then(|k| t.idempotent(&route, k)) {
-        return Ok(replayed(&stored.body));
-    }
-    let wf = t
-        .workflows
-        .get(&workflow_id)
-        .ok_or_else(|| unknown_workflow(&workflow_id))?;
-    if !wf.is_runnable() {
-        return Err(not_deployable(wf));
-    }
-    let req = validate_execution(&body, wf)?;
-    let duration_ms = wf.duration_ms;
-    let exec = Execution {
-        id: format!("exec_{}", uuid::Uuid::new_v4()),
-        workflow_id: workflow_id.clone(),
-        priority: req.priority,
-        input: req.input,
-        context: req.context,
-        started_ms: now,
-        pending_ms: (duration_ms / 5).min(MAX_PENDING_MS),
-        duration_ms,
-        outcome: wf.fixture.outcome.clone(),
-        client_id: caller.client_id.to_string(),
-        finished: None,
-    };
-    let response = json!({
-        "id": exec.id,
-        "workflowId": exec.workflow_id,
-        "status": "PENDING",
-        "priority": exec.priority,
-        "startedAt": state.clock.rfc3339(now),
-    });
-    let location = format!("/api/v2/workflows/{workflow_id}/executions/{}", exec.id);
-    tracing::debug!(tenant = %caller.tenant, execution = %exec.id, "execution created");
-    t.insert_execution(exec, &state.clock);
-    if let Some(key) = key {
-        t.remember(&route, key, response.clone());
-    }
-    drop(t);
-    Ok(created(&response, &location))
+    idempotent_create(&mut t, &route, key, |t| {
+        let wf = runnable_workflow(t, &workflow_id)?;
+        let req = validate_execution(&body, wf)?;
+        let duration_ms = wf.duration_ms;
+        let exec = Execution {
+            id: format!("exec_{}", uuid::Uuid::new_v4()),
+            workflow_id: workflow_id.clone(),
+            priority: req.priority,
+            input: req.input,
+            context: req.context,
+            started_ms: now,
+            pending_ms: (duration_ms / 5).min(MAX_PENDING_MS),
+            duration_ms,
+            outcome: wf.fixture.outcome.clone(),
+            client_id: caller.client_id.to_string(),
+            finished: None,
+        };
+        let response = json!({
+            "id": exec.id,
+            "workflowId": exec.workflow_id,
+            "status": "PENDING",
+            "priority": exec.priority,
+            "startedAt": state.clock.rfc3339(now),
+        });
+        let location = format!("/api/v2/workflows/{workflow_id}/executions/{}", exec.id);
+        tracing::debug!(tenant = %caller.tenant, execution = %exec.id, "execution created");
+        t.insert_execution(exec, &state.clock);
+        Ok((response, location))
+    })
 }
 
 /// The JSON view of an execution at sim time `now`.
@@ -359,19 +352,11 @@ async fn list_executions(
         }
         let now = state.clock.now_ms();
         t.advance(now, &state.clock);
-        let mut total = 0usize;
-        let mut items = Vec::new();
-        for e in t.executions.iter().filter(|e| e.workflow_id == workflow_id) {
-            let status = e.status(now);
-            if filter.as_ref().is_some_and(|f| !f.contains(&status)) {
-                continue;
-            }
-            total += 1;
-            if items.len() < limit {
-                items.push(execution_json(e, now, &state.clock));
-            }
-        }
-        json!({ "totalCount": total, "items": items })
+        let matching = t.executions.iter().filter(|e| {
+            e.workflow_id == workflow_id
+                && filter.as_ref().is_none_or(|f| f.contains(&e.status(now)))
+        });
+        first_page(matching, limit, |e| execution_json(e, now, &state.clock))
     };
     Ok(json_response(StatusCode::OK, &body))
 }

@@ -56,7 +56,7 @@ impl FromStr for ExecutionPriority {
             "HIGH" => Ok(ExecutionPriority::High),
             _ => Err(Error::violation(
                 Violation::new("priority", Rule::Format, "must be LOW, NORMAL or HIGH")
-                    .with_expected("LOW, NORMAL or HIGH", format!("{s:?}")),
+                    .with_values("LOW, NORMAL or HIGH", format!("{s:?}")),
             )),
         }
     }

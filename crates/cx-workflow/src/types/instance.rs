@@ -52,7 +52,7 @@ fn priority_violation(actual: impl fmt::Display) -> Violation {
         Rule::Range,
         format!("must be an integer in 1..=10 (1 is highest), got {actual}"),
     )
-    .with_expected("1..=10", actual.to_string())
+    .with_values("1..=10", actual.to_string())
 }
 
 impl TryFrom<i64> for Priority {
@@ -149,7 +149,7 @@ impl FromStr for ContextType {
             "array" => Ok(ContextType::Array),
             _ => Err(Error::violation(
                 Violation::new("type", Rule::Format, "unknown context type")
-                    .with_expected("string, integer, number, boolean, object or array", s),
+                    .with_values("string, integer, number, boolean, object or array", s),
             )),
         }
     }
@@ -272,7 +272,7 @@ impl ContextVariable {
             Ok(value) => Ok(Self { name, value, kind }),
             Err(reason) => Err(Error::violation(
                 Violation::new(format!("context.{name}"), Rule::TypeMismatch, reason)
-                    .with_expected(kind.as_str(), actual),
+                    .with_values(kind.as_str(), actual),
             )),
         }
     }

@@ -1,0 +1,86 @@
+//! What the create handlers (`POST` executions, instances, data-action
+//! jobs) share: answering a repeated `Idempotency-Key` with the stored body,
+//! remembering the body of a new resource under the key, and checking a
+//! body's variables against the workflow's declared ones; and what the list
+//! handlers share: the `{totalCount, items}` body of a first page.
+
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use crate::routes::workflows::json_type;
+use crate::state::TenantState;
+use crate::wire::{ApiError, FieldError, created, replayed};
+
+/// Create a resource on `route` idempotently, under the caller's tenant lock.
+///
+/// With a `key` already seen on `route`, answers 201 with the stored body
+/// (`Idempotent-Replayed: true`) and does not call `create`. Otherwise
+/// `create` validates and inserts the resource and returns its JSON body and
+/// `Location`; the body is remembered under `key` (when one was sent) and
+/// answered 201.
+pub(crate) fn idempotent_create(
+    t: &mut TenantState,
+    route: &str,
+    key: Option<&str>,
+    create: impl FnOnce(&mut TenantState) -> Result<(Value, String), ApiError>,
+) -> Result<Response, ApiError> {
+    if let Some(stored) = key.and_then(|k| t.idempotent(route, k)) {
+        return Ok(replayed(&stored.body));
+    }
+    let (response, location) = create(t)?;
+    if let Some(key) = key {
+        t.remember(route, key, response.clone());
+    }
+    Ok(created(&response, &location))
+}
+
+/// Check every key of `map` (the body's `section`, `input` or `context`)
+/// against the workflow's `declared` `(name, type)` variables, pushing one
+/// error per offending key onto `errors`: `unknown_variable` for a key not
+/// declared ("`key` is not `article_kind` variable of workflow `workflow_id`",
+/// e.g. `article_kind` = "an input"), `type_mismatch` for a value `type_ok`
+/// refuses. Fields are named `section.key`.
+pub(crate) fn check_variables(
+    map: &Map<String, Value>,
+    section: &str,
+    article_kind: &str,
+    declared: &[(String, String)],
+    type_ok: fn(&str, &Value) -> bool,
+    workflow_id: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    for (key, value) in map {
+        let field = format!("{section}.{key}");
+        match declared.iter().find(|(n, _)| n == key) {
+            None => errors.push(FieldError::new(
+                field,
+                "unknown_variable",
+                format!("{key} is not {article_kind} variable of workflow {workflow_id}"),
+            )),
+            Some((_, ty)) if !type_ok(ty, value) => errors.push(FieldError::new(
+                field,
+                "type_mismatch",
+                format!("expected {ty}, got {}", json_type(value)),
+            )),
+            Some(_) => {}
+        }
+    }
+}
+
+/// The `{totalCount, items}` body of a list: `totalCount` counts every
+/// `matching` resource, `items` holds the first `limit` of them as JSON.
+pub(crate) fn first_page<T>(
+    matching: impl Iterator<Item = T>,
+    limit: usize,
+    to_json: impl Fn(T) -> Value,
+) -> Value {
+    let mut total = 0usize;
+    let mut items = Vec::new();
+    for item in matching {
+        total += 1;
+        if items.len() < limit {
+            items.push(to_json(item));
+        }
+    }
+    json!({ "totalCount": total, "items": items })
+}
