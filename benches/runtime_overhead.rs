@@ -50,7 +50,7 @@ fn overhead(c: &mut Criterion) {
     });
     group.bench_function("cx_http_runtime", |b| {
         b.to_async(&rt).iter(|| async {
-            sdk.get(&path)
+            sdk.get(cx_http::ApiPath::new("/api/v2/workflows").id("workflow_id", WF_ID))
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{e}"))

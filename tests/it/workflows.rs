@@ -182,10 +182,10 @@ async fn the_seed_001_example_triggers_an_instance_with_typed_context() {
         .unwrap();
     let report = client.trigger(payload).send().await.unwrap();
     let instance: Value = http
-        .get(&format!(
-            "/api/v2/workflows/instances/{}",
-            report.instance_id
-        ))
+        .get(
+            cx_http::ApiPath::new("/api/v2/workflows/instances")
+                .id("instance_id", &report.instance_id),
+        )
         .send_json()
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
-use cx_http::{PageFields, RateLimiter, Versioned};
+use cx_http::{ApiPath, PageFields, RateLimiter, Versioned};
 use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -150,7 +150,7 @@ impl Client {
     ) -> Result<Versioned<AgentProfile>, cx_http::Error> {
         let resp = self
             .http
-            .get(&format!("/api/v2/agents/{agent_id}"))
+            .get(ApiPath::new("/api/v2/agents").id("agent_id", agent_id))
             .operation("agent.profile")
             .send()
             .await?;
@@ -168,7 +168,9 @@ impl Client {
         check_agent_id(agent_id)?;
         self.http
             .next_uri_stream::<Skill>(
-                &format!("/api/v2/agents/{agent_id}/skills"),
+                ApiPath::new("/api/v2/agents")
+                    .id("agent_id", agent_id)
+                    .lit("skills"),
                 PageFields {
                     items: "entities",
                     next: "nextPageUri",
@@ -186,7 +188,7 @@ impl Client {
     pub async fn schedule(&self, agent_id: &str) -> Result<Schedule, Error> {
         check_agent_id(agent_id)?;
         self.http
-            .get(&format!("/api/v2/wfm/schedules/{agent_id}"))
+            .get(ApiPath::new("/api/v2/wfm/schedules").id("agent_id", agent_id))
             .operation("agent.schedule")
             .send_json()
             .await

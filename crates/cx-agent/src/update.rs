@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use cx_http::{ConditionalUpdate, Versioned};
+use cx_http::{ApiPath, ConditionalUpdate, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -207,7 +207,9 @@ impl<'a> UpdateBuilder<'a> {
         }
 
         let change = &self.change;
-        let path = format!("/api/v2/agents/{agent_id}/workmodes");
+        let path = ApiPath::new("/api/v2/agents")
+            .id("agent_id", agent_id)
+            .lit("workmodes");
         let conditional = ConditionalUpdate::new(self.max_attempts);
         let outcome = conditional
             .run(
@@ -219,7 +221,7 @@ impl<'a> UpdateBuilder<'a> {
                         validate_availability(&schedule, &skills, &payload, client.clock.now());
                     let mut req = client
                         .http
-                        .patch(&path)
+                        .patch(path.clone())
                         .json(&payload)
                         .rate_limiter(&client.patch_limiter)
                         .operation("agent.workmode.update");

@@ -224,7 +224,10 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
         .base_url(sim.base_url())
         .build()
         .unwrap()
-        .put(&format!("/_sim/agents/{AGENT}/skills-loop"))
+        .link(
+            cx_http::Method::PUT,
+            &format!("/_sim/agents/{AGENT}/skills-loop"),
+        )
         .without_auth()
         .json(&serde_json::json!({"enabled": true}))
         .send()

@@ -98,7 +98,7 @@ pub async fn export_audit_logs(
         params.push(("resourceId".to_owned(), id.clone()));
     }
     let entries = client.page_token_stream::<AuditLogEntry>(
-        "/api/v2/audit/logs",
+        "/api/v2/audit/logs".into(),
         params,
         PageFields {
             items: "items",

@@ -96,7 +96,7 @@ impl AuditSink for WebhookSink {
         // yields exactly `body` (serialisation is deterministic), so the
         // signature covers the bytes sent.
         self.http
-            .post(&self.url)
+            .request_url(cx_http::Method::POST, &self.url)
             .without_auth()
             .operation("audit.webhook")
             .header(TIMESTAMP_HEADER, &timestamp.to_string())

@@ -49,7 +49,7 @@ pub trait FetchToken: Send + Sync + 'static {
 /// OAuth2 client credentials for one CXone client, ready to fetch tokens.
 pub struct ClientCredentials {
     http: Client,
-    token_path: String,
+    token_url: String,
     client_id: String,
     client_secret: SecretString,
     scopes: Vec<String>,
@@ -59,10 +59,7 @@ pub struct ClientCredentials {
 impl fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCredentials")
-            .field(
-                "token_url",
-                &format_args!("{}{}", self.http.base_url(), self.token_path),
-            )
+            .field("token_url", &self.token_url)
             .field("client_id", &self.client_id)
             .field("client_secret", &"[REDACTED]")
             .field("scopes", &self.scopes)
@@ -133,7 +130,7 @@ impl ClientCredentialsBuilder {
         let url = self
             .token_url
             .ok_or_else(|| Error::invalid_input("token_url", "is required"))?;
-        let parsed = split_url(&url)?;
+        let origin = origin_of(&url)?;
         let client_id = self
             .client_id
             .filter(|s| !s.trim().is_empty())
@@ -144,13 +141,13 @@ impl ClientCredentialsBuilder {
             .client_secret
             .ok_or_else(|| Error::invalid_input("client_secret", "is required"))?;
         let config = cx_http::Config {
-            base_url: parsed.0,
+            base_url: origin,
             ..self.config.unwrap_or_default()
         };
         let http = Client::builder().config(config).build()?;
         Ok(ClientCredentials {
             http,
-            token_path: parsed.1,
+            token_url: url,
             client_id,
             client_secret,
             scopes: self.scopes,
@@ -159,8 +156,8 @@ impl ClientCredentialsBuilder {
     }
 }
 
-/// Split an absolute URL into (origin, path-and-query).
-fn split_url(url: &str) -> Result<(String, String), Error> {
+/// The origin (`scheme://host[:port]`) of an absolute http(s) URL.
+fn origin_of(url: &str) -> Result<String, Error> {
     let rest = url
         .strip_prefix("https://")
         .map(|r| ("https://", r))
@@ -171,17 +168,14 @@ fn split_url(url: &str) -> Result<(String, String), Error> {
             format!("{url:?} must be an absolute http(s) URL"),
         ));
     };
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
         return Err(Error::invalid_input(
             "token_url",
             format!("{url:?} has no host"),
         ));
     }
-    Ok((format!("{scheme}{host}"), path.to_owned()))
+    Ok(format!("{scheme}{host}"))
 }
 
 impl ClientCredentials {
@@ -217,7 +211,7 @@ impl FetchToken for ClientCredentials {
         }
         let mut req = self
             .http
-            .post(&self.token_path)
+            .request_url(cx_http::Method::POST, &self.token_url)
             .without_auth()
             .idempotent()
             .operation("oauth.token");

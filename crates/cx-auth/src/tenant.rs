@@ -64,6 +64,33 @@ impl Tenant {
         }
     }
 
+    /// Check each URL setting under its own name: `api_url` and `auth_url`
+    /// are absolute http(s) URLs; `token_path` is an absolute path (`/...`)
+    /// with no `.`/`..` segment, `\\`, query, fragment or control character.
+    fn check(&self) -> Result<(), Error> {
+        cx_http::config::check_base_url("api_url", &self.api_url)?;
+        if let Some(auth) = &self.auth_url {
+            cx_http::config::check_base_url("auth_url", auth)?;
+        }
+        let p = &self.token_path;
+        let rule = if !p.starts_with('/') || p.starts_with("//") {
+            Some("must be an absolute path such as `/oauth/token`")
+        } else if p.split('/').any(|s| s == "." || s == "..") {
+            Some("must not contain `.` or `..` segments")
+        } else if p.contains(['\\', '?', '#']) || p.chars().any(char::is_control) {
+            Some("must not contain `\\`, `?`, `#` or control characters")
+        } else {
+            None
+        };
+        match rule {
+            Some(rule) => Err(Error::invalid_input(
+                "token_path",
+                format!("{:?} {rule}", cx_http::escape(p)),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The token endpoint URL.
     pub fn token_url(&self) -> String {
         let base = self.auth_url.as_deref().unwrap_or(&self.api_url);
@@ -76,6 +103,7 @@ impl Tenant {
     /// [`cx_http::ErrorKind::InvalidInput`] / [`cx_http::ErrorKind::Builder`]
     /// naming the bad setting. No request is sent here.
     pub fn connect(&self) -> Result<(Client, Arc<TokenCache>), Error> {
+        self.check()?;
         let creds = ClientCredentials::builder()
             .token_url(self.token_url())
             .client_id(self.client_id.clone())

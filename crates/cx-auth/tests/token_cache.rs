@@ -169,7 +169,7 @@ async fn a_scope_the_client_lacks_is_refused_and_granted_scopes_are_enforced() {
     let (api, _) = tenant.connect().unwrap();
     api.get(WF).send().await.unwrap();
     let err = api
-        .post(&format!("{WF}/executions"))
+        .link(cx_http::Method::POST, &format!("{WF}/executions"))
         .json(&serde_json::json!({"input": {}}))
         .send()
         .await
@@ -201,4 +201,35 @@ async fn the_cache_is_usable_behind_an_arc_dyn() {
     let c = dynamic.access_token().await.unwrap();
     assert!(!c.same_as(&a));
     assert_eq!(token_requests(&sim), 2);
+}
+
+#[test]
+fn each_bad_setting_is_reported_under_its_own_name() {
+    let cases = [
+        ("not a url", None, "/oauth/token", "`api_url`"),
+        (
+            "http://127.0.0.1:1",
+            Some("ftp://x"),
+            "/oauth/token",
+            "`auth_url`",
+        ),
+        ("http://127.0.0.1:1", None, "../../x", "`token_path`"),
+        ("http://127.0.0.1:1", None, "/a/../../x", "`token_path`"),
+        ("http://127.0.0.1:1", None, "oauth/token", "`token_path`"),
+        (
+            "http://127.0.0.1:1",
+            None,
+            "//evil.example/x",
+            "`token_path`",
+        ),
+    ];
+    for (api, auth, token_path, field) in cases {
+        let mut tenant = cx_auth::Tenant::new(api, "id", "the-secret");
+        tenant.auth_url = auth.map(str::to_owned);
+        tenant.token_path = token_path.to_owned();
+        let err = tenant.connect().map(drop).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(field), "{api} {auth:?} {token_path}: {msg}");
+        assert!(!msg.contains("the-secret"));
+    }
 }

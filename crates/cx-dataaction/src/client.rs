@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink};
-use cx_http::{PollStatus, Poller};
+use cx_http::{ApiPath, PollStatus, Poller};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{EVENT_TYPE, ErrorClass, ExecutionAudit, RunFacts, WebhookDelivery};
@@ -105,7 +105,7 @@ impl Client {
     /// The failed call, mapped ([`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`], ...).
     pub async fn definition(&self, id: &ActionId) -> Result<ActionDefinition, Error> {
         self.http
-            .get(&format!("/api/v2/dataactions/{id}"))
+            .get(ApiPath::new("/api/v2/dataactions").id("action_id", id.as_str()))
             .operation("dataaction.definition")
             .send_json()
             .await
@@ -125,7 +125,11 @@ impl Client {
     ) -> Result<JobAccepted, Error> {
         let accepted: JobAccepted = self
             .http
-            .post(&format!("/api/v2/dataactions/{id}/execute"))
+            .post(
+                ApiPath::new("/api/v2/dataactions")
+                    .id("action_id", id.as_str())
+                    .lit("execute"),
+            )
             .idempotency_key(key)
             .json(payload)
             .operation("dataaction.execute")
@@ -167,7 +171,12 @@ impl Client {
         }
         Ok(self
             .http
-            .get(&format!("/api/v2/dataactions/{id}/jobs/{job_id}"))
+            .get(
+                ApiPath::new("/api/v2/dataactions")
+                    .id("action_id", id.as_str())
+                    .lit("jobs")
+                    .id("job_id", job_id),
+            )
             .operation("dataaction.job"))
     }
 
@@ -177,7 +186,11 @@ impl Client {
     /// The failed call, mapped.
     pub async fn jobs(&self, id: &ActionId) -> Result<Vec<Job>, Error> {
         self.http
-            .get(&format!("/api/v2/dataactions/{id}/jobs"))
+            .get(
+                ApiPath::new("/api/v2/dataactions")
+                    .id("action_id", id.as_str())
+                    .lit("jobs"),
+            )
             .operation("dataaction.jobs")
             .send_json::<JobList>()
             .await
@@ -507,7 +520,7 @@ impl Client {
         let url = self.config.webhook_url.as_deref()?;
         let sent = self
             .http
-            .post(url)
+            .request_url(cx_http::Method::POST, url)
             .without_auth()
             .json(&audit.webhook_body())
             .attempt_timeout(self.config.webhook_timeout)

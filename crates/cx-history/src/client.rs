@@ -395,7 +395,7 @@ impl ReportBuilder<'_> {
         let key = uuid::Uuid::new_v4().to_string();
         let sent = client
             .http
-            .post(&url)
+            .request_url(cx_http::Method::POST, &url)
             .without_auth()
             .idempotency_key(&key)
             .json(&payload)

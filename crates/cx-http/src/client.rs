@@ -34,6 +34,7 @@ use crate::breaker::{Breakers, HostPauses};
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
+use crate::path::{ApiPath, origin_of};
 use crate::retry::{RetryBudget, parse_retry_after};
 
 /// Header carrying the idempotency key of a POST, identical on every attempt.
@@ -110,19 +111,12 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let config = self.config;
         let base = config.base_url.trim_end_matches('/').to_owned();
-        let base_url = match Url::parse(&base) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => u,
-            _ => {
-                return Err(Error::new(
-                    ErrorKind::Builder,
-                    format!("invalid `base_url` {base:?}: must be an absolute http(s) URL"),
-                ));
-            }
-        };
+        let base_url = parse_base_url("base_url", &base)?;
         // reqwest is built without a bundled crypto provider; ring is ours.
         // Installing twice is harmless (the second call reports "already set").
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
+            .redirect(same_origin_redirects())
             .user_agent(config.user_agent.clone())
             .connect_timeout(config.connect_timeout)
             .pool_max_idle_per_host(config.pool_max_idle_per_host)
@@ -169,16 +163,66 @@ impl Client {
         &self.inner.base
     }
 
-    /// A request with `method` to `path`: relative to the base URL
-    /// (`/api/v2/...`) or absolute (`http://...`, as a `nextPageUri` is).
-    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let url = if path.starts_with("http://") || path.starts_with("https://") {
-            Url::parse(path)
-        } else if path.starts_with('/') {
-            Url::parse(&format!("{}{path}", self.inner.base))
+    /// A request with `method` to `path` under the base URL. Literal paths
+    /// (`"/api/v2/executions"`) convert directly; ids go in through
+    /// [`ApiPath::id`], so no caller formats a path by hand.
+    pub fn request(&self, method: Method, path: impl Into<ApiPath>) -> RequestBuilder {
+        let path = path.into();
+        let url = path.join(&self.inner.base_url);
+        self.request_to(method, url)
+    }
+
+    /// A request to a link the server sent (a `nextPageUri`, a `Location`):
+    /// absolute, origin-relative (`/api/...`, joined to the base URL as
+    /// today's paths are) or base-relative.
+    ///
+    /// # Errors
+    /// Reported by `send`, before any request: [`ErrorKind::ForeignOrigin`]
+    /// naming the link's origin when it is not the base URL's (a credential
+    /// never leaves the configured origin); [`ErrorKind::Builder`] for a link
+    /// that is not a URL.
+    pub fn link(&self, method: Method, href: &str) -> RequestBuilder {
+        let base = &self.inner.base;
+        let parsed = if href.starts_with("http://") || href.starts_with("https://") {
+            Url::parse(href)
+        } else if href.starts_with('/') {
+            Url::parse(&format!("{base}{href}"))
         } else {
-            Url::parse(&format!("{}/{path}", self.inner.base))
+            Url::parse(&format!("{base}/{href}"))
         };
+        let url = match parsed {
+            Ok(u) if origin_of(&u) == origin_of(&self.inner.base_url) => Ok(u),
+            Ok(u) => Err(foreign_origin(&u, "link")),
+            Err(e) => Err(Error::new(
+                ErrorKind::Builder,
+                format!("the server's link {:?} is not a URL", crate::escape(href)),
+            )
+            .with_source(e)),
+        };
+        self.request_to(method, url)
+    }
+
+    /// A request to a configured absolute URL (a webhook endpoint, a token
+    /// endpoint). An access token is attached only when the URL's origin is
+    /// the base URL's; otherwise call [`RequestBuilder::without_auth`] or
+    /// `send` refuses with [`ErrorKind::ForeignOrigin`].
+    ///
+    /// # Errors
+    /// Reported by `send`: [`ErrorKind::Builder`] naming `url` when it is not
+    /// an absolute http(s) URL.
+    pub fn request_url(&self, method: Method, url: &str) -> RequestBuilder {
+        let url = match Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
+            Ok(_) => Err(Error::invalid_input(
+                "url",
+                "must be an absolute http(s) URL",
+            )),
+            Err(e) => Err(Error::invalid_input("url", format!("not a URL ({e})"))),
+        };
+        self.request_to(method, url)
+    }
+
+    fn request_to(&self, method: Method, url: Result<Url, Error>) -> RequestBuilder {
         let mut rb = RequestBuilder {
             client: self.clone(),
             method,
@@ -194,38 +238,33 @@ impl Client {
         };
         match url {
             Ok(u) => rb.url = u,
-            Err(e) => {
-                rb.error = Some(
-                    Error::new(ErrorKind::Builder, format!("invalid URL for path {path:?}"))
-                        .with_source(e),
-                );
-            }
+            Err(e) => rb.error = Some(e),
         }
         rb
     }
 
     /// `GET path`.
-    pub fn get(&self, path: &str) -> RequestBuilder {
+    pub fn get(&self, path: impl Into<ApiPath>) -> RequestBuilder {
         self.request(Method::GET, path)
     }
 
     /// `POST path`.
-    pub fn post(&self, path: &str) -> RequestBuilder {
+    pub fn post(&self, path: impl Into<ApiPath>) -> RequestBuilder {
         self.request(Method::POST, path)
     }
 
     /// `PATCH path`.
-    pub fn patch(&self, path: &str) -> RequestBuilder {
+    pub fn patch(&self, path: impl Into<ApiPath>) -> RequestBuilder {
         self.request(Method::PATCH, path)
     }
 
     /// `PUT path`.
-    pub fn put(&self, path: &str) -> RequestBuilder {
+    pub fn put(&self, path: impl Into<ApiPath>) -> RequestBuilder {
         self.request(Method::PUT, path)
     }
 
     /// `DELETE path`.
-    pub fn delete(&self, path: &str) -> RequestBuilder {
+    pub fn delete(&self, path: impl Into<ApiPath>) -> RequestBuilder {
         self.request(Method::DELETE, path)
     }
 }
@@ -411,6 +450,12 @@ impl RequestBuilder {
             return Err(e);
         }
         let inner = &*self.client.inner;
+        if self.authenticated
+            && inner.auth.is_some()
+            && origin_of(&self.url) != origin_of(&inner.base_url)
+        {
+            return Err(foreign_origin(&self.url, "request"));
+        }
         let policy = &inner.config.retry;
         let host = host_key(&self.url);
         let method_label = self.method.as_str().to_owned();
@@ -613,6 +658,24 @@ impl RequestBuilder {
         let what = || format!("{} {}", self.method, self.url.path());
         let resp = req.send().await.map_err(|e| transport_error(e, &what()))?;
         let status = resp.status().as_u16();
+        if resp.status().is_redirection() && status != 304 {
+            // Only same-origin redirects are followed (see
+            // `same_origin_redirects`); this one went elsewhere, or too far.
+            let target = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|l| self.url.join(l).ok());
+            let err = match target {
+                Some(t) if origin_of(&t) != origin_of(&self.url) => foreign_origin(&t, "redirect"),
+                _ => Error::new(
+                    ErrorKind::Status,
+                    format!("{}: redirect not followed", what()),
+                )
+                .with_status(status),
+            };
+            return Err((err, true));
+        }
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| {
             let (err, _) = transport_error(e, &format!("{}: reading the body", what()));
@@ -657,6 +720,48 @@ fn finish_metrics(method: &str, status: u16, started: Instant) {
     .increment(1);
     metrics::histogram!("cx_http_request_duration_seconds", "method" => method.to_owned())
         .record(started.elapsed().as_secs_f64());
+}
+
+/// Parse `value`, the setting `field`, as an absolute http(s) URL.
+pub(crate) fn parse_base_url(field: &str, value: &str) -> Result<Url, Error> {
+    match Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.has_host() => Ok(u),
+        _ => Err(Error::new(
+            ErrorKind::Builder,
+            format!(
+                "invalid `{field}` {:?}: must be an absolute http(s) URL",
+                crate::escape(value)
+            ),
+        )),
+    }
+}
+
+/// Follow at most 5 redirects, and only within one origin: a redirect to
+/// another host would carry the request's credentials there.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .last()
+            .is_some_and(|prev| origin_of(prev) == origin_of(attempt.url()));
+        if attempt.previous().len() > 5 || !same {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The error for a request that would have sent credentials to `url`'s
+/// origin, which is not the configured one.
+fn foreign_origin(url: &Url, what: &str) -> Error {
+    Error::new(
+        ErrorKind::ForeignOrigin,
+        format!(
+            "refused to follow a {what} to {}: credentials are only sent to the configured origin",
+            origin_of(url)
+        ),
+    )
 }
 
 fn deadline_error(attempts: u32, started: Instant) -> Error {

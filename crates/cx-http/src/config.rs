@@ -20,6 +20,7 @@
 use std::time::Duration;
 
 use crate::breaker::BreakerConfig;
+use crate::error::Error;
 use crate::retry::{RetryBudgetConfig, RetryPolicy};
 
 /// Client-side rate limit: `per_second` requests per second with bursts of up to `burst`.
@@ -71,4 +72,14 @@ impl Default for Config {
             pool_max_idle_per_host: 64,
         }
     }
+}
+
+/// Check that `value`, the setting named `field` (`"api_url"`, `"auth_url"`),
+/// is an absolute http(s) URL, so a bad setting is reported under its own
+/// name rather than under a URL derived from it.
+///
+/// # Errors
+/// [`crate::ErrorKind::Builder`] naming `field` and the value (escaped).
+pub fn check_base_url(field: &str, value: &str) -> Result<(), Error> {
+    crate::client::parse_base_url(field, value.trim_end_matches('/')).map(drop)
 }

@@ -38,6 +38,9 @@ pub enum ErrorKind {
     InvalidInput,
     /// A [`crate::ConditionalUpdate`] conflicted (409/412) on every attempt.
     Conflict,
+    /// A link, redirect or request pointed at an origin other than the
+    /// configured one while carrying credentials; nothing was sent there.
+    ForeignOrigin,
 }
 
 /// The error of every runtime call.

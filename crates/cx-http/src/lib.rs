@@ -51,8 +51,10 @@ pub mod config;
 mod error;
 mod limit;
 pub mod paginate;
+mod path;
 mod poll;
 mod retry;
+mod text;
 mod validation;
 
 pub use auth::{AccessToken, Authenticate};
@@ -64,8 +66,10 @@ pub use config::{Config, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
 pub use limit::RateLimiter;
 pub use paginate::{Page, PageFields};
+pub use path::{ApiPath, check_id};
 pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+pub use text::escape;
 pub use validation::{Violation, ViolationRule, Violations};
 
 /// Re-exported so callers can name methods without depending on reqwest.

@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::client::Client;
 use crate::error::{Error, ErrorKind};
+use crate::path::ApiPath;
 
 /// Most pages any paginator follows before giving up with [`ErrorKind::PaginationLoop`].
 pub const DEFAULT_MAX_PAGES: u64 = 10_000;
@@ -185,16 +186,15 @@ impl Client {
     /// `token_param` is the query parameter the token goes back in (`"pageToken"`).
     pub fn page_token_stream<T: DeserializeOwned>(
         &self,
-        path: &str,
+        path: ApiPath,
         query: Vec<(String, String)>,
         fields: PageFields,
         token_param: &'static str,
     ) -> impl Stream<Item = Result<T, Error>> {
         let client = self.clone();
-        let path = path.to_owned();
         items(cursor_pages(DEFAULT_MAX_PAGES, move |token| {
             let req = client
-                .get(&path)
+                .get(path.clone())
                 .query(&query)
                 .query_opt(token_param, token.as_deref());
             async move { split_page(req.send_json().await?, fields) }
@@ -202,16 +202,25 @@ impl Client {
     }
 
     /// Items of a next-page-URI API (`{entities, nextPageUri}`), as seed 002's
-    /// agent skills. The URI may be absolute or relative to the base URL.
+    /// agent skills. The first page is `first`; each next URI is followed
+    /// through [`Client::link`], so it may be absolute or relative but must
+    /// stay on the base URL's origin.
+    ///
+    /// # Errors
+    /// Yields [`ErrorKind::ForeignOrigin`] naming the origin of a next-page
+    /// URI on another host (nothing is sent there), besides the paginator's
+    /// own errors.
     pub fn next_uri_stream<T: DeserializeOwned>(
         &self,
-        first: &str,
+        first: ApiPath,
         fields: PageFields,
     ) -> impl Stream<Item = Result<T, Error>> {
         let client = self.clone();
-        let first = first.to_owned();
         items(cursor_pages(DEFAULT_MAX_PAGES, move |uri| {
-            let req = client.get(uri.as_deref().unwrap_or(&first));
+            let req = match uri {
+                Some(uri) => client.link(crate::Method::GET, &uri),
+                None => client.get(first.clone()),
+            };
             async move { split_page(req.send_json().await?, fields) }
         }))
     }

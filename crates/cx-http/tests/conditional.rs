@@ -29,7 +29,9 @@ async fn write(
         "skillLevels": state.value["skills"],
         "reason": reason,
     });
-    let req = client.patch(&format!("{AGENT}/workmodes")).json(&body);
+    let req = client
+        .link(cx_http::Method::PATCH, &format!("{AGENT}/workmodes"))
+        .json(&body);
     let req = match &state.etag {
         Some(tag) => req.if_match(tag),
         None => req,
@@ -112,7 +114,7 @@ async fn a_request_rate_limiter_spaces_only_the_calls_it_is_given_to() {
             let limiter = limiter.clone();
             tokio::spawn(async move {
                 client
-                    .patch(&format!("{AGENT}/workmodes"))
+                    .link(cx_http::Method::PATCH, &format!("{AGENT}/workmodes"))
                     .json(&json!({"workModeId": "workMode-123", "reason": i.to_string()}))
                     .rate_limiter(&limiter)
                     .send()

@@ -132,7 +132,7 @@ async fn a_post_without_key_is_not_replayed_after_a_500() {
         FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1),
     ]);
     let err = api
-        .post(&path)
+        .link(cx_http::Method::POST, &path)
         .json(&json!({"input": {"customerId": "C1"}}))
         .send()
         .await
@@ -160,7 +160,7 @@ async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_executio
         .with_times(1),
     ]);
     let created: serde_json::Value = api
-        .post(&path)
+        .link(cx_http::Method::POST, &path)
         .json(&json!({"input": {"customerId": "C1"}}))
         .idempotency_key("key-123")
         .send_json()
@@ -174,7 +174,7 @@ async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_executio
             .all(|e| e.idempotency_key.as_deref() == Some("key-123"))
     );
     let running: serde_json::Value = api
-        .get(&path)
+        .link(cx_http::Method::GET, &path)
         .query(&[("status", "running")])
         .send_json()
         .await
@@ -197,7 +197,7 @@ async fn a_429_or_503_post_is_retried_without_a_key() {
             .with_times(1),
         ]);
         let resp = api
-            .post(&path)
+            .link(cx_http::Method::POST, &path)
             .json(&json!({"input": {}}))
             .send()
             .await
@@ -411,7 +411,7 @@ async fn the_page_token_stream_reads_every_audit_entry_page_by_page() {
     let sim = Sim::start().await.unwrap();
     let api = client(&sim);
     for i in 0..5 {
-        api.post(&format!("{WF}/executions"))
+        api.link(cx_http::Method::POST, &format!("{WF}/executions"))
             .json(&json!({"input": {"customerId": format!("C{i}")}}))
             .send()
             .await
@@ -420,7 +420,7 @@ async fn the_page_token_stream_reads_every_audit_entry_page_by_page() {
     sim.clear_journal();
     let entries: Vec<serde_json::Value> = api
         .page_token_stream(
-            "/api/v2/audit/logs",
+            "/api/v2/audit/logs".into(),
             vec![
                 ("resourceType".into(), "workflow_execution".into()),
                 ("pageSize".into(), "2".into()),
@@ -458,4 +458,149 @@ async fn input_errors_are_reported_before_sending() {
     assert!(sent(&sim, "GET", WF).is_empty());
     let bad = cx_http::Client::builder().base_url("not a url").build();
     assert!(bad.unwrap_err().to_string().contains("base_url"));
+}
+
+/// Enable the simulator's skills-page switch for agent-001: `nextPageUri`
+/// absolute on `next_origin` (another host) or, with `None`, base-relative.
+async fn skills_links_on(sim: &Sim, next_origin: Option<&str>) {
+    cx_http::Client::builder()
+        .base_url(sim.base_url())
+        .build()
+        .unwrap()
+        .put("/_sim/agents/agent-001/skills-loop")
+        .without_auth()
+        .json(&json!({"enabled": false, "nextOrigin": next_origin}))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn skills_path() -> cx_http::ApiPath {
+    cx_http::ApiPath::new("/api/v2/agents")
+        .id("agent_id", "agent-001")
+        .lit("skills")
+}
+
+const SKILL_PAGES: PageFields = PageFields {
+    items: "entities",
+    next: "nextPageUri",
+};
+
+#[tokio::test]
+async fn a_next_page_link_to_another_origin_is_refused_and_nothing_is_sent_there() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    skills_links_on(&sim, Some(other.base_url())).await;
+    let api = client(&sim);
+    let got: Result<Vec<serde_json::Value>, _> = api
+        .next_uri_stream(skills_path(), SKILL_PAGES)
+        .try_collect()
+        .await;
+    let err = got.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(err.to_string().contains(other.base_url()), "{err}");
+    assert!(
+        other.journal().is_empty(),
+        "no request reached the other host"
+    );
+    assert_eq!(sent(&sim, "GET", "/api/v2/agents").len(), 1);
+}
+
+#[tokio::test]
+async fn same_origin_absolute_and_relative_next_page_links_are_followed() {
+    for absolute in [true, false] {
+        let sim = Sim::start().await.unwrap();
+        let origin = absolute.then(|| sim.base_url().to_owned());
+        skills_links_on(&sim, origin.as_deref()).await;
+        let got: Vec<serde_json::Value> = client(&sim)
+            .next_uri_stream(skills_path(), SKILL_PAGES)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 5, "absolute: {absolute}");
+        assert_eq!(sent(&sim, "GET", "/api/v2/agents").len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn an_authenticated_request_to_a_configured_url_on_another_origin_is_refused() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    let err = client(&sim)
+        .request_url(
+            cx_http::Method::GET,
+            &format!("{}/api/v2/x", other.base_url()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(other.journal().is_empty());
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that answers every request with
+/// `response` (raw bytes), for answers the simulator does not give.
+async fn raw_server(response: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(response.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed_with_the_token() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    let redirector = raw_server(format!(
+        "HTTP/1.1 302 Found\r\nlocation: {}/api/v2/agents/agent-001\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        other.base_url()
+    ))
+    .await;
+    // The redirecting host is the configured one; the token comes from the simulator.
+    let api = client_with(
+        &sim,
+        Config {
+            base_url: redirector,
+            ..fast_config(&sim)
+        },
+    );
+    let err = api.get(skills_path()).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(err.to_string().contains(other.base_url()), "{err}");
+    assert!(other.journal().is_empty(), "the redirect was not followed");
+}
+
+#[tokio::test]
+async fn hostile_ids_are_refused_before_any_request() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    for id in [
+        "..",
+        ".",
+        "",
+        "a/b",
+        "..\\..\\_sim\\faults",
+        "x\u{1b}]0;t\u{7}",
+    ] {
+        let path = cx_http::ApiPath::new("/api/v2/agents").id("agent_id", id);
+        let err = api.get(path).send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{id:?}");
+        assert!(err.to_string().contains("agent_id"), "{err}");
+    }
+    assert!(sim.journal().is_empty(), "nothing was sent");
+    // Ids that are merely unusual travel as one encoded segment.
+    let path = cx_http::ApiPath::new("/api/v2/agents").id("agent_id", "a b?c#d%");
+    let err = api.get(path).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    let journal = sim.journal();
+    let last = journal.last().unwrap();
+    assert_eq!(last.path, "/api/v2/agents/a%20b%3Fc%23d%25");
 }

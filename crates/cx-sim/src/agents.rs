@@ -56,6 +56,10 @@ pub(crate) struct Agent {
     /// When set, the last skills page points back at the first (a server
     /// bug clients must survive).
     pub skills_page_loop: bool,
+    /// When set, `nextPageUri` is absolute on this origin
+    /// (`http://host:port`) instead of base-relative: a link to another
+    /// host that clients must not send their token to.
+    pub skills_next_origin: Option<String>,
 }
 
 impl Agent {
@@ -125,6 +129,7 @@ fn agent(id: &str, first: &str, last: &str, catalogue: Vec<SkillDef>, shifts: Ve
         updated_ms: 0,
         writes: Vec::new(),
         skills_page_loop: false,
+        skills_next_origin: None,
     }
 }
 

@@ -44,7 +44,7 @@ use crate::auth::bearer_token;
 use crate::faults::Fault;
 use crate::journal::JournalEntry;
 use crate::state::AppState;
-use crate::wire::{ApiError, JournalCtx, header_str};
+use crate::wire::{ApiError, FieldError, JournalCtx, header_str};
 
 /// Largest request body accepted, in bytes (larger → 413).
 pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -272,6 +272,22 @@ impl RequestMeta {
     }
 }
 
+/// The first path segment that, percent-decoded, is `.`/`..` or carries
+/// `/`, `\\` or a control character: ids that would traverse paths. CXone
+/// ids never look like that, so the simulator refuses them (400) the way the
+/// client refuses to send them.
+fn hostile_segment(path: &str) -> Option<String> {
+    path.split('/').skip(1).find_map(|raw| {
+        let seg = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        let bad = seg == "."
+            || seg == ".."
+            || seg.contains('/')
+            || seg.contains('\\')
+            || seg.chars().any(char::is_control);
+        bad.then(|| seg.escape_debug().to_string())
+    })
+}
+
 fn is_admin(path: &str) -> bool {
     path == "/_sim" || path.starts_with("/_sim/")
 }
@@ -287,6 +303,18 @@ async fn handle(
     reset: Arc<AtomicBool>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, InjectedReset> {
+    if let Some(seg) = hostile_segment(req.uri().path()) {
+        let meta = RequestMeta::new(&state, &req);
+        let mut resp = ApiError::invalid_parameter(vec![FieldError::new(
+            "path",
+            "segment",
+            format!("path segment \"{seg}\" is not a valid id (`.`, `..`, `/`, `\\` or a control character)"),
+        )])
+        .into_response();
+        meta.stamp(&mut resp);
+        meta.record(&state, 400, None, 0);
+        return Ok(resp);
+    }
     if is_admin(req.uri().path()) {
         let resp = router.oneshot(req.map(Body::new)).await;
         return Ok(resp.unwrap_or_else(|never: Infallible| match never {}));

@@ -282,3 +282,36 @@ async fn agent_routes_name_the_missing_scope() {
         assert_eq!(body["message"], format!("missing scope: {scope}"), "{path}");
     }
 }
+
+/// Send `path` byte for byte (no client-side URL normalisation) and return
+/// the status line's code.
+async fn raw_get_status(base_url: &str, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base_url.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = Vec::new();
+    conn.read_to_end(&mut resp).await.unwrap();
+    let head = String::from_utf8_lossy(&resp);
+    head.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn ids_that_traverse_paths_are_refused_even_when_sent_raw() {
+    let sim = Sim::start().await.unwrap();
+    for path in [
+        "/api/v2/agents/..",
+        "/api/v2/agents/.",
+        "/api/v2/agents/%2e%2E",
+        "/api/v2/agents/..%5C..%5C_sim%5Cfaults",
+        "/api/v2/agents/a%2Fb",
+        "/api/v2/agents/x%1B%5D0",
+        "/api/v2/agents/../../_sim/faults",
+    ] {
+        assert_eq!(raw_get_status(sim.base_url(), path).await, 400, "{path}");
+    }
+    let journal = sim.journal();
+    assert_eq!(journal.len(), 7);
+    assert!(journal.iter().all(|e| e.status == 400));
+}

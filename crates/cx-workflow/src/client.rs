@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
+use cx_http::ApiPath;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -128,7 +129,7 @@ impl Client {
     /// the runtime's error mapped as in [`crate::error`].
     pub async fn definition(&self, id: &WorkflowId) -> Result<WorkflowDefinition, Error> {
         self.http
-            .get(&format!("/api/v2/workflows/{id}"))
+            .get(ApiPath::new("/api/v2/workflows").id("workflow_id", id.as_str()))
             .query(&[("expand", "inputVariables")])
             .operation("workflow.definition")
             .send_json()
@@ -183,7 +184,11 @@ impl Client {
     pub async fn running_executions(&self, id: &WorkflowId) -> Result<u64, Error> {
         let req = self
             .http
-            .get(&format!("/api/v2/workflows/{id}/executions"))
+            .get(
+                ApiPath::new("/api/v2/workflows")
+                    .id("workflow_id", id.as_str())
+                    .lit("executions"),
+            )
             .query(&[("status", "running"), ("pageSize", "1")])
             .operation("workflow.executions.count");
         self.count_running(req, "executions", id).await
@@ -244,7 +249,12 @@ impl Client {
             )));
         }
         self.http
-            .get(&format!("/api/v2/workflows/{id}/executions/{execution_id}"))
+            .get(
+                ApiPath::new("/api/v2/workflows")
+                    .id("workflow_id", id.as_str())
+                    .lit("executions")
+                    .id("execution_id", execution_id),
+            )
             .operation("workflow.execution.status")
             .send_json()
             .await

@@ -441,6 +441,14 @@ pub(crate) fn from_http(err: cx_http::Error, call: Call, what: &str) -> Error {
     use cx_http::ErrorKind as H;
     let status = err.status();
     let (kind, mut message, violations, scope) = match status {
+        // A success status with a body we cannot read: the call may well
+        // have worked, so the message must not say it failed.
+        Some(code) if err.kind() == H::Decode && code < 300 => (
+            ErrorKind::Api,
+            format!("{what}: the server answered {code} but its body is not the expected JSON"),
+            Violations::new(),
+            None,
+        ),
         Some(400) if call == Call::Submit => (
             ErrorKind::InvalidPayload,
             format!("{what}: the server rejected the payload"),
@@ -501,7 +509,7 @@ pub(crate) fn from_http(err: cx_http::Error, call: Call, what: &str) -> Error {
             (kind, msg, Violations::new(), None)
         }
     };
-    if let Some(code) = status {
+    if let Some(code) = status.filter(|_| err.kind() != H::Decode) {
         message.push_str(&format!(" (HTTP {code})"));
     }
     Error::new(kind, message)

@@ -28,7 +28,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use cx_audit::EventType;
-use cx_http::{PollStatus, Poller};
+use cx_http::{ApiPath, PollStatus, Poller};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -267,7 +267,11 @@ impl<'a> ExecuteBuilder<'a> {
         let submit_started = Instant::now();
         let submitted = client
             .http
-            .post(&format!("/api/v2/workflows/{wf}/executions"))
+            .post(
+                ApiPath::new("/api/v2/workflows")
+                    .id("workflow_id", wf)
+                    .lit("executions"),
+            )
             .idempotency_key(&key)
             .json(&body)
             .operation("workflow.execute")
@@ -331,7 +335,10 @@ impl<'a> ExecuteBuilder<'a> {
         // Step 3: poll.
         let last = Mutex::new(Some(submitted.status.clone()));
         let polls = AtomicU32::new(0);
-        let status_path = format!("/api/v2/workflows/{wf}/executions/{exec_id}");
+        let status_path = ApiPath::new("/api/v2/workflows")
+            .id("workflow_id", wf)
+            .lit("executions")
+            .id("execution_id", &exec_id);
         let max_delay = poller.max_delay;
         let outcome = poller
             .poll_with_progress(
@@ -339,7 +346,7 @@ impl<'a> ExecuteBuilder<'a> {
                 || {
                     let req = client
                         .http
-                        .get(&status_path)
+                        .get(status_path.clone())
                         .operation("workflow.execution.status");
                     let (last, polls) = (&last, &polls);
                     async move {

@@ -252,3 +252,29 @@ fn simulate_is_offline_and_deterministic() {
     assert_eq!(code, 2, "bad usage");
     assert!(err.contains("skill"), "{err}");
 }
+
+#[test]
+fn ids_that_would_traverse_paths_are_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), "agent-client", "agent-secret");
+    let before = journal(&served.url).len();
+    let cases: [&[&str]; 5] = [
+        &["agent", "show", ".."],
+        &["agent", "show", "..\\..\\..\\_sim\\faults"],
+        &["agent", "skills", "."],
+        &["workflow", "run", ".."],
+        &["workflow", "run", "a/../../x"],
+    ];
+    for args in cases {
+        let mut cmd = cx(dir.path());
+        let (code, _, err) = run(against(&mut cmd, &served.url).args(args));
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert!(err.contains("_id"), "{args:?} names the id field: {err}");
+    }
+    let sent: Vec<Value> = journal(&served.url).into_iter().skip(before).collect();
+    assert!(
+        sent.iter()
+            .all(|e| e["path"] == "/oauth/token" || e["path"] == "/v1/oauth2/token"),
+        "only token requests, no API call: {sent:?}"
+    );
+}

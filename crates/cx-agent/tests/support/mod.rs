@@ -49,7 +49,7 @@ async fn admin(sim: &Sim, path: &str) -> Value {
         .base_url(sim.base_url())
         .build()
         .unwrap()
-        .get(path)
+        .link(cx_http::Method::GET, path)
         .without_auth()
         .send_json()
         .await

@@ -21,11 +21,14 @@ async fn every_entry_is_exported_across_pages_with_verifiable_hashes() {
     .connect()
     .unwrap();
     for i in 0..7 {
-        api.post(&format!("/api/v2/workflows/{WF_ID}/executions"))
-            .json(&json!({"input": {"customerId": format!("C{i}")}}))
-            .send()
-            .await
-            .unwrap();
+        api.link(
+            cx_http::Method::POST,
+            &format!("/api/v2/workflows/{WF_ID}/executions"),
+        )
+        .json(&json!({"input": {"customerId": format!("C{i}")}}))
+        .send()
+        .await
+        .unwrap();
     }
     let sink = MemorySink::new();
     let query = ExportQuery {

@@ -69,7 +69,7 @@ async fn post(
     sig: &str,
 ) -> Result<(u16, Value), Box<dyn std::error::Error>> {
     let sent = http(url)?
-        .post(url)
+        .request_url(cx_http::Method::POST, url)
         .without_auth()
         .header(TIMESTAMP_HEADER, &ts.to_string())
         .header(SIGNATURE_HEADER, sig)

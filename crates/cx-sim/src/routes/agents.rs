@@ -29,7 +29,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /_sim/agents/{id}/writes?tenant=` | 200 `[{seq, version, etag, ifMatch, workModeId, skillLevels, reason, metadata, clientId, atMs}]` |
-//! | `PUT /_sim/agents/{id}/skills-loop?tenant=` with `{"enabled": bool}` | 204 |
+//! | `PUT /_sim/agents/{id}/skills-loop?tenant=` with `{"enabled": bool, "nextOrigin"?: "http://host:port"}` | 204 (`nextOrigin` makes `nextPageUri` absolute on that origin) |
 //! | `GET /_sim/events?tenant=` | 200 `[{eventId, eventType, data, clientId, receivedAt}]` |
 
 use axum::Router;
@@ -165,7 +165,8 @@ async fn get_skills(
             body.insert(
                 "nextPageUri".into(),
                 json!(format!(
-                    "/api/v2/agents/{id}/skills?page={n}&pageSize={size}"
+                    "{}/api/v2/agents/{id}/skills?page={n}&pageSize={size}",
+                    a.skills_next_origin.as_deref().unwrap_or_default()
                 )),
             );
         }
@@ -395,7 +396,8 @@ async fn admin_skills_loop(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let id = path_param(path)?;
-    let enabled = json_object(&body)?
+    let body = json_object(&body)?;
+    let enabled = body
         .get("enabled")
         .and_then(Value::as_bool)
         .ok_or_else(|| {
@@ -405,8 +407,13 @@ async fn admin_skills_loop(
                 "enabled must be a boolean",
             )])
         })?;
+    let next_origin = body
+        .get("nextOrigin")
+        .and_then(Value::as_str)
+        .map(|o| o.trim_end_matches('/').to_owned());
     with_agent(&state, &admin_tenant(&uri), &id, |a| {
         a.skills_page_loop = enabled;
+        a.skills_next_origin = next_origin;
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT)

@@ -120,7 +120,12 @@ impl Ctx {
 
     /// `totalCount` of `GET path` (any list endpoint), straight from the API.
     pub async fn total_count(&self, path: &str) -> Result<u64, BoxError> {
-        let body: Value = self.client.http().get(path).send_json().await?;
+        let body: Value = self
+            .client
+            .http()
+            .link(cx_http::Method::GET, path)
+            .send_json()
+            .await?;
         body.get("totalCount")
             .and_then(Value::as_u64)
             .ok_or_else(|| format!("no totalCount in {body}").into())

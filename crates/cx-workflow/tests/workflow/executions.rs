@@ -624,3 +624,28 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
     assert_eq!(definition_reads(&ctx), 2);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> TestResult {
+    let ctx = Ctx::start().await?;
+    ctx.sim.set_faults(vec![FaultRule::new(
+        "POST /api/v2/workflows/*/executions",
+        Fault::Status {
+            status: 201,
+            retry_after: None,
+        },
+    )]);
+    let Err(err) = ctx
+        .client
+        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .input(seed_input())
+        .send()
+        .await
+    else {
+        return fail("expected an error for an unreadable 201");
+    };
+    let msg = err.to_string();
+    assert!(msg.contains("answered 201"), "{msg}");
+    assert!(!msg.contains("failed (HTTP 201)"), "{msg}");
+    Ok(())
+}

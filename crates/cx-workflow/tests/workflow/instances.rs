@@ -67,10 +67,10 @@ async fn trigger_creates_an_instance_with_metrics_and_audit() -> TestResult {
     let stored: serde_json::Value = ctx
         .client
         .http()
-        .get(&format!(
-            "/api/v2/workflows/instances/{}",
-            report.instance_id
-        ))
+        .link(
+            cx_http::Method::GET,
+            &format!("/api/v2/workflows/instances/{}", report.instance_id),
+        )
         .send_json()
         .await?;
     assert_eq!(stored["context"]["priorityScore"], json!(85));
