@@ -6,7 +6,12 @@
 //! - `codegen`: regenerate `docs/cli.md` from the CLI (`--check` fails when stale).
 //! - `release`: check that the workspace is ready to tag (clean tree, versions agree).
 //!
-//! Few dependencies by design: only std.
+//! - `msrv`: derive the minimum supported Rust version and check the
+//!   workspace states it (see [`msrv`]).
+//!
+//! Few dependencies by design: std, and serde_json to read `cargo metadata`.
+
+mod msrv;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -17,8 +22,9 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("codegen") => codegen(args.iter().any(|a| a == "--check")),
         Some("release") => release(),
+        Some("msrv") => msrv::check(&root()),
         _ => {
-            eprintln!("usage: cargo xtask <ci | codegen [--check] | release>");
+            eprintln!("usage: cargo xtask <ci | codegen [--check] | msrv | release>");
             return ExitCode::from(2);
         }
     };
@@ -39,9 +45,14 @@ fn root() -> PathBuf {
 }
 
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
+    run_env(program, args, &[])
+}
+
+fn run_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     eprintln!("xtask: $ {program} {}", args.join(" "));
     let status = Command::new(program)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(root())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
@@ -62,29 +73,54 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// Every check CI runs, cheapest first. The CLI is behind the facade's
+/// `cli` feature (library users do not build it), so the workspace is
+/// checked and tested with it on.
 fn ci() -> Result<(), String> {
+    const CLI: &str = "--features=cxone/cli";
     run("cargo", &["fmt", "--all", "--check"])?;
+    msrv::check(&root())?;
     run(
         "cargo",
         &[
             "clippy",
             "--workspace",
             "--all-targets",
+            CLI,
             "--",
             "-D",
             "warnings",
         ],
     )?;
     codegen(true)?;
+    run_env(
+        "cargo",
+        &["doc", "--no-deps", "--workspace", CLI],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // Every library crate packages (cargo resolves the unpublished
+    // workspace crates locally); internal packages are not published.
+    run(
+        "cargo",
+        &[
+            "package",
+            "--workspace",
+            "--exclude=xtask",
+            "--exclude=cx-benches",
+            "--exclude=cx-e2e",
+            "--allow-dirty",
+            "--quiet",
+        ],
+    )?;
     if has_nextest() {
         // Doc tests first, so the run closes on nextest's summary line.
-        run("cargo", &["test", "--workspace", "--doc"])?;
+        run("cargo", &["test", "--workspace", "--doc", CLI])?;
         run(
             "cargo",
-            &["nextest", "run", "--workspace", "--no-fail-fast"],
+            &["nextest", "run", "--workspace", "--no-fail-fast", CLI],
         )
     } else {
-        run("cargo", &["test", "--workspace", "--no-fail-fast"])
+        run("cargo", &["test", "--workspace", "--no-fail-fast", CLI])
     }
 }
 
@@ -96,7 +132,18 @@ fn ci() -> Result<(), String> {
 /// (a test in `crates/cxone/tests/cli.rs` checks the same).
 fn codegen(check: bool) -> Result<(), String> {
     let out = Command::new("cargo")
-        .args(["run", "-q", "-p", "cxone", "--bin", "cx", "--", "reference"])
+        .args([
+            "run",
+            "-q",
+            "-p",
+            "cxone",
+            "--features",
+            "cli",
+            "--bin",
+            "cx",
+            "--",
+            "reference",
+        ])
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;

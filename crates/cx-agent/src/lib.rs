@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! NICE CXone agent availability (seed 002): profile and skills, WFM shift
 //! rules, work-mode updates that never lose a write, events, and a routing
 //! simulator.

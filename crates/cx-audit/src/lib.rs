@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! Compliance audit records for cxone-rs.
 //!
 //! Seed 001 step 4 (`WorkflowAuditLogger`) writes every workflow event as a

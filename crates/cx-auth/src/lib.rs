@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! OAuth2 client-credentials access tokens for CXone, cached and refreshed
 //! before they expire.
 //!

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! NICE CXone data actions (seed 004): validated payloads, execution with
 //! an idempotency key, job polling, JMESPath extraction into typed values
 //! and an execution auditor.

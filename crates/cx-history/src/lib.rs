@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! NICE CXone interaction history (seed 003): validated queries, streamed
 //! retrieval, path analysis and a bottleneck report.
 //!

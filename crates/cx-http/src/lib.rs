@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! The cxone-rs runtime: one HTTP [`Client`] that every service crate sends
 //! its CXone API calls through.
 //!

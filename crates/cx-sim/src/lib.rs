@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! `cx-sim`: a stateful NICE CXone simulator for local development and
 //! tests.
 //!

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! NICE CXone workflow executions (seed 000) and workflow instances (seed 001).
 //!
 //! - [`Client::execute`] runs one execution end to end: pre-flight checks

@@ -1,3 +1,4 @@
+#![doc = include_str!("../README.md")]
 //! cxone-rs: automate NICE CXone from Rust.
 //!
 //! This facade re-exports the workspace's crates under short names, so an
