@@ -261,7 +261,7 @@ pub(crate) fn synthetic_timing(
         let start = next_start;
         let end = start + dwell;
         next_start = end + ((h >> 32) % 500) as i64;
-        (start, end, (h >> 48) % 25 == 0)
+        (start, end, (h >> 48).is_multiple_of(25))
     })
 }
 
@@ -272,7 +272,7 @@ pub(crate) fn synthetic_steps(set: &SyntheticHistory, origin_ms: i64, k: u64) ->
         .enumerate()
         .map(|(j, (start_ms, end_ms, error))| {
             let j = j as u64;
-            let branch = if mix(&[set.seed, k, j, 3]) % 3 == 0 {
+            let branch = if mix(&[set.seed, k, j, 3]).is_multiple_of(3) {
                 'b'
             } else {
                 'a'
