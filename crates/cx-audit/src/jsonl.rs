@@ -396,12 +396,12 @@ impl State {
     }
 
     fn sync(&mut self) -> Result<(), Error> {
-        if let Some(current) = &self.current {
-            if let Err(e) = current.file.sync_data() {
-                let path = current.path.clone();
-                self.current = None;
-                return Err(Error::io("cannot sync audit file", &path, e));
-            }
+        if let Some(current) = &self.current
+            && let Err(e) = current.file.sync_data()
+        {
+            let path = current.path.clone();
+            self.current = None;
+            return Err(Error::io("cannot sync audit file", &path, e));
         }
         self.unsynced = 0;
         Ok(())
@@ -420,10 +420,10 @@ impl State {
         }
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::io("cannot create audit directory", dir, e))?;
-        if path.is_file() {
-            if let Some(hash) = recover_tail(&path)?.last_hash {
-                self.last_hash = hash;
-            }
+        if path.is_file()
+            && let Some(hash) = recover_tail(&path)?.last_hash
+        {
+            self.last_hash = hash;
         }
         let file = OpenOptions::new()
             .append(true)
@@ -438,10 +438,10 @@ impl State {
 impl Drop for State {
     fn drop(&mut self) {
         // "On close": nothing to report an error to here; flush() does.
-        if self.unsynced > 0 {
-            if let Some(current) = &self.current {
-                let _ = current.file.sync_data();
-            }
+        if self.unsynced > 0
+            && let Some(current) = &self.current
+        {
+            let _ = current.file.sync_data();
         }
     }
 }

@@ -549,16 +549,17 @@ impl RequestBuilder {
                 Ok(resp) => {
                     let status = resp.status;
                     record_health(inner, &host, status < 500);
-                    if status == 401 && !refreshed {
-                        if let (Some(auth), Some(t)) = (&inner.auth, token.as_ref()) {
-                            // The token was rejected (revoked, expired early):
-                            // refresh once and replay without counting a retry.
-                            tracing::debug!("401: refreshing the access token and replaying");
-                            auth.invalidate(t);
-                            refreshed = true;
-                            attempts -= 1;
-                            continue;
-                        }
+                    if status == 401
+                        && !refreshed
+                        && let (Some(auth), Some(t)) = (&inner.auth, token.as_ref())
+                    {
+                        // The token was rejected (revoked, expired early):
+                        // refresh once and replay without counting a retry.
+                        tracing::debug!("401: refreshing the access token and replaying");
+                        auth.invalidate(t);
+                        refreshed = true;
+                        attempts -= 1;
+                        continue;
                     }
                     let retry_after = resp
                         .header("retry-after")

@@ -72,10 +72,10 @@ pub fn recorded_completions(dir: &Path) -> Result<Vec<String>, cx_audit::Error> 
     let mut ids = Vec::new();
     for path in cx_audit::day_files(dir)? {
         for record in cx_audit::read_jsonl(&path)? {
-            if record.event_type == EventType::WORKFLOW_COMPLETED {
-                if let Some(id) = record.payload()["instanceId"].as_str() {
-                    ids.push(id.to_owned());
-                }
+            if record.event_type == EventType::WORKFLOW_COMPLETED
+                && let Some(id) = record.payload()["instanceId"].as_str()
+            {
+                ids.push(id.to_owned());
             }
         }
     }
