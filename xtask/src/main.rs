@@ -3,7 +3,8 @@
 //! - `ci`: what CI runs — `cargo fmt --check`, `cargo clippy --workspace
 //!   --all-targets -D warnings`, then the test suite (`cargo nextest run` when
 //!   installed, else `cargo test`), then doc tests.
-//! - `codegen`: regenerate `docs/cli.md` from the CLI (`--check` fails when stale).
+//! - `codegen`: regenerate `docs/cli.md` and the man pages in `docs/man/` from
+//!   the CLI (`--check` fails when stale).
 //! - `release`: check that the workspace is ready to tag (clean tree, versions agree).
 //!
 //! - `msrv`: derive the minimum supported Rust version and check the
@@ -126,11 +127,59 @@ fn ci() -> Result<(), String> {
 
 /// Generated files, each with its generator:
 /// - `docs/cli.md`: the `cx` command reference, printed by `cx reference`
-///   from the CLI's own clap definitions.
+///   from the CLI's own clap definitions;
+/// - `docs/man/*.1`: the man pages (`cx.1` and one per subcommand), written
+///   by `cx reference --man DIR` (clap_mangen) from the same definitions.
 ///
-/// With `check`, fail when a file differs from what would be generated
-/// (a test in `crates/cxone/tests/cli.rs` checks the same).
+/// With `check`, fail when a file differs from what would be generated, or a
+/// page is generated that is not checked in or the other way round (a test
+/// in `crates/cxone/tests/cli.rs` checks the same).
 fn codegen(check: bool) -> Result<(), String> {
+    let docs = root().join("docs");
+    let mut stale = Vec::new();
+
+    let markdown = cx(&["reference"])?;
+    sync(&docs.join("cli.md"), &markdown, check, &mut stale)?;
+
+    let scratch = std::env::temp_dir().join(format!("cx-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let scratch_arg = scratch.to_string_lossy().into_owned();
+    let generated = cx(&["reference", "--man", &scratch_arg]).and_then(|_| read_pages(&scratch));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let generated = generated?;
+    let man = docs.join("man");
+    let checked_in = if man.is_dir() {
+        read_pages(&man)?
+    } else {
+        Vec::new()
+    };
+    for (name, bytes) in &generated {
+        sync(&man.join(name), bytes, check, &mut stale)?;
+    }
+    for (name, _) in &checked_in {
+        if !generated.iter().any(|(g, _)| g == name) {
+            let path = man.join(name);
+            if check {
+                stale.push(format!("{} (no such command any more)", rel(&path)));
+            } else {
+                std::fs::remove_file(&path)
+                    .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+                eprintln!("xtask: codegen: removed {}", rel(&path));
+            }
+        }
+    }
+    if !stale.is_empty() {
+        return Err(format!(
+            "stale generated files: {}; run `cargo xtask codegen`",
+            stale.join(", ")
+        ));
+    }
+    eprintln!("xtask: codegen: docs/cli.md and docs/man/ are up to date");
+    Ok(())
+}
+
+/// Run `cx <args>` through cargo: its stdout.
+fn cx(args: &[&str]) -> Result<Vec<u8>, String> {
     let out = Command::new("cargo")
         .args([
             "run",
@@ -142,31 +191,65 @@ fn codegen(check: bool) -> Result<(), String> {
             "--bin",
             "cx",
             "--",
-            "reference",
         ])
+        .args(args)
         .current_dir(root())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "`cx reference` failed: {}",
+            "`cx {}` failed: {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let path = root().join("docs").join("cli.md");
-    let current = std::fs::read(&path).unwrap_or_default();
-    if current == out.stdout {
-        eprintln!("xtask: codegen: docs/cli.md is up to date");
+    Ok(out.stdout)
+}
+
+/// The `*.1` files of `dir` with their bytes, sorted by name.
+fn read_pages(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let mut pages = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = name.filter(|n| n.ends_with(".1")) {
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            pages.push((name, bytes));
+        }
+    }
+    pages.sort();
+    Ok(pages)
+}
+
+/// `path` relative to the workspace root, for messages.
+fn rel(path: &Path) -> String {
+    path.strip_prefix(root())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Write `bytes` to `path` when they differ; with `check`, record `path` as
+/// stale instead.
+fn sync(path: &Path, bytes: &[u8], check: bool, stale: &mut Vec<String>) -> Result<(), String> {
+    if std::fs::read(path).is_ok_and(|current| current == bytes) {
         return Ok(());
     }
     if check {
-        return Err("docs/cli.md is stale: run `cargo xtask codegen`".into());
+        stale.push(rel(path));
+        return Ok(());
     }
-    std::fs::create_dir_all(root().join("docs"))
-        .map_err(|e| format!("cannot create docs/: {e}"))?;
-    std::fs::write(&path, &out.stdout)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    eprintln!("xtask: codegen: wrote docs/cli.md");
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("xtask: codegen: wrote {}", rel(path));
     Ok(())
 }
 

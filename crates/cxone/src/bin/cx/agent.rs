@@ -45,8 +45,8 @@ pub enum AgentCommand {
         #[arg(long, value_name = "N", default_value_t = 3)]
         max_attempts: u32,
     },
-    /// Simulate the routing impact of a work-mode change offline (seed 002
-    /// step 6); sends nothing.
+    /// Simulate the routing impact of a work-mode change offline; sends
+    /// nothing.
     Simulate {
         #[command(flatten)]
         change: ChangeArgs,

@@ -67,6 +67,13 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
         } => {
             let session = Session::open(&globals.tenant).await?;
             let sink = JsonlSink::open_file(&out).await?;
+            // The file exists even when the export finds no entries.
+            tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&out)
+                .await
+                .map_err(|e| format!("--out: cannot create {}: {e}", out.display()))?;
             let query = ExportQuery {
                 resource_type: Some(resource_type),
                 resource_id: Some(resource_id),

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use cx_audit::{AuditSink, JsonlSink};
 use cx_dataaction::{ActionId, Client, Config, Extraction, Payload, RunReport};
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::output::{OutputFormat, json_entries, key_value, print_json, spinner};
+use crate::args::{extract_spec, key_json, key_value};
+use crate::output::{OutputFormat, print_json, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -16,7 +17,7 @@ use crate::{CliResult, Globals};
 #[derive(Debug, clap::Subcommand)]
 pub enum DataActionCommand {
     /// Execute a data action, wait for its job and print the extracted
-    /// values with their types (seed 004).
+    /// values with their types.
     #[command(disable_version_flag = true)]
     Run {
         /// The action id, e.g. DA-123456.
@@ -26,18 +27,18 @@ pub enum DataActionCommand {
         version: String,
         /// An input parameter, `key=value`; a value that parses as JSON
         /// (0.85, true, {"a":1}) is sent as JSON, anything else as a string.
-        #[arg(long = "param", value_name = "KEY=VALUE")]
-        params: Vec<String>,
+        #[arg(long = "param", value_name = "KEY=VALUE", value_parser = key_json)]
+        params: Vec<(String, Value)>,
         /// An environment-context variable, `key=value` (sent as a string).
-        #[arg(long = "env", value_name = "KEY=VALUE")]
-        env: Vec<String>,
+        #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+        env: Vec<(String, String)>,
         /// Hard limit on the job's compute time, in ms (1000..=60000).
         #[arg(long, value_name = "N", default_value_t = cx_dataaction::DEFAULT_TIMEOUT_MS)]
         timeout_ms: u32,
         /// Extract a value from the job output, `name=JMESPath`, e.g.
         /// riskScore=assessment.riskScore; digit strings become integers,
         /// decimal strings exact decimals, "true"/"false" booleans.
-        #[arg(long = "extract", value_name = "NAME=PATH")]
+        #[arg(long = "extract", value_name = "NAME=PATH", value_parser = extract_spec)]
         extract: Vec<String>,
         /// Give up waiting for the job after this many seconds.
         #[arg(long, value_name = "SECS", default_value_t = 120)]
@@ -67,9 +68,8 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
         } => {
             let action = ActionId::new(id)?;
             let mut payload = Payload::new(version).timeout_ms(timeout_ms);
-            payload.input_parameters = json_entries("--param", &params)?;
-            for raw in &env {
-                let (k, v) = key_value("--env", raw)?;
+            payload.input_parameters = params.into_iter().collect();
+            for (k, v) in env {
                 payload = payload.env(k, v);
             }
             payload.check()?;

@@ -17,7 +17,7 @@ use crate::{CliResult, Globals};
 #[derive(Debug, clap::Subcommand)]
 pub enum HistoryCommand {
     /// Query interaction history and report bottlenecks and per-node
-    /// aggregates (seed 003). `--output table|csv|json` picks the format.
+    /// aggregates. `--output table|csv|json` picks the format.
     Query {
         /// An interaction id (repeat for several).
         #[arg(long = "interaction", value_name = "ID")]

@@ -8,6 +8,7 @@
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
 
 mod agent;
+mod args;
 mod audit;
 mod dataaction;
 mod history;
@@ -17,7 +18,8 @@ mod sim;
 mod webhook;
 mod workflow;
 
-use std::path::PathBuf;
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -25,17 +27,31 @@ use clap::{Parser, Subcommand};
 use crate::output::{OutputArg, OutputFormat};
 use crate::session::TenantArgs;
 
+/// The heading of the flags every command takes, so each command's help
+/// shows them apart from its own.
+const GLOBAL_OPTIONS: &str = "Global options";
+
+/// The package version, and the git commit when built from a checkout
+/// (`CX_VERSION` is set by `build.rs`).
+const VERSION: &str = env!("CX_VERSION");
+
 /// Automate NICE CXone: run workflows, change agent availability, export and
 /// verify audit logs, or run the simulator.
 #[derive(Debug, Parser)]
-#[command(name = "cx", version, propagate_version = true)]
+#[command(name = "cx", version = VERSION, propagate_version = true)]
 struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = GLOBAL_OPTIONS)]
     tenant: TenantArgs,
 
     /// Output format: `human` text, one `json` document on stdout, or for
     /// tabular reports (`cx history query`) `table` or `csv`.
-    #[arg(long, global = true, value_enum, default_value_t = OutputArg::Human)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = OutputArg::Human,
+        help_heading = GLOBAL_OPTIONS
+    )]
     output: OutputArg,
 
     /// Directory for audit JSONL files (one `audit-YYYYMMDD.jsonl` per UTC day).
@@ -44,12 +60,19 @@ struct Cli {
         global = true,
         env = "CX_AUDIT_DIR",
         hide_env_values = true,
-        default_value = "cx-audit"
+        default_value = "cx-audit",
+        help_heading = GLOBAL_OPTIONS
     )]
     audit_dir: PathBuf,
 
     /// Log more on stderr (-v: info, -vv: debug, -vvv: trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = clap::ArgAction::Count,
+        help_heading = GLOBAL_OPTIONS
+    )]
     verbose: u8,
 
     #[command(subcommand)]
@@ -58,31 +81,46 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Workflow executions (seed 000) and instances (seed 001).
+    /// Workflows: run an execution to its end, or trigger an instance.
     #[command(subcommand)]
     Workflow(workflow::WorkflowCommand),
-    /// Agent availability: profile, skills, work-mode changes (seed 002).
+    /// Agent availability: profile, skills, work-mode changes.
     #[command(subcommand)]
     Agent(agent::AgentCommand),
-    /// Data actions: execute, poll the job, extract typed values (seed 004).
+    /// Data actions: execute, poll the job, extract typed values.
     #[command(subcommand)]
     Dataaction(dataaction::DataActionCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Interaction history: query, path analysis, bottlenecks (seed 003).
+    /// Interaction history: query, path analysis, bottlenecks.
     #[command(subcommand)]
     History(history::HistoryCommand),
     /// Run the CXone simulator.
     #[command(subcommand)]
     Sim(sim::SimCommand),
-    /// Receive signed instance-completion webhooks (seed 001 step 4).
+    /// Receive signed instance-completion webhooks.
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
-    /// Print the command reference as Markdown (`cargo xtask codegen` writes
-    /// it to docs/cli.md).
+    /// Print a shell completion script on stdout.
+    ///
+    /// bash: `source <(cx completions bash)`, or save it in
+    /// ~/.local/share/bash-completion/completions/cx; zsh: save it as `_cx` in
+    /// a directory of your `fpath`; fish: save it as
+    /// ~/.config/fish/completions/cx.fish.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the command reference as Markdown, or write the man pages
+    /// (`cargo xtask codegen` writes them to docs/cli.md and docs/man/).
     #[command(hide = true)]
-    Reference,
+    Reference {
+        /// Write `cx.1` and one page per subcommand into this directory
+        /// instead of printing Markdown.
+        #[arg(long, value_name = "DIR")]
+        man: Option<PathBuf>,
+    },
 }
 
 /// The Markdown reference of every command: its long help, recursively.
@@ -116,6 +154,32 @@ fn reference() -> String {
     out
 }
 
+/// Write `cx.1` and a page per subcommand (`cx-workflow-run.1`, ...) into
+/// `dir`. The pages carry the package version without the commit, so they
+/// change only when the commands do.
+///
+/// # Errors
+/// When `dir` or a page cannot be written.
+fn man_pages(dir: &Path) -> std::io::Result<()> {
+    use clap::CommandFactory as _;
+    fn write(cmd: &clap::Command, dir: &Path) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write(sub, dir)?;
+        }
+        clap_mangen::Man::new(cmd.clone())
+            .source(concat!("cx ", env!("CARGO_PKG_VERSION")))
+            .manual("cx manual")
+            .generate_to(dir)?;
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut cmd = Cli::command()
+        .version(env!("CARGO_PKG_VERSION"))
+        .disable_help_subcommand(true);
+    cmd.build();
+    write(&cmd, dir)
+}
+
 /// The error every command returns; `main` prints it on one line.
 pub type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -131,6 +195,8 @@ pub struct Globals {
     pub audit_dir: PathBuf,
 }
 
+/// Logs go to stderr, coloured only when stderr is a terminal and
+/// `NO_COLOR` is unset or empty (<https://no-color.org>).
 fn init_tracing(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -140,8 +206,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -163,9 +232,27 @@ fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Reference) {
-        print!("{}", reference());
-        return ExitCode::SUCCESS;
+    // Commands that only describe the CLI: no runtime, tenant or simulator.
+    match &cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(*shell, &mut Cli::command(), "cx", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Command::Reference { man: None } => {
+            print!("{}", reference());
+            return ExitCode::SUCCESS;
+        }
+        Command::Reference { man: Some(dir) } => {
+            return match man_pages(dir) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("cx: cannot write man pages to {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let output = match (&cli.command, cli.output.general()) {
         (_, Ok(format)) => format,
@@ -201,7 +288,7 @@ fn main() -> ExitCode {
             Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Webhook(cmd) => webhook::run(cmd, &globals).await,
-            Command::Reference => Ok(ExitCode::SUCCESS),
+            Command::Completions { .. } | Command::Reference { .. } => Ok(ExitCode::SUCCESS),
         }
     });
     match result {

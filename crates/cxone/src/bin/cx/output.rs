@@ -84,33 +84,3 @@ pub fn records_bar(message: &str) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(100));
     bar
 }
-
-/// Parse `key=value`.
-///
-/// # Errors
-/// A message naming `flag` when there is no `=` or the key is empty.
-pub fn key_value<'a>(flag: &str, raw: &'a str) -> Result<(&'a str, &'a str), String> {
-    match raw.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim(), v)),
-        _ => Err(format!("invalid {flag} {raw:?}: expected key=value")),
-    }
-}
-
-/// Parse `key=value` entries of `flag` into a JSON object; a value that
-/// parses as JSON is kept as JSON (`85`, `0.85`, `true`, `{"a":1}`), any
-/// other text is a string.
-///
-/// # Errors
-/// As [`key_value`].
-pub fn json_entries(
-    flag: &str,
-    entries: &[String],
-) -> crate::CliResult<serde_json::Map<String, Value>> {
-    let mut map = serde_json::Map::new();
-    for raw in entries {
-        let (k, v) = key_value(flag, raw)?;
-        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
-        map.insert(k.to_owned(), value);
-    }
-    Ok(map)
-}

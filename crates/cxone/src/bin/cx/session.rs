@@ -4,9 +4,11 @@ use cx_auth::Tenant;
 use cx_sim::Sim;
 
 /// Tenant flags; each falls back to its environment variable.
+// The field docs are `--help` text, where a URL reads best bare.
+#[allow(rustdoc::bare_urls)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct TenantArgs {
-    /// API base URL, e.g. `https://api-na1.niceincontact.com`.
+    /// API base URL, e.g. https://api-na1.niceincontact.com.
     #[arg(long, global = true, env = "CXONE_API_URL", hide_env_values = true)]
     pub api_url: Option<String>,
     /// Authorization server base URL (default: the API URL).

@@ -8,53 +8,54 @@ use std::time::Duration;
 
 use cx_audit::{AuditRecord, AuditSink, JsonlSink};
 use cx_workflow::{
-    Client, Config, ContextType, ExecutionPriority, ExecutionReport, OutputMapping, Progress,
-    TriggerPayload, WorkflowId,
+    Client, Config, ExecutionPriority, ExecutionReport, OutputMapping, Progress, TriggerPayload,
+    WorkflowId,
 };
 use serde_json::{Value, json};
 
-use crate::output::{OutputFormat, json_entries, key_value, print_json, spinner};
+use crate::args::{ContextVar, context_var, key_json, key_value};
+use crate::output::{OutputFormat, print_json, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
 /// Workflow commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum WorkflowCommand {
-    /// Run a workflow execution to its end and print its output (seed 000).
+    /// Run a workflow execution to its end and print its output.
     Run {
         /// The workflow id.
         id: String,
         /// An input variable, `key=value`; the value is converted to the type
         /// the workflow declares (NUMBER, BOOLEAN, OBJECT as JSON, STRING).
-        #[arg(long = "input", value_name = "KEY=VALUE")]
-        inputs: Vec<String>,
+        #[arg(long = "input", value_name = "KEY=VALUE", value_parser = key_value)]
+        inputs: Vec<(String, String)>,
         /// A context entry, `key=value`; a value that parses as JSON is sent as JSON.
-        #[arg(long = "context", value_name = "KEY=VALUE")]
-        context: Vec<String>,
+        #[arg(long = "context", value_name = "KEY=VALUE", value_parser = key_json)]
+        context: Vec<(String, Value)>,
         /// Execution priority.
         #[arg(long, value_enum)]
         priority: Option<PriorityArg>,
         /// Map an output field into the result, `target=source` (source may be a.b.c).
-        #[arg(long = "map", value_name = "TARGET=SOURCE")]
-        map: Vec<String>,
+        #[arg(long = "map", value_name = "TARGET=SOURCE", value_parser = key_value)]
+        map: Vec<(String, String)>,
         /// Give up polling after this many seconds.
         #[arg(long, value_name = "SECS", default_value_t = 300)]
         timeout: u64,
     },
-    /// Trigger a workflow instance with typed context variables (seed 001).
+    /// Trigger a workflow instance with typed context variables.
     Trigger {
         /// The workflow id.
         id: String,
         /// A context variable, `name:type=value` with type string, integer,
         /// boolean, object or array.
-        #[arg(long = "var", value_name = "NAME:TYPE=VALUE")]
-        vars: Vec<String>,
+        #[arg(long = "var", value_name = "NAME:TYPE=VALUE", value_parser = context_var)]
+        vars: Vec<ContextVar>,
         /// Priority 1 (highest) ..= 10 (lowest).
         #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
         priority: i64,
         /// Metadata entry, `key=value`.
-        #[arg(long = "metadata", value_name = "KEY=VALUE")]
-        metadata: Vec<String>,
+        #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = key_value)]
+        metadata: Vec<(String, String)>,
     },
 }
 
@@ -62,11 +63,8 @@ pub enum WorkflowCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 #[value(rename_all = "UPPER")]
 pub enum PriorityArg {
-    /// LOW
     Low,
-    /// NORMAL
     Normal,
-    /// HIGH
     High,
 }
 
@@ -134,11 +132,10 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
         } => {
             let workflow_id: WorkflowId = id.parse()?;
             let mut mapping = OutputMapping::new();
-            for raw in &map {
-                let (target, source) = key_value("--map", raw)?;
+            for (target, source) in &map {
                 mapping = mapping.map(target, source);
             }
-            let context = json_entries("--context", &context)?;
+            let context: serde_json::Map<String, Value> = context.into_iter().collect();
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(RunAudit {
                 inner: JsonlSink::open(&globals.audit_dir).await?,
@@ -157,8 +154,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             if !mapping.is_empty() {
                 exec = exec.mapping(mapping);
             }
-            for raw in &inputs {
-                let (k, v) = key_value("--input", raw)?;
+            for (k, v) in &inputs {
                 exec = exec.input_str(k, v);
             }
             if !context.is_empty() {
@@ -237,12 +233,10 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             metadata,
         } => {
             let mut builder = TriggerPayload::builder(&id).priority(priority);
-            for raw in &vars {
-                let (name, kind, value) = parse_var(raw)?;
-                builder = builder.context(name, Value::String(value.to_owned()), kind);
+            for var in vars {
+                builder = builder.context(&var.name, Value::String(var.value), var.kind);
             }
-            for raw in &metadata {
-                let (k, v) = key_value("--metadata", raw)?;
+            for (k, v) in metadata {
                 builder = builder.metadata(k, v);
             }
             let payload = builder.build()?;
@@ -275,34 +269,6 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// `name:type=value`.
-fn parse_var(raw: &str) -> CliResult<(&str, ContextType, &str)> {
-    let bad = || {
-        format!(
-            "invalid --var {raw:?}: expected name:type=value (type: string, integer, boolean, object, array)"
-        )
-    };
-    let (left, value) = raw.split_once('=').ok_or_else(bad)?;
-    let (name, kind) = left.rsplit_once(':').ok_or_else(bad)?;
-    if name.trim().is_empty() {
-        return Err(bad().into());
-    }
-    let kind = match kind.trim().to_ascii_lowercase().as_str() {
-        "string" => ContextType::String,
-        "integer" => ContextType::Integer,
-        "boolean" => ContextType::Boolean,
-        "object" => ContextType::Object,
-        "array" => ContextType::Array,
-        other => {
-            return Err(format!(
-                "invalid --var {raw:?}: unknown type {other:?} (string, integer, boolean, object, array)"
-            )
-            .into());
-        }
-    };
-    Ok((name.trim(), kind, value))
 }
 
 fn print_run(
