@@ -133,7 +133,7 @@ impl ClientCredentialsBuilder {
         let url = self
             .token_url
             .ok_or_else(|| Error::invalid_input("token_url", "is required"))?;
-        let parsed = split_url(&url)?;
+        let parsed = split_url("token_url", &url)?;
         let client_id = self
             .client_id
             .filter(|s| !s.trim().is_empty())
@@ -160,14 +160,18 @@ impl ClientCredentialsBuilder {
 }
 
 /// Split an absolute URL into (origin, path-and-query).
-fn split_url(url: &str) -> Result<(String, String), Error> {
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] naming `field` when `url` is not an absolute
+/// http(s) URL with a host.
+pub(crate) fn split_url(field: &str, url: &str) -> Result<(String, String), Error> {
     let rest = url
         .strip_prefix("https://")
         .map(|r| ("https://", r))
         .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)));
     let Some((scheme, rest)) = rest else {
         return Err(Error::invalid_input(
-            "token_url",
+            field,
             format!("{url:?} must be an absolute http(s) URL"),
         ));
     };
@@ -176,10 +180,7 @@ fn split_url(url: &str) -> Result<(String, String), Error> {
         None => (rest, "/"),
     };
     if host.is_empty() {
-        return Err(Error::invalid_input(
-            "token_url",
-            format!("{url:?} has no host"),
-        ));
+        return Err(Error::invalid_input(field, format!("{url:?} has no host")));
     }
     Ok((format!("{scheme}{host}"), path.to_owned()))
 }
