@@ -43,6 +43,7 @@ struct Cached {
     token: AccessToken,
     refresh_at: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    lifetime: Duration,
 }
 
 /// `duration` as a chrono span (saturating at chrono's limit, ~292 years).
@@ -105,6 +106,12 @@ impl TokenCache {
         self.read().filter(|c| now < c.refresh_at).map(|c| c.token)
     }
 
+    /// The lifetime the server granted the cached token (`expires_in`), or
+    /// `None` when no token is cached.
+    pub fn lifetime(&self) -> Option<Duration> {
+        self.read().map(|c| c.lifetime)
+    }
+
     /// Forget the cached token, so the next call fetches a new one.
     pub fn clear(&self) {
         self.write(None);
@@ -132,6 +139,7 @@ impl Authenticate for TokenCache {
                     token: fetched.token.clone(),
                     refresh_at: expires_at - span(skew),
                     expires_at,
+                    lifetime: fetched.expires_in,
                 }));
                 tracing::debug!(
                     expires_in_s = fetched.expires_in.as_secs(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cx_audit::{AuditRecord, AuditSink, JsonlSink};
+use cx_audit::{AuditRecord, AuditSink};
 use cx_workflow::{
     Client, Config, ContextType, ExecutionPriority, ExecutionReport, OutputMapping, Progress,
     TriggerPayload, WorkflowId,
@@ -83,7 +83,7 @@ impl From<PriorityArg> for ExecutionPriority {
 /// Counts what it writes through to the JSONL sink and remembers which day
 /// files it touched, so the run can verify exactly those.
 struct RunAudit {
-    inner: JsonlSink,
+    inner: crate::session::TenantAudit,
     written: Mutex<(u64, BTreeSet<PathBuf>)>,
 }
 
@@ -141,7 +141,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             let context = json_entries("--context", &context)?;
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(RunAudit {
-                inner: JsonlSink::open(&globals.audit_dir).await?,
+                inner: session.audit(&globals.audit_dir).await?,
                 written: Mutex::new((0, BTreeSet::new())),
             });
             let client = Client::new(
@@ -247,7 +247,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             }
             let payload = builder.build()?;
             let session = Session::open(&globals.tenant).await?;
-            let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+            let audit = Arc::new(session.audit(&globals.audit_dir).await?);
             let client = Client::new(session.http.clone(), Config::default()).with_audit(audit);
             let report = client.trigger(payload).send().await?;
             let workflow_id: WorkflowId = id.parse()?;
