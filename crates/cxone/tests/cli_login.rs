@@ -193,7 +193,8 @@ fn precedence_is_flags_then_env_then_profile_then_default_profile() {
     let missing = dir.path().join("no-such-config.toml");
     let cfg = config.to_str().unwrap();
     // (environment, flags, the API URL that wins)
-    let table: &[(&[(&str, &str)], &[&str], &str)] = &[
+    type Row<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let table: &[Row] = &[
         (&[("CX_CONFIG", cfg)], &[], "https://profile-a.invalid"),
         (
             &[("CX_CONFIG", cfg), ("CX_PROFILE", "b")],
