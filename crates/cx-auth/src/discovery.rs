@@ -165,6 +165,24 @@ fn locked(session: &Mutex<Session>) -> std::sync::MutexGuard<'_, Session> {
     }
 }
 
+/// `GET url?query` without credentials as JSON; a failure is an
+/// [`ErrorKind::Auth`] error saying `failed` (the step) with the cause.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &Client,
+    url: &str,
+    query: &[(&str, &str)],
+    operation: &'static str,
+    failed: impl FnOnce() -> String,
+) -> Result<T, Error> {
+    http.get(url)
+        .query(query)
+        .without_auth()
+        .operation(operation)
+        .send_json()
+        .await
+        .map_err(|e| Error::new(ErrorKind::Auth, failed()).with_source(e))
+}
+
 /// The OAuth `error` code of a token endpoint's refusal, if it sent one.
 fn oauth_error(err: &Error) -> Option<&str> {
     err.body()?.get("error")?.as_str()
@@ -294,20 +312,10 @@ impl AccessKeyLogin {
         if !refetch && let Some(set) = locked(&self.session).jwks.clone() {
             return Ok(set);
         }
-        let set: JwkSet = self
-            .http
-            .get(&self.oidc.jwks_uri)
-            .without_auth()
-            .operation("oauth.jwks")
-            .send_json()
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Auth,
-                    format!("could not read the signing keys at {}", self.oidc.jwks_uri),
-                )
-                .with_source(e)
-            })?;
+        let set: JwkSet = get_json(&self.http, &self.oidc.jwks_uri, &[], "oauth.jwks", || {
+            format!("could not read the signing keys at {}", self.oidc.jwks_uri)
+        })
+        .await?;
         let set = Arc::new(set);
         locked(&self.session).jwks = Some(Arc::clone(&set));
         Ok(set)
@@ -537,19 +545,11 @@ impl Discover {
             .build()?;
 
         let discovery_url = format!("{auth_url}/.well-known/openid-configuration");
-        let oidc: OpenIdConfiguration = http
-            .get(&discovery_url)
-            .without_auth()
-            .operation("oauth.discovery")
-            .send_json()
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Auth,
-                    format!("OpenID discovery at {discovery_url} failed"),
-                )
-                .with_source(e)
-            })?;
+        let oidc: OpenIdConfiguration =
+            get_json(&http, &discovery_url, &[], "oauth.discovery", || {
+                format!("OpenID discovery at {discovery_url} failed")
+            })
+            .await?;
         for (field, url) in [
             ("token_endpoint", &oidc.token_endpoint),
             ("jwks_uri", &oidc.jwks_uri),
@@ -589,23 +589,19 @@ impl Discover {
         })?;
 
         let config_url = format!("{auth_url}/.well-known/cxone-configuration");
-        let tenant: CxoneConfiguration = http
-            .get(&config_url)
-            .query(&[("tenantId", &claims.tenant_id)])
-            .without_auth()
-            .operation("cxone.configuration")
-            .send_json()
-            .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Auth,
-                    format!(
-                        "the tenant lookup at {config_url} failed for tenant {:?}",
-                        claims.tenant_id
-                    ),
+        let tenant: CxoneConfiguration = get_json(
+            &http,
+            &config_url,
+            &[("tenantId", &claims.tenant_id)],
+            "cxone.configuration",
+            || {
+                format!(
+                    "the tenant lookup at {config_url} failed for tenant {:?}",
+                    claims.tenant_id
                 )
-                .with_source(e)
-            })?;
+            },
+        )
+        .await?;
         if let Some(echo) = &tenant.tenant_id
             && !echo.eq_ignore_ascii_case(&claims.tenant_id)
         {

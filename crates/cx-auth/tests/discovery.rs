@@ -6,13 +6,16 @@
 // Tests unwrap: a panic with the value is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cx_auth::{AccessKey, ClientAuthMethod, Discover, Tenant, TokenCacheConfig};
-use cx_http::{Authenticate, ErrorKind, RetryPolicy};
+use cx_http::{Authenticate, ErrorKind};
 use cx_sim::{Fault, FaultRule, JournalEntry, Sim};
+use support::fast_http;
 
 const BU: &str = "/inContactAPI/services/v23.0/business-unit";
 
@@ -70,15 +73,12 @@ impl Harness {
     }
 }
 
-fn fast_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        },
-        ..cx_http::Config::default()
+/// `n` concurrent business-unit calls; every one must succeed.
+async fn business_units_concurrently(client: &cx_http::Client, n: usize) {
+    let calls = (0..n).map(|_| client.get(BU).send());
+    let results = futures::future::join_all(calls).await;
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
     }
 }
 
@@ -133,9 +133,7 @@ async fn a_hundred_concurrent_callers_near_expiry_make_exactly_one_refresh_reque
     h.advance(Duration::from_secs(3600 - 30));
     h.sim.clear_journal();
 
-    let calls = (0..100).map(|_| tenant.client.get(BU).send());
-    let results = futures::future::join_all(calls).await;
-    assert!(results.iter().all(Result::is_ok));
+    business_units_concurrently(&tenant.client, 100).await;
 
     let refreshes = h.grants("refresh_token");
     assert_eq!(refreshes.len(), 1, "{:?}", h.sim.journal());
@@ -156,13 +154,7 @@ async fn a_refresh_token_expired_on_the_virtual_clock_falls_back_to_one_password
     h.advance(Duration::from_secs(3600 - 30));
     h.sim.clear_journal();
 
-    let calls = (0..20).map(|_| tenant.client.get(BU).send());
-    assert!(
-        futures::future::join_all(calls)
-            .await
-            .iter()
-            .all(Result::is_ok)
-    );
+    business_units_concurrently(&tenant.client, 20).await;
     let refreshes = h.grants("refresh_token");
     assert_eq!(refreshes.len(), 1);
     assert_eq!(refreshes[0].status, 400, "refused: invalid_grant");
@@ -186,13 +178,7 @@ async fn a_revoked_refresh_token_falls_back_to_one_password_grant_for_many_calle
 
     // Every caller gets 401 on the revoked access token; one of them
     // refreshes (refused), then signs in again once.
-    let calls = (0..20).map(|_| tenant.client.get(BU).send());
-    assert!(
-        futures::future::join_all(calls)
-            .await
-            .iter()
-            .all(Result::is_ok)
-    );
+    business_units_concurrently(&tenant.client, 20).await;
     let refreshes = h.grants("refresh_token");
     assert_eq!(refreshes.len(), 1);
     assert_eq!(refreshes[0].status, 400);

@@ -146,39 +146,69 @@ mod opt_duration_secs {
     }
 }
 
-/// Registered clients, by id. Written rarely (admin), read per token call.
-#[derive(Debug, Default)]
-pub(crate) struct Clients {
-    map: RwLock<HashMap<String, ClientRegistration>>,
+/// A login the simulator accepts: an OAuth client or an access key.
+pub(crate) trait Registration: Clone {
+    /// Its id (`client_id`, access key id).
+    fn id(&self) -> &str;
+    /// The tenant whose data its tokens see.
+    fn tenant(&self) -> &str;
 }
 
-impl Clients {
-    /// Adds or replaces a client.
-    pub(crate) fn register(&self, client: ClientRegistration) {
+impl Registration for ClientRegistration {
+    fn id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn tenant(&self) -> &str {
+        &self.tenant
+    }
+}
+
+/// Registered logins, by id. Written rarely (admin), read per token call.
+#[derive(Debug)]
+pub(crate) struct Registry<R> {
+    map: RwLock<HashMap<String, R>>,
+}
+
+impl<R> Default for Registry<R> {
+    fn default() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<R: Registration> Registry<R> {
+    /// Adds or replaces a registration.
+    pub(crate) fn register(&self, registration: R) {
         let mut map = match self.map.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        map.insert(client.client_id.clone(), client);
+        map.insert(registration.id().to_owned(), registration);
     }
 
-    pub(crate) fn get(&self, client_id: &str) -> Option<ClientRegistration> {
+    /// The registration with `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<R> {
         let map = match self.map.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        map.get(client_id).cloned()
+        map.get(id).cloned()
     }
 
-    /// The tenants of the registered clients (with repeats).
+    /// The tenants of the registrations (with repeats).
     pub(crate) fn tenants(&self) -> Vec<String> {
         let map = match self.map.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        map.values().map(|c| c.tenant.clone()).collect()
+        map.values().map(|r| r.tenant().to_owned()).collect()
     }
 }
+
+/// Registered OAuth clients.
+pub(crate) type Clients = Registry<ClientRegistration>;
 
 /// What a bearer token stands for.
 #[derive(Debug, Clone)]

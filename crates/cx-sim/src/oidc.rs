@@ -27,7 +27,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{LazyLock, Mutex, RwLock};
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
-use crate::auth::{ClientRegistration, issue_access_token, new_token};
+use crate::auth::{ClientRegistration, Registration, Registry, issue_access_token, new_token};
 use crate::clock::duration_ms;
 use crate::state::{AppState, lock};
 use crate::wire::{ApiError, JournalCtx, header_str, json_response, query_map};
@@ -165,38 +165,18 @@ fn uuid_from(seed: &str) -> String {
         .to_string()
 }
 
-/// Registered access keys, by id.
-#[derive(Debug, Default)]
-pub(crate) struct AccessKeys {
-    map: RwLock<HashMap<String, AccessKey>>,
-}
-
-impl AccessKeys {
-    /// Adds or replaces a key.
-    pub(crate) fn register(&self, key: AccessKey) {
-        let mut map = match self.map.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        map.insert(key.access_key_id.clone(), key);
+impl Registration for AccessKey {
+    fn id(&self) -> &str {
+        &self.access_key_id
     }
 
-    fn get(&self, id: &str) -> Option<AccessKey> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        map.get(id).cloned()
-    }
-
-    fn tenants(&self) -> Vec<String> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        map.values().map(|k| k.tenant.clone()).collect()
+    fn tenant(&self) -> &str {
+        &self.tenant
     }
 }
+
+/// Registered access keys.
+pub(crate) type AccessKeys = Registry<AccessKey>;
 
 /// What a refresh token stands for.
 #[derive(Debug, Clone)]

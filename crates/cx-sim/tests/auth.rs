@@ -343,6 +343,28 @@ async fn user_grant(http: &reqwest::Client, sim: &Sim, form: &[(&str, &str)]) ->
         .unwrap()
 }
 
+/// A password grant with the default key and client; its JSON answer.
+async fn password_login(http: &reqwest::Client, sim: &Sim) -> Value {
+    user_grant(http, sim, &password_form())
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A refresh grant for the `refresh_token` of `tokens`, client as Basic.
+async fn refresh_with(http: &reqwest::Client, sim: &Sim, tokens: &Value) -> reqwest::Response {
+    user_grant(
+        http,
+        sim,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await
+}
+
 fn password_form() -> [(&'static str, &'static str); 3] {
     [
         ("grant_type", "password"),
@@ -452,11 +474,7 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
         .await
         .unwrap();
     let http = http();
-    let first: Value = user_grant(&http, &sim, &password_form())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first = password_login(&http, &sim).await;
     let rt1 = first["refresh_token"].as_str().unwrap();
 
     // Without client authentication (a public client), rotation.
@@ -496,42 +514,18 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
     assert_eq!(other.status(), StatusCode::BAD_REQUEST);
 
     // A fresh one expires after 600 s of sim time.
-    let third: Value = user_grant(&http, &sim, &password_form())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let third = password_login(&http, &sim).await;
     sim.advance_clock(Duration::from_secs(601));
-    let expired = user_grant(
-        &http,
-        &sim,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", third["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let expired = refresh_with(&http, &sim, &third).await;
     assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
     let err: Value = expired.json().await.unwrap();
     assert_eq!(err["error"], "invalid_grant");
     assert_eq!(err["error_description"], "refresh token has expired");
 
     // Revocation kills refresh tokens too.
-    let fourth: Value = user_grant(&http, &sim, &password_form())
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fourth = password_login(&http, &sim).await;
     sim.revoke_tokens();
-    let revoked = user_grant(
-        &http,
-        &sim,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", fourth["refresh_token"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let revoked = refresh_with(&http, &sim, &fourth).await;
     assert_eq!(revoked.status(), StatusCode::BAD_REQUEST);
     let grants: Vec<Option<String>> = sim.journal().into_iter().map(|e| e.grant_type).collect();
     assert!(
