@@ -6,25 +6,34 @@
 //! one caller while the rest wait for its result (single flight). A failed
 //! refresh is not cached: callers get the old token while it is still valid,
 //! and the error only once no valid token is left.
+//!
+//! "Now" comes from the configured [`cx_http::Clock`] (the system clock by
+//! default), so a test can move the cache's time together with the
+//! simulator's virtual clock instead of sleeping.
 
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cx_http::{AccessToken, Authenticate, Error};
+use chrono::{DateTime, Utc};
+use cx_http::{AccessToken, Authenticate, Clock, Error, SystemClock};
 
 use crate::credentials::FetchToken;
 
-/// Cache settings. Default: refresh 60 s before expiry (seed 000).
-#[derive(Debug, Clone, PartialEq)]
+/// Cache settings. Default: refresh 60 s before expiry (seed 000), system
+/// clock.
+#[derive(Debug, Clone)]
 pub struct TokenCacheConfig {
     /// Refresh this long before the token expires. Default 60 s.
     pub refresh_skew: Duration,
+    /// Where "now" comes from. Default [`SystemClock`].
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Default for TokenCacheConfig {
     fn default() -> Self {
         Self {
             refresh_skew: Duration::from_secs(60),
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -32,8 +41,14 @@ impl Default for TokenCacheConfig {
 #[derive(Clone)]
 struct Cached {
     token: AccessToken,
-    refresh_at: Instant,
-    expires_at: Instant,
+    refresh_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    lifetime: Duration,
+}
+
+/// `duration` as a chrono span (saturating at chrono's limit, ~292 years).
+fn span(duration: Duration) -> chrono::TimeDelta {
+    chrono::TimeDelta::from_std(duration).unwrap_or(chrono::TimeDelta::MAX)
 }
 
 /// Caches access tokens from a [`FetchToken`] source and hands them to the runtime.
@@ -83,8 +98,18 @@ impl TokenCache {
         }
     }
 
-    fn fresh(&self, now: Instant) -> Option<AccessToken> {
+    fn now(&self) -> DateTime<Utc> {
+        self.config.clock.now()
+    }
+
+    fn fresh(&self, now: DateTime<Utc>) -> Option<AccessToken> {
         self.read().filter(|c| now < c.refresh_at).map(|c| c.token)
+    }
+
+    /// The lifetime the server granted the cached token (`expires_in`), or
+    /// `None` when no token is cached.
+    pub fn lifetime(&self) -> Option<Duration> {
+        self.read().map(|c| c.lifetime)
     }
 
     /// Forget the cached token, so the next call fetches a new one.
@@ -96,24 +121,25 @@ impl TokenCache {
 #[async_trait::async_trait]
 impl Authenticate for TokenCache {
     async fn access_token(&self) -> Result<AccessToken, Error> {
-        if let Some(t) = self.fresh(Instant::now()) {
+        if let Some(t) = self.fresh(self.now()) {
             return Ok(t);
         }
         // Single flight: one caller refreshes, the others wait here and then
         // find the fresh token.
         let _guard = self.refresh.lock().await;
-        if let Some(t) = self.fresh(Instant::now()) {
+        if let Some(t) = self.fresh(self.now()) {
             return Ok(t);
         }
-        let requested = Instant::now();
+        let requested = self.now();
         match self.source.fetch().await {
             Ok(fetched) => {
                 let skew = self.config.refresh_skew.min(fetched.expires_in / 2);
-                let expires_at = requested + fetched.expires_in;
+                let expires_at = requested + span(fetched.expires_in);
                 self.write(Some(Cached {
                     token: fetched.token.clone(),
-                    refresh_at: expires_at - skew,
+                    refresh_at: expires_at - span(skew),
                     expires_at,
+                    lifetime: fetched.expires_in,
                 }));
                 tracing::debug!(
                     expires_in_s = fetched.expires_in.as_secs(),
@@ -121,7 +147,7 @@ impl Authenticate for TokenCache {
                 );
                 Ok(fetched.token)
             }
-            Err(err) => match self.read().filter(|c| Instant::now() < c.expires_at) {
+            Err(err) => match self.read().filter(|c| self.now() < c.expires_at) {
                 Some(still_valid) => {
                     tracing::warn!(error = %err, "token refresh failed; serving the still-valid token");
                     Ok(still_valid.token)

@@ -130,7 +130,7 @@ impl ClientCredentialsBuilder {
         let url = self
             .token_url
             .ok_or_else(|| Error::invalid_input("token_url", "is required"))?;
-        let origin = origin_of(&url)?;
+        let origin = origin_of("token_url", &url)?;
         let client_id = self
             .client_id
             .filter(|s| !s.trim().is_empty())
@@ -157,23 +157,24 @@ impl ClientCredentialsBuilder {
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute http(s) URL.
-fn origin_of(url: &str) -> Result<String, Error> {
+///
+/// # Errors
+/// [`ErrorKind::InvalidInput`] naming `field` when `url` is not an absolute
+/// http(s) URL with a host.
+pub(crate) fn origin_of(field: &str, url: &str) -> Result<String, Error> {
     let rest = url
         .strip_prefix("https://")
         .map(|r| ("https://", r))
         .or_else(|| url.strip_prefix("http://").map(|r| ("http://", r)));
     let Some((scheme, rest)) = rest else {
         return Err(Error::invalid_input(
-            "token_url",
+            field,
             format!("{url:?} must be an absolute http(s) URL"),
         ));
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
-        return Err(Error::invalid_input(
-            "token_url",
-            format!("{url:?} has no host"),
-        ));
+        return Err(Error::invalid_input(field, format!("{url:?} has no host")));
     }
     Ok(format!("{scheme}{host}"))
 }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
-//! OAuth2 client-credentials access tokens for CXone, cached and refreshed
-//! before they expire.
+//! CXone logins: OAuth2 client credentials (the seeds' contract) and
+//! CXone's access-key login with OpenID discovery ([`Tenant::discover`]),
+//! cached and refreshed before they expire.
 //!
 //! Implements the "Authentication Setup" sections of seeds 000 (`POST
 //! {tenant}/oauth/token`, form body, 60 s refresh skew) and 001 (`POST
@@ -13,6 +14,11 @@
 //!   before expiry (default 60 s, as seed 000), lets exactly one caller refresh
 //!   while the others wait for its result (single flight), keeps serving a
 //!   token that is still valid when a refresh fails, and never caches an error.
+//! - [`Tenant::discover`] is CXone's documented back-end login: OpenID
+//!   discovery, the access-key password grant, a verified (RS256, JWKS)
+//!   id_token whose `tenantId` finds the API host through
+//!   `/.well-known/cxone-configuration`, refresh-token grants before expiry
+//!   and a fresh password grant when a refresh token is refused.
 //! - Secrets are [`secrecy::SecretString`]s: `Debug` redacts them and no error
 //!   message contains one.
 //!
@@ -40,10 +46,15 @@
 
 mod cache;
 mod credentials;
+mod discovery;
 mod tenant;
 
 pub use cache::{TokenCache, TokenCacheConfig};
 pub use credentials::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsBuilder, FetchToken, FetchedToken,
+};
+pub use discovery::{
+    AccessKey, CXONE_AUTH_URL, CxoneConfiguration, Discover, Discovered, IdTokenClaims,
+    OpenIdConfiguration,
 };
 pub use tenant::Tenant;

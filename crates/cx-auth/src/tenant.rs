@@ -6,7 +6,9 @@ use std::sync::Arc;
 use cx_http::{Client, Error};
 use secrecy::SecretString;
 
-use crate::{ClientAuthMethod, ClientCredentials, TokenCache, TokenCacheConfig};
+use crate::{
+    AccessKey, ClientAuthMethod, ClientCredentials, Discover, TokenCache, TokenCacheConfig,
+};
 
 /// Connection settings of one tenant. `auth_url` defaults to `api_url`; the
 /// token endpoint is `{auth_url}{token_path}` (default `/oauth/token`, seed 000;
@@ -89,6 +91,28 @@ impl Tenant {
             )),
             None => Ok(()),
         }
+    }
+
+    /// CXone's access-key login (`../shared/CXONE_REST.md` §1): configure
+    /// the returned [`Discover`] (auth host, API override, client auth) and
+    /// call [`Discover::login`] for a ready client and the tenant id, area
+    /// and API host it found.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), cx_http::Error> {
+    /// use cx_auth::{AccessKey, Tenant};
+    /// let tenant = Tenant::discover(AccessKey::new("KEYID=", "key-secret"), "app-client-id", "app-secret")
+    ///     .login()
+    ///     .await?;
+    /// println!("{} in {:?} at {}", tenant.tenant_id, tenant.area, tenant.api_url);
+    /// # Ok(()) }
+    /// ```
+    pub fn discover(
+        access_key: AccessKey,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Discover {
+        Discover::new(access_key, client_id, client_secret)
     }
 
     /// The token endpoint URL.

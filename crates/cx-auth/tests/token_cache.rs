@@ -4,12 +4,15 @@
 // Tests unwrap: a panic with the value is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use cx_auth::{ClientAuthMethod, ClientCredentials, Tenant, TokenCache};
-use cx_http::{Authenticate, ErrorKind, RetryPolicy};
+use cx_http::{Authenticate, ErrorKind};
 use cx_sim::{ClientRegistration, Fault, FaultRule, Sim};
+use support::fast_http;
 
 const WF: &str = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
 
@@ -18,18 +21,6 @@ fn token_requests(sim: &Sim) -> usize {
         .iter()
         .filter(|e| e.method == "POST" && e.path.ends_with("token"))
         .count()
-}
-
-fn fast_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        },
-        ..cx_http::Config::default()
-    }
 }
 
 #[tokio::test]

@@ -8,7 +8,9 @@
 //!   or HTTP Basic (`Authorization: Basic base64(id:secret)`); a JSON object
 //!   body is accepted too;
 //! - `grant_type` in the body or the query string (seed 002 puts it in the
-//!   query); only `client_credentials`, else 400 `unsupported_grant_type`;
+//!   query): `client_credentials`, or CXone's access-key `password` and
+//!   `refresh_token` grants (see `oidc`, also served at `POST /auth/token`);
+//!   any other → 400 `unsupported_grant_type`;
 //! - optional space-separated `scope`: every scope must be held by the
 //!   client, else 400 `invalid_scope`; none requested grants all it holds;
 //! - bad client → 401 `invalid_client`;
@@ -144,30 +146,69 @@ mod opt_duration_secs {
     }
 }
 
-/// Registered clients, by id. Written rarely (admin), read per token call.
-#[derive(Debug, Default)]
-pub(crate) struct Clients {
-    map: RwLock<HashMap<String, ClientRegistration>>,
+/// A login the simulator accepts: an OAuth client or an access key.
+pub(crate) trait Registration: Clone {
+    /// Its id (`client_id`, access key id).
+    fn id(&self) -> &str;
+    /// The tenant whose data its tokens see.
+    fn tenant(&self) -> &str;
 }
 
-impl Clients {
-    /// Adds or replaces a client.
-    pub(crate) fn register(&self, client: ClientRegistration) {
+impl Registration for ClientRegistration {
+    fn id(&self) -> &str {
+        &self.client_id
+    }
+
+    fn tenant(&self) -> &str {
+        &self.tenant
+    }
+}
+
+/// Registered logins, by id. Written rarely (admin), read per token call.
+#[derive(Debug)]
+pub(crate) struct Registry<R> {
+    map: RwLock<HashMap<String, R>>,
+}
+
+impl<R> Default for Registry<R> {
+    fn default() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<R: Registration> Registry<R> {
+    /// Adds or replaces a registration.
+    pub(crate) fn register(&self, registration: R) {
         let mut map = match self.map.write() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        map.insert(client.client_id.clone(), client);
+        map.insert(registration.id().to_owned(), registration);
     }
 
-    fn get(&self, client_id: &str) -> Option<ClientRegistration> {
+    /// The registration with `id`.
+    pub(crate) fn get(&self, id: &str) -> Option<R> {
         let map = match self.map.read() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        map.get(client_id).cloned()
+        map.get(id).cloned()
+    }
+
+    /// The tenants of the registrations (with repeats).
+    pub(crate) fn tenants(&self) -> Vec<String> {
+        let map = match self.map.read() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        map.values().map(|r| r.tenant().to_owned()).collect()
     }
 }
+
+/// Registered OAuth clients.
+pub(crate) type Clients = Registry<ClientRegistration>;
 
 /// What a bearer token stands for.
 #[derive(Debug, Clone)]
@@ -238,7 +279,15 @@ impl TokenStore {
         }
     }
 
-    fn authenticate(&self, headers: &HeaderMap, now_ms: u64) -> Result<Caller, ApiError> {
+    /// The caller behind the request's bearer token.
+    ///
+    /// # Errors
+    /// 401 `invalid_token` when it is missing, unknown, revoked or expired.
+    pub(crate) fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        now_ms: u64,
+    ) -> Result<Caller, ApiError> {
         let token = bearer_token(headers).ok_or_else(|| invalid_token("missing bearer token"))?;
         let info = self
             .get(token)
@@ -440,8 +489,11 @@ fn issue_token(
     }
 
     let grant_type = params.get("grant_type").map(String::as_str).unwrap_or("");
+    if !grant_type.is_empty() {
+        ctx.grant_type = Some(grant_type.to_owned());
+    }
     match grant_type {
-        "client_credentials" => {}
+        "client_credentials" | "password" | "refresh_token" => {}
         "" => {
             return Err(ApiError::oauth(
                 StatusCode::BAD_REQUEST,
@@ -453,7 +505,9 @@ fn issue_token(
             return Err(ApiError::oauth(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
-                format!("grant_type {other:?} is not supported; use client_credentials"),
+                format!(
+                    "grant_type {other:?} is not supported; use client_credentials, password or refresh_token"
+                ),
             ));
         }
     }
@@ -462,6 +516,10 @@ fn issue_token(
         ApiError::oauth(StatusCode::UNAUTHORIZED, "invalid_client", msg)
             .header(header::WWW_AUTHENTICATE, "Basic realm=\"cx-sim\"")
     };
+    // A refresh may come without client authentication (a public client).
+    if client_id.is_empty() && grant_type == "refresh_token" {
+        return crate::oidc::refresh_grant(state, headers, &params, None, ctx);
+    }
     if client_id.is_empty() {
         return Err(invalid_client("client authentication is required"));
     }
@@ -470,6 +528,13 @@ fn issue_token(
         .get(&client_id)
         .filter(|c| c.client_secret == client_secret)
         .ok_or_else(|| invalid_client("unknown client or wrong client secret"))?;
+    match grant_type {
+        "password" => return crate::oidc::password_grant(state, headers, &params, &client, ctx),
+        "refresh_token" => {
+            return crate::oidc::refresh_grant(state, headers, &params, Some(&client), ctx);
+        }
+        _ => {}
+    }
     ctx.tenant = Some(client.tenant.clone());
 
     let held = client.held_scopes();
@@ -497,18 +562,12 @@ fn issue_token(
     };
 
     let ttl = client.token_ttl.unwrap_or(state.settings.token_ttl);
-    let now = state.clock.now_ms();
-    let token = new_token();
-    state.tokens.insert(
-        token.clone(),
-        TokenInfo {
-            tenant: Arc::from(client.tenant.as_str()),
-            client_id: Arc::from(client.client_id.as_str()),
-            scopes: Arc::from(granted.clone()),
-            expires_at_ms: now.saturating_add(duration_ms(ttl)),
-            epoch: state.tokens.epoch.load(Ordering::Acquire),
-        },
-        now,
+    let token = issue_access_token(
+        state,
+        &client.tenant,
+        &client.client_id,
+        granted.clone(),
+        ttl,
     );
     tracing::debug!(client_id = %client.client_id, tenant = %client.tenant, "issued token");
     Ok(json_response(
@@ -522,8 +581,39 @@ fn issue_token(
     ))
 }
 
+/// Stores and returns a new access token for `tenant` / `client_id`,
+/// valid for `ttl` of sim time; empty `scopes` = every scope (a user's
+/// token from the access-key login).
+pub(crate) fn issue_access_token(
+    state: &AppState,
+    tenant: &str,
+    client_id: &str,
+    scopes: Vec<String>,
+    ttl: Duration,
+) -> String {
+    let scopes = if scopes.is_empty() {
+        all_scopes().into_iter().map(str::to_owned).collect()
+    } else {
+        scopes
+    };
+    let now = state.clock.now_ms();
+    let token = new_token();
+    state.tokens.insert(
+        token.clone(),
+        TokenInfo {
+            tenant: Arc::from(tenant),
+            client_id: Arc::from(client_id),
+            scopes: Arc::from(scopes),
+            expires_at_ms: now.saturating_add(duration_ms(ttl)),
+            epoch: state.tokens.epoch.load(Ordering::Acquire),
+        },
+        now,
+    );
+    token
+}
+
 /// A fresh opaque token: 32 random bytes, base64url.
-fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

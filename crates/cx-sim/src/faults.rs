@@ -136,12 +136,17 @@ pub enum Fault {
         /// HTTP status returned instead of the real one.
         status: u16,
     },
+    /// Run the handler, then change the claims of the `id_token` in its JSON
+    /// answer (its `tenantId`) without re-signing, so the signature no
+    /// longer verifies: a token tampered with on the way. Answers without
+    /// an `id_token` pass unchanged.
+    TamperIdToken,
 }
 
 impl Fault {
     /// The label recorded in [`crate::JournalEntry::fault`]: `status:503`,
     /// `latency:200ms`, `connection_reset`, `truncated_body`,
-    /// `stall_body:500ms` or `status_after_processing:500`.
+    /// `stall_body:500ms`, `status_after_processing:500` or `tamper_id_token`.
     pub fn label(&self) -> String {
         match self {
             Fault::Status { status, .. } => format!("status:{status}"),
@@ -152,6 +157,7 @@ impl Fault {
             Fault::StatusAfterProcessing { status } => {
                 format!("status_after_processing:{status}")
             }
+            Fault::TamperIdToken => "tamper_id_token".to_owned(),
         }
     }
 }

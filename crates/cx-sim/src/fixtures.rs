@@ -188,6 +188,16 @@ pub(crate) fn builtin_clients() -> Vec<ClientRegistration> {
     ]
 }
 
+/// The built-in access key ([`crate::DEFAULT_ACCESS_KEY_ID`] in
+/// [`crate::DEFAULT_TENANT`]).
+pub(crate) fn builtin_access_keys() -> Vec<crate::AccessKey> {
+    vec![crate::AccessKey::new(
+        crate::DEFAULT_ACCESS_KEY_ID,
+        crate::DEFAULT_ACCESS_KEY_SECRET,
+        crate::DEFAULT_TENANT,
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

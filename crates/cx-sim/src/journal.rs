@@ -48,6 +48,10 @@ pub struct JournalEntry {
     pub at_ms: u64,
     /// Length of the request body in bytes.
     pub body_len: usize,
+    /// `grant_type` of a token request (`client_credentials`, `password`,
+    /// `refresh_token`), whatever the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_type: Option<String>,
     /// The `x-request-id` of the response (`req_<32 hex>`); a reset connection sent none.
     #[serde(default)]
     pub request_id: String,
@@ -123,6 +127,7 @@ mod tests {
             idempotency_key: None,
             if_match: None,
             fault: None,
+            grant_type: None,
             at_ms: 0,
             body_len: 0,
             request_id: String::new(),

@@ -19,6 +19,10 @@
 //! - signed instance-completion callbacks to a registered URL
 //!   ([`Sim::register_callback`], `POST /_sim/callbacks`), retried when the
 //!   receiver fails;
+//! - CXone's back-end login: OpenID discovery, JWKS, the access-key
+//!   password grant with rotating refresh tokens and RS256 id_tokens, the
+//!   tenant lookup (`/.well-known/cxone-configuration`) and `GET
+//!   /inContactAPI/services/vNN.0/business-unit`;
 //! - an admin API under `/_sim/` mirroring the methods on [`Sim`].
 //!
 //! The simulator shares no types with the client crates: the wire contract
@@ -43,7 +47,8 @@
 //! ```
 //!
 //! # Modules
-//! `auth` (token endpoints, bearer checks), `scopes` (the route → scope
+//! `auth` (token endpoints, bearer checks), `oidc` (discovery, access keys,
+//! refresh tokens, id_tokens, tenant lookup), `scopes` (the route → scope
 //! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
 //! lifecycles), `fixtures` (default workflows and clients), `agents`
 //! (seed 002 state and fixtures), `routes::*` (one module per resource
@@ -60,6 +65,7 @@ mod fixtures;
 mod history;
 pub mod history_filter;
 mod journal;
+mod oidc;
 mod routes;
 mod scopes;
 mod server;
@@ -75,6 +81,7 @@ pub use history::{
     BAD_CLOCK_INTERACTION_ID, HistorySettings, SEED_INTERACTION_ID, SyntheticHistory,
 };
 pub use journal::JournalEntry;
+pub use oidc::{AccessKey, SIM_AREA, SIM_SIGNING_KEY_ID, tenant_id};
 pub use scopes::all_scopes;
 pub use sim::{Sim, SimBuilder, SimError};
 
@@ -82,6 +89,12 @@ pub use sim::{Sim, SimBuilder, SimError};
 pub const DEFAULT_CLIENT_ID: &str = "cx-sim-client";
 /// Secret of [`DEFAULT_CLIENT_ID`].
 pub const DEFAULT_CLIENT_SECRET: &str = "cx-sim-secret";
+/// Id of the built-in access key (password grant, [`DEFAULT_TENANT`]).
+/// It ends in `=` like CXone's keys, so it must be percent-encoded.
+pub const DEFAULT_ACCESS_KEY_ID: &str = "CXSIMACCESSKEY0001=";
+/// Secret of [`DEFAULT_ACCESS_KEY_ID`] (`+`, `/` and `=` included on purpose).
+pub const DEFAULT_ACCESS_KEY_SECRET: &str = "cx-sim+access/key=secret==";
+
 /// Tenant of the built-in clients.
 pub const DEFAULT_TENANT: &str = "tenant-default";
 

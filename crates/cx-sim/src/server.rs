@@ -12,8 +12,8 @@
 //!    sleeps first;
 //! 4. buffers the request body (at most [`MAX_BODY_BYTES`]) and runs the
 //!    axum router;
-//! 5. for `StatusAfterProcessing`, `TruncatedBody` and `StallBody`, rewrites
-//!    the handler's response;
+//! 5. for `StatusAfterProcessing`, `TruncatedBody`, `StallBody` and
+//!    `TamperIdToken`, rewrites the handler's response;
 //! 6. records a [`JournalEntry`] with the status actually sent.
 
 use std::convert::Infallible;
@@ -217,6 +217,7 @@ struct RequestMeta {
     client_id: Option<String>,
     idempotency_key: Option<String>,
     if_match: Option<String>,
+    grant_type: Option<String>,
     at_ms: u64,
     request_id: String,
 }
@@ -239,6 +240,7 @@ impl RequestMeta {
             )
             .map(str::to_owned),
             if_match: header_str(headers, &header::IF_MATCH).map(str::to_owned),
+            grant_type: None,
             at_ms: state.clock.now_ms(),
             request_id: format!("req_{}", uuid::Uuid::new_v4().simple()),
         }
@@ -265,6 +267,7 @@ impl RequestMeta {
             idempotency_key: self.idempotency_key,
             if_match: self.if_match,
             fault: fault.map(Fault::label),
+            grant_type: self.grant_type,
             at_ms: self.at_ms,
             body_len,
             request_id: self.request_id,
@@ -394,12 +397,14 @@ async fn handle(
         if ctx.client_id.is_some() {
             meta.client_id = ctx.client_id;
         }
+        meta.grant_type = ctx.grant_type;
     }
 
     let mut resp = match &fault {
         Some(Fault::StatusAfterProcessing { status }) => injected(*status),
         Some(Fault::TruncatedBody) => truncate(resp).await,
         Some(Fault::StallBody { ms }) => stall(resp, *ms).await,
+        Some(Fault::TamperIdToken) => tamper_id_token(resp).await,
         _ => resp,
     };
     meta.stamp(&mut resp);
@@ -438,6 +443,35 @@ async fn truncate(resp: Response<Body>) -> Response<Body> {
         Err(io::Error::other("injected truncated body"))
     });
     Response::from_parts(parts, Body::from_stream(first.chain(abort)))
+}
+
+/// Replaces the `id_token` of a JSON answer by one whose claims say another
+/// `tenantId` but whose signature is the original's.
+async fn tamper_id_token(resp: Response<Body>) -> Response<Body> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let tampered = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|mut doc| {
+            let token = doc.get("id_token")?.as_str()?.to_owned();
+            let mut pieces = token.splitn(3, '.');
+            let (head, claims, sig) = (pieces.next()?, pieces.next()?, pieces.next()?);
+            let mut claims: serde_json::Value =
+                serde_json::from_slice(&b64.decode(claims).ok()?).ok()?;
+            claims["tenantId"] = json!("00000000-0000-4000-8000-000000000000");
+            let claims = b64.encode(serde_json::to_vec(&claims).ok()?);
+            doc["id_token"] = json!(format!("{head}.{claims}.{sig}"));
+            serde_json::to_vec(&doc).ok()
+        })
+        .map_or(bytes, Bytes::from);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(tampered.len()));
+    Response::from_parts(parts, Body::from(tampered))
 }
 
 /// Sends the head, waits `ms`, then sends the body.

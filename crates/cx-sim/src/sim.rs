@@ -11,8 +11,9 @@ use tokio::task::JoinHandle;
 
 use crate::auth::ClientRegistration;
 use crate::faults::{FaultEngine, FaultRule};
-use crate::fixtures::{WorkflowFixture, builtin_clients};
+use crate::fixtures::{WorkflowFixture, builtin_access_keys, builtin_clients};
 use crate::journal::{Journal, JournalEntry};
+use crate::oidc::AccessKey;
 use crate::state::{Settings, Shared};
 
 /// Why the simulator could not start.
@@ -53,7 +54,10 @@ pub struct SimBuilder {
     seed: u64,
     faults: Vec<FaultRule>,
     clients: Vec<ClientRegistration>,
+    access_keys: Vec<AccessKey>,
     token_ttl: Duration,
+    refresh_token_ttl: Duration,
+    api_endpoint: Option<String>,
     journal_capacity: usize,
     execution_duration: Duration,
     max_concurrent_instances: u32,
@@ -66,7 +70,10 @@ impl Default for SimBuilder {
             seed: 0,
             faults: Vec::new(),
             clients: Vec::new(),
+            access_keys: Vec::new(),
             token_ttl: Duration::from_secs(3600),
+            refresh_token_ttl: crate::oidc::DEFAULT_REFRESH_TOKEN_TTL,
+            api_endpoint: None,
             journal_capacity: 10_000,
             execution_duration: Duration::from_millis(300),
             max_concurrent_instances: 25,
@@ -98,6 +105,27 @@ impl SimBuilder {
     /// with a built-in id replaces it.
     pub fn client(mut self, client: ClientRegistration) -> Self {
         self.clients.push(client);
+        self
+    }
+
+    /// Registers an extra access key for the password grant (call
+    /// repeatedly for several); a key with a built-in id replaces it.
+    pub fn access_key(mut self, key: AccessKey) -> Self {
+        self.access_keys.push(key);
+        self
+    }
+
+    /// Refresh-token lifetime of the access-key login (default 7200 s, sim
+    /// time).
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// The `api_endpoint` `/.well-known/cxone-configuration` reports (default:
+    /// the simulator's own base URL).
+    pub fn api_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.api_endpoint = Some(url.into());
         self
     }
 
@@ -136,6 +164,8 @@ impl SimBuilder {
             token_ttl: self.token_ttl,
             execution_duration: self.execution_duration,
             max_concurrent_instances: self.max_concurrent_instances,
+            refresh_token_ttl: self.refresh_token_ttl,
+            api_endpoint: self.api_endpoint,
         };
         let shared = Arc::new(Shared::new(
             settings,
@@ -144,6 +174,9 @@ impl SimBuilder {
         ));
         for client in builtin_clients().into_iter().chain(self.clients) {
             shared.clients.register(client);
+        }
+        for key in builtin_access_keys().into_iter().chain(self.access_keys) {
+            shared.access_keys.register(key);
         }
 
         let requested = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
@@ -246,9 +279,15 @@ impl Sim {
         self.shared.clients.register(client);
     }
 
-    /// Revokes every token issued so far: they now get 401 `invalid_token`.
+    /// Adds or replaces an access key for the password grant.
+    pub fn register_access_key(&self, key: AccessKey) {
+        self.shared.access_keys.register(key);
+    }
+
+    /// Revokes every access token issued so far (they now get 401
+    /// `invalid_token`) and every refresh token (400 `invalid_grant`).
     pub fn revoke_tokens(&self) {
-        self.shared.tokens.revoke_all();
+        self.shared.revoke_tokens();
     }
 
     /// Adds or replaces a workflow in `tenant` (creating the tenant with the

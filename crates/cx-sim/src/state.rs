@@ -49,6 +49,10 @@ pub(crate) struct Settings {
     pub execution_duration: Duration,
     /// Concurrent running instances allowed per workflow.
     pub max_concurrent_instances: u32,
+    /// Lifetime of refresh tokens from the access-key login.
+    pub refresh_token_ttl: Duration,
+    /// `api_endpoint` of the tenant lookup; `None` = the simulator itself.
+    pub api_endpoint: Option<String>,
 }
 
 /// Process-wide state.
@@ -58,6 +62,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     pub clients: Clients,
     pub tokens: TokenStore,
+    pub access_keys: crate::oidc::AccessKeys,
+    pub refresh_tokens: crate::oidc::RefreshTokens,
     pub faults: FaultEngine,
     pub journal: Journal,
     pub webhooks: crate::dataactions::Webhooks,
@@ -74,6 +80,8 @@ impl Shared {
             clock: Clock::new(),
             clients: Clients::default(),
             tokens: TokenStore::default(),
+            access_keys: crate::oidc::AccessKeys::default(),
+            refresh_tokens: crate::oidc::RefreshTokens::default(),
             faults,
             journal,
             webhooks: crate::dataactions::Webhooks::default(),
@@ -102,6 +110,12 @@ impl Shared {
             tracing::debug!(tenant, "creating tenant state");
             Arc::new(Mutex::new(TenantState::new(&self.settings)))
         }))
+    }
+
+    /// Revokes every access token and every refresh token issued so far.
+    pub(crate) fn revoke_tokens(&self) {
+        self.tokens.revoke_all();
+        self.refresh_tokens.revoke_all();
     }
 
     /// Adds or replaces a workflow in `tenant`.

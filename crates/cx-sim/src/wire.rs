@@ -155,6 +155,8 @@ pub(crate) struct JournalCtx {
     pub tenant: Option<String>,
     /// Client id presented (even when authentication failed).
     pub client_id: Option<String>,
+    /// `grant_type` of a token request.
+    pub grant_type: Option<String>,
 }
 
 /// Decodes an `application/x-www-form-urlencoded` string (also used for

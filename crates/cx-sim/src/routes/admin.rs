@@ -12,7 +12,8 @@
 //! | `PUT /_sim/faults` | `[FaultRule]` | 204 (replaces; 400 on a bad rule) |
 //! | `DELETE /_sim/faults` | | 204 |
 //! | `POST /_sim/clients` | `ClientRegistration` | 204 |
-//! | `POST /_sim/tokens/revoke` | | 204 |
+//! | `POST /_sim/access-keys` | `AccessKey` | 204 |
+//! | `POST /_sim/tokens/revoke` | | 204 (access and refresh tokens) |
 //! | `POST /_sim/workflows?tenant=` | `WorkflowFixture` | 204 (tenant defaults to `tenant-default`) |
 //! | `POST /_sim/clock/advance` | `{"ms": n}` | 200 `{"nowMs"}` |
 //! | `POST /_sim/callbacks`, `GET /_sim/callbacks/deliveries`, `DELETE /_sim/callbacks` | see `routes::callbacks` | signed completion callbacks |
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_faults).put(put_faults).delete(clear_faults),
         )
         .route("/_sim/clients", post(add_client))
+        .route("/_sim/access-keys", post(add_access_key))
         .route("/_sim/tokens/revoke", post(revoke_tokens))
         .route("/_sim/workflows", post(add_workflow))
         .route("/_sim/clock/advance", post(advance_clock))
@@ -116,6 +118,22 @@ async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+async fn add_access_key(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let key: crate::AccessKey = parse(&body)?;
+    if key.access_key_id.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "accessKeyId must not be empty",
+        ));
+    }
+    state.access_keys.register(key);
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn add_client(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, ApiError> {
     let client: ClientRegistration = parse(&body)?;
     if client.client_id.is_empty() {
@@ -130,7 +148,7 @@ async fn add_client(State(state): State<AppState>, body: Bytes) -> Result<Status
 }
 
 async fn revoke_tokens(State(state): State<AppState>) -> StatusCode {
-    state.tokens.revoke_all();
+    state.revoke_tokens();
     StatusCode::NO_CONTENT
 }
 

@@ -5,11 +5,14 @@
 //! [`crate::scopes`].
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 
 use crate::auth::token_endpoint;
+use crate::oidc;
 use crate::state::AppState;
 use crate::wire::ApiError;
 
@@ -28,6 +31,16 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth/token", post(token_endpoint))
         .route("/v1/oauth2/token", post(token_endpoint))
+        .route("/auth/token", post(token_endpoint))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oidc::openid_configuration),
+        )
+        .route("/auth/jwks", get(oidc::jwks))
+        .route(
+            "/.well-known/cxone-configuration",
+            get(oidc::cxone_configuration),
+        )
         .merge(workflows::routes())
         .merge(instances::routes())
         .merge(audit::routes())
@@ -41,8 +54,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    ApiError::not_found("no such route").into_response()
+/// Routes matched by hand (CXone paths are case-insensitive and carry any
+/// `vNN.0`), else 404.
+async fn not_found(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    oidc::business_unit(&state, &method, &uri, &headers)
+        .unwrap_or_else(|| ApiError::not_found("no such route").into_response())
 }
 
 async fn method_not_allowed() -> Response {

@@ -11,21 +11,28 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::Value;
 
 pub const WF: &str = "wf_12345678-abcd-efgh-ijkl-1234567890ab";
-const TENANT_VARS: [&str; 5] = [
+const TENANT_VARS: [&str; 9] = [
     "CXONE_API_URL",
     "CXONE_AUTH_URL",
     "CXONE_CLIENT_ID",
     "CXONE_CLIENT_SECRET",
     "CXONE_TOKEN_PATH",
+    "CXONE_ACCESS_KEY_ID",
+    "CXONE_ACCESS_KEY_SECRET",
+    "CX_CONFIG",
+    "CX_PROFILE",
 ];
 
-/// `cx` with no tenant in its environment and `--audit-dir` in `dir`.
+/// `cx` with no tenant in its environment, no config file (its config
+/// directory is under `dir`) and `--audit-dir` in `dir`.
 pub fn cx(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cx"));
     for var in TENANT_VARS {
         cmd.env_remove(var);
     }
-    cmd.env_remove("CX_AUDIT_DIR")
+    cmd.env("HOME", dir.join("home"))
+        .env("XDG_CONFIG_HOME", dir.join("home").join(".config"))
+        .env_remove("CX_AUDIT_DIR")
         .current_dir(dir)
         .arg("--audit-dir")
         .arg(dir.join("audit"));

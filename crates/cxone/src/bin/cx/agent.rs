@@ -6,7 +6,6 @@ use std::sync::Arc;
 use cx_agent::{
     Client, Config, RoutingSimulator, SkillLevel, UpdateReport, ValidationReport, WorkModePayload,
 };
-use cx_audit::JsonlSink;
 use serde_json::{Value, json};
 
 use crate::output::{OutputFormat, print_json};
@@ -182,7 +181,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 max_update_attempts: max_attempts,
                 ..Config::default()
             };
-            let (_session, client) = connect(globals, config).await?;
+            let (session, client) = connect(globals, config).await?;
             let simulation = RoutingSimulator::default().simulate(&id, &payload, &clock);
             if dry_run {
                 let (validation, _, _) = client.validate(&id, &payload).await?;
@@ -211,7 +210,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
-            let sink = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+            let sink = Arc::new(session.audit(&globals.audit_dir).await?);
             let client = client.with_audit(sink.clone());
             let mut update = client.update_work_mode(&id, payload);
             if let Some(tag) = if_match {

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cx_audit::{AuditSink, JsonlSink};
+use cx_audit::AuditSink;
 use cx_dataaction::{ActionId, Client, Config, Extraction, Payload, RunReport};
 use serde_json::{Value, json};
 
@@ -78,7 +78,7 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
                 extraction = extraction.spec(spec)?;
             }
             let session = Session::open(&globals.tenant).await?;
-            let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+            let audit = Arc::new(session.audit(&globals.audit_dir).await?);
             let client =
                 Client::new(session.http.clone(), Config::default()).with_audit(audit.clone());
             let bar = spinner(&format!("running {action}"));

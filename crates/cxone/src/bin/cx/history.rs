@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
-use cx_audit::{AuditSink as _, JsonlSink};
+use cx_audit::AuditSink as _;
 use cx_history::{Client, Config, HistoryQuery, HistoryReport};
 
 use crate::output::{OutputArg, print_json, records_bar};
@@ -118,7 +118,7 @@ pub async fn run(cmd: HistoryCommand, globals: &Globals) -> CliResult<ExitCode> 
     let query = builder.build()?;
 
     let session = Session::open(&globals.tenant).await?;
-    let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+    let audit = Arc::new(session.audit(&globals.audit_dir).await?);
     let client = Client::new(
         session.http.clone(),
         Config {

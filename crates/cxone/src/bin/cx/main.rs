@@ -1,8 +1,9 @@
 //! `cx`: NICE CXone from a terminal.
 //!
-//! The tenant comes from `CXONE_API_URL`, `CXONE_AUTH_URL`, `CXONE_CLIENT_ID`
-//! and `CXONE_CLIENT_SECRET` (or the matching flags). With none of them set,
-//! `cx` starts the embedded simulator and says so on stderr, so every command
+//! The tenant comes from flags, `CXONE_*` variables or a profile of the
+//! config file (see `profile`: flags > environment > profile > default
+//! profile). With nothing configured at all, `cx` starts the embedded
+//! simulator and says so on stderr and in every result, so every command
 //! works on a fresh machine. Human output by default; `--output json` prints
 //! one JSON document on stdout. On failure `cx` prints a one-line reason on
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
@@ -13,6 +14,7 @@ mod audit;
 mod dataaction;
 mod history;
 mod output;
+mod profile;
 mod session;
 mod sim;
 mod webhook;
@@ -96,6 +98,11 @@ enum Command {
     /// Interaction history: query, path analysis, bottlenecks.
     #[command(subcommand)]
     History(history::HistoryCommand),
+    /// Log in and show the tenant: id, area, API host, token lifetime.
+    Login,
+    /// Named profiles of the config file.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
     /// Run the CXone simulator.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -273,6 +280,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let output_arg = cli.output;
     let globals = Globals {
         tenant: cli.tenant,
         output,
@@ -286,13 +294,18 @@ fn main() -> ExitCode {
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::History(cmd) => history::run(cmd, &globals).await,
+            Command::Login => profile::login(&globals).await,
+            Command::Profile(cmd) => profile::run(cmd, &globals),
             Command::Sim(cmd) => sim::run(cmd).await,
             Command::Webhook(cmd) => webhook::run(cmd, &globals).await,
             Command::Completions { .. } | Command::Reference { .. } => Ok(ExitCode::SUCCESS),
         }
     });
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            output::simulated_note(output_arg);
+            code
+        }
         Err(e) => {
             eprintln!("cx: {}", one_line(e.as_ref()));
             ExitCode::FAILURE

@@ -45,13 +45,42 @@ impl OutputArg {
     }
 }
 
-/// Print `value` as pretty JSON on stdout.
+/// Print `value` as pretty JSON on stdout. When the command opened a
+/// tenant, an object gets `"tenant": {"kind": ...}` (`embedded-simulator`,
+/// `access-key` or `client-credentials`): the one place results say where
+/// they came from.
 ///
 /// # Errors
 /// When `value` cannot be serialised (never for `serde_json::Value`).
 pub fn print_json(value: &Value) -> crate::CliResult {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    match (crate::session::tenant_kind(), value) {
+        (Some(kind), Value::Object(map)) if !map.contains_key("tenant") => {
+            let mut map = map.clone();
+            map.insert(
+                "tenant".to_owned(),
+                serde_json::json!({ "kind": kind.as_str() }),
+            );
+            println!("{}", serde_json::to_string_pretty(&Value::Object(map))?);
+        }
+        _ => println!("{}", serde_json::to_string_pretty(value)?),
+    }
     Ok(())
+}
+
+/// After a successful command against the embedded simulator, the
+/// "(simulated)" line of human and table output (JSON carries the tenant
+/// kind instead; CSV stays parseable and gets the note on stderr).
+pub fn simulated_note(arg: OutputArg) {
+    if crate::session::tenant_kind() != Some(crate::session::TenantKind::EmbeddedSimulator) {
+        return;
+    }
+    let note =
+        "(simulated) these results come from the embedded CXone simulator, not a real tenant";
+    match arg {
+        OutputArg::Human | OutputArg::Table => println!("{note}"),
+        OutputArg::Csv => eprintln!("cx: {note}"),
+        OutputArg::Json => {}
+    }
 }
 
 /// A spinner on stderr, hidden when stderr is not a terminal.

@@ -1,27 +1,45 @@
-//! Where `cx` talks to: a configured tenant, or the embedded simulator.
+//! Where `cx` talks to: a configured tenant (flags, environment, a profile;
+//! see `profile`), or the embedded simulator when nothing at all is
+//! configured. The kind of tenant is recorded once here and stamped on every
+//! result (`output`) and audit record ([`TenantAudit`]).
 
-use cx_auth::Tenant;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cx_audit::{AuditRecord, AuditSink, JsonlSink};
+use cx_auth::{AccessKey, Tenant, TokenCache};
 use cx_sim::Sim;
+use serde_json::Value;
 
-/// Tenant flags; each falls back to its environment variable.
+use crate::profile::{Login, resolve};
+
+/// Tenant flags; each falls back to its environment variable, then to the
+/// profile (see `profile` for the precedence).
 // The field docs are `--help` text, where a URL reads best bare.
 #[allow(rustdoc::bare_urls)]
 #[derive(Debug, Clone, clap::Args)]
 pub struct TenantArgs {
-    /// API base URL, e.g. https://api-na1.niceincontact.com.
+    /// Config file with named profiles (default: cx/config.toml in the
+    /// platform's config directory).
+    #[arg(long, global = true, env = "CX_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Profile of the config file to use (default: its default_profile).
+    #[arg(long, global = true, env = "CX_PROFILE")]
+    pub profile: Option<String>,
+    /// API base URL, e.g. https://api-na1.niceincontact.com (access keys:
+    /// overrides the discovered one).
     #[arg(long, global = true, env = "CXONE_API_URL", hide_env_values = true)]
     pub api_url: Option<String>,
-    /// Authorization server base URL (default: the API URL).
+    /// Authorization server: the CXone issuer for access keys (default
+    /// https://cxone.niceincontact.com), else the token server (default:
+    /// the API URL).
     #[arg(long, global = true, env = "CXONE_AUTH_URL", hide_env_values = true)]
     pub auth_url: Option<String>,
-    /// Token endpoint path under the authorization server.
-    #[arg(
-        long,
-        global = true,
-        env = "CXONE_TOKEN_PATH",
-        default_value = "/oauth/token"
-    )]
-    pub token_path: String,
+    /// Token endpoint path under the authorization server (client
+    /// credentials; default /oauth/token).
+    #[arg(long, global = true, env = "CXONE_TOKEN_PATH")]
+    pub token_path: Option<String>,
     /// OAuth client id.
     #[arg(long, global = true, env = "CXONE_CLIENT_ID", hide_env_values = true)]
     pub client_id: Option<String>,
@@ -33,12 +51,69 @@ pub struct TenantArgs {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
+    /// CXone access key id: selects the access-key login.
+    #[arg(
+        long,
+        global = true,
+        env = "CXONE_ACCESS_KEY_ID",
+        hide_env_values = true
+    )]
+    pub access_key_id: Option<String>,
+    /// CXone access key secret (prefer the environment variable to a flag).
+    #[arg(
+        long,
+        global = true,
+        env = "CXONE_ACCESS_KEY_SECRET",
+        hide_env_values = true
+    )]
+    pub access_key_secret: Option<String>,
+}
+
+/// What kind of tenant a session talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantKind {
+    /// The simulator started in-process because nothing was configured.
+    EmbeddedSimulator,
+    /// A tenant reached with an access key (discovery).
+    AccessKey,
+    /// A tenant reached with OAuth client credentials.
+    ClientCredentials,
+}
+
+impl TenantKind {
+    /// `embedded-simulator`, `access-key` or `client-credentials`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantKind::EmbeddedSimulator => "embedded-simulator",
+            TenantKind::AccessKey => "access-key",
+            TenantKind::ClientCredentials => "client-credentials",
+        }
+    }
+}
+
+static KIND: OnceLock<TenantKind> = OnceLock::new();
+
+/// The kind of the tenant this process opened, if it opened one.
+pub fn tenant_kind() -> Option<TenantKind> {
+    KIND.get().copied()
 }
 
 /// A connected tenant; holds the embedded simulator alive when there is one.
 pub struct Session {
     /// The authenticated runtime client.
     pub http: cx_http::Client,
+    /// The token cache behind it.
+    pub cache: Arc<TokenCache>,
+    /// What kind of tenant this is.
+    pub kind: TenantKind,
+    /// The profile used, if any.
+    pub profile: Option<String>,
+    /// Tenant id, when the login tells it (access keys, the simulator).
+    pub tenant_id: Option<String>,
+    /// Area, when the login tells it.
+    pub area: Option<String>,
+    /// API base URL.
+    pub api_url: String,
     /// The embedded simulator, when no tenant was configured; held so it
     /// keeps serving until the session ends.
     pub _sim: Option<Sim>,
@@ -46,53 +121,155 @@ pub struct Session {
 
 impl Session {
     /// Connect to the configured tenant, or start the embedded simulator when
-    /// none of the tenant settings is given.
+    /// nothing at all is configured. The access-key login runs here
+    /// (discovery tells the API host).
     ///
     /// # Errors
-    /// A message naming the missing setting when the tenant is only partly
-    /// configured, or the simulator/bind error.
+    /// A broken config file, an unknown profile, a missing setting (the
+    /// tenant is only partly configured), a secret that cannot be read, a
+    /// refused login, or the simulator's bind error. Never a fallback to the
+    /// simulator.
     pub async fn open(args: &TenantArgs) -> crate::CliResult<Session> {
-        let configured = args.api_url.is_some()
-            || args.auth_url.is_some()
-            || args.client_id.is_some()
-            || args.client_secret.is_some();
-        if !configured {
-            let sim = Sim::start().await?;
-            eprintln!(
-                "cx: no tenant configured (CXONE_API_URL, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET unset); \
-                 using the embedded simulator at {}",
-                sim.base_url()
-            );
-            let tenant = Tenant::new(
-                sim.base_url(),
-                cx_sim::DEFAULT_CLIENT_ID,
-                cx_sim::DEFAULT_CLIENT_SECRET,
-            );
-            let (http, _) = tenant.connect()?;
-            return Ok(Session {
-                http,
-                _sim: Some(sim),
-            });
-        }
-        let missing = |name: &str, flag: &str| {
-            format!("missing {name} (or --{flag}): the tenant is only partly configured")
+        let resolved = resolve(args)?;
+        let session = match resolved.login {
+            Login::Embedded => {
+                let sim = Sim::start().await?;
+                eprintln!(
+                    "cx: no tenant configured (no flags, no CXONE_* variables, no config file); \
+                     using the embedded simulator at {}",
+                    sim.base_url()
+                );
+                let (http, cache) = Tenant::new(
+                    sim.base_url(),
+                    cx_sim::DEFAULT_CLIENT_ID,
+                    cx_sim::DEFAULT_CLIENT_SECRET,
+                )
+                .connect()?;
+                Session {
+                    http,
+                    cache,
+                    kind: TenantKind::EmbeddedSimulator,
+                    profile: None,
+                    tenant_id: Some(cx_sim::tenant_id(cx_sim::DEFAULT_TENANT)),
+                    area: Some(cx_sim::SIM_AREA.to_owned()),
+                    api_url: sim.base_url().to_owned(),
+                    _sim: Some(sim),
+                }
+            }
+            Login::AccessKey {
+                auth_url,
+                api_url,
+                client_id,
+                client_secret,
+                access_key_id,
+                access_key_secret,
+                client_auth,
+                refresh_client_auth,
+            } => {
+                let mut discover = Tenant::discover(
+                    AccessKey::new(access_key_id, access_key_secret),
+                    client_id,
+                    client_secret,
+                )
+                .auth_url(auth_url)
+                .client_auth(client_auth)
+                .refresh_client_auth(refresh_client_auth);
+                if let Some(api) = api_url {
+                    discover = discover.api_url(api);
+                }
+                let found = discover.login().await?;
+                Session {
+                    http: found.client,
+                    cache: found.cache,
+                    kind: TenantKind::AccessKey,
+                    profile: resolved.profile,
+                    tenant_id: Some(found.tenant_id),
+                    area: found.area,
+                    api_url: found.api_url,
+                    _sim: None,
+                }
+            }
+            Login::ClientCredentials {
+                api_url,
+                auth_url,
+                token_path,
+                client_id,
+                client_secret,
+            } => {
+                let mut tenant = Tenant::new(api_url.clone(), client_id, client_secret);
+                tenant.auth_url = auth_url;
+                tenant.token_path = token_path;
+                let (http, cache) = tenant.connect()?;
+                Session {
+                    http,
+                    cache,
+                    kind: TenantKind::ClientCredentials,
+                    profile: resolved.profile,
+                    tenant_id: None,
+                    area: None,
+                    api_url,
+                    _sim: None,
+                }
+            }
         };
-        let api_url = args
-            .api_url
-            .clone()
-            .ok_or_else(|| missing("CXONE_API_URL", "api-url"))?;
-        let client_id = args
-            .client_id
-            .clone()
-            .ok_or_else(|| missing("CXONE_CLIENT_ID", "client-id"))?;
-        let secret = args
-            .client_secret
-            .clone()
-            .ok_or_else(|| missing("CXONE_CLIENT_SECRET", "client-secret"))?;
-        let mut tenant = Tenant::new(api_url, client_id, secret);
-        tenant.auth_url.clone_from(&args.auth_url);
-        tenant.token_path.clone_from(&args.token_path);
-        let (http, _) = tenant.connect()?;
-        Ok(Session { http, _sim: None })
+        let _ = KIND.set(session.kind);
+        Ok(session)
+    }
+
+    /// The audit sink of this session: JSONL files in `dir`, each record's
+    /// payload naming the tenant kind.
+    ///
+    /// # Errors
+    /// When the directory cannot be opened.
+    pub async fn audit(&self, dir: &Path) -> crate::CliResult<TenantAudit> {
+        Ok(TenantAudit {
+            inner: JsonlSink::open(dir).await?,
+            kind: self.kind,
+        })
+    }
+
+    /// The lifetime of the current access token (logging in first if no
+    /// token has been fetched yet).
+    ///
+    /// # Errors
+    /// A refused login.
+    pub async fn token_lifetime(&self) -> crate::CliResult<Option<Duration>> {
+        cx_http::Authenticate::access_token(&*self.cache).await?;
+        Ok(self.cache.lifetime())
+    }
+}
+
+impl TenantAudit {
+    /// The day file a record of `day` goes to.
+    pub fn path_for(&self, day: chrono::NaiveDate) -> PathBuf {
+        self.inner.path_for(day)
+    }
+}
+
+/// A [`JsonlSink`] that adds `"tenantKind"` to every record's payload (an
+/// object payload; others are wrapped as `{"tenantKind", "payload"}`), so a
+/// record made against the embedded simulator says so.
+pub struct TenantAudit {
+    inner: JsonlSink,
+    kind: TenantKind,
+}
+
+#[async_trait::async_trait]
+impl AuditSink for TenantAudit {
+    async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
+        let kind = Value::String(self.kind.as_str().to_owned());
+        let payload = match record.payload().clone() {
+            Value::Object(mut map) => {
+                map.insert("tenantKind".to_owned(), kind);
+                Value::Object(map)
+            }
+            other => serde_json::json!({ "tenantKind": kind, "payload": other }),
+        };
+        let tagged = AuditRecord::at(record.timestamp, record.event_type.clone(), payload);
+        self.inner.write(&tagged).await
+    }
+
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        self.inner.flush().await
     }
 }

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use cx_sim::{ClientRegistration, Sim};
+use cx_sim::{AccessKey, ClientRegistration, Sim};
 
 /// Simulator commands.
 #[derive(Debug, clap::Subcommand)]
@@ -18,6 +18,13 @@ pub enum SimCommand {
         /// Secret of `--client-id`.
         #[arg(long, requires = "client_id")]
         client_secret: Option<String>,
+        /// Register this CXone access key (password grant) in the default
+        /// tenant, next to the built-in one.
+        #[arg(long, requires = "access_key_secret")]
+        access_key_id: Option<String>,
+        /// Secret of `--access-key-id`.
+        #[arg(long, requires = "access_key_id")]
+        access_key_secret: Option<String>,
         /// Seed of the fault injector's randomness.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -33,6 +40,8 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
         port,
         client_id,
         client_secret,
+        access_key_id,
+        access_key_secret,
         seed,
     } = cmd;
     let mut builder = Sim::builder().port(port).seed(seed);
@@ -45,6 +54,9 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
             token_ttl: None,
         });
     }
+    if let (Some(id), Some(secret)) = (access_key_id.clone(), access_key_secret) {
+        builder = builder.access_key(AccessKey::new(id, secret, cx_sim::DEFAULT_TENANT));
+    }
     let sim = builder.start().await?;
     println!("{}", sim.base_url());
     eprintln!(
@@ -55,6 +67,18 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
             String::new()
         } else {
             format!(", secret {:?}", cx_sim::DEFAULT_CLIENT_SECRET)
+        }
+    );
+    eprintln!(
+        "cx: access-key login: --auth-url {} with access key {:?}{}",
+        sim.base_url(),
+        access_key_id
+            .as_deref()
+            .unwrap_or(cx_sim::DEFAULT_ACCESS_KEY_ID),
+        if access_key_id.is_some() {
+            String::new()
+        } else {
+            format!(", secret {:?}", cx_sim::DEFAULT_ACCESS_KEY_SECRET)
         }
     );
     tokio::signal::ctrl_c().await?;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cx_audit::{AuditRecord, AuditSink, JsonlSink};
+use cx_audit::{AuditRecord, AuditSink};
 use cx_workflow::{
     Client, Config, ExecutionPriority, ExecutionReport, OutputMapping, Progress, TriggerPayload,
     WorkflowId,
@@ -81,7 +81,7 @@ impl From<PriorityArg> for ExecutionPriority {
 /// Counts what it writes through to the JSONL sink and remembers which day
 /// files it touched, so the run can verify exactly those.
 struct RunAudit {
-    inner: JsonlSink,
+    inner: crate::session::TenantAudit,
     written: Mutex<(u64, BTreeSet<PathBuf>)>,
 }
 
@@ -138,7 +138,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             let context: serde_json::Map<String, Value> = context.into_iter().collect();
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(RunAudit {
-                inner: JsonlSink::open(&globals.audit_dir).await?,
+                inner: session.audit(&globals.audit_dir).await?,
                 written: Mutex::new((0, BTreeSet::new())),
             });
             let client = Client::new(
@@ -241,7 +241,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             }
             let payload = builder.build()?;
             let session = Session::open(&globals.tenant).await?;
-            let audit = Arc::new(JsonlSink::open(&globals.audit_dir).await?);
+            let audit = Arc::new(session.audit(&globals.audit_dir).await?);
             let client = Client::new(session.http.clone(), Config::default()).with_audit(audit);
             let report = client.trigger(payload).send().await?;
             let workflow_id: WorkflowId = id.parse()?;
