@@ -15,9 +15,13 @@ use std::process::Command;
 /// `let` chains in `if`/`while` (stable in Rust 1.88, edition 2024).
 pub const LANGUAGE_FLOOR: (&str, &str) = ("1.88", "let chains (edition 2024)");
 
-/// A version `1.87` / `1.85.0` as comparable numbers.
-fn parse(v: &str) -> Vec<u32> {
-    v.split('.').filter_map(|p| p.parse().ok()).collect()
+/// A version `1.87` / `1.85.0` as comparable numbers (`1.88` = `1.88.0`).
+fn parse(v: &str) -> [u32; 3] {
+    let mut out = [0; 3];
+    for (slot, part) in out.iter_mut().zip(v.split('.')) {
+        *slot = part.parse().unwrap_or(0);
+    }
+    out
 }
 
 /// Derive the minimum and compare it with the stated one.
