@@ -53,6 +53,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod error;
 pub mod export;
 pub mod jsonl;
@@ -63,17 +64,23 @@ pub mod signing;
 pub mod sink;
 pub mod verify;
 pub mod webhook;
+mod writer;
 
 pub use canonical::{canonical_json, compliance_hash, sha256_hex};
 pub use chain::GENESIS_HASH;
+pub use checkpoint::{Anchor, CHECKPOINT_EVENT, Checkpoint, SigningKey, VerifyingKey};
 pub use error::{Error, ErrorKind};
 pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
-    FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, day_file_name, day_files, day_of_file,
+    Appended, FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, SinkOptions, day_file_name,
+    day_files, day_of_file,
 };
 #[cfg(feature = "receiver")]
 pub use receiver::{Delivery, Receiver};
 pub use record::{AuditRecord, EventType};
 pub use sink::{AuditSink, MemorySink, TeeSink};
-pub use verify::{Problem, ProblemKind, VerifyReport, read_jsonl, verify_dir, verify_file};
+pub use verify::{
+    AppendedProblem, DirReport, FoundCheckpoint, Problem, ProblemKind, VerifyOptions, VerifyReport,
+    read_jsonl, verify_appended, verify_dir, verify_dir_with, verify_file,
+};
 pub use webhook::WebhookSink;

@@ -50,7 +50,7 @@ async fn sigkill_loses_no_durable_record_and_restart_continues_the_chain() -> Te
     }
     // The last crash is repaired by the next open; the chain continues.
     let sink = JsonlSink::open(tmp.path()).await?;
-    let before = sink.last_hash().await;
+    let before = sink.last_hash().await?;
     sink.write(&AuditRecord::new("AFTER_CRASH", json!({})))
         .await?;
     drop(sink);
