@@ -81,6 +81,6 @@ pub use record::{AuditRecord, EventType};
 pub use sink::{AuditSink, MemorySink, TeeSink};
 pub use verify::{
     AppendedProblem, DirReport, FoundCheckpoint, Problem, ProblemKind, VerifyOptions, VerifyReport,
-    read_jsonl, verify_appended, verify_dir, verify_dir_with, verify_file,
+    latest_anchor, read_jsonl, verify_appended, verify_dir, verify_dir_with, verify_file,
 };
 pub use webhook::WebhookSink;

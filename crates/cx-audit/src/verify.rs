@@ -354,6 +354,18 @@ pub struct DirReport {
 }
 
 impl DirReport {
+    /// The report of one file checked on its own ([`verify_file`]).
+    pub fn from_file(file: VerifyReport) -> Self {
+        let checkpoints = file.checkpoints.len();
+        Self {
+            records: file.records - checkpoints,
+            checkpoints,
+            files: vec![file],
+            signed: false,
+            head_problem: None,
+        }
+    }
+
     /// True when every file is intact and the expected head (if any) is
     /// there.
     pub fn is_ok(&self) -> bool {
@@ -492,6 +504,31 @@ fn check_checkpoints(files: &mut [VerifyReport], key: &VerifyingKey) {
             kind: ProblemKind::Unsigned { records: count },
         });
     }
+}
+
+/// The newest checkpoint in the day files of `dir` as an [`Anchor`] (what
+/// `cx audit head` prints), reading files newest first until one has a
+/// checkpoint; `None` when there is none. Signatures are not checked here.
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] when a file cannot be read; [`ErrorKind::Parse`] for a
+/// line that is not a record.
+pub fn latest_anchor(dir: impl AsRef<Path>) -> Result<Option<Anchor>, Error> {
+    for path in day_files(dir.as_ref())?.iter().rev() {
+        let found = read_jsonl(path)?.into_iter().rev().find_map(|record| {
+            let checkpoint = (record.event_type == CHECKPOINT_EVENT)
+                .then(|| Checkpoint::from_payload(record.payload()))??;
+            Some(Anchor {
+                hash: record.hash?,
+                checkpoint,
+            })
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
 }
 
 /// A problem [`verify_appended`] found in a line a writer appended.

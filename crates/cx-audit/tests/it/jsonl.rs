@@ -66,7 +66,12 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
     // The day files, the writers' lock and the head index.
     assert_eq!(
         names,
-        [".audit-head", ".audit.lock", "audit-20240501.jsonl", "audit-20240502.jsonl"]
+        [
+            ".audit-head",
+            ".audit.lock",
+            "audit-20240501.jsonl",
+            "audit-20240502.jsonl"
+        ]
     );
     assert_eq!(sink.path_for(records[0].timestamp.date_naive()), day1);
 

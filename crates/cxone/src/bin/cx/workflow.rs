@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use cx_audit::{AuditRecord, AuditSink, JsonlSink};
+use cx_audit::{Appended, AuditRecord, AuditSink, JsonlSink};
 use cx_workflow::{
     Client, Config, ContextType, ExecutionPriority, ExecutionReport, OutputMapping, Progress,
     TriggerPayload, WorkflowId,
@@ -80,21 +80,20 @@ impl From<PriorityArg> for ExecutionPriority {
     }
 }
 
-/// Counts what it writes through to the JSONL sink and remembers which day
-/// files it touched, so the run can verify exactly those.
+/// Writes through to the JSONL sink and remembers where each record went,
+/// so the run can verify exactly those lines and their links
+/// (`cx_audit::verify_appended`), whatever the size of the day files.
 struct RunAudit {
     inner: JsonlSink,
-    written: Mutex<(u64, BTreeSet<PathBuf>)>,
+    written: Mutex<Vec<Appended>>,
 }
 
 #[async_trait::async_trait]
 impl AuditSink for RunAudit {
     async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
-        self.inner.write(record).await?;
-        let path = self.inner.path_for(record.timestamp.date_naive());
+        let appended = self.inner.append(record).await?;
         if let Ok(mut w) = self.written.lock() {
-            w.0 += 1;
-            w.1.insert(path);
+            w.push(appended);
         }
         Ok(())
     }
@@ -142,7 +141,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(RunAudit {
                 inner: JsonlSink::open(&globals.audit_dir).await?,
-                written: Mutex::new((0, BTreeSet::new())),
+                written: Mutex::new(Vec::new()),
             });
             let client = Client::new(
                 session.http.clone(),
@@ -190,18 +189,24 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 .await;
             bar.finish_and_clear();
             let report = result?;
-            let (records, files) = match audit.written.lock() {
-                Ok(w) => (w.0, w.1.iter().cloned().collect::<Vec<_>>()),
-                Err(_) => (0, Vec::new()),
-            };
             audit.flush().await?;
-            let mut problems = Vec::new();
-            for f in &files {
-                let r = cx_audit::verify_file(f)?;
-                if let Some(p) = r.first_problem {
-                    problems.push(format!("{}: {p}", f.display()));
-                }
-            }
+            let written = match audit.written.lock() {
+                Ok(w) => w.clone(),
+                Err(_) => Vec::new(),
+            };
+            let records = written.len() as u64;
+            let files: Vec<PathBuf> = written
+                .iter()
+                .map(|a| a.path.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let problems: Vec<String> =
+                tokio::task::spawn_blocking(move || cx_audit::verify_appended(&written))
+                    .await??
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
             print_run(&report, records, &files, &problems, globals.output)?;
             if !problems.is_empty() {
                 return Err(
