@@ -351,6 +351,10 @@ impl Writer {
             Some(head) => self.head = head,
             None => self.head = self.scan_head()?,
         }
+        if self.key.is_some() {
+            // Checkpoints every N need the counts a crash left unknown.
+            self.fill_counts()?;
+        }
         Ok(())
     }
 
