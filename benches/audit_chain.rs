@@ -130,11 +130,36 @@ fn main() {
         base.display()
     );
     for (name, policy, count, appenders) in [
-        ("fsync every batch, 1 appender", FsyncPolicy::EveryRecord, durable, 1),
-        ("fsync every batch, 64 appenders", FsyncPolicy::EveryRecord, durable * 200, 64),
-        ("fsync every 64, 1 appender", FsyncPolicy::EveryN(64), durable * 20, 1),
-        ("fsync on close, 1 appender", FsyncPolicy::OnClose, durable * 20, 1),
-        ("fsync on close, 64 appenders", FsyncPolicy::OnClose, durable * 400, 64),
+        (
+            "fsync every batch, 1 appender",
+            FsyncPolicy::EveryRecord,
+            durable,
+            1,
+        ),
+        (
+            "fsync every batch, 64 appenders",
+            FsyncPolicy::EveryRecord,
+            durable * 200,
+            64,
+        ),
+        (
+            "fsync every 64, 1 appender",
+            FsyncPolicy::EveryN(64),
+            durable * 20,
+            1,
+        ),
+        (
+            "fsync on close, 1 appender",
+            FsyncPolicy::OnClose,
+            durable * 20,
+            1,
+        ),
+        (
+            "fsync on close, 64 appenders",
+            FsyncPolicy::OnClose,
+            durable * 400,
+            64,
+        ),
     ] {
         let dir = tempdir_in(base);
         let elapsed = rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));

@@ -395,3 +395,27 @@ async fn a_single_file_sink_keeps_every_day_in_one_file() {
         .collect();
     assert_eq!(jsonl, ["export.jsonl"]);
 }
+
+#[tokio::test]
+async fn a_witness_receives_every_checkpoint_the_sink_writes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let witness = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let options = cx_audit::SinkOptions::default()
+        .signing_key(cx_audit::SigningKey::generate()?)
+        .checkpoint_every(2)
+        .witness(witness.clone());
+    let sink = JsonlSink::open_with_options(tmp.path(), options).await?;
+    for i in 0..3 {
+        sink.write(&AuditRecord::new("X", json!(i))).await?;
+    }
+    sink.flush().await?;
+    // One after two records, one at flush for the third.
+    let shipped = witness.records();
+    assert_eq!(shipped.len(), 2, "{shipped:#?}");
+    let in_file: Vec<AuditRecord> = read_jsonl(&cx_audit::day_files(tmp.path())?[0])?
+        .into_iter()
+        .filter(|r| r.event_type == cx_audit::CHECKPOINT_EVENT)
+        .collect();
+    assert_eq!(shipped, in_file);
+    Ok(())
+}
