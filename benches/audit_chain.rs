@@ -270,13 +270,10 @@ async fn append_many(
 async fn workflow_run(http: &cx_http::Client, dir: &std::path::Path, i: usize) -> Duration {
     let start = Instant::now();
     let sink = match JsonlSink::open(dir).await {
-        Ok(s) => Arc::new(s),
+        Ok(s) => s,
         Err(e) => panic!("cannot open sink: {e}"),
     };
-    let audit = Arc::new(Recording {
-        inner: sink,
-        written: std::sync::Mutex::new(Vec::new()),
-    });
+    let audit = Arc::new(cx_audit::AppendTracker::new(sink));
     let client = cx_workflow::Client::new(http.clone(), cx_workflow::Config::default())
         .with_audit(audit.clone());
     let id: cx_workflow::WorkflowId = WF_ID.parse().unwrap_or_else(|e| panic!("{e}"));
@@ -290,29 +287,7 @@ async fn workflow_run(http: &cx_http::Client, dir: &std::path::Path, i: usize) -
     if let Err(e) = audit.flush().await {
         panic!("{e}");
     }
-    let written = audit.written.lock().map(|w| w.clone()).unwrap_or_default();
-    let problems = cx_audit::verify_appended(&written).unwrap_or_else(|e| panic!("{e}"));
+    let problems = audit.verify().await.unwrap_or_else(|e| panic!("{e}"));
     assert!(problems.is_empty(), "{problems:?}");
     start.elapsed()
-}
-
-/// Keeps where each record went, as the CLI's run sink does.
-struct Recording {
-    inner: Arc<JsonlSink>,
-    written: std::sync::Mutex<Vec<cx_audit::Appended>>,
-}
-
-#[async_trait::async_trait]
-impl AuditSink for Recording {
-    async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
-        let appended = self.inner.append(record).await?;
-        if let Ok(mut w) = self.written.lock() {
-            w.push(appended);
-        }
-        Ok(())
-    }
-
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        self.inner.flush().await
-    }
 }

@@ -198,6 +198,65 @@ pub struct Appended {
     pub prev_hash: String,
 }
 
+/// A [`JsonlSink`] that keeps where each record it wrote went, so the
+/// writer can check exactly those lines afterwards
+/// ([`AppendTracker::verify`]), however big the files are: what
+/// `cx workflow run` does before it reports success.
+#[derive(Debug)]
+pub struct AppendTracker {
+    inner: JsonlSink,
+    appended: std::sync::Mutex<Vec<Appended>>,
+}
+
+impl AppendTracker {
+    /// Track what is written through `sink`.
+    pub fn new(sink: JsonlSink) -> Self {
+        Self {
+            inner: sink,
+            appended: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where every record written so far went, in write order.
+    pub fn appended(&self) -> Vec<Appended> {
+        self.appended
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// [`crate::verify_appended`] over [`AppendTracker::appended`], on a
+    /// blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when a file cannot be read.
+    pub async fn verify(&self) -> Result<Vec<crate::AppendedProblem>, Error> {
+        let appended = self.appended();
+        tokio::task::spawn_blocking(move || crate::verify_appended(&appended))
+            .await
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, "audit verify task did not finish").with_source(e)
+            })?
+    }
+}
+
+#[async_trait]
+impl AuditSink for AppendTracker {
+    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
+        let appended = self.inner.append(record).await?;
+        match self.appended.lock() {
+            Ok(mut a) => a.push(appended),
+            Err(poisoned) => poisoned.into_inner().push(appended),
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        self.inner.flush().await
+    }
+}
+
 /// What opening a [`JsonlSink`] did to a file whose last line was partial.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -72,8 +72,8 @@ pub use checkpoint::{Anchor, CHECKPOINT_EVENT, Checkpoint, SigningKey, Verifying
 pub use error::{Error, ErrorKind};
 pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
-    Appended, FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, SinkOptions, day_file_name,
-    day_files, day_of_file,
+    AppendTracker, Appended, FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, SinkOptions,
+    day_file_name, day_files, day_of_file,
 };
 #[cfg(feature = "receiver")]
 pub use receiver::{Delivery, Receiver};

@@ -367,16 +367,21 @@ impl Writer {
         len == head.len
     }
 
+    /// The files of the log, oldest first.
+    fn files(&self) -> Result<Vec<PathBuf>, Error> {
+        match &self.single {
+            Some(path) => Ok(vec![path.clone()]
+                .into_iter()
+                .filter(|p| p.is_file())
+                .collect()),
+            None => day_files(&self.dir),
+        }
+    }
+
     /// The head from the files themselves: the newest file, its last record
     /// (or the last record of the newest file that has one).
     fn scan_head(&mut self) -> Result<Head, Error> {
-        let files = match &self.single {
-            Some(path) => vec![path.clone()]
-                .into_iter()
-                .filter(|p| p.is_file())
-                .collect(),
-            None => day_files(&self.dir)?,
-        };
+        let files = self.files()?;
         let Some(newest) = files.last() else {
             let mut head = genesis();
             head.file = self.single.as_ref().map(|p| name_of(p));
@@ -413,13 +418,7 @@ impl Writer {
         if self.head.records.is_some() && self.head.checkpoint.is_some() {
             return Ok(());
         }
-        let files = match &self.single {
-            Some(path) => vec![path.clone()]
-                .into_iter()
-                .filter(|p| p.is_file())
-                .collect(),
-            None => day_files(&self.dir)?,
-        };
+        let files = self.files()?;
         let mut checkpoint = None;
         let mut records = None;
         let mut uncovered = 0;

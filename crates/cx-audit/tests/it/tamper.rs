@@ -223,6 +223,14 @@ fn line_of(path: &Path, index: usize) -> std::io::Result<String> {
         .ok_or_else(|| std::io::Error::other("no such line"))
 }
 
+/// A made-up record chained after line `index` of `path`, hashes and all.
+fn forged_after(path: &Path, index: usize) -> std::io::Result<String> {
+    let after: AuditRecord = serde_json::from_str(&line_of(path, index)?)?;
+    let forged = AuditRecord::new("WORKFLOW_COMPLETED", json!({"forged": true}))
+        .chained(after.hash.as_deref().unwrap_or_default());
+    Ok(serde_json::to_string(&forged)?)
+}
+
 #[tokio::test]
 async fn with_a_key_every_tampering_is_caught() -> TestResult {
     let cases: [(&str, Tamper, Caught, bool); 14] = [
@@ -281,10 +289,7 @@ async fn with_a_key_every_tampering_is_caught() -> TestResult {
             "insert a line",
             |d| {
                 let path = d.join(DAYS[1]);
-                let after: AuditRecord = serde_json::from_str(&line_of(&path, 1)?)?;
-                let inserted = AuditRecord::new("WORKFLOW_COMPLETED", json!({"forged": true}))
-                    .chained(after.hash.as_deref().unwrap_or_default());
-                let line = serde_json::to_string(&inserted)?;
+                let line = forged_after(&path, 1)?;
                 edit_lines(&path, |l| l.insert(2, line))
             },
             Caught::At(1, 4, "reordered"),
@@ -308,10 +313,7 @@ async fn with_a_key_every_tampering_is_caught() -> TestResult {
             "forge an appended record with recomputed hashes",
             |d| {
                 let path = d.join(DAYS[2]);
-                let last: AuditRecord = serde_json::from_str(&line_of(&path, 5)?)?;
-                let forged = AuditRecord::new("WORKFLOW_COMPLETED", json!({"forged": true}))
-                    .chained(last.hash.as_deref().unwrap_or_default());
-                let line = serde_json::to_string(&forged)?;
+                let line = forged_after(&path, 5)?;
                 edit_lines(&path, |l| l.push(line))
             },
             Caught::At(2, 7, "unsigned"),

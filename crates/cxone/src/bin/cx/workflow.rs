@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cx_audit::{Appended, AuditRecord, AuditSink, JsonlSink};
+use cx_audit::{AppendTracker, AuditSink, JsonlSink};
 use cx_workflow::{
     Client, Config, ContextType, ExecutionPriority, ExecutionReport, OutputMapping, Progress,
     TriggerPayload, WorkflowId,
@@ -80,29 +80,6 @@ impl From<PriorityArg> for ExecutionPriority {
     }
 }
 
-/// Writes through to the JSONL sink and remembers where each record went,
-/// so the run can verify exactly those lines and their links
-/// (`cx_audit::verify_appended`), whatever the size of the day files.
-struct RunAudit {
-    inner: JsonlSink,
-    written: Mutex<Vec<Appended>>,
-}
-
-#[async_trait::async_trait]
-impl AuditSink for RunAudit {
-    async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
-        let appended = self.inner.append(record).await?;
-        if let Ok(mut w) = self.written.lock() {
-            w.push(appended);
-        }
-        Ok(())
-    }
-
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        self.inner.flush().await
-    }
-}
-
 /// The CLI polls faster than the seed's 2 s start: the first poll after
 /// 100 ms, then 150 ms ×1.5 capped at 5 s, until `timeout`.
 fn cli_poller(timeout: Duration) -> cx_http::Poller {
@@ -139,10 +116,11 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             }
             let context = json_entries("--context", &context)?;
             let session = Session::open(&globals.tenant).await?;
-            let audit = Arc::new(RunAudit {
-                inner: JsonlSink::open(&globals.audit_dir).await?,
-                written: Mutex::new(Vec::new()),
-            });
+            // Keeps where each record went, so the run verifies exactly the
+            // lines it wrote and their links, whatever the day file's size.
+            let audit = Arc::new(AppendTracker::new(
+                JsonlSink::open(&globals.audit_dir).await?,
+            ));
             let client = Client::new(
                 session.http.clone(),
                 Config {
@@ -190,10 +168,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             bar.finish_and_clear();
             let report = result?;
             audit.flush().await?;
-            let written = match audit.written.lock() {
-                Ok(w) => w.clone(),
-                Err(_) => Vec::new(),
-            };
+            let written = audit.appended();
             let records = written.len() as u64;
             let files: Vec<PathBuf> = written
                 .iter()
@@ -201,12 +176,12 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let problems: Vec<String> =
-                tokio::task::spawn_blocking(move || cx_audit::verify_appended(&written))
-                    .await??
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
+            let problems: Vec<String> = audit
+                .verify()
+                .await?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             print_run(&report, records, &files, &problems, globals.output)?;
             if !problems.is_empty() {
                 return Err(
