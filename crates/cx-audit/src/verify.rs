@@ -402,16 +402,20 @@ pub fn verify_dir_with(dir: impl AsRef<Path>, options: &VerifyOptions) -> Result
         match found {
             _ if !signed => Some(format!(
                 "the expected head (checkpoint {} of {}) is not signed by the given public key",
-                cp.seq, cp.file
+                cp.seq,
+                cp.file.escape_debug()
             )),
             Some(found) if found.checkpoint == *cp => None,
             Some(_) => Some(format!(
                 "checkpoint {} in {} differs from the expected head",
-                cp.seq, cp.file
+                cp.seq,
+                cp.file.escape_debug()
             )),
             None => Some(format!(
                 "the log ends before the expected head: checkpoint {} of {} after {} lines is missing (records cut off, or the newest day files deleted)",
-                cp.seq, cp.file, cp.records
+                cp.seq,
+                cp.file.escape_debug(),
+                cp.records
             )),
         }
     });
@@ -445,12 +449,16 @@ fn check_checkpoints(files: &mut [VerifyReport], key: &VerifyingKey) {
                     "the checkpoint's signature does not verify (it was edited or forged)"
                         .to_owned()
                 } else {
-                    format!("the checkpoint is signed by another key ({})", cp.key)
+                    format!(
+                        "the checkpoint is signed by another key ({})",
+                        cp.key.escape_debug()
+                    )
                 })
             } else if cp.file != name || Some(cp.day) != day {
                 Some(format!(
                     "the checkpoint is for {} ({}) but is in {name} (a day file renamed or moved)",
-                    cp.file, cp.day
+                    cp.file.escape_debug(),
+                    cp.day
                 ))
             } else if usize::try_from(cp.records).ok() != Some(found.line - 1) {
                 Some(format!(
