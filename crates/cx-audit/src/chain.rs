@@ -24,7 +24,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{sha256_hex, write_object, write_str};
+use crate::canonical::{digest_hex, sha256_hex, write_object, write_str};
 use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -80,7 +80,7 @@ impl HashPrefix {
         tail.push(b'}');
         let mut hasher = self.0.clone();
         hasher.update(&tail);
-        hex::encode(hasher.finalize())
+        digest_hex(hasher.finalize().into())
     }
 }
 

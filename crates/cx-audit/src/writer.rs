@@ -27,6 +27,9 @@ use crate::record::{AuditRecord, rfc3339_millis};
 /// The most messages one batch takes.
 const MAX_BATCH: usize = 4096;
 
+/// The index is rewritten in place as this many bytes (JSON, then spaces).
+const INDEX_LEN: usize = 512;
+
 /// Checkpoints after this many records when the options say 0.
 const DEFAULT_CHECKPOINT_EVERY: u64 = 1000;
 
@@ -125,6 +128,8 @@ pub(crate) struct Writer {
     /// The lock file; taken out while a batch holds its lock.
     lock: Option<fd_lock::RwLock<File>>,
     index_path: PathBuf,
+    /// The open index file.
+    index: File,
     /// The head as of the end of the last batch (validated at each batch).
     head: Head,
     /// The open file `head.file`, if open.
@@ -163,8 +168,17 @@ impl Writer {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| Error::io("cannot open audit lock file", &lock_path, e))?;
+        let index_path = sidecar(".head", ".audit-head");
+        let index = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&index_path)
+            .map_err(|e| Error::io("cannot open the audit head index", &index_path, e))?;
         let mut writer = Self {
-            index_path: sidecar(".head", ".audit-head"),
+            index,
+            index_path,
             dir,
             single,
             policy: options.policy,
@@ -328,9 +342,7 @@ impl Writer {
     /// Make `self.head` the true head: the index if it matches the file,
     /// else the newest file's tail (repaired).
     fn load_head(&mut self) -> Result<(), Error> {
-        let indexed = std::fs::read(&self.index_path)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<Head>(&bytes).ok());
+        let indexed = self.read_index();
         let mut valid = indexed.as_ref().is_some_and(|head| self.matches(head));
         if valid && !self.dir_checked && self.single.is_none() {
             // Once per sink: no day file newer than the indexed one (an index
@@ -570,12 +582,33 @@ impl Writer {
         Ok(vec![record.chained(&appended.prev_hash)])
     }
 
+    /// Rewrite the index in place, padded with spaces to [`INDEX_LEN`]
+    /// bytes: no truncation, which ext4 would answer with a writeback of the
+    /// file at every batch.
     fn write_index(&mut self) -> Result<(), Error> {
-        let text = serde_json::to_vec(&self.head).map_err(|e| {
+        let mut text = serde_json::to_vec(&self.head).map_err(|e| {
             Error::new(ErrorKind::Serialize, "cannot encode the audit head index").with_source(e)
         })?;
-        std::fs::write(&self.index_path, text)
-            .map_err(|e| Error::io("cannot write the audit head index", &self.index_path, e))
+        let io = |e| Error::io("cannot write the audit head index", &self.index_path, e);
+        if text.len() < INDEX_LEN {
+            text.resize(INDEX_LEN, b' ');
+        }
+        let mut index = &self.index;
+        index.seek(SeekFrom::Start(0)).map_err(io)?;
+        index.write_all(&text).map_err(io)?;
+        if text.len() > INDEX_LEN {
+            self.index.set_len(text.len() as u64).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// The index's head, if it holds one.
+    fn read_index(&self) -> Option<Head> {
+        let mut bytes = Vec::with_capacity(INDEX_LEN);
+        let mut index = &self.index;
+        index.seek(SeekFrom::Start(0)).ok()?;
+        index.read_to_end(&mut bytes).ok()?;
+        serde_json::from_slice(&bytes).ok()
     }
 }
 
