@@ -19,7 +19,12 @@
 //!   writes to several; [`MemorySink`] keeps them in memory ([`sink`],
 //!   [`jsonl`], [`webhook`]).
 //! - [`read_jsonl`], [`verify_file`], [`verify_dir`] — read files back and
-//!   prove them intact, naming the first bad line ([`verify`]).
+//!   prove them intact, naming the first bad line ([`verify`]);
+//!   [`verify_dir_with`] also checks signed checkpoints and an expected head,
+//!   [`verify_appended`] only the lines a writer appended.
+//! - [`SigningKey`], [`VerifyingKey`], [`Checkpoint`], [`Anchor`] — Ed25519
+//!   signed checkpoints in the chain and the head line kept elsewhere
+//!   ([`checkpoint`]).
 //! - `Receiver` (feature `receiver`) — an axum router that verifies signed
 //!   deliveries, de-duplicates them and audits each once (`receiver`).
 //! - [`export_audit_logs`] — CXone's `/api/v2/audit/logs` paged into any sink
