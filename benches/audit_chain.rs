@@ -1,25 +1,37 @@
-//! Bench: the tamper-evident audit log (issue 6).
+//! Bench: the tamper-evident audit log (issues 6 and 10).
 //!
 //! 1. Records appended per second by `JsonlSink` at each fsync policy
 //!    (every record, every 64 records, on close), 1 KiB payloads, in a
-//!    directory under the target dir (a real disk, not /tmp's tmpfs).
+//!    directory under the target dir (a real disk, not /tmp's tmpfs), from
+//!    one appender and from 64 concurrent appenders (group commit: one
+//!    write and one fsync per batch). Targets: >= 50k/s with 64 appenders
+//!    and an fsync per batch; >= 200k/s with fsync on close.
 //! 2. The hashing path's throughput — what each record costs in hashing:
 //!    the compliance hash (RFC 8785 canonical payload + SHA-256) and the
 //!    chain hash (canonical record without `hash` + SHA-256) — next to raw
 //!    `sha2::Sha256` over the same payload bytes, same machine, same run.
 //!    Target: hashing within 2× of raw sha2 for 1 KiB records.
 //!
+//! 3. What a `cx workflow run` costs with an empty audit directory and with
+//!    a 100k-record day file: the run as the CLI does it in process (open the
+//!    sink, execute the seed workflow against the in-process simulator with
+//!    its records appended, flush, verify only what it appended), next to
+//!    the old whole-file verification of that day file. Target: within 5%.
+//!
 //! `cargo bench -p cx-benches --bench audit_chain`
 //! Environment: `BENCH_RECORDS` (hashing iterations, default 200000),
-//! `BENCH_DURABLE_RECORDS` (appends with fsync per record, default 500).
+//! `BENCH_DURABLE_RECORDS` (appends with fsync per record, default 500),
+//! `BENCH_DAY_RECORDS` (records in the big day file, default 100000),
+//! `BENCH_RUNS` (workflow runs per directory, default 20).
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cx_audit::{
     AuditRecord, AuditSink, FsyncPolicy, GENESIS_HASH, JsonlSink, chain, compliance_hash,
 };
-use cx_benches::runtime;
+use cx_benches::{WF_ID, runtime, sdk_client};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -117,35 +129,165 @@ fn main() {
         "appends, JsonlSink, 1 KiB payloads, under {}:",
         base.display()
     );
-    for (name, policy, count) in [
-        ("fsync every record", FsyncPolicy::EveryRecord, durable),
-        ("fsync every 64", FsyncPolicy::EveryN(64), durable * 10),
-        ("fsync on close", FsyncPolicy::OnClose, durable * 10),
+    for (name, policy, count, appenders) in [
+        (
+            "fsync every batch, 1 appender",
+            FsyncPolicy::EveryRecord,
+            durable,
+            1,
+        ),
+        (
+            "fsync every batch, 64 appenders",
+            FsyncPolicy::EveryRecord,
+            durable * 200,
+            64,
+        ),
+        (
+            "fsync every 64, 1 appender",
+            FsyncPolicy::EveryN(64),
+            durable * 20,
+            1,
+        ),
+        (
+            "fsync on close, 1 appender",
+            FsyncPolicy::OnClose,
+            durable * 20,
+            1,
+        ),
+        (
+            "fsync on close, 64 appenders",
+            FsyncPolicy::OnClose,
+            durable * 400,
+            64,
+        ),
     ] {
-        let dir = match tempfile::tempdir_in(base) {
-            Ok(d) => d,
-            Err(e) => panic!("cannot create a directory under {}: {e}", base.display()),
-        };
-        let elapsed = rt.block_on(async {
-            let sink = match JsonlSink::open_with(dir.path(), policy).await {
-                Ok(s) => s,
-                Err(e) => panic!("cannot open sink: {e}"),
-            };
-            let start = Instant::now();
-            for _ in 0..count {
-                let record = AuditRecord::new("WORKFLOW_COMPLETED", payload.clone());
-                if let Err(e) = sink.write(&record).await {
-                    panic!("write failed: {e}");
-                }
-            }
-            if let Err(e) = sink.flush().await {
-                panic!("flush failed: {e}");
-            }
-            start.elapsed()
-        });
+        let dir = tempdir_in(base);
+        let elapsed = rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));
         println!(
-            "  {name:<20} {count:>6} records: {:>9.0} records/s",
+            "  {name:<34} {count:>7} records: {:>9.0} records/s",
             count as f64 / elapsed.as_secs_f64()
         );
     }
+
+    let day_records = env_or("BENCH_DAY_RECORDS", 100_000);
+    let runs = env_or("BENCH_RUNS", 20);
+    println!("a `cx workflow run` (in process, {runs} runs each, median):");
+    rt.block_on(async {
+        let empty = tempdir_in(base);
+        let big = tempdir_in(base);
+        append_many(big.path(), FsyncPolicy::OnClose, day_records, 64, &payload).await;
+        let day_file = cx_audit::day_files(big.path())
+            .ok()
+            .and_then(|mut f| f.pop())
+            .unwrap_or_else(|| panic!("no day file written"));
+        let sim = cx_sim::Sim::builder()
+            .execution_duration(Duration::from_millis(0))
+            .start()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let http = sdk_client(&sim, cx_http::Config::default());
+        // Interleaved, so both see the same machine.
+        let (mut small_runs, mut big_runs) = (Vec::new(), Vec::new());
+        for i in 0..runs {
+            small_runs.push(workflow_run(&http, empty.path(), i).await);
+            big_runs.push(workflow_run(&http, big.path(), i).await);
+        }
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v[v.len() / 2]
+        };
+        let (small, large) = (median(&mut small_runs), median(&mut big_runs));
+        let full = Instant::now();
+        let report = cx_audit::verify_file(&day_file).unwrap_or_else(|e| panic!("{e}"));
+        let full = full.elapsed();
+        println!("  empty directory:                  {:>8.1} ms", ms(small));
+        println!(
+            "  {day_records}-record day file:        {:>8.1} ms  ({:+.1}% vs empty, target within 5%)",
+            ms(large),
+            (ms(large) / ms(small) - 1.0) * 100.0
+        );
+        println!(
+            "  baseline, whole-file verify of that day file ({} lines): {:>8.1} ms",
+            report.lines,
+            ms(full)
+        );
+    });
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn tempdir_in(base: &std::path::Path) -> tempfile::TempDir {
+    match tempfile::tempdir_in(base) {
+        Ok(d) => d,
+        Err(e) => panic!("cannot create a directory under {}: {e}", base.display()),
+    }
+}
+
+/// Append `count` records from `appenders` concurrent tasks; the time from
+/// the first append to the flush that makes the last durable.
+async fn append_many(
+    dir: &std::path::Path,
+    policy: FsyncPolicy,
+    count: usize,
+    appenders: usize,
+    payload: &Value,
+) -> Duration {
+    let sink = match JsonlSink::open_with(dir, policy).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => panic!("cannot open sink: {e}"),
+    };
+    let start = Instant::now();
+    let per = count / appenders;
+    let tasks: Vec<_> = (0..appenders)
+        .map(|_| {
+            let (sink, payload) = (sink.clone(), payload.clone());
+            tokio::spawn(async move {
+                for _ in 0..per {
+                    let record = AuditRecord::new("WORKFLOW_COMPLETED", payload.clone());
+                    if let Err(e) = sink.write(&record).await {
+                        panic!("write failed: {e}");
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        if let Err(e) = task.await {
+            panic!("appender failed: {e}");
+        }
+    }
+    if let Err(e) = sink.flush().await {
+        panic!("flush failed: {e}");
+    }
+    start.elapsed()
+}
+
+/// What `cx workflow run` does with the audit directory, in process: open
+/// the sink, run the seed workflow with its records appended, flush, verify
+/// exactly the appended lines.
+async fn workflow_run(http: &cx_http::Client, dir: &std::path::Path, i: usize) -> Duration {
+    let start = Instant::now();
+    let sink = match JsonlSink::open(dir).await {
+        Ok(s) => s,
+        Err(e) => panic!("cannot open sink: {e}"),
+    };
+    let audit = Arc::new(cx_audit::AppendTracker::new(sink));
+    let client = cx_workflow::Client::new(http.clone(), cx_workflow::Config::default())
+        .with_audit(audit.clone());
+    let id: cx_workflow::WorkflowId = WF_ID.parse().unwrap_or_else(|e| panic!("{e}"));
+    let report = client
+        .execute(&id)
+        .input_str("customerId", format!("C{i}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.succeeded());
+    if let Err(e) = audit.flush().await {
+        panic!("{e}");
+    }
+    let problems = audit.verify().await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(problems.is_empty(), "{problems:?}");
+    start.elapsed()
 }

@@ -199,8 +199,12 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// Lowercase hexadecimal SHA-256 of `bytes` (64 characters).
 pub fn sha256_hex(bytes: &[u8]) -> String {
+    digest_hex(Sha256::digest(bytes).into())
+}
+
+/// A SHA-256 digest as 64 lowercase hex characters.
+pub(crate) fn digest_hex(digest: [u8; 32]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(bytes);
     let mut text = [0u8; 64];
     for (pair, b) in text.chunks_exact_mut(2).zip(digest) {
         pair[0] = HEX[usize::from(b >> 4)];

@@ -22,7 +22,9 @@
 //! The hash covers the record's JSON *meaning*: re-encoding a line (member
 //! order, `1.0` vs `1`, escapes) keeps it valid, any change of a value breaks it.
 
-use crate::canonical::{sha256_hex, write_object, write_str};
+use sha2::{Digest, Sha256};
+
+use crate::canonical::{digest_hex, sha256_hex, write_object, write_str};
 use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -37,22 +39,49 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// `prev_hash`, `timestamp`), so no intermediate `Value` is built, and the
 /// payload's canonical bytes are the ones its compliance hash was computed
 /// from ([`AuditRecord::canonical_payload`]), not a second serialisation.
+/// The sink hashes everything before `prev_hash` before it takes its lock
+/// and only the link and timestamp under it.
 pub fn record_hash(record: &AuditRecord) -> String {
-    let mut out = Vec::with_capacity(2048);
-    out.extend_from_slice(b"{\"compliance_hash\":");
-    write_str(&mut out, &record.compliance_hash);
-    out.extend_from_slice(b",\"event_type\":");
-    write_str(&mut out, record.event_type.as_str());
-    out.extend_from_slice(b",\"payload\":");
-    out.extend_from_slice(record.canonical_payload());
-    if let Some(prev) = &record.prev_hash {
-        out.extend_from_slice(b",\"prev_hash\":");
-        write_str(&mut out, prev);
+    let prev = record.prev_hash.as_deref();
+    HashPrefix::of(record).finish(prev, &rfc3339_millis::text(&record.timestamp))
+}
+
+/// The SHA-256 state after a record's canonical members that come before
+/// `prev_hash` (`compliance_hash`, `event_type`, `payload`): the bulk of the
+/// chain hash, computed before the link is known (off the writer's lock), so
+/// that linking costs one or two SHA-256 blocks.
+#[derive(Clone)]
+pub(crate) struct HashPrefix(Sha256);
+
+impl HashPrefix {
+    pub(crate) fn of(record: &AuditRecord) -> Self {
+        let mut out = Vec::with_capacity(record.canonical_payload().len() + 160);
+        out.extend_from_slice(b"{\"compliance_hash\":");
+        write_str(&mut out, &record.compliance_hash);
+        out.extend_from_slice(b",\"event_type\":");
+        write_str(&mut out, record.event_type.as_str());
+        out.extend_from_slice(b",\"payload\":");
+        let mut hasher = Sha256::new();
+        hasher.update(&out);
+        hasher.update(record.canonical_payload());
+        Self(hasher)
     }
-    out.extend_from_slice(b",\"timestamp\":");
-    write_str(&mut out, &rfc3339_millis::text(&record.timestamp));
-    out.push(b'}');
-    sha256_hex(&out)
+
+    /// Finish the chain hash with the link (`None` for an unchained record)
+    /// and the timestamp's RFC 3339 text. Leaves `self` usable again.
+    pub(crate) fn finish(&self, prev: Option<&str>, timestamp: &str) -> String {
+        let mut tail = Vec::with_capacity(128);
+        if let Some(prev) = prev {
+            tail.extend_from_slice(b",\"prev_hash\":");
+            write_str(&mut tail, prev);
+        }
+        tail.extend_from_slice(b",\"timestamp\":");
+        write_str(&mut tail, timestamp);
+        tail.push(b'}');
+        let mut hasher = self.0.clone();
+        hasher.update(&tail);
+        digest_hex(hasher.finalize().into())
+    }
 }
 
 /// The chain hash of a record as read from a line, given as its JSON object:

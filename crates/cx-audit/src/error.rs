@@ -92,6 +92,11 @@ impl Error {
             .with_source(source)
     }
 
+    /// The one-line reason, without the path.
+    pub(crate) fn message(&self) -> &str {
+        &self.inner.message
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind

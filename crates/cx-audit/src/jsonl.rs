@@ -11,17 +11,35 @@
 //!   so file order is write order.
 //! - Each line is the compact JSON of an [`AuditRecord`] (no spaces), UTF-8,
 //!   with the hash chain of [`crate::chain`] filled in: one chain per
-//!   directory, continuing across day files and across restarts.
+//!   directory, continuing across day files, restarts and processes.
+//! - **Many writers.** Any number of sinks, in any number of processes, may
+//!   write one directory. Each batch of appends holds an exclusive OS lock on
+//!   `.audit.lock` in the directory (`flock`, released by the kernel when a
+//!   process dies) and links to the true head read under that lock: the
+//!   small index `.audit-head` (file, length, last hash, counts) is trusted
+//!   only when the named file still has exactly the indexed length, and the
+//!   first batch of each sink also checks that no newer day file exists;
+//!   otherwise the head is read from the newest file's tail. An index is
+//!   rewritten before a new day file is used, so a stale one cannot fork the
+//!   chain.
+//! - **Group commit.** Appends are queued to one writer thread per sink,
+//!   which takes everything queued (up to 4096) as a batch: one lock, one
+//!   `write`, one fsync. The caller's task does the JSON and the hashing of
+//!   everything but the link before queueing ([`crate::chain`]); under the
+//!   lock only the link is hashed.
 //! - Durability follows a [`FsyncPolicy`], [`FsyncPolicy::EveryRecord`] by
-//!   default: [`AuditSink::write`] returns only once the line is on disk.
+//!   default: [`AuditSink::write`] returns only once the fsync covering its
+//!   record has returned.
+//! - **Signed checkpoints** ([`crate::checkpoint`]) when the sink has a
+//!   [`SigningKey`]: every [`SinkOptions::checkpoint_every`] records, at each
+//!   [`AuditSink::flush`] and close, and at the end of a day file before the
+//!   next one starts; each is also sent to an optional witness sink.
 //! - Crash recovery: a process killed mid-write leaves at most a partial last
-//!   line. Opening the sink (the next start) checks the newest file's tail:
+//!   line. The next writer to take the lock checks the newest file's tail:
 //!   a partial line is moved aside into `audit-YYYYMMDD.jsonl.fragment-<unix
 //!   ms>` and cut from the file; a complete record only missing its newline
 //!   is kept. Complete records are never removed. [`JsonlSink::repairs`] says
-//!   what was done.
-//! - Concurrent writers in one process never interleave lines. Writers in
-//!   different processes are not coordinated; give each its own directory.
+//!   what opening the sink did.
 //!
 //! Reading back and verification are in [`crate::verify`].
 
@@ -30,14 +48,17 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::NaiveDate;
+
 use async_trait::async_trait;
-use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
 use crate::chain::{GENESIS_HASH, record_hash};
+use crate::checkpoint::SigningKey;
 use crate::error::{Error, ErrorKind};
 use crate::record::AuditRecord;
 use crate::sink::AuditSink;
+use crate::writer::{Ack, Msg, Prepared, Writer};
 
 /// The deepest nesting of arrays and objects a payload may have for
 /// [`JsonlSink`] to write it (a scalar has depth 0, `[]` and `{}` depth 1).
@@ -86,16 +107,154 @@ pub fn day_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FsyncPolicy {
-    /// Sync after every record: `write` returns once the record is on disk.
-    /// The default.
+    /// Sync after every batch of appends: `write` returns once the fsync
+    /// covering its record has returned. The default.
     #[default]
     EveryRecord,
-    /// Sync after every `n`-th record (`0` and `1` mean every record): up to
-    /// `n - 1` records acknowledged by `write` can be lost in a power failure
-    /// (not in a process crash: the kernel has them).
+    /// Sync once `n` records were written since the last sync (`0` and `1`
+    /// mean every batch): up to `n - 1` records acknowledged by `write` can
+    /// be lost in a power failure (not in a process crash: the kernel has
+    /// them).
     EveryN(u32),
     /// Sync only on flush, day change and drop.
     OnClose,
+}
+
+/// How a [`JsonlSink`] writes: durability, signing and a witness.
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct SinkOptions {
+    /// When lines are synced; [`FsyncPolicy::EveryRecord`] by default.
+    pub policy: FsyncPolicy,
+    /// The key that signs checkpoints; none by default (then no checkpoints
+    /// are written and verification can only show accidental damage).
+    pub signing_key: Option<Arc<SigningKey>>,
+    /// A checkpoint after this many records without one; `0` means the
+    /// default, 1000.
+    pub checkpoint_every: u64,
+    /// A sink that also receives every checkpoint this sink writes (e.g. a
+    /// [`crate::WebhookSink`] to a receiver kept as a witness). A failed
+    /// delivery is returned by the `write`/`flush` whose batch made the
+    /// checkpoint; the checkpoint itself is in the file either way.
+    pub witness: Option<Arc<dyn AuditSink>>,
+}
+
+impl std::fmt::Debug for SinkOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SinkOptions")
+            .field("policy", &self.policy)
+            .field("signing_key", &self.signing_key)
+            .field("checkpoint_every", &self.checkpoint_every)
+            .field("witness", &self.witness.is_some())
+            .finish()
+    }
+}
+
+impl SinkOptions {
+    /// Default options with `policy`.
+    pub fn policy(policy: FsyncPolicy) -> Self {
+        Self {
+            policy,
+            ..Self::default()
+        }
+    }
+
+    /// Sign checkpoints with `key`.
+    #[must_use]
+    pub fn signing_key(mut self, key: SigningKey) -> Self {
+        self.signing_key = Some(Arc::new(key));
+        self
+    }
+
+    /// A checkpoint after `n` records without one (`0`: 1000).
+    #[must_use]
+    pub fn checkpoint_every(mut self, n: u64) -> Self {
+        self.checkpoint_every = n;
+        self
+    }
+
+    /// Send every checkpoint to `witness` too.
+    #[must_use]
+    pub fn witness(mut self, witness: Arc<dyn AuditSink>) -> Self {
+        self.witness = Some(witness);
+        self
+    }
+}
+
+/// Where [`JsonlSink::append`] stored a record: enough to read exactly that
+/// line back ([`crate::verify_appended`]) without reading the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Appended {
+    /// The file it is in.
+    pub path: PathBuf,
+    /// Byte offset of the line's first byte.
+    pub offset: u64,
+    /// Length of the line in bytes, newline included.
+    pub len: u64,
+    /// The record's `hash`.
+    pub hash: String,
+    /// The record's `prev_hash`: the head it was linked to.
+    pub prev_hash: String,
+}
+
+/// A [`JsonlSink`] that keeps where each record it wrote went, so the
+/// writer can check exactly those lines afterwards
+/// ([`AppendTracker::verify`]), however big the files are: what
+/// `cx workflow run` does before it reports success.
+#[derive(Debug)]
+pub struct AppendTracker {
+    inner: JsonlSink,
+    appended: std::sync::Mutex<Vec<Appended>>,
+}
+
+impl AppendTracker {
+    /// Track what is written through `sink`.
+    pub fn new(sink: JsonlSink) -> Self {
+        Self {
+            inner: sink,
+            appended: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Where every record written so far went, in write order.
+    pub fn appended(&self) -> Vec<Appended> {
+        self.appended
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// [`crate::verify_appended`] over [`AppendTracker::appended`], on a
+    /// blocking thread.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when a file cannot be read.
+    pub async fn verify(&self) -> Result<Vec<crate::AppendedProblem>, Error> {
+        let appended = self.appended();
+        tokio::task::spawn_blocking(move || crate::verify_appended(&appended))
+            .await
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, "audit verify task did not finish").with_source(e)
+            })?
+    }
+}
+
+#[async_trait]
+impl AuditSink for AppendTracker {
+    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
+        let appended = self.inner.append(record).await?;
+        match self.appended.lock() {
+            Ok(mut a) => a.push(appended),
+            Err(poisoned) => poisoned.into_inner().push(appended),
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        self.inner.flush().await
+    }
 }
 
 /// What opening a [`JsonlSink`] did to a file whose last line was partial.
@@ -115,9 +274,11 @@ pub struct Repair {
 /// An [`AuditSink`] appending hash-chained JSON Lines to one file per UTC day
 /// in a directory (seed 001 step 4, `WorkflowAuditLogger`).
 ///
-/// See the [module docs](self) for the file layout, durability and crash
-/// recovery. Share one sink between tasks with an [`Arc`]; writes are
-/// serialised, so lines never interleave and the chain has one order.
+/// See the [module docs](self) for the file layout, many writers, group
+/// commit, checkpoints and crash recovery. Share one sink between tasks with
+/// an [`Arc`]; writes are serialised, so lines never interleave and the chain
+/// has one order. Dropping the sink writes a last checkpoint (if it signs),
+/// syncs and waits for its writer thread.
 ///
 /// ```no_run
 /// use cx_audit::{AuditRecord, AuditSink, EventType, FsyncPolicy, JsonlSink};
@@ -138,45 +299,74 @@ pub struct Repair {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
 pub struct JsonlSink {
     dir: PathBuf,
     /// `Some`: every record goes to this one file instead of day files.
     single: Option<PathBuf>,
     repairs: Vec<Repair>,
-    // An owned guard of this lock travels into the blocking task that writes,
-    // so the lock is held until the write ends even if the caller is cancelled.
-    state: Arc<tokio::sync::Mutex<State>>,
+    witness: Option<Arc<dyn AuditSink>>,
+    queue: Option<tokio::sync::mpsc::UnboundedSender<Msg>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for JsonlSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonlSink")
+            .field("dir", &self.dir)
+            .field("single", &self.single)
+            .field("repairs", &self.repairs)
+            .finish_non_exhaustive()
+    }
 }
 
 impl JsonlSink {
     /// A sink writing into `dir` (created with its parents if missing) with
-    /// [`FsyncPolicy::EveryRecord`]. Continues the chain of the newest day
-    /// file already there, repairing a partial last line first.
+    /// [`FsyncPolicy::EveryRecord`], signing checkpoints with the key in the
+    /// environment ([`SigningKey::from_env`]: `CX_AUDIT_SIGNING_KEY` or
+    /// `CX_AUDIT_SIGNING_KEY_FILE`) if there is one. Continues the chain of
+    /// the newest day file already there, repairing a partial last line
+    /// first.
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Io`] when the directory cannot be created or the newest
     /// file cannot be read or repaired; [`ErrorKind::Chain`] when its last
     /// complete line is not a chained record (the chain cannot continue; run
-    /// `cx audit verify`).
+    /// `cx audit verify`); [`ErrorKind::InvalidInput`] naming the variable
+    /// when the environment's key is malformed.
     pub async fn open(dir: impl Into<PathBuf>) -> Result<Self, Error> {
-        Self::open_with(dir, FsyncPolicy::default()).await
+        let options = SinkOptions {
+            signing_key: SigningKey::from_env()?.map(Arc::new),
+            ..SinkOptions::default()
+        };
+        Self::open_with_options(dir, options).await
     }
 
-    /// [`JsonlSink::open`] with another [`FsyncPolicy`].
+    /// A sink writing into `dir` with `policy`, no signing key.
     ///
     /// # Errors
     ///
     /// As [`JsonlSink::open`].
     pub async fn open_with(dir: impl Into<PathBuf>, policy: FsyncPolicy) -> Result<Self, Error> {
-        Self::start(dir.into(), None, policy).await
+        Self::open_with_options(dir, SinkOptions::policy(policy)).await
+    }
+
+    /// A sink writing into `dir` as `options` say.
+    ///
+    /// # Errors
+    ///
+    /// As [`JsonlSink::open`].
+    pub async fn open_with_options(
+        dir: impl Into<PathBuf>,
+        options: SinkOptions,
+    ) -> Result<Self, Error> {
+        Self::start(dir.into(), None, options).await
     }
 
     /// A sink appending every record to the one file `path` (its directory is
     /// created if missing), whatever the record's day: for exports to a named
     /// file, as `cx audit export --out FILE`. The chain continues from the
-    /// file's last record.
+    /// file's last record; writers of that file lock `<path>.lock`.
     ///
     /// # Errors
     ///
@@ -187,42 +377,33 @@ impl JsonlSink {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        Self::start(dir, Some(path), FsyncPolicy::default()).await
+        Self::start(dir, Some(path), SinkOptions::default()).await
     }
 
     async fn start(
         dir: PathBuf,
         single: Option<PathBuf>,
-        policy: FsyncPolicy,
+        options: SinkOptions,
     ) -> Result<Self, Error> {
-        let (dir, single, state, repairs) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| Error::io("cannot create audit directory", &dir, e))?;
-            let tail = match &single {
-                Some(path) => Some(path.clone()),
-                None => day_files(&dir)?.pop(),
-            };
-            let mut state = State::new(policy);
-            let mut repairs = Vec::new();
-            if let Some(tail) = tail.filter(|p| p.is_file()) {
-                let recovered = recover_tail(&tail)?;
-                repairs.extend(recovered.repair);
-                if let Some(hash) = recovered.last_hash {
-                    state.last_hash = hash;
-                }
-                state.day = day_of_file(&tail);
-            }
-            Ok::<_, Error>((dir, single, state, repairs))
-        })
-        .await
-        .map_err(|e| {
-            Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
-        })??;
+        let witness = options.witness.clone();
+        let (d, s) = (dir.clone(), single.clone());
+        let (writer, repairs) = tokio::task::spawn_blocking(move || Writer::open(d, s, &options))
+            .await
+            .map_err(|e| {
+                Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
+            })??;
+        let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
+        let thread = std::thread::Builder::new()
+            .name("cx-audit-writer".into())
+            .spawn(move || writer.serve(rx))
+            .map_err(|e| Error::io("cannot start the audit writer thread", &dir, e))?;
         Ok(Self {
             dir,
             single,
             repairs,
-            state: Arc::new(tokio::sync::Mutex::new(state)),
+            witness,
+            queue: Some(queue),
+            thread: Some(thread),
         })
     }
 
@@ -248,25 +429,70 @@ impl JsonlSink {
         }
     }
 
-    /// The `hash` of the last record in the chain ([`GENESIS_HASH`] when the
-    /// directory held none).
-    pub async fn last_hash(&self) -> String {
-        self.state.lock().await.last_hash.clone()
+    /// The `hash` of the last record in the chain, read under the lock
+    /// ([`GENESIS_HASH`] when the directory holds none).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when the head cannot be read.
+    pub async fn last_hash(&self) -> Result<String, Error> {
+        self.send(Msg::Head).await.map(|(hash, _)| hash)
     }
 
-    async fn with_state<T, F>(&self, f: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut State) -> Result<T, Error> + Send + 'static,
-    {
-        let mut guard = Arc::clone(&self.state).lock_owned().await;
-        tokio::task::spawn_blocking(move || f(&mut guard))
-            .await
-            .map_err(|e| {
-                Error::new(ErrorKind::Io, "audit file task did not finish")
-                    .with_path(&self.dir)
-                    .with_source(e)
-            })?
+    /// Link `record` into the chain and append it, as [`AuditSink::write`]
+    /// does, and say where it went.
+    ///
+    /// # Errors
+    ///
+    /// As [`AuditSink::write`].
+    pub async fn append(&self, record: &AuditRecord) -> Result<Appended, Error> {
+        let prepared = Prepared::of(record)?;
+        let (appended, checkpoints) = self.send(|ack| Msg::Append(prepared, ack)).await?;
+        self.witness(checkpoints).await?;
+        Ok(appended)
+    }
+
+    async fn send<T>(
+        &self,
+        msg: impl FnOnce(Ack<T>) -> Msg,
+    ) -> Result<(T, Vec<AuditRecord>), Error> {
+        let (ack, reply) = tokio::sync::oneshot::channel();
+        let gone =
+            || Error::new(ErrorKind::Io, "the audit writer thread stopped").with_path(&self.dir);
+        self.queue
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(msg(ack))
+            .map_err(|_| gone())?;
+        reply.await.map_err(|_| gone())?
+    }
+
+    async fn witness(&self, checkpoints: Vec<AuditRecord>) -> Result<(), Error> {
+        let Some(witness) = &self.witness else {
+            return Ok(());
+        };
+        for checkpoint in checkpoints {
+            witness.write(&checkpoint).await.map_err(|e| {
+                Error::new(
+                    e.kind(),
+                    "checkpoint stored, but the witness did not accept it",
+                )
+                .with_path(&self.dir)
+                .with_source(e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for JsonlSink {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer thread after what is queued; it
+        // writes a last checkpoint and syncs ("on close").
+        self.queue = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -274,7 +500,7 @@ impl JsonlSink {
 impl AuditSink for JsonlSink {
     /// Link `record` into the chain (`prev_hash`, `hash`) and append it as
     /// one line to the file of its UTC day (or the newest file, see the module
-    /// docs).
+    /// docs), batched with whatever other appends are waiting.
     ///
     /// Returns once the line is written and, per the [`FsyncPolicy`], synced.
     ///
@@ -282,181 +508,41 @@ impl AuditSink for JsonlSink {
     ///
     /// [`ErrorKind::Serialize`] when the record could not be read back: its
     /// payload nests deeper than [`MAX_PAYLOAD_DEPTH`] or its timestamp's year
-    /// is outside 0000..=9999. [`ErrorKind::Io`] when the directory or file
-    /// cannot be created, opened, appended to or synced. After an error the
-    /// chain is not advanced and the file is reopened (and its tail repaired)
-    /// on the next write.
+    /// is outside 0000..=9999. [`ErrorKind::Io`] when the directory, lock or
+    /// file cannot be created, opened, appended to or synced (every record of
+    /// that batch then fails; the next batch re-reads the head and repairs a
+    /// partial line). A witness's error when it refused a checkpoint this
+    /// batch made (the record is stored).
     async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        if nesting_exceeds(record.payload(), MAX_PAYLOAD_DEPTH) {
-            return Err(Error::new(
-                ErrorKind::Serialize,
-                format!(
-                    "audit payload nests deeper than {MAX_PAYLOAD_DEPTH} levels and could not be read back"
-                ),
-            ));
-        }
-        if !(0..=9999).contains(&record.timestamp.year()) {
-            return Err(Error::new(
-                ErrorKind::Serialize,
-                format!(
-                    "audit timestamp year {} is outside 0000..=9999 and has no RFC 3339 form",
-                    record.timestamp.year()
-                ),
-            ));
-        }
-        let record = record.clone();
-        let dir = self.dir.clone();
-        let single = self.single.clone();
-        self.with_state(move |state| {
-            let day = record
-                .timestamp
-                .date_naive()
-                .max(state.day.unwrap_or(NaiveDate::MIN));
-            let path = single.unwrap_or_else(|| dir.join(day_file_name(day)));
-            state.append(&dir, path, day, record)
-        })
-        .await
+        self.append(record).await.map(drop)
     }
 
-    /// Fsync (`sync_data`) the file currently being appended to. Files of
-    /// earlier days were synced when the sink moved on from them.
+    /// Fsync (`sync_data`) the file currently being appended to and, when
+    /// the sink signs, write a checkpoint covering every record so far (if
+    /// any is not covered yet). Files of earlier days were synced when the
+    /// sink moved on from them.
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when the sync fails.
+    /// [`ErrorKind::Io`] when the sync fails; a witness's error as for
+    /// `write`.
     async fn flush(&self) -> Result<(), Error> {
-        self.with_state(State::sync).await
-    }
-}
-
-/// The sink's mutable part; only touched by one blocking task at a time.
-#[derive(Debug)]
-struct State {
-    policy: FsyncPolicy,
-    /// `hash` of the last record stored.
-    last_hash: String,
-    /// Day of the newest file; records never go to an older one.
-    day: Option<NaiveDate>,
-    current: Option<DayFile>,
-    /// Records written since the last sync.
-    unsynced: u32,
-}
-
-#[derive(Debug)]
-struct DayFile {
-    path: PathBuf,
-    file: File,
-}
-
-impl State {
-    fn new(policy: FsyncPolicy) -> Self {
-        Self {
-            policy,
-            last_hash: GENESIS_HASH.to_owned(),
-            day: None,
-            current: None,
-            unsynced: 0,
-        }
-    }
-
-    fn append(
-        &mut self,
-        dir: &Path,
-        path: PathBuf,
-        day: NaiveDate,
-        mut record: AuditRecord,
-    ) -> Result<(), Error> {
-        self.open(dir, path)?;
-        record.prev_hash = Some(self.last_hash.clone());
-        record.hash = None;
-        let hash = record_hash(&record);
-        record.hash = Some(hash.clone());
-        let mut line = serde_json::to_vec(&record).map_err(|e| {
-            Error::new(ErrorKind::Serialize, "cannot serialize audit record").with_source(e)
-        })?;
-        line.push(b'\n');
-        let Some(current) = &self.current else {
-            return Err(Error::new(ErrorKind::Io, "audit file is not open").with_path(dir));
-        };
-        if let Err(e) = (&current.file).write_all(&line) {
-            let path = current.path.clone();
-            // Reopen next time; reopening repairs a partial line.
-            self.current = None;
-            return Err(Error::io("cannot append to audit file", &path, e));
-        }
-        self.last_hash = hash;
-        self.day = Some(self.day.map_or(day, |d| d.max(day)));
-        self.unsynced = self.unsynced.saturating_add(1);
-        let due = match self.policy {
-            FsyncPolicy::EveryRecord => true,
-            FsyncPolicy::EveryN(n) => self.unsynced >= n.max(1),
-            FsyncPolicy::OnClose => false,
-        };
-        if due { self.sync() } else { Ok(()) }
-    }
-
-    fn sync(&mut self) -> Result<(), Error> {
-        if let Some(current) = &self.current
-            && let Err(e) = current.file.sync_data()
-        {
-            let path = current.path.clone();
-            self.current = None;
-            return Err(Error::io("cannot sync audit file", &path, e));
-        }
-        self.unsynced = 0;
-        Ok(())
-    }
-
-    /// Make `path` the current file: sync and close the previous one, open
-    /// (create) this one and repair its tail.
-    fn open(&mut self, dir: &Path, path: PathBuf) -> Result<(), Error> {
-        if self.current.as_ref().is_some_and(|f| f.path == path) {
-            return Ok(());
-        }
-        if self.current.is_some() {
-            // Leaving a day's file: make what it holds durable before closing it.
-            self.sync()?;
-            self.current = None;
-        }
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io("cannot create audit directory", dir, e))?;
-        if path.is_file()
-            && let Some(hash) = recover_tail(&path)?.last_hash
-        {
-            self.last_hash = hash;
-        }
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
-            .map_err(|e| Error::io("cannot open audit file", &path, e))?;
-        self.current = Some(DayFile { path, file });
-        Ok(())
-    }
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        // "On close": nothing to report an error to here; flush() does.
-        if self.unsynced > 0
-            && let Some(current) = &self.current
-        {
-            let _ = current.file.sync_data();
-        }
+        let ((), checkpoints) = self.send(Msg::Flush).await?;
+        self.witness(checkpoints).await
     }
 }
 
 /// What [`recover_tail`] found.
-struct Recovered {
+pub(crate) struct Recovered {
     /// `hash` of the file's last record, `None` for an empty file.
-    last_hash: Option<String>,
-    repair: Option<Repair>,
+    pub(crate) last_hash: Option<String>,
+    pub(crate) repair: Option<Repair>,
 }
 
 /// Read the last complete line of `path` for its `hash`, and repair a partial
 /// last line: keep it (ending it) when it is a record that links to the line
 /// before, otherwise move it to `<path>.fragment-<unix ms>` and cut it off.
-fn recover_tail(path: &Path) -> Result<Recovered, Error> {
+pub(crate) fn recover_tail(path: &Path) -> Result<Recovered, Error> {
     let io = |e| Error::io("cannot repair audit file", path, e);
     let mut file = OpenOptions::new()
         .read(true)
@@ -542,7 +628,7 @@ fn links_to(line: &[u8], prev: &str) -> Option<String> {
 }
 
 /// Position of the last `\n` before byte `end` of `file`, scanning backwards.
-fn rfind_newline(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
+pub(crate) fn rfind_newline(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
     const CHUNK: u64 = 8192;
     let mut hi = end;
     let mut buf = vec![0u8; 8192];
@@ -559,7 +645,7 @@ fn rfind_newline(file: &mut File, end: u64) -> std::io::Result<Option<u64>> {
     Ok(None)
 }
 
-fn read_range(file: &mut File, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_range(file: &mut File, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
     let len = usize::try_from(end.saturating_sub(start))
         .map_err(|_| std::io::Error::other("line too long"))?;
     let mut buf = vec![0u8; len];
@@ -570,7 +656,7 @@ fn read_range(file: &mut File, start: u64, end: u64) -> std::io::Result<Vec<u8>>
 
 /// True when `value` nests arrays/objects more than `max` levels deep.
 /// Iterative, so a pathological value cannot exhaust the stack here.
-fn nesting_exceeds(value: &Value, max: usize) -> bool {
+pub(crate) fn nesting_exceeds(value: &Value, max: usize) -> bool {
     let mut stack = vec![(value, 0usize)];
     while let Some((value, depth)) = stack.pop() {
         let children: Box<dyn Iterator<Item = &Value>> = match value {

@@ -20,7 +20,12 @@
 //!   writes to several; [`MemorySink`] keeps them in memory ([`sink`],
 //!   [`jsonl`], [`webhook`]).
 //! - [`read_jsonl`], [`verify_file`], [`verify_dir`] — read files back and
-//!   prove them intact, naming the first bad line ([`verify`]).
+//!   prove them intact, naming the first bad line ([`verify`]);
+//!   [`verify_dir_with`] also checks signed checkpoints and an expected head,
+//!   [`verify_appended`] only the lines a writer appended.
+//! - [`SigningKey`], [`VerifyingKey`], [`Checkpoint`], [`Anchor`] — Ed25519
+//!   signed checkpoints in the chain and the head line kept elsewhere
+//!   ([`checkpoint`]).
 //! - `Receiver` (feature `receiver`) — an axum router that verifies signed
 //!   deliveries, de-duplicates them and audits each once (`receiver`).
 //! - [`export_audit_logs`] — CXone's `/api/v2/audit/logs` paged into any sink
@@ -54,6 +59,7 @@
 
 pub mod canonical;
 pub mod chain;
+pub mod checkpoint;
 pub mod error;
 pub mod export;
 pub mod jsonl;
@@ -64,17 +70,23 @@ pub mod signing;
 pub mod sink;
 pub mod verify;
 pub mod webhook;
+mod writer;
 
 pub use canonical::{canonical_json, compliance_hash, sha256_hex};
 pub use chain::GENESIS_HASH;
+pub use checkpoint::{Anchor, CHECKPOINT_EVENT, Checkpoint, SigningKey, VerifyingKey};
 pub use error::{Error, ErrorKind};
 pub use export::{AuditLogEntry, ExportQuery, ExportReport, export_audit_logs};
 pub use jsonl::{
-    FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, day_file_name, day_files, day_of_file,
+    AppendTracker, Appended, FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH, Repair, SinkOptions,
+    day_file_name, day_files, day_of_file,
 };
 #[cfg(feature = "receiver")]
 pub use receiver::{Delivery, Receiver};
 pub use record::{AuditRecord, EventType};
 pub use sink::{AuditSink, MemorySink, TeeSink};
-pub use verify::{Problem, ProblemKind, VerifyReport, read_jsonl, verify_dir, verify_file};
+pub use verify::{
+    AppendedProblem, DirReport, FoundCheckpoint, Problem, ProblemKind, VerifyOptions, VerifyReport,
+    latest_anchor, read_jsonl, verify_appended, verify_dir, verify_dir_with, verify_file,
+};
 pub use webhook::WebhookSink;

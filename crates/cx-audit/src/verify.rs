@@ -32,8 +32,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::chain::{GENESIS_HASH, line_hash};
+use crate::checkpoint::{Anchor, CHECKPOINT_EVENT, Checkpoint, VerifyingKey};
 use crate::error::{Error, ErrorKind};
-use crate::jsonl::day_files;
+use crate::jsonl::{Appended, day_files, day_of_file, read_range, rfind_newline};
 use crate::record::AuditRecord;
 
 /// Read every record of a JSONL audit file, in file order.
@@ -78,12 +79,41 @@ pub struct VerifyReport {
     /// The `hash` stored in the file's last chained record: where the next
     /// file's chain must continue from.
     pub last_hash: Option<String>,
+    /// The checkpoint records in the file, in file order (their signatures
+    /// are checked by [`verify_dir_with`] given a key).
+    pub checkpoints: Vec<FoundCheckpoint>,
+}
+
+/// A checkpoint record found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FoundCheckpoint {
+    /// Its 1-based line.
+    pub line: usize,
+    /// Its chain `hash`.
+    pub hash: String,
+    /// Its `prev_hash`: the record it follows.
+    pub prev_hash: String,
+    /// Its payload.
+    pub checkpoint: Checkpoint,
 }
 
 impl VerifyReport {
     /// True when every line parsed, every hash matched and the chain is whole.
     pub fn is_ok(&self) -> bool {
         self.first_problem.is_none()
+    }
+
+    /// Count one more bad line, keeping the earliest as the first problem.
+    fn add_problem(&mut self, problem: Problem) {
+        self.bad_lines += 1;
+        if self
+            .first_problem
+            .as_ref()
+            .is_none_or(|p| problem.line < p.line)
+        {
+            self.first_problem = Some(problem);
+        }
     }
 }
 
@@ -160,12 +190,27 @@ pub enum ProblemKind {
         /// The `prev_hash` of this line.
         found: String,
     },
+    /// A checkpoint that does not hold (checked with a public key): a bad
+    /// signature, another file's or day's checkpoint, a wrong line count or
+    /// head, or a gap in the checkpoints.
+    Checkpoint {
+        /// What does not hold, one line.
+        reason: String,
+    },
+    /// Records after the last signed checkpoint (checked with a public
+    /// key): appended by someone without the key, or by a writer that has
+    /// not flushed or closed yet, or that crashed (the next writer's close
+    /// covers them).
+    Unsigned {
+        /// How many.
+        records: usize,
+    },
 }
 
 impl ProblemKind {
     /// A one-word (or few-word) category: `invalid`, `truncated`, `edited`,
     /// `unchained`, `removed`, `reordered`, `chain break across days`,
-    /// `missing start`.
+    /// `missing start`, `bad checkpoint`, `unsigned`.
     pub fn category(&self) -> &'static str {
         match self {
             Self::Parse { .. } => "invalid",
@@ -176,6 +221,8 @@ impl ProblemKind {
             Self::Reordered { .. } => "reordered",
             Self::ChainBreakAcrossDays { .. } => "chain break across days",
             Self::MissingStart { .. } => "missing start",
+            Self::Checkpoint { .. } => "bad checkpoint",
+            Self::Unsigned { .. } => "unsigned",
         }
     }
 }
@@ -218,6 +265,11 @@ impl std::fmt::Display for Problem {
             ProblemKind::MissingStart { found } => write!(
                 f,
                 "the first record follows {found}, not the start of the chain (earlier files removed)"
+            ),
+            ProblemKind::Checkpoint { reason } => f.write_str(reason),
+            ProblemKind::Unsigned { records } => write!(
+                f,
+                "{records} records from this line on are not covered by a signed checkpoint (forged, or a writer has not closed yet)"
             ),
         }
     }
@@ -272,23 +324,367 @@ pub fn verify_dir(dir: impl AsRef<Path>) -> Result<Vec<VerifyReport>, Error> {
     Ok(reports)
 }
 
+/// What [`verify_dir_with`] checks beyond the chain.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct VerifyOptions {
+    /// The checkpoint signer's public key. Without it only accidental
+    /// damage can be detected: whoever can write the files can rewrite them
+    /// and recompute every hash.
+    pub public_key: Option<VerifyingKey>,
+    /// A head printed earlier by `cx audit head`: the log must reach it.
+    pub expect_head: Option<Anchor>,
+}
+
+/// The outcome of [`verify_dir_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DirReport {
+    /// One report per day file, oldest first; checkpoint problems are in
+    /// them as [`ProblemKind::Checkpoint`] and [`ProblemKind::Unsigned`].
+    pub files: Vec<VerifyReport>,
+    /// Records that are not checkpoints.
+    pub records: usize,
+    /// Checkpoint records.
+    pub checkpoints: usize,
+    /// Whether signatures were checked (a public key was given).
+    pub signed: bool,
+    /// Why the log does not reach the expected head, if it does not.
+    pub head_problem: Option<String>,
+}
+
+impl DirReport {
+    /// The report of one file checked on its own ([`verify_file`]).
+    pub fn from_file(file: VerifyReport) -> Self {
+        let checkpoints = file.checkpoints.len();
+        Self {
+            records: file.records - checkpoints,
+            checkpoints,
+            files: vec![file],
+            signed: false,
+            head_problem: None,
+        }
+    }
+
+    /// True when every file is intact and the expected head (if any) is
+    /// there.
+    pub fn is_ok(&self) -> bool {
+        self.files.iter().all(VerifyReport::is_ok) && self.head_problem.is_none()
+    }
+}
+
+/// [`verify_dir`], and with a public key every checkpoint: its signature,
+/// that it sits in the file and day it names after exactly the number of
+/// lines it counts and right after the head it signs, that it follows the
+/// previous checkpoint, and that no record comes after the last one. With an
+/// expected head, that the log holds that checkpoint.
+///
+/// What each check catches is in the crate's tamper suite
+/// (`tests/it/tamper.rs`).
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] when the directory or one of the files cannot be read.
+pub fn verify_dir_with(dir: impl AsRef<Path>, options: &VerifyOptions) -> Result<DirReport, Error> {
+    let mut files = verify_dir(dir)?;
+    let checkpoints: usize = files.iter().map(|f| f.checkpoints.len()).sum();
+    let all: usize = files.iter().map(|f| f.records).sum();
+    if let Some(key) = &options.public_key {
+        check_checkpoints(&mut files, key);
+    }
+    let head_problem = options.expect_head.as_ref().and_then(|anchor| {
+        let found = files
+            .iter()
+            .flat_map(|f| &f.checkpoints)
+            .find(|c| c.hash == anchor.hash);
+        let cp = &anchor.checkpoint;
+        let signed = options.public_key.as_ref().is_none_or(|k| cp.is_signed_by(k));
+        match found {
+            _ if !signed => Some(format!(
+                "the expected head (checkpoint {} of {}) is not signed by the given public key",
+                cp.seq,
+                cp.file.escape_debug()
+            )),
+            Some(found) if found.checkpoint == *cp => None,
+            Some(_) => Some(format!(
+                "checkpoint {} in {} differs from the expected head",
+                cp.seq,
+                cp.file.escape_debug()
+            )),
+            None => Some(format!(
+                "the log ends before the expected head: checkpoint {} of {} after {} lines is missing (records cut off, or the newest day files deleted)",
+                cp.seq,
+                cp.file.escape_debug(),
+                cp.records
+            )),
+        }
+    });
+    Ok(DirReport {
+        files,
+        records: all - checkpoints,
+        checkpoints,
+        signed: options.public_key.is_some(),
+        head_problem,
+    })
+}
+
+/// The signed pass of [`verify_dir_with`]: adds checkpoint problems to the
+/// reports.
+fn check_checkpoints(files: &mut [VerifyReport], key: &VerifyingKey) {
+    let mut previous = (GENESIS_HASH.to_owned(), 0u64);
+    // (file index, line) of the last checkpoint.
+    let mut covered: Option<(usize, usize)> = None;
+    for (index, report) in files.iter_mut().enumerate() {
+        let name = report
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let day = day_of_file(&report.path);
+        let mut problems = Vec::new();
+        for found in &report.checkpoints {
+            let cp = &found.checkpoint;
+            let reason = if !cp.is_signed_by(key) {
+                Some(if cp.key == key.to_hex() {
+                    "the checkpoint's signature does not verify (it was edited or forged)"
+                        .to_owned()
+                } else {
+                    format!(
+                        "the checkpoint is signed by another key ({})",
+                        cp.key.escape_debug()
+                    )
+                })
+            } else if cp.file != name || Some(cp.day) != day {
+                Some(format!(
+                    "the checkpoint is for {} ({}) but is in {name} (a day file renamed or moved)",
+                    cp.file.escape_debug(),
+                    cp.day
+                ))
+            } else if usize::try_from(cp.records).ok() != Some(found.line - 1) {
+                Some(format!(
+                    "the checkpoint counts {} lines before it, the file has {} (lines removed or inserted)",
+                    cp.records,
+                    found.line - 1
+                ))
+            } else if cp.head != found.prev_hash {
+                Some(format!(
+                    "the checkpoint signs head {} but follows {} (records before it were rewritten and re-linked)",
+                    cp.head, found.prev_hash
+                ))
+            } else if cp.prev_checkpoint != previous.0 || cp.seq != previous.1 + 1 {
+                Some(format!(
+                    "checkpoint {} follows checkpoint {}, but the previous checkpoint in the log is {} ({}) (a checkpoint or a day file removed)",
+                    cp.seq, cp.prev_checkpoint, previous.1, previous.0
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                problems.push(Problem {
+                    line: found.line,
+                    kind: ProblemKind::Checkpoint { reason },
+                });
+            }
+            previous = (found.hash.clone(), cp.seq);
+            covered = Some((index, found.line));
+        }
+        for problem in problems {
+            report.add_problem(problem);
+        }
+    }
+    // Records after the last checkpoint, wherever they are.
+    let (start_file, start_line) = match covered {
+        Some((file, line)) => (file, line + 1),
+        None => (0, 1),
+    };
+    let mut first = None;
+    let mut count = 0;
+    for (index, report) in files.iter().enumerate().skip(start_file) {
+        let from = if index == start_file { start_line } else { 1 };
+        if report.lines >= from {
+            count += report.lines + 1 - from;
+            first.get_or_insert((index, from));
+        }
+    }
+    if let Some((index, line)) = first {
+        files[index].add_problem(Problem {
+            line,
+            kind: ProblemKind::Unsigned { records: count },
+        });
+    }
+}
+
+/// The newest checkpoint in the day files of `dir` as an [`Anchor`] (what
+/// `cx audit head` prints), reading files newest first until one has a
+/// checkpoint; `None` when there is none. Signatures are not checked here.
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] when a file cannot be read; [`ErrorKind::Parse`] for a
+/// line that is not a record.
+pub fn latest_anchor(dir: impl AsRef<Path>) -> Result<Option<Anchor>, Error> {
+    for path in day_files(dir.as_ref())?.iter().rev() {
+        let found = read_jsonl(path)?.into_iter().rev().find_map(|record| {
+            let checkpoint = (record.event_type == CHECKPOINT_EVENT)
+                .then(|| Checkpoint::from_payload(record.payload()))??;
+            Some(Anchor {
+                hash: record.hash?,
+                checkpoint,
+            })
+        });
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+/// A problem [`verify_appended`] found in a line a writer appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AppendedProblem {
+    /// The file.
+    pub path: PathBuf,
+    /// Byte offset of the line.
+    pub offset: u64,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+impl std::fmt::Display for AppendedProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let problem = Problem {
+            line: 0,
+            kind: self.kind.clone(),
+        }
+        .to_string();
+        let text = problem.strip_prefix("line 0: ").unwrap_or(&problem);
+        write!(f, "{} at byte {}: {text}", self.path.display(), self.offset)
+    }
+}
+
+/// Incremental verification: check only the lines `appended` (as returned
+/// by [`crate::JsonlSink::append`]) and their links, reading each line and
+/// the line before it by offset. Its cost depends on what was appended, not
+/// on the size of the files. Each line must be there, whole, verify as
+/// [`verify_file`] checks a line, carry the hash the writer reported, and
+/// follow the line before it (for a file's first line, the previous day
+/// file's last record, or the start of the chain).
+///
+/// Blocking, like [`read_jsonl`].
+///
+/// # Errors
+///
+/// [`ErrorKind::Io`] when a file cannot be read.
+pub fn verify_appended(appended: &[Appended]) -> Result<Vec<AppendedProblem>, Error> {
+    let mut problems = Vec::new();
+    let mut open: HashMap<PathBuf, File> = HashMap::new();
+    for a in appended {
+        if !open.contains_key(&a.path) {
+            let file =
+                File::open(&a.path).map_err(|e| Error::io("cannot open audit file", &a.path, e))?;
+            open.insert(a.path.clone(), file);
+        }
+        let Some(file) = open.get_mut(&a.path) else {
+            continue;
+        };
+        let io = |e| Error::io("cannot read audit file", &a.path, e);
+        let len = file.metadata().map_err(io)?.len();
+        let problem = |kind| AppendedProblem {
+            path: a.path.clone(),
+            offset: a.offset,
+            kind,
+        };
+        if a.offset + a.len > len {
+            problems.push(problem(ProblemKind::Removed {
+                expected: a.hash.clone(),
+                found: format!("a file of {len} bytes"),
+            }));
+            continue;
+        }
+        let bytes = read_range(file, a.offset, a.offset + a.len).map_err(io)?;
+        let line = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+        let checked = check_line(line, bytes.ends_with(b"\n"), &mut 0);
+        let stored = checked.link.as_ref().map(|(_, h)| h.as_str());
+        if let Some(kind) = checked.problem {
+            problems.push(problem(kind));
+            continue;
+        }
+        if stored != Some(a.hash.as_str()) {
+            problems.push(problem(ProblemKind::RecordEdited {
+                stored: stored.unwrap_or_default().to_owned(),
+                computed: a.hash.clone(),
+            }));
+            continue;
+        }
+        let expected = previous_hash(file, &a.path, a.offset)?;
+        let found = checked.link.map(|(p, _)| p).unwrap_or_default();
+        if expected != found {
+            problems.push(problem(ProblemKind::Removed { expected, found }));
+        }
+    }
+    Ok(problems)
+}
+
+/// The `hash` of the record before byte `offset` of `path`: the line ending
+/// there, or the last record of the previous day file, or [`GENESIS_HASH`].
+fn previous_hash(file: &mut File, path: &Path, offset: u64) -> Result<String, Error> {
+    let io = |e| Error::io("cannot read audit file", path, e);
+    if offset > 0 {
+        let start = rfind_newline(file, offset - 1)
+            .map_err(io)?
+            .map_or(0, |p| p + 1);
+        let line = read_range(file, start, offset - 1).map_err(io)?;
+        return Ok(stored_hash(&line));
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if day_of_file(path).is_none() {
+        return Ok(GENESIS_HASH.to_owned());
+    }
+    let earlier = day_files(dir)?.into_iter().filter(|p| p.as_path() < path);
+    for previous in earlier.rev() {
+        let mut file =
+            File::open(&previous).map_err(|e| Error::io("cannot open audit file", &previous, e))?;
+        let len = file.metadata().map_err(io)?.len();
+        let Some(end) = rfind_newline(&mut file, len).map_err(io)? else {
+            continue;
+        };
+        let start = rfind_newline(&mut file, end)
+            .map_err(io)?
+            .map_or(0, |p| p + 1);
+        let line = read_range(&mut file, start, end).map_err(io)?;
+        return Ok(stored_hash(&line));
+    }
+    Ok(GENESIS_HASH.to_owned())
+}
+
+/// The `hash` member of a line, or a description of why there is none.
+fn stored_hash(line: &[u8]) -> String {
+    serde_json::from_slice::<AuditRecord>(line)
+        .ok()
+        .and_then(|r| r.hash)
+        .unwrap_or_else(|| "(no record)".to_owned())
+}
+
 /// One line as the first pass sees it.
 struct Entry {
     line: usize,
     /// `(prev_hash, hash)` as stored, for chained records.
     link: Option<(String, String)>,
     problem: Option<ProblemKind>,
+    checkpoint: Option<Checkpoint>,
 }
 
 fn verify_chain(path: &Path, start: &Start<'_>) -> Result<VerifyReport, Error> {
     let mut entries = Vec::new();
     let mut records = 0;
     for_each_line(path, |line, bytes, terminated| {
-        let (link, problem) = check_line(bytes, terminated, &mut records);
+        let checked = check_line(bytes, terminated, &mut records);
         entries.push(Entry {
             line,
-            link,
-            problem,
+            link: checked.link,
+            problem: checked.problem,
+            checkpoint: checked.checkpoint,
         });
         Ok(())
     })?;
@@ -350,7 +746,20 @@ fn verify_chain(path: &Path, start: &Start<'_>) -> Result<VerifyReport, Error> {
         .iter()
         .rev()
         .find_map(|e| e.link.as_ref().map(|(_, h)| h.clone()));
+    let checkpoints = entries
+        .iter()
+        .filter_map(|e| {
+            let (prev_hash, hash) = e.link.clone()?;
+            Some(FoundCheckpoint {
+                line: e.line,
+                hash,
+                prev_hash,
+                checkpoint: e.checkpoint.clone()?,
+            })
+        })
+        .collect();
     Ok(VerifyReport {
+        checkpoints,
         path: path.to_path_buf(),
         lines: entries.len(),
         records,
@@ -363,33 +772,44 @@ fn verify_chain(path: &Path, start: &Start<'_>) -> Result<VerifyReport, Error> {
     })
 }
 
+/// What [`check_line`] found in one line.
+struct Checked {
+    /// `(prev_hash, hash)` as stored, for chained records.
+    link: Option<(String, String)>,
+    problem: Option<ProblemKind>,
+    /// The payload, for a checkpoint record.
+    checkpoint: Option<Checkpoint>,
+}
+
 /// Checks 1–4 of the module docs for one line: its stored link (if chained)
 /// and its own problem (if any).
-fn check_line(
-    bytes: &[u8],
-    terminated: bool,
-    records: &mut usize,
-) -> (Option<(String, String)>, Option<ProblemKind>) {
+fn check_line(bytes: &[u8], terminated: bool, records: &mut usize) -> Checked {
     let parsed = serde_json::from_slice::<Value>(bytes).and_then(|value| {
         let record = serde_json::from_value::<AuditRecord>(value.clone())?;
         Ok((value, record))
     });
     let (value, record) = match parsed {
         Ok(ok) => ok,
-        Err(_) if !terminated => {
-            return (None, Some(ProblemKind::Truncated { bytes: bytes.len() }));
-        }
         Err(e) => {
-            return (
-                None,
-                Some(ProblemKind::Parse {
+            let problem = if terminated {
+                ProblemKind::Parse {
                     message: e.to_string(),
-                }),
-            );
+                }
+            } else {
+                ProblemKind::Truncated { bytes: bytes.len() }
+            };
+            return Checked {
+                link: None,
+                problem: Some(problem),
+                checkpoint: None,
+            };
         }
     };
     *records += 1;
     let link = record.prev_hash.clone().zip(record.hash.clone());
+    let checkpoint = (record.event_type == CHECKPOINT_EVENT)
+        .then(|| Checkpoint::from_payload(record.payload()))
+        .flatten();
     let computed = crate::canonical::compliance_hash(record.payload());
     let problem = if computed != record.compliance_hash {
         Some(ProblemKind::HashMismatch {
@@ -405,7 +825,11 @@ fn check_line(
     } else {
         Some(ProblemKind::Unchained)
     };
-    (link, problem)
+    Checked {
+        link,
+        problem,
+        checkpoint,
+    }
 }
 
 /// Call `f(line_number, line, terminated)` for each line of `path`, without

@@ -64,12 +64,8 @@ fn the_readme_run_command_maps_output_and_leaves_a_verifiable_audit_file() {
     assert!(out.contains("2 records, intact"), "{out}");
 
     // One edited byte in a payload is caught, with the line number.
-    let file = std::fs::read_dir(&audit)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    // (The directory also holds the writers' lock and head index.)
+    let file = cx_audit::day_files(&audit).unwrap().pop().unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     let line = 1 + text.lines().position(|l| l.contains("CUST-99887")).unwrap();
     std::fs::write(&file, text.replacen("CUST-99887", "CUST-99888", 1)).unwrap();

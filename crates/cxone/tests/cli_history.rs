@@ -84,7 +84,9 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
     assert_eq!(doc["analysis"]["bottleneckCount"], 0);
 
     // The run was audited.
-    let audit = std::fs::read_dir(dir.path().join("audit")).unwrap().count();
+    let audit = cx_audit::day_files(&dir.path().join("audit"))
+        .unwrap()
+        .len();
     assert_eq!(audit, 1);
 }
 

@@ -63,7 +63,16 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
         .map(|e| e.map(|e| e.file_name()))
         .collect::<Result<_, _>>()?;
     names.sort();
-    assert_eq!(names, ["audit-20240501.jsonl", "audit-20240502.jsonl"]);
+    // The day files, the writers' lock and the head index.
+    assert_eq!(
+        names,
+        [
+            ".audit-head",
+            ".audit.lock",
+            "audit-20240501.jsonl",
+            "audit-20240502.jsonl"
+        ]
+    );
     assert_eq!(sink.path_for(records[0].timestamp.date_naive()), day1);
 
     // The log is append-only: the late 05-01 record went into the 05-02 file.
@@ -93,7 +102,7 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
     assert_eq!(
-        sink.last_hash().await,
+        sink.last_hash().await?,
         all[3].hash.clone().ok_or("unchained")?
     );
 
@@ -290,7 +299,7 @@ async fn a_complete_last_record_missing_only_its_newline_is_kept() -> TestResult
     let sink = JsonlSink::open(tmp.path()).await?;
     assert_eq!(sink.repairs().len(), 1);
     assert_eq!(sink.repairs()[0].moved_to, None);
-    assert_eq!(Some(sink.last_hash().await), second.hash);
+    assert_eq!(Some(sink.last_hash().await?), second.hash);
     sink.write(&AuditRecord::at(at, "X", json!(3))).await?;
     let report = verify_file(&path)?;
     assert!(report.is_ok() && report.records == 3, "{report:?}");
@@ -315,7 +324,7 @@ async fn records_that_could_not_be_read_back_are_refused_before_writing() -> Tes
             .ok_or("unreadable record accepted")?;
         assert_eq!(err.kind(), ErrorKind::Serialize, "{at}");
     }
-    assert_eq!(std::fs::read_dir(tmp.path())?.count(), 0);
+    assert!(cx_audit::day_files(tmp.path())?.is_empty());
     // The limits themselves are fine (written in day order: the log never
     // goes back to an older day's file).
     for (at, payload) in [
@@ -349,7 +358,7 @@ async fn io_failures_are_errors_naming_the_path() -> TestResult {
     // loudly instead of dropping the record... unless it can recreate it.
     let dir = tmp.path().join("gone");
     let sink = JsonlSink::open(&dir).await?;
-    std::fs::remove_dir(&dir)?;
+    std::fs::remove_dir_all(&dir)?; // with its lock and head index
     std::fs::write(&dir, "")?; // now a file: cannot be recreated
     let err = sink
         .write(&AuditRecord::new("X", json!(1)))
@@ -378,8 +387,35 @@ async fn a_single_file_sink_keeps_every_day_in_one_file() {
         cx_audit::AuditSink::write(&sink, &record).await.unwrap();
     }
     assert_eq!(cx_audit::read_jsonl(&path).unwrap().len(), 2);
-    assert_eq!(
-        std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
-        1
-    );
+    // Beside it only its lock and head index (`export.jsonl.lock`, `.head`).
+    let jsonl: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".jsonl"))
+        .collect();
+    assert_eq!(jsonl, ["export.jsonl"]);
+}
+
+#[tokio::test]
+async fn a_witness_receives_every_checkpoint_the_sink_writes() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let witness = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let options = cx_audit::SinkOptions::default()
+        .signing_key(cx_audit::SigningKey::generate()?)
+        .checkpoint_every(2)
+        .witness(witness.clone());
+    let sink = JsonlSink::open_with_options(tmp.path(), options).await?;
+    for i in 0..3 {
+        sink.write(&AuditRecord::new("X", json!(i))).await?;
+    }
+    sink.flush().await?;
+    // One after two records, one at flush for the third.
+    let shipped = witness.records();
+    assert_eq!(shipped.len(), 2, "{shipped:#?}");
+    let in_file: Vec<AuditRecord> = read_jsonl(&cx_audit::day_files(tmp.path())?[0])?
+        .into_iter()
+        .filter(|r| r.event_type == cx_audit::CHECKPOINT_EVENT)
+        .collect();
+    assert_eq!(shipped, in_file);
+    Ok(())
 }

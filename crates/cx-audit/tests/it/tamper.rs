@@ -5,8 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use cx_audit::{AuditRecord, AuditSink, JsonlSink, verify_dir};
-use serde_json::json;
+use cx_audit::{
+    AuditRecord, AuditSink, FsyncPolicy, JsonlSink, SigningKey, SinkOptions, VerifyOptions, chain,
+    compliance_hash, latest_anchor, verify_dir, verify_dir_with,
+};
+use serde_json::{Value, json};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -149,5 +152,276 @@ async fn a_removed_first_day_is_a_missing_start() -> TestResult {
     assert!(reports[1].is_ok());
     // On its own (no directory context) the file is internally consistent.
     assert!(cx_audit::verify_file(tmp.path().join(DAYS[1]))?.is_ok());
+    Ok(())
+}
+
+/// Where a tampering must be reported with the public key.
+#[derive(Debug, Clone, Copy)]
+enum Caught {
+    /// In file `DAYS[.0]`, at line `.1`, as category `.2`.
+    At(usize, usize, &'static str),
+    /// Only by `--expect-head`: the log ends before the anchor.
+    ExpectHead,
+}
+
+/// Four records a day over three days, signed, a checkpoint after every 3
+/// records, at each day roll and at the end. Each file then reads:
+/// `r r r CP r CP` (6 lines).
+async fn signed_log(dir: &Path, key: SigningKey) -> TestResult {
+    let options = SinkOptions::policy(FsyncPolicy::EveryRecord)
+        .signing_key(key)
+        .checkpoint_every(3);
+    let sink = JsonlSink::open_with_options(dir, options).await?;
+    for day in 1..=3 {
+        for i in 0..4 {
+            let at = Utc
+                .with_ymd_and_hms(2025, 3, day, 9, i, 0)
+                .single()
+                .ok_or("bad time")?;
+            let payload = json!({"instanceId": format!("inst_{day}_{i}"), "status": "COMPLETED"});
+            sink.write(&AuditRecord::at(at, "WORKFLOW_COMPLETED", payload))
+                .await?;
+        }
+    }
+    sink.flush().await?;
+    Ok(())
+}
+
+/// Recompute compliance hash, `prev_hash` and `hash` of every record of the
+/// directory, in order: what someone who can write the files but has no key
+/// does after editing.
+fn relink(dir: &Path) -> std::io::Result<()> {
+    let mut prev = cx_audit::GENESIS_HASH.to_owned();
+    let files = cx_audit::day_files(dir).map_err(std::io::Error::other)?;
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let mut out = String::new();
+        for line in text.lines() {
+            let mut value: Value = serde_json::from_str(line)?;
+            let Value::Object(object) = &mut value else {
+                return Err(std::io::Error::other("not an object"));
+            };
+            let payload = object.get("payload").cloned().unwrap_or_default();
+            object.insert("compliance_hash".into(), json!(compliance_hash(&payload)));
+            object.insert("prev_hash".into(), json!(prev));
+            let hash = chain::line_hash(object);
+            object.insert("hash".into(), json!(hash));
+            prev = hash;
+            out.push_str(&serde_json::to_string(&value)?);
+            out.push('\n');
+        }
+        std::fs::write(&path, out)?;
+    }
+    Ok(())
+}
+
+fn line_of(path: &Path, index: usize) -> std::io::Result<String> {
+    let text = std::fs::read_to_string(path)?;
+    text.lines()
+        .nth(index)
+        .map(str::to_owned)
+        .ok_or_else(|| std::io::Error::other("no such line"))
+}
+
+/// A made-up record chained after line `index` of `path`, hashes and all.
+fn forged_after(path: &Path, index: usize) -> std::io::Result<String> {
+    let after: AuditRecord = serde_json::from_str(&line_of(path, index)?)?;
+    let forged = AuditRecord::new("WORKFLOW_COMPLETED", json!({"forged": true}))
+        .chained(after.hash.as_deref().unwrap_or_default());
+    Ok(serde_json::to_string(&forged)?)
+}
+
+#[tokio::test]
+async fn with_a_key_every_tampering_is_caught() -> TestResult {
+    let cases: [(&str, Tamper, Caught, bool); 14] = [
+        // (name, tampering, how the key catches it, caught without a key too)
+        (
+            "edit a payload byte",
+            |d| {
+                let path = d.join(DAYS[1]);
+                let text = std::fs::read_to_string(&path)?;
+                std::fs::write(path, text.replacen("inst_2_0", "inst_2_9", 1))
+            },
+            Caught::At(1, 1, "edited"),
+            true,
+        ),
+        (
+            "edit a hash",
+            |d| {
+                let path = d.join(DAYS[1]);
+                let line = line_of(&path, 1)?;
+                let record: AuditRecord = serde_json::from_str(&line)?;
+                let hash = record.hash.unwrap_or_default();
+                let text = std::fs::read_to_string(&path)?;
+                let forged = format!("\"hash\":\"{}", "f".repeat(64));
+                std::fs::write(
+                    path,
+                    text.replacen(&format!("\"hash\":\"{hash}"), &forged, 1),
+                )
+            },
+            Caught::At(1, 2, "edited"),
+            true,
+        ),
+        (
+            "delete a line",
+            |d| edit_lines(&d.join(DAYS[1]), |l| drop(l.remove(1))),
+            Caught::At(1, 2, "removed"),
+            true,
+        ),
+        (
+            "swap two lines",
+            |d| edit_lines(&d.join(DAYS[1]), |l| l.swap(1, 2)),
+            Caught::At(1, 2, "reordered"),
+            true,
+        ),
+        (
+            "replay a line",
+            |d| {
+                edit_lines(&d.join(DAYS[1]), |l| {
+                    let copy = l[1].clone();
+                    l.insert(3, copy);
+                })
+            },
+            Caught::At(1, 4, "reordered"),
+            true,
+        ),
+        (
+            "insert a line",
+            |d| {
+                let path = d.join(DAYS[1]);
+                let line = forged_after(&path, 1)?;
+                edit_lines(&path, |l| l.insert(2, line))
+            },
+            Caught::At(1, 4, "reordered"),
+            true,
+        ),
+        (
+            "truncate mid-line",
+            |d| {
+                let path = d.join(DAYS[2]);
+                let len = std::fs::metadata(&path)?.len();
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(path)?
+                    .set_len(len - 40)
+            },
+            // The cut checkpoint leaves line 5 unsigned (line 6 is truncated).
+            Caught::At(2, 5, "unsigned"),
+            true,
+        ),
+        (
+            "forge an appended record with recomputed hashes",
+            |d| {
+                let path = d.join(DAYS[2]);
+                let line = forged_after(&path, 5)?;
+                edit_lines(&path, |l| l.push(line))
+            },
+            Caught::At(2, 7, "unsigned"),
+            false,
+        ),
+        (
+            "edit a payload and re-link the rest of the chain",
+            |d| {
+                let path = d.join(DAYS[1]);
+                let text = std::fs::read_to_string(&path)?;
+                std::fs::write(path, text.replacen("inst_2_0", "inst_2_9", 1))?;
+                relink(d)
+            },
+            Caught::At(1, 4, "bad checkpoint"),
+            false,
+        ),
+        (
+            "delete the last record",
+            |d| edit_lines(&d.join(DAYS[2]), |l| drop(l.pop())),
+            Caught::At(2, 5, "unsigned"),
+            false,
+        ),
+        (
+            "delete the newest day file",
+            |d| std::fs::remove_file(d.join(DAYS[2])),
+            Caught::ExpectHead,
+            false,
+        ),
+        (
+            "delete a middle day file",
+            |d| std::fs::remove_file(d.join(DAYS[1])),
+            Caught::At(2, 1, "chain break across days"),
+            true,
+        ),
+        (
+            "rename a day file to another date",
+            |d| std::fs::rename(d.join(DAYS[2]), d.join("audit-20250305.jsonl")),
+            Caught::At(3, 4, "bad checkpoint"),
+            false,
+        ),
+        (
+            "delete a checkpoint (and re-link)",
+            |d| {
+                edit_lines(&d.join(DAYS[1]), |l| drop(l.remove(3)))?;
+                relink(d)
+            },
+            Caught::At(1, 5, "bad checkpoint"),
+            false,
+        ),
+    ];
+    let key = SigningKey::generate()?;
+    let public = key.verifying_key();
+    let seed = tempfile::tempdir()?;
+    signed_log(seed.path(), key).await?;
+    let anchor = latest_anchor(seed.path())?.ok_or("no checkpoint written")?;
+    let mut options = VerifyOptions::default();
+    options.public_key = Some(public);
+    options.expect_head = Some(anchor.clone());
+    let intact = verify_dir_with(seed.path(), &options)?;
+    assert!(intact.is_ok(), "{intact:#?}");
+    assert_eq!((intact.records, intact.checkpoints), (12, 6));
+
+    for (name, tamper, caught, without_key) in cases {
+        let tmp = tempfile::tempdir()?;
+        for path in cx_audit::day_files(seed.path())? {
+            std::fs::copy(&path, tmp.path().join(path.file_name().ok_or("name")?))?;
+        }
+        tamper(tmp.path())?;
+        let mut keyed_options = options.clone();
+        if !matches!(caught, Caught::ExpectHead) {
+            // Caught by the key alone, without the anchor.
+            keyed_options.expect_head = None;
+        }
+        let keyed = verify_dir_with(tmp.path(), &keyed_options)?;
+        assert!(
+            !keyed.is_ok(),
+            "{name}: not caught with the key: {keyed:#?}"
+        );
+        match caught {
+            Caught::At(file, line, category) => {
+                let name_of = |i: usize| match i {
+                    3 => "audit-20250305.jsonl",
+                    i => DAYS[i],
+                };
+                let first = keyed
+                    .files
+                    .iter()
+                    .find_map(|r| r.first_problem.as_ref().map(|p| (r.path.clone(), p)))
+                    .ok_or("no file problem")?;
+                assert_eq!(
+                    (first.0, first.1.line, first.1.kind.category()),
+                    (tmp.path().join(name_of(file)), line, category),
+                    "{name}: {keyed:#?}"
+                );
+            }
+            Caught::ExpectHead => {
+                assert!(keyed.files.iter().all(|f| f.is_ok()), "{name}");
+                let problem = keyed.head_problem.as_deref().unwrap_or_default();
+                assert!(
+                    problem.contains("ends before the expected head"),
+                    "{name}: {problem}"
+                );
+                assert!(problem.contains(DAYS[2]), "{name}: {problem}");
+            }
+        }
+        // Without a key only accidental damage shows.
+        let unkeyed = verify_dir_with(tmp.path(), &VerifyOptions::default())?;
+        assert_eq!(unkeyed.is_ok(), !without_key, "{name}: without a key");
+    }
     Ok(())
 }

@@ -219,7 +219,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let report = update.send().await;
             cx_audit::AuditSink::flush(&*sink).await?;
             let report = report?;
-            let audit_file = sink.path_for(report.new_state.timestamp.date_naive());
+            let audit_file = sink
+                .inner()
+                .path_for(report.new_state.timestamp.date_naive());
             print_update(out, &report, &simulation, &audit_file)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -1,10 +1,14 @@
-//! `cx audit export` (seed 000 step 5), `cx audit verify` and `cx audit tail`.
+//! `cx audit export` (seed 000 step 5), `cx audit verify`, `cx audit tail`,
+//! `cx audit keygen` and `cx audit head`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use cx_audit::{AuditRecord, ExportQuery, JsonlSink, VerifyReport, export_audit_logs};
+use cx_audit::{
+    Anchor, AuditRecord, DirReport, ExportQuery, JsonlSink, SigningKey, VerifyOptions,
+    VerifyingKey, export_audit_logs,
+};
 use serde_json::json;
 
 use crate::output::{OutputFormat, print_json};
@@ -33,10 +37,36 @@ pub enum AuditCommand {
     /// hash, and the chain linking each record to the one before it (across
     /// day files for a directory). Reports the first bad line per file with
     /// what is wrong (edited, removed, reordered, truncated, chain break
-    /// across days); exits 0 only when all are intact.
+    /// across days, bad checkpoint, unsigned); exits 0 only when all are
+    /// intact. Without --public-key only accidental damage can be detected.
     Verify {
         /// A JSONL file or a directory of `audit-YYYYMMDD.jsonl` files.
         path: PathBuf,
+        /// The checkpoint signer's public key file (from `cx audit keygen`):
+        /// also check every signed checkpoint and that none is missing, and
+        /// that no record follows the last one (directories only).
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// A line printed earlier by `cx audit head`, or a file holding it:
+        /// fail when the log ends before that checkpoint (truncated, newest
+        /// day files deleted).
+        #[arg(long)]
+        expect_head: Option<String>,
+    },
+    /// Create an Ed25519 key pair for signing checkpoints: the secret seed in
+    /// FILE (mode 0600; give it to writers as CX_AUDIT_SIGNING_KEY_FILE) and
+    /// the public key in FILE.pub (for `cx audit verify --public-key`).
+    Keygen {
+        /// Where to write the secret key; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the newest signed checkpoint of an audit directory as one line,
+    /// to keep outside the directory and check later with
+    /// `cx audit verify --expect-head`.
+    Head {
+        /// A directory of `audit-YYYYMMDD.jsonl` files.
+        dir: PathBuf,
     },
     /// Print the last records of an audit directory (oldest first), and with
     /// `--follow` keep printing new ones as they are written.
@@ -91,19 +121,74 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { path } => {
-            let reports = if path.is_dir() {
-                cx_audit::verify_dir(&path)?
+        AuditCommand::Verify {
+            path,
+            public_key,
+            expect_head,
+        } => {
+            let mut options = VerifyOptions::default();
+            if let Some(file) = &public_key {
+                options.public_key = Some(VerifyingKey::from_file(file)?);
+            }
+            if let Some(head) = &expect_head {
+                options.expect_head = Some(match std::fs::read_to_string(head) {
+                    Ok(text) => Anchor::parse(&text, head)?,
+                    Err(_) => Anchor::parse(head, "--expect-head")?,
+                });
+            }
+            let report = if path.is_dir() {
+                tokio::task::spawn_blocking(move || cx_audit::verify_dir_with(&path, &options))
+                    .await??
+            } else if public_key.is_some() || expect_head.is_some() {
+                return Err(
+                    "--public-key and --expect-head need an audit directory, not a file".into(),
+                );
             } else {
-                vec![cx_audit::verify_file(&path)?]
+                let file = cx_audit::verify_file(&path)?;
+                DirReport::from_file(file)
             };
-            let intact = reports.iter().all(VerifyReport::is_ok);
-            print_reports(&reports, globals.output)?;
-            Ok(if intact {
+            print_reports(&report, globals.output)?;
+            Ok(if report.is_ok() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
+        }
+        AuditCommand::Keygen { out } => {
+            let key = SigningKey::generate()?;
+            let public = key.write_pair(&out)?;
+            let hex = key.verifying_key().to_hex();
+            match globals.output {
+                OutputFormat::Json => print_json(&json!({
+                    "signingKey": out,
+                    "publicKey": public,
+                    "public": hex,
+                }))?,
+                OutputFormat::Human => {
+                    println!(
+                        "signing key: {} (secret; give it to writers as CX_AUDIT_SIGNING_KEY_FILE)",
+                        out.display()
+                    );
+                    println!("public key:  {} ({hex})", public.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Head { dir } => {
+            let found = tokio::task::spawn_blocking({
+                let dir = dir.clone();
+                move || cx_audit::latest_anchor(&dir)
+            })
+            .await??;
+            let Some(anchor) = found else {
+                return Err(format!(
+                    "no signed checkpoint in {} (writers sign with CX_AUDIT_SIGNING_KEY_FILE set)",
+                    dir.display()
+                )
+                .into());
+            };
+            println!("{}", anchor.to_line());
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Tail { dir, lines, follow } => {
             tail(&dir, lines, follow, globals.output).await
@@ -183,7 +268,11 @@ async fn tail(dir: &Path, lines: usize, follow: bool, output: OutputFormat) -> C
     }
 }
 
-fn print_reports(reports: &[VerifyReport], output: OutputFormat) -> CliResult {
+/// What `verify` says when no public key was given.
+const UNSIGNED_NOTE: &str = "no --public-key: only accidental damage can be detected; anyone who can write the files can rewrite them and recompute every hash";
+
+fn print_reports(report: &DirReport, output: OutputFormat) -> CliResult {
+    let reports = &report.files;
     match output {
         OutputFormat::Json => {
             let files: Vec<_> = reports
@@ -203,7 +292,12 @@ fn print_reports(reports: &[VerifyReport], output: OutputFormat) -> CliResult {
                 })
                 .collect();
             print_json(&json!({
-                "intact": reports.iter().all(VerifyReport::is_ok),
+                "intact": report.is_ok(),
+                "records": report.records,
+                "checkpoints": report.checkpoints,
+                "signed": report.signed,
+                "headProblem": report.head_problem,
+                "note": (!report.signed).then_some(UNSIGNED_NOTE),
                 "files": files,
             }))
         }
@@ -216,6 +310,22 @@ fn print_reports(reports: &[VerifyReport], output: OutputFormat) -> CliResult {
                     None => println!("{}: {} records, intact", r.path.display(), r.records),
                     Some(p) => println!("{}: TAMPERED: {p}", r.path.display()),
                 }
+            }
+            if let Some(problem) = &report.head_problem {
+                println!("TAMPERED: {problem}");
+            }
+            println!(
+                "{} records and {} checkpoints{}",
+                report.records,
+                report.checkpoints,
+                if report.signed {
+                    ", signatures checked"
+                } else {
+                    ""
+                }
+            );
+            if !report.signed {
+                println!("note: {UNSIGNED_NOTE}");
             }
             Ok(())
         }

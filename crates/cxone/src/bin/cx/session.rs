@@ -222,10 +222,17 @@ impl Session {
     /// # Errors
     /// When the directory cannot be opened.
     pub async fn audit(&self, dir: &Path) -> crate::CliResult<TenantAudit> {
-        Ok(TenantAudit {
-            inner: JsonlSink::open(dir).await?,
+        Ok(self.audit_through(JsonlSink::open(dir).await?))
+    }
+
+    /// `sink` with every record's payload naming this session's tenant kind
+    /// (e.g. an [`cx_audit::AppendTracker`] over the JSONL files, for a run
+    /// that verifies what it wrote).
+    pub fn audit_through<S: AuditSink>(&self, sink: S) -> TenantAudit<S> {
+        TenantAudit {
+            inner: sink,
             kind: self.kind,
-        })
+        }
     }
 
     /// The lifetime of the current access token (logging in first if no
@@ -239,23 +246,24 @@ impl Session {
     }
 }
 
-impl TenantAudit {
-    /// The day file a record of `day` goes to.
-    pub fn path_for(&self, day: chrono::NaiveDate) -> PathBuf {
-        self.inner.path_for(day)
+impl<S> TenantAudit<S> {
+    /// The sink records go through.
+    pub fn inner(&self) -> &S {
+        &self.inner
     }
 }
 
-/// A [`JsonlSink`] that adds `"tenantKind"` to every record's payload (an
-/// object payload; others are wrapped as `{"tenantKind", "payload"}`), so a
-/// record made against the embedded simulator says so.
-pub struct TenantAudit {
-    inner: JsonlSink,
+/// A sink (by default the [`JsonlSink`]) that adds `"tenantKind"` to every
+/// record's payload (an object payload; others are wrapped as
+/// `{"tenantKind", "payload"}`), so a record made against the embedded
+/// simulator says so.
+pub struct TenantAudit<S = JsonlSink> {
+    inner: S,
     kind: TenantKind,
 }
 
 #[async_trait::async_trait]
-impl AuditSink for TenantAudit {
+impl<S: AuditSink> AuditSink for TenantAudit<S> {
     async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
         let kind = Value::String(self.kind.as_str().to_owned());
         let payload = match record.payload().clone() {

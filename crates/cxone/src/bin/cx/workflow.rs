@@ -3,10 +3,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use cx_audit::{AuditRecord, AuditSink};
+use cx_audit::{AppendTracker, AuditSink, JsonlSink};
 use cx_workflow::{
     Client, Config, ExecutionPriority, ExecutionReport, OutputMapping, Progress, TriggerPayload,
     WorkflowId,
@@ -78,30 +78,6 @@ impl From<PriorityArg> for ExecutionPriority {
     }
 }
 
-/// Counts what it writes through to the JSONL sink and remembers which day
-/// files it touched, so the run can verify exactly those.
-struct RunAudit {
-    inner: crate::session::TenantAudit,
-    written: Mutex<(u64, BTreeSet<PathBuf>)>,
-}
-
-#[async_trait::async_trait]
-impl AuditSink for RunAudit {
-    async fn write(&self, record: &AuditRecord) -> Result<(), cx_audit::Error> {
-        self.inner.write(record).await?;
-        let path = self.inner.path_for(record.timestamp.date_naive());
-        if let Ok(mut w) = self.written.lock() {
-            w.0 += 1;
-            w.1.insert(path);
-        }
-        Ok(())
-    }
-
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        self.inner.flush().await
-    }
-}
-
 /// The CLI polls faster than the seed's 2 s start: the first poll after
 /// 100 ms, then 150 ms ×1.5 capped at 5 s, until `timeout`.
 fn cli_poller(timeout: Duration) -> cx_http::Poller {
@@ -137,10 +113,11 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             }
             let context: serde_json::Map<String, Value> = context.into_iter().collect();
             let session = Session::open(&globals.tenant).await?;
-            let audit = Arc::new(RunAudit {
-                inner: session.audit(&globals.audit_dir).await?,
-                written: Mutex::new((0, BTreeSet::new())),
-            });
+            // Keeps where each record went, so the run verifies exactly the
+            // lines it wrote and their links, whatever the day file's size.
+            let audit = Arc::new(session.audit_through(AppendTracker::new(
+                JsonlSink::open(&globals.audit_dir).await?,
+            )));
             let client = Client::new(
                 session.http.clone(),
                 Config {
@@ -186,18 +163,22 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 .await;
             bar.finish_and_clear();
             let report = result?;
-            let (records, files) = match audit.written.lock() {
-                Ok(w) => (w.0, w.1.iter().cloned().collect::<Vec<_>>()),
-                Err(_) => (0, Vec::new()),
-            };
             audit.flush().await?;
-            let mut problems = Vec::new();
-            for f in &files {
-                let r = cx_audit::verify_file(f)?;
-                if let Some(p) = r.first_problem {
-                    problems.push(format!("{}: {p}", f.display()));
-                }
-            }
+            let written = audit.inner().appended();
+            let records = written.len() as u64;
+            let files: Vec<PathBuf> = written
+                .iter()
+                .map(|a| a.path.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let problems: Vec<String> = audit
+                .inner()
+                .verify()
+                .await?
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             print_run(&report, records, &files, &problems, globals.output)?;
             if !problems.is_empty() {
                 return Err(
