@@ -110,14 +110,14 @@ impl Poller {
         Duration::from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
     }
 
-    /// The schedule left after `elapsed` and `polls` were spent on earlier
-    /// steps of the same operation (e.g. its submission): `deadline` and
-    /// `max_polls` shrink accordingly, so that one operation keeps one limit.
+    /// The schedule left after `elapsed` was spent on earlier steps of the
+    /// same operation (e.g. its submission): `deadline` shrinks accordingly,
+    /// so that one operation keeps one deadline. `max_polls` stays: it
+    /// bounds each step's calls.
     #[must_use]
-    pub fn spent(&self, elapsed: Duration, polls: u32) -> Poller {
+    pub fn spent(&self, elapsed: Duration) -> Poller {
         Poller {
             deadline: self.deadline.map(|d| d.saturating_sub(elapsed)),
-            max_polls: self.max_polls.map(|m| m.saturating_sub(polls).max(1)),
             ..self.clone()
         }
     }
@@ -370,12 +370,16 @@ mod tests {
             first_delay: Duration::from_secs(1),
             deadline: Some(Duration::from_secs(10)),
             max_polls: Some(5),
+            jitter: 0.0,
             ..Poller::default()
         };
-        let left = p.spent(Duration::from_secs(4), 2);
+        let left = p.spent(Duration::from_secs(4));
         assert_eq!(left.deadline, Some(Duration::from_secs(6)));
-        assert_eq!(left.max_polls, Some(3));
-        assert_eq!(p.spent(Duration::from_secs(20), 9).max_polls, Some(1));
+        assert_eq!(left.max_polls, Some(5));
+        assert_eq!(
+            p.spent(Duration::from_secs(20)).deadline,
+            Some(Duration::ZERO)
+        );
         let mut n = 0;
         let started = tokio::time::Instant::now();
         let err = left
@@ -385,11 +389,9 @@ mod tests {
             })
             .await
             .err();
-        assert_eq!(n, 3);
+        assert_eq!(n, 5);
         assert_eq!(err.and_then(|e| e.status()), Some(503));
-        assert!(
-            started.elapsed() < Duration::from_secs(1),
-            "retry skips first_delay"
-        );
+        // 200 + 300 + 450 + 675 ms between 5 attempts; no first_delay.
+        assert_eq!(started.elapsed(), Duration::from_millis(1625));
     }
 }

@@ -708,7 +708,10 @@ async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_e
         })
         .await
         .unwrap();
-    assert_eq!(outcome.polls, 2, "the second call recovered from the reset itself");
+    assert_eq!(
+        outcome.polls, 2,
+        "the second call recovered from the reset itself"
+    );
     let posts = sent(&sim, "POST", &path);
     assert_eq!(
         posts.iter().map(|e| e.status).collect::<Vec<_>>(),

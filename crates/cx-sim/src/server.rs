@@ -12,8 +12,8 @@
 //!    sleeps first;
 //! 4. buffers the request body (at most [`MAX_BODY_BYTES`]) and runs the
 //!    axum router;
-//! 5. for `StatusAfterProcessing`, `TruncatedBody` and `StallBody`, rewrites
-//!    the handler's response;
+//! 5. for `StatusAfterProcessing`, `TruncatedBody`, `StallBody` and
+//!    `ReportStatus`, rewrites the handler's response;
 //! 6. records a [`JournalEntry`] with the status actually sent.
 
 use std::convert::Infallible;
@@ -400,6 +400,7 @@ async fn handle(
         Some(Fault::StatusAfterProcessing { status }) => injected(*status),
         Some(Fault::TruncatedBody) => truncate(resp).await,
         Some(Fault::StallBody { ms }) => stall(resp, *ms).await,
+        Some(Fault::ReportStatus { value }) => report_status(resp, value).await,
         _ => resp,
     };
     meta.stamp(&mut resp);
@@ -438,6 +439,25 @@ async fn truncate(resp: Response<Body>) -> Response<Body> {
         Err(io::Error::other("injected truncated body"))
     });
     Response::from_parts(parts, Body::from_stream(first.chain(abort)))
+}
+
+/// Sets the top-level `status` of a JSON object body to `value`.
+async fn report_status(resp: Response<Body>, value: &str) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let bytes = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.insert("status".to_owned(), json!(value));
+            serde_json::to_vec(&m).map_or(bytes, Bytes::from)
+        }
+        _ => bytes,
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Sends the head, waits `ms`, then sends the body.
