@@ -17,7 +17,8 @@
 //! - with the check's error, unchanged, when it is not transient;
 //! - when `max_polls` polls were made or `deadline` passed: with the last
 //!   transient error if the last check failed (its outcome is unknown), or
-//!   [`ErrorKind::PollExhausted`] naming the operation if it was pending.
+//!   [`ErrorKind::PollExhausted`] naming the operation if it was pending or
+//!   the deadline passed during a check.
 //!
 //! Retrying is paced by the poll schedule, so it adds no more load than
 //! polling itself. Dropping the future cancels it (nothing runs in the
@@ -131,7 +132,8 @@ impl Poller {
     ///
     /// # Errors
     /// `attempt`'s first non-transient error; its last transient error when
-    /// the deadline or the attempt limit ends the retries.
+    /// the deadline or the attempt limit ends the retries;
+    /// [`ErrorKind::PollExhausted`] when the deadline passes during an attempt.
     pub async fn retry<T, F, Fut>(
         &self,
         operation: &str,
@@ -164,8 +166,8 @@ impl Poller {
     /// `check`'s non-transient error, unchanged; its last transient error
     /// when polls or time run out after a failed check;
     /// [`ErrorKind::PollExhausted`] when they run out while the operation is
-    /// pending (its message names `operation`, the polls and the ms waited);
-    /// [`ErrorKind::Timeout`] when the deadline passes during a check.
+    /// pending or the deadline passes during a check (its message names
+    /// `operation`, the polls and the ms waited).
     pub async fn poll<T, F, Fut>(&self, operation: &str, check: F) -> Result<PollOutcome<T>, Error>
     where
         F: FnMut() -> Fut,
@@ -204,13 +206,15 @@ impl Poller {
                 None => check().await,
                 Some(at) => match tokio::time::timeout_at(at, check()).await {
                     Ok(answer) => answer,
-                    Err(_) => Err(Error::new(
-                        ErrorKind::Timeout,
-                        format!(
-                            "{operation}: the deadline of {} ms passed during poll {polls}",
-                            self.deadline.unwrap_or_default().as_millis()
-                        ),
-                    )),
+                    Err(_) => {
+                        return Err(Error::new(
+                            ErrorKind::PollExhausted,
+                            format!(
+                                "{operation} did not finish within its deadline of {} ms (it passed during poll {polls})",
+                                self.deadline.unwrap_or_default().as_millis()
+                            ),
+                        ));
+                    }
                 },
             };
             let (retry_after, failed) = match answer {
@@ -357,8 +361,9 @@ mod tests {
             .await
             .err();
         assert!(
-            err.as_ref()
-                .is_some_and(|e| e.kind() == ErrorKind::Timeout && e.to_string().contains("job j")),
+            err.as_ref().is_some_and(
+                |e| e.kind() == ErrorKind::PollExhausted && e.to_string().contains("job j")
+            ),
             "{err:?}"
         );
         assert_eq!(started.elapsed(), Duration::from_secs(3));

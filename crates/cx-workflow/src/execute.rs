@@ -316,7 +316,7 @@ impl<'a> ExecuteBuilder<'a> {
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).
-            Err(e) if e.is_transient() => {
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
                 let err = Error::new(
                     ErrorKind::OutcomeUnknown,
                     format!(
