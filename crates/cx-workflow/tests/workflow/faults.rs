@@ -170,14 +170,9 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
             .all(|e| e.idempotency_key.as_deref() == Some(report.idempotency_key.as_str()))
     );
     ctx.sim.set_faults(vec![]);
-    let listed: Value = ctx
-        .client
-        .http()
-        .link(cx_http::Method::GET, &executions_path())
-        .send_json()
-        .await?;
-    assert_eq!(listed["totalCount"], json!(1), "one execution, not 5");
-    assert_eq!(listed["items"][0]["id"], json!(report.execution.id));
+    let (server, total) = listed(&ctx, &executions_path()).await?;
+    assert_eq!(total, json!(1), "one execution, not 5");
+    assert_eq!(server, BTreeSet::from([report.execution.id.clone()]));
     Ok(())
 }
 
@@ -250,12 +245,10 @@ fn soak_config() -> Config {
     }
 }
 
-#[tokio::test]
-async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> TestResult {
-    const RUNS: usize = 200;
-    let ctx = Ctx::with_client(
-        Sim::builder()
-            .seed(9)
+/// A simulator from `builder` under the soak mix, and a client for it.
+async fn soak_ctx(builder: cx_sim::SimBuilder) -> Result<Ctx, crate::support::BoxError> {
+    Ctx::with_client(
+        builder
             .journal_capacity(200_000)
             .faults(cx_sim::soak_faults()),
         soak_config(),
@@ -263,7 +256,33 @@ async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> Te
         crate::support::DEFAULT_CLIENT_SECRET,
         Some(soak_http()),
     )
-    .await?;
+    .await
+}
+
+/// The `id`s of the `{totalCount, items}` list at `path`, and its `totalCount`.
+async fn listed(
+    ctx: &Ctx,
+    path: &str,
+) -> Result<(BTreeSet<String>, Value), crate::support::BoxError> {
+    let body: Value = ctx
+        .client
+        .http()
+        .link(cx_http::Method::GET, path)
+        .send_json()
+        .await?;
+    let ids = body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["id"].as_str().map(str::to_owned))
+        .collect();
+    Ok((ids, body["totalCount"].clone()))
+}
+
+#[tokio::test]
+async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> TestResult {
+    const RUNS: usize = 200;
+    let ctx = soak_ctx(Sim::builder().seed(9)).await?;
     let id = wf(SEED_WORKFLOW_ID)?;
     let results: Vec<_> = futures::stream::iter(0..RUNS)
         .map(|i| {
@@ -299,19 +318,8 @@ async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> Te
         .count();
     ctx.sim.set_faults(vec![]);
     // 0 duplicates, 0 orphans: the server holds exactly the reported executions.
-    let listed: Value = ctx
-        .client
-        .http()
-        .link(cx_http::Method::GET, &executions_path())
-        .send_json()
-        .await?;
-    let server: BTreeSet<String> = listed["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["id"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(listed["totalCount"], json!(RUNS));
+    let (server, total) = listed(&ctx, &executions_path()).await?;
+    assert_eq!(total, json!(RUNS));
     assert_eq!(server, ids);
     // One execution per idempotency key: every created key was answered once.
     let keys: BTreeSet<String> = ctx
@@ -333,18 +341,7 @@ async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> Te
 #[tokio::test]
 async fn soak_60_triggers_all_create_exactly_one_instance() -> TestResult {
     const RUNS: usize = 60;
-    let ctx = Ctx::with_client(
-        Sim::builder()
-            .seed(10)
-            .journal_capacity(100_000)
-            .max_concurrent_instances(1000)
-            .faults(cx_sim::soak_faults()),
-        soak_config(),
-        crate::support::DEFAULT_CLIENT_ID,
-        crate::support::DEFAULT_CLIENT_SECRET,
-        Some(soak_http()),
-    )
-    .await?;
+    let ctx = soak_ctx(Sim::builder().seed(10).max_concurrent_instances(1000)).await?;
     let results: Vec<_> = futures::stream::iter(0..RUNS)
         .map(|i| {
             let client = &ctx.client;
@@ -368,22 +365,9 @@ async fn soak_60_triggers_all_create_exactly_one_instance() -> TestResult {
     }
     assert_eq!(ids.len(), RUNS);
     ctx.sim.set_faults(vec![]);
-    let listed: Value = ctx
-        .client
-        .http()
-        .link(
-            cx_http::Method::GET,
-            &format!("/api/v2/workflows/instances?workflowId={SEED_WORKFLOW_ID}&pageSize=1000"),
-        )
-        .send_json()
-        .await?;
-    let server: BTreeSet<String> = listed["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["id"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(listed["totalCount"], json!(RUNS), "0 duplicates, 0 orphans");
+    let path = format!("/api/v2/workflows/instances?workflowId={SEED_WORKFLOW_ID}&pageSize=1000");
+    let (server, total) = listed(&ctx, &path).await?;
+    assert_eq!(total, json!(RUNS), "0 duplicates, 0 orphans");
     assert_eq!(server, ids);
     let events = ctx.audit_events();
     assert_eq!(events.len(), RUNS);
