@@ -12,7 +12,15 @@
 //!    a second job.
 //! 3. **poll** — `GET /api/v2/dataactions/{id}/jobs/{jobId}` on
 //!    `Config::poller` until COMPLETED, FAILED or TIMED_OUT; the max wait
-//!    ending first is [`ErrorKind::WaitTimeout`] naming the job.
+//!    ending first is [`ErrorKind::WaitTimeout`] naming the job, a status
+//!    this crate does not know ends it at once ([`ErrorKind::UnknownStatus`]).
+//!
+//! The max wait (the poller's `deadline`) bounds steps 1–3 together. Every
+//! call of a run is retried on the poll schedule while it fails transiently
+//! (no response, 429, 5xx), the execute with the same idempotency key, so a
+//! lost response is recovered as the same job and one bad poll never ends a
+//! run. A run the max wait ends is "unknown outcome"
+//! ([`Error::is_outcome_unknown`]), never a failed job.
 //! 4. **extract** — the [`Extraction`] on the job's `output`, coerced.
 //! 5. **audit** — an [`ExecutionAudit`], POSTed to `Config::webhook_url`
 //!    (outcome recorded) and written to the sink, on success and failure.
@@ -104,12 +112,16 @@ impl Client {
     /// # Errors
     /// The failed call, mapped ([`ErrorKind::NotFound`], [`ErrorKind::PermissionDenied`], ...).
     pub async fn definition(&self, id: &ActionId) -> Result<ActionDefinition, Error> {
-        self.http
-            .get(ApiPath::new("/api/v2/dataactions").id("action_id", id.as_str()))
-            .operation("dataaction.definition")
+        self.definition_request(id)
             .send_json()
             .await
             .map_err(|e| from_http(e, &format!("reading data action {id}")))
+    }
+
+    fn definition_request(&self, id: &ActionId) -> cx_http::RequestBuilder {
+        self.http
+            .get(ApiPath::new("/api/v2/dataactions").id("action_id", id.as_str()))
+            .operation("dataaction.definition")
     }
 
     /// `POST /api/v2/dataactions/{id}/execute` with `Idempotency-Key: key`
@@ -123,8 +135,21 @@ impl Client {
         payload: &Payload,
         key: &str,
     ) -> Result<JobAccepted, Error> {
-        let accepted: JobAccepted = self
-            .http
+        let accepted = self
+            .execute_request(id, payload, key)
+            .send_json()
+            .await
+            .map_err(|e| from_http(e, &format!("executing data action {id}")))?;
+        checked_job(accepted)
+    }
+
+    fn execute_request(
+        &self,
+        id: &ActionId,
+        payload: &Payload,
+        key: &str,
+    ) -> cx_http::RequestBuilder {
+        self.http
             .post(
                 ApiPath::new("/api/v2/dataactions")
                     .id("action_id", id.as_str())
@@ -133,22 +158,52 @@ impl Client {
             .idempotency_key(key)
             .json(payload)
             .operation("dataaction.execute")
-            .send_json()
-            .await
-            .map_err(|e| from_http(e, &format!("executing data action {id}")))?;
-        if is_path_segment(&accepted.job_id) {
-            Ok(accepted)
-        } else {
-            Err(Error::new(
-                ErrorKind::Api,
-                format!(
-                    "the server returned an unusable job id {:?}",
-                    accepted.job_id
-                ),
-            ))
-        }
     }
 
+    /// As [`Client::execute`], retried on `poller` while it fails
+    /// transiently (same key every time). A transient failure at the end is
+    /// [`ErrorKind::OutcomeUnknown`]: the job may exist.
+    async fn execute_retried(
+        &self,
+        id: &ActionId,
+        payload: &Payload,
+        key: &str,
+        poller: &Poller,
+    ) -> Result<JobAccepted, Error> {
+        let what = format!("executing data action {id}");
+        let sent = poller
+            .retry(&what, || self.execute_request(id, payload, key).send_json())
+            .await;
+        match sent {
+            Ok(o) => checked_job(o.value),
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "unknown outcome: {what} (idempotency key {key}) got no answer within the max wait (last error: {e}); the job may exist"
+                ),
+            )
+            .with_http(e)),
+            Err(e) => Err(from_http(e, &what)),
+        }
+    }
+}
+
+/// `accepted`, if its job id can be used as a path segment.
+fn checked_job(accepted: JobAccepted) -> Result<JobAccepted, Error> {
+    if is_path_segment(&accepted.job_id) {
+        Ok(accepted)
+    } else {
+        Err(Error::new(
+            ErrorKind::Api,
+            format!(
+                "the server returned an unusable job id {:?}",
+                accepted.job_id
+            ),
+        ))
+    }
+}
+
+impl Client {
     /// `GET /api/v2/dataactions/{id}/jobs/{jobId}`, once.
     ///
     /// # Errors
@@ -199,12 +254,16 @@ impl Client {
     }
 
     /// Poll a job on `poller` until it is terminal (seed 004 `poll_job`).
-    /// Returns the job and the number of polls.
+    /// Returns the job and the number of polls. Transient failures of a
+    /// poll are retried until the poller's deadline.
     ///
     /// # Errors
-    /// [`ErrorKind::WaitTimeout`] when the poller's deadline or poll limit
-    /// ends first (the message names the job and its last status); the
-    /// failed call otherwise.
+    /// All "unknown outcome", naming the job: [`ErrorKind::WaitTimeout`] when
+    /// the poller's deadline or poll limit ends first while the job is
+    /// pending (the message names its last status);
+    /// [`ErrorKind::OutcomeUnknown`] when the polls failed transiently until
+    /// then; [`ErrorKind::UnknownStatus`] at once for a status this crate
+    /// does not know. A poll refused for good (404, 403, ...), mapped.
     pub async fn wait(
         &self,
         id: &ActionId,
@@ -225,7 +284,8 @@ impl Client {
                     let resp = req.send().await?;
                     let job: Job = resp.json()?;
                     *last.lock().unwrap_or_else(PoisonError::into_inner) = job.status.clone();
-                    if job.status.is_terminal() {
+                    // A status this crate does not know ends the wait too.
+                    if job.status.is_terminal() || matches!(job.status, JobStatus::Other(_)) {
                         Ok(PollStatus::Done(job))
                     } else {
                         Ok(PollStatus::Pending {
@@ -235,23 +295,38 @@ impl Client {
                 }
             })
             .await;
-        match outcome {
-            Ok(o) => Ok((o.value, o.polls)),
-            Err(e) if e.kind() == cx_http::ErrorKind::PollExhausted => {
-                let status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
-                Err(Error::new(
-                    ErrorKind::WaitTimeout,
+        let status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
+        let (polls, ms) = (polls.into_inner(), started.elapsed().as_millis());
+        let err = match outcome {
+            Ok(o) => match &o.value.status {
+                JobStatus::Other(s) => Error::new(
+                    ErrorKind::UnknownStatus,
                     format!(
-                        "job {job_id} of data action {id} is still {status} after {} polls in {} ms (max wait {})",
-                        polls.into_inner(),
-                        started.elapsed().as_millis(),
-                        poller.deadline.map_or_else(|| "none".to_owned(), |d| format!("{} ms", d.as_millis())),
+                        "unknown outcome: job {job_id} of data action {id} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
+                        cx_http::escape(s)
                     ),
-                )
-                .with_job(job_id))
-            }
-            Err(e) => Err(from_http(e, &format!("polling job {job_id}")).with_job(job_id)),
-        }
+                ),
+                _ => return Ok((o.value, o.polls)),
+            },
+            Err(e) if e.kind() == cx_http::ErrorKind::PollExhausted => Error::new(
+                ErrorKind::WaitTimeout,
+                format!(
+                    "unknown outcome: job {job_id} of data action {id} is still {status} after {polls} polls in {ms} ms (max wait {})",
+                    poller
+                        .deadline
+                        .map_or_else(|| "none".to_owned(), |d| format!("{} ms", d.as_millis())),
+                ),
+            ),
+            Err(e) if e.is_transient() => Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "unknown outcome: job {job_id} of data action {id} was last seen {status}; its polls failed until the max wait ({polls} polls in {ms} ms, last error: {e})"
+                ),
+            )
+            .with_http(e),
+            Err(e) => from_http(e, &format!("polling job {job_id}")),
+        };
+        Err(err.with_job(job_id))
     }
 
     /// One run of action `id` with `payload`; configure, then
@@ -419,11 +494,12 @@ impl<'a> RunBuilder<'a> {
             .poller
             .clone()
             .unwrap_or_else(|| client.config.poller.clone());
+        let started = Instant::now();
         self.validate(key, &poller)
             .await
             .map_err(|e| (None, None, e))?;
         let accepted = client
-            .execute(id, &self.payload, key)
+            .execute_retried(id, &self.payload, key, &poller.spent(started.elapsed()))
             .await
             .map_err(|e| (None, None, e))?;
         let job_id = accepted.job_id;
@@ -431,7 +507,7 @@ impl<'a> RunBuilder<'a> {
         let fail =
             |status: Option<String>, e: Error| (Some(job_id.clone()), status, e.with_job(&job_id));
         let (job, polls) = client
-            .wait(id, &job_id, &poller)
+            .wait(id, &job_id, &poller.spent(started.elapsed()))
             .await
             .map_err(|e| fail(None, e))?;
         let status = job.status.to_string();
@@ -495,7 +571,14 @@ impl<'a> RunBuilder<'a> {
         if self.required.is_some() {
             return Ok(());
         }
-        let def = self.client.definition(self.action_id).await?;
+        let what = format!("reading data action {}", self.action_id);
+        let def: ActionDefinition = poller
+            .retry(&what, || {
+                self.client.definition_request(self.action_id).send_json()
+            })
+            .await
+            .map(|o| o.value)
+            .map_err(|e| from_http(e, &what))?;
         let Some(version) = def.version(&self.payload.version_id) else {
             let known: Vec<&str> = def.versions.iter().map(|v| v.version_id.as_str()).collect();
             return Err(Error::violation(Violation::new(

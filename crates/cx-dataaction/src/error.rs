@@ -13,7 +13,9 @@
 //! | `JobFailed` | the job ended FAILED ([`Error::error_detail`]) | COMPUTE |
 //! | `Api` | any other failed call (5xx, unreadable body) | COMPUTE |
 //! | `JobTimedOut` | the job ended TIMED_OUT | TIMEOUT |
-//! | `WaitTimeout` | the job was not terminal within the max wait | TIMEOUT |
+//! | `WaitTimeout` | the job was not terminal within the max wait (outcome unknown) | TIMEOUT |
+//! | `OutcomeUnknown` | the execute or the polls failed transiently until the max wait | NETWORK |
+//! | `UnknownStatus` | the job reported a status this crate does not know | COMPUTE |
 //! | `Audit` | the run finished but its audit record was not stored | the run's own |
 
 use std::fmt;
@@ -48,6 +50,14 @@ pub enum ErrorKind {
     WaitTimeout,
     /// An extraction expression failed on the job output.
     Extraction,
+    /// No answer settled the run before the max wait: every execute attempt
+    /// (the job may exist; its idempotency key finds it) or every poll
+    /// ([`Error::job_id`] names the job) failed transiently. Not a failure
+    /// of the job.
+    OutcomeUnknown,
+    /// The job reported a status this crate does not know; waiting stopped
+    /// at once. The message names the status and the job.
+    UnknownStatus,
     /// Any other failed API call.
     Api,
     /// The run finished but its audit record could not be written
@@ -69,6 +79,8 @@ impl ErrorKind {
             ErrorKind::JobTimedOut => "job_timed_out",
             ErrorKind::WaitTimeout => "wait_timeout",
             ErrorKind::Extraction => "extraction",
+            ErrorKind::OutcomeUnknown => "outcome_unknown",
+            ErrorKind::UnknownStatus => "unknown_status",
             ErrorKind::Api => "api",
             ErrorKind::Audit => "audit",
         }
@@ -81,10 +93,11 @@ impl ErrorKind {
             | ErrorKind::NotFound
             | ErrorKind::PermissionDenied
             | ErrorKind::Extraction => ErrorClass::Validation,
-            ErrorKind::Transport => ErrorClass::Network,
+            ErrorKind::Transport | ErrorKind::OutcomeUnknown => ErrorClass::Network,
             ErrorKind::RateLimited
             | ErrorKind::ComputeUnavailable
             | ErrorKind::JobFailed
+            | ErrorKind::UnknownStatus
             | ErrorKind::Api => ErrorClass::Compute,
             ErrorKind::JobTimedOut | ErrorKind::WaitTimeout => ErrorClass::Timeout,
             ErrorKind::Audit => ErrorClass::None,
@@ -212,6 +225,11 @@ impl Error {
         self
     }
 
+    pub(crate) fn with_http(mut self, err: cx_http::Error) -> Self {
+        self.inner.http = Some(err);
+        self
+    }
+
     pub(crate) fn with_error_detail(mut self, detail: Option<String>) -> Self {
         self.inner.error_detail = detail;
         self
@@ -249,6 +267,16 @@ impl Error {
     /// The seed's classification ([`ErrorKind::class`]).
     pub fn class(&self) -> ErrorClass {
         self.inner.kind.class()
+    }
+
+    /// True when a job may exist but its outcome was never seen:
+    /// [`ErrorKind::WaitTimeout`], [`ErrorKind::OutcomeUnknown`],
+    /// [`ErrorKind::UnknownStatus`]. The message starts "unknown outcome".
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::WaitTimeout | ErrorKind::OutcomeUnknown | ErrorKind::UnknownStatus
+        )
     }
 
     /// True for [`ErrorKind::Validation`]: nothing was executed.

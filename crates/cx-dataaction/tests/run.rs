@@ -14,6 +14,7 @@ use cx_dataaction::{
     Typed, payload_hash,
 };
 use cx_sim::{Fault, FaultRule, JournalEntry, SEED_DATA_ACTION_ID, Sim};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 struct Ctx {
@@ -38,6 +39,21 @@ impl Ctx {
         .unwrap();
         let audit = Arc::new(MemorySink::new());
         let client = Client::new(http, config).with_audit(sink.unwrap_or_else(|| audit.clone()));
+        Self { sim, client, audit }
+    }
+
+    /// A simulator from `builder` and a client with runtime settings `http`.
+    async fn on(builder: cx_sim::SimBuilder, http: cx_http::Config, config: Config) -> Self {
+        let sim = builder.start().await.unwrap();
+        let mut tenant = cx_auth::Tenant::new(
+            sim.base_url(),
+            cx_sim::DEFAULT_CLIENT_ID,
+            cx_sim::DEFAULT_CLIENT_SECRET,
+        );
+        tenant.http = http;
+        let (http, _tokens) = tenant.connect().unwrap();
+        let audit = Arc::new(MemorySink::new());
+        let client = Client::new(http, config).with_audit(audit.clone());
         Self { sim, client, audit }
     }
 
@@ -315,12 +331,21 @@ async fn compute_unavailable_is_retried_then_classified() {
     assert_eq!(ctx.client.jobs(&id).await.unwrap().len(), 1);
     assert_eq!(report.audit.error_classification, ErrorClass::None);
 
+    // 503 until the max wait: no answer settled the execute, so its
+    // outcome is unknown (the job could exist), not a failure.
     ctx.sim.set_faults(vec![rule(1000)]);
-    let err = ctx.run_seed(&id).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ComputeUnavailable, "{err}");
+    let err = ctx
+        .client
+        .run(&id, seed_payload())
+        .max_wait(Duration::from_millis(300))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.to_string().starts_with("unknown outcome"), "{err}");
     assert_eq!(
         err.audit().unwrap().error_classification,
-        ErrorClass::Compute
+        ErrorClass::Network
     );
     assert_eq!(err.audit().unwrap().status, "ABORTED");
     assert_eq!(ctx.client.jobs(&id).await.unwrap().len(), 1);
@@ -380,4 +405,214 @@ async fn a_failing_audit_sink_is_reported_with_the_result() {
     let report = err.report().unwrap();
     assert!(matches!(report.values["fraudFlag"], Typed::Bool(_)));
     assert!(err.audit_error().is_some());
+}
+
+/// Runtime settings for fault tests: 2 attempts per call, short backoffs,
+/// no circuit breaker.
+fn fragile_http() -> cx_http::Config {
+    cx_http::Config {
+        retry: cx_http::RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            ..cx_http::RetryPolicy::default()
+        },
+        breaker: None,
+        ..cx_http::Config::default()
+    }
+}
+
+const JOB_ROUTE: &str = "GET /api/v2/dataactions/*/jobs/*";
+const EXECUTE_ROUTE: &str = "POST /api/v2/dataactions/*/execute";
+
+#[tokio::test]
+async fn job_polls_that_exhaust_a_calls_retries_do_not_end_the_run() {
+    let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(
+            JOB_ROUTE,
+            Fault::Status {
+                status: 503,
+                retry_after: None,
+            },
+        )
+        .with_times(4),
+        FaultRule::new(JOB_ROUTE, Fault::ConnectionReset).with_times(2),
+    ]);
+    let report = ctx.run_seed(&seed_id()).await.unwrap();
+    assert_eq!(report.job.status.as_str(), "COMPLETED");
+    let statuses: Vec<u16> = ctx
+        .api()
+        .iter()
+        .filter(|e| e.path.contains("/jobs/"))
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses[..6], [503, 503, 503, 503, 0, 0], "{statuses:?}");
+    assert_eq!(ctx.only_audit()["errorClassification"], json!("NONE"));
+}
+
+#[tokio::test]
+async fn job_polls_failing_until_the_poll_limit_are_an_unknown_outcome() {
+    let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
+    ctx.sim.set_faults(vec![FaultRule::new(
+        JOB_ROUTE,
+        Fault::Status {
+            status: 502,
+            retry_after: None,
+        },
+    )]);
+    let err = ctx
+        .client
+        .run(&seed_id(), seed_payload())
+        .poller(cx_http::Poller {
+            max_polls: Some(3),
+            deadline: None,
+            ..Config::default_poller()
+        })
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.is_outcome_unknown());
+    let job = err.job_id().unwrap().to_owned();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("unknown outcome") && text.contains(&job),
+        "{text}"
+    );
+    let audit = err.audit().unwrap();
+    assert_eq!(audit.job_id, job);
+    assert_eq!(audit.error_classification, ErrorClass::Network);
+    assert!(
+        audit
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("unknown outcome"))
+    );
+    // The job is alive server-side and completes: it was not a failure.
+    ctx.sim.set_faults(vec![]);
+    ctx.sim.advance_clock(Duration::from_secs(5));
+    let seen = ctx.client.job(&seed_id(), &job).await.unwrap();
+    assert_eq!(seen.status.as_str(), "COMPLETED");
+}
+
+#[tokio::test]
+async fn a_lost_execute_response_is_recovered_as_the_same_job() {
+    let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(EXECUTE_ROUTE, Fault::StatusAfterProcessing { status: 500 }).with_times(4),
+    ]);
+    let report = ctx.run_seed(&seed_id()).await.unwrap();
+    let executes = ctx.executes();
+    assert_eq!(
+        executes.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [500, 500, 500, 500, 201]
+    );
+    ctx.sim.set_faults(vec![]);
+    let jobs = ctx.client.jobs(&seed_id()).await.unwrap();
+    assert_eq!(jobs.len(), 1, "one job, not 5");
+    assert_eq!(jobs[0].job_id, report.job.job_id);
+}
+
+#[tokio::test]
+async fn an_unknown_job_status_ends_the_wait_at_once_naming_it() {
+    let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
+    ctx.sim.set_faults(vec![FaultRule::new(
+        JOB_ROUTE,
+        Fault::ReportStatus {
+            value: "PAUSED".to_owned(),
+        },
+    )]);
+    let err = ctx.run_seed(&seed_id()).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownStatus, "{err}");
+    let job = err.job_id().unwrap().to_owned();
+    assert!(
+        err.to_string().contains("PAUSED") && err.to_string().contains(&job),
+        "{err}"
+    );
+    let polls = ctx
+        .api()
+        .iter()
+        .filter(|e| e.path.contains("/jobs/"))
+        .count();
+    assert_eq!(polls, 1, "the first unknown status ends the wait");
+    let audit = ctx.only_audit();
+    let error = audit["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("unknown outcome") && error.contains("PAUSED"),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn soak_60_runs_under_the_fault_mix_all_complete_exactly_once() {
+    const RUNS: usize = 60;
+    let http = cx_http::Config {
+        retry: cx_http::RetryPolicy {
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(50),
+            ..cx_http::RetryPolicy::default()
+        },
+        breaker: Some(cx_http::BreakerConfig {
+            open_for: Duration::from_millis(50),
+            ..cx_http::BreakerConfig::default()
+        }),
+        ..cx_http::Config::default()
+    };
+    let ctx = Ctx::on(
+        Sim::builder()
+            .seed(4)
+            .journal_capacity(100_000)
+            .faults(cx_sim::soak_faults()),
+        http,
+        Config::default(),
+    )
+    .await;
+    let id = ActionId::new("DA-SOAK-0001").unwrap();
+    ctx.sim.add_data_action(
+        cx_sim::DEFAULT_TENANT,
+        cx_sim::DataActionFixture::new(id.as_str(), "soak")
+            .with_duration(Duration::from_millis(30)),
+    );
+    let results: Vec<_> = futures::stream::iter(0..RUNS)
+        .map(|_| {
+            ctx.client
+                .run(&id, seed_payload())
+                .extract(Extraction::seed())
+                .send()
+        })
+        .buffer_unordered(20)
+        .collect()
+        .await;
+    let mut jobs = std::collections::BTreeSet::new();
+    for r in results {
+        let report = r.unwrap();
+        assert_eq!(report.job.status.as_str(), "COMPLETED");
+        jobs.insert(report.job.job_id);
+    }
+    assert_eq!(jobs.len(), RUNS);
+    let faults = ctx
+        .sim
+        .journal()
+        .iter()
+        .filter(|e| e.fault.is_some())
+        .count();
+    assert!(faults > RUNS, "the mix must have hit: {faults}");
+    ctx.sim.set_faults(vec![]);
+    let server: std::collections::BTreeSet<String> = ctx
+        .client
+        .jobs(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.job_id)
+        .collect();
+    assert_eq!(server, jobs, "0 duplicates, 0 orphans");
+    let records = ctx.audit.records();
+    assert_eq!(records.len(), RUNS);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.payload()["errorClassification"] == json!("NONE"))
+    );
 }

@@ -491,6 +491,7 @@ impl RequestBuilder {
                         remaining.as_millis()
                     ),
                 )
+                .with_retry_after(Some(remaining))
                 .with_attempts(attempts - 1, started.elapsed()));
             }
             // 3. Client-side rate and concurrency limits.

@@ -156,6 +156,30 @@ impl Error {
         )
     }
 
+    /// True when trying again later may succeed: no usable response
+    /// ([`Error::is_transport`]), 408, 429, 500, 502, 503 or 504, or an
+    /// access token that could not be had for one of these reasons. A
+    /// [`crate::Poller`] retries such failures until its deadline.
+    pub fn is_transient(&self) -> bool {
+        if self.is_transport() {
+            return true;
+        }
+        match (self.inner.kind, self.inner.status) {
+            (ErrorKind::Status, Some(s)) => matches!(s, 408 | 429 | 500 | 502 | 503 | 504),
+            (ErrorKind::Auth, _) => {
+                let mut source = std::error::Error::source(self);
+                while let Some(s) = source {
+                    if let Some(e) = s.downcast_ref::<Error>() {
+                        return e.is_transient();
+                    }
+                    source = s.source();
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
     /// True when the input was rejected before any request was sent.
     pub fn is_invalid_input(&self) -> bool {
         self.inner.kind == ErrorKind::InvalidInput
@@ -285,5 +309,28 @@ mod tests {
         for (kind, want) in table {
             assert_eq!(Error::new(kind, "x").is_transport(), want, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn transient_means_worth_trying_again() {
+        let status = |s| Error::new(ErrorKind::Status, "x").with_status(s);
+        for (s, want) in [
+            (408, true),
+            (429, true),
+            (500, true),
+            (502, true),
+            (503, true),
+        ] {
+            assert_eq!(status(s).is_transient(), want, "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 412, 501] {
+            assert!(!status(s).is_transient(), "{s}");
+        }
+        assert!(Error::new(ErrorKind::Connect, "x").is_transient());
+        assert!(!Error::new(ErrorKind::Decode, "x").is_transient());
+        let auth = |cause: Error| Error::new(ErrorKind::Auth, "no token").with_source(cause);
+        assert!(auth(status(503)).is_transient());
+        assert!(!auth(status(401)).is_transient());
+        assert!(!Error::new(ErrorKind::Auth, "no token").is_transient());
     }
 }

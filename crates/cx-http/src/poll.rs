@@ -1,13 +1,28 @@
 //! [`Poller`]: waits for a long-running operation (a workflow execution, a
-//! data-action job) to reach a terminal state.
+//! data-action job) to reach a terminal state, and retries the calls of an
+//! operation ([`Poller::retry`], e.g. a submission with an idempotency key)
+//! until the operation's own deadline.
 //!
 //! Delays grow geometrically from `initial_delay` by `multiplier` up to
 //! `max_delay`, each shortened by up to `jitter` (a fraction) at random so
 //! that many pollers do not synchronise. A `Retry-After` from the server
-//! replaces the computed delay. Polling ends with
-//! [`ErrorKind::PollExhausted`] after `max_polls` polls or when `deadline`
-//! passes, naming the operation; dropping the future cancels it (nothing runs
-//! in the background).
+//! replaces the computed delay.
+//!
+//! A check that fails *transiently* ([`Error::is_transient`]: no response,
+//! 408, 429, 5xx but 501, or no token for one of these reasons) counts as a
+//! poll and is tried again on the same schedule (honouring the error's
+//! `Retry-After`): one request's retry budget never ends an operation. Each
+//! check runs within what is left of `deadline`. Polling ends:
+//! - with the value, when a check reports [`PollStatus::Done`];
+//! - with the check's error, unchanged, when it is not transient;
+//! - when `max_polls` polls were made or `deadline` passed: with the last
+//!   transient error if the last check failed (its outcome is unknown), or
+//!   [`ErrorKind::PollExhausted`] naming the operation if it was pending or
+//!   the deadline passed during a check.
+//!
+//! Retrying is paced by the poll schedule, so it adds no more load than
+//! polling itself. Dropping the future cancels it (nothing runs in the
+//! background).
 
 use std::future::Future;
 use std::time::Duration;
@@ -96,14 +111,63 @@ impl Poller {
         Duration::from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
     }
 
-    /// Poll `check` until it reports [`PollStatus::Done`].
+    /// The schedule left after `elapsed` was spent on earlier steps of the
+    /// same operation (e.g. its submission): `deadline` shrinks accordingly,
+    /// so that one operation keeps one deadline. `max_polls` stays: it
+    /// bounds each step's calls.
+    #[must_use]
+    pub fn spent(&self, elapsed: Duration) -> Poller {
+        Poller {
+            deadline: self.deadline.map(|d| d.saturating_sub(elapsed)),
+            ..self.clone()
+        }
+    }
+
+    /// Call `attempt` until it succeeds, retrying transient failures on this
+    /// schedule (without `first_delay`) within `deadline` and `max_polls`.
     ///
-    /// `operation` names what is polled (e.g. `"execution exec_123"`) in the
-    /// exhaustion error.
+    /// `attempt` must be safe to repeat: a read, or a POST that carries the
+    /// same idempotency key every time, so that a response lost after the
+    /// server acted is recovered by the next attempt instead of acting twice.
     ///
     /// # Errors
-    /// `check`'s own error, unchanged; [`ErrorKind::PollExhausted`] when polls
-    /// or time run out (its message names `operation`, the polls and the ms waited).
+    /// `attempt`'s first non-transient error; its last transient error when
+    /// the deadline or the attempt limit ends the retries;
+    /// [`ErrorKind::PollExhausted`] when the deadline passes during an attempt.
+    pub async fn retry<T, F, Fut>(
+        &self,
+        operation: &str,
+        mut attempt: F,
+    ) -> Result<PollOutcome<T>, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let schedule = Poller {
+            first_delay: Duration::ZERO,
+            ..self.clone()
+        };
+        schedule
+            .poll(operation, || {
+                let fut = attempt();
+                async move { fut.await.map(PollStatus::Done) }
+            })
+            .await
+    }
+
+    /// Poll `check` until it reports [`PollStatus::Done`] (see the module
+    /// docs for transient failures).
+    ///
+    /// `operation` names what is polled (e.g. `"execution exec_123"`) in the
+    /// exhaustion error. `check` is called again after a transient failure,
+    /// so it must be safe to repeat.
+    ///
+    /// # Errors
+    /// `check`'s non-transient error, unchanged; its last transient error
+    /// when polls or time run out after a failed check;
+    /// [`ErrorKind::PollExhausted`] when they run out while the operation is
+    /// pending or the deadline passes during a check (its message names
+    /// `operation`, the polls and the ms waited).
     pub async fn poll<T, F, Fut>(&self, operation: &str, check: F) -> Result<PollOutcome<T>, Error>
     where
         F: FnMut() -> Fut,
@@ -128,14 +192,33 @@ impl Poller {
         P: FnMut(&PollProgress),
     {
         let started = Instant::now();
+        let deadline = self.deadline.map(|d| started + d);
         if !self.first_delay.is_zero() {
-            tokio::time::sleep(self.first_delay).await;
+            let wait = deadline.map_or(self.first_delay, |at| {
+                self.first_delay.min(at.saturating_duration_since(started))
+            });
+            tokio::time::sleep(wait).await;
         }
         let mut polls = 0u32;
         loop {
             polls += 1;
-            let retry_after = match check().await? {
-                PollStatus::Done(value) => {
+            let answer = match deadline {
+                None => check().await,
+                Some(at) => match tokio::time::timeout_at(at, check()).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        return Err(Error::new(
+                            ErrorKind::PollExhausted,
+                            format!(
+                                "{operation} did not finish within its deadline of {} ms (it passed during poll {polls})",
+                                self.deadline.unwrap_or_default().as_millis()
+                            ),
+                        ));
+                    }
+                },
+            };
+            let (retry_after, failed) = match answer {
+                Ok(PollStatus::Done(value)) => {
                     metrics::histogram!("cx_poll_polls").record(f64::from(polls));
                     return Ok(PollOutcome {
                         value,
@@ -143,12 +226,21 @@ impl Poller {
                         elapsed: started.elapsed(),
                     });
                 }
-                PollStatus::Pending { retry_after } => retry_after,
+                Ok(PollStatus::Pending { retry_after }) => (retry_after, None),
+                Err(e) if e.is_transient() => {
+                    tracing::debug!(operation, polls, error = %e, "transient poll failure; polling on");
+                    metrics::counter!("cx_poll_transient_failures_total").increment(1);
+                    (e.retry_after(), Some(e))
+                }
+                Err(e) => return Err(e),
             };
             let elapsed = started.elapsed();
             let out_of_polls = self.max_polls.is_some_and(|max| polls >= max);
-            let remaining = self.deadline.map(|d| d.saturating_sub(elapsed));
+            let remaining = deadline.map(|at| at.saturating_duration_since(Instant::now()));
             if out_of_polls || remaining.is_some_and(|r| r.is_zero()) {
+                if let Some(e) = failed {
+                    return Err(e);
+                }
                 return Err(Error::new(
                     ErrorKind::PollExhausted,
                     format!(
@@ -227,5 +319,84 @@ mod tests {
         assert!(err.is_some_and(|e| e.is_timeout()));
         assert!(started.elapsed() >= Duration::from_secs(10));
         assert!(started.elapsed() < Duration::from_secs(11));
+    }
+
+    fn unavailable() -> Error {
+        Error::new(ErrorKind::Status, "GET /x failed").with_status(503)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_polls_and_polling_goes_on() {
+        let p = Poller {
+            max_polls: Some(10),
+            ..Poller::default()
+        };
+        let mut n = 0;
+        let outcome = p
+            .poll("job j", || {
+                n += 1;
+                let answer = if n <= 3 {
+                    Err(unavailable())
+                } else {
+                    Ok(PollStatus::Done(n))
+                };
+                async move { answer }
+            })
+            .await;
+        assert_eq!(outcome.ok().map(|o| (o.value, o.polls)), Some((4, 4)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_bounds_a_check_that_hangs() {
+        let p = Poller {
+            deadline: Some(Duration::from_secs(3)),
+            ..Poller::default()
+        };
+        let started = tokio::time::Instant::now();
+        let err = p
+            .poll("job j", || async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(PollStatus::Done(()))
+            })
+            .await
+            .err();
+        assert!(
+            err.as_ref().is_some_and(
+                |e| e.kind() == ErrorKind::PollExhausted && e.to_string().contains("job j")
+            ),
+            "{err:?}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_spends_what_the_operation_has_left() {
+        let p = Poller {
+            first_delay: Duration::from_secs(1),
+            deadline: Some(Duration::from_secs(10)),
+            max_polls: Some(5),
+            jitter: 0.0,
+            ..Poller::default()
+        };
+        let left = p.spent(Duration::from_secs(4));
+        assert_eq!(left.deadline, Some(Duration::from_secs(6)));
+        assert_eq!(left.max_polls, Some(5));
+        assert_eq!(
+            p.spent(Duration::from_secs(20)).deadline,
+            Some(Duration::ZERO)
+        );
+        let mut n = 0;
+        let started = tokio::time::Instant::now();
+        let err = left
+            .retry("submitting", || {
+                n += 1;
+                async { Err::<(), _>(unavailable()) }
+            })
+            .await
+            .err();
+        assert_eq!(n, 5);
+        assert_eq!(err.and_then(|e| e.status()), Some(503));
+        // 200 + 300 + 450 + 675 ms between 5 attempts; no first_delay.
+        assert_eq!(started.elapsed(), Duration::from_millis(1625));
     }
 }

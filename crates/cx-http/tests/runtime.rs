@@ -604,3 +604,155 @@ async fn hostile_ids_are_refused_before_any_request() {
     let last = journal.last().unwrap();
     assert_eq!(last.path, "/api/v2/agents/a%20b%3Fc%23d%25");
 }
+
+/// A client without a circuit breaker: these tests fail a route more than
+/// 5 times in a row on purpose.
+fn unguarded(sim: &Sim) -> cx_http::Client {
+    client_with(
+        sim,
+        Config {
+            breaker: None,
+            ..fast_config(sim)
+        },
+    )
+}
+
+/// A poller for these tests: polls 10 ms apart, 5 s deadline.
+fn quick_poller() -> cx_http::Poller {
+    cx_http::Poller {
+        first_delay: Duration::ZERO,
+        initial_delay: Duration::from_millis(10),
+        multiplier: 1.0,
+        max_delay: Duration::from_millis(10),
+        jitter: 0.0,
+        deadline: Some(Duration::from_secs(5)),
+        max_polls: None,
+    }
+}
+
+#[tokio::test]
+async fn a_poll_that_exhausts_one_requests_retries_is_retried_within_the_deadline() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    // 6 failures in a row: more than one call's 4 attempts.
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), status(503, None)).with_times(3),
+        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(3),
+    ]);
+    let outcome = quick_poller()
+        .poll("workflow read", || {
+            let req = api.get(WF);
+            async move {
+                let body: serde_json::Value = req.send_json().await?;
+                Ok(cx_http::PollStatus::Done(body["id"].clone()))
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.value,
+        json!("wf_12345678-abcd-efgh-ijkl-1234567890ab")
+    );
+    assert_eq!(outcome.polls, 2, "the first call gave up after 4 attempts");
+    let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [503, 503, 503, 0, 0, 0, 200]);
+}
+
+#[tokio::test]
+async fn a_non_transient_poll_error_ends_polling_at_once() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    let path = "/api/v2/workflows/wf_does_not_exist";
+    let err = quick_poller()
+        .poll("workflow read", || {
+            let req = api.get(path);
+            async move {
+                req.send().await?;
+                Ok(cx_http::PollStatus::Done(()))
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(sent(&sim, "GET", path).len(), 1);
+}
+
+fn executions() -> cx_http::ApiPath {
+    cx_http::ApiPath::new("/api/v2/workflows")
+        .id("workflow_id", "wf_12345678-abcd-efgh-ijkl-1234567890ab")
+        .lit("executions")
+}
+
+#[tokio::test]
+async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_execution() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    let path = format!("{WF}/executions");
+    // Every attempt of the first call is processed and its answer lost;
+    // then a reset; then the answer arrives.
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("POST {path}"),
+            Fault::StatusAfterProcessing { status: 502 },
+        )
+        .with_times(4),
+        FaultRule::new(format!("POST {path}"), Fault::ConnectionReset).with_times(1),
+    ]);
+    let body = json!({"input": {"customerId": "C1", "priorityScore": 5}});
+    let outcome = quick_poller()
+        .retry("submitting", || {
+            api.post(executions())
+                .idempotency_key("soak-key-1")
+                .json(&body)
+                .send_json::<serde_json::Value>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.polls, 2,
+        "the second call recovered from the reset itself"
+    );
+    let posts = sent(&sim, "POST", &path);
+    assert_eq!(
+        posts.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [502, 502, 502, 502, 0, 201]
+    );
+    assert!(
+        posts
+            .iter()
+            .all(|e| e.idempotency_key.as_deref() == Some("soak-key-1"))
+    );
+    let listed: serde_json::Value = api
+        .get(executions())
+        .query(&[("pageSize", "100")])
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(listed["totalCount"], json!(1), "{listed}");
+    assert_eq!(listed["items"][0]["id"], outcome.value["id"]);
+}
+
+#[tokio::test]
+async fn at_the_deadline_the_last_transient_error_is_returned() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(502, None))]);
+    let poller = cx_http::Poller {
+        deadline: None,
+        max_polls: Some(3),
+        ..quick_poller()
+    };
+    let err = poller
+        .poll("workflow read", || {
+            let req = api.get(WF);
+            async move {
+                req.send().await?;
+                Ok(cx_http::PollStatus::Done(()))
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    assert!(err.is_transient());
+    assert_eq!(sent(&sim, "GET", WF).len(), 12, "3 polls of 4 attempts");
+}

@@ -93,6 +93,44 @@ impl FaultRule {
     }
 }
 
+/// Rules on `route` that hit each matching request with at most one of the
+/// `mix` faults, fault `i` with overall probability `mix[i].0`.
+///
+/// Rules are tried in order and the first that fires wins, so each rule's
+/// own probability is made conditional on the ones before it not firing:
+/// `[(0.2, 429), (0.1, 5xx), (0.05, reset)]` hits 20% / 10% / 5% of requests.
+/// Probabilities are clamped so that the mix never exceeds 1.
+pub fn fault_mix(route: &str, mix: &[(f64, Fault)]) -> Vec<FaultRule> {
+    let mut left = 1.0_f64;
+    mix.iter()
+        .map(|(p, fault)| {
+            let p = p.clamp(0.0, left);
+            let conditional = if left > 0.0 { p / left } else { 0.0 };
+            left -= p;
+            FaultRule::new(route, fault.clone()).with_probability(conditional.clamp(0.0, 1.0))
+        })
+        .collect()
+}
+
+/// The fault-soak mix (issue 9) on every route, the token endpoint
+/// included: 20% 429, 10% 5xx (half of them 502 before the handler runs,
+/// half a 500 after it ran, i.e. a lost response) and 5% connection resets.
+pub fn soak_faults() -> Vec<FaultRule> {
+    let status = |status| Fault::Status {
+        status,
+        retry_after: None,
+    };
+    fault_mix(
+        "*",
+        &[
+            (0.20, status(429)),
+            (0.05, status(502)),
+            (0.05, Fault::StatusAfterProcessing { status: 500 }),
+            (0.05, Fault::ConnectionReset),
+        ],
+    )
+}
+
 /// A kind of damage. JSON: internally tagged by `kind` in camelCase, e.g.
 /// `{"kind": "latency", "ms": 200}`, `{"kind": "connectionReset"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,12 +179,21 @@ pub enum Fault {
     /// longer verifies: a token tampered with on the way. Answers without
     /// an `id_token` pass unchanged.
     TamperIdToken,
+    /// Run the handler, then set the top-level `status` field of its JSON
+    /// object body to `value` (other bodies pass unchanged): models a
+    /// server that reports a status the client does not know, e.g.
+    /// `{"kind": "reportStatus", "value": "SUSPENDED"}`.
+    ReportStatus {
+        /// The status text to report.
+        value: String,
+    },
 }
 
 impl Fault {
     /// The label recorded in [`crate::JournalEntry::fault`]: `status:503`,
     /// `latency:200ms`, `connection_reset`, `truncated_body`,
-    /// `stall_body:500ms`, `status_after_processing:500` or `tamper_id_token`.
+    /// `stall_body:500ms`, `status_after_processing:500`, `tamper_id_token` or
+    /// `report_status:SUSPENDED`.
     pub fn label(&self) -> String {
         match self {
             Fault::Status { status, .. } => format!("status:{status}"),
@@ -158,6 +205,7 @@ impl Fault {
                 format!("status_after_processing:{status}")
             }
             Fault::TamperIdToken => "tamper_id_token".to_owned(),
+            Fault::ReportStatus { value } => format!("report_status:{value}"),
         }
     }
 }
@@ -511,5 +559,38 @@ mod tests {
         let parsed = httpdate::parse_http_date(&past).expect("imf-fixdate");
         assert!(parsed < std::time::SystemTime::now());
         assert!(past.ends_with("GMT"));
+    }
+
+    #[test]
+    fn a_mix_hits_each_fault_at_its_overall_rate() {
+        let mix = fault_mix(
+            "*",
+            &[
+                (0.2, Fault::ConnectionReset),
+                (0.1, Fault::TruncatedBody),
+                (0.05, Fault::StallBody { ms: 1 }),
+            ],
+        );
+        let p: Vec<f64> = mix.iter().map(|r| r.probability).collect();
+        assert!(
+            (p[0] - 0.2).abs() < 1e-12 && (p[1] - 0.125).abs() < 1e-12,
+            "{p:?}"
+        );
+        assert!((p[2] - 0.05 / 0.7).abs() < 1e-12, "{p:?}");
+        let engine = FaultEngine::new(11, mix);
+        let mut counts = [0u32; 4];
+        for _ in 0..20_000 {
+            let i = match engine.pick("GET", "/x") {
+                Some(Fault::ConnectionReset) => 0,
+                Some(Fault::TruncatedBody) => 1,
+                Some(Fault::StallBody { .. }) => 2,
+                _ => 3,
+            };
+            counts[i] += 1;
+        }
+        let rate = |n: u32| f64::from(n) / 20_000.0;
+        assert!((rate(counts[0]) - 0.2).abs() < 0.015, "{counts:?}");
+        assert!((rate(counts[1]) - 0.1).abs() < 0.015, "{counts:?}");
+        assert!((rate(counts[2]) - 0.05).abs() < 0.015, "{counts:?}");
     }
 }

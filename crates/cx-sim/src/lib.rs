@@ -75,7 +75,7 @@ mod wire;
 
 pub use auth::ClientRegistration;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
-pub use faults::{Fault, FaultRule, RetryAfter};
+pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
 pub use history::{
     BAD_CLOCK_INTERACTION_ID, HistorySettings, SEED_INTERACTION_ID, SyntheticHistory,

@@ -12,8 +12,8 @@
 //!    sleeps first;
 //! 4. buffers the request body (at most [`MAX_BODY_BYTES`]) and runs the
 //!    axum router;
-//! 5. for `StatusAfterProcessing`, `TruncatedBody`, `StallBody` and
-//!    `TamperIdToken`, rewrites the handler's response;
+//! 5. for `StatusAfterProcessing`, `TruncatedBody`, `StallBody`,
+//!    `TamperIdToken` and `ReportStatus`, rewrites the handler's response;
 //! 6. records a [`JournalEntry`] with the status actually sent.
 
 use std::convert::Infallible;
@@ -405,6 +405,7 @@ async fn handle(
         Some(Fault::TruncatedBody) => truncate(resp).await,
         Some(Fault::StallBody { ms }) => stall(resp, *ms).await,
         Some(Fault::TamperIdToken) => tamper_id_token(resp).await,
+        Some(Fault::ReportStatus { value }) => report_status(resp, value).await,
         _ => resp,
     };
     meta.stamp(&mut resp);
@@ -450,28 +451,51 @@ async fn truncate(resp: Response<Body>) -> Response<Body> {
 async fn tamper_id_token(resp: Response<Body>) -> Response<Body> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    rewrite_json(resp, |doc| {
+        let token = doc.get("id_token")?.as_str()?.to_owned();
+        let mut pieces = token.splitn(3, '.');
+        let (head, claims, sig) = (pieces.next()?, pieces.next()?, pieces.next()?);
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&b64.decode(claims).ok()?).ok()?;
+        claims["tenantId"] = json!("00000000-0000-4000-8000-000000000000");
+        let claims = b64.encode(serde_json::to_vec(&claims).ok()?);
+        doc["id_token"] = json!(format!("{head}.{claims}.{sig}"));
+        Some(())
+    })
+    .await
+}
+
+/// Sets the top-level `status` of a JSON object body to `value`.
+async fn report_status(resp: Response<Body>, value: &str) -> Response<Body> {
+    rewrite_json(resp, |doc| {
+        doc.as_object_mut()?
+            .insert("status".to_owned(), json!(value));
+        Some(())
+    })
+    .await
+}
+
+/// The handler's JSON answer changed by `edit`; an answer that is not JSON,
+/// or that `edit` declines (`None`), passes unchanged.
+async fn rewrite_json(
+    resp: Response<Body>,
+    edit: impl FnOnce(&mut serde_json::Value) -> Option<()>,
+) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    let tampered = serde_json::from_slice::<serde_json::Value>(&bytes)
+    let bytes = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|mut doc| {
-            let token = doc.get("id_token")?.as_str()?.to_owned();
-            let mut pieces = token.splitn(3, '.');
-            let (head, claims, sig) = (pieces.next()?, pieces.next()?, pieces.next()?);
-            let mut claims: serde_json::Value =
-                serde_json::from_slice(&b64.decode(claims).ok()?).ok()?;
-            claims["tenantId"] = json!("00000000-0000-4000-8000-000000000000");
-            let claims = b64.encode(serde_json::to_vec(&claims).ok()?);
-            doc["id_token"] = json!(format!("{head}.{claims}.{sig}"));
+            edit(&mut doc)?;
             serde_json::to_vec(&doc).ok()
         })
         .map_or(bytes, Bytes::from);
     parts
         .headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(tampered.len()));
-    Response::from_parts(parts, Body::from(tampered))
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Sends the head, waits `ms`, then sends the body.

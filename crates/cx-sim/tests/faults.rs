@@ -420,3 +420,27 @@ async fn a_request_the_client_gave_up_on_still_completes_server_side() {
     assert_eq!(entry.status, 201);
     assert_eq!(entry.fault.as_deref(), Some("latency:300ms"));
 }
+
+#[tokio::test]
+async fn report_status_rewrites_the_status_field_only() {
+    let ctx = Ctx::new().await;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(
+            "GET /api/v2/workflows/*",
+            Fault::ReportStatus {
+                value: "SUSPENDED".to_owned(),
+            },
+        )
+        .with_times(1),
+    ]);
+    let resp = ctx.get(&workflow_path()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], json!("SUSPENDED"));
+    assert_eq!(body["id"], json!(SEED_WORKFLOW_ID));
+    let again: Value = ctx.get(&workflow_path()).await.json().await.unwrap();
+    assert_eq!(again["status"], json!("ACTIVE"));
+    let faults: Vec<Option<String>> = ctx.sim.journal().into_iter().map(|e| e.fault).collect();
+    assert_eq!(faults.last(), Some(&None));
+    assert!(faults.contains(&Some("report_status:SUSPENDED".to_owned())));
+}

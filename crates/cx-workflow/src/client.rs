@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
-use cx_http::ApiPath;
+use cx_http::{ApiPath, Poller, RequestBuilder};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
@@ -19,6 +20,40 @@ use crate::execute::ExecuteBuilder;
 use crate::metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};
 use crate::trigger::TriggerBuilder;
 use crate::types::{Execution, InstanceCompletion, TriggerPayload, WorkflowDefinition, WorkflowId};
+
+/// Audit event of an execution whose outcome was not seen: the deadline
+/// passed while it was pending or while its polls (or its submission) kept
+/// failing transiently, the server reported a status this crate does not
+/// know, or a poll was refused. Payload: `{workflowId, executionId (null if
+/// none was returned), idempotencyKey, status (the last seen, or null),
+/// error, errorKind, latency_ms}`. Never `EXECUTION_FAILED`: the execution
+/// may well complete.
+pub const EXECUTION_OUTCOME_UNKNOWN: EventType =
+    EventType::from_static("EXECUTION_OUTCOME_UNKNOWN");
+
+/// Audit event of an instance trigger that got no answer before its
+/// deadline (the instance may exist). Payload: `{workflowId,
+/// idempotencyKey, error, errorKind, latency_ms}`.
+pub const WORKFLOW_TRIGGER_OUTCOME_UNKNOWN: EventType =
+    EventType::from_static("WORKFLOW_TRIGGER_OUTCOME_UNKNOWN");
+
+/// Send what `request` builds and decode its JSON body: once without a
+/// poller, or on `poller`'s schedule until it answers or fails for good
+/// (transient failures are retried until the poller's deadline; see
+/// [`Poller::retry`]). Also returns the attempts it took.
+pub(crate) async fn send_on<T: DeserializeOwned>(
+    poller: Option<&Poller>,
+    operation: &str,
+    request: impl Fn() -> RequestBuilder,
+) -> Result<(T, u32), cx_http::Error> {
+    match poller {
+        None => request().send_json().await.map(|v| (v, 1)),
+        Some(p) => p
+            .retry(operation, || request().send_json())
+            .await
+            .map(|o| (o.value, o.polls)),
+    }
+}
 
 /// Path of the instances collection (seed 001).
 pub(crate) const INSTANCES_PATH: &str = "/api/v2/workflows/instances";
@@ -128,16 +163,24 @@ impl Client {
     /// [`ErrorKind::PermissionDenied`] without `workflow.read`, otherwise
     /// the runtime's error mapped as in [`crate::error`].
     pub async fn definition(&self, id: &WorkflowId) -> Result<WorkflowDefinition, Error> {
-        self.http
-            .get(ApiPath::new("/api/v2/workflows").id("workflow_id", id.as_str()))
-            .query(&[("expand", "inputVariables")])
-            .operation("workflow.definition")
-            .send_json()
-            .await
-            .map_err(|e| {
-                from_http(e, Call::Read, &format!("reading workflow {id}"))
-                    .with_workflow(id.as_str())
-            })
+        self.read_definition(id, None).await
+    }
+
+    async fn read_definition(
+        &self,
+        id: &WorkflowId,
+        poller: Option<&Poller>,
+    ) -> Result<WorkflowDefinition, Error> {
+        let what = format!("reading workflow {id}");
+        send_on(poller, &what, || {
+            self.http
+                .get(ApiPath::new("/api/v2/workflows").id("workflow_id", id.as_str()))
+                .query(&[("expand", "inputVariables")])
+                .operation("workflow.definition")
+        })
+        .await
+        .map(|(d, _)| d)
+        .map_err(|e| from_http(e, Call::Read, &what).with_workflow(id.as_str()))
     }
 
     /// The definition of `id`, reused for [`Config::definition_ttl`] after it
@@ -146,6 +189,15 @@ impl Client {
     /// # Errors
     /// As [`Client::definition`].
     pub async fn cached_definition(&self, id: &WorkflowId) -> Result<WorkflowDefinition, Error> {
+        self.cached_definition_on(id, None).await
+    }
+
+    /// As [`Client::cached_definition`], a read retried on `poller`.
+    pub(crate) async fn cached_definition_on(
+        &self,
+        id: &WorkflowId,
+        poller: Option<&Poller>,
+    ) -> Result<WorkflowDefinition, Error> {
         let ttl = self.config.definition_ttl;
         if !ttl.is_zero()
             && let Some((read_at, def)) = self.definition_cache().get(id.as_str())
@@ -153,7 +205,7 @@ impl Client {
         {
             return Ok(def.clone());
         }
-        let def = self.definition(id).await?;
+        let def = self.read_definition(id, poller).await?;
         if !ttl.is_zero() {
             self.definition_cache()
                 .insert(id.as_str().to_owned(), (Instant::now(), def.clone()));
@@ -182,16 +234,26 @@ impl Client {
     /// # Errors
     /// The failed call, mapped; a body without `totalCount` is [`ErrorKind::Api`].
     pub async fn running_executions(&self, id: &WorkflowId) -> Result<u64, Error> {
-        let req = self
-            .http
-            .get(
-                ApiPath::new("/api/v2/workflows")
-                    .id("workflow_id", id.as_str())
-                    .lit("executions"),
-            )
-            .query(&[("status", "running"), ("pageSize", "1")])
-            .operation("workflow.executions.count");
-        self.count_running(req, "executions", id).await
+        self.running_executions_on(id, None).await
+    }
+
+    /// As [`Client::running_executions`], retried on `poller`.
+    pub(crate) async fn running_executions_on(
+        &self,
+        id: &WorkflowId,
+        poller: Option<&Poller>,
+    ) -> Result<u64, Error> {
+        let req = || {
+            self.http
+                .get(
+                    ApiPath::new("/api/v2/workflows")
+                        .id("workflow_id", id.as_str())
+                        .lit("executions"),
+                )
+                .query(&[("status", "running"), ("pageSize", "1")])
+                .operation("workflow.executions.count")
+        };
+        self.count_running(poller, req, "executions", id).await
     }
 
     /// How many instances of `id` are running:
@@ -202,36 +264,41 @@ impl Client {
     /// The failed call, mapped (the seed treats a failure as "no capacity";
     /// here the caller sees why).
     pub async fn running_instances(&self, id: &WorkflowId) -> Result<u64, Error> {
-        let req = self
-            .http
-            .get(INSTANCES_PATH)
-            .query(&[
-                ("workflowId", id.as_str()),
-                ("status", "running"),
-                ("pageSize", "1"),
-            ])
-            .operation("workflow.instances.count");
-        self.count_running(req, "instances", id).await
+        self.running_instances_on(id, None).await
+    }
+
+    /// As [`Client::running_instances`], retried on `poller`.
+    pub(crate) async fn running_instances_on(
+        &self,
+        id: &WorkflowId,
+        poller: Option<&Poller>,
+    ) -> Result<u64, Error> {
+        let req = || {
+            self.http
+                .get(INSTANCES_PATH)
+                .query(&[
+                    ("workflowId", id.as_str()),
+                    ("status", "running"),
+                    ("pageSize", "1"),
+                ])
+                .operation("workflow.instances.count")
+        };
+        self.count_running(poller, req, "instances", id).await
     }
 
     /// Send a `{totalCount}` query for the running `what` of workflow `id`.
     async fn count_running(
         &self,
-        req: cx_http::RequestBuilder,
+        poller: Option<&Poller>,
+        req: impl Fn() -> RequestBuilder,
         what: &str,
         id: &WorkflowId,
     ) -> Result<u64, Error> {
-        req.send_json::<Count>()
+        let op = format!("counting running {what} of workflow {id}");
+        send_on::<Count>(poller, &op, req)
             .await
-            .map(|c| c.total_count)
-            .map_err(|e| {
-                from_http(
-                    e,
-                    Call::Read,
-                    &format!("counting running {what} of workflow {id}"),
-                )
-                .with_workflow(id.as_str())
-            })
+            .map(|(c, _)| c.total_count)
+            .map_err(|e| from_http(e, Call::Read, &op).with_workflow(id.as_str()))
     }
 
     /// One status read: `GET /api/v2/workflows/{id}/executions/{executionId}`

@@ -13,7 +13,10 @@
 //! | `max_concurrent_instances` | 50 | seed 001 capacity: refuse when this many instances run |
 //!
 //! Retries of individual calls (429 with `Retry-After`, 5xx) are the
-//! runtime's, configured on the [`cx_http::Client`].
+//! runtime's, configured on the [`cx_http::Client`]. On top, `poller`
+//! bounds a whole operation: an execution's (or a trigger's) calls that
+//! fail transiently are tried again on its schedule until its `deadline`
+//! or `max_polls`.
 
 use std::time::Duration;
 

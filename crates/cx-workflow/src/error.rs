@@ -41,9 +41,19 @@ pub enum ErrorKind {
     NotFound,
     /// 429 remained after the runtime's retries (which honour `Retry-After`).
     RateLimited,
-    /// Polling ran out of polls or time before the execution reached a
-    /// terminal state; [`Error::execution_id`] names it.
+    /// Polling ran out of polls or time while the execution was still
+    /// pending or running: its outcome is unknown; [`Error::execution_id`]
+    /// names it.
     Stuck,
+    /// The operation was submitted (or may have been) but no answer settled
+    /// it before the deadline: every attempt to submit, or every poll until
+    /// the deadline, failed transiently. The execution id (if one was
+    /// returned) and the idempotency key identify it; it was not reported
+    /// failed.
+    OutcomeUnknown,
+    /// The server reported a status this crate does not know; waiting
+    /// stopped at once. The message names the status and the resource id.
+    UnknownStatus,
     /// No usable response arrived: connection failure, timeout, open
     /// circuit breaker.
     Transport,
@@ -69,6 +79,8 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Stuck => "stuck",
+            ErrorKind::OutcomeUnknown => "outcome_unknown",
+            ErrorKind::UnknownStatus => "unknown_status",
             ErrorKind::Transport => "transport",
             ErrorKind::Api => "api",
             ErrorKind::Audit => "audit",
@@ -357,6 +369,18 @@ impl Error {
                 .http
                 .as_ref()
                 .is_some_and(cx_http::Error::is_timeout)
+    }
+
+    /// True when the operation may have happened server-side but its
+    /// outcome was never seen: [`ErrorKind::Stuck`],
+    /// [`ErrorKind::OutcomeUnknown`], [`ErrorKind::UnknownStatus`]. Such an
+    /// error is audited as `EXECUTION_OUTCOME_UNKNOWN` /
+    /// `WORKFLOW_TRIGGER_OUTCOME_UNKNOWN`, never as a failure.
+    pub fn is_outcome_unknown(&self) -> bool {
+        matches!(
+            self.inner.kind,
+            ErrorKind::Stuck | ErrorKind::OutcomeUnknown | ErrorKind::UnknownStatus
+        )
     }
 
     /// True when nothing was submitted because of the caller's input or the

@@ -14,14 +14,27 @@
 //!    a retried POST never starts a second execution).
 //! 3. **poll** — `GET .../executions/{executionId}` on the
 //!    [`cx_http::Poller`] schedule of `Config::poller` until COMPLETED,
-//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::Stuck`].
+//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::Stuck`], a
+//!    status this crate does not know ends the wait at once
+//!    ([`ErrorKind::UnknownStatus`]).
+//!
+//! The poller's `deadline` and `max_polls` bound the whole operation: the
+//! reads of step 1, the submission and the polls share them. A call that
+//! fails transiently (no response, 429, 5xx) is tried again on the poll
+//! schedule until then, the submission with the same idempotency key, so a
+//! lost response is recovered as the same execution and one bad poll never
+//! ends a run. When the deadline ends the run, or a poll is refused, its
+//! outcome is unknown: the error says so with the execution id
+//! ([`Error::is_outcome_unknown`]) and the audit record is
+//! [`crate::client::EXECUTION_OUTCOME_UNKNOWN`], never `EXECUTION_FAILED`.
 //! 4. **aggregate** — the terminal execution is added to the client's
 //!    [`crate::MetricsTracker`] and its output mapped through an
 //!    [`OutputMapping`].
 //!
 //! Audit records (if the client has a sink): `TRIGGERED` after a successful
-//! submit, `TRIGGER_FAILED` when steps 1–2 fail, `EXECUTION_COMPLETED` or
-//! `EXECUTION_FAILED` at the terminal state (also when polling gives up).
+//! submit, `TRIGGER_FAILED` when steps 1–2 fail for good (nothing was
+//! created), `EXECUTION_COMPLETED` or `EXECUTION_FAILED` at the terminal
+//! state, `EXECUTION_OUTCOME_UNKNOWN` when the outcome was not seen.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -32,7 +45,7 @@ use cx_http::{ApiPath, PollStatus, Poller};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::client::{Client, millis};
+use crate::client::{Client, EXECUTION_OUTCOME_UNKNOWN, millis, send_on};
 use crate::error::{Call, Error, ErrorKind, Rule, Violation, Violations, from_http};
 use crate::mapping::{MissingOutput, OutputMapping};
 use crate::metrics::MetricsSnapshot;
@@ -224,8 +237,14 @@ impl<'a> ExecuteBuilder<'a> {
     ///   violations), [`ErrorKind::PermissionDenied`] (403, naming the
     ///   missing scope), [`ErrorKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
-    /// - polling: [`ErrorKind::Stuck`] when polls run out (message and
-    ///   [`Error::execution_id`] name the execution), or the failed call;
+    /// - submitting until the deadline without an answer:
+    ///   [`ErrorKind::OutcomeUnknown`] (the message names the idempotency key);
+    /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`], the
+    ///   message and [`Error::execution_id`] name the execution):
+    ///   [`ErrorKind::Stuck`] when polls or time run out while it is pending
+    ///   or running, [`ErrorKind::OutcomeUnknown`] when the polls failed
+    ///   transiently until then, [`ErrorKind::UnknownStatus`] naming a
+    ///   status this crate does not know, or a poll refused for good, mapped;
     /// - [`ErrorKind::Audit`] when the execution finished but an audit
     ///   record could not be written ([`Error::execution_report`] has the outcome).
     pub async fn send(self) -> Result<ExecutionReport, Error> {
@@ -265,40 +284,52 @@ impl<'a> ExecuteBuilder<'a> {
             }
         }
         let submit_started = Instant::now();
-        let submitted = client
-            .http
-            .post(
-                ApiPath::new("/api/v2/workflows")
-                    .id("workflow_id", wf)
-                    .lit("executions"),
-            )
-            .idempotency_key(&key)
-            .json(&body)
-            .operation("workflow.execute")
-            .send_json::<Execution>()
-            .await
-            .map_err(|e| {
-                from_http(
-                    e,
-                    Call::Submit,
-                    &format!("submitting an execution of workflow {wf}"),
+        let what = format!("submitting an execution of workflow {wf}");
+        let submitted = send_on::<Execution>(Some(&poller.spent(started.elapsed())), &what, || {
+            client
+                .http
+                .post(
+                    ApiPath::new("/api/v2/workflows")
+                        .id("workflow_id", wf)
+                        .lit("executions"),
                 )
-                .with_workflow(wf)
-            })
-            .and_then(|e| match path_segment_problem(&e.id) {
-                None => Ok(e),
-                Some(problem) => Err(Error::new(
-                    ErrorKind::Api,
+                .idempotency_key(&key)
+                .json(&body)
+                .operation("workflow.execute")
+        })
+        .await;
+        let submitted = match submitted {
+            Ok((e, _)) => match path_segment_problem(&e.id) {
+                None => e,
+                Some(problem) => {
+                    let e = Error::new(
+                        ErrorKind::Api,
+                        format!(
+                            "the server returned an unusable execution id {:?}: {problem}",
+                            e.id
+                        ),
+                    )
+                    .with_workflow(wf);
+                    return Err(client
+                        .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
+                        .await);
+                }
+            },
+            // No answer settled it: the execution may exist (the key finds it).
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+                let err = Error::new(
+                    ErrorKind::OutcomeUnknown,
                     format!(
-                        "the server returned an unusable execution id {:?}: {problem}",
-                        e.id
+                        "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {e}); the execution may exist",
+                        started.elapsed().as_millis()
                     ),
                 )
-                .with_workflow(wf)),
-            });
-        let submitted = match submitted {
-            Ok(s) => s,
+                .with_workflow(wf)
+                .with_http(e);
+                return Err(outcome_unknown(client, wf, None, None, &key, err, started).await);
+            }
             Err(e) => {
+                let e = from_http(e, Call::Submit, &what).with_workflow(wf);
                 if matches!(
                     e.kind(),
                     ErrorKind::NotDeployable | ErrorKind::InvalidPayload
@@ -341,6 +372,7 @@ impl<'a> ExecuteBuilder<'a> {
             .id("execution_id", &exec_id);
         let max_delay = poller.max_delay;
         let outcome = poller
+            .spent(started.elapsed())
             .poll_with_progress(
                 &format!("execution {exec_id}"),
                 || {
@@ -355,7 +387,10 @@ impl<'a> ExecuteBuilder<'a> {
                         let execution: Execution = resp.json()?;
                         *last.lock().unwrap_or_else(PoisonError::into_inner) =
                             Some(execution.status.clone());
-                        if execution.is_terminal() {
+                        // A status this crate does not know ends the wait too.
+                        if execution.is_terminal()
+                            || matches!(execution.status, ExecutionStatus::Unknown(_))
+                        {
                             Ok(PollStatus::Done(execution))
                         } else {
                             Ok(PollStatus::Pending {
@@ -380,39 +415,56 @@ impl<'a> ExecuteBuilder<'a> {
             .await;
         let last_status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
 
-        let outcome = match outcome {
-            Ok(o) => o,
+        let polls = polls.into_inner();
+        let failed = match outcome {
+            Ok(o) => match &o.value.status {
+                ExecutionStatus::Unknown(status) => Err(Error::new(
+                    ErrorKind::UnknownStatus,
+                    format!(
+                        "unknown outcome: execution {exec_id} of workflow {wf} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
+                        cx_http::escape(status)
+                    ),
+                )),
+                _ => Ok(o),
+            },
             Err(e) => {
-                let polls = polls.into_inner();
-                let status = last_status.map_or_else(|| "UNKNOWN".to_owned(), |s| s.to_string());
-                let err = if e.kind() == cx_http::ErrorKind::PollExhausted {
+                let ms = submit_started.elapsed().as_millis();
+                let status = last_status
+                    .as_ref()
+                    .map_or_else(|| "UNKNOWN".to_owned(), ToString::to_string);
+                Err(if e.kind() == cx_http::ErrorKind::PollExhausted {
                     Error::new(
                         ErrorKind::Stuck,
                         format!(
-                            "execution {exec_id} of workflow {wf} is still {status} after {polls} polls in {} ms; it may be stuck",
-                            submit_started.elapsed().as_millis()
+                            "unknown outcome: execution {exec_id} of workflow {wf} is still {status} after {polls} polls in {ms} ms; it may be stuck"
                         ),
                     )
-                } else {
-                    from_http(e, Call::Read, &format!("polling execution {exec_id}"))
-                };
-                let err = err.with_workflow(wf).with_execution(&exec_id);
-                let written = client
-                    .audit(
-                        EventType::EXECUTION_FAILED,
-                        json!({
-                            "workflowId": wf,
-                            "executionId": exec_id,
-                            "status": status,
-                            "error": err.to_string(),
-                            "errorKind": err.kind().as_str(),
-                            "latency_ms": millis(started.elapsed()),
-                        }),
+                } else if e.is_transient() {
+                    Error::new(
+                        ErrorKind::OutcomeUnknown,
+                        format!(
+                            "unknown outcome: execution {exec_id} of workflow {wf} was last seen {status}; its polls failed until the deadline ({polls} polls in {ms} ms, last error: {e})"
+                        ),
                     )
-                    .await;
-                if let Err(a) = written {
-                    audit_error.get_or_insert(a);
-                }
+                    .with_http(e)
+                } else {
+                    from_http(
+                        e,
+                        Call::Read,
+                        &format!(
+                            "unknown outcome: polling execution {exec_id} (last seen {status})"
+                        ),
+                    )
+                })
+            }
+        };
+        let outcome = match failed {
+            Ok(o) => o,
+            Err(err) => {
+                let err = err.with_workflow(wf).with_execution(&exec_id);
+                let status = last_status.map(|s| s.to_string());
+                let err =
+                    outcome_unknown(client, wf, Some(&exec_id), status, &key, err, started).await;
                 return Err(match audit_error {
                     Some(a) => err.with_audit_failure(a),
                     None => err,
@@ -487,7 +539,10 @@ async fn prerequisites(
     poller: &Poller,
 ) -> Result<(), Error> {
     let wf = workflow_id.as_str();
-    let definition = client.cached_definition(workflow_id).await?;
+    let started = Instant::now();
+    let definition = client
+        .cached_definition_on(workflow_id, Some(poller))
+        .await?;
     let mut violations = Violations::new();
     if poller.max_polls.is_none() && poller.deadline.is_none() {
         // Without either bound a stuck execution would be polled forever.
@@ -519,7 +574,9 @@ async fn prerequisites(
         violations.extend(v);
     }
     if let Some(max) = client.config.max_concurrent_executions {
-        let running = client.running_executions(workflow_id).await?;
+        let running = client
+            .running_executions_on(workflow_id, Some(&poller.spent(started.elapsed())))
+            .await?;
         if running >= max {
             violations.push(
                 Violation::new(
@@ -553,4 +610,35 @@ async fn prerequisites(
     Err(Error::new(kind, message)
         .with_violations(violations)
         .with_workflow(wf))
+}
+
+/// Audit an execution whose outcome is unknown ([`EXECUTION_OUTCOME_UNKNOWN`])
+/// and return `err`, carrying the sink's error too if that failed.
+async fn outcome_unknown(
+    client: &Client,
+    wf: &str,
+    execution_id: Option<&str>,
+    status: Option<String>,
+    key: &str,
+    err: Error,
+    started: Instant,
+) -> Error {
+    let written = client
+        .audit(
+            EXECUTION_OUTCOME_UNKNOWN,
+            json!({
+                "workflowId": wf,
+                "executionId": execution_id,
+                "idempotencyKey": key,
+                "status": status,
+                "error": err.to_string(),
+                "errorKind": err.kind().as_str(),
+                "latency_ms": millis(started.elapsed()),
+            }),
+        )
+        .await;
+    match written {
+        Ok(()) => err,
+        Err(a) => err.with_audit_failure(a),
+    }
 }

@@ -81,7 +81,7 @@ pub mod trigger;
 pub mod types;
 pub mod validate;
 
-pub use client::Client;
+pub use client::{Client, EXECUTION_OUTCOME_UNKNOWN, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Rule, Violation, Violations};
 pub use execute::{ExecuteBuilder, ExecutionReport, Progress};

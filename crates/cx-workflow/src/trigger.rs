@@ -13,14 +13,23 @@
 //! 3. **metrics and audit** — per-workflow success/failure counts and
 //!    latency ([`crate::TriggerStats`]); `WORKFLOW_TRIGGERED` /
 //!    `WORKFLOW_TRIGGER_FAILED` audit records.
+//!
+//! Steps 1 and 2 are retried on `Config::poller`'s schedule (or
+//! [`TriggerBuilder::poller`]) while they fail transiently, within its
+//! `deadline` and `max_polls`, the POST with the same idempotency key, so a
+//! lost response is recovered as the same instance. A POST that gets no
+//! answer before the deadline is [`ErrorKind::OutcomeUnknown`], audited as
+//! [`crate::client::WORKFLOW_TRIGGER_OUTCOME_UNKNOWN`] (the instance may
+//! exist; the key finds it), not as a failure.
 
 use std::time::Instant;
 
 use cx_audit::EventType;
+use cx_http::Poller;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::client::{Client, INSTANCES_PATH, millis};
+use crate::client::{Client, INSTANCES_PATH, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN, millis, send_on};
 use crate::error::{Call, Error, ErrorKind, from_http};
 use crate::types::{Priority, TriggerPayload, path_segment_problem};
 
@@ -60,6 +69,7 @@ pub struct TriggerBuilder<'a> {
     payload: TriggerPayload,
     idempotency_key: Option<String>,
     check_capacity: bool,
+    poller: Option<Poller>,
 }
 
 impl<'a> TriggerBuilder<'a> {
@@ -69,7 +79,15 @@ impl<'a> TriggerBuilder<'a> {
             payload,
             idempotency_key: None,
             check_capacity: true,
+            poller: None,
         }
+    }
+
+    /// Retry transient failures on this schedule (within its `deadline` and
+    /// `max_polls`) instead of `Config::poller`'s.
+    pub fn poller(mut self, poller: Poller) -> Self {
+        self.poller = Some(poller);
+        self
     }
 
     /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4 (1..=255
@@ -97,6 +115,8 @@ impl<'a> TriggerBuilder<'a> {
     ///   [`ErrorKind::NotFound`], [`ErrorKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`] (429 after the runtime's retries),
     ///   [`ErrorKind::Transport`], [`ErrorKind::Api`];
+    /// - [`ErrorKind::OutcomeUnknown`] when the POST got no answer before the
+    ///   poller's deadline (the message names the idempotency key);
     /// - [`ErrorKind::Audit`] when the instance was created but its audit
     ///   record could not be written ([`Error::trigger_report`] has it).
     pub async fn send(self) -> Result<TriggerReport, Error> {
@@ -106,9 +126,19 @@ impl<'a> TriggerBuilder<'a> {
             payload,
             idempotency_key,
             check_capacity,
+            poller,
         } = self;
         let wf = payload.workflow_id.as_str().to_owned();
-        match create(client, &payload, idempotency_key, check_capacity, started).await {
+        let poller = poller.unwrap_or_else(|| client.config.poller.clone());
+        let created = create(
+            client,
+            &payload,
+            idempotency_key,
+            check_capacity,
+            &poller,
+            started,
+        );
+        match created.await {
             Ok(report) => {
                 client.triggers.record(&wf, true, report.latency_ms);
                 let written = client
@@ -128,7 +158,24 @@ impl<'a> TriggerBuilder<'a> {
                     Err(a) => Err(Error::audit_trigger(report, a)),
                 }
             }
-            Err(e) => {
+            Err((e, Some(key))) => {
+                // Neither a success nor a failure: not counted in the metrics.
+                let payload = json!({
+                    "workflowId": wf,
+                    "idempotencyKey": key,
+                    "error": e.to_string(),
+                    "errorKind": e.kind().as_str(),
+                    "latency_ms": millis(started.elapsed()),
+                });
+                match client
+                    .audit(WORKFLOW_TRIGGER_OUTCOME_UNKNOWN, payload)
+                    .await
+                {
+                    Ok(()) => Err(e),
+                    Err(a) => Err(e.with_audit_failure(a)),
+                }
+            }
+            Err((e, None)) => {
                 let latency = started.elapsed();
                 client.triggers.record(&wf, false, millis(latency));
                 Err(client
@@ -139,58 +186,85 @@ impl<'a> TriggerBuilder<'a> {
     }
 }
 
+/// Steps 1–2. On failure, the idempotency key when the outcome is unknown.
 async fn create(
     client: &Client,
     payload: &TriggerPayload,
     idempotency_key: Option<String>,
     check_capacity: bool,
+    poller: &Poller,
     started: Instant,
-) -> Result<TriggerReport, Error> {
+) -> Result<TriggerReport, (Error, Option<String>)> {
     let wf = payload.workflow_id.as_str();
     let key = match idempotency_key {
         None => uuid::Uuid::new_v4().to_string(),
         Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => k,
         Some(_) => {
-            return Err(Error::violation(crate::Violation::new(
-                "idempotency_key",
-                crate::Rule::Format,
-                "must be 1..=255 visible ASCII characters",
-            ))
-            .with_workflow(wf));
+            return Err((
+                Error::violation(crate::Violation::new(
+                    "idempotency_key",
+                    crate::Rule::Format,
+                    "must be 1..=255 visible ASCII characters",
+                ))
+                .with_workflow(wf),
+                None,
+            ));
         }
     };
     if let (true, Some(max)) = (check_capacity, client.config.max_concurrent_instances) {
-        let running = client.running_instances(&payload.workflow_id).await?;
+        let running = client
+            .running_instances_on(&payload.workflow_id, Some(poller))
+            .await
+            .map_err(|e| (e, None))?;
         if running >= max {
-            return Err(Error::new(
+            return Err((Error::new(
                 ErrorKind::CapacityExhausted,
                 format!(
                     "workflow {wf} has reached its concurrent instance limit ({running} running, limit {max}); nothing was triggered"
                 ),
             )
-            .with_workflow(wf));
+            .with_workflow(wf), None));
         }
     }
-    let created: Created = client
-        .http
-        .post(INSTANCES_PATH)
-        .idempotency_key(&key)
-        .json(&payload.build_cxone_body())
-        .operation("workflow.trigger")
-        .send_json()
-        .await
-        .map_err(|e| {
-            from_http(e, Call::Submit, &format!("triggering workflow {wf}")).with_workflow(wf)
-        })?;
+    let what = format!("triggering workflow {wf}");
+    let body = payload.build_cxone_body();
+    let sent = send_on::<Created>(Some(&poller.spent(started.elapsed())), &what, || {
+        client
+            .http
+            .post(INSTANCES_PATH)
+            .idempotency_key(&key)
+            .json(&body)
+            .operation("workflow.trigger")
+    })
+    .await;
+    let created = match sent {
+        Ok((c, _)) => c,
+        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+            let err = Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {e}); the instance may exist",
+                    started.elapsed().as_millis()
+                ),
+            )
+            .with_workflow(wf)
+            .with_http(e);
+            return Err((err, Some(key)));
+        }
+        Err(e) => return Err((from_http(e, Call::Submit, &what).with_workflow(wf), None)),
+    };
     if let Some(problem) = path_segment_problem(&created.id) {
-        return Err(Error::new(
-            ErrorKind::Api,
-            format!(
-                "the server returned an unusable instance id {:?}: {problem}",
-                created.id
-            ),
-        )
-        .with_workflow(wf));
+        return Err((
+            Error::new(
+                ErrorKind::Api,
+                format!(
+                    "the server returned an unusable instance id {:?}: {problem}",
+                    created.id
+                ),
+            )
+            .with_workflow(wf),
+            None,
+        ));
     }
     tracing::debug!(workflow = wf, instance = %created.id, "instance created");
     Ok(TriggerReport {

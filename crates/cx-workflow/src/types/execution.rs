@@ -65,8 +65,9 @@ impl FromStr for ExecutionPriority {
 open_enum! {
     /// An execution's state. `PENDING` → `RUNNING` → one of the terminal
     /// states `COMPLETED`, `FAILED`, `CANCELLED`. A status this crate does
-    /// not know is treated as not terminal (polling continues, and ends in
-    /// [`crate::ErrorKind::Stuck`] if it never changes).
+    /// not know is not terminal, but ends the wait of
+    /// [`crate::Client::execute`] at once with
+    /// [`crate::ErrorKind::UnknownStatus`] naming it.
     pub enum ExecutionStatus {
         /// `PENDING`: accepted, not started.
         Pending => "PENDING",

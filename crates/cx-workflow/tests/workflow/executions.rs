@@ -271,16 +271,23 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
     assert!(exec_id.starts_with("exec_"));
     let text = err.to_string();
     assert!(
-        text.contains(&exec_id) && text.contains("5 polls") && text.contains("RUNNING"),
+        text.contains(&exec_id)
+            && text.contains("5 polls")
+            && text.contains("RUNNING")
+            && text.starts_with("unknown outcome"),
         "{text}"
     );
+    assert!(err.is_outcome_unknown());
     let polls = ctx
         .api_requests("GET")
         .iter()
         .filter(|e| e.path.ends_with(&exec_id))
         .count();
     assert_eq!(polls, 5);
-    assert_eq!(ctx.audit_events(), ["TRIGGERED", "EXECUTION_FAILED"]);
+    assert_eq!(
+        ctx.audit_events(),
+        ["TRIGGERED", "EXECUTION_OUTCOME_UNKNOWN"]
+    );
     let last = ctx
         .audit
         .records()
@@ -565,7 +572,19 @@ async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
         "GET /api/v2/workflows/*",
         Fault::ConnectionReset,
     )]);
-    let Err(err) = ctx.client.execute(&wf(SEED_WORKFLOW_ID)?).send().await else {
+    // One call: reads are also retried on the poller's schedule until its limit.
+    let once = Poller {
+        max_polls: Some(1),
+        deadline: None,
+        ..fast_config().poller
+    };
+    let Err(err) = ctx
+        .client
+        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .poller(once)
+        .send()
+        .await
+    else {
         return fail("expected a transport error");
     };
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");

@@ -179,7 +179,7 @@ async fn a_429_at_the_instance_limit_is_retried_by_the_runtime() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_429_that_outlasts_the_retries_is_rate_limited() -> TestResult {
+async fn a_429_that_outlasts_the_retries_and_the_polls_is_an_unknown_outcome() -> TestResult {
     let http = cx_http::Config {
         retry: cx_http::RetryPolicy {
             max_attempts: 2,
@@ -197,13 +197,30 @@ async fn a_429_that_outlasts_the_retries_is_rate_limited() -> TestResult {
     .await?;
     let stuck = "wf_stuck_0001";
     ctx.client.trigger(seed_payload(stuck)?).send().await?;
-    let Err(err) = ctx.client.trigger(seed_payload(stuck)?).send().await else {
+    // 429 is transient: retried on the poller's schedule, here 2 calls.
+    let poller = cx_http::Poller {
+        max_polls: Some(2),
+        ..fast_config().poller
+    };
+    let Err(err) = ctx
+        .client
+        .trigger(seed_payload(stuck)?)
+        .poller(poller)
+        .send()
+        .await
+    else {
         return fail("the stuck instance holds the only slot");
     };
-    assert_eq!(err.kind(), ErrorKind::RateLimited, "{err}");
+    // No answer settled it: reported as unknown, never as failed.
+    assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
+    assert!(err.to_string().starts_with("unknown outcome"), "{err}");
     assert_eq!(err.status(), Some(429));
     let statuses: Vec<u16> = ctx.posts().iter().map(|e| e.status).collect();
-    assert_eq!(statuses, [201, 429, 429]);
+    assert_eq!(statuses, [201, 429, 429, 429, 429]);
+    assert_eq!(
+        ctx.audit_events(),
+        ["WORKFLOW_TRIGGERED", "WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]
+    );
     Ok(())
 }
 

@@ -5,4 +5,5 @@ mod support;
 
 mod coercion;
 mod executions;
+mod faults;
 mod instances;
