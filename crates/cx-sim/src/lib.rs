@@ -59,6 +59,7 @@ mod fixtures;
 mod history;
 pub mod history_filter;
 mod journal;
+mod retention;
 mod routes;
 mod scopes;
 mod server;
@@ -74,8 +75,9 @@ pub use history::{
     BAD_CLOCK_INTERACTION_ID, HistorySettings, SEED_INTERACTION_ID, SyntheticHistory,
 };
 pub use journal::JournalEntry;
+pub use retention::Retention;
 pub use scopes::all_scopes;
-pub use sim::{Sim, SimBuilder, SimError};
+pub use sim::{DEFAULT_MAX_TOKENS, Sim, SimBuilder, SimError, StoreSizes};
 
 /// Client id of the built-in client (all scopes, [`DEFAULT_TENANT`]).
 pub const DEFAULT_CLIENT_ID: &str = "cx-sim-client";
