@@ -7,7 +7,7 @@ use std::time::Duration;
 use cx_audit::{AuditRecord, ExportQuery, JsonlSink, VerifyReport, export_audit_logs};
 use serde_json::json;
 
-use crate::output::{OutputFormat, print_json};
+use crate::output::{OutputFormat, print_json, print_raw, say};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -79,7 +79,7 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                     "file": out,
                 }))?,
                 OutputFormat::Human => {
-                    println!("exported {} entries to {}", report.exported, out.display());
+                    say!("exported {} entries to {}", report.exported, out.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -121,8 +121,8 @@ fn read_all(dir: &Path) -> CliResult<Vec<(PathBuf, Vec<AuditRecord>)>> {
 /// One record on one line: compact JSON, or `timestamp event hash-prefix payload`.
 fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(record)?),
-        OutputFormat::Human => println!(
+        OutputFormat::Json => print_raw(&format!("{}\n", serde_json::to_string(record)?)),
+        OutputFormat::Human => say!(
             "{} {} {} {}",
             record
                 .timestamp
@@ -202,12 +202,12 @@ fn print_reports(reports: &[VerifyReport], output: OutputFormat) -> CliResult {
         }
         OutputFormat::Human => {
             if reports.is_empty() {
-                println!("no audit files found");
+                say!("no audit files found");
             }
             for r in reports {
                 match &r.first_problem {
-                    None => println!("{}: {} records, intact", r.path.display(), r.records),
-                    Some(p) => println!("{}: TAMPERED: {p}", r.path.display()),
+                    None => say!("{}: {} records, intact", r.path.display(), r.records),
+                    Some(p) => say!("{}: TAMPERED: {p}", r.path.display()),
                 }
             }
             Ok(())

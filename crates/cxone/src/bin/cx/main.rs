@@ -5,7 +5,9 @@
 //! `cx` starts the embedded simulator and says so on stderr, so every command
 //! works on a fresh machine. Human output by default; `--output json` prints
 //! one JSON document on stdout. On failure `cx` prints a one-line reason on
-//! stderr and exits non-zero (1: the operation failed; 2: bad usage).
+//! stderr and exits non-zero (1: the operation failed; 2: bad usage; 3: the
+//! caller's `--if-match` no longer held, nothing written). Server text
+//! printed for a person is escaped (see `output`).
 
 mod agent;
 mod audit;
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::{OutputArg, OutputFormat};
+use crate::output::{OutputArg, OutputFormat, note};
 use crate::session::TenantArgs;
 
 /// Automate NICE CXone: run workflows, change agent availability, export and
@@ -146,32 +148,17 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// One line: the error and each distinct cause, joined by ": ".
-fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line.replace('\n', " ")
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(cli.command, Command::Reference) {
-        print!("{}", reference());
+        output::print_raw(&reference());
         return ExitCode::SUCCESS;
     }
     let output = match (&cli.command, cli.output.general()) {
         (_, Ok(format)) => format,
         (Command::History(_), Err(_)) => OutputFormat::Human,
         (_, Err(reason)) => {
-            eprintln!("cx: {reason}");
+            note!("cx: {reason}");
             return ExitCode::from(2);
         }
     };
@@ -182,7 +169,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cx: cannot start the async runtime: {e}");
+            note!("cx: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -206,9 +193,6 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("cx: {}", one_line(e.as_ref()));
-            ExitCode::FAILURE
-        }
+        Err(e) => output::fail(e.as_ref()),
     }
 }

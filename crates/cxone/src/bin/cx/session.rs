@@ -3,6 +3,8 @@
 use cx_auth::Tenant;
 use cx_sim::Sim;
 
+use crate::output::note;
+
 /// Tenant flags; each falls back to its environment variable.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TenantArgs {
@@ -56,7 +58,7 @@ impl Session {
             || args.client_secret.is_some();
         if !configured {
             let sim = Sim::start().await?;
-            eprintln!(
+            note!(
                 "cx: no tenant configured (CXONE_API_URL, CXONE_CLIENT_ID, CXONE_CLIENT_SECRET unset); \
                  using the embedded simulator at {}",
                 sim.base_url()
