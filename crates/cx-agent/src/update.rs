@@ -238,13 +238,10 @@ impl<'a> UpdateBuilder<'a> {
         let started = Instant::now();
         check_agent_id(&self.agent_id)?;
         if self.max_attempts == 0 {
-            return Err(Error::violations_error(
-                "invalid update",
-                vec![crate::Violation::new(
-                    "max_attempts",
-                    crate::Rule::Required,
-                    "must be at least 1",
-                )],
+            return Err(invalid_update(
+                "max_attempts",
+                crate::Rule::Required,
+                "must be at least 1",
             ));
         }
         if self
@@ -252,13 +249,10 @@ impl<'a> UpdateBuilder<'a> {
             .iter()
             .any(|d| matches!(d, SkillDelta::Remove(id) if id.trim().is_empty()))
         {
-            return Err(Error::violations_error(
-                "invalid update",
-                vec![crate::Violation::new(
-                    "skillId",
-                    crate::Rule::Required,
-                    "a skill to remove must have a non-empty id",
-                )],
+            return Err(invalid_update(
+                "skillId",
+                crate::Rule::Required,
+                "a skill to remove must have a non-empty id",
             ));
         }
         let client = self.client;
@@ -275,13 +269,10 @@ impl<'a> UpdateBuilder<'a> {
             self.change
         } else {
             if !(self.change)(&first.value).skill_levels.is_empty() {
-                return Err(Error::violations_error(
-                    "invalid update",
-                    vec![crate::Violation::new(
-                        "skillLevels",
-                        crate::Rule::Exclusive,
-                        "give either a replacement skill list or skill deltas (add/remove), not both",
-                    )],
+                return Err(invalid_update(
+                    "skillLevels",
+                    crate::Rule::Exclusive,
+                    "give either a replacement skill list or skill deltas (add/remove), not both",
                 ));
             }
             let base = self.change;
@@ -505,6 +496,15 @@ impl<'a> UpdateBuilder<'a> {
             .with_audit_failure(a)),
         }
     }
+}
+
+/// A [`ErrorKind::Validation`] error for one broken rule of the update's
+/// own settings (before any request).
+fn invalid_update(field: &str, rule: crate::Rule, message: &str) -> Error {
+    Error::violations_error(
+        "invalid update",
+        vec![crate::Violation::new(field, rule, message)],
+    )
 }
 
 /// Write `record` as `event`, then return `err`, carrying the sink's error too.

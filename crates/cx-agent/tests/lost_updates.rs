@@ -39,6 +39,17 @@ fn is_writers(id: &str) -> bool {
     id.starts_with("skill-s") && id != "skill-s00"
 }
 
+/// The skill ids the agent holds now.
+async fn held(client: &cx_agent::Client) -> BTreeSet<String> {
+    let profile = client.profile(AGENT).await.unwrap();
+    profile
+        .value
+        .skills
+        .into_iter()
+        .map(|s| s.skill_id)
+        .collect()
+}
+
 /// Run `writers` concurrent writers with `max_attempts` each and check the
 /// exactly-once properties; returns what happened.
 async fn run(writers: usize, max_attempts: u32) -> Figures {
@@ -109,14 +120,9 @@ async fn run(writers: usize, max_attempts: u32) -> Figures {
     assert_eq!(seen, want, "write history = landed writers, once each");
 
     // No write was lost: the final state carries every landed writer's skill.
-    let final_skills: BTreeSet<String> = client
-        .profile(AGENT)
+    let final_skills: BTreeSet<String> = held(&client)
         .await
-        .unwrap()
-        .value
-        .skills
         .into_iter()
-        .map(|s| s.skill_id)
         .filter(|s| is_writers(s))
         .collect();
     let want_skills: BTreeSet<String> = figures.landed.iter().map(|i| skill(*i)).collect();
@@ -219,15 +225,7 @@ async fn fifty_add_skill_deltas_all_land() {
     }
     let history = writes(&sim, AGENT).await;
     assert_eq!(history.len(), WRITERS, "one landed write per writer");
-    let final_skills: BTreeSet<String> = client
-        .profile(AGENT)
-        .await
-        .unwrap()
-        .value
-        .skills
-        .into_iter()
-        .map(|s| s.skill_id)
-        .collect();
+    let final_skills = held(&client).await;
     let mut want: BTreeSet<String> = (0..WRITERS).map(skill).collect();
     want.insert("skill-s00".to_owned());
     assert_eq!(final_skills, want, "every added skill survives");

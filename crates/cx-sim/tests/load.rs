@@ -170,34 +170,24 @@ async fn memory_stays_bounded_by_the_retention() {
     assert!(peak.audit_entries <= 4 * KEEP + KEEP / 2 + 2, "{peak:?}");
     assert!(peak.tokens <= 160, "{peak:?}");
     // The same numbers over the admin API (what `cx sim serve` exposes).
-    let stats: serde_json::Value = ctx
-        .http
-        .get(ctx.url("/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: serde_json::Value = ctx.get("/_sim/stats").await.json().await.unwrap();
     assert_eq!(stats["executions"], ctx.sim.store_sizes(tenant).executions);
-    // Two hours later everything finished has aged out (the default
-    // client's fresh token still works).
+    // Two hours later everything finished has aged out (with a fresh token:
+    // the token storm evicted the first one).
     ctx.sim.advance_clock(Duration::from_secs(2 * 3600));
-    let token = token(
+    let fresh = token(
         &ctx.http,
         &ctx.sim,
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
     )
     .await;
-    let list = ctx
-        .http
-        .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(list.status(), StatusCode::OK);
+    let ctx = Ctx {
+        token: fresh,
+        ..ctx
+    };
+    let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions");
+    assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     let s = ctx.sim.store_sizes(tenant);
     assert_eq!((s.executions, s.idempotency_keys), (0, 0), "{s:?}");
 }

@@ -14,414 +14,106 @@ use std::net::TcpListener;
 
 use support::{WF, cx, run};
 
-/// `(arguments, text the error must contain)`.
-const CASES: &[(&[&str], &str)] = &[
+const HISTORY: &[&str] = &["history", "query", "--interaction", "x"];
+const AGENT: &[&str] = &["agent", "set-workmode", "agent-001", "--workmode", "w"];
+const RUN: &[&str] = &["workflow", "run", WF];
+const TRIGGER: &[&str] = &["workflow", "trigger", WF];
+const DATAACTION: &[&str] = &["dataaction", "run", "DA-123456", "--version", "v2.1.0"];
+const SERVE: &[&str] = &["sim", "serve"];
+
+/// `(command, flag, value, text the error must contain)`: `cx <command>
+/// <flag> <value>` (`<flag>=<value>` for values starting with `-`).
+const CASES: &[(&[&str], &str, &str, &str)] = &[
     // history query: ages, instants, threshold, page size, concurrency.
+    (HISTORY, "--since", "9999999999999h", "--since"),
+    (HISTORY, "--until", "99999999999999999d", "--until"),
+    (HISTORY, "--since", "9000000000000000s", "--since"),
+    (HISTORY, "--since", "18446744073709551616s", "--since"),
+    (HISTORY, "--since", "-5h", "--since"),
+    (HISTORY, "--until", "-9223372036854775808s", "--until"),
+    (HISTORY, "--since", "5x", "--since"),
+    (HISTORY, "--since", "", "--since"),
+    (HISTORY, "--since", "h", "--since"),
+    (HISTORY, "--since", "1\u{1b}[2Jh", "--since"),
+    (HISTORY, "--since", "+262143-12-31T23:59:59Z", "--since"),
+    (HISTORY, "--threshold", "1e300", "--threshold"),
+    (HISTORY, "--threshold", "NaN", "--threshold"),
+    (HISTORY, "--threshold", "inf", "--threshold"),
+    (HISTORY, "--threshold", "-1", "--threshold"),
+    (HISTORY, "--threshold", "ten", "--threshold"),
+    (HISTORY, "--limit", "0", "limit"),
+    (HISTORY, "--limit", "4294967296", "--limit"),
+    (HISTORY, "--limit", "-1", "--limit"),
+    (HISTORY, "--concurrency", "0", "--concurrency"),
     (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--since",
-            "9999999999999h",
-        ],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--until",
-            "99999999999999999d",
-        ],
-        "--until",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--since",
-            "9000000000000000s",
-        ],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--since",
-            "18446744073709551616s",
-        ],
-        "--since",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--since", "-5h"],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--until",
-            "-9223372036854775808s",
-        ],
-        "--until",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--since", "5x"],
-        "--since",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--since", ""],
-        "--since",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--since", "h"],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--since",
-            "1\u{1b}[2Jh",
-        ],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--since",
-            "+262143-12-31T23:59:59Z",
-        ],
-        "--since",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--threshold",
-            "1e300",
-        ],
-        "--threshold",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--threshold",
-            "NaN",
-        ],
-        "--threshold",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--threshold",
-            "inf",
-        ],
-        "--threshold",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--threshold",
-            "-1",
-        ],
-        "--threshold",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--threshold",
-            "ten",
-        ],
-        "--threshold",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--limit", "0"],
-        "limit",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--limit",
-            "4294967296",
-        ],
-        "--limit",
-    ),
-    (
-        &["history", "query", "--interaction", "x", "--limit=-1"],
-        "--limit",
-    ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--concurrency",
-            "0",
-        ],
+        HISTORY,
+        "--concurrency",
+        "99999999999999999999",
         "--concurrency",
     ),
-    (
-        &[
-            "history",
-            "query",
-            "--interaction",
-            "x",
-            "--concurrency",
-            "99999999999999999999",
-        ],
-        "--concurrency",
-    ),
-    (
-        &["history", "query", "--interaction", "a\u{7f}"],
-        "interaction_ids[0]",
-    ),
+    (HISTORY, "--interaction", "a\u{7f}", "interaction_ids[1]"),
     // agent: skills, attempts, ids.
+    (AGENT, "--skill", "a:1:99999999999", "--skill"),
+    (AGENT, "--skill", "a:-1:1", "--skill"),
+    (AGENT, "--skill", "a:1", "--skill"),
+    (AGENT, "--add-skill", "x:1:99999999999999", "--add-skill"),
+    (AGENT, "--add-skill", ":1:1", "--add-skill"),
+    (AGENT, "--remove-skill", "", "--remove-skill"),
+    (AGENT, "--max-attempts", "99999999999", "--max-attempts"),
+    (AGENT, "--max-attempts", "0", "--max-attempts"),
     (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--skill",
-            "a:1:99999999999",
-        ],
-        "--skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--skill",
-            "a:-1:1",
-        ],
-        "--skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--skill",
-            "a:1",
-        ],
-        "--skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--add-skill",
-            "x:1:99999999999999",
-        ],
-        "--add-skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--add-skill",
-            ":1:1",
-        ],
-        "--add-skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--remove-skill",
-            "",
-        ],
-        "--remove-skill",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--max-attempts",
-            "99999999999",
-        ],
-        "--max-attempts",
-    ),
-    (
-        &[
-            "agent",
-            "set-workmode",
-            "agent-001",
-            "--workmode",
-            "w",
-            "--max-attempts",
-            "0",
-        ],
-        "--max-attempts",
-    ),
-    (
-        &[
-            "agent",
-            "simulate",
-            "--workmode",
-            "w",
-            "--seed",
-            "18446744073709551616",
-        ],
+        &["agent", "simulate", "--workmode", "w"],
+        "--seed",
+        "18446744073709551616",
         "--seed",
     ),
-    (&["agent", "show", ""], "agent_id"),
-    (&["agent", "show", "a\u{1b}]0;x\u{7}"], "agent_id"),
-    (&["agent", "show", "../../_sim/faults"], "agent_id"),
+    (&["agent", "show", ""], "--output", "human", "agent_id"),
+    (
+        &["agent", "show", "a\u{1b}]0;x\u{7}"],
+        "--output",
+        "human",
+        "agent_id",
+    ),
+    (
+        &["agent", "show", "../../_sim/faults"],
+        "--output",
+        "human",
+        "agent_id",
+    ),
     // workflow: timeouts, priorities, variables.
-    (
-        &["workflow", "run", WF, "--timeout", "18446744073709551616"],
-        "--timeout",
-    ),
-    (&["workflow", "run", WF, "--timeout=-1"], "--timeout"),
-    (&["workflow", "run", WF, "--input", "=1"], "--input"),
-    (
-        &[
-            "workflow",
-            "trigger",
-            WF,
-            "--priority",
-            "99999999999999999999",
-        ],
-        "--priority",
-    ),
-    (&["workflow", "trigger", WF, "--priority", "0"], "priority"),
-    (
-        &[
-            "workflow",
-            "trigger",
-            WF,
-            "--priority",
-            "9223372036854775807",
-        ],
-        "priority",
-    ),
-    (
-        &[
-            "workflow",
-            "trigger",
-            WF,
-            "--var",
-            "n:integer=99999999999999999999999",
-        ],
-        "n",
-    ),
-    (&["workflow", "trigger", WF, "--var", "n:int=1"], "--var"),
+    (RUN, "--timeout", "18446744073709551616", "--timeout"),
+    (RUN, "--timeout", "-1", "--timeout"),
+    (RUN, "--input", "=1", "--input"),
+    (TRIGGER, "--priority", "99999999999999999999", "--priority"),
+    (TRIGGER, "--priority", "0", "priority"),
+    (TRIGGER, "--priority", "9223372036854775807", "priority"),
+    (TRIGGER, "--var", "n:integer=99999999999999999999999", "context.n"),
+    (TRIGGER, "--var", "n:int=1", "--var"),
     // data actions: timeouts.
+    (DATAACTION, "--timeout-ms", "4294967296", "--timeout-ms"),
+    (DATAACTION, "--timeout-ms", "0", "executionTimeoutMs"),
     (
-        &[
-            "dataaction",
-            "run",
-            "DA-123456",
-            "--version",
-            "v2.1.0",
-            "--timeout-ms",
-            "4294967296",
-        ],
-        "--timeout-ms",
-    ),
-    (
-        &[
-            "dataaction",
-            "run",
-            "DA-123456",
-            "--version",
-            "v2.1.0",
-            "--timeout-ms",
-            "0",
-        ],
-        "executionTimeoutMs",
-    ),
-    (
-        &[
-            "dataaction",
-            "run",
-            "DA-123456",
-            "--version",
-            "v2.1.0",
-            "--max-wait",
-            "18446744073709551616",
-        ],
+        DATAACTION,
+        "--max-wait",
+        "18446744073709551616",
         "--max-wait",
     ),
-    (
-        &[
-            "dataaction",
-            "run",
-            "DA-123456",
-            "--version",
-            "v2.1.0",
-            "--max-wait=-1",
-        ],
-        "--max-wait",
-    ),
+    (DATAACTION, "--max-wait", "-1", "--max-wait"),
     // audit, sim, global.
     (
-        &["audit", "tail", ".", "--lines", "18446744073709551616"],
+        &["audit", "tail", "."],
+        "--lines",
+        "18446744073709551616",
         "--lines",
     ),
-    (&["sim", "serve", "--port", "70000"], "--port"),
-    (&["sim", "serve", "--keep-for", "0"], "--keep-for"),
+    (SERVE, "--port", "70000", "--port"),
+    (SERVE, "--keep-for", "0", "--keep-for"),
+    (SERVE, "--keep-for", "99999999999999999999", "--keep-for"),
+    (SERVE, "--max-tokens", "-1", "--max-tokens"),
     (
-        &["sim", "serve", "--keep-for", "99999999999999999999"],
-        "--keep-for",
-    ),
-    (&["sim", "serve", "--max-tokens=-1"], "--max-tokens"),
-    (
-        &["--output", "xml", "agent", "show", "agent-001"],
+        &["agent", "show", "agent-001"],
+        "--output",
+        "xml",
         "--output",
     ),
 ];
@@ -430,8 +122,19 @@ const CASES: &[(&[&str], &str)] = &[
 fn hostile_arguments_end_in_an_error_naming_the_flag_never_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
-    for (args, needle) in CASES {
-        let (code, _, err) = run(cx(dir.path()).args(*args));
+    for (command, flag, value, needle) in CASES {
+        let mut cmd = cx(dir.path());
+        cmd.args(*command);
+        if value.starts_with('-') {
+            cmd.arg(format!("{flag}={value}"));
+        } else {
+            cmd.args([flag, value]);
+        }
+        let args: Vec<_> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let (code, _, err) = run(&mut cmd);
         let ok = code != 0 && code != 101 && err.contains(needle) && !err.contains("panicked");
         if !ok {
             failures.push(format!("{args:?} → exit {code}: {err}"));
