@@ -670,7 +670,11 @@ async fn a_body_over_the_cap_fails_while_streaming_and_is_not_buffered() {
         let written = written.await.unwrap();
         println!(
             "{}: the server wrote {written} of 268435456 body bytes before the client closed",
-            if head.contains("chunked") { "chunked" } else { "declared" }
+            if head.contains("chunked") {
+                "chunked"
+            } else {
+                "declared"
+            }
         );
         assert!(written < 64 * MIB, "{head}: server wrote {written} bytes");
     }

@@ -87,7 +87,12 @@ const CASES: &[(&[&str], &str, &str, &str)] = &[
     (TRIGGER, "--priority", "99999999999999999999", "--priority"),
     (TRIGGER, "--priority", "0", "priority"),
     (TRIGGER, "--priority", "9223372036854775807", "priority"),
-    (TRIGGER, "--var", "n:integer=99999999999999999999999", "context.n"),
+    (
+        TRIGGER,
+        "--var",
+        "n:integer=99999999999999999999999",
+        "context.n",
+    ),
     (TRIGGER, "--var", "n:int=1", "--var"),
     // data actions: timeouts.
     (DATAACTION, "--timeout-ms", "4294967296", "--timeout-ms"),
