@@ -13,19 +13,19 @@
 //!
 //! ```no_run
 //! # async fn demo(client: cx_http::Client) -> Result<(), cx_http::Error> {
-//! use cx_http::{ConditionalUpdate, Versioned};
+//! use cx_http::{ApiPath, ConditionalUpdate, Versioned};
 //! use serde_json::{Value, json};
 //!
-//! let path = "/api/v2/agents/agent-001";
+//! let agent = ApiPath::new("/api/v2/agents").id("agent_id", "agent-001");
 //! let fetch = || async {
-//!     let resp = client.get(path).send().await?;
+//!     let resp = client.get(agent.clone()).send().await?;
 //!     Ok(Versioned::new(resp.etag().map(str::to_owned), resp.json::<Value>()?))
 //! };
 //! let applied = ConditionalUpdate::default()
 //!     .run(None, fetch, |state: Versioned<Value>| {
 //!         let body = json!({ "workModeId": "workMode-123",
 //!                            "skillLevels": state.value["skills"].clone() });
-//!         let req = client.patch(&format!("{path}/workmodes")).json(&body);
+//!         let req = client.patch(agent.clone().lit("workmodes")).json(&body);
 //!         let req = match &state.etag { Some(tag) => req.if_match(tag), None => req };
 //!         async move { req.send().await }
 //!     })

@@ -81,7 +81,7 @@ impl Default for SimBuilder {
 }
 
 /// Default [`SimBuilder::max_tokens`].
-pub const DEFAULT_MAX_TOKENS: usize = 100_000;
+pub const DEFAULT_MAX_TOKENS: usize = 10_000;
 
 /// How many resources the simulator holds ([`Sim::store_sizes`], `GET
 /// /_sim/stats`). JSON camelCase.
