@@ -28,6 +28,10 @@ pub enum ErrorKind {
     /// Every attempt of the conditional update met a newer ETag (409) and
     /// the retry budget ([`crate::Config::max_update_attempts`]) ran out.
     Conflict,
+    /// The caller's own `If-Match` ([`crate::UpdateBuilder::if_match`]) no
+    /// longer matched (409/412): the agent changed since the caller read it.
+    /// Nothing was re-sent; [`Error::current_etag`] has the agent's ETag now.
+    PreconditionFailed,
     /// The skills paginator saw a `nextPageUri` it had already followed.
     PaginationLoop,
     /// 429 remained after the runtime's retries.
@@ -52,6 +56,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "not_found",
             ErrorKind::PermissionDenied => "permission_denied",
             ErrorKind::Conflict => "conflict",
+            ErrorKind::PreconditionFailed => "precondition_failed",
             ErrorKind::PaginationLoop => "pagination_loop",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Transport => "transport",
@@ -86,6 +91,9 @@ pub enum Rule {
     Duplicate,
     /// A malformed value, e.g. an agent id with `/` or a bad `--skill`.
     Format,
+    /// Two ways of saying one thing were both given: a replacement skill
+    /// list and skill deltas (`add_skill` / `remove_skill`).
+    Exclusive,
 }
 
 impl Rule {
@@ -98,6 +106,7 @@ impl Rule {
             Rule::Required => "required",
             Rule::Duplicate => "duplicate",
             Rule::Format => "format",
+            Rule::Exclusive => "exclusive",
         }
     }
 }
@@ -130,6 +139,7 @@ struct Inner {
     http: Option<cx_http::Error>,
     audit: Option<cx_audit::Error>,
     report: Option<UpdateReport>,
+    current_etag: Option<String>,
 }
 
 impl Error {
@@ -142,6 +152,7 @@ impl Error {
                 http: None,
                 audit: None,
                 report: None,
+                current_etag: None,
             }),
         }
     }
@@ -172,6 +183,32 @@ impl Error {
         e
     }
 
+    /// A [`ErrorKind::PreconditionFailed`] error: `sent` was the caller's
+    /// `If-Match`, `current` the ETag read after the refusal (if the read
+    /// succeeded), `http` the 409/412.
+    pub(crate) fn precondition_failed(
+        agent_id: &str,
+        sent: &str,
+        current: Option<String>,
+        http: cx_http::Error,
+    ) -> Self {
+        let now = match &current {
+            Some(tag) => format!("its current ETag is {tag}"),
+            None => "its current ETag could not be read".to_owned(),
+        };
+        let mut e = Self::new(
+            ErrorKind::PreconditionFailed,
+            format!(
+                "agent {agent_id} changed since If-Match {sent} (HTTP {}): {now}; \
+                 nothing was re-sent (read the agent again and decide)",
+                http.status().unwrap_or(409)
+            ),
+        );
+        e.inner.http = Some(http);
+        e.inner.current_etag = current;
+        e
+    }
+
     pub(crate) fn with_report(mut self, report: UpdateReport) -> Self {
         self.inner.report = Some(report);
         self
@@ -195,6 +232,12 @@ impl Error {
     /// True for [`ErrorKind::Conflict`]: the retry budget ran out on 409s.
     pub fn is_conflict(&self) -> bool {
         self.inner.kind == ErrorKind::Conflict
+    }
+
+    /// For [`ErrorKind::PreconditionFailed`]: the agent's ETag when the
+    /// caller's `If-Match` was refused (`None` when it could not be read).
+    pub fn current_etag(&self) -> Option<&str> {
+        self.inner.current_etag.as_deref()
     }
 
     /// Every broken rule, when the input or availability rules refused the change.

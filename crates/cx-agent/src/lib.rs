@@ -58,5 +58,5 @@ pub use types::{
     AgentProfile, PayloadMetadata, Schedule, Shift, Skill, SkillLevel, WorkModePayload,
     WorkModePayloadBuilder, WorkModeRef,
 };
-pub use update::{AgentState, UpdateBuilder, UpdateReport};
+pub use update::{AgentState, SkillDelta, UpdateBuilder, UpdateReport, apply_skill_deltas};
 pub use validate::{ValidationReport, validate_availability};

@@ -1,6 +1,20 @@
 //! [`UpdateBuilder`]: seed 002's example flow for one agent — profile →
 //! payload → validate → update with `If-Match` (409 → re-read → re-apply →
 //! retry, bounded) → publish → audit — and the [`UpdateReport`] it returns.
+//!
+//! Who owns the precondition decides what a 409/412 means:
+//!
+//! | the caller gave | on 409/412 |
+//! |---|---|
+//! | nothing (the builder reads the profile) or [`UpdateBuilder::profile`] | re-read, recompute the change on the fresh profile, send again (up to `max_attempts`) |
+//! | [`UpdateBuilder::if_match`] | stop with [`ErrorKind::PreconditionFailed`] naming the current ETag; nothing is re-sent |
+//!
+//! The skill list of the payload is either a replacement (the payload's
+//! `skill_levels`, as `cx agent set-workmode --skill`) or deltas
+//! ([`UpdateBuilder::add_skill`] / [`UpdateBuilder::remove_skill`], as
+//! `--add-skill` / `--remove-skill`), which are applied to the skills of
+//! the profile each attempt read, so concurrent writers adding different
+//! skills all land.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +38,34 @@ pub const AUDIT_FAILED: &str = "AGENT_AVAILABILITY_UPDATE_FAILED";
 
 /// Computes the payload from the agent's current profile.
 pub(crate) type Change = Arc<dyn Fn(&AgentProfile) -> WorkModePayload + Send + Sync>;
+
+/// One edit of an agent's current skill list ([`UpdateBuilder::add_skill`],
+/// [`UpdateBuilder::remove_skill`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkillDelta {
+    /// Add the skill, or replace its level if the agent has it.
+    Add(SkillLevel),
+    /// Drop the skill if the agent has it.
+    Remove(String),
+}
+
+/// `current` with `deltas` applied in order: what an update with these
+/// deltas writes when the agent holds `current` (e.g. for a dry run).
+pub fn apply_skill_deltas(current: &[SkillLevel], deltas: &[SkillDelta]) -> Vec<SkillLevel> {
+    let mut skills = current.to_vec();
+    for delta in deltas {
+        match delta {
+            SkillDelta::Add(level) => {
+                match skills.iter_mut().find(|s| s.skill_id == level.skill_id) {
+                    Some(s) => s.clone_from(level),
+                    None => skills.push(level.clone()),
+                }
+            }
+            SkillDelta::Remove(id) => skills.retain(|s| s.skill_id != *id),
+        }
+    }
+    skills
+}
 
 /// An agent's availability state before or after an update. JSON
 /// `{workModeId, skills, eTag, timestamp}` (the seed's `previousState` /
@@ -83,6 +125,7 @@ pub struct UpdateBuilder<'a> {
     profile: Option<Versioned<AgentProfile>>,
     if_match: Option<String>,
     max_attempts: u32,
+    deltas: Vec<SkillDelta>,
 }
 
 /// What one PATCH attempt produced.
@@ -117,6 +160,7 @@ impl<'a> UpdateBuilder<'a> {
             profile: None,
             if_match: None,
             max_attempts: client.config.max_update_attempts,
+            deltas: Vec::new(),
         }
     }
 
@@ -127,10 +171,35 @@ impl<'a> UpdateBuilder<'a> {
         self
     }
 
-    /// Send `etag` in the first attempt's `If-Match` (e.g. one remembered
-    /// from an earlier update); a stale one takes the 409 path.
+    /// Make the update conditional on `etag` (quotes included), a version
+    /// the caller read: the precondition is then the caller's, so a 409/412
+    /// ends the update with [`ErrorKind::PreconditionFailed`] naming the
+    /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
+    /// apply).
     pub fn if_match(mut self, etag: impl Into<String>) -> Self {
         self.if_match = Some(etag.into());
+        self
+    }
+
+    /// Add `level`'s skill to the skills of the profile each attempt reads
+    /// (or set its level and concurrency if the agent has it). Re-applied
+    /// on the fresh profile after every 409. Not combinable with a payload
+    /// that lists skills (that list is a replacement).
+    pub fn add_skill(self, level: SkillLevel) -> Self {
+        self.skill_delta(SkillDelta::Add(level))
+    }
+
+    /// Remove skill `skill_id` from the skills of the profile each attempt
+    /// reads (nothing happens if the agent does not have it). Re-applied on
+    /// the fresh profile after every 409, like [`UpdateBuilder::add_skill`].
+    pub fn remove_skill(self, skill_id: impl Into<String>) -> Self {
+        self.skill_delta(SkillDelta::Remove(skill_id.into()))
+    }
+
+    /// Add one delta ([`UpdateBuilder::add_skill`] or
+    /// [`UpdateBuilder::remove_skill`]); deltas apply in the order given.
+    pub fn skill_delta(mut self, delta: SkillDelta) -> Self {
+        self.deltas.push(delta);
         self
     }
 
@@ -145,16 +214,22 @@ impl<'a> UpdateBuilder<'a> {
     /// and check its shape, read the schedule and every skills page,
     /// validate (every violation; nothing is written when any), PATCH
     /// `/api/v2/agents/{id}/workmodes` with `If-Match` through the per-tenant
-    /// rate limiter, and on 409 re-read the profile, recompute and re-validate
-    /// the payload on the fresh state and send again, up to `max_attempts`
-    /// times. Then publish `agent.availability.changed` and write the audit
+    /// rate limiter, and on 409 re-read the profile, recompute (skill deltas
+    /// included) and re-validate the payload on the fresh state and send
+    /// again, up to `max_attempts` times — unless the caller gave
+    /// [`UpdateBuilder::if_match`] (see the module docs). Then publish `agent.availability.changed` and write the audit
     /// record (seed 002 step 5: before/after, validation, API status,
     /// latency, compliance flags).
     ///
     /// # Errors
     /// - [`ErrorKind::Validation`] with every violation (audited as
     ///   `AGENT_AVAILABILITY_REJECTED`; no PATCH sent);
+    /// - [`ErrorKind::Validation`] naming `skillLevels` (rule `exclusive`)
+    ///   when the payload lists skills and deltas were given, or `skillId`
+    ///   when a removed skill id is empty;
     /// - [`ErrorKind::Conflict`] when every attempt met a newer ETag;
+    /// - [`ErrorKind::PreconditionFailed`] when the caller's `If-Match` was
+    ///   refused ([`Error::current_etag`]; audited, nothing re-sent);
     /// - read/write failures mapped by kind (audited as
     ///   `AGENT_AVAILABILITY_UPDATE_FAILED` once validation passed);
     /// - [`ErrorKind::EventPublish`] / [`ErrorKind::Audit`] after a
@@ -163,13 +238,21 @@ impl<'a> UpdateBuilder<'a> {
         let started = Instant::now();
         check_agent_id(&self.agent_id)?;
         if self.max_attempts == 0 {
-            return Err(Error::violations_error(
-                "invalid update",
-                vec![crate::Violation::new(
-                    "max_attempts",
-                    crate::Rule::Required,
-                    "must be at least 1",
-                )],
+            return Err(invalid_update(
+                "max_attempts",
+                crate::Rule::Required,
+                "must be at least 1",
+            ));
+        }
+        if self
+            .deltas
+            .iter()
+            .any(|d| matches!(d, SkillDelta::Remove(id) if id.trim().is_empty()))
+        {
+            return Err(invalid_update(
+                "skillId",
+                crate::Rule::Required,
+                "a skill to remove must have a non-empty id",
             ));
         }
         let client = self.client;
@@ -178,10 +261,29 @@ impl<'a> UpdateBuilder<'a> {
             Some(p) => p,
             None => client.profile(agent_id).await?,
         };
+        let explicit = self.if_match.clone();
         if let Some(tag) = self.if_match {
             first.etag = Some(tag);
         }
-        let payload = (self.change)(&first.value);
+        let change: Change = if self.deltas.is_empty() {
+            self.change
+        } else {
+            if !(self.change)(&first.value).skill_levels.is_empty() {
+                return Err(invalid_update(
+                    "skillLevels",
+                    crate::Rule::Exclusive,
+                    "give either a replacement skill list or skill deltas (add/remove), not both",
+                ));
+            }
+            let base = self.change;
+            let deltas = self.deltas;
+            Arc::new(move |profile: &AgentProfile| {
+                let mut payload = base(profile);
+                payload.skill_levels = apply_skill_deltas(&profile.skills, &deltas);
+                payload
+            })
+        };
+        let payload = change(&first.value);
         let problems = payload.problems();
         if !problems.is_empty() {
             return Err(Error::violations_error(
@@ -206,11 +308,18 @@ impl<'a> UpdateBuilder<'a> {
             return Err(audited(client, AUDIT_REJECTED, record, err).await);
         }
 
-        let change = &self.change;
+        let change = &change;
         let path = ApiPath::new("/api/v2/agents")
             .id("agent_id", agent_id)
             .lit("workmodes");
-        let conditional = ConditionalUpdate::new(self.max_attempts);
+        // The caller's own precondition is tried once: re-sending on a newer
+        // version would overwrite what the caller has not seen.
+        let attempts = if explicit.is_some() {
+            1
+        } else {
+            self.max_attempts
+        };
+        let conditional = ConditionalUpdate::new(attempts);
         let outcome = conditional
             .run(
                 Some(first),
@@ -251,8 +360,19 @@ impl<'a> UpdateBuilder<'a> {
         let applied = match outcome {
             Ok(a) => a,
             Err(e) => {
-                let err =
-                    Error::from_http(e, &format!("updating the work mode of agent {agent_id}"));
+                let err = match explicit {
+                    Some(sent) if e.kind() == cx_http::ErrorKind::Conflict => {
+                        let current = client
+                            .read_profile(agent_id)
+                            .await
+                            .ok()
+                            .and_then(|p| p.etag);
+                        Error::precondition_failed(agent_id, &sent, current, e)
+                    }
+                    _ => {
+                        Error::from_http(e, &format!("updating the work mode of agent {agent_id}"))
+                    }
+                };
                 let record = json!({
                     "agentId": agent_id,
                     "action": "workmode_transition",
@@ -376,6 +496,15 @@ impl<'a> UpdateBuilder<'a> {
             .with_audit_failure(a)),
         }
     }
+}
+
+/// A [`ErrorKind::Validation`] error for one broken rule of the update's
+/// own settings (before any request).
+fn invalid_update(field: &str, rule: crate::Rule, message: &str) -> Error {
+    Error::violations_error(
+        "invalid update",
+        vec![crate::Violation::new(field, rule, message)],
+    )
 }
 
 /// Write `record` as `event`, then return `err`, carrying the sink's error too.

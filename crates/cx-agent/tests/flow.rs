@@ -83,19 +83,23 @@ async fn the_seed_example_flow_writes_once_publishes_and_audits() {
 }
 
 #[tokio::test]
-async fn an_update_sent_with_the_first_updates_old_etag_takes_the_409_path() {
+async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match_does_not() {
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, fast());
+    let stale = client.profile(AGENT).await.unwrap();
     let first = client
         .update_work_mode(AGENT, seed_payload())
         .send()
         .await
         .unwrap();
     let old = first.previous_state.etag.clone().unwrap();
+    assert_eq!(stale.etag.as_deref(), Some(old.as_str()));
 
+    // A profile the builder was given, read before the first update: the
+    // change is re-applied on a fresh read.
     let second = client
         .update_work_mode(AGENT, seed_payload())
-        .if_match(old.clone())
+        .profile(stale.clone())
         .send()
         .await
         .unwrap();
@@ -109,17 +113,17 @@ async fn an_update_sent_with_the_first_updates_old_etag_takes_the_409_path() {
         statuses,
         [
             (200, Some(old.clone())),
-            (409, Some(old)),
+            (409, Some(old.clone())),
             (200, first.new_state.etag.clone())
         ]
     );
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
     assert_eq!(sink.records()[1].payload()["metrics"]["conflicts"], 1);
 
-    // Budget of one attempt: the stale ETag is a Conflict, audited, unwritten.
+    // Budget of one attempt: the stale read is a Conflict, audited, unwritten.
     let err = client
         .update_work_mode(AGENT, seed_payload())
-        .if_match("\"agent-001-v1\"")
+        .profile(stale)
         .max_attempts(1)
         .send()
         .await
@@ -130,6 +134,28 @@ async fn an_update_sent_with_the_first_updates_old_etag_takes_the_409_path() {
     let last = sink.records().pop().unwrap();
     assert_eq!(last.event_type, "AGENT_AVAILABILITY_UPDATE_FAILED");
     assert_eq!(last.payload()["errorKind"], "conflict");
+
+    // The caller's own If-Match: refused once, named, nothing re-sent, even
+    // with attempts to spare.
+    let patches_before = sent(&sim, "PATCH", "/workmodes").len();
+    let err = client
+        .update_work_mode(AGENT, seed_payload())
+        .if_match(old.clone())
+        .max_attempts(5)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert_eq!(err.status(), Some(409));
+    let current = second.new_state.etag.clone().unwrap();
+    assert_eq!(err.current_etag(), Some(current.as_str()));
+    assert!(err.to_string().contains(&current), "{err}");
+    assert!(err.to_string().contains(&old), "{err}");
+    assert_eq!(sent(&sim, "PATCH", "/workmodes").len(), patches_before + 1);
+    assert_eq!(writes(&sim, AGENT).await.len(), 2);
+    let last = sink.records().pop().unwrap();
+    assert_eq!(last.event_type, "AGENT_AVAILABILITY_UPDATE_FAILED");
+    assert_eq!(last.payload()["errorKind"], "precondition_failed");
 }
 
 #[tokio::test]

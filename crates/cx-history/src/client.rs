@@ -94,6 +94,7 @@ struct Paging {
     total: Option<u64>,
     fetched: u64,
     max_pages: u64,
+    max_page_bytes: usize,
     max_in_flight: usize,
     in_flight: FuturesOrdered<BoxFuture<'static, Result<Page, Error>>>,
     done: bool,
@@ -112,6 +113,7 @@ impl Paging {
             .post(QUERY_PATH)
             .idempotent()
             .json(&body)
+            .max_body_bytes(self.max_page_bytes)
             .operation("history.query");
         Box::pin(async move {
             let page: PageBody = req
@@ -206,6 +208,7 @@ impl Client {
             total: None,
             fetched: 0,
             max_pages: self.config.max_pages,
+            max_page_bytes: self.config.max_page_bytes,
             max_in_flight: self.config.max_in_flight,
             in_flight: FuturesOrdered::new(),
             done: false,

@@ -7,6 +7,7 @@
 //! | `analyzer.*` | see [`AnalyzerConfig`] | bounds of the analyzer's memory |
 //! | `verified_accuracy` | 0.95 | accuracy above which a report is VERIFIED (seed 003 step 4) |
 //! | `max_pages` | 10,000 | pages one query may fetch before it stops with an error |
+//! | `max_page_bytes` | 64 MiB | longest page body read (a page holds up to 1,000 interactions with their steps; the runtime's default cap is 8 MiB) |
 //!
 //! Retries of individual requests (429 with `Retry-After`, 5xx) are the
 //! runtime's, configured on the [`cx_http::Client`].
@@ -25,6 +26,9 @@ pub struct Config {
     pub verified_accuracy: f64,
     /// Most pages fetched for one query.
     pub max_pages: u64,
+    /// Longest page body read, in bytes (the runtime's
+    /// [`cx_http::RequestBuilder::max_body_bytes`] for page requests).
+    pub max_page_bytes: usize,
 }
 
 impl Default for Config {
@@ -34,6 +38,7 @@ impl Default for Config {
             analyzer: AnalyzerConfig::default(),
             verified_accuracy: 0.95,
             max_pages: cx_http::paginate::DEFAULT_MAX_PAGES,
+            max_page_bytes: 64 * 1024 * 1024,
         }
     }
 }

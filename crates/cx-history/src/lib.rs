@@ -62,7 +62,8 @@ pub use client::{Client, Page, Progress, ReportBuilder};
 pub use config::Config;
 pub use error::{Error, ErrorKind, Violation};
 pub use query::{
-    Clock, FixedClock, HistoryQuery, HistoryQueryBuilder, RETENTION_DAYS, SystemClock, quote,
+    Clock, FixedClock, HistoryQuery, HistoryQueryBuilder, MAX_AGE_SECS, RETENTION_DAYS,
+    SystemClock, parse_instant, quote,
 };
 pub use report::{ComplianceStatus, HistoryReport, WebhookDelivery};
 pub use sketch::DwellSketch;

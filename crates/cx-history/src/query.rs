@@ -108,13 +108,93 @@ fn parse_ts(raw: &str) -> Option<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(raw).ok()
 }
 
+/// Longest age [`parse_instant`] accepts: 100 years, in seconds. Anything
+/// older is far outside the retention anyway; the bound keeps every
+/// computation from the input inside chrono's range.
+pub const MAX_AGE_SECS: i64 = 100 * 366 * 86_400;
+
+/// An instant written as RFC 3339 with a zone (`2024-05-01T10:00:00Z`), or
+/// as an age before `now`: a non-negative integer and a unit, `s`, `m`,
+/// `h` or `d` (`90s`, `30m`, `2h`, `7d`, as `cx history query --since`
+/// takes it). All arithmetic on the input is checked.
+///
+/// ```
+/// use chrono::{TimeZone, Utc};
+/// let now = Utc.with_ymd_and_hms(2024, 5, 2, 10, 0, 0).unwrap();
+/// let at = cx_history::parse_instant("since", "2h", now).unwrap();
+/// assert_eq!(at.to_rfc3339(), "2024-05-02T08:00:00+00:00");
+/// assert!(cx_history::parse_instant("since", "9999999999999h", now).is_err());
+/// ```
+///
+/// # Errors
+/// [`crate::ErrorKind::Validation`] with one violation on `field` (rule
+/// `format` or `range`) when `raw` is neither form, or the age is longer
+/// than [`MAX_AGE_SECS`].
+pub fn parse_instant(
+    field: &str,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<FixedOffset>, Error> {
+    let bad = |rule: &'static str, message: String| {
+        Error::validation(vec![Violation::new(field.to_owned(), rule, message)])
+    };
+    if let Some(at) = parse_ts(raw) {
+        return Ok(at);
+    }
+    let unit = |c: char| match c {
+        's' => Some(1i64),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    };
+    let mut chars = raw.chars();
+    let (Some(secs_per_unit), digits) = (chars.next_back().and_then(unit), chars.as_str()) else {
+        return Err(bad(
+            "format",
+            format!(
+                "{:?} is neither RFC 3339 with a zone nor an age such as 90s, 30m, 2h, 7d",
+                cx_http::escape(raw)
+            ),
+        ));
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(
+            "format",
+            format!(
+                "{:?}: an age is a non-negative whole number before its unit (s, m, h, d)",
+                cx_http::escape(raw)
+            ),
+        ));
+    }
+    let too_old = || {
+        bad(
+            "range",
+            format!("age {raw} is longer than the {MAX_AGE_SECS} s (100 years) this accepts"),
+        )
+    };
+    let age = digits
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(secs_per_unit))
+        .filter(|s| *s <= MAX_AGE_SECS)
+        .ok_or_else(too_old)?;
+    chrono::TimeDelta::try_seconds(age)
+        .and_then(|d| now.checked_sub_signed(d))
+        .map(|at| at.fixed_offset())
+        .ok_or_else(too_old)
+}
+
 fn timestamp(raw: &str, now: &Now) -> garde::Result {
     let Some(at) = parse_ts(raw) else {
         return Err(garde::Error::new(format!(
             "{raw:?} is not RFC 3339 with a zone (e.g. 2024-05-01T10:00:00Z)"
         )));
     };
-    let oldest = now.0 - chrono::Duration::days(RETENTION_DAYS);
+    let oldest = now
+        .0
+        .checked_sub_signed(chrono::Duration::days(RETENTION_DAYS))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
     if at < oldest {
         return Err(garde::Error::new(format!(
             "{raw} is older than the {RETENTION_DAYS}-day retention (oldest allowed {})",

@@ -176,3 +176,72 @@ proptest! {
         prop_assert_eq!(got_top, want_top);
     }
 }
+
+/// `parse_instant` (behind `cx history query --since/--until`) on any
+/// text, any integer with any unit, and any instant as "now": an instant or
+/// a validation error naming the field, never a panic.
+mod instants {
+    use chrono::{DateTime, TimeZone, Utc};
+    use cx_history::{ErrorKind, MAX_AGE_SECS, parse_instant};
+    use proptest::prelude::*;
+
+    fn check(raw: &str, now: DateTime<Utc>) -> Result<(), TestCaseError> {
+        match parse_instant("--since", raw, now) {
+            Ok(at) => prop_assert!(at <= now || DateTime::parse_from_rfc3339(raw).is_ok()),
+            Err(e) => {
+                prop_assert_eq!(e.kind(), ErrorKind::Validation);
+                prop_assert_eq!(e.violations()[0].field.as_str(), "--since");
+                prop_assert!(e.to_string().contains("--since"), "{}", e);
+            }
+        }
+        Ok(())
+    }
+
+    fn any_now() -> impl Strategy<Value = DateTime<Utc>> {
+        (DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp())
+            .prop_map(|s| Utc.timestamp_opt(s, 0).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_text_is_an_instant_or_a_clear_error(raw in any::<String>(), now in any_now()) {
+            check(&raw, now)?;
+        }
+
+        #[test]
+        fn any_integer_with_any_unit_is_checked(
+            n in any::<i128>(),
+            unit in prop::sample::select(vec!["s", "m", "h", "d", "", "w", "ms"]),
+            now in any_now(),
+        ) {
+            let raw = format!("{n}{unit}");
+            check(&raw, now)?;
+            let secs = match unit { "s" => 1, "m" => 60, "h" => 3600, "d" => 86_400, _ => 0 };
+            let age = n.checked_mul(secs);
+            let ok = parse_instant("--since", &raw, now).is_ok();
+            if secs == 0 || n < 0 || age.is_none_or(|a| a > i128::from(MAX_AGE_SECS)) {
+                prop_assert!(!ok, "{raw} accepted");
+            }
+        }
+    }
+
+    #[test]
+    fn the_reported_ages_are_clear_errors() {
+        let now = Utc::now();
+        for raw in [
+            "9999999999999h",
+            "99999999999999999d",
+            "9000000000000000s",
+            "-5h",
+            "h",
+            "5x",
+        ] {
+            let err = parse_instant("--since", raw, now).unwrap_err();
+            assert!(err.to_string().contains("`--since`"), "{raw}: {err}");
+        }
+        let at = parse_instant("--until", "90s", now).unwrap();
+        assert_eq!((now - at.to_utc()).num_seconds(), 90);
+    }
+}

@@ -235,6 +235,7 @@ impl Client {
             operation: None,
             declared_idempotent: false,
             limiter: None,
+            max_body_bytes: None,
         };
         match url {
             Ok(u) => rb.url = u,
@@ -284,6 +285,7 @@ pub struct RequestBuilder {
     operation: Option<&'static str>,
     declared_idempotent: bool,
     limiter: Option<RateLimiter>,
+    max_body_bytes: Option<usize>,
 }
 
 impl RequestBuilder {
@@ -411,6 +413,13 @@ impl RequestBuilder {
         self
     }
 
+    /// Read a response body of up to `bytes` bytes for this call instead of
+    /// [`Config::max_body_bytes`] (e.g. large history pages).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
     /// A short operation name for spans and metrics (e.g. `"workflow.execute"`).
     pub fn operation(mut self, name: &'static str) -> Self {
         self.operation = Some(name);
@@ -431,6 +440,9 @@ impl RequestBuilder {
     /// - [`ErrorKind::Status`] for a non-success answer (with status, request id, body);
     /// - [`ErrorKind::Connect`] / [`ErrorKind::Timeout`] for transport failures;
     /// - [`ErrorKind::CircuitOpen`] when the host's breaker is open;
+    /// - [`ErrorKind::TooLarge`] when the body is longer than
+    ///   [`RequestBuilder::max_body_bytes`] / [`Config::max_body_bytes`]
+    ///   (not retried; the rest of the body is not read);
     /// - [`ErrorKind::Auth`] when no access token could be had;
     /// - [`ErrorKind::Builder`] / [`ErrorKind::InvalidInput`] for a bad request, before sending.
     pub async fn send(self) -> Result<Response, Error> {
@@ -586,7 +598,8 @@ impl RequestBuilder {
                 Err((err, sent)) => {
                     record_health(inner, &host, false);
                     Failure {
-                        retryable: idempotent || !sent,
+                        // The same answer again would be just as long.
+                        retryable: (idempotent || !sent) && err.kind() != ErrorKind::TooLarge,
                         err,
                         retry_after: None,
                     }
@@ -679,10 +692,10 @@ impl RequestBuilder {
             return Err((err, true));
         }
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| {
-            let (err, _) = transport_error(e, &format!("{}: reading the body", what()));
-            (err.with_status(status), true)
-        })?;
+        let cap = self.max_body_bytes.unwrap_or(inner.config.max_body_bytes);
+        let body = read_capped(resp, cap, &what())
+            .await
+            .map_err(|err| (err.with_status(status), true))?;
         Ok(Response {
             status,
             headers,
@@ -691,6 +704,38 @@ impl RequestBuilder {
             elapsed: Duration::ZERO,
         })
     }
+}
+
+/// The body of `resp`, refused as soon as it is known to be longer than
+/// `cap` bytes: from `Content-Length` before reading, or from the chunks
+/// received so far, so no more than `cap` bytes are ever buffered.
+async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &str) -> Result<Bytes, Error> {
+    let too_large = |seen: String| {
+        Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "{what}: the response body is larger than the {cap}-byte cap ({seen}); \
+                 raise max_body_bytes if such answers are expected"
+            ),
+        )
+    };
+    let declared = resp.content_length();
+    if let Some(len) = declared
+        && len > cap as u64
+    {
+        return Err(too_large(format!("Content-Length {len}")));
+    }
+    let mut body = Vec::with_capacity(declared.map_or(0, |l| l as usize));
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        let (err, _) = transport_error(e, &format!("{what}: reading the body"));
+        err
+    })? {
+        if chunk.len() > cap - body.len() {
+            return Err(too_large(format!("more than {cap} bytes received")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 struct Failure {

@@ -16,6 +16,7 @@
 //! | `rate_limit` | none | client-side requests/s with a burst |
 //! | `max_in_flight` | none | client-side concurrency limit |
 //! | `pool_max_idle_per_host` | 64 | idle keep-alive connections kept per host |
+//! | `max_body_bytes` | 8 MiB | longest response body read, enforced while streaming (per request: `RequestBuilder::max_body_bytes`) |
 
 use std::time::Duration;
 
@@ -55,7 +56,14 @@ pub struct Config {
     pub max_in_flight: Option<usize>,
     /// Idle keep-alive connections kept per host. Default 64.
     pub pool_max_idle_per_host: usize,
+    /// Longest response body read, in bytes ([`DEFAULT_MAX_BODY_BYTES`]); a
+    /// longer one (declared in `Content-Length` or seen while streaming)
+    /// fails with [`crate::ErrorKind::TooLarge`] without being buffered.
+    pub max_body_bytes: usize,
 }
+
+/// Default [`Config::max_body_bytes`]: 8 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 impl Default for Config {
     fn default() -> Self {
@@ -70,6 +78,7 @@ impl Default for Config {
             rate_limit: None,
             max_in_flight: None,
             pool_max_idle_per_host: 64,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }

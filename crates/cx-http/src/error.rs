@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Status,
     /// The response body could not be read or decoded.
     Decode,
+    /// The response body was longer than the cap
+    /// ([`crate::Config::max_body_bytes`]); it was not read to its end.
+    TooLarge,
     /// The access token could not be obtained (see the source for why).
     Auth,
     /// The circuit breaker for the host is open; no request was sent.

@@ -63,7 +63,7 @@ pub use breaker::BreakerConfig;
 pub use client::{Client, ClientBuilder, IDEMPOTENCY_KEY, RequestBuilder, Response};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use conditional::{Applied, ConditionalUpdate, Versioned};
-pub use config::{Config, RateLimit};
+pub use config::{Config, DEFAULT_MAX_BODY_BYTES, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
 pub use limit::RateLimiter;
 pub use paginate::{Page, PageFields};

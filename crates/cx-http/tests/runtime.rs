@@ -756,3 +756,103 @@ async fn at_the_deadline_the_last_transient_error_is_returned() {
     assert!(err.is_transient());
     assert_eq!(sent(&sim, "GET", WF).len(), 12, "3 polls of 4 attempts");
 }
+
+/// A server on 127.0.0.1 that answers the first request with `head` and
+/// then streams zeros (up to 256 MiB) until the client goes away; the
+/// receiver gets how many body bytes it managed to write.
+async fn endless_body(head: &'static str) -> (String, tokio::sync::oneshot::Receiver<u64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = conn.read(&mut buf).await;
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let chunked = head.contains("chunked");
+        let block = vec![b'0'; 64 * 1024];
+        let mut written = 0u64;
+        while written < 256 * 1024 * 1024 {
+            let sent = if chunked {
+                let size = format!("{:x}\r\n", block.len());
+                conn.write_all(size.as_bytes()).await.is_ok()
+                    && conn.write_all(&block).await.is_ok()
+                    && conn.write_all(b"\r\n").await.is_ok()
+            } else {
+                conn.write_all(&block).await.is_ok()
+            };
+            if !sent {
+                break;
+            }
+            written += block.len() as u64;
+        }
+        let _ = tx.send(written);
+    });
+    (format!("http://{addr}"), rx)
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_fails_while_streaming_and_is_not_buffered() {
+    const CAP: usize = 1024 * 1024;
+    const MIB: u64 = 1024 * 1024;
+    let cases = [
+        // Declared: refused from Content-Length before the body is read.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 268435456\r\n\r\n",
+        // Chunked: refused once more than the cap has arrived.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+    ];
+    for head in cases {
+        let (url, written) = endless_body(head).await;
+        let api = cx_http::Client::builder()
+            .config(Config {
+                base_url: url,
+                max_body_bytes: CAP,
+                ..Config::default()
+            })
+            .build()
+            .unwrap();
+        let err = api.get("/big").send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge, "{head}: {err}");
+        assert!(err.to_string().contains("1048576-byte cap"), "{err}");
+        assert_eq!(err.attempts(), 1, "not retried: {err}");
+        drop(api);
+        // The server stopped long before 256 MiB: what it wrote is the cap
+        // plus what the loopback socket buffers hold, not the whole body.
+        let written = written.await.unwrap();
+        println!(
+            "{}: the server wrote {written} of 268435456 body bytes before the client closed",
+            if head.contains("chunked") {
+                "chunked"
+            } else {
+                "declared"
+            }
+        );
+        assert!(written < 64 * MIB, "{head}: server wrote {written} bytes");
+    }
+}
+
+#[tokio::test]
+async fn a_per_request_cap_overrides_the_client_default() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(
+        &sim,
+        Config {
+            max_body_bytes: 16,
+            ..fast_config(&sim)
+        },
+    );
+    let err = api
+        .get("/api/v2/agents/agent-001")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    let resp = api
+        .get("/api/v2/agents/agent-001")
+        .max_body_bytes(1024 * 1024)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.body().len() > 16);
+}

@@ -9,6 +9,11 @@
 //! |---|---|---|---|
 //! | `agent-001` | `workMode-123` | `skill-456` (2), `skill-789` (1), `skill-101` (3), `skill-102` (1), `skill-103` (4) | `workMode-123` from 1 h before the simulator started to 8 h after, then `workMode-456` for 8 h |
 //! | `agent-002` | `workMode-123` | `skill-456` (2) | none |
+//! | `agent-003` | `workMode-123` | holds `skill-s00`; may take `skill-s00` … `skill-s63` (1 each) | `workMode-123` from 1 h before the start to 24 h after |
+//!
+//! A work-mode write may only name skills of the agent's catalogue (400
+//! `unknown_skill` otherwise). `agent-003` is for concurrent writers that
+//! each add a skill of their own.
 //!
 //! Shift times are sim-time offsets from the simulator's start, so "now"
 //! stays inside `agent-001`'s first shift until the virtual clock is
@@ -169,7 +174,29 @@ fn builtin_agents() -> Vec<Agent> {
             vec![skill("skill-456", "Billing Voice", 2)],
             Vec::new(),
         ),
+        storm_agent(),
     ]
+}
+
+/// `agent-003`: a catalogue of 64 skills, one of them held.
+fn storm_agent() -> Agent {
+    let catalogue = (0..64)
+        .map(|i| skill(&format!("skill-s{i:02}"), &format!("Storm Skill {i:02}"), 1))
+        .collect();
+    let mut a = agent(
+        "agent-003",
+        "Sam",
+        "Storm",
+        catalogue,
+        vec![Shift {
+            shift_id: "shift-003-a".to_owned(),
+            start_ms: -HOUR_MS,
+            end_ms: 24 * HOUR_MS,
+            work_mode_id: "workMode-123".to_owned(),
+        }],
+    );
+    a.skill_levels.truncate(1);
+    a
 }
 
 /// A JSON object from pairs (keeps the handlers short).

@@ -226,24 +226,50 @@ const SHARDS: usize = 16;
 /// Expired tokens are pruned from a shard once it grows past this.
 const PRUNE_AT: usize = 4096;
 
+/// Drop a shard's expired and revoked tokens; when it still holds `max`,
+/// also the quarter of the live ones that expire soonest (the oldest).
+fn evict_tokens(shard: &mut HashMap<String, TokenInfo>, now_ms: u64, epoch: u64, max: usize) {
+    shard.retain(|_, t| t.expires_at_ms > now_ms && t.epoch == epoch);
+    if shard.len() < max {
+        return;
+    }
+    let cut = shard.len() - max * 3 / 4;
+    let mut expiries: Vec<u64> = shard.values().map(|t| t.expires_at_ms).collect();
+    let (_, threshold, _) = expiries.select_nth_unstable(cut - 1);
+    let threshold = *threshold;
+    let mut removed = 0;
+    shard.retain(|_, t| {
+        let drop = removed < cut && t.expires_at_ms <= threshold;
+        removed += usize::from(drop);
+        !drop
+    });
+}
+
 /// Issued tokens in a sharded map, so concurrent requests rarely contend.
 /// Revocation bumps an epoch: tokens from older epochs are dead.
 #[derive(Debug)]
 pub(crate) struct TokenStore {
     shards: Vec<Mutex<HashMap<String, TokenInfo>>>,
     epoch: AtomicU64,
-}
-
-impl Default for TokenStore {
-    fn default() -> Self {
-        Self {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            epoch: AtomicU64::new(0),
-        }
-    }
+    /// Tokens one shard keeps at most.
+    max_per_shard: usize,
 }
 
 impl TokenStore {
+    /// A store keeping about `max_tokens` tokens at most.
+    pub(crate) fn new(max_tokens: usize) -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            epoch: AtomicU64::new(0),
+            max_per_shard: (max_tokens / SHARDS).max(1),
+        }
+    }
+
+    /// Tokens kept, every shard.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
     fn shard(&self, token: &str) -> &Mutex<HashMap<String, TokenInfo>> {
         let h = token.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
@@ -254,9 +280,9 @@ impl TokenStore {
 
     fn insert(&self, token: String, info: TokenInfo, now_ms: u64) {
         let mut shard = lock(self.shard(&token));
-        if shard.len() >= PRUNE_AT {
+        if shard.len() >= PRUNE_AT.min(self.max_per_shard) {
             let epoch = self.epoch.load(Ordering::Acquire);
-            shard.retain(|_, t| t.expires_at_ms > now_ms && t.epoch == epoch);
+            evict_tokens(&mut shard, now_ms, epoch, self.max_per_shard);
         }
         shard.insert(token, info);
     }

@@ -283,8 +283,7 @@ impl Job {
 #[derive(Debug)]
 pub(crate) struct DataActions {
     pub actions: HashMap<String, DataActionFixture>,
-    pub jobs: Vec<Job>,
-    index: HashMap<String, usize>,
+    pub jobs: crate::retention::Retained<Job>,
 }
 
 impl Default for DataActions {
@@ -294,22 +293,24 @@ impl Default for DataActions {
                 .into_iter()
                 .map(|a| (a.id.clone(), a))
                 .collect(),
-            jobs: Vec::new(),
-            index: HashMap::new(),
+            jobs: crate::retention::Retained::default(),
         }
     }
 }
 
 impl DataActions {
-    /// Adds a job.
-    pub(crate) fn insert(&mut self, job: Job) {
-        self.index.insert(job.id.clone(), self.jobs.len());
-        self.jobs.push(job);
+    /// Adds a job (created now) and evicts the finished jobs `retention`
+    /// no longer keeps.
+    pub(crate) fn insert(&mut self, job: Job, retention: &crate::retention::Retention) {
+        let now = job.created_ms;
+        let ends = job.end().map(|(at, _)| at);
+        self.jobs.insert(job.id.clone(), job, ends);
+        self.jobs.evict(now, retention);
     }
 
     /// The job with `id`.
     pub(crate) fn job(&self, id: &str) -> Option<&Job> {
-        self.index.get(id).and_then(|i| self.jobs.get(*i))
+        self.jobs.get(id)
     }
 }
 

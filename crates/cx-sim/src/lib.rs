@@ -66,6 +66,7 @@ mod history;
 pub mod history_filter;
 mod journal;
 mod oidc;
+mod retention;
 mod routes;
 mod scopes;
 mod server;
@@ -82,8 +83,9 @@ pub use history::{
 };
 pub use journal::JournalEntry;
 pub use oidc::{AccessKey, SIM_AREA, SIM_SIGNING_KEY_ID, tenant_id};
+pub use retention::Retention;
 pub use scopes::all_scopes;
-pub use sim::{Sim, SimBuilder, SimError};
+pub use sim::{DEFAULT_MAX_TOKENS, Sim, SimBuilder, SimError, StoreSizes};
 
 /// Client id of the built-in client (all scopes, [`DEFAULT_TENANT`]).
 pub const DEFAULT_CLIENT_ID: &str = "cx-sim-client";

@@ -14,7 +14,9 @@ use crate::faults::{FaultEngine, FaultRule};
 use crate::fixtures::{WorkflowFixture, builtin_access_keys, builtin_clients};
 use crate::journal::{Journal, JournalEntry};
 use crate::oidc::AccessKey;
+use crate::retention::Retention;
 use crate::state::{Settings, Shared};
+use serde::{Deserialize, Serialize};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +63,8 @@ pub struct SimBuilder {
     journal_capacity: usize,
     execution_duration: Duration,
     max_concurrent_instances: u32,
+    retention: Retention,
+    max_tokens: usize,
 }
 
 impl Default for SimBuilder {
@@ -77,8 +81,32 @@ impl Default for SimBuilder {
             journal_capacity: 10_000,
             execution_duration: Duration::from_millis(300),
             max_concurrent_instances: 25,
+            retention: Retention::default(),
+            max_tokens: DEFAULT_MAX_TOKENS,
         }
     }
+}
+
+/// Default [`SimBuilder::max_tokens`].
+pub const DEFAULT_MAX_TOKENS: usize = 10_000;
+
+/// How many resources the simulator holds ([`Sim::store_sizes`], `GET
+/// /_sim/stats`). JSON camelCase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreSizes {
+    /// Executions kept by the tenant (running and finished).
+    pub executions: usize,
+    /// Instances kept by the tenant.
+    pub instances: usize,
+    /// Data-action jobs kept by the tenant.
+    pub jobs: usize,
+    /// Stored idempotent responses of the tenant.
+    pub idempotency_keys: usize,
+    /// Audit log entries of the tenant.
+    pub audit_entries: usize,
+    /// Access tokens kept, every tenant.
+    pub tokens: usize,
 }
 
 impl SimBuilder {
@@ -155,6 +183,22 @@ impl SimBuilder {
         self
     }
 
+    /// What is kept of finished executions, instances and jobs, stored
+    /// idempotent responses and the audit log (default 24 h and 10,000 per
+    /// tenant and kind; see [`Retention`]).
+    pub fn retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Access tokens kept at most (default [`DEFAULT_MAX_TOKENS`]): expired
+    /// ones are dropped first, then the oldest live ones (their holders get
+    /// 401 and fetch a new one).
+    pub fn max_tokens(mut self, max: usize) -> Self {
+        self.max_tokens = max;
+        self
+    }
+
     /// Binds the socket and starts serving on the current tokio runtime.
     ///
     /// # Errors
@@ -166,6 +210,8 @@ impl SimBuilder {
             max_concurrent_instances: self.max_concurrent_instances,
             refresh_token_ttl: self.refresh_token_ttl,
             api_endpoint: self.api_endpoint,
+            retention: self.retention,
+            max_tokens: self.max_tokens,
         };
         let shared = Arc::new(Shared::new(
             settings,
@@ -321,6 +367,11 @@ impl Sim {
     /// Bodies received on `POST /webhooks/history`, oldest first.
     pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
         self.shared.history.webhooks()
+    }
+
+    /// How many resources `tenant` holds, and the tokens of every tenant.
+    pub fn store_sizes(&self, tenant: &str) -> StoreSizes {
+        self.shared.store_sizes(tenant)
     }
 
     /// Moves the virtual clock forward: work due within `by` completes on the

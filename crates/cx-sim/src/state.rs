@@ -26,6 +26,7 @@ use crate::clock::{Clock, duration_ms};
 use crate::faults::FaultEngine;
 use crate::fixtures::{Outcome, WorkflowFixture};
 use crate::journal::Journal;
+use crate::retention::{Expiring, Retained, Retention, trim_log};
 
 /// Handle every axum handler receives.
 pub(crate) type AppState = Arc<Shared>;
@@ -53,6 +54,10 @@ pub(crate) struct Settings {
     pub refresh_token_ttl: Duration,
     /// `api_endpoint` of the tenant lookup; `None` = the simulator itself.
     pub api_endpoint: Option<String>,
+    /// How long and how many finished resources are kept.
+    pub retention: Retention,
+    /// Live access tokens kept at most (the oldest are evicted beyond it).
+    pub max_tokens: usize,
 }
 
 /// Process-wide state.
@@ -76,10 +81,10 @@ impl Shared {
     /// Fresh state.
     pub(crate) fn new(settings: Settings, faults: FaultEngine, journal: Journal) -> Self {
         Self {
+            tokens: TokenStore::new(settings.max_tokens),
             settings,
             clock: Clock::new(),
             clients: Clients::default(),
-            tokens: TokenStore::default(),
             access_keys: crate::oidc::AccessKeys::default(),
             refresh_tokens: crate::oidc::RefreshTokens::default(),
             faults,
@@ -116,6 +121,22 @@ impl Shared {
     pub(crate) fn revoke_tokens(&self) {
         self.tokens.revoke_all();
         self.refresh_tokens.revoke_all();
+    }
+
+    /// How many resources `tenant` holds, and the tokens of every tenant.
+    pub(crate) fn store_sizes(&self, tenant: &str) -> crate::StoreSizes {
+        let t = self.tenant(tenant);
+        let mut t = lock(&t);
+        t.advance(self.clock.now_ms(), &self.clock);
+        let (executions, instances, jobs, idempotency_keys, audit_entries) = t.sizes();
+        crate::StoreSizes {
+            executions,
+            instances,
+            jobs,
+            idempotency_keys,
+            audit_entries,
+            tokens: self.tokens.len(),
+        }
     }
 
     /// Adds or replaces a workflow in `tenant`.
@@ -280,23 +301,26 @@ pub(crate) struct StoredResponse {
     pub body: Value,
 }
 
+/// A scheduled transition's resource, by its key in [`Retained`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Target {
-    Execution(usize),
-    Instance(usize),
+    Execution(u64),
+    Instance(u64),
 }
 
 /// Per-tenant resources.
 #[derive(Debug)]
 pub(crate) struct TenantState {
     pub workflows: HashMap<String, Workflow>,
-    pub executions: Vec<Execution>,
-    execution_index: HashMap<String, usize>,
-    pub instances: Vec<Instance>,
-    instance_index: HashMap<String, usize>,
+    pub executions: Retained<Execution>,
+    pub instances: Retained<Instance>,
     running_instances: HashMap<String, u32>,
-    idempotency: HashMap<(String, String), StoredResponse>,
+    idempotency: Expiring<(String, String), StoredResponse>,
     pub audit: Vec<AuditEntry>,
+    /// What is kept of finished resources (from the settings).
+    pub retention: Retention,
+    /// The sim time of the last [`TenantState::advance`].
+    now_ms: u64,
     /// Seed 002: agents, skills, shifts, write history, events.
     pub agents: crate::agents::AgentStore,
     /// Seed 004: data action definitions and their jobs.
@@ -317,13 +341,13 @@ impl TenantState {
             .collect();
         Self {
             workflows,
-            executions: Vec::new(),
-            execution_index: HashMap::new(),
-            instances: Vec::new(),
-            instance_index: HashMap::new(),
+            executions: Retained::default(),
+            instances: Retained::default(),
             running_instances: HashMap::new(),
-            idempotency: HashMap::new(),
+            idempotency: Expiring::default(),
             audit: Vec::new(),
+            retention: settings.retention,
+            now_ms: 0,
             agents: crate::agents::AgentStore::default(),
             data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
@@ -331,7 +355,8 @@ impl TenantState {
         }
     }
 
-    /// Applies every transition due at or before `now_ms`, in time order.
+    /// Applies every transition due at or before `now_ms`, in time order,
+    /// then evicts what the retention no longer keeps.
     pub(crate) fn advance(&mut self, now_ms: u64, clock: &Clock) {
         while let Some(Reverse((due, _, target))) = self.transitions.peek().copied() {
             if due > now_ms {
@@ -339,10 +364,32 @@ impl TenantState {
             }
             self.transitions.pop();
             match target {
-                Target::Execution(idx) => self.finish_execution(idx, due, clock),
-                Target::Instance(idx) => self.finish_instance(idx, due, clock),
+                Target::Execution(key) => self.finish_execution(key, due, clock),
+                Target::Instance(key) => self.finish_instance(key, due, clock),
             }
         }
+        self.now_ms = self.now_ms.max(now_ms);
+        self.evict(now_ms);
+    }
+
+    /// Drop finished executions and instances, and audit entries, beyond
+    /// the retention (see [`Retention`]).
+    fn evict(&mut self, now_ms: u64) {
+        self.executions.evict(now_ms, &self.retention);
+        self.instances.evict(now_ms, &self.retention);
+        self.idempotency.evict(now_ms, &self.retention);
+        trim_log(&mut self.audit, self.retention.max_audit_entries());
+    }
+
+    /// How many resources this tenant holds, for `Sim::store_sizes`.
+    pub(crate) fn sizes(&self) -> (usize, usize, usize, usize, usize) {
+        (
+            self.executions.len(),
+            self.instances.len(),
+            self.data_actions.jobs.len(),
+            self.idempotency.len(),
+            self.audit.len(),
+        )
     }
 
     fn schedule(&mut self, due: u64, target: Target) {
@@ -351,8 +398,8 @@ impl TenantState {
         self.transitions.push(Reverse((due, seq, target)));
     }
 
-    fn finish_execution(&mut self, idx: usize, at_ms: u64, clock: &Clock) {
-        let Some(exec) = self.executions.get_mut(idx) else {
+    fn finish_execution(&mut self, key: u64, at_ms: u64, clock: &Clock) {
+        let Some(exec) = self.executions.by_key_mut(key) else {
             return;
         };
         if exec.finished.is_some() {
@@ -393,8 +440,8 @@ impl TenantState {
         self.audit.push(entry);
     }
 
-    fn finish_instance(&mut self, idx: usize, at_ms: u64, clock: &Clock) {
-        let Some(inst) = self.instances.get_mut(idx) else {
+    fn finish_instance(&mut self, key: u64, at_ms: u64, clock: &Clock) {
+        let Some(inst) = self.instances.by_key_mut(key) else {
             return;
         };
         if inst.finished.is_some() {
@@ -443,22 +490,21 @@ impl TenantState {
         self.idempotency.get(&(route.to_owned(), key.to_owned()))
     }
 
-    /// Remembers the response for `(route, key)`.
+    /// Remembers the response for `(route, key)` (kept as the retention says).
     pub(crate) fn remember(&mut self, route: &str, key: &str, body: Value) {
-        self.idempotency
-            .insert((route.to_owned(), key.to_owned()), StoredResponse { body });
+        self.idempotency.insert(
+            (route.to_owned(), key.to_owned()),
+            StoredResponse { body },
+            self.now_ms,
+            &self.retention,
+        );
     }
 
     /// Adds an execution, schedules its completion and writes
     /// `EXECUTION_CREATED`.
     pub(crate) fn insert_execution(&mut self, exec: Execution, clock: &Clock) {
-        let idx = self.executions.len();
-        if !matches!(exec.outcome, Outcome::Stuck) {
-            self.schedule(
-                exec.started_ms.saturating_add(exec.duration_ms),
-                Target::Execution(idx),
-            );
-        }
+        let due = (!matches!(exec.outcome, Outcome::Stuck))
+            .then(|| exec.started_ms.saturating_add(exec.duration_ms));
         let mut details = Map::new();
         details.insert("executionId".into(), json!(exec.id));
         details.insert("priority".into(), json!(exec.priority));
@@ -476,15 +522,15 @@ impl TenantState {
             resource_id: exec.workflow_id.clone(),
             details: Value::Object(details),
         });
-        self.execution_index.insert(exec.id.clone(), idx);
-        self.executions.push(exec);
+        let key = self.executions.insert(exec.id.clone(), exec, due);
+        if let Some(due) = due {
+            self.schedule(due, Target::Execution(key));
+        }
     }
 
     /// The execution with `id`.
     pub(crate) fn execution(&self, id: &str) -> Option<&Execution> {
-        self.execution_index
-            .get(id)
-            .and_then(|i| self.executions.get(*i))
+        self.executions.get(id)
     }
 
     /// Running instances of `workflow_id`.
@@ -498,13 +544,8 @@ impl TenantState {
     /// Adds an instance, schedules its completion and writes
     /// `INSTANCE_CREATED`.
     pub(crate) fn insert_instance(&mut self, inst: Instance, clock: &Clock) {
-        let idx = self.instances.len();
-        if !matches!(inst.outcome, Outcome::Stuck) {
-            self.schedule(
-                inst.created_ms.saturating_add(inst.duration_ms),
-                Target::Instance(idx),
-            );
-        }
+        let due = (!matches!(inst.outcome, Outcome::Stuck))
+            .then(|| inst.created_ms.saturating_add(inst.duration_ms));
         *self
             .running_instances
             .entry(inst.workflow_id.clone())
@@ -526,15 +567,15 @@ impl TenantState {
             resource_id: inst.workflow_id.clone(),
             details: Value::Object(details),
         });
-        self.instance_index.insert(inst.id.clone(), idx);
-        self.instances.push(inst);
+        let key = self.instances.insert(inst.id.clone(), inst, due);
+        if let Some(due) = due {
+            self.schedule(due, Target::Instance(key));
+        }
     }
 
     /// The instance with `id`.
     pub(crate) fn instance(&self, id: &str) -> Option<&Instance> {
-        self.instance_index
-            .get(id)
-            .and_then(|i| self.instances.get(*i))
+        self.instances.get(id)
     }
 }
 

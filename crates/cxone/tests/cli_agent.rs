@@ -2,8 +2,9 @@
 //! `cx sim serve` (and the 409 path with the first update's old ETag),
 //! validation failures that write nothing, dry runs, the offline simulator.
 
-// Tests unwrap: a panic with the value is the failure report.
-#![allow(clippy::unwrap_used)]
+// Tests unwrap: a panic with the value is the failure report; they print
+// their figures with println! (the CLI's own output rule is for `cx`).
+#![allow(clippy::unwrap_used, clippy::disallowed_macros)]
 
 mod support;
 
@@ -79,40 +80,209 @@ fn the_seed_flow_runs_against_a_served_simulator_and_an_old_etag_takes_the_409_p
         "{verified:?}"
     );
 
-    // A second update sent with the first update's old ETag.
-    let (code, second, err) = set_workmode(dir.path(), &served.url, &["--if-match", &old]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        (second["attempts"].as_u64(), second["conflicts"].as_u64()),
-        (Some(2), Some(1))
+    // A second update sent with the first update's old ETag: the caller's
+    // own precondition, refused with status 3, naming the current ETag.
+    let (code, second, err) = set_workmode(
+        dir.path(),
+        &served.url,
+        &["--if-match", &old, "--max-attempts", "5"],
     );
-    assert_eq!(second["previousState"]["eTag"], new.as_str());
+    assert_eq!(code, 3, "{err}");
+    assert_eq!(second, Value::Null, "no document on stdout");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&new) && err.contains(&old), "{err}");
     assert_eq!(
         patches(&served.url),
-        [(200, Some(old.clone())), (409, Some(old)), (200, Some(new))]
+        [(200, Some(old.clone())), (409, Some(old))],
+        "nothing re-sent"
     );
     let writes = sim_get(&served.url, "/_sim/agents/agent-001/writes");
-    assert_eq!(writes.as_array().unwrap().len(), 2);
+    assert_eq!(writes.as_array().unwrap().len(), 1);
+
+    // Without --if-match the command reads the agent itself and succeeds.
+    let (code, third, err) = set_workmode(dir.path(), &served.url, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(third["previousState"]["eTag"], new.as_str());
     let events = sim_get(&served.url, "/_sim/events");
     assert_eq!(events.as_array().unwrap().len(), 2);
     assert_eq!(events[1]["eventType"], "agent.availability.changed");
+}
 
-    // Spent budget: exit 1, one line, nothing written.
-    let (code, _, err) = set_workmode(
-        dir.path(),
-        &served.url,
-        &["--if-match", "\"agent-001-v1\"", "--max-attempts", "1"],
-    );
-    assert_eq!(code, 1);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(err.contains("409"), "{err}");
+const STORM_AGENT: &str = "agent-003";
+
+fn storm_skill(i: usize) -> String {
+    format!("skill-s{:02}", i + 1)
+}
+
+/// Start `writers` `cx agent set-workmode` processes at once, the i-th with
+/// `args(i)`; returns `(exit code, stderr)` of each.
+fn storm(
+    dir: &Path,
+    url: &str,
+    writers: usize,
+    args: impl Fn(usize) -> Vec<String>,
+) -> Vec<(i32, String)> {
+    let children: Vec<_> = (0..writers)
+        .map(|i| {
+            let mut cmd = cx(dir);
+            against(&mut cmd, url)
+                .args([
+                    "agent",
+                    "set-workmode",
+                    STORM_AGENT,
+                    "--workmode",
+                    "workMode-123",
+                ])
+                .args(args(i))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .collect()
+}
+
+fn skill_ids(levels: &Value) -> std::collections::BTreeSet<String> {
+    levels
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["skillId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// 50 processes each add a skill of their own with `--add-skill`: with
+/// enough attempts, all 50 land once and all 50 skills are in the profile.
+#[test]
+fn fifty_processes_adding_skills_all_land() {
+    const WRITERS: usize = 50;
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), "agent-client", "agent-secret");
+    let results = storm(dir.path(), &served.url, WRITERS, |i| {
+        vec![
+            "--add-skill".into(),
+            format!("{}:1:1", storm_skill(i)),
+            "--max-attempts".into(),
+            "60".into(),
+        ]
+    });
+    for (i, (code, err)) in results.iter().enumerate() {
+        assert_eq!(*code, 0, "writer {i}: {err}");
+    }
+    let writes = sim_get(&served.url, &format!("/_sim/agents/{STORM_AGENT}/writes"));
+    let writes = writes.as_array().unwrap();
+    assert_eq!(writes.len(), WRITERS, "one landed write per process");
+    let last = skill_ids(&writes[WRITERS - 1]["skillLevels"]);
+    let mut want: std::collections::BTreeSet<String> = (0..WRITERS).map(storm_skill).collect();
+    want.insert("skill-s00".to_owned());
+    assert_eq!(last, want, "the final profile holds every added skill");
+    let conflicts = patches(&served.url)
+        .iter()
+        .filter(|(s, _)| *s == 409)
+        .count();
+    println!("{WRITERS} --add-skill processes: all landed after {conflicts} conflicts");
+
+    // --skill and --add-skill together: bad usage, before any request.
+    let mut cmd = cx(dir.path());
+    let (code, _, err) = run(against(&mut cmd, &served.url).args([
+        "agent",
+        "set-workmode",
+        STORM_AGENT,
+        "--workmode",
+        "workMode-123",
+        "--skill",
+        "skill-s00:1:1",
+        "--add-skill",
+        "skill-s01:1:1",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--add-skill"), "{err}");
+}
+
+/// The lost update: every process read the same version and sends
+/// it in --if-match with the full list plus its own skill. One lands on
+/// that version; every other exits 3 naming the current ETag; nothing is
+/// re-sent, so nothing is lost.
+#[test]
+fn an_explicit_if_match_storm_loses_nothing() {
+    const WRITERS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), "agent-client", "agent-secret");
+    let mut cmd = cx(dir.path());
+    let (code, out, err) = run(against(&mut cmd, &served.url).args([
+        "agent",
+        "show",
+        STORM_AGENT,
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    let old = shown["etag"].as_str().unwrap().to_owned();
+    let held: Vec<String> = shown["profile"]["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}:{}:{}",
+                s["skillId"].as_str().unwrap(),
+                s["level"],
+                s["concurrentInteractions"]
+            )
+        })
+        .collect();
+    let results = storm(dir.path(), &served.url, WRITERS, |i| {
+        let mut args: Vec<String> = held
+            .iter()
+            .flat_map(|s| ["--skill".to_owned(), s.clone()])
+            .collect();
+        args.extend([
+            "--skill".to_owned(),
+            format!("{}:1:1", storm_skill(i)),
+            "--if-match".to_owned(),
+            old.clone(),
+            "--max-attempts".to_owned(),
+            "60".to_owned(),
+        ]);
+        args
+    });
+    let writes = sim_get(&served.url, &format!("/_sim/agents/{STORM_AGENT}/writes"));
+    let writes = writes.as_array().unwrap();
+    let landed: Vec<usize> = (0..WRITERS).filter(|i| results[*i].0 == 0).collect();
+    assert_eq!(landed.len(), 1, "{results:?}");
+    assert_eq!(writes.len(), 1);
     assert_eq!(
-        sim_get(&served.url, "/_sim/agents/agent-001/writes")
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+        writes[0]["ifMatch"],
+        old.as_str(),
+        "landed on the version it named"
     );
+    let current = writes[0]["etag"].as_str().unwrap();
+    for (i, (code, err)) in results.iter().enumerate() {
+        if i != landed[0] {
+            assert_eq!(*code, 3, "writer {i}: {err}");
+            assert!(
+                err.contains(current),
+                "writer {i} names the current ETag: {err}"
+            );
+        }
+    }
+    assert_eq!(
+        patches(&served.url).len(),
+        WRITERS,
+        "one PATCH each, none re-sent"
+    );
+    assert!(skill_ids(&writes[0]["skillLevels"]).contains(&storm_skill(landed[0])));
 }
 
 #[test]

@@ -121,7 +121,8 @@ fn bad_queries_fail_before_sending_and_csv_is_refused_elsewhere() {
                 "--since",
                 "2024-05-01T10:00:00",
             ],
-            "start_timestamp",
+            // Neither RFC 3339 with a zone nor an age: named by its flag.
+            "--since",
         ),
         (
             &[

@@ -13,6 +13,8 @@ use cx_sim::Sim;
 use serde_json::Value;
 
 pub const AGENT: &str = "agent-001";
+/// The simulator's agent with a 64-skill catalogue (`skill-s00`..`skill-s63`).
+pub const STORM_AGENT: &str = "agent-003";
 
 /// An authenticated runtime client for the simulator's default client.
 pub fn http(sim: &Sim) -> cx_http::Client {

@@ -16,6 +16,7 @@
 //! | `POST /_sim/tokens/revoke` | | 204 (access and refresh tokens) |
 //! | `POST /_sim/workflows?tenant=` | `WorkflowFixture` | 204 (tenant defaults to `tenant-default`) |
 //! | `POST /_sim/clock/advance` | `{"ms": n}` | 200 `{"nowMs"}` |
+//! | `GET /_sim/stats?tenant=` | | 200 `StoreSizes` `{executions, instances, jobs, idempotencyKeys, auditEntries, tokens}` |
 //! | `POST /_sim/callbacks`, `GET /_sim/callbacks/deliveries`, `DELETE /_sim/callbacks` | see `routes::callbacks` | signed completion callbacks |
 
 use std::time::Duration;
@@ -50,6 +51,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sim/tokens/revoke", post(revoke_tokens))
         .route("/_sim/workflows", post(add_workflow))
         .route("/_sim/clock/advance", post(advance_clock))
+        .route("/_sim/stats", get(stats))
+}
+
+async fn stats(State(state): State<AppState>, uri: Uri) -> Response {
+    json_response(
+        StatusCode::OK,
+        &json!(state.store_sizes(&tenant_param(&uri))),
+    )
 }
 
 /// Parses an admin request body, answering 400 `invalid_payload`.

@@ -18,7 +18,8 @@
 //!   `{agentId, workModeId, skillLevels, reason, version, updatedAt}` and the
 //!   new `ETag`. A present `If-Match` that does not match the current ETag →
 //!   409 `etag_mismatch` (nothing written); no `If-Match` writes
-//!   unconditionally. Every accepted write bumps the version and is kept in
+//!   unconditionally. A skill outside the agent's catalogue → 400
+//!   `invalid_payload` naming `skillLevels[i].skillId`. Every accepted write bumps the version and is kept in
 //!   the agent's write history. Scope `agent:write`.
 //! - `POST /api/v2/events/publish` with `{eventType, data}` → 202 `{eventId,
 //!   eventType, receivedAt}`; `Idempotency-Key` replays the first answer.
@@ -295,6 +296,30 @@ async fn patch_workmodes(
                 "etag_mismatch",
                 format!("If-Match {tag} does not match the agent's current version; read it again"),
             ));
+        }
+        let unknown: Vec<FieldError> = write
+            .skill_levels
+            .iter()
+            .enumerate()
+            .filter_map(|(i, level)| {
+                let id = level
+                    .get("skillId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                (!a.catalogue.iter().any(|s| s.skill_id == id)).then(|| {
+                    FieldError::new(
+                        format!("skillLevels[{i}].skillId"),
+                        "unknown_skill",
+                        format!(
+                            "agent {} cannot take skill {id:?}: not in its catalogue",
+                            a.id
+                        ),
+                    )
+                })
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ApiError::invalid_payload(unknown));
         }
         a.version += 1;
         a.updated_ms = now;

@@ -231,7 +231,7 @@ fn due(shared: &Shared) -> Vec<(Endpoint, Bytes, String)> {
         let t = shared.tenant(&cb.tenant);
         let mut t = lock(&t);
         t.advance(shared.clock.now_ms(), &shared.clock);
-        for inst in &t.instances {
+        for inst in t.instances.iter() {
             let Some(finished) = &inst.finished else {
                 continue;
             };

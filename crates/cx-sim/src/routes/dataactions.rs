@@ -200,6 +200,8 @@ async fn execute(
 
     let tenant = state.tenant(&caller.tenant);
     let mut t = lock(&tenant);
+    // Stored responses are kept by sim time, which `advance` brings up to now.
+    t.advance(state.clock.now_ms(), &state.clock);
     idempotent_create(&mut t, &route, key, |t| {
         let action = t
             .data_actions
@@ -225,7 +227,8 @@ async fn execute(
         });
         let location = format!("/api/v2/dataactions/{action_id}/jobs/{}", job.id);
         tracing::debug!(tenant = %caller.tenant, job = %job.id, "data action job created");
-        t.data_actions.insert(job);
+        let retention = t.retention;
+        t.data_actions.insert(job, &retention);
         Ok((response, location))
     })
 }

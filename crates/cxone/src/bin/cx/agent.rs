@@ -4,11 +4,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cx_agent::{
-    Client, Config, RoutingSimulator, SkillLevel, UpdateReport, ValidationReport, WorkModePayload,
+    Client, Config, RoutingSimulator, SkillDelta, SkillLevel, UpdateReport, ValidationReport,
+    WorkModePayload, apply_skill_deltas,
 };
 use serde_json::{Value, json};
 
-use crate::output::{OutputFormat, print_json};
+use crate::output::{OutputFormat, print_json, say};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -27,21 +28,50 @@ pub enum AgentCommand {
     },
     /// Validate and apply a work-mode change with If-Match; on 409 re-read,
     /// re-apply and retry. Publishes agent.availability.changed and writes an
-    /// audit record.
+    /// audit record. `--skill` replaces the agent's whole skill list;
+    /// `--add-skill` / `--remove-skill` edit the list of each fresh read.
     SetWorkmode {
         /// The agent id.
         id: String,
         #[command(flatten)]
         change: ChangeArgs,
+        /// Add a skill `skillId:level:concurrent` to the agent's current
+        /// skills (or set its level); re-applied on the fresh profile after
+        /// every 409, so concurrent writers adding different skills all land.
+        /// Repeat for several. Not with --skill.
+        #[arg(
+            long = "add-skill",
+            value_name = "ID:LEVEL:CONCURRENT",
+            value_parser = parse_skill,
+            conflicts_with = "skills"
+        )]
+        add_skills: Vec<SkillLevel>,
+        /// Remove a skill from the agent's current skills (re-applied like
+        /// --add-skill). Repeat for several. Not with --skill.
+        #[arg(
+            long = "remove-skill",
+            value_name = "ID",
+            conflicts_with = "skills",
+            value_parser = clap::builder::NonEmptyStringValueParser::new()
+        )]
+        remove_skills: Vec<String>,
         /// Validate and simulate only; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Send this ETag in the first If-Match instead of the one just read
-        /// (a stale one takes the 409 → re-read → retry path).
+        /// Write only if the agent is still at this ETag (one you read with
+        /// `cx agent show`). If it changed, exit with status 3 and a message
+        /// naming its current ETag; nothing is re-sent (--max-attempts does
+        /// not apply).
         #[arg(long, value_name = "ETAG")]
         if_match: Option<String>,
-        /// Attempts of the conditional update, the first included.
-        #[arg(long, value_name = "N", default_value_t = 3)]
+        /// Attempts of the conditional update, the first included (without
+        /// --if-match: each 409 re-reads the agent and re-applies the change).
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = 3,
+            value_parser = clap::value_parser!(u32).range(1..)
+        )]
         max_attempts: u32,
     },
     /// Simulate the routing impact of a work-mode change offline; sends
@@ -65,7 +95,7 @@ pub struct ChangeArgs {
     #[arg(long = "workmode", value_name = "W")]
     workmode: String,
     /// A skill level `skillId:level:concurrent` (level 0 disables the skill);
-    /// repeat for several.
+    /// repeat for several. The list replaces the agent's whole skill list.
     #[arg(long = "skill", value_name = "ID:LEVEL:CONCURRENT", value_parser = parse_skill)]
     skills: Vec<SkillLevel>,
     /// Reason recorded with the change.
@@ -122,7 +152,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let sim = RoutingSimulator { latency_seed: seed }.simulate(&agent, &payload, &clock);
             match out {
                 OutputFormat::Json => print_json(&serde_json::to_value(&sim)?)?,
-                OutputFormat::Human => println!(
+                OutputFormat::Human => say!(
                     "agent {}: work mode {}, routing score {} ({} disabled skill(s), {} concurrent slot(s))",
                     sim.agent_id,
                     sim.work_mode_id,
@@ -143,11 +173,11 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 }))?,
                 OutputFormat::Human => {
                     let p = &profile.value;
-                    println!("agent      {}", p.id);
-                    println!("work mode  {}", p.work_mode_id().unwrap_or("-"));
-                    println!("etag       {}", profile.etag.as_deref().unwrap_or("-"));
+                    say!("agent      {}", p.id);
+                    say!("work mode  {}", p.work_mode_id().unwrap_or("-"));
+                    say!("etag       {}", profile.etag.as_deref().unwrap_or("-"));
                     for s in &p.skills {
-                        println!("skill      {s}");
+                        say!("skill      {s}");
                     }
                 }
             }
@@ -160,9 +190,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 OutputFormat::Json => print_json(&json!({ "agentId": id, "skills": skills }))?,
                 OutputFormat::Human => {
                     for s in &skills {
-                        println!("{}  max concurrent {}", s.skill_id, s.max_concurrent());
+                        say!("{}  max concurrent {}", s.skill_id, s.max_concurrent());
                     }
-                    println!("{} skill(s)", skills.len());
+                    say!("{} skill(s)", skills.len());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -170,6 +200,8 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         AgentCommand::SetWorkmode {
             id,
             change,
+            add_skills,
+            remove_skills,
             dry_run,
             if_match,
             max_attempts,
@@ -182,20 +214,37 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 ..Config::default()
             };
             let (session, client) = connect(globals, config).await?;
-            let simulation = RoutingSimulator::default().simulate(&id, &payload, &clock);
+            // Removals first, then additions.
+            let deltas: Vec<SkillDelta> = remove_skills
+                .into_iter()
+                .map(SkillDelta::Remove)
+                .chain(add_skills.into_iter().map(SkillDelta::Add))
+                .collect();
+            // With deltas, the simulation and the dry run see what would be
+            // written now: the current skills, edited.
+            let preview = if deltas.is_empty() {
+                payload.clone()
+            } else {
+                let current = client.profile(&id).await?.value.skills;
+                WorkModePayload {
+                    skill_levels: apply_skill_deltas(&current, &deltas),
+                    ..payload.clone()
+                }
+            };
+            let simulation = RoutingSimulator::default().simulate(&id, &preview, &clock);
             if dry_run {
-                let (validation, _, _) = client.validate(&id, &payload).await?;
+                let (validation, _, _) = client.validate(&id, &preview).await?;
                 let doc = json!({
                     "agentId": id,
                     "dryRun": true,
                     "written": false,
-                    "payload": payload,
+                    "payload": preview,
                     "validation": validation,
                     "simulation": simulation,
                 });
                 match out {
                     OutputFormat::Json => print_json(&doc)?,
-                    OutputFormat::Human => println!(
+                    OutputFormat::Human => say!(
                         "dry run for agent {id}: validation {}; routing score {}; nothing written",
                         if validation.valid { "passed" } else { "FAILED" },
                         simulation.routing_score
@@ -213,6 +262,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let sink = Arc::new(session.audit(&globals.audit_dir).await?);
             let client = client.with_audit(sink.clone());
             let mut update = client.update_work_mode(&id, payload);
+            for delta in deltas {
+                update = update.skill_delta(delta);
+            }
             if let Some(tag) = if_match {
                 update = update.if_match(tag);
             }
@@ -246,7 +298,7 @@ fn print_update(
             print_json(&doc)
         }
         OutputFormat::Human => {
-            println!(
+            say!(
                 "agent {}: work mode {} → {} (etag {} → {})",
                 report.agent_id,
                 report.previous_state.work_mode_id.as_deref().unwrap_or("-"),
@@ -254,11 +306,14 @@ fn print_update(
                 report.previous_state.etag.as_deref().unwrap_or("-"),
                 report.new_state.etag.as_deref().unwrap_or("-"),
             );
-            println!(
+            say!(
                 "written in {:.1} ms after {} attempt(s) ({} conflict(s)); routing score {}",
-                report.latency_ms, report.attempts, report.conflicts, simulation.routing_score
+                report.latency_ms,
+                report.attempts,
+                report.conflicts,
+                simulation.routing_score
             );
-            println!(
+            say!(
                 "event {}; audit {}",
                 report
                     .event

@@ -11,7 +11,7 @@ use cx_audit::{
 };
 use serde_json::json;
 
-use crate::output::{OutputFormat, print_json};
+use crate::output::{OutputFormat, print_json, print_raw, say};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -116,7 +116,7 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                     "file": out,
                 }))?,
                 OutputFormat::Human => {
-                    println!("exported {} entries to {}", report.exported, out.display());
+                    say!("exported {} entries to {}", report.exported, out.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -165,11 +165,11 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                     "public": hex,
                 }))?,
                 OutputFormat::Human => {
-                    println!(
+                    say!(
                         "signing key: {} (secret; give it to writers as CX_AUDIT_SIGNING_KEY_FILE)",
                         out.display()
                     );
-                    println!("public key:  {} ({hex})", public.display());
+                    say!("public key:  {} ({hex})", public.display());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -187,7 +187,7 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                 )
                 .into());
             };
-            println!("{}", anchor.to_line());
+            print_raw(&format!("{}\n", anchor.to_line()));
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Tail { dir, lines, follow } => {
@@ -213,8 +213,8 @@ fn read_all(dir: &Path) -> CliResult<Vec<(PathBuf, Vec<AuditRecord>)>> {
 /// One record on one line: compact JSON, or `timestamp event hash-prefix payload`.
 fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
     match output {
-        OutputFormat::Json => println!("{}", serde_json::to_string(record)?),
-        OutputFormat::Human => println!(
+        OutputFormat::Json => print_raw(&format!("{}\n", serde_json::to_string(record)?)),
+        OutputFormat::Human => say!(
             "{} {} {} {}",
             record
                 .timestamp
@@ -303,18 +303,18 @@ fn print_reports(report: &DirReport, output: OutputFormat) -> CliResult {
         }
         OutputFormat::Human => {
             if reports.is_empty() {
-                println!("no audit files found");
+                say!("no audit files found");
             }
             for r in reports {
                 match &r.first_problem {
-                    None => println!("{}: {} records, intact", r.path.display(), r.records),
-                    Some(p) => println!("{}: TAMPERED: {p}", r.path.display()),
+                    None => say!("{}: {} records, intact", r.path.display(), r.records),
+                    Some(p) => say!("{}: TAMPERED: {p}", r.path.display()),
                 }
             }
             if let Some(problem) = &report.head_problem {
-                println!("TAMPERED: {problem}");
+                say!("TAMPERED: {problem}");
             }
-            println!(
+            say!(
                 "{} records and {} checkpoints{}",
                 report.records,
                 report.checkpoints,
@@ -325,7 +325,7 @@ fn print_reports(report: &DirReport, output: OutputFormat) -> CliResult {
                 }
             );
             if !report.signed {
-                println!("note: {UNSIGNED_NOTE}");
+                say!("note: {UNSIGNED_NOTE}");
             }
             Ok(())
         }

@@ -9,7 +9,7 @@ use cx_dataaction::{ActionId, Client, Config, Extraction, Payload, RunReport};
 use serde_json::{Value, json};
 
 use crate::args::{extract_spec, key_json, key_value};
-use crate::output::{OutputFormat, print_json, spinner};
+use crate::output::{OutputFormat, print_json, say, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -101,14 +101,14 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
             match globals.output {
                 OutputFormat::Json => print_json(&serde_json::to_value(&def)?)?,
                 OutputFormat::Human => {
-                    println!("{} {} ({})", def.id, def.name, def.status);
+                    say!("{} {} ({})", def.id, def.name, def.status);
                     for v in &def.versions {
                         let required = if v.required_parameters.is_empty() {
                             "nothing".to_owned()
                         } else {
                             v.required_parameters.join(", ")
                         };
-                        println!("  {} requires {required}", v.version_id);
+                        say!("  {} requires {required}", v.version_id);
                     }
                 }
             }
@@ -130,7 +130,7 @@ fn print_report(report: &RunReport, output: OutputFormat) -> CliResult {
             "audit": audit,
         })),
         OutputFormat::Human => {
-            println!(
+            say!(
                 "job {} of {} {} in {:.0} ms ({} polls)",
                 report.job.job_id,
                 audit.action_id,
@@ -140,13 +140,13 @@ fn print_report(report: &RunReport, output: OutputFormat) -> CliResult {
             );
             if report.values.is_empty() {
                 let raw = report.job.output.clone().unwrap_or_default();
-                println!("output: {raw}");
+                say!("output: {raw}");
             }
             let width = report.values.keys().map(String::len).max().unwrap_or(0);
             for (name, value) in &report.values {
-                println!("  {name:<width$} = {value} ({})", value.type_name());
+                say!("  {name:<width$} = {value} ({})", value.type_name());
             }
-            println!(
+            say!(
                 "audit: {} {}, payload sha256 {}",
                 audit.compliance_tag,
                 audit.error_classification.as_str(),

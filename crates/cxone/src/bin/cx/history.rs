@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
 use cx_audit::AuditSink as _;
-use cx_history::{Client, Config, HistoryQuery, HistoryReport};
+use cx_history::{Client, Config, HistoryQuery, HistoryReport, parse_instant};
 
-use crate::output::{OutputArg, print_json, records_bar};
+use crate::output::{OutputArg, human, print_json, records_bar};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -27,10 +27,10 @@ pub enum HistoryCommand {
         interaction_prefix: Option<String>,
         /// Earliest step start: RFC 3339 with a zone, or an age such as
         /// `90s`, `30m`, `2h`, `7d` (at most 30 days back).
-        #[arg(long, value_name = "RFC3339|AGE")]
+        #[arg(long, value_name = "RFC3339|AGE", allow_hyphen_values = true)]
         since: Option<String>,
         /// Latest step start: RFC 3339 with a zone, or an age.
-        #[arg(long, value_name = "RFC3339|AGE")]
+        #[arg(long, value_name = "RFC3339|AGE", allow_hyphen_values = true)]
         until: Option<String>,
         /// Only steps in an error state.
         #[arg(long)]
@@ -54,29 +54,6 @@ pub enum HistoryCommand {
         #[arg(long, value_name = "URL")]
         webhook: Option<String>,
     },
-}
-
-/// `raw` as RFC 3339: an age (`2h`) is subtracted from now; anything else
-/// is passed on for the query's own validation.
-fn instant(raw: &str) -> String {
-    let unit = |c: char| match c {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        _ => None,
-    };
-    let mut chars = raw.chars();
-    let age = chars
-        .next_back()
-        .and_then(unit)
-        .zip(chars.as_str().parse::<i64>().ok())
-        .filter(|(_, n)| *n >= 0);
-    match age {
-        Some((secs, n)) => (Utc::now() - chrono::Duration::seconds(n.saturating_mul(secs)))
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
-        None => raw.to_owned(),
-    }
 }
 
 /// Run a history command.
@@ -106,11 +83,13 @@ pub async fn run(cmd: HistoryCommand, globals: &Globals) -> CliResult<ExitCode> 
     if let Some(p) = interaction_prefix {
         builder = builder.interaction_prefix(p);
     }
+    // Ages are measured from one now, so `--since 2h --until 1h` is an hour.
+    let now = Utc::now();
     if let Some(s) = since {
-        builder = builder.start(instant(&s));
+        builder = builder.start(parse_instant("--since", &s, now)?.to_rfc3339());
     }
     if let Some(u) = until {
-        builder = builder.end(instant(&u));
+        builder = builder.end(parse_instant("--until", &u, now)?.to_rfc3339());
     }
     if errors_only {
         builder = builder.errors_only();
@@ -164,11 +143,11 @@ fn print_report(report: &HistoryReport, output: OutputArg) -> CliResult {
     match output {
         OutputArg::Json => print_json(&serde_json::to_value(report)?),
         OutputArg::Csv => {
-            print!("{}", csv(report));
+            human(&csv(report));
             Ok(())
         }
         OutputArg::Human | OutputArg::Table => {
-            print!("{}", tables(report));
+            human(&tables(report));
             Ok(())
         }
     }

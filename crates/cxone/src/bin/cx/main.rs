@@ -6,7 +6,9 @@
 //! simulator and says so on stderr and in every result, so every command
 //! works on a fresh machine. Human output by default; `--output json` prints
 //! one JSON document on stdout. On failure `cx` prints a one-line reason on
-//! stderr and exits non-zero (1: the operation failed; 2: bad usage).
+//! stderr and exits non-zero (1: the operation failed; 2: bad usage; 3: the
+//! caller's `--if-match` no longer held, nothing written). Server text
+//! printed for a person is escaped (see `output`).
 
 mod agent;
 mod args;
@@ -26,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::output::{OutputArg, OutputFormat};
+use crate::output::{OutputArg, OutputFormat, note};
 use crate::session::TenantArgs;
 
 /// The heading of the flags every command takes, so each command's help
@@ -222,21 +224,6 @@ fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// One line: the error and each distinct cause, joined by ": ".
-fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line.replace('\n', " ")
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Commands that only describe the CLI: no runtime, tenant or simulator.
@@ -247,14 +234,14 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Command::Reference { man: None } => {
-            print!("{}", reference());
+            output::print_raw(&reference());
             return ExitCode::SUCCESS;
         }
         Command::Reference { man: Some(dir) } => {
             return match man_pages(dir) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("cx: cannot write man pages to {}: {e}", dir.display());
+                    output::note!("cx: cannot write man pages to {}: {e}", dir.display());
                     ExitCode::FAILURE
                 }
             };
@@ -265,7 +252,7 @@ fn main() -> ExitCode {
         (_, Ok(format)) => format,
         (Command::History(_), Err(_)) => OutputFormat::Human,
         (_, Err(reason)) => {
-            eprintln!("cx: {reason}");
+            note!("cx: {reason}");
             return ExitCode::from(2);
         }
     };
@@ -276,7 +263,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("cx: cannot start the async runtime: {e}");
+            note!("cx: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -306,9 +293,6 @@ fn main() -> ExitCode {
             output::simulated_note(output_arg);
             code
         }
-        Err(e) => {
-            eprintln!("cx: {}", one_line(e.as_ref()));
-            ExitCode::FAILURE
-        }
+        Err(e) => output::fail(e.as_ref()),
     }
 }

@@ -1,6 +1,16 @@
 //! Output: human text or one JSON document on stdout; a spinner on stderr.
+//!
+//! Every line `cx` prints for a person goes through this module ([`say!`]
+//! on stdout, [`note!`] and [`fail`] on stderr): server-supplied text may
+//! carry ESC, OSC or NUL, so each line passes through [`cx_http::escape`]
+//! (control characters shown as `\u{..}`, line breaks kept). JSON output is
+//! printed as serde_json writes it. `crates/cxone/clippy.toml` forbids
+//! `println!`/`eprintln!` and friends elsewhere in the crate, so a new
+//! command cannot print around it. A closed stdout (`cx ... | head`) is not
+//! an error.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write};
+use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -60,11 +70,95 @@ pub fn print_json(value: &Value) -> crate::CliResult {
                 "tenant".to_owned(),
                 serde_json::json!({ "kind": kind.as_str() }),
             );
-            println!("{}", serde_json::to_string_pretty(&Value::Object(map))?);
+            print_raw(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&Value::Object(map))?
+            ));
         }
-        _ => println!("{}", serde_json::to_string_pretty(value)?),
+        _ => print_raw(&format!("{}\n", serde_json::to_string_pretty(value)?)),
     }
     Ok(())
+}
+
+/// Print machine-readable text (JSON lines, generated Markdown) on stdout
+/// as it is.
+pub fn print_raw(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Print `text` for a person on stdout, each line escaped.
+pub fn human(text: &str) {
+    write_escaped(&mut std::io::stdout().lock(), text);
+}
+
+/// Print `text` for a person on stderr, each line escaped.
+pub fn human_err(text: &str) {
+    write_escaped(&mut std::io::stderr().lock(), text);
+}
+
+fn write_escaped(out: &mut dyn Write, text: &str) {
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        if write!(out, "{}{end}", cx_http::escape(body)).is_err() {
+            return;
+        }
+    }
+}
+
+/// `println!` for people: one escaped line on stdout (see the module docs).
+macro_rules! say {
+    () => {
+        $crate::output::human("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::human(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprintln!` for people: one escaped line on stderr (see the module docs).
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::human_err(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+pub(crate) use {note, say};
+
+/// Exit status of a command refused because the caller's own precondition
+/// (`--if-match`) no longer held: nothing was written or re-sent.
+pub const EXIT_PRECONDITION: u8 = 3;
+
+/// Report a failed command on stderr, one escaped line `cx: reason: cause
+/// ...`, and return its exit status: [`EXIT_PRECONDITION`] for a refused
+/// `--if-match`, else 1.
+pub fn fail(err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    note!("cx: {}", one_line(err));
+    let precondition = err
+        .downcast_ref::<cx_agent::Error>()
+        .is_some_and(|e| e.kind() == cx_agent::ErrorKind::PreconditionFailed);
+    if precondition {
+        ExitCode::from(EXIT_PRECONDITION)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One line: the error and each distinct cause, joined by ": ".
+fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line.replace('\n', " ")
 }
 
 /// After a successful command against the embedded simulator, the
@@ -77,8 +171,8 @@ pub fn simulated_note(arg: OutputArg) {
     let note =
         "(simulated) these results come from the embedded CXone simulator, not a real tenant";
     match arg {
-        OutputArg::Human | OutputArg::Table => println!("{note}"),
-        OutputArg::Csv => eprintln!("cx: {note}"),
+        OutputArg::Human | OutputArg::Table => say!("{note}"),
+        OutputArg::Csv => note!("cx: {note}"),
         OutputArg::Json => {}
     }
 }

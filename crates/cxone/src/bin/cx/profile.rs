@@ -42,6 +42,7 @@ use serde_json::{Value, json};
 use toml::Spanned;
 
 use crate::CliResult;
+use crate::output::{note, say};
 use crate::session::TenantArgs;
 
 /// Which login a profile uses.
@@ -289,7 +290,7 @@ impl ConfigFile {
                     )
                     .into());
                 }
-                eprintln!(
+                note!(
                     "cx: warning: {here} is kept in plain text; prefer {{ env = \"VAR\" }} or {{ command = \"...\" }}"
                 );
                 Ok(SecretString::from(value.clone()))
@@ -605,9 +606,9 @@ pub fn run(cmd: ProfileCommand, globals: &crate::Globals) -> CliResult<std::proc
                     "profiles": profiles,
                 }))?,
                 OutputFormat::Human => {
-                    println!("config file {}", file.path.display());
+                    say!("config file {}", file.path.display());
                     for (n, p) in file.profiles() {
-                        println!(
+                        say!(
                             "{} {n}  {}",
                             if Some(n.as_str()) == default {
                                 "*"
@@ -627,11 +628,11 @@ pub fn run(cmd: ProfileCommand, globals: &crate::Globals) -> CliResult<std::proc
             match globals.output {
                 OutputFormat::Json => print_json(&doc)?,
                 OutputFormat::Human => {
-                    println!("profile {n} ({})", file.path.display());
+                    say!("profile {n} ({})", file.path.display());
                     if let Value::Object(map) = &doc {
                         for (k, v) in map {
                             if k != "name" && !v.is_null() {
-                                println!(
+                                say!(
                                     "  {k:<18} {}",
                                     v.as_str().map_or_else(|| v.to_string(), str::to_owned)
                                 );
@@ -666,16 +667,16 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
         }))?,
         OutputFormat::Human => {
             let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
-            println!("logged in ({})", session.kind.as_str());
+            say!("logged in ({})", session.kind.as_str());
             if let Some(p) = &session.profile {
-                println!("profile         {p}");
+                say!("profile         {p}");
             }
-            println!("tenant id       {}", or_unknown(&session.tenant_id));
-            println!("area            {}", or_unknown(&session.area));
-            println!("API host        {}", session.api_url);
+            say!("tenant id       {}", or_unknown(&session.tenant_id));
+            say!("area            {}", or_unknown(&session.area));
+            say!("API host        {}", session.api_url);
             match lifetime {
-                Some(d) => println!("token lifetime  {} s", d.as_secs()),
-                None => println!("token lifetime  unknown"),
+                Some(d) => say!("token lifetime  {} s", d.as_secs()),
+                None => say!("token lifetime  unknown"),
             }
         }
     }

@@ -12,6 +12,7 @@ use cx_auth::{AccessKey, Tenant, TokenCache};
 use cx_sim::Sim;
 use serde_json::Value;
 
+use crate::output::note;
 use crate::profile::{Login, resolve};
 
 /// Tenant flags; each falls back to its environment variable, then to the
@@ -134,7 +135,7 @@ impl Session {
         let session = match resolved.login {
             Login::Embedded => {
                 let sim = Sim::start().await?;
-                eprintln!(
+                note!(
                     "cx: no tenant configured (no flags, no CXONE_* variables, no config file); \
                      using the embedded simulator at {}",
                     sim.base_url()

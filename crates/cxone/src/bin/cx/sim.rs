@@ -1,8 +1,11 @@
 //! `cx sim serve`: the simulator as a process.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use cx_sim::{AccessKey, ClientRegistration, Sim};
+
+use crate::output::{note, say};
 
 /// Simulator commands.
 #[derive(Debug, clap::Subcommand)]
@@ -28,6 +31,23 @@ pub enum SimCommand {
         /// Seed of the fault injector's randomness.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Finished executions, instances and jobs kept per tenant and kind
+        /// (the oldest beyond it are evicted; also bounds stored idempotent
+        /// responses, and the audit log at 4× this).
+        #[arg(long, value_name = "N", default_value_t = cx_sim::Retention::default().max_finished)]
+        keep_finished: usize,
+        /// Seconds (sim time) finished resources and idempotent responses
+        /// are kept.
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value_t = cx_sim::Retention::default().max_age.as_secs(),
+            value_parser = clap::value_parser!(u64).range(1..=315_360_000)
+        )]
+        keep_for: u64,
+        /// Access tokens kept at most (expired ones go first, then the oldest).
+        #[arg(long, value_name = "N", default_value_t = cx_sim::DEFAULT_MAX_TOKENS)]
+        max_tokens: usize,
     },
 }
 
@@ -43,8 +63,18 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
         access_key_id,
         access_key_secret,
         seed,
+        keep_finished,
+        keep_for,
+        max_tokens,
     } = cmd;
-    let mut builder = Sim::builder().port(port).seed(seed);
+    let mut builder = Sim::builder()
+        .port(port)
+        .seed(seed)
+        .retention(cx_sim::Retention {
+            max_age: Duration::from_secs(keep_for),
+            max_finished: keep_finished,
+        })
+        .max_tokens(max_tokens);
     if let (Some(id), Some(secret)) = (client_id.clone(), client_secret) {
         builder = builder.client(ClientRegistration {
             client_id: id,
@@ -58,8 +88,8 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
         builder = builder.access_key(AccessKey::new(id, secret, cx_sim::DEFAULT_TENANT));
     }
     let sim = builder.start().await?;
-    println!("{}", sim.base_url());
-    eprintln!(
+    say!("{}", sim.base_url());
+    note!(
         "cx: simulator listening on {} (client {:?}{}); Ctrl-C stops it",
         sim.base_url(),
         client_id.as_deref().unwrap_or(cx_sim::DEFAULT_CLIENT_ID),
@@ -69,7 +99,7 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
             format!(", secret {:?}", cx_sim::DEFAULT_CLIENT_SECRET)
         }
     );
-    eprintln!(
+    note!(
         "cx: access-key login: --auth-url {} with access key {:?}{}",
         sim.base_url(),
         access_key_id

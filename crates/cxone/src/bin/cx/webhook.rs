@@ -9,6 +9,7 @@ use cx_audit::JsonlSink;
 use cxone::webhook::{COMPLETION_PATH, completion_receiver, recorded_completions};
 use secrecy::SecretString;
 
+use crate::output::{note, say};
 use crate::{CliResult, Globals};
 
 /// Webhook commands.
@@ -55,8 +56,8 @@ pub async fn run(cmd: WebhookCommand, globals: &Globals) -> CliResult<ExitCode> 
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let url = format!("http://{}{COMPLETION_PATH}", listener.local_addr()?);
-    println!("{url}");
-    eprintln!(
+    say!("{url}");
+    note!(
         "cx: receiving completion webhooks at {url}, auditing to {}; Ctrl-C stops it",
         globals.audit_dir.display()
     );

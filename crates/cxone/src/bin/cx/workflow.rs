@@ -14,7 +14,7 @@ use cx_workflow::{
 use serde_json::{Value, json};
 
 use crate::args::{ContextVar, context_var, key_json, key_value};
-use crate::output::{OutputFormat, print_json, spinner};
+use crate::output::{OutputFormat, note, print_json, say, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
 
@@ -194,7 +194,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                     .iter()
                     .map(|e| format!("{}: {}", e.code, e.message))
                     .collect();
-                eprintln!(
+                note!(
                     "cx: execution {} ended {}{}",
                     report.execution.id,
                     report.execution.status,
@@ -237,7 +237,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                     "metrics": stats,
                 }))?,
                 OutputFormat::Human => {
-                    println!(
+                    say!(
                         "instance {} of {} {} (priority {}) in {:.1} ms",
                         report.instance_id,
                         report.workflow_id,
@@ -277,7 +277,7 @@ fn print_run(
             },
         })),
         OutputFormat::Human => {
-            println!(
+            say!(
                 "execution {} of {} {} in {:.0} ms ({} polls)",
                 report.execution.id,
                 report.execution.workflow_id,
@@ -286,21 +286,21 @@ fn print_run(
                 report.polls
             );
             if report.output.is_empty() {
-                println!("output: (none)");
+                say!("output: (none)");
             } else {
-                println!("output:");
+                say!("output:");
                 for (k, v) in &report.output {
-                    println!("  {k} = {v}");
+                    say!("  {k} = {v}");
                 }
             }
             for m in &report.missing {
-                println!("  (missing) {m:?}");
+                say!("  (missing) {m:?}");
             }
             for e in &report.execution.errors {
-                println!("error: {}: {}", e.code, e.message);
+                say!("error: {}: {}", e.code, e.message);
             }
             let m = &report.metrics;
-            println!(
+            say!(
                 "metrics: {} executions, {} succeeded, {} failed, average latency {:.0} ms, errors {:?}",
                 m.total_executions,
                 m.successful_executions,
@@ -309,7 +309,7 @@ fn print_run(
                 m.error_frequency
             );
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-            println!(
+            say!(
                 "audit: {records} records in {}, {}",
                 names.join(", "),
                 if problems.is_empty() {
