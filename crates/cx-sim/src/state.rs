@@ -299,6 +299,8 @@ pub(crate) struct TenantState {
     pub audit: Vec<AuditEntry>,
     /// Seed 002: agents, skills, shifts, write history, events.
     pub agents: crate::agents::AgentStore,
+    /// CXone's real agent API: agents, skills, assignments, states.
+    pub incontact: crate::incontact_agents::InContactStore,
     /// Seed 004: data action definitions and their jobs.
     pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
@@ -325,6 +327,7 @@ impl TenantState {
             idempotency: HashMap::new(),
             audit: Vec::new(),
             agents: crate::agents::AgentStore::default(),
+            incontact: Default::default(),
             data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,
