@@ -9,6 +9,7 @@
 //! stderr and exits non-zero (1: the operation failed; 2: bad usage).
 
 mod agent;
+mod agent_real;
 mod args;
 mod audit;
 mod dataaction;
