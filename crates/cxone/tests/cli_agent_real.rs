@@ -10,23 +10,10 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Served, cx, journal, run, spawn_server};
+use support::{cx, journal, run};
 
 const KEY_ID: &str = "REALAGENTS01";
 const KEY_SECRET: &str = "real-agents-secret";
-
-fn serve(dir: &Path) -> Served {
-    spawn_server(cx(dir).args([
-        "sim",
-        "serve",
-        "--port",
-        "0",
-        "--access-key-id",
-        KEY_ID,
-        "--access-key-secret",
-        KEY_SECRET,
-    ]))
-}
 
 /// `cx` logged in with the test's access key on `url`.
 fn logged_in(dir: &Path, url: &str) -> Command {
@@ -53,7 +40,7 @@ fn json(out: &str) -> Value {
 #[test]
 fn agent_list_and_states_read_the_real_api_with_an_access_key() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = serve(dir.path());
+    let sim = support::serve_access_key(dir.path(), KEY_ID, KEY_SECRET);
 
     let (code, out, err) =
         run(logged_in(dir.path(), &sim.url).args(["agent", "list", "--output", "json"]));

@@ -205,8 +205,12 @@ impl Request<'_> {
         Ok(u64::try_from(wall.timestamp_millis().saturating_sub(origin)).unwrap_or(0))
     }
 
-    fn search(&self) -> Option<String> {
-        self.param("searchstring").map(str::to_ascii_lowercase)
+    /// The `isActive` and `searchString` filters.
+    fn active_and_search(&self) -> Result<Keep, ApiError> {
+        Ok(Keep {
+            active: self.flag("isactive")?,
+            search: self.param("searchstring").map(str::to_ascii_lowercase),
+        })
     }
 
     /// The agent of path segment 1, or 404 `Invalid Agent Id`.
@@ -291,6 +295,25 @@ impl Request<'_> {
     }
 }
 
+/// The `isActive` and `searchString` filters of a list.
+struct Keep {
+    active: Option<bool>,
+    /// Lower-cased.
+    search: Option<String>,
+}
+
+impl Keep {
+    /// Whether an item with `is_active` and these `names` is listed: the
+    /// activity matches and some name contains the search text (any case).
+    fn keeps(&self, is_active: bool, names: &[&str]) -> bool {
+        self.active.is_none_or(|want| want == is_active)
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|q| names.iter().any(|n| n.to_ascii_lowercase().contains(q)))
+    }
+}
+
 /// `item` with only the keys named in `fields` (case-insensitive).
 fn project(item: Value, fields: Option<&[String]>) -> Value {
     match (item, fields) {
@@ -305,20 +328,12 @@ fn project(item: Value, fields: Option<&[String]>) -> Value {
 
 fn list_agents(req: &Request<'_>) -> Result<Response, ApiError> {
     let since = req.updated_since()?;
-    let active = req.flag("isactive")?;
-    let search = req.search();
+    let keep = req.active_and_search()?;
     let items = req.store(|s| {
         s.agents
             .iter()
             .filter(|a| a.last_updated_ms >= since)
-            .filter(|a| active.is_none_or(|want| a.is_active == want))
-            .filter(|a| {
-                search.as_deref().is_none_or(|q| {
-                    [&a.first_name, &a.last_name, &a.user_name]
-                        .iter()
-                        .any(|f| f.to_ascii_lowercase().contains(q))
-                })
-            })
+            .filter(|a| keep.keeps(a.is_active, &[&a.first_name, &a.last_name, &a.user_name]))
             .map(|a| s.agent_json(a, &req.state.clock))
             .collect()
     });
@@ -427,17 +442,11 @@ fn set_state(req: &Request<'_>) -> Result<Response, ApiError> {
 }
 
 fn list_skills(req: &Request<'_>) -> Result<Response, ApiError> {
-    let active = req.flag("isactive")?;
-    let search = req.search();
+    let keep = req.active_and_search()?;
     let items = req.store(|s| {
         s.skills
             .iter()
-            .filter(|k| active.is_none_or(|want| k.is_active == want))
-            .filter(|k| {
-                search
-                    .as_deref()
-                    .is_none_or(|q| k.skill_name.to_ascii_lowercase().contains(q))
-            })
+            .filter(|k| keep.keeps(k.is_active, &[&k.skill_name]))
             .map(InContactStore::skill_json)
             .collect()
     });
@@ -445,17 +454,11 @@ fn list_skills(req: &Request<'_>) -> Result<Response, ApiError> {
 }
 
 fn list_codes(req: &Request<'_>) -> Result<Response, ApiError> {
-    let active = req.flag("isactive")?;
-    let search = req.search();
+    let keep = req.active_and_search()?;
     let items = req.store(|s| {
         s.codes
             .iter()
-            .filter(|c| active.is_none_or(|want| c.is_active == want))
-            .filter(|c| {
-                search
-                    .as_deref()
-                    .is_none_or(|q| c.name.to_ascii_lowercase().contains(q))
-            })
+            .filter(|c| keep.keeps(c.is_active, &[c.name]))
             .map(InContactStore::code_json)
             .collect()
     });
