@@ -7,7 +7,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /agents` | `top`, `skip`, `updateSince`, `isActive`, `searchString`, `fields` → `{businessUnitId, lastPollTime, totalRecords, hiddenAgents, _links, agents[]}` |
+//! | `GET /agents` | `top`, `skip`, `updateSince`, `isActive`, `searchString`, `fields` → `{businessUnitId, lastPollTime, totalRecords, _links, agents[]}` |
 //! | `GET /agents/{agentId or userId}` | `{agents: [one]}`; 404 `Invalid Agent Id` |
 //! | `GET /agents/{agentId}/skills` | `{businessUnitId, lastPollTime, totalRecords, _links, agentSkillAssignments[]}` |
 //! | `GET /agents/skills` | the same over every agent; `updatedSince`, `isActive`, `isSkillActive` |
