@@ -44,6 +44,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod real;
 pub mod simulate;
 pub mod types;
 pub mod update;

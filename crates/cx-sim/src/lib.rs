@@ -64,6 +64,7 @@ mod faults;
 mod fixtures;
 mod history;
 pub mod history_filter;
+mod incontact_agents;
 mod journal;
 mod oidc;
 mod retention;

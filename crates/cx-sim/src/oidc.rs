@@ -147,7 +147,7 @@ pub fn tenant_id(tenant: &str) -> String {
 }
 
 /// The business unit number of `tenant` (`icBUId`), stable across runs.
-fn business_unit_id(tenant: &str) -> u64 {
+pub(crate) fn business_unit_id(tenant: &str) -> u64 {
     let digest = Sha256::digest(tenant.as_bytes());
     let mut first = [0u8; 4];
     first.copy_from_slice(&digest[..4]);
@@ -326,14 +326,7 @@ pub(crate) fn business_unit(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Option<Response> {
-    let path = uri.path().to_ascii_lowercase();
-    let rest = path.strip_prefix("/incontactapi/services/v")?;
-    let (version, route) = rest.split_once('/')?;
-    let major = version.strip_suffix(".0")?;
-    if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if route.trim_end_matches('/') != "business-unit" {
+    if crate::routes::incontact::service_route(uri.path())? != "business-unit" {
         return None;
     }
     if method != Method::GET {

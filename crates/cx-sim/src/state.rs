@@ -323,6 +323,8 @@ pub(crate) struct TenantState {
     now_ms: u64,
     /// Seed 002: agents, skills, shifts, write history, events.
     pub agents: crate::agents::AgentStore,
+    /// CXone's real agent API: agents, skills, assignments, states.
+    pub incontact: crate::incontact_agents::InContactStore,
     /// Seed 004: data action definitions and their jobs.
     pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
@@ -349,6 +351,7 @@ impl TenantState {
             retention: settings.retention,
             now_ms: 0,
             agents: crate::agents::AgentStore::default(),
+            incontact: Default::default(),
             data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,

@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::{Served, WF, cx, journal, run, spawn_server};
+use support::{Served, WF, cx, journal, run};
 
 const KEY_ID: &str = "CLIKEY0001=";
 const KEY_SECRET: &str = "cli-key-secret+/==";
@@ -17,16 +17,7 @@ const CLIENT_SECRET: &str = cx_sim::DEFAULT_CLIENT_SECRET;
 
 /// `cx sim serve` with the test's access key.
 fn serve(dir: &Path) -> Served {
-    spawn_server(cx(dir).args([
-        "sim",
-        "serve",
-        "--port",
-        "0",
-        "--access-key-id",
-        KEY_ID,
-        "--access-key-secret",
-        KEY_SECRET,
-    ]))
+    support::serve_access_key(dir, KEY_ID, KEY_SECRET)
 }
 
 /// Writes `text` as `dir/name` with `mode` and returns its path.

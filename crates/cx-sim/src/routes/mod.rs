@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use bytes::Bytes;
 
 use crate::auth::token_endpoint;
 use crate::oidc;
@@ -23,6 +24,7 @@ pub(crate) mod callbacks;
 mod common;
 pub(crate) mod dataactions;
 pub(crate) mod history;
+pub(crate) mod incontact;
 pub(crate) mod instances;
 pub(crate) mod workflows;
 
@@ -61,8 +63,10 @@ async fn not_found(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
     oidc::business_unit(&state, &method, &uri, &headers)
+        .or_else(|| incontact::dispatch(&state, &method, &uri, &headers, &body))
         .unwrap_or_else(|| ApiError::not_found("no such route").into_response())
 }
 

@@ -79,6 +79,20 @@ pub fn serve(dir: &Path, id: &str, secret: &str) -> Served {
     ]))
 }
 
+/// `cx sim serve` with one registered access key.
+pub fn serve_access_key(dir: &Path, key_id: &str, key_secret: &str) -> Served {
+    spawn_server(cx(dir).args([
+        "sim",
+        "serve",
+        "--port",
+        "0",
+        "--access-key-id",
+        key_id,
+        "--access-key-secret",
+        key_secret,
+    ]))
+}
+
 /// Start a `cx ... serve` command; its first stdout line is its URL.
 pub fn spawn_server(cmd: &mut Command) -> Served {
     let mut child = cmd

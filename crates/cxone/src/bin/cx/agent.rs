@@ -16,6 +16,8 @@ use crate::{CliResult, Globals};
 /// Agent availability commands.
 #[derive(Debug, clap::Subcommand)]
 pub enum AgentCommand {
+    #[command(flatten)]
+    Real(crate::agent_real::RealAgentCommand),
     /// Show an agent's profile and its ETag.
     Show {
         /// The agent id, e.g. agent-001.
@@ -142,6 +144,7 @@ fn violations_text(report: &ValidationReport) -> String {
 pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
     let out = globals.output;
     match cmd {
+        AgentCommand::Real(cmd) => crate::agent_real::run(cmd, globals).await,
         AgentCommand::Simulate {
             change,
             agent,

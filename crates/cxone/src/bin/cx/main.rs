@@ -11,6 +11,7 @@
 //! printed for a person is escaped (see `output`).
 
 mod agent;
+mod agent_real;
 mod args;
 mod audit;
 mod dataaction;

@@ -1,0 +1,485 @@
+//! The real CXone agent domain a tenant holds (`../shared/CXONE_REST.md`
+//! §3): agents with teams, the skill catalogue, agent-skill assignments,
+//! unavailable codes and each agent's current state. The routes that serve
+//! it live in `routes::incontact`.
+//!
+//! Every tenant starts with the same data so a client sees something
+//! without setup: six agents (ids 3100001..=3100006, the last inactive) in
+//! three teams, sixty skills (ids 4100001..=4100060; 4100006 inactive),
+//! eleven assignments, five unavailable codes (ids 501..=505; 504
+//! inactive, 505 is ACW) and current states (3100001 and 3100003
+//! Available, 3100002 Unavailable with "Break", the rest LoggedOut). All of
+//! it was last updated at sim time 0; each write stamps the record with the
+//! virtual clock's "now" (ms), which `updatedSince` compares against.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+
+/// One agent (the fields the simulator keeps).
+#[derive(Debug, Clone)]
+pub(crate) struct IcAgent {
+    pub agent_id: u64,
+    pub user_name: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub user_id: String,
+    pub is_active: bool,
+    pub team_id: u64,
+    pub last_updated_ms: u64,
+}
+
+/// One skill of the catalogue.
+#[derive(Debug, Clone)]
+pub(crate) struct IcSkill {
+    pub skill_id: u64,
+    pub skill_name: String,
+    pub media_type_id: u64,
+    pub is_active: bool,
+}
+
+/// One agent-skill assignment.
+#[derive(Debug, Clone)]
+pub(crate) struct Assignment {
+    pub proficiency: u64,
+    pub is_active: bool,
+    pub last_update_ms: u64,
+}
+
+/// One unavailable code (`outStateId`).
+#[derive(Debug, Clone)]
+pub(crate) struct UnavailableCode {
+    pub id: u64,
+    pub name: &'static str,
+    pub is_active: bool,
+    pub is_acw: bool,
+}
+
+/// An agent's current state.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentState {
+    pub name: &'static str,
+    pub out_state_id: u64,
+    pub start_ms: u64,
+    pub last_update_ms: u64,
+}
+
+/// A state a supervisor may set (`POST /agents/{agentId}/state`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StateChange {
+    Available,
+    Unavailable(u64),
+}
+
+/// The kind of a per-skill write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkillOp {
+    /// `POST`: assign (an assigned skill is updated).
+    Assign,
+    /// `PUT`: modify an assigned skill.
+    Modify,
+    /// `DELETE`: unassign.
+    Remove,
+}
+
+const TEAMS: [(u64, &str); 3] = [(2001, "Tier 1"), (2002, "Tier 2"), (2003, "Supervisors")];
+const MEDIA_TYPES: [(u64, &str); 4] = [
+    (1, "Email"),
+    (3, "Chat"),
+    (4, "Phone Call"),
+    (5, "Voice Mail"),
+];
+/// Proficiencies a write may set (CXone's range is unconfirmed; its UI
+/// offers 1 to 20).
+const PROFICIENCY: std::ops::RangeInclusive<u64> = 1..=20;
+
+/// The domain of one tenant.
+#[derive(Debug)]
+pub(crate) struct InContactStore {
+    pub agents: Vec<IcAgent>,
+    pub skills: Vec<IcSkill>,
+    /// Keyed by (agentId, skillId).
+    pub assignments: BTreeMap<(u64, u64), Assignment>,
+    pub codes: Vec<UnavailableCode>,
+    pub states: BTreeMap<u64, CurrentState>,
+}
+
+impl Default for InContactStore {
+    fn default() -> Self {
+        let people = [
+            ("Ada", "Lovelace", 2001, true),
+            ("Grace", "Hopper", 2001, true),
+            ("Alan", "Turing", 2002, true),
+            ("Edsger", "Dijkstra", 2002, true),
+            ("Barbara", "Liskov", 2003, true),
+            ("Ken", "Thompson", 2001, false),
+        ];
+        let agents = people
+            .iter()
+            .zip(3_100_001u64..)
+            .map(|(&(first, last, team_id, is_active), agent_id)| IcAgent {
+                agent_id,
+                user_name: format!("{}.{}@sim.example", first, last).to_ascii_lowercase(),
+                first_name: first.to_owned(),
+                last_name: last.to_owned(),
+                user_id: uuid::Uuid::from_u128(
+                    0x5100_0000_0000_4000_8000_0000_0000_0000 | u128::from(agent_id),
+                )
+                .hyphenated()
+                .to_string(),
+                is_active,
+                team_id,
+                last_updated_ms: 0,
+            })
+            .collect();
+        let named = [
+            ("Sales Phone", 4),
+            ("Support Phone", 4),
+            ("Support Email", 1),
+            ("Support Chat", 3),
+            ("Billing Phone", 4),
+            ("Retired Voicemail", 5),
+        ];
+        let skills = (1..=60u64)
+            .map(|n| {
+                let (name, media) = named
+                    .get(usize::try_from(n - 1).unwrap_or(usize::MAX))
+                    .map_or((format!("Skill {n:02}"), 4), |&(s, m)| (s.to_owned(), m));
+                IcSkill {
+                    skill_id: 4_100_000 + n,
+                    skill_name: name,
+                    media_type_id: media,
+                    is_active: n != 6,
+                }
+            })
+            .collect();
+        let assignments = [
+            (1, 1, 1),
+            (1, 2, 3),
+            (1, 3, 5),
+            (2, 1, 2),
+            (2, 4, 1),
+            (3, 2, 1),
+            (3, 5, 4),
+            (4, 3, 2),
+            (5, 1, 1),
+            (5, 2, 1),
+            (5, 4, 1),
+        ]
+        .into_iter()
+        .map(|(a, s, proficiency)| {
+            (
+                (3_100_000 + a, 4_100_000 + s),
+                Assignment {
+                    proficiency,
+                    is_active: true,
+                    last_update_ms: 0,
+                },
+            )
+        })
+        .collect();
+        let codes = vec![
+            code(501, "Break", true, false),
+            code(502, "Lunch", true, false),
+            code(503, "Training", true, false),
+            code(504, "Meeting", false, false),
+            code(505, "After Call Work", true, true),
+        ];
+        let states = (1..=6u64)
+            .map(|a| {
+                let (name, out) = match a {
+                    1 | 3 => ("Available", 0),
+                    2 => ("Unavailable", 501),
+                    _ => ("LoggedOut", 0),
+                };
+                (
+                    3_100_000 + a,
+                    CurrentState {
+                        name,
+                        out_state_id: out,
+                        start_ms: 0,
+                        last_update_ms: 0,
+                    },
+                )
+            })
+            .collect();
+        Self {
+            agents,
+            skills,
+            assignments,
+            codes,
+            states,
+        }
+    }
+}
+
+fn code(id: u64, name: &'static str, is_active: bool, is_acw: bool) -> UnavailableCode {
+    UnavailableCode {
+        id,
+        name,
+        is_active,
+        is_acw,
+    }
+}
+
+fn team_name(team_id: u64) -> &'static str {
+    TEAMS
+        .iter()
+        .find(|(id, _)| *id == team_id)
+        .map_or("", |(_, n)| n)
+}
+
+fn media_type_name(id: u64) -> &'static str {
+    MEDIA_TYPES
+        .iter()
+        .find(|(m, _)| *m == id)
+        .map_or("", |(_, n)| n)
+}
+
+/// `agentStateId` of a state name.
+fn state_id(name: &str) -> u64 {
+    match name {
+        "Available" => 1,
+        "Unavailable" => 2,
+        _ => 0,
+    }
+}
+
+impl InContactStore {
+    /// The agent whose `agentId` (a number) or `userId` (a UUID, any case)
+    /// is `id`.
+    pub(crate) fn agent(&self, id: &str) -> Option<&IcAgent> {
+        let number = id.parse::<u64>().ok();
+        self.agents
+            .iter()
+            .find(|a| Some(a.agent_id) == number || a.user_id.eq_ignore_ascii_case(id))
+    }
+
+    /// An agent as CXone lists it.
+    pub(crate) fn agent_json(&self, a: &IcAgent, clock: &Clock) -> Value {
+        json!({
+            "agentId": a.agent_id,
+            "userName": a.user_name,
+            "firstName": a.first_name,
+            "lastName": a.last_name,
+            "userID": a.user_id,
+            "emailAddress": a.user_name,
+            "isActive": a.is_active,
+            "teamId": a.team_id,
+            "teamName": team_name(a.team_id),
+            "profileId": 1,
+            "profileName": "Agent",
+            "timeZone": "UTC",
+            "isSupervisor": a.team_id == 2003,
+            "lastUpdated": clock.rfc3339(a.last_updated_ms),
+        })
+    }
+
+    /// Assignment `(agent_id, skill_id)` as CXone lists it.
+    pub(crate) fn assignment_json(
+        &self,
+        (agent_id, skill_id): (u64, u64),
+        asg: &Assignment,
+        clock: &Clock,
+    ) -> Value {
+        let skill = self.skill(skill_id);
+        let media = skill.map_or(0, |s| s.media_type_id);
+        json!({
+            "agentId": agent_id,
+            "skillId": skill_id,
+            "skillName": skill.map_or("", |s| s.skill_name.as_str()),
+            "agentProficiencyValue": asg.proficiency,
+            "agentProficiencyName": format!("Level {}", asg.proficiency),
+            "isActive": asg.is_active,
+            "isSkillActive": skill.is_some_and(|s| s.is_active),
+            "mediaTypeId": media,
+            "mediaTypeName": media_type_name(media),
+            "isOutbound": false,
+            "outboundStrategy": "",
+            "isRestricted": false,
+            "lastUpdateTime": clock.rfc3339(asg.last_update_ms),
+        })
+    }
+
+    fn skill(&self, skill_id: u64) -> Option<&IcSkill> {
+        self.skills.iter().find(|s| s.skill_id == skill_id)
+    }
+
+    /// A skill as `GET /skills` lists it.
+    pub(crate) fn skill_json(s: &IcSkill) -> Value {
+        json!({
+            "skillId": s.skill_id,
+            "skillName": s.skill_name,
+            "mediaTypeId": s.media_type_id,
+            "mediaTypeName": media_type_name(s.media_type_id),
+            "isActive": s.is_active,
+            "isOutbound": false,
+            "requireDisposition": false,
+            "campaignId": 0,
+        })
+    }
+
+    /// An unavailable code as `GET /unavailable-codes` lists it.
+    pub(crate) fn code_json(c: &UnavailableCode) -> Value {
+        json!({
+            "id": c.id,
+            "name": c.name,
+            "isActive": c.is_active,
+            "isACW": c.is_acw,
+            "agentTimeout": if c.is_acw { 120 } else { 0 },
+        })
+    }
+
+    /// Agent `agent_id`'s current state as `GET /agents/states` lists it.
+    pub(crate) fn state_json(&self, agent_id: u64, s: &CurrentState, clock: &Clock) -> Value {
+        let agent = self.agents.iter().find(|a| a.agent_id == agent_id);
+        let code = self.codes.iter().find(|c| c.id == s.out_state_id);
+        json!({
+            "agentId": agent_id,
+            "firstName": agent.map_or("", |a| a.first_name.as_str()),
+            "lastName": agent.map_or("", |a| a.last_name.as_str()),
+            "teamId": agent.map_or(0, |a| a.team_id),
+            "teamName": agent.map_or("", |a| team_name(a.team_id)),
+            "agentStateId": state_id(s.name),
+            "agentStateName": s.name,
+            "outStateId": s.out_state_id,
+            "outStateDescription": code.map_or("", |c| c.name),
+            "isACW": code.is_some_and(|c| c.is_acw),
+            "contactId": 0,
+            "skillId": 0,
+            "startDate": clock.rfc3339(s.start_ms),
+            "lastUpdateTime": clock.rfc3339(s.last_update_ms),
+        })
+    }
+
+    /// Applies `op` to each of `items` (`{skillId, proficiency?, isActive?}`)
+    /// for agent `agent_id`, each on its own: an unknown skill, an
+    /// unassigned skill for `Modify`/`Remove` or a bad field fails that
+    /// item only. Returns the `resultSet` body.
+    pub(crate) fn change_skills(
+        &mut self,
+        agent_id: u64,
+        op: SkillOp,
+        items: &[Value],
+        now_ms: u64,
+    ) -> Value {
+        let results: Vec<Value> = items
+            .iter()
+            .map(|item| {
+                let skill_id = item.get("skillId").and_then(id_value);
+                let outcome = match skill_id {
+                    None => Err("skillId is required and must be an integer".to_owned()),
+                    Some(id) => self.change_one(agent_id, id, op, item, now_ms),
+                };
+                json!({
+                    "skillId": skill_id.map_or(Value::Null, Value::from),
+                    "success": outcome.is_ok(),
+                    "error": outcome.err(),
+                })
+            })
+            .collect();
+        let errors = results.iter().filter(|r| r["success"] != true).count();
+        json!({ "resultSet": { "errorCount": errors, "skillResults": results } })
+    }
+
+    fn change_one(
+        &mut self,
+        agent_id: u64,
+        skill_id: u64,
+        op: SkillOp,
+        item: &Value,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        if self.skill(skill_id).is_none() {
+            return Err("Invalid Skill Id".to_owned());
+        }
+        let key = (agent_id, skill_id);
+        if op == SkillOp::Remove {
+            return self
+                .assignments
+                .remove(&key)
+                .map(drop)
+                .ok_or_else(|| "Skill is not assigned to the agent".to_owned());
+        }
+        let proficiency = match item.get("proficiency") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_u64().filter(|p| PROFICIENCY.contains(p)) {
+                Some(p) => Some(p),
+                None => {
+                    return Err(format!(
+                        "proficiency must be an integer in {}..={}",
+                        PROFICIENCY.start(),
+                        PROFICIENCY.end()
+                    ));
+                }
+            },
+        };
+        let is_active = match item.get("isActive") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => return Err("isActive must be a boolean".to_owned()),
+        };
+        let asg = match (op, self.assignments.get_mut(&key)) {
+            (_, Some(asg)) => asg,
+            (SkillOp::Assign, None) => self.assignments.entry(key).or_insert(Assignment {
+                proficiency: 1,
+                is_active: true,
+                last_update_ms: now_ms,
+            }),
+            (_, None) => return Err("Skill is not assigned to the agent".to_owned()),
+        };
+        if let Some(p) = proficiency {
+            asg.proficiency = p;
+        }
+        if let Some(b) = is_active {
+            asg.is_active = b;
+        }
+        asg.last_update_ms = now_ms;
+        Ok(())
+    }
+
+    /// A supervisor's state change for a logged-in agent.
+    ///
+    /// # Errors
+    /// The reason (for `icStatusDescription`): a logged-out agent, or an
+    /// unknown or inactive unavailable code.
+    pub(crate) fn set_state(
+        &mut self,
+        agent_id: u64,
+        change: StateChange,
+        now_ms: u64,
+    ) -> Result<(), &'static str> {
+        let (name, out_state_id) = match change {
+            StateChange::Available => ("Available", 0),
+            StateChange::Unavailable(code) => {
+                if !self.codes.iter().any(|c| c.id == code && c.is_active) {
+                    return Err("Invalid outStateId");
+                }
+                ("Unavailable", code)
+            }
+        };
+        let state = self
+            .states
+            .get_mut(&agent_id)
+            .filter(|s| s.name != "LoggedOut")
+            .ok_or("Agent is not logged in")?;
+        if state.name != name || state.out_state_id != out_state_id {
+            state.start_ms = now_ms;
+        }
+        state.name = name;
+        state.out_state_id = out_state_id;
+        state.last_update_ms = now_ms;
+        Ok(())
+    }
+}
+
+/// An id sent as a JSON number or a numeric string.
+pub(crate) fn id_value(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,478 @@
+//! CXone's real agent API (`../shared/CXONE_REST.md` §2–§3) under
+//! `/inContactAPI/services/vNN.0/`: any `vNN.0`, the prefix in any case,
+//! repeated slashes tolerated. Matched by hand from the router's fallback
+//! ([`dispatch`]), so faults, journal and quotas apply as for every route.
+//! Any valid bearer token is accepted (CXone's access-key tokens carry no
+//! scopes). The data is [`crate::incontact_agents`].
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /agents` | `top`, `skip`, `updateSince`, `isActive`, `searchString`, `fields` → `{businessUnitId, lastPollTime, totalRecords, _links, agents[]}` |
+//! | `GET /agents/{agentId or userId}` | `{agents: [one]}`; 404 `Invalid Agent Id` |
+//! | `GET /agents/{agentId}/skills` | `{businessUnitId, lastPollTime, totalRecords, _links, agentSkillAssignments[]}` |
+//! | `GET /agents/skills` | the same over every agent; `updatedSince`, `isActive`, `isSkillActive` |
+//! | `POST`/`PUT`/`DELETE /agents/{agentId}/skills` | `{skills: [{skillId, proficiency?, isActive?}]}` (a JSON body on DELETE too) → 200 `{resultSet: {errorCount, skillResults: [{skillId, success, error}]}}` |
+//! | `GET /skills` | `top`, `skip`, `isActive`, `searchString`, `fields` → `{..., skills[]}` |
+//! | `GET /unavailable-codes` | `isActive`, `searchString` → `{..., unavailableCodes[]}` |
+//! | `GET /agents/states` | `updatedSince` → `{..., agentStates[]}` |
+//! | `POST /agents/{agentId}/state` | `state` (`Available`/`Unavailable`) and `outStateId`, in the query or a JSON body → 200 `{}` |
+//!
+//! Lists page with `top` (default 100, at most 10000) and `skip`;
+//! `_links` always has `self`, `next` and `previous` (absolute URLs, `null`
+//! when none). A list with nothing to show answers 204 with an empty body.
+//! `updatedSince`/`updateSince` is ISO-8601; a record is listed when it was
+//! updated at or after it (so polling with the previous `lastPollTime`
+//! never misses a change). Query parameter names are case-insensitive.
+//! Errors carry their reason in the `icStatusDescription` header too.
+
+use std::collections::HashMap;
+
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value, json};
+
+use crate::incontact_agents::{InContactStore, SkillOp, StateChange, id_value};
+use crate::state::{AppState, lock};
+use crate::wire::{ApiError, header_str, json_object, query_map};
+
+/// The route under `/inContactAPI/services/vNN.0/` of `path`, lower-cased,
+/// without empty segments (`"agents/states"`); `None` for any other path.
+pub(crate) fn service_route(path: &str) -> Option<String> {
+    let lower = path.to_ascii_lowercase();
+    let mut segments = lower.split('/').filter(|s| !s.is_empty());
+    if segments.next()? != "incontactapi" || segments.next()? != "services" {
+        return None;
+    }
+    let major = segments.next()?.strip_prefix('v')?.strip_suffix(".0")?;
+    if major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(segments.collect::<Vec<_>>().join("/"))
+}
+
+/// The error with `reason` in the body and the `icStatusDescription` header.
+fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
+    ApiError::new(status, code, reason)
+        .header(HeaderName::from_static("icstatusdescription"), reason)
+}
+
+fn bad_request(reason: &str) -> ApiError {
+    ic_error(StatusCode::BAD_REQUEST, "invalid_request", reason)
+}
+
+/// Answers a request on this API, or `None` when `uri` is not one of its
+/// routes.
+pub(crate) fn dispatch(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    let route = service_route(uri.path())?;
+    let segments: Vec<&str> = route.split('/').collect();
+    let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
+        match (segments.as_slice(), method) {
+            (["agents"], &Method::GET) => list_agents,
+            (["agents", "states"], &Method::GET) => agent_states,
+            (["agents", "skills"], &Method::GET) => all_assignments,
+            (["agents", _], &Method::GET) => get_agent,
+            (["agents", _, "skills"], &Method::GET) => agent_assignments,
+            (["agents", _, "skills"], &Method::POST | &Method::PUT | &Method::DELETE) => {
+                change_skills
+            }
+            (["agents", _, "state"], &Method::POST) => set_state,
+            (["skills"], &Method::GET) => list_skills,
+            (["unavailable-codes"], &Method::GET) => list_codes,
+            (
+                ["agents"]
+                | ["agents", "states" | "skills"]
+                | ["agents", _]
+                | ["agents", _, "skills" | "state"]
+                | ["skills"]
+                | ["unavailable-codes"],
+                _,
+            ) => {
+                return Some(
+                    ic_error(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "method not allowed on this route",
+                    )
+                    .into_response(),
+                );
+            }
+            _ => return None,
+        };
+    let now_ms = state.clock.now_ms();
+    let caller = match state.tokens.authenticate(headers, now_ms) {
+        Ok(c) => c,
+        Err(err) => return Some(err.into_response()),
+    };
+    let req = Request {
+        state,
+        tenant: &caller.tenant,
+        method,
+        uri,
+        headers,
+        body,
+        segments: &segments,
+        query: query_map(uri.query())
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+        now_ms,
+    };
+    Some(handler(&req).unwrap_or_else(IntoResponse::into_response))
+}
+
+/// What a handler sees.
+struct Request<'a> {
+    state: &'a AppState,
+    tenant: &'a str,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
+    segments: &'a [&'a str],
+    /// Query parameters, names lower-cased.
+    query: HashMap<String, String>,
+    now_ms: u64,
+}
+
+impl Request<'_> {
+    /// Runs `f` on the tenant's store (lock held only for `f`).
+    fn store<T>(&self, f: impl FnOnce(&mut InContactStore) -> T) -> T {
+        let t = self.state.tenant(self.tenant);
+        let mut t = lock(&t);
+        f(&mut t.incontact)
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn flag(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.param(name) {
+            None => Ok(None),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(v) => Err(bad_request(&format!(
+                "{name} must be true or false, got {v:?}"
+            ))),
+        }
+    }
+
+    fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+        match self.param(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    bad_request(&format!(
+                        "{name} must be an integer in 0..={max}, got {v:?}"
+                    ))
+                }),
+        }
+    }
+
+    /// Sim ms of the `updatedSince` filter (either spelling), 0 when absent.
+    fn updated_since(&self) -> Result<u64, ApiError> {
+        let Some(raw) = self
+            .param("updatedsince")
+            .or_else(|| self.param("updatesince"))
+        else {
+            return Ok(0);
+        };
+        let wall = DateTime::parse_from_rfc3339(raw)
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|_| {
+                NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+            })
+            .map_err(|_| {
+                bad_request(&format!(
+                    "updatedSince must be an ISO-8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw:?}"
+                ))
+            })?;
+        let origin = self.state.clock.wall(0).timestamp_millis();
+        Ok(u64::try_from(wall.timestamp_millis().saturating_sub(origin)).unwrap_or(0))
+    }
+
+    /// The `isActive` and `searchString` filters.
+    fn active_and_search(&self) -> Result<Keep, ApiError> {
+        Ok(Keep {
+            active: self.flag("isactive")?,
+            search: self.param("searchstring").map(str::to_ascii_lowercase),
+        })
+    }
+
+    /// The agent of path segment 1, or 404 `Invalid Agent Id`.
+    fn agent_id(&self) -> Result<u64, ApiError> {
+        let raw = self.segments.get(1).copied().unwrap_or_default();
+        self.store(|s| s.agent(raw).map(|a| a.agent_id))
+            .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Agent Id"))
+    }
+
+    /// A list page of `items` under `key`: 204 when there are none, else
+    /// `{businessUnitId, lastPollTime, totalRecords, _links, key: page}`
+    /// (`fields` applied).
+    fn page(&self, key: &str, items: Vec<Value>) -> Result<Response, ApiError> {
+        let top = self.number("top", 100, 10_000)?.max(1);
+        let skip = self.number("skip", 0, usize::MAX)?;
+        let total = items.len();
+        if total == 0 {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        let fields: Option<Vec<String>> = self.param("fields").map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+        let page: Vec<Value> = items
+            .into_iter()
+            .skip(skip)
+            .take(top)
+            .map(|item| project(item, fields.as_deref()))
+            .collect();
+        let link = |skip: usize| Value::String(self.url_with(top, skip));
+        let next = (skip.saturating_add(top) < total).then(|| link(skip + top));
+        let previous = (skip > 0).then(|| link(skip.saturating_sub(top)));
+        let mut body = Map::new();
+        body.insert(
+            "businessUnitId".into(),
+            json!(crate::oidc::business_unit_id(self.tenant)),
+        );
+        body.insert(
+            "lastPollTime".into(),
+            json!(self.state.clock.rfc3339(self.now_ms)),
+        );
+        body.insert("totalRecords".into(), json!(total));
+        body.insert(
+            "_links".into(),
+            json!({
+                "self": link(skip),
+                "next": next.unwrap_or(Value::Null),
+                "previous": previous.unwrap_or(Value::Null),
+            }),
+        );
+        body.insert(key.into(), Value::Array(page));
+        Ok(crate::wire::json_response(
+            StatusCode::OK,
+            &Value::Object(body),
+        ))
+    }
+
+    /// This request's absolute URL with `top` and `skip` replaced.
+    fn url_with(&self, top: usize, skip: usize) -> String {
+        let host = header_str(self.headers, &header::HOST).unwrap_or("127.0.0.1");
+        let mut pairs: Vec<(String, String)> =
+            crate::wire::parse_urlencoded(self.uri.query().unwrap_or(""))
+                .into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("top") && !k.eq_ignore_ascii_case("skip"))
+                .collect();
+        pairs.push(("top".into(), top.to_string()));
+        pairs.push(("skip".into(), skip.to_string()));
+        let query = pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}={}",
+                    utf8_percent_encode(k, NON_ALPHANUMERIC),
+                    utf8_percent_encode(v, NON_ALPHANUMERIC)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        format!("http://{host}{}?{query}", self.uri.path())
+    }
+}
+
+/// The `isActive` and `searchString` filters of a list.
+struct Keep {
+    active: Option<bool>,
+    /// Lower-cased.
+    search: Option<String>,
+}
+
+impl Keep {
+    /// Whether an item with `is_active` and these `names` is listed: the
+    /// activity matches and some name contains the search text (any case).
+    fn keeps(&self, is_active: bool, names: &[&str]) -> bool {
+        self.active.is_none_or(|want| want == is_active)
+            && self
+                .search
+                .as_deref()
+                .is_none_or(|q| names.iter().any(|n| n.to_ascii_lowercase().contains(q)))
+    }
+}
+
+/// `item` with only the keys named in `fields` (case-insensitive).
+fn project(item: Value, fields: Option<&[String]>) -> Value {
+    match (item, fields) {
+        (Value::Object(map), Some(fields)) => Value::Object(
+            map.into_iter()
+                .filter(|(k, _)| fields.contains(&k.to_ascii_lowercase()))
+                .collect(),
+        ),
+        (item, _) => item,
+    }
+}
+
+fn list_agents(req: &Request<'_>) -> Result<Response, ApiError> {
+    let since = req.updated_since()?;
+    let keep = req.active_and_search()?;
+    let items = req.store(|s| {
+        s.agents
+            .iter()
+            .filter(|a| a.last_updated_ms >= since)
+            .filter(|a| keep.keeps(a.is_active, &[&a.first_name, &a.last_name, &a.user_name]))
+            .map(|a| s.agent_json(a, &req.state.clock))
+            .collect()
+    });
+    req.page("agents", items)
+}
+
+fn get_agent(req: &Request<'_>) -> Result<Response, ApiError> {
+    let id = req.agent_id()?;
+    let fields: Option<Vec<String>> = req.param("fields").map(|f| {
+        f.split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .collect()
+    });
+    let agent = req.store(|s| {
+        s.agents
+            .iter()
+            .find(|a| a.agent_id == id)
+            .map(|a| s.agent_json(a, &req.state.clock))
+    });
+    let agent =
+        agent.ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Agent Id"))?;
+    Ok(crate::wire::json_response(
+        StatusCode::OK,
+        &json!({ "agents": [project(agent, fields.as_deref())] }),
+    ))
+}
+
+/// Assignments of `only` (an agent) or of every agent, filtered.
+fn assignments(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+    let since = req.updated_since()?;
+    let active = req.flag("isactive")?;
+    let skill_active = req
+        .flag("isskillactive")?
+        .or(req.flag("isassignedskillactive")?);
+    let items = req.store(|s| {
+        s.assignments
+            .iter()
+            .filter(|((agent, _), _)| only.is_none_or(|o| o == *agent))
+            .filter(|(_, a)| a.last_update_ms >= since)
+            .filter(|(_, a)| active.is_none_or(|want| a.is_active == want))
+            .map(|(key, a)| s.assignment_json(*key, a, &req.state.clock))
+            .filter(|v| skill_active.is_none_or(|want| v["isSkillActive"] == want))
+            .collect()
+    });
+    req.page("agentSkillAssignments", items)
+}
+
+fn all_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
+    assignments(req, None)
+}
+
+fn agent_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
+    let id = req.agent_id()?;
+    assignments(req, Some(id))
+}
+
+fn change_skills(req: &Request<'_>) -> Result<Response, ApiError> {
+    let id = req.agent_id()?;
+    let body = json_object(req.body)
+        .map_err(|_| bad_request("request body must be a JSON object {\"skills\": [...]}"))?;
+    let Some(Value::Array(items)) = body.get("skills") else {
+        return Err(bad_request("skills is required and must be an array"));
+    };
+    if items.is_empty() {
+        return Err(bad_request("skills must not be empty"));
+    }
+    let op = match *req.method {
+        Method::POST => SkillOp::Assign,
+        Method::PUT => SkillOp::Modify,
+        _ => SkillOp::Remove,
+    };
+    let result = req.store(|s| s.change_skills(id, op, items, req.now_ms));
+    Ok(crate::wire::json_response(StatusCode::OK, &result))
+}
+
+fn set_state(req: &Request<'_>) -> Result<Response, ApiError> {
+    let id = req.agent_id()?;
+    let body = if req.body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        json_object(req.body).map_err(|_| bad_request("request body must be a JSON object"))?
+    };
+    let field = |name: &str| -> Option<String> {
+        body.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| id_value(v).map(|n| n.to_string()))
+            })
+            .or_else(|| req.param(&name.to_ascii_lowercase()).map(str::to_owned))
+    };
+    let change = match field("state").as_deref() {
+        Some(s) if s.eq_ignore_ascii_case("available") => StateChange::Available,
+        Some(s) if s.eq_ignore_ascii_case("unavailable") => {
+            let code = field("outStateId")
+                .and_then(|c| c.trim().parse::<u64>().ok())
+                .ok_or_else(|| bad_request("outStateId is required for state Unavailable"))?;
+            StateChange::Unavailable(code)
+        }
+        _ => return Err(bad_request("state must be Available or Unavailable")),
+    };
+    req.store(|s| s.set_state(id, change, req.now_ms))
+        .map_err(bad_request)?;
+    Ok(crate::wire::json_response(StatusCode::OK, &json!({})))
+}
+
+fn list_skills(req: &Request<'_>) -> Result<Response, ApiError> {
+    let keep = req.active_and_search()?;
+    let items = req.store(|s| {
+        s.skills
+            .iter()
+            .filter(|k| keep.keeps(k.is_active, &[&k.skill_name]))
+            .map(InContactStore::skill_json)
+            .collect()
+    });
+    req.page("skills", items)
+}
+
+fn list_codes(req: &Request<'_>) -> Result<Response, ApiError> {
+    let keep = req.active_and_search()?;
+    let items = req.store(|s| {
+        s.codes
+            .iter()
+            .filter(|c| keep.keeps(c.is_active, &[c.name]))
+            .map(InContactStore::code_json)
+            .collect()
+    });
+    req.page("unavailableCodes", items)
+}
+
+fn agent_states(req: &Request<'_>) -> Result<Response, ApiError> {
+    let since = req.updated_since()?;
+    let items = req.store(|s| {
+        s.states
+            .iter()
+            .filter(|(_, st)| st.last_update_ms >= since)
+            .map(|(id, st)| s.state_json(*id, st, &req.state.clock))
+            .collect()
+    });
+    req.page("agentStates", items)
+}
