@@ -9,7 +9,7 @@ use cx_agent::real::{AgentFilter, Client, RealConfig};
 use futures::TryStreamExt as _;
 use serde_json::json;
 
-use crate::output::{OutputFormat, print_json, simulated_note};
+use crate::output::{OutputFormat, human, print_json, say, simulated_note};
 use crate::session::{Session, TenantKind};
 use crate::{CliResult, Globals};
 
@@ -92,11 +92,11 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
                             ]
                         })
                         .collect();
-                    print!(
-                        "{}",
-                        crate::history::table(&["AGENT", "FIRST", "LAST", "TEAM", "ACTIVE"], &rows)
-                    );
-                    println!("{} agent(s)", agents.len());
+                    human(&crate::history::table(
+                        &["AGENT", "FIRST", "LAST", "TEAM", "ACTIVE"],
+                        &rows,
+                    ));
+                    say!("{} agent(s)", agents.len());
                 }
             }
         }
@@ -124,11 +124,11 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
                             ]
                         })
                         .collect();
-                    print!(
-                        "{}",
-                        crate::history::table(&["AGENT", "STATE", "REASON", "SINCE"], &rows)
-                    );
-                    println!(
+                    human(&crate::history::table(
+                        &["AGENT", "STATE", "REASON", "SINCE"],
+                        &rows,
+                    ));
+                    say!(
                         "{} state(s); next --since {}",
                         states.states.len(),
                         poll.as_deref().unwrap_or("-")
