@@ -4,6 +4,11 @@
 //! repository (a packaged copy vendored elsewhere), it is the package version
 //! alone; the build never fails for want of git.
 
+// Cargo reads a build script's directives from its stdout: `println!` is the
+// protocol here, not text for a person (the crate's clippy.toml forbids it
+// in the `cx` binary).
+#![allow(clippy::disallowed_macros)]
+
 use std::process::Command;
 
 /// `git <args>` in this crate's directory: its trimmed stdout on success.
