@@ -332,12 +332,13 @@ async fn compute_unavailable_is_retried_then_classified() {
     assert_eq!(report.audit.error_classification, ErrorClass::None);
 
     // 503 until the max wait: no answer settled the execute, so its
-    // outcome is unknown (the job could exist), not a failure.
+    // outcome is unknown (the job could exist), not a failure. The wait is
+    // long enough that a loaded machine still sees 503s before it ends.
     ctx.sim.set_faults(vec![rule(1000)]);
     let err = ctx
         .client
         .run(&id, seed_payload())
-        .max_wait(Duration::from_millis(300))
+        .max_wait(Duration::from_secs(2))
         .send()
         .await
         .unwrap_err();
