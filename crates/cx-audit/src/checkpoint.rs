@@ -17,7 +17,7 @@
 //!
 //! `records` is the number of lines before the checkpoint in its file, `head`
 //! the `hash` of the line just before it (its `prev_hash`), `prev_checkpoint`
-//! the chain `hash` of the previous checkpoint record ([`GENESIS_HASH`] for
+//! the chain `hash` of the previous checkpoint record ([`GENESIS_HASH`](crate::GENESIS_HASH) for
 //! the first), `seq` counts checkpoints from 1. The signature covers
 //! `"cx-audit checkpoint v1\n"` followed by the RFC 8785 form of the payload
 //! without `signature`.
