@@ -122,6 +122,10 @@ async fn updated_since_returns_only_what_changed_on_the_virtual_clock() {
         .set_state("3100003", StateChange::Unavailable(502))
         .await
         .unwrap();
+    // `updatedSince` is inclusive (a change at exactly that time is sent
+    // again rather than missed), so poll a second after the change: the
+    // poll time the next query starts from is then past it.
+    sim.advance_clock(Duration::from_secs(1));
     let changed = client.agent_states(Some(since)).await.unwrap();
     assert_eq!(changed.states.len(), 1, "{changed:?}");
     let s = &changed.states[0];
