@@ -20,10 +20,7 @@ use futures::TryStreamExt as _;
 fn real(sim: &Sim, page_size: u32) -> Client {
     Client::new(
         support::http(sim),
-        RealConfig {
-            page_size,
-            ..RealConfig::default()
-        },
+        RealConfig::default().with_page_size(page_size),
     )
     .unwrap()
 }
@@ -65,10 +62,7 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
     assert!(skips[2].contains("skip=4"), "{skips:?}");
 
     let active: Vec<_> = client
-        .agents(&AgentFilter {
-            is_active: Some(false),
-            ..AgentFilter::default()
-        })
+        .agents(&AgentFilter::default().with_is_active(false))
         .try_collect()
         .await
         .unwrap();
@@ -77,10 +71,7 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
         ids([&Id("3100006".into())])
     );
     let found: Vec<_> = client
-        .agents(&AgentFilter {
-            search: Some("hopper".into()),
-            ..AgentFilter::default()
-        })
+        .agents(&AgentFilter::default().with_search("hopper"))
         .try_collect()
         .await
         .unwrap();

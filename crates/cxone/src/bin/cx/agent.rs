@@ -124,7 +124,7 @@ impl ChangeArgs {
 /// The session (kept alive: it may hold the embedded simulator) and a client.
 async fn connect(globals: &Globals, config: Config) -> CliResult<(Session, Client)> {
     let session = Session::open(&globals.tenant).await?;
-    let client = Client::new(session.http.clone(), config)?;
+    let client = Client::new(session.http.clone(), config);
     Ok((session, client))
 }
 
@@ -212,10 +212,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let clock = cx_agent::SystemClock;
             // Bad input is refused before the session (and any request).
             let payload = change.payload(&clock)?;
-            let config = Config {
-                max_update_attempts: max_attempts,
-                ..Config::default()
-            };
+            let config = Config::default().with_max_update_attempts(max_attempts);
             let (session, client) = connect(globals, config).await?;
             // Removals first, then additions.
             let deltas: Vec<SkillDelta> = remove_skills
