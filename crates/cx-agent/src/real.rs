@@ -302,6 +302,7 @@ cx_http::with_setters! { AgentFilter {
 /// One skill of an assign or modify request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SkillChange {
     /// The skill.
     pub skill_id: u64,
@@ -323,6 +324,13 @@ impl SkillChange {
         }
     }
 }
+
+cx_http::with_setters! { SkillChange {
+    /// Set the proficiency ([`SkillChange::proficiency`]).
+    with_proficiency(proficiency: u32) = Some(proficiency);
+    /// Set whether the assignment is active ([`SkillChange::is_active`]).
+    with_is_active(is_active: bool) = Some(is_active);
+}}
 
 /// One skill's outcome of a skill write (`skillResults` item).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

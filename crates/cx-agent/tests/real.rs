@@ -153,10 +153,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
             &[
                 SkillChange::new(4_100_020),
                 SkillChange::new(9_999_999),
-                SkillChange {
-                    proficiency: Some(99),
-                    ..SkillChange::new(4_100_021)
-                },
+                SkillChange::new(4_100_021).with_proficiency(99),
                 SkillChange::new(4_100_022),
             ],
         )
@@ -182,11 +179,9 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
     let results = client
         .modify_skills(
             "3100006",
-            &[SkillChange {
-                proficiency: Some(7),
-                is_active: Some(true),
-                ..SkillChange::new(4_100_020)
-            }],
+            &[SkillChange::new(4_100_020)
+                .with_proficiency(7)
+                .with_is_active(true)],
         )
         .await
         .unwrap();

@@ -116,10 +116,9 @@ fn seed_without(name: &str) -> Payload {
 
 /// The seed payload with another version id.
 fn seed_with_version(version_id: &str) -> Payload {
-    Payload {
-        version_id: version_id.into(),
-        ..seed_payload()
-    }
+    let mut p = seed_payload();
+    p.version_id = version_id.into();
+    p
 }
 
 #[tokio::test]

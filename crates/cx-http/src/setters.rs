@@ -36,6 +36,23 @@
 //!     .with_limit(3);
 //! assert_eq!((s.base_url.as_str(), s.timeout, s.limit), ("https://example.invalid", Duration::from_secs(5), Some(3)));
 //! ```
+//!
+//! Outside its crate a settings struct cannot be written as a literal, so
+//! adding a field later breaks no caller:
+//!
+//! ```compile_fail,E0639
+//! let config = cx_http::Config { max_in_flight: Some(4), ..cx_http::Config::default() };
+//! ```
+//!
+//! Fields stay public, so a value that is already an `Option` (or comes
+//! from a flag) can be assigned directly:
+//!
+//! ```
+//! let mut poller = cx_http::Poller::default();
+//! poller.deadline = None;
+//! let config = cx_http::Config::default().with_max_in_flight(4);
+//! assert_eq!((poller.deadline, config.max_in_flight), (None, Some(4)));
+//! ```
 
 /// Write chainable `with_*` setters for a settings struct: one line per
 /// setter, `with_x(x: T);` (assigns the argument to field `x`) or

@@ -152,7 +152,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         } => {
             let clock = cx_agent::SystemClock;
             let payload = change.payload(&clock)?;
-            let sim = RoutingSimulator { latency_seed: seed }.simulate(&agent, &payload, &clock);
+            let mut simulator = RoutingSimulator::default();
+            simulator.latency_seed = seed;
+            let sim = simulator.simulate(&agent, &payload, &clock);
             match out {
                 OutputFormat::Json => print_json(&serde_json::to_value(&sim)?)?,
                 OutputFormat::Human => say!(
@@ -226,10 +228,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 payload.clone()
             } else {
                 let current = client.profile(&id).await?.value.skills;
-                WorkModePayload {
-                    skill_levels: apply_skill_deltas(&current, &deltas),
-                    ..payload.clone()
-                }
+                let mut preview = payload.clone();
+                preview.skill_levels = apply_skill_deltas(&current, &deltas);
+                preview
             };
             let simulation = RoutingSimulator::default().simulate(&id, &preview, &clock);
             if dry_run {
