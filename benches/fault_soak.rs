@@ -33,11 +33,7 @@ fn cli_poller() -> Poller {
     Poller::default()
         .with_first_delay(Duration::from_millis(100))
         .with_initial_delay(Duration::from_millis(150))
-        .with_multiplier(1.5)
-        .with_max_delay(Duration::from_secs(5))
-        .with_jitter(0.1)
         .with_deadline(Some(Duration::from_secs(300)))
-        .with_max_polls(None)
 }
 
 fn http_config() -> cx_http::Config {

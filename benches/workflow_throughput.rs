@@ -116,11 +116,7 @@ fn main() {
         let tuned = Poller::default()
             .with_first_delay(duration)
             .with_initial_delay(duration / 2)
-            .with_multiplier(1.5)
-            .with_max_delay(Duration::from_secs(5))
-            .with_jitter(0.1)
-            .with_deadline(Some(Duration::from_secs(60)))
-            .with_max_polls(None);
+            .with_deadline(Some(Duration::from_secs(60)));
         scenario(
             "poller from the expected duration",
             tuned,
@@ -132,11 +128,7 @@ fn main() {
         let cli = Poller::default()
             .with_first_delay(Duration::from_millis(100))
             .with_initial_delay(Duration::from_millis(150))
-            .with_multiplier(1.5)
-            .with_max_delay(Duration::from_secs(5))
-            .with_jitter(0.1)
-            .with_deadline(Some(Duration::from_secs(60)))
-            .with_max_polls(None);
+            .with_deadline(Some(Duration::from_secs(60)));
         scenario("the cx CLI's poller", cli, n, concurrency, duration).await;
     });
 }

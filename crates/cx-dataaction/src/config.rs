@@ -55,28 +55,23 @@ pub struct Config {
 }
 
 impl Config {
-    /// The default poll schedule (see the module table).
+    /// The default poll schedule (see the module table): the runtime's
+    /// ×1.5 growth, 10% jitter and 120 s deadline, with 100 ms steps capped
+    /// at 400 ms.
     pub fn default_poller() -> Poller {
         Poller::default()
             .with_first_delay(Duration::from_millis(100))
             .with_initial_delay(Duration::from_millis(100))
-            .with_multiplier(1.5)
             .with_max_delay(Duration::from_millis(400))
-            .with_jitter(0.1)
-            .with_deadline(Some(Duration::from_secs(120)))
-            .with_max_polls(None)
     }
 
     /// Seed 004's schedule: poll at once, then every 3 s, for up to 120 s.
     pub fn seed_poller() -> Poller {
         Poller::default()
-            .with_first_delay(Duration::ZERO)
             .with_initial_delay(Duration::from_secs(3))
             .with_multiplier(1.0)
             .with_max_delay(Duration::from_secs(3))
             .with_jitter(0.0)
-            .with_deadline(Some(Duration::from_secs(120)))
-            .with_max_polls(None)
     }
 }
 
@@ -116,6 +111,7 @@ mod tests {
         let ms: Vec<u128> = (1..=7).map(|n| p.delay_for(n).as_millis()).collect();
         assert_eq!(ms, [100, 150, 225, 337, 400, 400, 400]);
         assert_eq!(p.deadline, Some(Duration::from_secs(120)));
+        assert_eq!((p.first_delay, p.jitter), (Duration::from_millis(100), 0.1));
         assert_eq!(Config::seed_poller().delay_for(9), Duration::from_secs(3));
     }
 }

@@ -65,11 +65,8 @@ impl Config {
     /// at 15 s, 10% jitter, at most 30 polls, no separate deadline.
     pub fn seed_poller() -> Poller {
         Poller::default()
-            .with_first_delay(Duration::ZERO)
             .with_initial_delay(Duration::from_secs(2))
-            .with_multiplier(1.5)
             .with_max_delay(Duration::from_secs(15))
-            .with_jitter(0.1)
             .with_deadline(None)
             .with_max_polls(Some(30))
     }
@@ -110,6 +107,11 @@ mod tests {
         assert_eq!(c.poller.max_polls, Some(30));
         assert_eq!(c.poller.initial_delay, Duration::from_secs(2));
         assert_eq!(c.poller.delay_for(10), Duration::from_secs(15));
+        assert_eq!(c.poller.first_delay, Duration::ZERO);
+        assert_eq!(
+            (c.poller.multiplier, c.poller.jitter, c.poller.deadline),
+            (1.5, 0.1, None)
+        );
         assert_eq!(c.max_concurrent_instances, Some(50));
         assert_eq!(c.max_concurrent_executions, None);
     }

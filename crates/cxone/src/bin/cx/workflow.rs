@@ -81,14 +81,11 @@ impl From<PriorityArg> for ExecutionPriority {
 /// The CLI polls faster than the seed's 2 s start: the first poll after
 /// 100 ms, then 150 ms ×1.5 capped at 5 s, until `timeout`.
 fn cli_poller(timeout: Duration) -> cx_http::Poller {
+    // ×1.5, the 5 s cap and 10% jitter are the runtime's defaults.
     cx_http::Poller::default()
         .with_first_delay(Duration::from_millis(100))
         .with_initial_delay(Duration::from_millis(150))
-        .with_multiplier(1.5)
-        .with_max_delay(Duration::from_secs(5))
-        .with_jitter(0.1)
         .with_deadline(Some(timeout))
-        .with_max_polls(None)
 }
 
 /// Run a workflow command.
