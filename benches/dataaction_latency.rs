@@ -40,10 +40,7 @@ async fn scenario(name: &str, poller: Poller, n: u64) {
     }
     let client = Client::new(
         sdk_client(&sim, cx_http::Config::default()),
-        Config {
-            poller,
-            ..Config::default()
-        },
+        Config::default().with_poller(poller),
     )
     .with_audit(Arc::new(cx_audit::MemorySink::new()));
     // Warm the token, then count from a clean journal.

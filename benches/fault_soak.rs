@@ -30,25 +30,17 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 fn cli_poller() -> Poller {
-    Poller {
-        first_delay: Duration::from_millis(100),
-        initial_delay: Duration::from_millis(150),
-        multiplier: 1.5,
-        max_delay: Duration::from_secs(5),
-        jitter: 0.1,
-        deadline: Some(Duration::from_secs(300)),
-        max_polls: None,
-    }
+    Poller::default()
+        .with_first_delay(Duration::from_millis(100))
+        .with_initial_delay(Duration::from_millis(150))
+        .with_deadline(Some(Duration::from_secs(300)))
 }
 
 fn http_config() -> cx_http::Config {
-    cx_http::Config {
-        breaker: Some(cx_http::BreakerConfig {
-            open_for: Duration::from_millis(env_or("SOAK_BREAKER_OPEN_MS", 1000)),
-            ..cx_http::BreakerConfig::default()
-        }),
-        ..cx_http::Config::default()
-    }
+    cx_http::Config::default()
+        .with_breaker(Some(cx_http::BreakerConfig::default().with_open_for(
+            Duration::from_millis(env_or("SOAK_BREAKER_OPEN_MS", 1000)),
+        )))
 }
 
 /// What one flow's soak saw.
@@ -141,11 +133,9 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
         "workflow run" => {
             let client = cx_workflow::Client::new(
                 http.clone(),
-                cx_workflow::Config {
-                    poller: cli_poller(),
-                    definition_ttl: Duration::ZERO,
-                    ..cx_workflow::Config::default()
-                },
+                cx_workflow::Config::default()
+                    .with_poller(cli_poller())
+                    .with_definition_ttl(Duration::ZERO),
             )
             .with_audit(audit.clone());
             let id = cx_workflow::WorkflowId::new(WF_ID).unwrap_or_else(|e| panic!("{e}"));
@@ -176,10 +166,7 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
         "workflow trigger" => {
             let client = cx_workflow::Client::new(
                 http.clone(),
-                cx_workflow::Config {
-                    poller: cli_poller(),
-                    ..cx_workflow::Config::default()
-                },
+                cx_workflow::Config::default().with_poller(cli_poller()),
             )
             .with_audit(audit.clone());
             futures::stream::iter(0..n)
@@ -210,13 +197,10 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
         _ => {
             let client = cx_dataaction::Client::new(
                 http.clone(),
-                cx_dataaction::Config {
-                    poller: Poller {
-                        deadline: Some(Duration::from_secs(120)),
-                        ..cx_dataaction::Config::default_poller()
-                    },
-                    ..cx_dataaction::Config::default()
-                },
+                cx_dataaction::Config::default().with_poller(
+                    cx_dataaction::Config::default_poller()
+                        .with_deadline(Some(Duration::from_secs(120))),
+                ),
             )
             .with_audit(audit.clone());
             let id = cx_dataaction::ActionId::new("DA-SOAK-0001").unwrap_or_else(|e| panic!("{e}"));

@@ -46,11 +46,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 fn synthetic(sim: &Sim, interactions: u64) {
     sim.set_synthetic_history(
         cx_sim::DEFAULT_TENANT,
-        SyntheticHistory {
-            interactions,
-            steps: STEPS,
-            seed: 42,
-        },
+        SyntheticHistory::new(interactions, STEPS).with_seed(42),
     );
 }
 

@@ -30,14 +30,8 @@ async fn scenario(name: &str, poller: Poller, n: u64, concurrency: usize, durati
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let http = sdk_client(&sim, cx_http::Config::default());
-    let client = Client::new(
-        http,
-        Config {
-            poller,
-            ..Config::default()
-        },
-    )
-    .with_audit(Arc::new(cx_audit::MemorySink::new()));
+    let client = Client::new(http, Config::default().with_poller(poller))
+        .with_audit(Arc::new(cx_audit::MemorySink::new()));
     let id: WorkflowId = WF_ID.parse().unwrap_or_else(|e| panic!("{e}"));
     // Warm the token and the definition cache, then count from a clean journal.
     client
@@ -119,15 +113,10 @@ fn main() {
     let duration = Duration::from_millis(env_or("BENCH_EXEC_MS", 100));
     let rt = runtime();
     rt.block_on(async {
-        let tuned = Poller {
-            first_delay: duration,
-            initial_delay: duration / 2,
-            multiplier: 1.5,
-            max_delay: Duration::from_secs(5),
-            jitter: 0.1,
-            deadline: Some(Duration::from_secs(60)),
-            max_polls: None,
-        };
+        let tuned = Poller::default()
+            .with_first_delay(duration)
+            .with_initial_delay(duration / 2)
+            .with_deadline(Some(Duration::from_secs(60)));
         scenario(
             "poller from the expected duration",
             tuned,
@@ -136,15 +125,10 @@ fn main() {
             duration,
         )
         .await;
-        let cli = Poller {
-            first_delay: Duration::from_millis(100),
-            initial_delay: Duration::from_millis(150),
-            multiplier: 1.5,
-            max_delay: Duration::from_secs(5),
-            jitter: 0.1,
-            deadline: Some(Duration::from_secs(60)),
-            max_polls: None,
-        };
+        let cli = Poller::default()
+            .with_first_delay(Duration::from_millis(100))
+            .with_initial_delay(Duration::from_millis(150))
+            .with_deadline(Some(Duration::from_secs(60)));
         scenario("the cx CLI's poller", cli, n, concurrency, duration).await;
     });
 }

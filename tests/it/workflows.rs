@@ -40,11 +40,10 @@ async fn an_execution_is_accounted_for_locally_and_in_the_cxone_audit_log() {
     assert!(local.iter().all(|r| r.payload()["executionId"] == exec_id));
 
     let remote = MemorySink::new();
-    let query = ExportQuery {
-        resource_type: Some("workflow_execution".into()),
-        resource_id: Some(WF.into()),
-        page_size: 1,
-    };
+    let query = ExportQuery::default()
+        .with_resource_type("workflow_execution")
+        .with_resource_id(WF)
+        .with_page_size(1);
     export_audit_logs(&http, &query, &remote).await.unwrap();
     let actions: Vec<String> = remote
         .records()
@@ -131,10 +130,7 @@ async fn under_faults_no_execution_is_duplicated_or_lost() {
 
     // The server created exactly one execution per successful submission.
     let remote = MemorySink::new();
-    let query = ExportQuery {
-        resource_type: Some("workflow_execution".into()),
-        ..ExportQuery::default()
-    };
+    let query = ExportQuery::default().with_resource_type("workflow_execution");
     export_audit_logs(&http, &query, &remote).await.unwrap();
     let created = remote
         .records()

@@ -1,7 +1,7 @@
 //! [`Client`]: the agent-availability API of one tenant, on top of a
 //! [`cx_http::Client`].
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
 use cx_http::{ApiPath, PageFields, RateLimiter, Versioned};
@@ -9,7 +9,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::clock::{self, Clock};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
 use crate::types::{AgentProfile, Schedule, Skill, WorkModePayload, check_agent_id};
@@ -27,7 +27,7 @@ pub const AVAILABILITY_CHANGED: &str = "agent.availability.changed";
 /// # async fn demo(http: cx_http::Client) -> Result<(), cx_agent::Error> {
 /// use cx_agent::{Client, Config, SkillLevel, WorkModePayload};
 ///
-/// let agents = Client::new(http, Config::default())?;
+/// let agents = Client::new(http, Config::default());
 /// let payload = WorkModePayload::builder("workMode-123")
 ///     .skill(SkillLevel::new("skill-456", 1, 2))
 ///     .skill(SkillLevel::new("skill-789", 0, 0))
@@ -40,8 +40,9 @@ pub const AVAILABILITY_CHANGED: &str = "agent.availability.changed";
 pub struct Client {
     pub(crate) http: cx_http::Client,
     pub(crate) config: Arc<Config>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) patch_limiter: RateLimiter,
+    /// Built on first use from `config.patch_rate_limit` (so that `new`
+    /// cannot fail), shared by clones.
+    patch_limiter: Arc<OnceLock<RateLimiter>>,
     audit: Option<Arc<dyn AuditSink>>,
 }
 
@@ -50,7 +51,6 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("http", &self.http)
             .field("config", &self.config)
-            .field("clock", &self.clock)
             .field("audit", &self.audit.is_some())
             .finish_non_exhaustive()
     }
@@ -68,31 +68,16 @@ pub struct EventReceipt {
 impl Client {
     /// A client sending through `http` (build it with
     /// `cx_auth::Tenant::connect` for an authenticated one), with its own
-    /// PATCH rate limiter of `config.patch_rate_limit`.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Validation`] naming `max_update_attempts` or
-    /// `rate_limit.*` when either is zero.
-    pub fn new(http: cx_http::Client, config: Config) -> Result<Self, Error> {
-        if config.max_update_attempts == 0 {
-            return Err(Error::violations_error(
-                "invalid config",
-                vec![crate::Violation::new(
-                    "max_update_attempts",
-                    crate::Rule::Required,
-                    "must be at least 1",
-                )],
-            ));
-        }
-        let patch_limiter = RateLimiter::new(config.patch_rate_limit)
-            .map_err(|e| Error::from_http(e, "building the PATCH rate limiter"))?;
-        Ok(Self {
+    /// PATCH rate limiter of `config.patch_rate_limit`. Never fails: a zero
+    /// `max_update_attempts` or rate is refused by the first update, naming
+    /// the setting, before any request.
+    pub fn new(http: cx_http::Client, config: Config) -> Self {
+        Self {
             http,
             config: Arc::new(config),
-            clock: clock::system(),
-            patch_limiter,
+            patch_limiter: Arc::default(),
             audit: None,
-        })
+        }
     }
 
     /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
@@ -105,18 +90,11 @@ impl Client {
         self
     }
 
-    /// Read "now" from `clock` (shift rules, payload and event timestamps).
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
     /// Share `limiter` for work-mode PATCHes, e.g. across several clients
     /// of one tenant, instead of this client's own.
     #[must_use]
     pub fn with_patch_limiter(mut self, limiter: RateLimiter) -> Self {
-        self.patch_limiter = limiter;
+        self.patch_limiter = Arc::new(OnceLock::from(limiter));
         self
     }
 
@@ -125,9 +103,41 @@ impl Client {
         &self.config
     }
 
-    /// The clock.
+    /// The runtime client requests go through.
+    pub fn http(&self) -> &cx_http::Client {
+        &self.http
+    }
+
+    /// The clock ([`Config::clock`]).
     pub fn clock(&self) -> &dyn Clock {
-        &*self.clock
+        &*self.config.clock
+    }
+
+    /// The work-mode PATCH limiter, built on first use.
+    ///
+    /// # Errors
+    /// [`crate::ErrorKind::Validation`] naming each of `max_update_attempts`,
+    /// `patch_rate_limit.per_second` and `patch_rate_limit.burst` that is 0.
+    pub(crate) fn patch_limiter(&self) -> Result<&RateLimiter, Error> {
+        let limit = self.config.patch_rate_limit;
+        let problems: Vec<_> = [
+            ("max_update_attempts", self.config.max_update_attempts),
+            ("patch_rate_limit.per_second", limit.per_second),
+            ("patch_rate_limit.burst", limit.burst),
+        ]
+        .into_iter()
+        .filter(|&(_, value)| value == 0)
+        .map(|(field, _)| crate::Violation::new(field, crate::Rule::Required, "must be at least 1"))
+        .collect();
+        if !problems.is_empty() {
+            return Err(Error::violations_error("invalid config", problems));
+        }
+        if let Some(limiter) = self.patch_limiter.get() {
+            return Ok(limiter);
+        }
+        let limiter = RateLimiter::new(limit)
+            .map_err(|e| Error::from_http(e, "building the PATCH rate limiter"))?;
+        Ok(self.patch_limiter.get_or_init(|| limiter))
     }
 
     /// `GET /api/v2/agents/{id}` with its `ETag` (seed 002 step 1).
@@ -207,7 +217,7 @@ impl Client {
     ) -> Result<(ValidationReport, Vec<Skill>, Schedule), Error> {
         let (schedule, skills) =
             futures::try_join!(self.schedule(agent_id), self.skills(agent_id))?;
-        let report = validate_availability(&schedule, &skills, payload, self.clock.now());
+        let report = validate_availability(&schedule, &skills, payload, self.config.clock.now());
         Ok((report, skills, schedule))
     }
 
@@ -249,7 +259,7 @@ impl Client {
                 "agentId": agent_id,
                 "previousState": previous,
                 "newState": new,
-                "syncTimestamp": self.clock.now(),
+                "syncTimestamp": self.config.clock.now(),
             }
         });
         self.http
@@ -276,8 +286,12 @@ impl Client {
         match &self.audit {
             None => Ok(()),
             Some(sink) => {
-                sink.write(&AuditRecord::new(EventType::from_static(event), payload))
-                    .await
+                sink.write(&AuditRecord::at(
+                    self.config.clock.now(),
+                    EventType::from_static(event),
+                    payload,
+                ))
+                .await
             }
         }
     }

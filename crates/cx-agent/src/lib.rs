@@ -24,7 +24,7 @@
 //! use cx_agent::{Client, Config, SkillLevel, WorkModePayload};
 //!
 //! let (http, _tokens) = cx_auth::Tenant::new("https://api.example", "id", "secret").connect()?;
-//! let agents = Client::new(http, Config::default())?
+//! let agents = Client::new(http, Config::default())
 //!     .with_audit(Arc::new(cx_audit::MemorySink::new()));
 //! let payload = WorkModePayload::builder("workMode-123")
 //!     .skill("skill-456:1:2".parse::<SkillLevel>()?)

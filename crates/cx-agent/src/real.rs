@@ -40,6 +40,7 @@ use crate::error::{Error, ErrorKind};
 /// The `vNN.0` version segment of each resource family. Defaults are the
 /// versions `../shared/CXONE_REST.md` §3 records published clients using.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Versions {
     /// `/agents` and `/agents/{agentId}` (default `v23.0`; v12, v23, v33
     /// and v34 are documented).
@@ -69,8 +70,24 @@ impl Default for Versions {
     }
 }
 
+cx_http::with_setters! { Versions {
+    /// Set [`Versions::agents`].
+    with_agents(agents: impl Into<String>) = agents.into();
+    /// Set [`Versions::agent_skills`].
+    with_agent_skills(agent_skills: impl Into<String>) = agent_skills.into();
+    /// Set [`Versions::skills`].
+    with_skills(skills: impl Into<String>) = skills.into();
+    /// Set [`Versions::unavailable_codes`].
+    with_unavailable_codes(unavailable_codes: impl Into<String>) = unavailable_codes.into();
+    /// Set [`Versions::agent_states`].
+    with_agent_states(agent_states: impl Into<String>) = agent_states.into();
+    /// Set [`Versions::set_state`].
+    with_set_state(set_state: impl Into<String>) = set_state.into();
+}}
+
 /// Settings of a real-API [`Client`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RealConfig {
     /// Version segment per resource family.
     pub versions: Versions,
@@ -86,6 +103,13 @@ impl Default for RealConfig {
         }
     }
 }
+
+cx_http::with_setters! { RealConfig {
+    /// Set [`RealConfig::versions`].
+    with_versions(versions: Versions);
+    /// Set [`RealConfig::page_size`] (1..=10000, checked by [`Client::new`]).
+    with_page_size(page_size: u32);
+}}
 
 /// A CXone id, kept as text whether the server sent a number or a string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -252,6 +276,7 @@ pub struct AgentStates {
 
 /// Filters of [`Client::agents`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AgentFilter {
     /// Only active (`true`) or inactive (`false`) agents.
     pub is_active: Option<bool>,
@@ -263,9 +288,21 @@ pub struct AgentFilter {
     pub fields: Vec<String>,
 }
 
+cx_http::with_setters! { AgentFilter {
+    /// Only active (`true`) or inactive (`false`) agents ([`AgentFilter::is_active`]).
+    with_is_active(is_active: bool) = Some(is_active);
+    /// Only agents whose names match `search` ([`AgentFilter::search`]).
+    with_search(search: impl Into<String>) = Some(search.into());
+    /// Only agents changed at or after `updated_since` ([`AgentFilter::updated_since`]).
+    with_updated_since(updated_since: DateTime<Utc>) = Some(updated_since);
+    /// Return only `fields` ([`AgentFilter::fields`]).
+    with_fields(fields: impl IntoIterator<Item = impl Into<String>>) = fields.into_iter().map(Into::into).collect();
+}}
+
 /// One skill of an assign or modify request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct SkillChange {
     /// The skill.
     pub skill_id: u64,
@@ -287,6 +324,13 @@ impl SkillChange {
         }
     }
 }
+
+cx_http::with_setters! { SkillChange {
+    /// Set the proficiency ([`SkillChange::proficiency`]).
+    with_proficiency(proficiency: u32) = Some(proficiency);
+    /// Set whether the assignment is active ([`SkillChange::is_active`]).
+    with_is_active(is_active: bool) = Some(is_active);
+}}
 
 /// One skill's outcome of a skill write (`skillResults` item).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,11 +36,17 @@ pub fn routing_score(skill_levels: &[SkillLevel]) -> u8 {
 
 /// Simulates work-mode changes (seed 002 step 6, `simulateAvailabilityUpdate`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RoutingSimulator {
     /// When set, [`Simulation::simulated_latency_ms`] is `10..60` ms derived
     /// from this seed, the agent and the payload; when `None` it is absent.
     pub latency_seed: Option<u64>,
 }
+
+cx_http::with_setters! { RoutingSimulator {
+    /// Derive simulated latencies from `latency_seed` ([`RoutingSimulator::latency_seed`]).
+    with_latency_seed(latency_seed: u64) = Some(latency_seed);
+}}
 
 /// What [`RoutingSimulator::simulate`] returns. JSON camelCase, as the seed's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

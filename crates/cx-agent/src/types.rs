@@ -187,6 +187,7 @@ pub struct PayloadMetadata {
 /// Build it with [`WorkModePayload::builder`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct WorkModePayload {
     /// Target work mode.
     pub work_mode_id: String,

@@ -222,6 +222,9 @@ impl<'a> UpdateBuilder<'a> {
     /// latency, compliance flags).
     ///
     /// # Errors
+    /// - [`ErrorKind::Validation`] naming `max_update_attempts`,
+    ///   `patch_rate_limit.per_second` or `patch_rate_limit.burst` when the
+    ///   client's [`crate::Config`] holds a zero (nothing sent);
     /// - [`ErrorKind::Validation`] with every violation (audited as
     ///   `AGENT_AVAILABILITY_REJECTED`; no PATCH sent);
     /// - [`ErrorKind::Validation`] naming `skillLevels` (rule `exclusive`)
@@ -237,6 +240,7 @@ impl<'a> UpdateBuilder<'a> {
     pub async fn send(self) -> Result<UpdateReport, Error> {
         let started = Instant::now();
         check_agent_id(&self.agent_id)?;
+        let limiter = self.client.patch_limiter()?;
         if self.max_attempts == 0 {
             return Err(invalid_update(
                 "max_attempts",
@@ -300,7 +304,7 @@ impl<'a> UpdateBuilder<'a> {
             let record = json!({
                 "agentId": agent_id,
                 "action": "workmode_transition",
-                "previousState": state_of(&first, client.clock.now()),
+                "previousState": state_of(&first, client.clock().now()),
                 "requested": payload,
                 "validation": { "passed": false, "errors": validation.violations },
                 "written": false,
@@ -327,12 +331,12 @@ impl<'a> UpdateBuilder<'a> {
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
                     let validation =
-                        validate_availability(&schedule, &skills, &payload, client.clock.now());
+                        validate_availability(&schedule, &skills, &payload, client.clock().now());
                     let mut req = client
                         .http
                         .patch(path.clone())
                         .json(&payload)
-                        .rate_limiter(&client.patch_limiter)
+                        .rate_limiter(limiter)
                         .operation("agent.workmode.update");
                     if let Some(tag) = &state.etag {
                         req = req.if_match(tag);
@@ -398,7 +402,7 @@ impl<'a> UpdateBuilder<'a> {
                 let record = json!({
                     "agentId": agent_id,
                     "action": "workmode_transition",
-                    "previousState": state_of(&applied.base, client.clock.now()),
+                    "previousState": state_of(&applied.base, client.clock().now()),
                     "validation": { "passed": false, "errors": validation.violations },
                     "written": false,
                     "attempts": applied.attempts,
@@ -409,7 +413,7 @@ impl<'a> UpdateBuilder<'a> {
         metrics::histogram!("cx_agent_workmode_update_seconds")
             .record(attempt.latency.as_secs_f64());
 
-        let now = client.clock.now();
+        let now = client.clock().now();
         let previous_state = state_of(&applied.base, now);
         let new_state = AgentState {
             work_mode_id: attempt

@@ -14,13 +14,7 @@ use cx_sim::Sim;
 use support::{AGENT, agents, events, seed_payload, sent, writes};
 
 fn fast() -> Config {
-    Config {
-        patch_rate_limit: cx_http::RateLimit {
-            per_second: 1000,
-            burst: 1000,
-        },
-        ..Config::default()
-    }
+    Config::default().with_patch_rate_limit(cx_http::RateLimit::new(1000, 1000))
 }
 
 #[tokio::test]
@@ -322,6 +316,37 @@ async fn bad_agent_ids_are_refused_before_any_request() {
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
+#[tokio::test]
+async fn zero_settings_are_refused_by_the_first_update_naming_them_before_any_request() {
+    let sim = Sim::start().await.unwrap();
+    let cases = [
+        (
+            Config::default().with_max_update_attempts(0),
+            "max_update_attempts",
+        ),
+        (
+            Config::default().with_patch_rate_limit(cx_http::RateLimit::new(0, 1)),
+            "patch_rate_limit.per_second",
+        ),
+        (
+            Config::default().with_patch_rate_limit(cx_http::RateLimit::new(5, 0)),
+            "patch_rate_limit.burst",
+        ),
+    ];
+    for (config, field) in cases {
+        // Building the client never fails; the update names the setting.
+        let (client, _) = agents(&sim, config);
+        let err = client
+            .update_work_mode(AGENT, seed_payload())
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{field}: {err}");
+        assert_eq!(err.violations()[0].field, field, "{err}");
+    }
+    assert!(sim.journal().iter().all(|e| !e.path.contains("/agents")));
+}
+
 /// A sink that refuses every record.
 struct BrokenSink;
 
@@ -360,7 +385,6 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
 
     sim.set_faults(Vec::new());
     let broken = cx_agent::Client::new(support::http(&sim), fast())
-        .unwrap()
         .with_audit(std::sync::Arc::new(BrokenSink));
     let err = broken
         .update_work_mode(AGENT, seed_payload())

@@ -54,16 +54,7 @@ async fn held(client: &cx_agent::Client) -> BTreeSet<String> {
 /// exactly-once properties; returns what happened.
 async fn run(writers: usize, max_attempts: u32) -> Figures {
     let sim = Sim::start().await.unwrap();
-    let config = Config {
-        max_update_attempts: max_attempts,
-        // The conflict logic under test; the 5/s default is tested in flow.rs.
-        patch_rate_limit: cx_http::RateLimit {
-            per_second: 10_000,
-            burst: 10_000,
-        },
-        ..Config::default()
-    };
-    let (client, sink) = agents(&sim, config);
+    let (client, sink) = agents(&sim, unlimited(max_attempts));
     client.profile(AGENT).await.unwrap(); // token fetched once, up front
     let tasks: Vec<_> = (0..writers)
         .map(|i| {
@@ -187,15 +178,12 @@ fn bare(i: usize) -> WorkModePayload {
         .unwrap()
 }
 
+/// `max_update_attempts` and no practical PATCH rate limit: the conflict
+/// logic is under test here; the 5/s default is tested in flow.rs.
 fn unlimited(max_update_attempts: u32) -> Config {
-    Config {
-        max_update_attempts,
-        patch_rate_limit: cx_http::RateLimit {
-            per_second: 10_000,
-            burst: 10_000,
-        },
-        ..Config::default()
-    }
+    Config::default()
+        .with_max_update_attempts(max_update_attempts)
+        .with_patch_rate_limit(cx_http::RateLimit::new(10_000, 10_000))
 }
 
 /// `add_skill` is re-applied to the profile each attempt reads: 50 writers

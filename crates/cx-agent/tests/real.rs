@@ -20,10 +20,7 @@ use futures::TryStreamExt as _;
 fn real(sim: &Sim, page_size: u32) -> Client {
     Client::new(
         support::http(sim),
-        RealConfig {
-            page_size,
-            ..RealConfig::default()
-        },
+        RealConfig::default().with_page_size(page_size),
     )
     .unwrap()
 }
@@ -65,10 +62,7 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
     assert!(skips[2].contains("skip=4"), "{skips:?}");
 
     let active: Vec<_> = client
-        .agents(&AgentFilter {
-            is_active: Some(false),
-            ..AgentFilter::default()
-        })
+        .agents(&AgentFilter::default().with_is_active(false))
         .try_collect()
         .await
         .unwrap();
@@ -77,10 +71,7 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
         ids([&Id("3100006".into())])
     );
     let found: Vec<_> = client
-        .agents(&AgentFilter {
-            search: Some("hopper".into()),
-            ..AgentFilter::default()
-        })
+        .agents(&AgentFilter::default().with_search("hopper"))
         .try_collect()
         .await
         .unwrap();
@@ -162,10 +153,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
             &[
                 SkillChange::new(4_100_020),
                 SkillChange::new(9_999_999),
-                SkillChange {
-                    proficiency: Some(99),
-                    ..SkillChange::new(4_100_021)
-                },
+                SkillChange::new(4_100_021).with_proficiency(99),
                 SkillChange::new(4_100_022),
             ],
         )
@@ -191,11 +179,9 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
     let results = client
         .modify_skills(
             "3100006",
-            &[SkillChange {
-                proficiency: Some(7),
-                is_active: Some(true),
-                ..SkillChange::new(4_100_020)
-            }],
+            &[SkillChange::new(4_100_020)
+                .with_proficiency(7)
+                .with_is_active(true)],
         )
         .await
         .unwrap();

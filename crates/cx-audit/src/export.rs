@@ -40,6 +40,7 @@ pub struct AuditLogEntry {
 
 /// Which entries to export.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ExportQuery {
     /// `resourceType` filter, e.g. `workflow_execution` (seed 000).
     pub resource_type: Option<String>,
@@ -58,6 +59,15 @@ impl Default for ExportQuery {
         }
     }
 }
+
+cx_http::with_setters! { ExportQuery {
+    /// Only entries of `resource_type` ([`ExportQuery::resource_type`]).
+    with_resource_type(resource_type: impl Into<String>) = Some(resource_type.into());
+    /// Only entries of `resource_id` ([`ExportQuery::resource_id`]).
+    with_resource_id(resource_id: impl Into<String>) = Some(resource_id.into());
+    /// Set [`ExportQuery::page_size`] (1..=1000, checked by the export).
+    with_page_size(page_size: u32);
+}}
 
 /// What an export did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

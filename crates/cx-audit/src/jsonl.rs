@@ -150,36 +150,16 @@ impl std::fmt::Debug for SinkOptions {
     }
 }
 
-impl SinkOptions {
-    /// Default options with `policy`.
-    pub fn policy(policy: FsyncPolicy) -> Self {
-        Self {
-            policy,
-            ..Self::default()
-        }
-    }
-
-    /// Sign checkpoints with `key`.
-    #[must_use]
-    pub fn signing_key(mut self, key: SigningKey) -> Self {
-        self.signing_key = Some(Arc::new(key));
-        self
-    }
-
-    /// A checkpoint after `n` records without one (`0`: 1000).
-    #[must_use]
-    pub fn checkpoint_every(mut self, n: u64) -> Self {
-        self.checkpoint_every = n;
-        self
-    }
-
-    /// Send every checkpoint to `witness` too.
-    #[must_use]
-    pub fn witness(mut self, witness: Arc<dyn AuditSink>) -> Self {
-        self.witness = Some(witness);
-        self
-    }
-}
+cx_http::with_setters! { SinkOptions {
+    /// Sync as `policy` says ([`SinkOptions::policy`]).
+    with_policy(policy: FsyncPolicy);
+    /// Sign checkpoints with `signing_key` ([`SinkOptions::signing_key`]).
+    with_signing_key(signing_key: SigningKey) = Some(Arc::new(signing_key));
+    /// A checkpoint after `checkpoint_every` records without one (`0`: 1000).
+    with_checkpoint_every(checkpoint_every: u64);
+    /// Send every checkpoint to `witness` too ([`SinkOptions::witness`]).
+    with_witness(witness: Arc<dyn AuditSink>) = Some(witness);
+}}
 
 /// Where [`JsonlSink::append`] stored a record: enough to read exactly that
 /// line back ([`crate::verify_appended`]) without reading the file.
@@ -348,7 +328,7 @@ impl JsonlSink {
     ///
     /// As [`JsonlSink::open`].
     pub async fn open_with(dir: impl Into<PathBuf>, policy: FsyncPolicy) -> Result<Self, Error> {
-        Self::open_with_options(dir, SinkOptions::policy(policy)).await
+        Self::open_with_options(dir, SinkOptions::default().with_policy(policy)).await
     }
 
     /// A sink writing into `dir` as `options` say.

@@ -336,6 +336,13 @@ pub struct VerifyOptions {
     pub expect_head: Option<Anchor>,
 }
 
+cx_http::with_setters! { VerifyOptions {
+    /// Check checkpoints against `public_key` ([`VerifyOptions::public_key`]).
+    with_public_key(public_key: VerifyingKey) = Some(public_key);
+    /// Require the log to reach `expect_head` ([`VerifyOptions::expect_head`]).
+    with_expect_head(expect_head: Anchor) = Some(expect_head);
+}}
+
 /// The outcome of [`verify_dir_with`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

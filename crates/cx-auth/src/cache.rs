@@ -22,6 +22,7 @@ use crate::credentials::FetchToken;
 /// Cache settings. Default: refresh 60 s before expiry (seed 000), system
 /// clock.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TokenCacheConfig {
     /// Refresh this long before the token expires. Default 60 s.
     pub refresh_skew: Duration,
@@ -37,6 +38,13 @@ impl Default for TokenCacheConfig {
         }
     }
 }
+
+cx_http::with_setters! { TokenCacheConfig {
+    /// Set [`TokenCacheConfig::refresh_skew`].
+    with_refresh_skew(refresh_skew: Duration);
+    /// Read "now" from `clock` ([`TokenCacheConfig::clock`]).
+    with_clock(clock: Arc<dyn Clock>);
+}}
 
 #[derive(Clone)]
 struct Cached {

@@ -140,10 +140,7 @@ impl ClientCredentialsBuilder {
         let client_secret = self
             .client_secret
             .ok_or_else(|| Error::invalid_input("client_secret", "is required"))?;
-        let config = cx_http::Config {
-            base_url: origin,
-            ..self.config.unwrap_or_default()
-        };
+        let config = self.config.unwrap_or_default().with_base_url(origin);
         let http = Client::builder().config(config).build()?;
         Ok(ClientCredentials {
             http,

@@ -92,6 +92,7 @@ pub struct IdTokenClaims {
 
 /// A CXone access key: id and secret (created under a user in CXone).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct AccessKey {
     /// The access key id (sent as `username`; not secret).
     pub id: String,
@@ -538,10 +539,7 @@ impl Discover {
             ));
         }
         let http = Client::builder()
-            .config(cx_http::Config {
-                base_url: origin.clone(),
-                ..self.http.clone()
-            })
+            .config(self.http.clone().with_base_url(origin.clone()))
             .build()?;
 
         let discovery_url = format!("{auth_url}/.well-known/openid-configuration");
@@ -636,10 +634,7 @@ impl Discover {
             ));
         }
         let client = Client::builder()
-            .config(cx_http::Config {
-                base_url: api_url.clone(),
-                ..self.http
-            })
+            .config(self.http.with_base_url(api_url.clone()))
             .auth(cache.clone())
             .build()?;
         tracing::info!(tenant_id = %claims.tenant_id, api = %api_url, "logged in with an access key");

@@ -13,7 +13,20 @@ use crate::{
 /// Connection settings of one tenant. `auth_url` defaults to `api_url`; the
 /// token endpoint is `{auth_url}{token_path}` (default `/oauth/token`, seed 000;
 /// seed 001 uses `/v1/oauth2/token`).
+///
+/// Built with [`Tenant::new`] and the `with_*` setters:
+///
+/// ```
+/// use cx_auth::{ClientAuthMethod, Tenant};
+///
+/// let tenant = Tenant::new("https://api-na1.niceincontact.com", "my-client", "my-secret")
+///     .with_token_path("/v1/oauth2/token")
+///     .with_scopes(["workflows.read"])
+///     .with_auth_method(ClientAuthMethod::Basic);
+/// assert_eq!(tenant.token_url(), "https://api-na1.niceincontact.com/v1/oauth2/token");
+/// ```
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct Tenant {
     /// API base URL, e.g. `https://api-na1.niceincontact.com` or the simulator's.
     pub api_url: String,
@@ -45,6 +58,21 @@ impl std::fmt::Debug for Tenant {
             .finish_non_exhaustive()
     }
 }
+
+cx_http::with_setters! { Tenant {
+    /// Send token requests to `auth_url` instead of `api_url` ([`Tenant::auth_url`]).
+    with_auth_url(auth_url: impl Into<String>) = Some(auth_url.into());
+    /// Set [`Tenant::token_path`] (an absolute path, checked by [`Tenant::connect`]).
+    with_token_path(token_path: impl Into<String>) = token_path.into();
+    /// Set [`Tenant::scopes`].
+    with_scopes(scopes: impl IntoIterator<Item = impl Into<String>>) = scopes.into_iter().map(Into::into).collect();
+    /// Set [`Tenant::auth_method`].
+    with_auth_method(auth_method: ClientAuthMethod);
+    /// Set [`Tenant::http`], the runtime settings of API calls.
+    with_http(http: cx_http::Config);
+    /// Set [`Tenant::cache`], the token cache settings.
+    with_cache(cache: TokenCacheConfig);
+}}
 
 impl Tenant {
     /// A tenant at `api_url` with these client credentials and default settings.
@@ -138,10 +166,7 @@ impl Tenant {
             .build()?;
         let cache = Arc::new(TokenCache::with_config(creds, self.cache.clone()));
         let client = Client::builder()
-            .config(cx_http::Config {
-                base_url: self.api_url.clone(),
-                ..self.http.clone()
-            })
+            .config(self.http.clone().with_base_url(self.api_url.clone()))
             .auth(cache.clone())
             .build()?;
         Ok((client, cache))

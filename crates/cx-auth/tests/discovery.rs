@@ -58,10 +58,7 @@ impl Harness {
         )
         .auth_url(self.sim.base_url())
         .http_config(fast_http())
-        .cache_config(TokenCacheConfig {
-            clock: self.clock.clone(),
-            ..TokenCacheConfig::default()
-        })
+        .cache_config(TokenCacheConfig::default().with_clock(self.clock.clone()))
     }
 
     fn grants(&self, grant_type: &str) -> Vec<JournalEntry> {

@@ -142,13 +142,10 @@ async fn bad_credentials_fail_with_the_server_reason_and_no_secret() {
 #[tokio::test]
 async fn a_scope_the_client_lacks_is_refused_and_granted_scopes_are_enforced() {
     let sim = Sim::start().await.unwrap();
-    sim.register_client(ClientRegistration {
-        client_id: "reader".into(),
-        client_secret: "reader-secret".into(),
-        tenant: cx_sim::DEFAULT_TENANT.into(),
-        scopes: vec!["workflow.read".into()],
-        token_ttl: None,
-    });
+    sim.register_client(
+        ClientRegistration::new("reader", "reader-secret", cx_sim::DEFAULT_TENANT)
+            .with_scopes(["workflow.read"]),
+    );
     let mut tenant = Tenant::new(sim.base_url(), "reader", "reader-secret");
     tenant.scopes = vec!["workflow.execute".into()];
     let (api, _) = tenant.connect().unwrap();

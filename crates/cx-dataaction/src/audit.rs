@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -114,6 +114,8 @@ pub(crate) struct RunFacts<'a> {
     pub class: ErrorClass,
     pub error: Option<String>,
     pub compliance_tag: &'a str,
+    /// When the entry is written (the client's clock).
+    pub at: DateTime<Utc>,
 }
 
 impl ExecutionAudit {
@@ -122,7 +124,7 @@ impl ExecutionAudit {
             job_id: f.job_id.unwrap_or("UNKNOWN").to_owned(),
             action_id: f.action_id.to_owned(),
             version_id: f.payload.version_id.clone(),
-            timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            timestamp: f.at.to_rfc3339_opts(SecondsFormat::Millis, true),
             status: f.status.unwrap_or("ABORTED").to_owned(),
             latency_ms: (f.latency.as_secs_f64() * 100_000.0).round() / 100.0,
             payload_hash: payload_hash(f.payload),

@@ -107,6 +107,11 @@ impl Client {
         &self.config
     }
 
+    /// The runtime client requests go through.
+    pub fn http(&self) -> &cx_http::Client {
+        &self.http
+    }
+
     /// `GET /api/v2/dataactions/{id}`: versions and their required parameters.
     ///
     /// # Errors
@@ -453,6 +458,7 @@ impl<'a> RunBuilder<'a> {
             class,
             error,
             compliance_tag: &client.config.compliance_tag,
+            at: client.config.clock.now(),
         });
         // Validation failures never left the process; nothing to tell an engine.
         let validated = !matches!(&outcome, Err((None, _, e)) if e.is_validation());
@@ -635,7 +641,12 @@ impl Client {
             return Ok(());
         };
         let payload = serde_json::to_value(audit).unwrap_or(serde_json::Value::Null);
-        sink.write(&AuditRecord::new(EVENT_TYPE, payload)).await
+        sink.write(&AuditRecord::at(
+            self.config.clock.now(),
+            EVENT_TYPE,
+            payload,
+        ))
+        .await
     }
 }
 

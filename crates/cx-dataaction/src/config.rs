@@ -11,6 +11,7 @@
 //! | `compliance_tag` | `GDPR-CCPA-AUDIT` | the seed's tag on every audit entry |
 //! | `webhook_url` | none | external workflow engine that receives each audit entry |
 //! | `webhook_timeout` | 5 s | one webhook attempt (the seed's `timeout=5`) |
+//! | `clock` | [`SystemClock`] | "now" of audit entries |
 //!
 //! The seed polls every 3 s, so a 500 ms job takes it about 3 s; this
 //! schedule sees it at most ~400 ms after it finishes. The cost is bounded:
@@ -18,12 +19,27 @@
 //! status reads, 2.5 per second once the cap is reached.
 //! [`Config::seed_poller`] gives the seed's schedule for comparison.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use cx_http::Poller;
+use cx_http::{Clock, Poller, SystemClock};
 
 /// Settings of a [`crate::Client`]. See the module docs for the defaults.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Built from `Default` and the `with_*` setters:
+///
+/// ```
+/// use std::time::Duration;
+/// use cx_dataaction::Config;
+///
+/// let config = Config::default()
+///     .with_poller(Config::seed_poller())
+///     .with_webhook_url("https://engine.example.com/audit")
+///     .with_webhook_timeout(Duration::from_secs(2));
+/// assert_eq!(config.webhook_url.as_deref(), Some("https://engine.example.com/audit"));
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// How job status is polled; `deadline` is the max wait.
     pub poller: Poller,
@@ -34,33 +50,28 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// Timeout of one webhook attempt.
     pub webhook_timeout: Duration,
+    /// Where "now" comes from (audit entry timestamps). Default [`SystemClock`].
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
-    /// The default poll schedule (see the module table).
+    /// The default poll schedule (see the module table): the runtime's
+    /// ×1.5 growth, 10% jitter and 120 s deadline, with 100 ms steps capped
+    /// at 400 ms.
     pub fn default_poller() -> Poller {
-        Poller {
-            first_delay: Duration::from_millis(100),
-            initial_delay: Duration::from_millis(100),
-            multiplier: 1.5,
-            max_delay: Duration::from_millis(400),
-            jitter: 0.1,
-            deadline: Some(Duration::from_secs(120)),
-            max_polls: None,
-        }
+        Poller::default()
+            .with_first_delay(Duration::from_millis(100))
+            .with_initial_delay(Duration::from_millis(100))
+            .with_max_delay(Duration::from_millis(400))
     }
 
     /// Seed 004's schedule: poll at once, then every 3 s, for up to 120 s.
     pub fn seed_poller() -> Poller {
-        Poller {
-            first_delay: Duration::ZERO,
-            initial_delay: Duration::from_secs(3),
-            multiplier: 1.0,
-            max_delay: Duration::from_secs(3),
-            jitter: 0.0,
-            deadline: Some(Duration::from_secs(120)),
-            max_polls: None,
-        }
+        Poller::default()
+            .with_initial_delay(Duration::from_secs(3))
+            .with_multiplier(1.0)
+            .with_max_delay(Duration::from_secs(3))
+            .with_jitter(0.0)
     }
 }
 
@@ -71,9 +82,24 @@ impl Default for Config {
             compliance_tag: "GDPR-CCPA-AUDIT".to_owned(),
             webhook_url: None,
             webhook_timeout: Duration::from_secs(5),
+            clock: Arc::new(SystemClock),
         }
     }
 }
+
+cx_http::with_setters! { Config {
+    /// Set [`Config::poller`] (its `deadline` is the max wait).
+    with_poller(poller: Poller);
+    /// Set [`Config::compliance_tag`].
+    with_compliance_tag(compliance_tag: impl Into<String>) = compliance_tag.into();
+    /// POST every audit entry to `webhook_url` ([`Config::webhook_url`]; an
+    /// absolute URL, checked when a run posts).
+    with_webhook_url(webhook_url: impl Into<String>) = Some(webhook_url.into());
+    /// Set [`Config::webhook_timeout`].
+    with_webhook_timeout(webhook_timeout: Duration);
+    /// Read "now" from `clock` ([`Config::clock`]).
+    with_clock(clock: Arc<dyn Clock>);
+}}
 
 #[cfg(test)]
 mod tests {
@@ -85,6 +111,7 @@ mod tests {
         let ms: Vec<u128> = (1..=7).map(|n| p.delay_for(n).as_millis()).collect();
         assert_eq!(ms, [100, 150, 225, 337, 400, 400, 400]);
         assert_eq!(p.deadline, Some(Duration::from_secs(120)));
+        assert_eq!((p.first_delay, p.jitter), (Duration::from_millis(100), 0.1));
         assert_eq!(Config::seed_poller().delay_for(9), Duration::from_secs(3));
     }
 }

@@ -158,6 +158,7 @@ fn version_rule(value: &str, _: &()) -> garde::Result {
 /// [`Payload::check_required`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, garde::Validate)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Payload {
     /// Action version, e.g. `v2.1.0`.
     #[garde(custom(version_rule))]

@@ -116,15 +116,18 @@ fn seed_without(name: &str) -> Payload {
 
 /// The seed payload with another version id.
 fn seed_with_version(version_id: &str) -> Payload {
-    Payload {
-        version_id: version_id.into(),
-        ..seed_payload()
-    }
+    let mut p = seed_payload();
+    p.version_id = version_id.into();
+    p
 }
 
 #[tokio::test]
 async fn seed_example_returns_typed_values_and_an_audit_record() {
-    let ctx = Ctx::start().await;
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")
+        .unwrap()
+        .to_utc();
+    let config = Config::default().with_clock(Arc::new(cx_http::FixedClock(at)));
+    let ctx = Ctx::with(config, None).await;
     let id = seed_id();
     let report = ctx.run_seed(&id).await.unwrap();
     let risk = &report.values["riskScore"];
@@ -145,6 +148,9 @@ async fn seed_example_returns_typed_values_and_an_audit_record() {
     assert_eq!(audit["status"], "COMPLETED");
     assert_eq!(audit["errorClassification"], "NONE");
     assert_eq!(audit["complianceTag"], "GDPR-CCPA-AUDIT");
+    // The entry and its record are stamped by the config's clock.
+    assert_eq!(audit["timestamp"], "2024-05-01T12:00:00.123Z");
+    assert_eq!(ctx.audit.records()[0].timestamp, at);
     assert_eq!(audit["payloadHash"], payload_hash(&seed_payload()).as_str());
     assert!(audit["latencyMs"].as_f64().unwrap() >= 500.0, "{audit}");
     assert_eq!(serde_json::to_value(&report.audit).unwrap(), audit);
@@ -315,10 +321,7 @@ async fn a_lost_execute_response_is_retried_without_a_second_job() {
 async fn compute_unavailable_is_retried_then_classified() {
     // No circuit breaker: the 503 storm below would open it (and then fail
     // the last read); this test is about the run's outcome.
-    let http = cx_http::Config {
-        breaker: None,
-        ..cx_http::Config::default()
-    };
+    let http = cx_http::Config::default().with_breaker(None);
     let ctx = Ctx::on(Sim::builder(), http, Config::default()).await;
     let id = seed_id();
     let rule = |times| {
@@ -364,10 +367,7 @@ async fn the_webhook_outcome_is_recorded_not_swallowed() {
     let engine = format!("{}/_sim/webhooks/engine", probe.base_url());
     let broken = format!("{}/_sim/no-such-hook", probe.base_url());
     for (url, delivered) in [(engine, true), (broken, false)] {
-        let config = Config {
-            webhook_url: Some(url.clone()),
-            ..Config::default()
-        };
+        let config = Config::default().with_webhook_url(url.clone());
         let ctx = Ctx::with(config, None).await;
         let report = ctx
             .client
@@ -417,16 +417,14 @@ async fn a_failing_audit_sink_is_reported_with_the_result() {
 /// Runtime settings for fault tests: 2 attempts per call, short backoffs,
 /// no circuit breaker.
 fn fragile_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: cx_http::RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            ..cx_http::RetryPolicy::default()
-        },
-        breaker: None,
-        ..cx_http::Config::default()
-    }
+    cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .with_breaker(None)
 }
 
 const JOB_ROUTE: &str = "GET /api/v2/dataactions/*/jobs/*";
@@ -471,11 +469,11 @@ async fn job_polls_failing_until_the_poll_limit_are_an_unknown_outcome() {
     let err = ctx
         .client
         .run(&seed_id(), seed_payload())
-        .poller(cx_http::Poller {
-            max_polls: Some(3),
-            deadline: None,
-            ..Config::default_poller()
-        })
+        .poller(
+            Config::default_poller()
+                .with_max_polls(Some(3))
+                .with_deadline(None),
+        )
         .send()
         .await
         .unwrap_err();
@@ -554,18 +552,15 @@ async fn an_unknown_job_status_ends_the_wait_at_once_naming_it() {
 #[tokio::test]
 async fn soak_60_runs_under_the_fault_mix_all_complete_exactly_once() {
     const RUNS: usize = 60;
-    let http = cx_http::Config {
-        retry: cx_http::RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            ..cx_http::RetryPolicy::default()
-        },
-        breaker: Some(cx_http::BreakerConfig {
-            open_for: Duration::from_millis(50),
-            ..cx_http::BreakerConfig::default()
-        }),
-        ..cx_http::Config::default()
-    };
+    let http = cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        )
+        .with_breaker(Some(
+            cx_http::BreakerConfig::default().with_open_for(Duration::from_millis(50)),
+        ));
     let ctx = Ctx::on(
         Sim::builder()
             .seed(4)

@@ -30,6 +30,7 @@ use crate::types::{Interaction, Step};
 
 /// Settings of a [`PathAnalyzer`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct AnalyzerConfig {
     /// A decision point dwelling longer than this is a bottleneck. Default
     /// 15 s (seed 003's analyzer default; its example passes 10 s).
@@ -65,6 +66,23 @@ impl Default for AnalyzerConfig {
         }
     }
 }
+
+cx_http::with_setters! { AnalyzerConfig {
+    /// Set [`AnalyzerConfig::threshold`].
+    with_threshold(threshold: Duration);
+    /// Set [`AnalyzerConfig::decision_types`].
+    with_decision_types(decision_types: impl IntoIterator<Item = impl Into<String>>) = decision_types.into_iter().map(Into::into).collect();
+    /// Set [`AnalyzerConfig::max_bottlenecks`].
+    with_max_bottlenecks(max_bottlenecks: usize);
+    /// Set [`AnalyzerConfig::max_data_errors`].
+    with_max_data_errors(max_data_errors: usize);
+    /// Set [`AnalyzerConfig::path_capacity`].
+    with_path_capacity(path_capacity: usize);
+    /// Set [`AnalyzerConfig::top_paths`].
+    with_top_paths(top_paths: usize);
+    /// Set [`AnalyzerConfig::max_nodes`].
+    with_max_nodes(max_nodes: usize);
+}}
 
 /// The before and after values of one changed variable.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -267,7 +267,10 @@ impl Client {
     async fn audit(&self, event: EventType, payload: Value) -> Result<(), cx_audit::Error> {
         match &self.audit {
             None => Ok(()),
-            Some(sink) => sink.write(&AuditRecord::new(event, payload)).await,
+            Some(sink) => {
+                sink.write(&AuditRecord::at(self.config.clock.now(), event, payload))
+                    .await
+            }
         }
     }
 }

@@ -48,7 +48,11 @@ fn queries_sent(sim: &Sim) -> Vec<u16> {
 async fn the_seed_example_returns_its_steps_and_flags_the_slow_decision_node() {
     let sim = Sim::start().await.unwrap();
     let sink = Arc::new(MemorySink::new());
-    let client = client(&sim, Config::default()).with_audit(sink.clone());
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z")
+        .unwrap()
+        .to_utc();
+    let config = Config::default().with_clock(Arc::new(cx_history::FixedClock(at)));
+    let client = client(&sim, config).with_audit(sink.clone());
     // The default threshold (15 s) and the seed example's (10 s) both flag it.
     for threshold in [None, Some(Duration::from_secs(10))] {
         let query = seed_query();
@@ -80,6 +84,7 @@ async fn the_seed_example_returns_its_steps_and_flags_the_slow_decision_node() {
     let records = sink.records();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0].event_type.as_str(), "HISTORY_QUERY_COMPLETED");
+    assert_eq!(records[0].timestamp, at, "stamped by the config's clock");
     assert_eq!(records[0].payload()["compliance_status"], "VERIFIED");
     assert_eq!(
         records[0].payload()["interaction_ids"][0],
@@ -143,16 +148,13 @@ async fn streaming_keeps_within_the_quota_and_reads_every_record() {
     let sim = Sim::start().await.unwrap();
     sim.set_synthetic_history(
         cx_sim::DEFAULT_TENANT,
-        SyntheticHistory {
-            interactions: 1_050,
-            steps: 10,
-            seed: 1,
-        },
+        SyntheticHistory::new(1_050, 10).with_seed(1),
     );
-    sim.set_history_settings(HistorySettings {
-        max_concurrent_queries: 5,
-        latency: Duration::from_millis(30),
-    });
+    sim.set_history_settings(
+        HistorySettings::default()
+            .with_max_concurrent_queries(5)
+            .with_latency(Duration::from_millis(30)),
+    );
     let query = HistoryQuery::builder()
         .interaction_prefix("syn-")
         .limit(100)
@@ -177,13 +179,7 @@ async fn streaming_keeps_within_the_quota_and_reads_every_record() {
 
     // Eight in flight against a quota of five: the runtime retries the 429s.
     sim.clear_journal();
-    let client8 = client(
-        &sim,
-        Config {
-            max_in_flight: 8,
-            ..Config::default()
-        },
-    );
+    let client8 = client(&sim, Config::default().with_max_in_flight(8));
     let report = client8.report(&query).send().await.unwrap();
     assert_eq!(report.records_retrieved, 1_050);
     assert_eq!(report.steps_retrieved, 10_500);

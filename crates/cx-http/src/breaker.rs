@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// Circuit breaker settings. Defaults: opens after 5 consecutive failures, stays open 30 s.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct BreakerConfig {
     /// Consecutive failures that open the circuit. Default 5.
     pub failure_threshold: u32,
@@ -27,6 +28,13 @@ impl Default for BreakerConfig {
         }
     }
 }
+
+crate::with_setters! { BreakerConfig {
+    /// Set [`BreakerConfig::failure_threshold`].
+    with_failure_threshold(failure_threshold: u32);
+    /// Set [`BreakerConfig::open_for`].
+    with_open_for(open_for: Duration);
+}}
 
 #[derive(Debug, Clone, Copy)]
 enum State {

@@ -71,6 +71,7 @@ pub struct Applied<R, S> {
 
 /// The bounded refetch → re-apply → retry loop. See the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConditionalUpdate {
     /// Attempts in all, the first included (≥ 1). Default 3, as seed 002's
     /// `updateWithRetry(maxAttempts = 3)`.

@@ -26,6 +26,7 @@ use crate::retry::{RetryBudgetConfig, RetryPolicy};
 
 /// Client-side rate limit: `per_second` requests per second with bursts of up to `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// Sustained requests per second (≥ 1).
     pub per_second: u32,
@@ -33,8 +34,31 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+impl RateLimit {
+    /// `per_second` requests per second with bursts of up to `burst` (both ≥ 1;
+    /// [`crate::RateLimiter::new`] refuses 0, naming the field).
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        Self { per_second, burst }
+    }
+}
+
 /// Settings of a [`crate::Client`]. See the module docs for the defaults table.
+///
+/// Built from `Default` and the `with_*` setters (the workspace's one
+/// pattern, see [`crate::setters`]):
+///
+/// ```
+/// use std::time::Duration;
+/// use cx_http::{Config, RateLimit};
+///
+/// let config = Config::default()
+///     .with_base_url("https://api-na1.niceincontact.com")
+///     .with_attempt_timeout(Duration::from_secs(10))
+///     .with_rate_limit(RateLimit::new(20, 5));
+/// assert_eq!(config.rate_limit, Some(RateLimit::new(20, 5)));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Config {
     /// Base URL every relative path is joined to, e.g. `https://api-na1.niceincontact.com`.
     pub base_url: String,
@@ -82,6 +106,31 @@ impl Default for Config {
         }
     }
 }
+
+crate::with_setters! { Config {
+    /// Set [`Config::base_url`].
+    with_base_url(base_url: impl Into<String>) = base_url.into();
+    /// Set [`Config::user_agent`].
+    with_user_agent(user_agent: impl Into<String>) = user_agent.into();
+    /// Set [`Config::connect_timeout`].
+    with_connect_timeout(connect_timeout: Duration);
+    /// Set [`Config::attempt_timeout`].
+    with_attempt_timeout(attempt_timeout: Duration);
+    /// Set [`Config::retry`].
+    with_retry(retry: RetryPolicy);
+    /// Set [`Config::retry_budget`].
+    with_retry_budget(retry_budget: RetryBudgetConfig);
+    /// Set [`Config::breaker`] (`None` disables the circuit breaker).
+    with_breaker(breaker: Option<BreakerConfig>);
+    /// Limit the client to `rate_limit` ([`Config::rate_limit`]).
+    with_rate_limit(rate_limit: RateLimit) = Some(rate_limit);
+    /// Allow at most `max_in_flight` requests at once ([`Config::max_in_flight`]).
+    with_max_in_flight(max_in_flight: usize) = Some(max_in_flight);
+    /// Set [`Config::pool_max_idle_per_host`].
+    with_pool_max_idle_per_host(pool_max_idle_per_host: usize);
+    /// Set [`Config::max_body_bytes`] (bytes).
+    with_max_body_bytes(max_body_bytes: usize);
+}}
 
 /// Check that `value`, the setting named `field` (`"api_url"`, `"auth_url"`),
 /// is an absolute http(s) URL, so a bad setting is reported under its own

@@ -55,6 +55,7 @@ pub mod paginate;
 mod path;
 mod poll;
 mod retry;
+pub mod setters;
 mod text;
 mod validation;
 

@@ -68,6 +68,7 @@ pub struct PollProgress {
 /// Poll schedule. Default: first poll at once, then 200 ms ×1.5 capped at 5 s,
 /// 10% jitter, 120 s deadline, no poll limit.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Poller {
     /// Wait before the first poll. Default 0.
     pub first_delay: Duration,
@@ -98,6 +99,23 @@ impl Default for Poller {
         }
     }
 }
+
+crate::with_setters! { Poller {
+    /// Set [`Poller::first_delay`].
+    with_first_delay(first_delay: Duration);
+    /// Set [`Poller::initial_delay`].
+    with_initial_delay(initial_delay: Duration);
+    /// Set [`Poller::multiplier`].
+    with_multiplier(multiplier: f64);
+    /// Set [`Poller::max_delay`].
+    with_max_delay(max_delay: Duration);
+    /// Set [`Poller::jitter`] (a fraction, 0..=1).
+    with_jitter(jitter: f64);
+    /// Set [`Poller::deadline`] (`None` for no deadline).
+    with_deadline(deadline: Option<Duration>);
+    /// Set [`Poller::max_polls`] (`None` for no limit).
+    with_max_polls(max_polls: Option<u32>);
+}}
 
 impl Poller {
     /// The wait after `pending` pending answers (1-based), before jitter.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// Defaults (also listed in [`crate::Config`]): 4 attempts, 100 ms initial
 /// backoff, ×2 per retry, 10 s cap, 60 s total deadline, `Retry-After` capped at 60 s.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in total, the first included (1 = never retry). Default 4.
     pub max_attempts: u32,
@@ -41,6 +42,21 @@ impl Default for RetryPolicy {
         }
     }
 }
+
+crate::with_setters! { RetryPolicy {
+    /// Set [`RetryPolicy::max_attempts`] (1 = never retry).
+    with_max_attempts(max_attempts: u32);
+    /// Set [`RetryPolicy::initial_backoff`].
+    with_initial_backoff(initial_backoff: Duration);
+    /// Set [`RetryPolicy::multiplier`].
+    with_multiplier(multiplier: f64);
+    /// Set [`RetryPolicy::max_backoff`].
+    with_max_backoff(max_backoff: Duration);
+    /// Set [`RetryPolicy::total_deadline`].
+    with_total_deadline(total_deadline: Duration);
+    /// Set [`RetryPolicy::retry_after_cap`].
+    with_retry_after_cap(retry_after_cap: Duration);
+}}
 
 impl RetryPolicy {
     /// The upper bound of the backoff window before retry `retry` (0-based), capped.
@@ -87,6 +103,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// Settings of the [`RetryBudget`]. Default: 20% of requests may be retries,
 /// plus a reserve of 10 retries per second so a quiet client can still retry.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RetryBudgetConfig {
     /// Retry tokens earned per first attempt. Default 0.2.
     pub ratio: f64,
@@ -105,6 +122,15 @@ impl Default for RetryBudgetConfig {
         }
     }
 }
+
+crate::with_setters! { RetryBudgetConfig {
+    /// Set [`RetryBudgetConfig::ratio`].
+    with_ratio(ratio: f64);
+    /// Set [`RetryBudgetConfig::reserve_per_sec`].
+    with_reserve_per_sec(reserve_per_sec: f64);
+    /// Set [`RetryBudgetConfig::max_tokens`].
+    with_max_tokens(max_tokens: f64);
+}}
 
 /// A token bucket that bounds retries to a fraction of traffic, so that an
 /// outage cannot multiply the load a client sends by `max_attempts`.

@@ -102,11 +102,7 @@ async fn a_budget_spent_on_conflicts_is_a_conflict_error() {
 async fn a_request_rate_limiter_spaces_only_the_calls_it_is_given_to() {
     let sim = Sim::start().await.unwrap();
     let client = client(&sim);
-    let limiter = RateLimiter::new(RateLimit {
-        per_second: 10,
-        burst: 1,
-    })
-    .unwrap();
+    let limiter = RateLimiter::new(RateLimit::new(10, 1)).unwrap();
     read(&client).await.unwrap(); // token fetched before timing
     let tasks: Vec<_> = (0..6)
         .map(|i| {

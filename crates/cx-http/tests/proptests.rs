@@ -47,12 +47,10 @@ proptest! {
         multiplier in 0.0f64..100.0,
         cap_ms in 0u64..600_000,
     ) {
-        let policy = RetryPolicy {
-            initial_backoff: Duration::from_millis(initial_ms),
-            multiplier,
-            max_backoff: Duration::from_millis(cap_ms),
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(initial_ms))
+            .with_multiplier(multiplier)
+            .with_max_backoff(Duration::from_millis(cap_ms));
         let wait = policy.backoff(retry, unit);
         prop_assert!(wait <= policy.max_backoff);
         prop_assert!(wait <= policy.backoff_ceiling(retry));
@@ -61,14 +59,14 @@ proptest! {
     /// Backoff ceilings never shrink from one retry to the next.
     #[test]
     fn backoff_ceiling_is_monotonic(retry in 0u32..1_000, multiplier in 1.0f64..10.0) {
-        let policy = RetryPolicy { multiplier, ..RetryPolicy::default() };
+        let policy = RetryPolicy::default().with_multiplier(multiplier);
         prop_assert!(policy.backoff_ceiling(retry) <= policy.backoff_ceiling(retry + 1));
     }
 
     /// Poll delays stay within the cap.
     #[test]
     fn poll_delay_never_exceeds_the_cap(n in 0u32..10_000, multiplier in 0.0f64..50.0, cap_ms in 0u64..60_000) {
-        let p = Poller { multiplier, max_delay: Duration::from_millis(cap_ms), ..Poller::default() };
+        let p = Poller::default().with_multiplier(multiplier).with_max_delay(Duration::from_millis(cap_ms));
         prop_assert!(p.delay_for(n) <= p.max_delay);
     }
 }

@@ -325,11 +325,10 @@ async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
 async fn the_retry_budget_caps_retries_across_calls() {
     let sim = Sim::start().await.unwrap();
     let mut config = fast_config(&sim);
-    config.retry_budget = RetryBudgetConfig {
-        ratio: 0.0,
-        reserve_per_sec: 0.0,
-        max_tokens: 1.0,
-    };
+    config.retry_budget = RetryBudgetConfig::default()
+        .with_ratio(0.0)
+        .with_reserve_per_sec(0.0)
+        .with_max_tokens(1.0);
     config.breaker = None;
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
@@ -346,10 +345,11 @@ async fn the_circuit_opens_and_stops_sending() {
     let sim = Sim::start().await.unwrap();
     let mut config = fast_config(&sim);
     config.retry.max_attempts = 1;
-    config.breaker = Some(BreakerConfig {
-        failure_threshold: 3,
-        open_for: Duration::from_secs(60),
-    });
+    config.breaker = Some(
+        BreakerConfig::default()
+            .with_failure_threshold(3)
+            .with_open_for(Duration::from_secs(60)),
+    );
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
     sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
@@ -366,13 +366,7 @@ async fn the_circuit_opens_and_stops_sending() {
 #[tokio::test]
 async fn the_client_side_rate_limit_spaces_requests() {
     let sim = Sim::start().await.unwrap();
-    let config = Config {
-        rate_limit: Some(RateLimit {
-            per_second: 10,
-            burst: 1,
-        }),
-        ..fast_config(&sim)
-    };
+    let config = fast_config(&sim).with_rate_limit(RateLimit::new(10, 1));
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
     let started = Instant::now();
@@ -387,10 +381,7 @@ async fn the_client_side_rate_limit_spaces_requests() {
 #[tokio::test]
 async fn the_concurrency_limit_bounds_requests_in_flight() {
     let sim = Sim::start().await.unwrap();
-    let config = Config {
-        max_in_flight: Some(2),
-        ..fast_config(&sim)
-    };
+    let config = fast_config(&sim).with_max_in_flight(2);
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
     sim.set_faults(vec![FaultRule::new(
@@ -565,13 +556,7 @@ async fn a_redirect_to_another_origin_is_not_followed_with_the_token() {
     ))
     .await;
     // The redirecting host is the configured one; the token comes from the simulator.
-    let api = client_with(
-        &sim,
-        Config {
-            base_url: redirector,
-            ..fast_config(&sim)
-        },
-    );
+    let api = client_with(&sim, fast_config(&sim).with_base_url(redirector));
     let err = api.get(skills_path()).send().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
     assert!(err.to_string().contains(other.base_url()), "{err}");
@@ -608,26 +593,17 @@ async fn hostile_ids_are_refused_before_any_request() {
 /// A client without a circuit breaker: these tests fail a route more than
 /// 5 times in a row on purpose.
 fn unguarded(sim: &Sim) -> cx_http::Client {
-    client_with(
-        sim,
-        Config {
-            breaker: None,
-            ..fast_config(sim)
-        },
-    )
+    client_with(sim, fast_config(sim).with_breaker(None))
 }
 
 /// A poller for these tests: polls 10 ms apart, 5 s deadline.
 fn quick_poller() -> cx_http::Poller {
-    cx_http::Poller {
-        first_delay: Duration::ZERO,
-        initial_delay: Duration::from_millis(10),
-        multiplier: 1.0,
-        max_delay: Duration::from_millis(10),
-        jitter: 0.0,
-        deadline: Some(Duration::from_secs(5)),
-        max_polls: None,
-    }
+    cx_http::Poller::default()
+        .with_initial_delay(Duration::from_millis(10))
+        .with_multiplier(1.0)
+        .with_max_delay(Duration::from_millis(10))
+        .with_jitter(0.0)
+        .with_deadline(Some(Duration::from_secs(5)))
 }
 
 #[tokio::test]
@@ -737,11 +713,7 @@ async fn at_the_deadline_the_last_transient_error_is_returned() {
     let sim = Sim::start().await.unwrap();
     let api = unguarded(&sim);
     sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(502, None))]);
-    let poller = cx_http::Poller {
-        deadline: None,
-        max_polls: Some(3),
-        ..quick_poller()
-    };
+    let poller = quick_poller().with_deadline(None).with_max_polls(Some(3));
     let err = poller
         .poll("workflow read", || {
             let req = api.get(WF);
@@ -805,11 +777,11 @@ async fn a_body_over_the_cap_fails_while_streaming_and_is_not_buffered() {
     for head in cases {
         let (url, written) = endless_body(head).await;
         let api = cx_http::Client::builder()
-            .config(Config {
-                base_url: url,
-                max_body_bytes: CAP,
-                ..Config::default()
-            })
+            .config(
+                Config::default()
+                    .with_base_url(url)
+                    .with_max_body_bytes(CAP),
+            )
             .build()
             .unwrap();
         let err = api.get("/big").send().await.unwrap_err();
@@ -835,13 +807,7 @@ async fn a_body_over_the_cap_fails_while_streaming_and_is_not_buffered() {
 #[tokio::test]
 async fn a_per_request_cap_overrides_the_client_default() {
     let sim = Sim::start().await.unwrap();
-    let api = client_with(
-        &sim,
-        Config {
-            max_body_bytes: 16,
-            ..fast_config(&sim)
-        },
-    );
+    let api = client_with(&sim, fast_config(&sim).with_max_body_bytes(16));
     let err = api
         .get("/api/v2/agents/agent-001")
         .send()

@@ -45,6 +45,7 @@ use crate::wire::{ApiError, JournalCtx, header_str, json_response, parse_urlenco
 /// `{"clientId", "clientSecret", "tenant", "scopes": [...], "tokenTtlSecs"?}`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct ClientRegistration {
     /// The `client_id`.
     pub client_id: String,

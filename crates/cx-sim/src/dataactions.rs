@@ -42,12 +42,27 @@ const MAX_QUEUED_MS: u64 = 50;
 /// parameters an execution must supply. JSON: `{versionId, requiredParameters}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct DataActionVersion {
     /// Version id, e.g. `v2.1.0`.
     pub version_id: String,
     /// Names of the required input parameters.
     #[serde(default)]
     pub required_parameters: Vec<String>,
+}
+
+impl DataActionVersion {
+    /// Version `version_id` (e.g. `v2.1.0`) requiring `required_parameters`.
+    pub fn new<I, S>(version_id: impl Into<String>, required_parameters: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            version_id: version_id.into(),
+            required_parameters: required_parameters.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// How the jobs of a data action end. JSON: `{"kind": "complete"}`,
@@ -80,6 +95,7 @@ pub enum JobOutcome {
 /// `durationMs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct DataActionFixture {
     /// Action id, e.g. `DA-123456`.
     pub id: String,
@@ -118,6 +134,13 @@ impl DataActionFixture {
             duration: Duration::from_millis(500),
             outcome: JobOutcome::Complete,
         }
+    }
+
+    /// Sets the versions, newest first.
+    #[must_use]
+    pub fn with_versions(mut self, versions: Vec<DataActionVersion>) -> Self {
+        self.versions = versions;
+        self
     }
 
     /// Sets the job duration.

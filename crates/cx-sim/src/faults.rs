@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 /// When a rule applies and what it does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct FaultRule {
     /// `"METHOD /path/pattern"`: `*` matches one path segment, `**` any rest
     /// (zero or more segments); the method may be `*` (any) or omitted.

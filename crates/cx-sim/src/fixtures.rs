@@ -29,6 +29,7 @@ use crate::auth::ClientRegistration;
 /// as `[name, type]` pairs, duration as `durationMs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct WorkflowFixture {
     /// Workflow id, e.g. `wf_12345678-abcd-efgh-ijkl-1234567890ab`.
     pub id: String,

@@ -40,6 +40,7 @@ pub const BAD_CLOCK_INTERACTION_ID: &str = "badc10c0-0000-4000-8000-000000000001
 /// node dwelling 0.5–25.5 s, others 0.5–8.5 s; about 1 step in 25 has
 /// `errorState: true`. JSON: `{"interactions", "steps", "seed"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SyntheticHistory {
     /// Number of interactions.
     pub interactions: u64,
@@ -53,6 +54,22 @@ pub struct SyntheticHistory {
 impl SyntheticHistory {
     /// Prefix of every synthetic interaction id.
     pub const PREFIX: &'static str = "syn-";
+
+    /// `interactions` interactions of `steps` steps each, generator seed 0.
+    pub fn new(interactions: u64, steps: u32) -> Self {
+        Self {
+            interactions,
+            steps,
+            seed: 0,
+        }
+    }
+
+    /// Sets the generator seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
 
     /// The id of synthetic interaction `index`: `syn-` and 8 digits.
     pub fn id(index: u64) -> String {
@@ -73,6 +90,7 @@ impl SyntheticHistory {
 /// Settings of the history endpoint. JSON: `{"maxConcurrentQueries", "latencyMs"}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct HistorySettings {
     /// History queries a tenant may have in flight at once; one more gets
     /// 429 `concurrent_query_limit` with `Retry-After: 1`. Default 5 (seed 003).
@@ -89,6 +107,22 @@ impl Default for HistorySettings {
             max_concurrent_queries: 5,
             latency: Duration::ZERO,
         }
+    }
+}
+
+impl HistorySettings {
+    /// Sets [`HistorySettings::max_concurrent_queries`].
+    #[must_use]
+    pub fn with_max_concurrent_queries(mut self, max_concurrent_queries: usize) -> Self {
+        self.max_concurrent_queries = max_concurrent_queries;
+        self
+    }
+
+    /// Sets [`HistorySettings::latency`].
+    #[must_use]
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
     }
 }
 

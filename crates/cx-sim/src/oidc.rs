@@ -95,6 +95,7 @@ static SIGNING_KEY: LazyLock<Option<jsonwebtoken::EncodingKey>> = LazyLock::new(
 /// "tenant"?}`.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct AccessKey {
     /// The access key id (sent as `username`).
     pub access_key_id: String,

@@ -13,6 +13,7 @@ use crate::clock::duration_ms;
 /// How long finished resources and stored idempotent responses are kept,
 /// and how many at most, per tenant and kind. See `SimBuilder::retention`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Retention {
     /// A finished resource (or a stored idempotent response) older than
     /// this, in sim time, is evicted. Default 24 h.
@@ -33,6 +34,20 @@ impl Default for Retention {
 }
 
 impl Retention {
+    /// Sets [`Retention::max_age`].
+    #[must_use]
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Sets [`Retention::max_finished`].
+    #[must_use]
+    pub fn with_max_finished(mut self, max_finished: usize) -> Self {
+        self.max_finished = max_finished;
+        self
+    }
+
     /// `max_age` in ms.
     pub(crate) fn max_age_ms(&self) -> u64 {
         duration_ms(self.max_age)

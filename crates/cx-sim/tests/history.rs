@@ -111,11 +111,7 @@ async fn synthetic_sets_page_by_prefix_and_by_id() {
     let ctx = Ctx::new().await;
     ctx.sim.set_synthetic_history(
         cx_sim::DEFAULT_TENANT,
-        cx_sim::SyntheticHistory {
-            interactions: 250,
-            steps: 10,
-            seed: 9,
-        },
+        cx_sim::SyntheticHistory::new(250, 10).with_seed(9),
     );
     let mut ids = Vec::new();
     for offset in [0, 100, 200, 300] {
@@ -150,10 +146,11 @@ async fn synthetic_sets_page_by_prefix_and_by_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_concurrent_query_quota_answers_429_with_retry_after() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_history_settings(cx_sim::HistorySettings {
-        max_concurrent_queries: 2,
-        latency: Duration::from_millis(400),
-    });
+    ctx.sim.set_history_settings(
+        cx_sim::HistorySettings::default()
+            .with_max_concurrent_queries(2)
+            .with_latency(Duration::from_millis(400)),
+    );
     let filter = format!("interactionId IN ['{}']", cx_sim::SEED_INTERACTION_ID);
     let mut tasks = Vec::new();
     for _ in 0..5 {

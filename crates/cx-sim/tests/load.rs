@@ -96,10 +96,11 @@ async fn hundred_concurrent_clients() {
 async fn memory_stays_bounded_by_the_retention() {
     const KEEP: usize = 50;
     let sim = Sim::builder()
-        .retention(Retention {
-            max_age: Duration::from_secs(3600),
-            max_finished: KEEP,
-        })
+        .retention(
+            Retention::default()
+                .with_max_age(Duration::from_secs(3600))
+                .with_max_finished(KEEP),
+        )
         .max_tokens(160)
         .journal_capacity(100)
         .start()

@@ -355,7 +355,7 @@ impl Client {
             "instanceId": completion.instance_id,
             "workflowId": completion.workflow_id,
             "status": completion.status,
-            "webhookReceivedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "webhookReceivedAt": self.config.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         });
         self.audit(EventType::WORKFLOW_COMPLETED, payload)
             .await
@@ -380,7 +380,10 @@ impl Client {
     ) -> Result<(), cx_audit::Error> {
         match &self.audit {
             None => Ok(()),
-            Some(sink) => sink.write(&AuditRecord::new(event, payload)).await,
+            Some(sink) => {
+                sink.write(&AuditRecord::at(self.config.clock.now(), event, payload))
+                    .await
+            }
         }
     }
 

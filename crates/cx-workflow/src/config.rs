@@ -11,6 +11,8 @@
 //! | `poller.deadline` | none | the poll count bounds the wait (about 6.7 min with these delays) |
 //! | `max_concurrent_executions` | none | seed 000 quota: refuse when this many executions run |
 //! | `max_concurrent_instances` | 50 | seed 001 capacity: refuse when this many instances run |
+//! | `definition_ttl` | 30 s | how long a definition read for prerequisite checks is reused |
+//! | `clock` | [`SystemClock`] | "now" of audit records and completion timestamps |
 //!
 //! Retries of individual calls (429 with `Retry-After`, 5xx) are the
 //! runtime's, configured on the [`cx_http::Client`]. On top, `poller`
@@ -18,25 +20,22 @@
 //! fail transiently are tried again on its schedule until its `deadline`
 //! or `max_polls`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use cx_http::Poller;
+use cx_http::{Clock, Poller, SystemClock};
 
 /// Settings of a [`crate::Client`]. See the module docs for the defaults.
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = cx_workflow::Config {
-///     max_concurrent_executions: Some(10),
-///     poller: cx_http::Poller {
-///         initial_delay: Duration::from_millis(500),
-///         ..cx_workflow::Config::seed_poller()
-///     },
-///     ..cx_workflow::Config::default()
-/// };
-/// # let _ = config;
+/// let config = cx_workflow::Config::default()
+///     .with_max_concurrent_executions(10)
+///     .with_poller(cx_workflow::Config::seed_poller().with_initial_delay(Duration::from_millis(500)));
+/// assert_eq!(config.max_concurrent_executions, Some(10));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// How execution status is polled (seed 000 step 3).
     pub poller: Poller,
@@ -56,21 +55,20 @@ pub struct Config {
     /// workflow that stopped being deployable meanwhile (409), which also
     /// drops the cached copy. Default 30 s; `Duration::ZERO` reads it every time.
     pub definition_ttl: Duration,
+    /// Where "now" comes from (audit records, `webhookReceivedAt`).
+    /// Default [`SystemClock`].
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Config {
     /// Seed 000's polling schedule: first poll at once, then 2 s ×1.5 capped
     /// at 15 s, 10% jitter, at most 30 polls, no separate deadline.
     pub fn seed_poller() -> Poller {
-        Poller {
-            first_delay: Duration::ZERO,
-            initial_delay: Duration::from_secs(2),
-            multiplier: 1.5,
-            max_delay: Duration::from_secs(15),
-            jitter: 0.1,
-            deadline: None,
-            max_polls: Some(30),
-        }
+        Poller::default()
+            .with_initial_delay(Duration::from_secs(2))
+            .with_max_delay(Duration::from_secs(15))
+            .with_deadline(None)
+            .with_max_polls(Some(30))
     }
 }
 
@@ -81,9 +79,23 @@ impl Default for Config {
             max_concurrent_executions: None,
             max_concurrent_instances: Some(50),
             definition_ttl: Duration::from_secs(30),
+            clock: Arc::new(SystemClock),
         }
     }
 }
+
+cx_http::with_setters! { Config {
+    /// Set [`Config::poller`].
+    with_poller(poller: Poller);
+    /// Refuse an execution while `max_concurrent_executions` run ([`Config::max_concurrent_executions`]).
+    with_max_concurrent_executions(max_concurrent_executions: u64) = Some(max_concurrent_executions);
+    /// Set [`Config::max_concurrent_instances`] (`None`: no capacity check).
+    with_max_concurrent_instances(max_concurrent_instances: Option<u64>);
+    /// Set [`Config::definition_ttl`].
+    with_definition_ttl(definition_ttl: Duration);
+    /// Read "now" from `clock` ([`Config::clock`]).
+    with_clock(clock: Arc<dyn Clock>);
+}}
 
 #[cfg(test)]
 mod tests {
@@ -95,6 +107,11 @@ mod tests {
         assert_eq!(c.poller.max_polls, Some(30));
         assert_eq!(c.poller.initial_delay, Duration::from_secs(2));
         assert_eq!(c.poller.delay_for(10), Duration::from_secs(15));
+        assert_eq!(c.poller.first_delay, Duration::ZERO);
+        assert_eq!(
+            (c.poller.multiplier, c.poller.jitter, c.poller.deadline),
+            (1.5, 0.1, None)
+        );
         assert_eq!(c.max_concurrent_instances, Some(50));
         assert_eq!(c.max_concurrent_executions, None);
     }

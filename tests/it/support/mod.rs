@@ -20,16 +20,13 @@ pub async fn workflow_client(sim: &Sim, dir: &std::path::Path) -> (Client, cx_ht
     tenant.http.retry.initial_backoff = Duration::from_millis(10);
     tenant.http.retry.max_backoff = Duration::from_millis(50);
     let (http, _) = tenant.connect().unwrap();
-    let config = Config {
-        poller: cx_http::Poller {
-            first_delay: Duration::from_millis(50),
-            initial_delay: Duration::from_millis(50),
-            max_delay: Duration::from_millis(200),
-            deadline: Some(Duration::from_secs(30)),
-            ..cx_http::Poller::default()
-        },
-        ..Config::default()
-    };
+    let config = Config::default().with_poller(
+        cx_http::Poller::default()
+            .with_first_delay(Duration::from_millis(50))
+            .with_initial_delay(Duration::from_millis(50))
+            .with_max_delay(Duration::from_millis(200))
+            .with_deadline(Some(Duration::from_secs(30))),
+    );
     let sink = Arc::new(JsonlSink::open(dir).await.unwrap());
     (Client::new(http.clone(), config).with_audit(sink), http)
 }

@@ -31,9 +31,7 @@ pub fn http(sim: &Sim) -> cx_http::Client {
 /// An agents client with `config`, auditing into the returned sink.
 pub fn agents(sim: &Sim, config: Config) -> (Client, Arc<MemorySink>) {
     let sink = Arc::new(MemorySink::new());
-    let client = Client::new(http(sim), config)
-        .unwrap()
-        .with_audit(sink.clone());
+    let client = Client::new(http(sim), config).with_audit(sink.clone());
     (client, sink)
 }
 

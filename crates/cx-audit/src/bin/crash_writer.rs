@@ -19,7 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         return Err("usage: cx-audit-crash-writer <DIR> <RUN>".into());
     };
     let run: u64 = run.parse()?;
-    let mut options = SinkOptions::default().checkpoint_every(50);
+    let mut options = SinkOptions::default().with_checkpoint_every(50);
     options.signing_key = SigningKey::from_env()?.map(Arc::new);
     let sink = Arc::new(JsonlSink::open_with_options(&dir, options).await?);
     for repair in sink.repairs() {

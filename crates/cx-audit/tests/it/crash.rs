@@ -63,7 +63,7 @@ async fn sigkill_loses_no_durable_record_and_restart_continues_the_chain() -> Te
     // checkpoints continue, and closing covers everything with a checkpoint.
     let sink = JsonlSink::open_with_options(
         tmp.path(),
-        SinkOptions::default().signing_key(SigningKey::from_file(&key_file)?),
+        SinkOptions::default().with_signing_key(SigningKey::from_file(&key_file)?),
     )
     .await?;
     let before = sink.last_hash().await?;

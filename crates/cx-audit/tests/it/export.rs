@@ -31,11 +31,10 @@ async fn every_entry_is_exported_across_pages_with_verifiable_hashes() {
         .unwrap();
     }
     let sink = MemorySink::new();
-    let query = ExportQuery {
-        resource_type: Some("workflow_execution".into()),
-        resource_id: Some(WF_ID.into()),
-        page_size: 3,
-    };
+    let query = ExportQuery::default()
+        .with_resource_type("workflow_execution")
+        .with_resource_id(WF_ID)
+        .with_page_size(3);
     let report = export_audit_logs(&api, &query, &sink).await.unwrap();
     let records = sink.records();
     assert_eq!(report.exported as usize, records.len());
@@ -61,10 +60,7 @@ async fn a_bad_page_size_is_rejected_before_any_request() {
         .connect()
         .unwrap();
     for page_size in [0, 1001] {
-        let query = ExportQuery {
-            page_size,
-            ..ExportQuery::default()
-        };
+        let query = ExportQuery::default().with_page_size(page_size);
         let err = export_audit_logs(&api, &query, &MemorySink::new())
             .await
             .unwrap_err();

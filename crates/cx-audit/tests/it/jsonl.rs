@@ -401,9 +401,9 @@ async fn a_witness_receives_every_checkpoint_the_sink_writes() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let witness = std::sync::Arc::new(cx_audit::MemorySink::new());
     let options = cx_audit::SinkOptions::default()
-        .signing_key(cx_audit::SigningKey::generate()?)
-        .checkpoint_every(2)
-        .witness(witness.clone());
+        .with_signing_key(cx_audit::SigningKey::generate()?)
+        .with_checkpoint_every(2)
+        .with_witness(witness.clone());
     let sink = JsonlSink::open_with_options(tmp.path(), options).await?;
     for i in 0..3 {
         sink.write(&AuditRecord::new("X", json!(i))).await?;

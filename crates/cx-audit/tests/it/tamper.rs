@@ -168,9 +168,10 @@ enum Caught {
 /// records, at each day roll and at the end. Each file then reads:
 /// `r r r CP r CP` (6 lines).
 async fn signed_log(dir: &Path, key: SigningKey) -> TestResult {
-    let options = SinkOptions::policy(FsyncPolicy::EveryRecord)
-        .signing_key(key)
-        .checkpoint_every(3);
+    let options = SinkOptions::default()
+        .with_policy(FsyncPolicy::EveryRecord)
+        .with_signing_key(key)
+        .with_checkpoint_every(3);
     let sink = JsonlSink::open_with_options(dir, options).await?;
     for day in 1..=3 {
         for i in 0..4 {

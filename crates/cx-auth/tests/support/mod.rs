@@ -9,13 +9,10 @@ use cx_http::RetryPolicy;
 
 /// Runtime settings with two quick attempts, so failures surface fast.
 pub fn fast_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(10),
-            ..RetryPolicy::default()
-        },
-        ..cx_http::Config::default()
-    }
+    cx_http::Config::default().with_retry(
+        RetryPolicy::default()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(5))
+            .with_max_backoff(Duration::from_millis(10)),
+    )
 }

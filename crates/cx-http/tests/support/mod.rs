@@ -52,16 +52,12 @@ impl Authenticate for SimToken {
 
 /// Fast retries so tests stay quick; Retry-After is still honoured as sent.
 pub fn fast_config(sim: &Sim) -> Config {
-    Config {
-        base_url: sim.base_url().to_owned(),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        },
-        ..Config::default()
-    }
+    Config::default().with_base_url(sim.base_url()).with_retry(
+        RetryPolicy::default()
+            .with_max_attempts(4)
+            .with_initial_backoff(Duration::from_millis(10))
+            .with_max_backoff(Duration::from_millis(50)),
+    )
 }
 
 pub fn client_with(sim: &Sim, config: Config) -> Client {

@@ -299,6 +299,7 @@ impl ContextVariable {
 /// [`TriggerPayload::new`] or, from unchecked values collecting every
 /// problem at once, [`TriggerPayload::builder`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TriggerPayload {
     /// The workflow to start.
     pub workflow_id: WorkflowId,

@@ -32,26 +32,20 @@ pub struct Ctx {
 
 /// A poller for tests: first poll at once, 25 ms ×1.5 up to 100 ms, 10 s deadline.
 pub fn fast_poller() -> Poller {
-    Poller {
-        first_delay: Duration::ZERO,
-        initial_delay: Duration::from_millis(25),
-        multiplier: 1.5,
-        max_delay: Duration::from_millis(100),
-        jitter: 0.1,
-        deadline: Some(Duration::from_secs(10)),
-        max_polls: Some(200),
-    }
+    Poller::default()
+        .with_initial_delay(Duration::from_millis(25))
+        .with_max_delay(Duration::from_millis(100))
+        .with_deadline(Some(Duration::from_secs(10)))
+        .with_max_polls(Some(200))
 }
 
 /// The default test config: the fast poller, no quota, no capacity check,
 /// definitions read on every execution (the cache has its own test).
 pub fn fast_config() -> Config {
-    Config {
-        poller: fast_poller(),
-        max_concurrent_executions: None,
-        max_concurrent_instances: None,
-        definition_ttl: Duration::ZERO,
-    }
+    Config::default()
+        .with_poller(fast_poller())
+        .with_max_concurrent_instances(None)
+        .with_definition_ttl(Duration::ZERO)
 }
 
 impl Ctx {

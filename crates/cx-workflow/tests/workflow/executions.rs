@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cx_audit::{AuditRecord, AuditSink, EventType};
-use cx_http::Poller;
 use cx_sim::{Fault, FaultRule, Sim};
 use cx_workflow::{
-    Client, Config, ErrorKind, ExecutionPriority, ExecutionStatus, OutputMapping, Progress, Rule,
+    Client, ErrorKind, ExecutionPriority, ExecutionStatus, OutputMapping, Progress, Rule,
 };
 use serde_json::{Value, json};
 
@@ -21,10 +20,7 @@ use crate::support::{
 async fn happy_path_completes_with_mapped_output_and_metrics() -> TestResult {
     let ctx = Ctx::with(
         Sim::builder(),
-        Config {
-            max_concurrent_executions: Some(5),
-            ..fast_config()
-        },
+        fast_config().with_max_concurrent_executions(5),
     )
     .await?;
     let id = wf(SEED_WORKFLOW_ID)?;
@@ -215,10 +211,7 @@ async fn unknown_workflow_is_not_found() -> TestResult {
 async fn quota_exceeded_is_refused_before_posting() -> TestResult {
     let ctx = Ctx::with(
         Sim::builder(),
-        Config {
-            max_concurrent_executions: Some(1),
-            ..fast_config()
-        },
+        fast_config().with_max_concurrent_executions(1),
     )
     .await?;
     // One slow execution (2 s) is running.
@@ -248,13 +241,12 @@ async fn quota_exceeded_is_refused_before_posting() -> TestResult {
 async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
     let ctx = Ctx::start().await?;
     let id = wf("wf_stuck_0001")?;
-    let poller = Poller {
-        initial_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(40),
-        max_polls: Some(5),
-        deadline: None,
-        ..fast_config().poller
-    };
+    let poller = fast_config()
+        .poller
+        .with_initial_delay(Duration::from_millis(20))
+        .with_max_delay(Duration::from_millis(40))
+        .with_max_polls(Some(5))
+        .with_deadline(None);
     let result = tokio::time::timeout(
         Duration::from_secs(10),
         ctx.client.execute(&id).poller(poller).send(),
@@ -545,11 +537,10 @@ async fn the_send_future_is_send() -> TestResult {
 #[tokio::test]
 async fn an_unbounded_poller_is_refused_before_submitting() -> TestResult {
     let ctx = Ctx::start().await?;
-    let forever = Poller {
-        max_polls: None,
-        deadline: None,
-        ..fast_config().poller
-    };
+    let forever = fast_config()
+        .poller
+        .with_max_polls(None)
+        .with_deadline(None);
     let Err(err) = ctx
         .client
         .execute(&wf(SEED_WORKFLOW_ID)?)
@@ -573,11 +564,10 @@ async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
         Fault::ConnectionReset,
     )]);
     // One call: reads are also retried on the poller's schedule until its limit.
-    let once = Poller {
-        max_polls: Some(1),
-        deadline: None,
-        ..fast_config().poller
-    };
+    let once = fast_config()
+        .poller
+        .with_max_polls(Some(1))
+        .with_deadline(None);
     let Err(err) = ctx
         .client
         .execute(&wf(SEED_WORKFLOW_ID)?)
@@ -599,10 +589,7 @@ async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
 
 #[tokio::test]
 async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses() -> TestResult {
-    let config = Config {
-        definition_ttl: Duration::from_secs(60),
-        ..fast_config()
-    };
+    let config = fast_config().with_definition_ttl(Duration::from_secs(60));
     let ctx = Ctx::with(Sim::builder(), config).await?;
     let id = wf(SEED_WORKFLOW_ID)?;
     let definition_reads = |ctx: &Ctx| {

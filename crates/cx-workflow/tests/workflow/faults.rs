@@ -6,7 +6,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use cx_http::Poller;
 use cx_sim::{Fault, FaultRule, Sim};
 use cx_workflow::{Config, ErrorKind};
 use futures::StreamExt;
@@ -17,16 +16,14 @@ use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, seed_
 /// Runtime settings for fault tests: 2 attempts per call (so a few faults
 /// in a row exhaust one call), short backoffs, no circuit breaker.
 fn fragile_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: cx_http::RetryPolicy {
-            max_attempts: 2,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            ..cx_http::RetryPolicy::default()
-        },
-        breaker: None,
-        ..cx_http::Config::default()
-    }
+    cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .with_breaker(None)
 }
 
 async fn fragile(config: Config) -> Result<Ctx, crate::support::BoxError> {
@@ -97,11 +94,10 @@ async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -
             retry_after: None,
         },
     )]);
-    let poller = Poller {
-        max_polls: Some(4),
-        deadline: None,
-        ..fast_config().poller
-    };
+    let poller = fast_config()
+        .poller
+        .with_max_polls(Some(4))
+        .with_deadline(None);
     let Err(err) = ctx
         .client
         .execute(&wf(SEED_WORKFLOW_ID)?)
@@ -220,29 +216,25 @@ async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
 /// backoffs and a circuit breaker that reopens quickly (the test waits in
 /// real time), and a fast poller with a 120 s deadline.
 fn soak_http() -> cx_http::Config {
-    cx_http::Config {
-        retry: cx_http::RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(50),
-            ..cx_http::RetryPolicy::default()
-        },
-        breaker: Some(cx_http::BreakerConfig {
-            open_for: Duration::from_millis(50),
-            ..cx_http::BreakerConfig::default()
-        }),
-        ..cx_http::Config::default()
-    }
+    cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        )
+        .with_breaker(Some(
+            cx_http::BreakerConfig::default().with_open_for(Duration::from_millis(50)),
+        ))
 }
 
 fn soak_config() -> Config {
-    Config {
-        poller: Poller {
-            deadline: Some(Duration::from_secs(120)),
-            max_polls: None,
-            ..fast_config().poller
-        },
-        ..fast_config()
-    }
+    let config = fast_config();
+    let poller = config
+        .poller
+        .clone()
+        .with_deadline(Some(Duration::from_secs(120)))
+        .with_max_polls(None);
+    config.with_poller(poller)
 }
 
 /// A simulator from `builder` under the soak mix, and a client for it.

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use cx_audit::EventType;
 use cx_sim::Sim;
-use cx_workflow::{Config, ContextType, ErrorKind, InstanceCompletion, Priority, TriggerPayload};
+use cx_workflow::{ContextType, ErrorKind, InstanceCompletion, Priority, TriggerPayload};
 use serde_json::json;
 
 use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, fields, wf};
@@ -30,10 +30,7 @@ fn seed_payload(workflow: &str) -> Result<TriggerPayload, cx_workflow::Error> {
 async fn trigger_creates_an_instance_with_metrics_and_audit() -> TestResult {
     let ctx = Ctx::with(
         Sim::builder(),
-        Config {
-            max_concurrent_instances: Some(25),
-            ..fast_config()
-        },
+        fast_config().with_max_concurrent_instances(Some(25)),
     )
     .await?;
     let report = ctx
@@ -119,10 +116,7 @@ async fn out_of_range_priorities_never_reach_the_server() -> TestResult {
 async fn capacity_exhausted_is_refused_before_posting() -> TestResult {
     let ctx = Ctx::with(
         Sim::builder().max_concurrent_instances(5),
-        Config {
-            max_concurrent_instances: Some(1),
-            ..fast_config()
-        },
+        fast_config().with_max_concurrent_instances(Some(1)),
     )
     .await?;
     let stuck = "wf_stuck_0001";
@@ -180,13 +174,8 @@ async fn a_429_at_the_instance_limit_is_retried_by_the_runtime() -> TestResult {
 
 #[tokio::test]
 async fn a_429_that_outlasts_the_retries_and_the_polls_is_an_unknown_outcome() -> TestResult {
-    let http = cx_http::Config {
-        retry: cx_http::RetryPolicy {
-            max_attempts: 2,
-            ..cx_http::RetryPolicy::default()
-        },
-        ..cx_http::Config::default()
-    };
+    let http =
+        cx_http::Config::default().with_retry(cx_http::RetryPolicy::default().with_max_attempts(2));
     let ctx = Ctx::with_client(
         Sim::builder().max_concurrent_instances(1),
         fast_config(),
@@ -198,10 +187,7 @@ async fn a_429_that_outlasts_the_retries_and_the_polls_is_an_unknown_outcome() -
     let stuck = "wf_stuck_0001";
     ctx.client.trigger(seed_payload(stuck)?).send().await?;
     // 429 is transient: retried on the poller's schedule, here 2 calls.
-    let poller = cx_http::Poller {
-        max_polls: Some(2),
-        ..fast_config().poller
-    };
+    let poller = fast_config().poller.with_max_polls(Some(2));
     let Err(err) = ctx
         .client
         .trigger(seed_payload(stuck)?)
@@ -242,8 +228,10 @@ async fn server_side_context_type_errors_are_invalid_payloads() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_completion_webhook_is_audited() -> TestResult {
-    let ctx = Ctx::start().await?;
+async fn a_completion_webhook_is_audited_at_the_configured_clock() -> TestResult {
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")?.to_utc();
+    let clock = std::sync::Arc::new(cx_http::FixedClock(at));
+    let ctx = Ctx::with(Sim::builder(), fast_config().with_clock(clock)).await?;
     let completion = InstanceCompletion::from_json(
         br#"{"instanceId":"inst_1","workflowId":"wf_1","status":"COMPLETED","context":{"customerId":"C1","routingDecision":"priority-queue"}}"#,
     )?;
@@ -253,6 +241,12 @@ async fn a_completion_webhook_is_audited() -> TestResult {
     assert_eq!(records[0].event_type, EventType::WORKFLOW_COMPLETED);
     assert!(records[0].verify_hash());
     assert_eq!(records[0].payload()["instanceId"], json!("inst_1"));
+    // Both the record and `webhookReceivedAt` come from the config's clock.
+    assert_eq!(records[0].timestamp, at);
+    assert_eq!(
+        records[0].payload()["webhookReceivedAt"],
+        json!("2024-05-01T12:00:00.123Z")
+    );
     assert_eq!(
         completion.erp_sync_payload()["routingResult"],
         json!("priority-queue")

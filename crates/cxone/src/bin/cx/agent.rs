@@ -124,7 +124,7 @@ impl ChangeArgs {
 /// The session (kept alive: it may hold the embedded simulator) and a client.
 async fn connect(globals: &Globals, config: Config) -> CliResult<(Session, Client)> {
     let session = Session::open(&globals.tenant).await?;
-    let client = Client::new(session.http.clone(), config)?;
+    let client = Client::new(session.http.clone(), config);
     Ok((session, client))
 }
 
@@ -152,7 +152,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         } => {
             let clock = cx_agent::SystemClock;
             let payload = change.payload(&clock)?;
-            let sim = RoutingSimulator { latency_seed: seed }.simulate(&agent, &payload, &clock);
+            let mut simulator = RoutingSimulator::default();
+            simulator.latency_seed = seed;
+            let sim = simulator.simulate(&agent, &payload, &clock);
             match out {
                 OutputFormat::Json => print_json(&serde_json::to_value(&sim)?)?,
                 OutputFormat::Human => say!(
@@ -212,10 +214,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let clock = cx_agent::SystemClock;
             // Bad input is refused before the session (and any request).
             let payload = change.payload(&clock)?;
-            let config = Config {
-                max_update_attempts: max_attempts,
-                ..Config::default()
-            };
+            let config = Config::default().with_max_update_attempts(max_attempts);
             let (session, client) = connect(globals, config).await?;
             // Removals first, then additions.
             let deltas: Vec<SkillDelta> = remove_skills
@@ -229,10 +228,9 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 payload.clone()
             } else {
                 let current = client.profile(&id).await?.value.skills;
-                WorkModePayload {
-                    skill_levels: apply_skill_deltas(&current, &deltas),
-                    ..payload.clone()
-                }
+                let mut preview = payload.clone();
+                preview.skill_levels = apply_skill_deltas(&current, &deltas);
+                preview
             };
             let simulation = RoutingSimulator::default().simulate(&id, &preview, &clock);
             if dry_run {

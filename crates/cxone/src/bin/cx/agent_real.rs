@@ -70,12 +70,10 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
             since,
         } => {
             let (_session, client) = connect(globals).await?;
-            let filter = AgentFilter {
-                is_active: active,
-                search,
-                updated_since: since,
-                fields: Vec::new(),
-            };
+            let mut filter = AgentFilter::default();
+            filter.is_active = active;
+            filter.search = search;
+            filter.updated_since = since;
             let agents: Vec<_> = client.agents(&filter).try_collect().await?;
             match globals.output {
                 OutputFormat::Json => print_json(&json!({ "agents": agents }))?,

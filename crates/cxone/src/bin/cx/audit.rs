@@ -104,11 +104,10 @@ pub async fn run(cmd: AuditCommand, globals: &Globals) -> CliResult<ExitCode> {
                 .open(&out)
                 .await
                 .map_err(|e| format!("--out: cannot create {}: {e}", out.display()))?;
-            let query = ExportQuery {
-                resource_type: Some(resource_type),
-                resource_id: Some(resource_id),
-                page_size,
-            };
+            let query = ExportQuery::default()
+                .with_resource_type(resource_type)
+                .with_resource_id(resource_id)
+                .with_page_size(page_size);
             let report = export_audit_logs(&session.http, &query, &sink).await?;
             match globals.output {
                 OutputFormat::Json => print_json(&json!({

@@ -100,10 +100,7 @@ pub async fn run(cmd: HistoryCommand, globals: &Globals) -> CliResult<ExitCode> 
     let audit = Arc::new(session.audit(&globals.audit_dir).await?);
     let client = Client::new(
         session.http.clone(),
-        Config {
-            max_in_flight: concurrency,
-            ..Config::default()
-        },
+        Config::default().with_max_in_flight(concurrency),
     )
     .with_audit(audit.clone());
     let bar = records_bar("history");

@@ -70,19 +70,14 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
     let mut builder = Sim::builder()
         .port(port)
         .seed(seed)
-        .retention(cx_sim::Retention {
-            max_age: Duration::from_secs(keep_for),
-            max_finished: keep_finished,
-        })
+        .retention(
+            cx_sim::Retention::default()
+                .with_max_age(Duration::from_secs(keep_for))
+                .with_max_finished(keep_finished),
+        )
         .max_tokens(max_tokens);
     if let (Some(id), Some(secret)) = (client_id.clone(), client_secret) {
-        builder = builder.client(ClientRegistration {
-            client_id: id,
-            client_secret: secret,
-            tenant: cx_sim::DEFAULT_TENANT.to_owned(),
-            scopes: Vec::new(),
-            token_ttl: None,
-        });
+        builder = builder.client(ClientRegistration::new(id, secret, cx_sim::DEFAULT_TENANT));
     }
     if let (Some(id), Some(secret)) = (access_key_id.clone(), access_key_secret) {
         builder = builder.access_key(AccessKey::new(id, secret, cx_sim::DEFAULT_TENANT));

@@ -81,15 +81,11 @@ impl From<PriorityArg> for ExecutionPriority {
 /// The CLI polls faster than the seed's 2 s start: the first poll after
 /// 100 ms, then 150 ms ×1.5 capped at 5 s, until `timeout`.
 fn cli_poller(timeout: Duration) -> cx_http::Poller {
-    cx_http::Poller {
-        first_delay: Duration::from_millis(100),
-        initial_delay: Duration::from_millis(150),
-        multiplier: 1.5,
-        max_delay: Duration::from_secs(5),
-        jitter: 0.1,
-        deadline: Some(timeout),
-        max_polls: None,
-    }
+    // ×1.5, the 5 s cap and 10% jitter are the runtime's defaults.
+    cx_http::Poller::default()
+        .with_first_delay(Duration::from_millis(100))
+        .with_initial_delay(Duration::from_millis(150))
+        .with_deadline(Some(timeout))
 }
 
 /// Run a workflow command.
@@ -120,10 +116,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             )));
             let client = Client::new(
                 session.http.clone(),
-                Config {
-                    poller: cli_poller(Duration::from_secs(timeout)),
-                    ..Config::default()
-                },
+                Config::default().with_poller(cli_poller(Duration::from_secs(timeout))),
             )
             .with_audit(audit.clone());
             let bar = spinner(&format!("running {workflow_id}"));
