@@ -145,7 +145,11 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PreconditionFailed, "{err}");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_agent::AgentKind::PreconditionFailed),
+        "{err}"
+    );
     assert_eq!(err.status(), Some(409));
     let current = second.new_state.etag.clone().unwrap();
     assert_eq!(err.current_etag(), Some(current.as_str()));
@@ -222,7 +226,7 @@ async fn validation_failures_name_every_field_and_send_no_patch() {
         let got: Vec<(&str, Rule)> = err
             .violations()
             .iter()
-            .map(|v| (v.field.as_str(), v.rule))
+            .map(|v| (v.field.as_str(), v.rule.clone()))
             .collect();
         assert_eq!(got, want, "{agent}");
         for (field, _) in &want {
@@ -263,14 +267,14 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
         .await
         .expect("the paginator must end on its own")
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PaginationLoop);
+    assert_eq!(err.kind(), ErrorKind::Pagination);
     // The update flow stops there too, before any write.
     let err = client
         .update_work_mode(AGENT, seed_payload())
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::PaginationLoop);
+    assert_eq!(err.kind(), ErrorKind::Pagination);
     assert!(sent(&sim, "PATCH", "/workmodes").is_empty());
 }
 
@@ -352,7 +356,10 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::EventPublish);
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_agent::AgentKind::EventPublish)
+    );
     let report = err.report().unwrap();
     assert!(report.event.is_none());
     assert_eq!(writes(&sim, AGENT).await.len(), 1, "the write stands");
@@ -368,7 +375,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Audit);
-    assert!(err.audit_failure().is_some());
+    assert!(err.audit_error().is_some());
     assert_eq!(err.report().unwrap().attempts, 1);
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
 }

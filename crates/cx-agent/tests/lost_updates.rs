@@ -307,7 +307,11 @@ async fn an_explicit_if_match_is_never_re_sent() {
                 landed.push(i);
             }
             Err(e) => {
-                assert_eq!(e.kind(), ErrorKind::PreconditionFailed, "{e}");
+                assert_eq!(
+                    e.kind(),
+                    ErrorKind::Domain(cx_agent::AgentKind::PreconditionFailed),
+                    "{e}"
+                );
                 assert_eq!(e.status(), Some(409));
                 let current = e.current_etag().unwrap().to_owned();
                 assert_ne!(current, old);

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{EVENT_TYPE, ErrorClass, ExecutionAudit, RunFacts, WebhookDelivery};
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Rule, Violation, from_http};
+use crate::error::{DataActionKind, Error, ErrorKind, Rule, Violation, from_http};
 use crate::extract::{Extraction, Typed};
 use crate::types::{
     ActionDefinition, ActionId, Job, JobAccepted, JobStatus, Payload, is_path_segment,
@@ -417,9 +417,9 @@ impl<'a> RunBuilder<'a> {
     /// # Errors
     /// Every error carries the run's audit record ([`Error::audit`]):
     /// [`ErrorKind::Validation`] before anything is executed (each broken
-    /// rule named in [`Error::violations`]); [`ErrorKind::JobFailed`] with
-    /// the job's `errorDetail`; [`ErrorKind::JobTimedOut`];
-    /// [`ErrorKind::WaitTimeout`]; [`ErrorKind::Extraction`]; the failed
+    /// rule named in [`Error::violations`]); [`DataActionKind::JobFailed`] with
+    /// the job's `errorDetail`; [`DataActionKind::JobTimedOut`];
+    /// [`ErrorKind::WaitTimeout`]; [`DataActionKind::Extraction`]; the failed
     /// call's kind; [`ErrorKind::Audit`] when the run succeeded but the
     /// record could not be stored ([`Error::report`] has the result).
     pub async fn send(self) -> Result<RunReport, Error> {
@@ -522,12 +522,15 @@ impl<'a> RunBuilder<'a> {
         match job.status {
             JobStatus::Completed => {}
             JobStatus::Failed => {
-                return Err(fail(Some(status), terminal(ErrorKind::JobFailed, "FAILED")));
+                return Err(fail(
+                    Some(status),
+                    terminal(ErrorKind::Domain(DataActionKind::JobFailed), "FAILED"),
+                ));
             }
             _ => {
                 return Err(fail(
                     Some(status),
-                    terminal(ErrorKind::JobTimedOut, "TIMED_OUT"),
+                    terminal(ErrorKind::Domain(DataActionKind::JobTimedOut), "TIMED_OUT"),
                 ));
             }
         }

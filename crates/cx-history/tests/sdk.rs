@@ -133,7 +133,7 @@ async fn the_server_rejects_what_an_injected_clock_let_through() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidQuery);
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("retention"), "{err}");
 }
@@ -277,7 +277,10 @@ async fn the_completion_webhook_is_retried_and_a_failure_is_recorded() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Webhook);
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_history::HistoryKind::Webhook)
+    );
     let delivery = err.report().unwrap().webhook.clone().unwrap();
     assert!(!delivery.delivered && delivery.error.is_some());
     let events: Vec<String> = sink
