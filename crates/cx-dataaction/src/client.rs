@@ -176,7 +176,7 @@ impl Client {
             .await;
         match sent {
             Ok(o) => checked_job(o.value),
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => Err(Error::new(
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => Err(Error::new(
                 ErrorKind::OutcomeUnknown,
                 format!(
                     "unknown outcome: {what} (idempotency key {key}) got no answer within the max wait (last error: {e}); the job may exist"
@@ -308,7 +308,7 @@ impl Client {
                 ),
                 _ => return Ok((o.value, o.polls)),
             },
-            Err(e) if e.kind() == cx_http::ErrorKind::PollExhausted => Error::new(
+            Err(e) if e.kind() == cx_http::ErrorKind::WaitTimeout => Error::new(
                 ErrorKind::WaitTimeout,
                 format!(
                     "unknown outcome: job {job_id} of data action {id} is still {status} after {polls} polls in {ms} ms (max wait {})",

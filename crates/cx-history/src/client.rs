@@ -140,7 +140,7 @@ impl Paging {
             if self.fetched >= self.max_pages {
                 if self.in_flight.is_empty() {
                     return Err(Error::new(
-                        ErrorKind::Api,
+                        ErrorKind::Pagination,
                         format!(
                             "history query stopped after {} pages (page limit)",
                             self.max_pages
@@ -195,7 +195,8 @@ impl Client {
     /// Yields the first failed page's error and ends:
     /// [`ErrorKind::InvalidRequest`] (400), [`ErrorKind::PermissionDenied`],
     /// [`ErrorKind::RateLimited`] (429 after retries), [`ErrorKind::Transport`],
-    /// [`ErrorKind::Api`] (other statuses, bad bodies, page limit).
+    /// [`ErrorKind::Pagination`] at the page limit, [`ErrorKind::Api`] (other
+    /// statuses, bad bodies).
     pub fn pages(
         &self,
         query: &HistoryQuery,

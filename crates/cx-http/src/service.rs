@@ -394,11 +394,13 @@ fn classify<K>(err: &Error) -> (ServiceKind<K>, &'static str) {
             ),
         },
         ErrorKind::Conflict => (ServiceKind::Conflict, "the resource changed meanwhile"),
-        ErrorKind::PollExhausted => (
+        ErrorKind::WaitTimeout => (
             ServiceKind::WaitTimeout,
             "still not finished when the wait ran out",
         ),
-        ErrorKind::PaginationLoop => (ServiceKind::Pagination, "paging did not end"),
+        ErrorKind::PaginationLoop | ErrorKind::PageLimit => {
+            (ServiceKind::Pagination, "paging did not end")
+        }
         ErrorKind::InvalidInput => (ServiceKind::Validation, "invalid input"),
         _ => (ServiceKind::Api, "failed"),
     }

@@ -257,30 +257,6 @@ mod tests {
     }
 
     #[test]
-    fn display_is_one_line_with_every_violation() {
-        let mut v = Violations::new();
-        v.push(Violation::new(
-            "input.a",
-            Rule::UnknownVariable,
-            "not declared",
-        ));
-        v.push(Violation::new(
-            "priority",
-            Rule::Range,
-            "must be in 1..=10, got 11",
-        ));
-        let e = Error::validation(v);
-        let text = e.to_string();
-        assert_eq!(
-            text,
-            "invalid input: input.a: not declared; priority: must be in 1..=10, got 11"
-        );
-        assert!(!text.contains('\n'));
-        assert_eq!(e.violations().len(), 2);
-        assert_eq!(e.kind(), ErrorKind::Validation);
-    }
-
-    #[test]
     fn rule_names_round_trip() {
         for rule in [
             Rule::UnknownVariable,

@@ -316,7 +316,7 @@ impl<'a> ExecuteBuilder<'a> {
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
                 let err = Error::new(
                     ErrorKind::OutcomeUnknown,
                     format!(
@@ -434,7 +434,7 @@ impl<'a> ExecuteBuilder<'a> {
                 let status = last_status
                     .as_ref()
                     .map_or_else(|| "UNKNOWN".to_owned(), ToString::to_string);
-                Err(if e.kind() == cx_http::ErrorKind::PollExhausted {
+                Err(if e.kind() == cx_http::ErrorKind::WaitTimeout {
                     Error::new(
                         ErrorKind::WaitTimeout,
                         format!(

@@ -239,7 +239,7 @@ async fn create(
     .await;
     let created = match sent {
         Ok((c, _)) => c,
-        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
             let err = Error::new(
                 ErrorKind::OutcomeUnknown,
                 format!(
