@@ -67,7 +67,11 @@ pub fn check(root: &Path) -> Result<(), String> {
     let mut found = layer_violations(&packages);
     found.extend(test_binary_violations(&packages));
     for p in &packages {
-        if let Some(lib) = p.lib_root.as_ref().filter(|_| !TOOLS.contains(&p.name.as_str())) {
+        if let Some(lib) = p
+            .lib_root
+            .as_ref()
+            .filter(|_| !TOOLS.contains(&p.name.as_str()))
+        {
             let text =
                 std::fs::read_to_string(lib).map_err(|e| format!("{}: {e}", lib.display()))?;
             found.extend(missing_docs_violation(&p.name, &text));
