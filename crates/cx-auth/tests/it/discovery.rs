@@ -5,26 +5,15 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::fast_http;
-use chrono::{DateTime, Utc};
+use crate::support::{TestClock, fast_http};
 use cx_auth::{AccessKey, ClientAuthMethod, Discover, Tenant, TokenCacheConfig};
 use cx_http::{Authenticate, ErrorKind};
 use cx_sim::{Fault, FaultRule, JournalEntry, Sim};
 
 const BU: &str = "/inContactAPI/services/v23.0/business-unit";
-
-/// A clock the test moves together with the simulator's virtual clock.
-#[derive(Debug)]
-struct TestClock(Mutex<DateTime<Utc>>);
-
-impl cx_http::Clock for TestClock {
-    fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap()
-    }
-}
 
 struct Harness {
     sim: Sim,
@@ -35,13 +24,12 @@ impl Harness {
     async fn start(builder: cx_sim::SimBuilder) -> Self {
         Self {
             sim: builder.start().await.unwrap(),
-            clock: Arc::new(TestClock(Mutex::new(Utc::now()))),
+            clock: Arc::new(TestClock::new()),
         }
     }
 
     fn advance(&self, by: Duration) {
-        self.sim.advance_clock(by);
-        *self.clock.0.lock().unwrap() += chrono::TimeDelta::from_std(by).unwrap();
+        self.clock.advance(&self.sim, by);
     }
 
     fn discover(&self) -> Discover {

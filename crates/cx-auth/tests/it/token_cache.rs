@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::fast_http;
-use cx_auth::{ClientAuthMethod, ClientCredentials, Tenant, TokenCache};
+use crate::support::{TestClock, fast_http};
+use cx_auth::{ClientAuthMethod, ClientCredentials, Tenant, TokenCache, TokenCacheConfig};
 use cx_http::{Authenticate, ErrorKind};
 use cx_sim::{ClientRegistration, Fault, FaultRule, Sim};
 
@@ -97,9 +97,14 @@ async fn a_failed_refresh_keeps_serving_a_valid_token_and_is_not_cached() {
         .http_config(fast_http())
         .build()
         .unwrap();
-    let cache = TokenCache::new(creds);
+    let clock = Arc::new(TestClock::new());
+    let config = TokenCacheConfig {
+        clock: clock.clone(),
+        ..TokenCacheConfig::default()
+    };
+    let cache = TokenCache::with_config(creds, config);
     let first = cache.access_token().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    clock.advance(&sim, Duration::from_millis(2_100));
     sim.set_faults(vec![FaultRule::new(
         "POST /oauth/token",
         Fault::Status {
@@ -109,7 +114,7 @@ async fn a_failed_refresh_keeps_serving_a_valid_token_and_is_not_cached() {
     )]);
     let served = cache.access_token().await.unwrap();
     assert!(served.same_as(&first), "still-valid token served");
-    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    clock.advance(&sim, Duration::from_millis(2_000));
     let err = cache.access_token().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     sim.set_faults(vec![]);

@@ -247,13 +247,11 @@ async fn stalled_body_sends_the_head_first() {
     let body: Value = resp.json().await.unwrap();
     let body_after = start.elapsed();
     assert_eq!(body["id"], SEED_WORKFLOW_ID);
+    // The head came first: the body followed it by most of the stall.
     assert!(
-        head_after < Duration::from_millis(600),
-        "head after {head_after:?}"
-    );
-    assert!(
-        body_after >= Duration::from_millis(800),
-        "body after {body_after:?}"
+        body_after >= Duration::from_millis(800)
+            && body_after - head_after >= Duration::from_millis(400),
+        "head after {head_after:?}, body after {body_after:?}"
     );
 }
 

@@ -291,7 +291,6 @@ async fn shutdown_stops_the_server() {
     let addr = sim.addr();
     assert_eq!(sim.base_url(), format!("http://{addr}"));
     sim.shutdown().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 
     let dropped = Sim::start().await.unwrap();

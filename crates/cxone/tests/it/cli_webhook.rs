@@ -205,12 +205,18 @@ fn a_triggered_instance_ends_as_exactly_one_completed_record() {
         .to_owned();
 
     let audit = hook_dir.path().join("audit");
+    // Wait until the simulator saw the delivery acknowledged: it retries
+    // only an unacknowledged one, so no duplicate can follow, and the
+    // receiver wrote the record before acknowledging.
+    let delivered = || {
+        let (_, log) = request(&sim.url, "GET", "/_sim/callbacks/deliveries", &[], "");
+        serde_json::from_str::<Vec<Value>>(&log)
+            .is_ok_and(|l| l.iter().any(|a| a["delivered"] == true))
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
-    while completed_records(&audit).is_empty() && Instant::now() < deadline {
+    while !delivered() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    // Give a duplicate delivery, if any, time to arrive before counting.
-    std::thread::sleep(Duration::from_millis(500));
     let records = completed_records(&audit);
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0].payload()["instanceId"], instance.as_str());

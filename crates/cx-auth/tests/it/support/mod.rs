@@ -1,9 +1,9 @@
 //! Helpers shared by the cx-auth integration tests.
 
-// Not every test file uses every helper.
-#![allow(dead_code)]
-
+use std::sync::Mutex;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use cx_http::RetryPolicy;
 
@@ -17,5 +17,29 @@ pub fn fast_http() -> cx_http::Config {
             ..RetryPolicy::default()
         },
         ..cx_http::Config::default()
+    }
+}
+
+/// A clock the test moves together with the simulator's virtual clock, so
+/// token lifetimes pass without waiting.
+#[derive(Debug)]
+pub struct TestClock(Mutex<DateTime<Utc>>);
+
+impl TestClock {
+    /// A clock at the wall-clock "now".
+    pub fn new() -> Self {
+        Self(Mutex::new(Utc::now()))
+    }
+
+    /// Move this clock and `sim`'s virtual clock forward by `by`.
+    pub fn advance(&self, sim: &cx_sim::Sim, by: Duration) {
+        sim.advance_clock(by);
+        *self.0.lock().unwrap() += chrono::TimeDelta::from_std(by).unwrap();
+    }
+}
+
+impl cx_http::Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
     }
 }
