@@ -5,5 +5,6 @@
 // Tests unwrap: a panic with the value is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod status_table;
 mod support;
 mod workflows;

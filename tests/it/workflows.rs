@@ -63,8 +63,16 @@ async fn a_token_that_expires_mid_run_is_refreshed_once() {
     let (client, _) = workflow_client(&sim, dir.path()).await;
     let id: WorkflowId = "wf_slow_0001".parse().unwrap();
     let run = client.execute(&id).input(seed_input()).send();
+    // Revoke once the first status poll has been answered: the next poll
+    // meets a 401 mid-run.
     let revoke = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        let polled = |j: &[cx_sim::JournalEntry]| {
+            j.iter()
+                .any(|e| e.method == "GET" && e.path.contains("/executions/") && e.status == 200)
+        };
+        sim.wait_for_journal(Duration::from_secs(60), polled)
+            .await
+            .unwrap();
         sim.revoke_tokens();
     };
     let (report, ()) = tokio::join!(run, revoke);

@@ -7,12 +7,14 @@
 //!   the CLI (`--check` fails when stale).
 //! - `release`: check that the workspace is ready to tag (clean tree, versions agree).
 //!
+//! - `tidy`: the architecture invariants as a check (see [`tidy`]).
 //! - `msrv`: derive the minimum supported Rust version and check the
 //!   workspace states it (see [`msrv`]).
 //!
 //! Few dependencies by design: std, and serde_json to read `cargo metadata`.
 
 mod msrv;
+mod tidy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -24,8 +26,9 @@ fn main() -> ExitCode {
         Some("codegen") => codegen(args.iter().any(|a| a == "--check")),
         Some("release") => release(),
         Some("msrv") => msrv::check(&root()),
+        Some("tidy") => tidy::check(&root()),
         _ => {
-            eprintln!("usage: cargo xtask <ci | codegen [--check] | msrv | release>");
+            eprintln!("usage: cargo xtask <ci | codegen [--check] | msrv | release | tidy>");
             return ExitCode::from(2);
         }
     };
@@ -81,6 +84,7 @@ fn ci() -> Result<(), String> {
     const CLI: &str = "--features=cxone/cli";
     run("cargo", &["fmt", "--all", "--check"])?;
     msrv::check(&root())?;
+    tidy::check(&root())?;
     run(
         "cargo",
         &[

@@ -172,7 +172,7 @@ impl Client {
     /// `nextPageUri` through every page (seed 002 step 1).
     ///
     /// # Errors
-    /// [`crate::ErrorKind::PaginationLoop`] when a `nextPageUri` repeats;
+    /// [`crate::ErrorKind::Pagination`] when a `nextPageUri` repeats;
     /// otherwise as [`Client::profile`].
     pub async fn skills(&self, agent_id: &str) -> Result<Vec<Skill>, Error> {
         check_agent_id(agent_id)?;

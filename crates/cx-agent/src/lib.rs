@@ -5,7 +5,7 @@
 //!
 //! | seed 002 step | here |
 //! |---|---|
-//! | 1, profile + ETag, skills over every page | [`Client::profile`], [`Client::skills`] (follows `nextPageUri`, stops with [`ErrorKind::PaginationLoop`] on a loop) |
+//! | 1, profile + ETag, skills over every page | [`Client::profile`], [`Client::skills`] (follows `nextPageUri`, stops with [`ErrorKind::Pagination`] on a loop) |
 //! | 2, shift and concurrency rules | [`validate_availability`] (every violation; [`Clock`] injectable), [`Client::validate`] |
 //! | 3, payload + `If-Match` | [`WorkModePayload::builder`], [`UpdateBuilder::send`] |
 //! | 409 "Code Fix" | [`cx_http::ConditionalUpdate`]: re-read, re-apply the change to the fresh state, retry, bounded ([`Config::max_update_attempts`], default 3) |
@@ -53,7 +53,7 @@ pub mod validate;
 pub use client::{AVAILABILITY_CHANGED, Client, EventReceipt};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Rule, Violation};
+pub use error::{AgentKind, Error, ErrorDetail, ErrorKind, Rule, Violation};
 pub use simulate::{RoutingSimulator, Simulation, routing_score};
 pub use types::{
     AgentProfile, PayloadMetadata, Schedule, Shift, Skill, SkillLevel, WorkModePayload,

@@ -488,7 +488,7 @@ impl Client {
     ///
     /// # Errors
     /// Each item is an [`Error`]: [`ErrorKind::PermissionDenied`] (401/403),
-    /// [`ErrorKind::PaginationLoop`], [`ErrorKind::Api`] for a foreign
+    /// [`ErrorKind::Pagination`], [`ErrorKind::Api`] for a foreign
     /// `_links.next` or an unexpected body, ...
     pub fn agents(&self, filter: &AgentFilter) -> impl Stream<Item = Result<Agent, Error>> + use<> {
         let mut req = self.http.get(self.agents_path()).operation("agents.list");

@@ -7,7 +7,7 @@
 //! | the caller gave | on 409/412 |
 //! |---|---|
 //! | nothing (the builder reads the profile) or [`UpdateBuilder::profile`] | re-read, recompute the change on the fresh profile, send again (up to `max_attempts`) |
-//! | [`UpdateBuilder::if_match`] | stop with [`ErrorKind::PreconditionFailed`] naming the current ETag; nothing is re-sent |
+//! | [`UpdateBuilder::if_match`] | stop with [`AgentKind::PreconditionFailed`] naming the current ETag; nothing is re-sent |
 //!
 //! The skill list of the payload is either a replacement (the payload's
 //! `skill_levels`, as `cx agent set-workmode --skill`) or deltas
@@ -24,6 +24,7 @@ use cx_http::{ApiPath, ConditionalUpdate, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::AgentKind;
 use crate::client::{Client, EventReceipt};
 use crate::error::{Error, ErrorKind};
 use crate::types::{AgentProfile, SkillLevel, WorkModePayload, check_agent_id};
@@ -173,7 +174,7 @@ impl<'a> UpdateBuilder<'a> {
 
     /// Make the update conditional on `etag` (quotes included), a version
     /// the caller read: the precondition is then the caller's, so a 409/412
-    /// ends the update with [`ErrorKind::PreconditionFailed`] naming the
+    /// ends the update with [`AgentKind::PreconditionFailed`] naming the
     /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
     /// apply).
     pub fn if_match(mut self, etag: impl Into<String>) -> Self {
@@ -231,11 +232,11 @@ impl<'a> UpdateBuilder<'a> {
     ///   when the payload lists skills and deltas were given, or `skillId`
     ///   when a removed skill id is empty;
     /// - [`ErrorKind::Conflict`] when every attempt met a newer ETag;
-    /// - [`ErrorKind::PreconditionFailed`] when the caller's `If-Match` was
+    /// - [`AgentKind::PreconditionFailed`] when the caller's `If-Match` was
     ///   refused ([`Error::current_etag`]; audited, nothing re-sent);
     /// - read/write failures mapped by kind (audited as
     ///   `AGENT_AVAILABILITY_UPDATE_FAILED` once validation passed);
-    /// - [`ErrorKind::EventPublish`] / [`ErrorKind::Audit`] after a
+    /// - [`AgentKind::EventPublish`] / [`ErrorKind::Audit`] after a
     ///   successful write, with [`Error::report`] set.
     pub async fn send(self) -> Result<UpdateReport, Error> {
         let started = Instant::now();
@@ -488,7 +489,7 @@ impl<'a> UpdateBuilder<'a> {
         match (published, audit_result) {
             (None, Ok(())) => Ok(report),
             (Some(e), Ok(())) => Err(Error::new(
-                ErrorKind::EventPublish,
+                ErrorKind::Domain(AgentKind::EventPublish),
                 format!("agent {agent_id} was updated but the event was not published: {e}"),
             )
             .with_report(report)),

@@ -198,7 +198,7 @@ mod tests {
             let got: Vec<(&str, Rule)> = report
                 .violations
                 .iter()
-                .map(|v| (v.field.as_str(), v.rule))
+                .map(|v| (v.field.as_str(), v.rule.clone()))
                 .collect();
             assert_eq!(got, want, "{mode} {levels:?}");
             assert_eq!(report.valid, want.is_empty());

@@ -42,12 +42,20 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 8;
 /// sink.write(&AuditRecord::new("X", serde_json::json!({"n": 1}))).await?;
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct WebhookSink {
     http: Client,
     url: String,
     secret: SecretString,
     slots: Semaphore,
+}
+
+impl std::fmt::Debug for WebhookSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSink")
+            .field("url", &self.url)
+            .field("secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookSink {

@@ -24,8 +24,8 @@ pub enum ClientAuthMethod {
     Basic,
 }
 
-/// A token from the endpoint, with its lifetime.
-#[derive(Debug, Clone)]
+/// A token from the endpoint, with its lifetime. `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct FetchedToken {
     /// The access token.
     pub token: AccessToken,
@@ -33,6 +33,16 @@ pub struct FetchedToken {
     pub expires_in: Duration,
     /// Scopes the server granted (space separated), if it said.
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for FetchedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchedToken")
+            .field("token", &"[redacted]")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Something that can fetch a fresh access token; [`crate::TokenCache`] wraps one.

@@ -20,7 +20,7 @@
 //! (no response, 429, 5xx), the execute with the same idempotency key, so a
 //! lost response is recovered as the same job and one bad poll never ends a
 //! run. A run the max wait ends is "unknown outcome"
-//! ([`Error::is_outcome_unknown`]), never a failed job.
+//! ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown)), never a failed job.
 //! 4. **extract** — the [`Extraction`] on the job's `output`, coerced.
 //! 5. **audit** — an [`ExecutionAudit`], POSTed to `Config::webhook_url`
 //!    (outcome recorded) and written to the sink, on success and failure.
@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{EVENT_TYPE, ErrorClass, ExecutionAudit, RunFacts, WebhookDelivery};
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Rule, Violation, from_http};
+use crate::error::{DataActionKind, Error, ErrorKind, Rule, Violation, from_http};
 use crate::extract::{Extraction, Typed};
 use crate::types::{
     ActionDefinition, ActionId, Job, JobAccepted, JobStatus, Payload, is_path_segment,
@@ -133,7 +133,7 @@ impl Client {
     /// (no validation; [`Client::run`] validates first).
     ///
     /// # Errors
-    /// The failed call, mapped; a 400's details are in [`Error::violations`].
+    /// The failed call, mapped; a 400's details are in [`Error::violations`](cx_http::ServiceError::violations).
     pub async fn execute(
         &self,
         id: &ActionId,
@@ -181,7 +181,7 @@ impl Client {
             .await;
         match sent {
             Ok(o) => checked_job(o.value),
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => Err(Error::new(
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => Err(Error::new(
                 ErrorKind::OutcomeUnknown,
                 format!(
                     "unknown outcome: {what} (idempotency key {key}) got no answer within the max wait (last error: {e}); the job may exist"
@@ -313,7 +313,7 @@ impl Client {
                 ),
                 _ => return Ok((o.value, o.polls)),
             },
-            Err(e) if e.kind() == cx_http::ErrorKind::PollExhausted => Error::new(
+            Err(e) if e.kind() == cx_http::ErrorKind::WaitTimeout => Error::new(
                 ErrorKind::WaitTimeout,
                 format!(
                     "unknown outcome: job {job_id} of data action {id} is still {status} after {polls} polls in {ms} ms (max wait {})",
@@ -422,9 +422,9 @@ impl<'a> RunBuilder<'a> {
     /// # Errors
     /// Every error carries the run's audit record ([`Error::audit`]):
     /// [`ErrorKind::Validation`] before anything is executed (each broken
-    /// rule named in [`Error::violations`]); [`ErrorKind::JobFailed`] with
-    /// the job's `errorDetail`; [`ErrorKind::JobTimedOut`];
-    /// [`ErrorKind::WaitTimeout`]; [`ErrorKind::Extraction`]; the failed
+    /// rule named in [`Error::violations`](cx_http::ServiceError::violations)); [`DataActionKind::JobFailed`] with
+    /// the job's `errorDetail`; [`DataActionKind::JobTimedOut`];
+    /// [`ErrorKind::WaitTimeout`]; [`DataActionKind::Extraction`]; the failed
     /// call's kind; [`ErrorKind::Audit`] when the run succeeded but the
     /// record could not be stored ([`Error::report`] has the result).
     pub async fn send(self) -> Result<RunReport, Error> {
@@ -528,12 +528,15 @@ impl<'a> RunBuilder<'a> {
         match job.status {
             JobStatus::Completed => {}
             JobStatus::Failed => {
-                return Err(fail(Some(status), terminal(ErrorKind::JobFailed, "FAILED")));
+                return Err(fail(
+                    Some(status),
+                    terminal(ErrorKind::Domain(DataActionKind::JobFailed), "FAILED"),
+                ));
             }
             _ => {
                 return Err(fail(
                     Some(status),
-                    terminal(ErrorKind::JobTimedOut, "TIMED_OUT"),
+                    terminal(ErrorKind::Domain(DataActionKind::JobTimedOut), "TIMED_OUT"),
                 ));
             }
         }

@@ -36,7 +36,7 @@ use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use crate::error::{Error, ErrorKind, Rule, Violation};
+use crate::error::{DataActionKind, Error, ErrorKind, Rule, Violation};
 
 /// A typed value produced by coercion.
 #[derive(Debug, Clone, PartialEq)]
@@ -289,20 +289,20 @@ impl Extraction {
     /// A path that matches nothing gives [`Typed::Null`].
     ///
     /// # Errors
-    /// [`ErrorKind::Extraction`] when an expression fails at run time (e.g.
+    /// [`DataActionKind::Extraction`] when an expression fails at run time (e.g.
     /// a function given the wrong type), naming the field.
     pub fn apply(&self, output: &Value) -> Result<BTreeMap<String, Typed>, Error> {
         let mut out = BTreeMap::new();
         for (name, expr) in &self.fields {
             let found = expr.search(output).map_err(|e| {
                 Error::new(
-                    ErrorKind::Extraction,
+                    ErrorKind::Domain(DataActionKind::Extraction),
                     format!("extract.{name}: {} failed: {e}", expr.as_str()),
                 )
             })?;
             let value = serde_json::to_value(&*found).map_err(|e| {
                 Error::new(
-                    ErrorKind::Extraction,
+                    ErrorKind::Domain(DataActionKind::Extraction),
                     format!("extract.{name}: result is not JSON: {e}"),
                 )
             })?;
@@ -407,7 +407,7 @@ mod tests {
             .field("n", "abs(name)")
             .and_then(|e| e.apply(&json!({"name": "x"})))
             .expect_err("runtime error");
-        assert_eq!(err.kind(), ErrorKind::Extraction);
+        assert_eq!(err.kind(), ErrorKind::Domain(DataActionKind::Extraction));
         assert!(err.to_string().contains("extract.n"), "{err}");
     }
 

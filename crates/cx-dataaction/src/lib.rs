@@ -56,7 +56,7 @@ pub mod types;
 pub use audit::{ErrorClass, ExecutionAudit, WebhookDelivery, payload_hash};
 pub use client::{Client, RunBuilder, RunReport};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Rule, Violation};
+pub use error::{DataActionKind, Error, ErrorDetail, ErrorKind, Rule, Violation, class_of};
 pub use extract::{Extraction, Typed, coerce_str, coerce_value};
 pub use rust_decimal::Decimal;
 pub use types::{

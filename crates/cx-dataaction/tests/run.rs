@@ -236,14 +236,14 @@ async fn failed_and_timed_out_jobs_are_classified_with_their_detail() {
     let cases = [
         (
             "DA-FAIL-0001",
-            ErrorKind::JobFailed,
+            ErrorKind::Domain(cx_dataaction::DataActionKind::JobFailed),
             ErrorClass::Compute,
             "FAILED",
             "scoring service",
         ),
         (
             "DA-TIMEOUT-0001",
-            ErrorKind::JobTimedOut,
+            ErrorKind::Domain(cx_dataaction::DataActionKind::JobTimedOut),
             ErrorClass::Timeout,
             "TIMED_OUT",
             "time limit",

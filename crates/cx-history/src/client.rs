@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 use crate::analyze::PathAnalyzer;
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, from_http};
+use crate::error::{Error, ErrorKind, HistoryKind, from_http};
 use crate::query::HistoryQuery;
 use crate::report::{ComplianceStatus, HistoryReport, WebhookDelivery};
 use crate::types::Interaction;
@@ -140,7 +140,7 @@ impl Paging {
             if self.fetched >= self.max_pages {
                 if self.in_flight.is_empty() {
                     return Err(Error::new(
-                        ErrorKind::Api,
+                        ErrorKind::Pagination,
                         format!(
                             "history query stopped after {} pages (page limit)",
                             self.max_pages
@@ -193,9 +193,10 @@ impl Client {
     ///
     /// # Errors
     /// Yields the first failed page's error and ends:
-    /// [`ErrorKind::InvalidQuery`] (400), [`ErrorKind::PermissionDenied`],
+    /// [`ErrorKind::InvalidRequest`] (400), [`ErrorKind::PermissionDenied`],
     /// [`ErrorKind::RateLimited`] (429 after retries), [`ErrorKind::Transport`],
-    /// [`ErrorKind::Api`] (other statuses, bad bodies, page limit).
+    /// [`ErrorKind::Pagination`] at the page limit, [`ErrorKind::Api`] (other
+    /// statuses, bad bodies).
     pub fn pages(
         &self,
         query: &HistoryQuery,
@@ -315,7 +316,7 @@ impl ReportBuilder<'_> {
     /// # Errors
     /// A retrieval error as [`Client::pages`]; [`ErrorKind::Audit`] when
     /// the audit record could not be written (the webhook is then not
-    /// sent); [`ErrorKind::Webhook`] when the webhook failed after retries
+    /// sent); [`HistoryKind::Webhook`] when the webhook failed after retries
     /// (recorded as `HISTORY_WEBHOOK_FAILED`). Both carry the report
     /// ([`Error::report`]).
     pub async fn send(self) -> Result<HistoryReport, Error> {
@@ -428,7 +429,7 @@ impl ReportBuilder<'_> {
                 });
                 let failure = json!({"url": url, "error": message, "attempts": e.attempts()});
                 let err = Error::new(
-                    ErrorKind::Webhook,
+                    ErrorKind::Domain(HistoryKind::Webhook),
                     format!("completion webhook to {url} failed"),
                 )
                 .with_http(e);

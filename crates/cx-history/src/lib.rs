@@ -60,7 +60,7 @@ pub use analyze::{
 };
 pub use client::{Client, Page, Progress, ReportBuilder};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Violation};
+pub use error::{Error, ErrorDetail, ErrorKind, HistoryKind, Rule, Violation};
 pub use query::{
     Clock, FixedClock, HistoryQuery, HistoryQueryBuilder, MAX_AGE_SECS, RETENTION_DAYS,
     SystemClock, parse_instant, quote,

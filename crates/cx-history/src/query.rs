@@ -25,7 +25,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use garde::Validate;
 use serde_json::{Value, json};
 
-use crate::error::{Error, Violation};
+use crate::error::{Error, Rule, Violation};
 
 /// Days of history CXone keeps and accepts in a query (seed 003).
 pub const RETENTION_DAYS: i64 = 30;
@@ -135,7 +135,7 @@ pub fn parse_instant(
     raw: &str,
     now: DateTime<Utc>,
 ) -> Result<DateTime<FixedOffset>, Error> {
-    let bad = |rule: &'static str, message: String| {
+    let bad = |rule: Rule, message: String| {
         Error::validation(vec![Violation::new(field.to_owned(), rule, message)])
     };
     if let Some(at) = parse_ts(raw) {
@@ -151,7 +151,7 @@ pub fn parse_instant(
     let mut chars = raw.chars();
     let (Some(secs_per_unit), digits) = (chars.next_back().and_then(unit), chars.as_str()) else {
         return Err(bad(
-            "format",
+            Rule::Format,
             format!(
                 "{:?} is neither RFC 3339 with a zone nor an age such as 90s, 30m, 2h, 7d",
                 cx_http::escape(raw)
@@ -160,7 +160,7 @@ pub fn parse_instant(
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad(
-            "format",
+            Rule::Format,
             format!(
                 "{:?}: an age is a non-negative whole number before its unit (s, m, h, d)",
                 cx_http::escape(raw)
@@ -169,7 +169,7 @@ pub fn parse_instant(
     }
     let too_old = || {
         bad(
-            "range",
+            Rule::Range,
             format!("age {raw} is longer than the {MAX_AGE_SECS} s (100 years) this accepts"),
         )
     };
@@ -212,17 +212,17 @@ fn not_before(start: Option<&str>) -> impl FnOnce(&Option<String>, &Now) -> gard
 }
 
 /// The rule name of a garde message (for [`Violation::rule`]).
-fn rule_of(field: &str, message: &str) -> &'static str {
+fn rule_of(field: &str, message: &str) -> Rule {
     if message.contains("retention") {
-        "retention"
+        Rule::Retention
     } else if message.contains("before start") {
-        "order"
+        Rule::Order
     } else if message.contains("at least one") || message.contains("empty") {
-        "required"
+        Rule::Required
     } else if field == "limit" {
-        "range"
+        Rule::Range
     } else {
-        "format"
+        Rule::Format
     }
 }
 
@@ -517,7 +517,11 @@ mod tests {
             assert!(err.is_rejected_before_send());
             let v = err.violations();
             assert_eq!(v.len(), 1, "{err}");
-            assert_eq!((v[0].field.as_str(), v[0].rule), (field, rule), "{err}");
+            assert_eq!(
+                (v[0].field.as_str(), v[0].rule.as_str()),
+                (field, rule),
+                "{err}"
+            );
         }
         // Exactly at the retention edge and a prefix without ids are fine.
         assert!(

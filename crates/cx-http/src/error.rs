@@ -33,10 +33,13 @@ pub enum ErrorKind {
     Auth,
     /// The circuit breaker for the host is open; no request was sent.
     CircuitOpen,
-    /// A paginator saw a page cursor it had already followed, or hit its page limit.
+    /// A paginator saw a page cursor it had already followed.
     PaginationLoop,
-    /// A [`crate::Poller`] ran out of polls or time before the operation finished.
-    PollExhausted,
+    /// A paginator fetched its most pages and stopped.
+    PageLimit,
+    /// A [`crate::Poller`] ran out of polls or time before the operation
+    /// finished (a wait timeout; the operation's outcome is unknown).
+    WaitTimeout,
     /// Caller input was rejected before any request was sent.
     InvalidInput,
     /// A [`crate::ConditionalUpdate`] conflicted (409/412) on every attempt.
@@ -132,10 +135,7 @@ impl Error {
 
     /// True when an attempt timed out or the total deadline (or a poller's) ran out.
     pub fn is_timeout(&self) -> bool {
-        matches!(
-            self.inner.kind,
-            ErrorKind::Timeout | ErrorKind::PollExhausted
-        )
+        matches!(self.inner.kind, ErrorKind::Timeout | ErrorKind::WaitTimeout)
     }
 
     /// True when the server answered 429 Too Many Requests on the last attempt.
@@ -306,7 +306,7 @@ mod tests {
             (ErrorKind::CircuitOpen, true),
             (ErrorKind::Status, false),
             (ErrorKind::Auth, false),
-            (ErrorKind::PollExhausted, false),
+            (ErrorKind::WaitTimeout, false),
             (ErrorKind::InvalidInput, false),
         ];
         for (kind, want) in table {

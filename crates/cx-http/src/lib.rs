@@ -51,10 +51,12 @@ pub mod conditional;
 pub mod config;
 mod error;
 mod limit;
+mod open_enum;
 pub mod paginate;
 mod path;
 mod poll;
 mod retry;
+pub mod service;
 pub mod setters;
 mod text;
 mod validation;
@@ -71,8 +73,13 @@ pub use paginate::{Page, PageFields};
 pub use path::{ApiPath, check_id};
 pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+pub use service::{Domain, DomainKind, ServiceError, ServiceKind};
 pub use text::escape;
 pub use validation::{Violation, ViolationRule, Violations};
+
+/// serde, for the code [`open_enum!`] expands to.
+#[doc(hidden)]
+pub use serde as __serde;
 
 /// Re-exported so callers can name methods without depending on reqwest.
 pub use reqwest::Method;

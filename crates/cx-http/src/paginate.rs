@@ -9,8 +9,9 @@
 //!   [`offset_pages`].
 //!
 //! All of them yield items one by one while holding at most one page in memory,
-//! and end with [`ErrorKind::PaginationLoop`] when a cursor repeats or the page
-//! limit (default 10,000 pages) is reached, so a server bug cannot hang a caller.
+//! and end with [`ErrorKind::PaginationLoop`] when a cursor repeats, or with
+//! [`ErrorKind::PageLimit`] when the page limit (default 10,000 pages) is
+//! reached, so a server bug cannot hang a caller.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -22,7 +23,7 @@ use crate::client::Client;
 use crate::error::{Error, ErrorKind};
 use crate::path::ApiPath;
 
-/// Most pages any paginator follows before giving up with [`ErrorKind::PaginationLoop`].
+/// Most pages any paginator follows before giving up with [`ErrorKind::PageLimit`].
 pub const DEFAULT_MAX_PAGES: u64 = 10_000;
 
 /// One page: its items and the cursor of the next page (`None` on the last).
@@ -74,7 +75,7 @@ where
         if st.pages >= max_pages {
             st.done = true;
             let err = Error::new(
-                ErrorKind::PaginationLoop,
+                ErrorKind::PageLimit,
                 format!("pagination stopped after {max_pages} pages (page limit)"),
             );
             return Some((Err(err), st));
@@ -280,6 +281,6 @@ mod tests {
             .collect(),
         );
         assert_eq!(got.len(), 6);
-        assert!(matches!(got.last(), Some(Err(e)) if e.kind() == ErrorKind::PaginationLoop));
+        assert!(matches!(got.last(), Some(Err(e)) if e.kind() == ErrorKind::PageLimit));
     }
 }

@@ -17,7 +17,7 @@
 //! - with the check's error, unchanged, when it is not transient;
 //! - when `max_polls` polls were made or `deadline` passed: with the last
 //!   transient error if the last check failed (its outcome is unknown), or
-//!   [`ErrorKind::PollExhausted`] naming the operation if it was pending or
+//!   [`ErrorKind::WaitTimeout`] naming the operation if it was pending or
 //!   the deadline passed during a check.
 //!
 //! Retrying is paced by the poll schedule, so it adds no more load than
@@ -151,7 +151,7 @@ impl Poller {
     /// # Errors
     /// `attempt`'s first non-transient error; its last transient error when
     /// the deadline or the attempt limit ends the retries;
-    /// [`ErrorKind::PollExhausted`] when the deadline passes during an attempt.
+    /// [`ErrorKind::WaitTimeout`] when the deadline passes during an attempt.
     pub async fn retry<T, F, Fut>(
         &self,
         operation: &str,
@@ -183,7 +183,7 @@ impl Poller {
     /// # Errors
     /// `check`'s non-transient error, unchanged; its last transient error
     /// when polls or time run out after a failed check;
-    /// [`ErrorKind::PollExhausted`] when they run out while the operation is
+    /// [`ErrorKind::WaitTimeout`] when they run out while the operation is
     /// pending or the deadline passes during a check (its message names
     /// `operation`, the polls and the ms waited).
     pub async fn poll<T, F, Fut>(&self, operation: &str, check: F) -> Result<PollOutcome<T>, Error>
@@ -226,7 +226,7 @@ impl Poller {
                     Ok(answer) => answer,
                     Err(_) => {
                         return Err(Error::new(
-                            ErrorKind::PollExhausted,
+                            ErrorKind::WaitTimeout,
                             format!(
                                 "{operation} did not finish within its deadline of {} ms (it passed during poll {polls})",
                                 self.deadline.unwrap_or_default().as_millis()
@@ -260,7 +260,7 @@ impl Poller {
                     return Err(e);
                 }
                 return Err(Error::new(
-                    ErrorKind::PollExhausted,
+                    ErrorKind::WaitTimeout,
                     format!(
                         "{operation} did not finish after {polls} polls in {} ms; it may be stuck",
                         elapsed.as_millis()
@@ -316,7 +316,7 @@ mod tests {
         assert_eq!(n, 3);
         let err = err.map(|e| (e.kind(), e.to_string()));
         assert!(
-            matches!(&err, Some((ErrorKind::PollExhausted, m)) if m.contains("exec_1") && m.contains("3 polls")),
+            matches!(&err, Some((ErrorKind::WaitTimeout, m)) if m.contains("exec_1") && m.contains("3 polls")),
             "{err:?}"
         );
     }
@@ -380,7 +380,7 @@ mod tests {
             .err();
         assert!(
             err.as_ref().is_some_and(
-                |e| e.kind() == ErrorKind::PollExhausted && e.to_string().contains("job j")
+                |e| e.kind() == ErrorKind::WaitTimeout && e.to_string().contains("job j")
             ),
             "{err:?}"
         );

@@ -110,21 +110,21 @@ impl Filter {
 pub struct FilterError {
     /// Byte offset of the offending token in the filter.
     pub position: usize,
-    /// The offending token as written (empty at the end of the input).
-    pub token: String,
+    /// The offending lexeme as written (empty at the end of the input).
+    pub lexeme: String,
     /// What was wrong, without the position.
     pub message: String,
 }
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.token.is_empty() {
+        if self.lexeme.is_empty() {
             write!(f, "{} at offset {}", self.message, self.position)
         } else {
             write!(
                 f,
                 "{} at offset {} (token `{}`)",
-                self.message, self.position, self.token
+                self.message, self.position, self.lexeme
             )
         }
     }
@@ -153,7 +153,7 @@ struct Token {
 fn err(position: usize, token: &str, message: impl Into<String>) -> FilterError {
     FilterError {
         position,
-        token: token.to_owned(),
+        lexeme: token.to_owned(),
         message: message.into(),
     }
 }
@@ -486,7 +486,7 @@ mod tests {
         for (input, position, token) in cases {
             let e = parse_filter(input).unwrap_err();
             assert_eq!(
-                (e.position, e.token.as_str()),
+                (e.position, e.lexeme.as_str()),
                 (*position, *token),
                 "{input}: {e}"
             );

@@ -62,6 +62,8 @@ pub struct JournalEntry {
 pub(crate) struct Journal {
     capacity: usize,
     inner: Mutex<Inner>,
+    /// Woken after every entry, for [`crate::Sim::wait_for_journal`].
+    pub(crate) recorded: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -79,6 +81,7 @@ impl Journal {
                 next_seq: 1,
                 entries: VecDeque::with_capacity(capacity.min(1024)),
             }),
+            recorded: tokio::sync::Notify::new(),
         }
     }
 
@@ -87,13 +90,14 @@ impl Journal {
         let mut inner = lock(&self.inner);
         entry.seq = inner.next_seq;
         inner.next_seq += 1;
-        if self.capacity == 0 {
-            return;
+        if self.capacity > 0 {
+            while inner.entries.len() >= self.capacity {
+                inner.entries.pop_front();
+            }
+            inner.entries.push_back(entry);
         }
-        while inner.entries.len() >= self.capacity {
-            inner.entries.pop_front();
-        }
-        inner.entries.push_back(entry);
+        drop(inner);
+        self.recorded.notify_waiters();
     }
 
     /// Entries with `seq > since` (all when `since` is `None`), oldest first.

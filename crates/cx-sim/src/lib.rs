@@ -56,6 +56,8 @@
 //! fixtures, synthetic sets, query quota) and [`history_filter`] (the
 //! seed-003 filter grammar).
 
+#![deny(missing_docs)]
+
 mod agents;
 mod auth;
 mod clock;

@@ -309,6 +309,36 @@ impl Sim {
         self.shared.journal.snapshot(None)
     }
 
+    /// Waits until `done` holds for the journal (checked now and after each
+    /// new entry), and returns the journal then: how a test waits for a
+    /// request to arrive without sleeping.
+    ///
+    /// # Errors
+    /// The journal as it was, when `done` still did not hold after `limit`
+    /// (a guard against a test hanging, not a timing assertion).
+    pub async fn wait_for_journal(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[JournalEntry]) -> bool,
+    ) -> Result<Vec<JournalEntry>, Vec<JournalEntry>> {
+        let journal = &self.shared.journal;
+        let wait = async {
+            loop {
+                let notified = journal.recorded.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                let entries = journal.snapshot(None);
+                if done(&entries) {
+                    return entries;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(limit, wait)
+            .await
+            .map_err(|_| journal.snapshot(None))
+    }
+
     /// Empties the journal (sequence numbers keep counting).
     pub fn clear_journal(&self) {
         self.shared.journal.clear();

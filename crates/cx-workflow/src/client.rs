@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::error::{Call, Error, ErrorKind, from_http};
+use crate::error::{Error, ErrorKind};
 use crate::execute::ExecuteBuilder;
 use crate::metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};
 use crate::trigger::TriggerBuilder;
@@ -180,7 +180,7 @@ impl Client {
         })
         .await
         .map(|(d, _)| d)
-        .map_err(|e| from_http(e, Call::Read, &what).with_workflow(id.as_str()))
+        .map_err(|e| Error::from_http(e, &what).with_workflow(id.as_str()))
     }
 
     /// The definition of `id`, reused for [`Config::definition_ttl`] after it
@@ -298,7 +298,7 @@ impl Client {
         send_on::<Count>(poller, &op, req)
             .await
             .map(|(c, _)| c.total_count)
-            .map_err(|e| from_http(e, Call::Read, &op).with_workflow(id.as_str()))
+            .map_err(|e| Error::from_http(e, &op).with_workflow(id.as_str()))
     }
 
     /// One status read: `GET /api/v2/workflows/{id}/executions/{executionId}`
@@ -326,7 +326,7 @@ impl Client {
             .send_json()
             .await
             .map_err(|e| {
-                from_http(e, Call::Read, &format!("reading execution {execution_id}"))
+                Error::from_http(e, &format!("reading execution {execution_id}"))
                     .with_workflow(id.as_str())
                     .with_execution(execution_id)
             })

@@ -7,7 +7,7 @@
 //! | `poller.multiplier` | 1.5 | growth per poll (seed 000) |
 //! | `poller.max_delay` | 15 s | cap on one wait (seed 000) |
 //! | `poller.jitter` | 0.1 | up to 10% of each wait removed at random |
-//! | `poller.max_polls` | 30 | polls before [`crate::ErrorKind::Stuck`] (seed 000 `maxAttempts`) |
+//! | `poller.max_polls` | 30 | polls before [`crate::ErrorKind::WaitTimeout`] (seed 000 `maxAttempts`) |
 //! | `poller.deadline` | none | the poll count bounds the wait (about 6.7 min with these delays) |
 //! | `max_concurrent_executions` | none | seed 000 quota: refuse when this many executions run |
 //! | `max_concurrent_instances` | 50 | seed 001 capacity: refuse when this many instances run |
@@ -41,12 +41,12 @@ pub struct Config {
     pub poller: Poller,
     /// Seed 000 step 1 quota: when `Some(n)`, count the workflow's running
     /// executions (`GET .../executions?status=running`) before submitting
-    /// and refuse with [`crate::ErrorKind::QuotaExceeded`] when `count >= n`.
+    /// and refuse with [`WorkflowKind::QuotaExceeded`](crate::WorkflowKind::QuotaExceeded) when `count >= n`.
     /// Default `None` (no check).
     pub max_concurrent_executions: Option<u64>,
     /// Seed 001 step 2 capacity: when `Some(n)`, count the workflow's running
     /// instances before triggering and refuse with
-    /// [`crate::ErrorKind::CapacityExhausted`] when `count >= n`.
+    /// [`WorkflowKind::CapacityExhausted`](crate::WorkflowKind::CapacityExhausted) when `count >= n`.
     /// Default `Some(50)`, the seed's `max_allowed`.
     pub max_concurrent_instances: Option<u64>,
     /// How long [`crate::Client::execute`] reuses a workflow definition it

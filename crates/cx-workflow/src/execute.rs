@@ -14,7 +14,7 @@
 //!    a retried POST never starts a second execution).
 //! 3. **poll** — `GET .../executions/{executionId}` on the
 //!    [`cx_http::Poller`] schedule of `Config::poller` until COMPLETED,
-//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::Stuck`], a
+//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::WaitTimeout`], a
 //!    status this crate does not know ends the wait at once
 //!    ([`ErrorKind::UnknownStatus`]).
 //!
@@ -25,7 +25,7 @@
 //! lost response is recovered as the same execution and one bad poll never
 //! ends a run. When the deadline ends the run, or a poll is refused, its
 //! outcome is unknown: the error says so with the execution id
-//! ([`Error::is_outcome_unknown`]) and the audit record is
+//! ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown)) and the audit record is
 //! [`crate::client::EXECUTION_OUTCOME_UNKNOWN`], never `EXECUTION_FAILED`.
 //! 4. **aggregate** — the terminal execution is added to the client's
 //!    [`crate::MetricsTracker`] and its output mapped through an
@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, EXECUTION_OUTCOME_UNKNOWN, millis, send_on};
-use crate::error::{Call, Error, ErrorKind, Rule, Violation, Violations, from_http};
+use crate::error::{Error, ErrorKind, Rule, Violation, Violations, WorkflowKind};
 use crate::mapping::{MissingOutput, OutputMapping};
 use crate::metrics::MetricsSnapshot;
 use crate::types::{
@@ -226,22 +226,22 @@ impl<'a> ExecuteBuilder<'a> {
     /// output and write audit records (see the module docs).
     ///
     /// # Errors
-    /// - before submitting, with every violation in [`Error::violations`]:
-    ///   [`ErrorKind::NotDeployable`] (status not ACTIVE/DEPLOYED),
-    ///   [`ErrorKind::QuotaExceeded`] (only the quota is exceeded),
+    /// - before submitting, with every violation in [`Error::violations`](cx_http::ServiceError::violations):
+    ///   [`WorkflowKind::NotDeployable`] (status not ACTIVE/DEPLOYED),
+    ///   [`WorkflowKind::QuotaExceeded`] (only the quota is exceeded),
     ///   [`ErrorKind::Validation`] (input keys, types, coercions, a malformed
     ///   idempotency key, a poller with neither `max_polls` nor `deadline`);
     /// - reading the definition or counting: [`ErrorKind::NotFound`],
     ///   [`ErrorKind::PermissionDenied`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
-    /// - submitting: [`ErrorKind::InvalidPayload`] (400, server details as
+    /// - submitting: [`ErrorKind::InvalidRequest`] (400, server details as
     ///   violations), [`ErrorKind::PermissionDenied`] (403, naming the
-    ///   missing scope), [`ErrorKind::NotDeployable`] (409),
+    ///   missing scope), [`WorkflowKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
     /// - submitting until the deadline without an answer:
     ///   [`ErrorKind::OutcomeUnknown`] (the message names the idempotency key);
-    /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`], the
+    /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown), the
     ///   message and [`Error::execution_id`] name the execution):
-    ///   [`ErrorKind::Stuck`] when polls or time run out while it is pending
+    ///   [`ErrorKind::WaitTimeout`] when polls or time run out while it is pending
     ///   or running, [`ErrorKind::OutcomeUnknown`] when the polls failed
     ///   transiently until then, [`ErrorKind::UnknownStatus`] naming a
     ///   status this crate does not know, or a poll refused for good, mapped;
@@ -316,7 +316,7 @@ impl<'a> ExecuteBuilder<'a> {
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
                 let err = Error::new(
                     ErrorKind::OutcomeUnknown,
                     format!(
@@ -329,10 +329,12 @@ impl<'a> ExecuteBuilder<'a> {
                 return Err(outcome_unknown(client, wf, None, None, &key, err, started).await);
             }
             Err(e) => {
-                let e = from_http(e, Call::Submit, &what).with_workflow(wf);
+                let e = Error::from_http(e, &what).with_workflow(wf);
                 if matches!(
                     e.kind(),
-                    ErrorKind::NotDeployable | ErrorKind::InvalidPayload
+                    ErrorKind::Domain(WorkflowKind::NotDeployable)
+                        | ErrorKind::Conflict
+                        | ErrorKind::InvalidRequest
                 ) {
                     // The definition we checked against is out of date.
                     client.forget_definition(wf);
@@ -432,9 +434,9 @@ impl<'a> ExecuteBuilder<'a> {
                 let status = last_status
                     .as_ref()
                     .map_or_else(|| "UNKNOWN".to_owned(), ToString::to_string);
-                Err(if e.kind() == cx_http::ErrorKind::PollExhausted {
+                Err(if e.kind() == cx_http::ErrorKind::WaitTimeout {
                     Error::new(
-                        ErrorKind::Stuck,
+                        ErrorKind::WaitTimeout,
                         format!(
                             "unknown outcome: execution {exec_id} of workflow {wf} is still {status} after {polls} polls in {ms} ms; it may be stuck"
                         ),
@@ -448,9 +450,8 @@ impl<'a> ExecuteBuilder<'a> {
                     )
                     .with_http(e)
                 } else {
-                    from_http(
+                    Error::from_http(
                         e,
-                        Call::Read,
                         &format!(
                             "unknown outcome: polling execution {exec_id} (last seen {status})"
                         ),
@@ -593,12 +594,12 @@ async fn prerequisites(
     }
     let (kind, message) = if violations.iter().all(|v| v.rule == Rule::Quota) {
         (
-            ErrorKind::QuotaExceeded,
+            ErrorKind::Domain(WorkflowKind::QuotaExceeded),
             format!("tenant execution quota exceeded for workflow {wf}; deferring execution"),
         )
     } else if violations.iter().any(|v| v.rule == Rule::NotDeployable) {
         (
-            ErrorKind::NotDeployable,
+            ErrorKind::Domain(WorkflowKind::NotDeployable),
             format!("workflow {wf} is not deployable; nothing was submitted"),
         )
     } else {

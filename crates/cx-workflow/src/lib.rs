@@ -24,11 +24,11 @@
 //! |---|---|
 //! | 000 step 1, validate status, keys and quota | [`check_prerequisites`], [`ExecuteBuilder::send`] |
 //! | 000 step 2, submit with 400/403 handling | [`ExecuteBuilder::send`], [`ErrorKind`] |
-//! | 000 step 3, poll with backoff | [`Config::poller`], [`ErrorKind::Stuck`] |
+//! | 000 step 3, poll with backoff | [`Config::poller`], [`ErrorKind::WaitTimeout`] |
 //! | 000 step 4, metrics and output transform | [`MetricsTracker`], [`OutputMapping`] |
 //! | 000 step 5, audit-log export | `cx_audit` (not this crate) |
 //! | 001 step 1, payload and type coercion | [`TriggerPayload`], [`ContextVariable`], [`Priority`] |
-//! | 001 step 2, concurrent-instance check | [`Client::running_instances`], [`ErrorKind::CapacityExhausted`] |
+//! | 001 step 2, concurrent-instance check | [`Client::running_instances`], [`WorkflowKind::CapacityExhausted`] |
 //! | 001 step 3, atomic POST with retry | [`TriggerBuilder::send`] (idempotency key; the runtime retries) |
 //! | 001 step 4, webhook + audit log | [`InstanceCompletion`], [`Client::record_completion`] |
 //! | 001 step 5, orchestrator + metrics | [`TriggerBuilder::send`], [`TriggerStats`] |
@@ -83,7 +83,7 @@ pub mod validate;
 
 pub use client::{Client, EXECUTION_OUTCOME_UNKNOWN, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN};
 pub use config::Config;
-pub use error::{Error, ErrorKind, Rule, Violation, Violations};
+pub use error::{Error, ErrorDetail, ErrorKind, Rule, Violation, Violations, WorkflowKind};
 pub use execute::{ExecuteBuilder, ExecutionReport, Progress};
 pub use mapping::{MappedOutput, MissingOutput, OutputMapping};
 pub use metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};

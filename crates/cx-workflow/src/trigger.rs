@@ -4,7 +4,7 @@
 //! 1. **capacity** — with `Config::max_concurrent_instances` set (default
 //!    50), `GET /api/v2/workflows/instances?workflowId=&status=running&pageSize=1`
 //!    → `totalCount`; at or over the limit the trigger is refused with
-//!    [`ErrorKind::CapacityExhausted`]. A failing count is an error (the
+//!    [`WorkflowKind::CapacityExhausted`]. A failing count is an error (the
 //!    seed silently treated it as "no capacity").
 //! 2. **trigger** — `POST /api/v2/workflows/instances` with the
 //!    [`TriggerPayload`] body and an `Idempotency-Key` (UUID v4 per send),
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::client::{Client, INSTANCES_PATH, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN, millis, send_on};
-use crate::error::{Call, Error, ErrorKind, from_http};
+use crate::error::{Error, ErrorKind, WorkflowKind};
 use crate::types::{Priority, TriggerPayload, path_segment_problem};
 
 /// A created instance (seed 001 `{"instanceId", "status", "latency_ms"}`).
@@ -107,12 +107,12 @@ impl<'a> TriggerBuilder<'a> {
     /// Check capacity, create the instance, record metrics and audit.
     ///
     /// # Errors
-    /// - [`ErrorKind::CapacityExhausted`] when `Config::max_concurrent_instances`
+    /// - [`WorkflowKind::CapacityExhausted`] when `Config::max_concurrent_instances`
     ///   instances already run (nothing is posted); the count's own failure, mapped;
     /// - [`ErrorKind::Validation`] for a malformed custom idempotency key;
-    /// - from the POST: [`ErrorKind::InvalidPayload`] (400, details as
+    /// - from the POST: [`ErrorKind::InvalidRequest`] (400, details as
     ///   violations), [`ErrorKind::PermissionDenied`] (401/403),
-    ///   [`ErrorKind::NotFound`], [`ErrorKind::NotDeployable`] (409),
+    ///   [`ErrorKind::NotFound`], [`WorkflowKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`] (429 after the runtime's retries),
     ///   [`ErrorKind::Transport`], [`ErrorKind::Api`];
     /// - [`ErrorKind::OutcomeUnknown`] when the POST got no answer before the
@@ -218,7 +218,7 @@ async fn create(
             .map_err(|e| (e, None))?;
         if running >= max {
             return Err((Error::new(
-                ErrorKind::CapacityExhausted,
+                ErrorKind::Domain(WorkflowKind::CapacityExhausted),
                 format!(
                     "workflow {wf} has reached its concurrent instance limit ({running} running, limit {max}); nothing was triggered"
                 ),
@@ -239,7 +239,7 @@ async fn create(
     .await;
     let created = match sent {
         Ok((c, _)) => c,
-        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::PollExhausted => {
+        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
             let err = Error::new(
                 ErrorKind::OutcomeUnknown,
                 format!(
@@ -251,7 +251,7 @@ async fn create(
             .with_http(e);
             return Err((err, Some(key)));
         }
-        Err(e) => return Err((from_http(e, Call::Submit, &what).with_workflow(wf), None)),
+        Err(e) => return Err((Error::from_http(e, &what).with_workflow(wf), None)),
     };
     if let Some(problem) = path_segment_problem(&created.id) {
         return Err((

@@ -80,12 +80,22 @@ struct Callback {
     done: HashSet<String>,
 }
 
-/// Where and how one callback delivers.
-#[derive(Debug, Clone)]
+/// Where and how one callback delivers; `Debug` leaves the signing secret out.
+#[derive(Clone)]
 struct Endpoint {
     id: String,
     target: Target,
     secret: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// One delivery attempt, as `GET /_sim/callbacks/deliveries` shows it.

@@ -129,7 +129,7 @@ fn parse_and_check(body: &Map<String, Value>, now: DateTime<Utc>) -> Result<Filt
             format!("invalid filter: {e}"),
         )
         .field("position", json!(e.position))
-        .field("token", json!(e.token))
+        .field("token", json!(e.lexeme))
     })?;
     let oldest = now - chrono::Duration::days(RETENTION_DAYS);
     for c in &filter.conditions {

@@ -7,9 +7,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::instance::ContextType;
-use super::macros::open_enum;
 use super::null_default;
 use crate::error::{Error, Rule, Violation};
+use cx_http::open_enum;
 
 /// Longest accepted workflow id, in characters.
 const MAX_ID_CHARS: usize = 128;

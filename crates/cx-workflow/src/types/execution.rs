@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::macros::open_enum;
 use super::null_default;
 use crate::error::{Error, Rule, Violation};
+use cx_http::open_enum;
 
 /// Priority of an execution (seed 000 step 2): `LOW`, `NORMAL` or `HIGH`.
 /// The server's default is `NORMAL`. Parsed case-insensitively from text

@@ -16,7 +16,6 @@
 mod definition;
 mod execution;
 mod instance;
-mod macros;
 
 pub use definition::{
     ContextVariableDecl, InputType, InputVariable, WorkflowDefinition, WorkflowId, WorkflowStatus,

@@ -127,13 +127,13 @@ async fn bad_requests_are_rejected_before_anything_is_submitted() -> TestResult 
         (
             "wf_draft_0001",
             Input::Json(json!({})),
-            ErrorKind::NotDeployable,
+            ErrorKind::Domain(cx_workflow::WorkflowKind::NotDeployable),
             &["status"],
         ),
         (
             "wf_archived_0001",
             Input::Json(json!({})),
-            ErrorKind::NotDeployable,
+            ErrorKind::Domain(cx_workflow::WorkflowKind::NotDeployable),
             &["status"],
         ),
         (
@@ -163,7 +163,7 @@ async fn bad_requests_are_rejected_before_anything_is_submitted() -> TestResult 
         (
             "wf_draft_0001",
             Input::Json(json!({"bogus": 1, "customerId": 7})),
-            ErrorKind::NotDeployable,
+            ErrorKind::Domain(cx_workflow::WorkflowKind::NotDeployable),
             &["status", "input.bogus", "input.customerId"],
         ),
     ];
@@ -226,7 +226,11 @@ async fn quota_exceeded_is_refused_before_posting() -> TestResult {
     let Err(err) = ctx.client.execute(&id).send().await else {
         return fail("expected QuotaExceeded");
     };
-    assert_eq!(err.kind(), ErrorKind::QuotaExceeded, "{err}");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_workflow::WorkflowKind::QuotaExceeded),
+        "{err}"
+    );
     assert_eq!(fields(&err), ["quota"]);
     assert_eq!(err.violations()[0].rule, Rule::Quota);
     assert_eq!(
@@ -255,7 +259,7 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
     let Err(err) = result else {
         return fail("a stuck execution must not succeed");
     };
-    assert_eq!(err.kind(), ErrorKind::Stuck, "{err}");
+    assert_eq!(err.kind(), ErrorKind::WaitTimeout, "{err}");
     assert!(err.is_timeout());
     let Some(exec_id) = err.execution_id().map(str::to_owned) else {
         return fail("no execution id");
@@ -287,7 +291,7 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
         .map(cx_audit::AuditRecord::into_payload);
     assert_eq!(
         last.as_ref().and_then(|p| p.get("errorKind")),
-        Some(&json!("stuck"))
+        Some(&json!("wait_timeout"))
     );
     Ok(())
 }
@@ -450,7 +454,10 @@ async fn a_failing_audit_sink_is_reported_with_the_outcome() -> TestResult {
     let Err(err) = client.execute(&wf("wf_draft_0001")?).send().await else {
         return fail("draft must be refused");
     };
-    assert_eq!(err.kind(), ErrorKind::NotDeployable);
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_workflow::WorkflowKind::NotDeployable)
+    );
     assert!(err.audit_error().is_some());
     assert!(err.to_string().contains("audit"), "{err}");
     Ok(())
@@ -485,10 +492,10 @@ async fn missing_scope_is_named() -> TestResult {
 #[tokio::test]
 async fn submit_statuses_map_to_error_kinds() -> TestResult {
     let cases = [
-        (400, ErrorKind::InvalidPayload),
+        (400, ErrorKind::InvalidRequest),
         (403, ErrorKind::PermissionDenied),
         (404, ErrorKind::NotFound),
-        (409, ErrorKind::NotDeployable),
+        (409, ErrorKind::Conflict),
         (418, ErrorKind::Api),
     ];
     for (status, kind) in cases {
@@ -514,7 +521,8 @@ async fn submit_statuses_map_to_error_kinds() -> TestResult {
         assert!(!err.is_rejected_before_submit());
         assert_eq!(ctx.posts().len(), 1, "{status} must not be retried");
         if status == 400 {
-            assert_eq!(fields(&err), ["payload"]);
+            // A 400 without `details` names no field; its message is the server's.
+            assert!(fields(&err).is_empty(), "{err}");
         }
         assert_eq!(ctx.audit_events(), ["TRIGGER_FAILED"]);
     }
@@ -610,7 +618,8 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
         "three executions, one definition read"
     );
 
-    // The server refuses (409): the cached copy is dropped and read again next time.
+    // The server refuses (409, the resource changed): the cached copy is
+    // dropped and read again next time.
     ctx.sim.set_faults(vec![
         FaultRule::new(
             "POST /api/v2/workflows/*/executions",
@@ -622,10 +631,7 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
         .with_times(1),
     ]);
     let refused = ctx.client.execute(&id).input(seed_input()).send().await;
-    assert_eq!(
-        refused.err().map(|e| e.kind()),
-        Some(ErrorKind::NotDeployable)
-    );
+    assert_eq!(refused.err().map(|e| e.kind()), Some(ErrorKind::Conflict));
     ctx.client.execute(&id).input(seed_input()).send().await?;
     assert_eq!(definition_reads(&ctx), 2);
     Ok(())

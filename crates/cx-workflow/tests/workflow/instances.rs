@@ -124,7 +124,11 @@ async fn capacity_exhausted_is_refused_before_posting() -> TestResult {
     let Err(err) = ctx.client.trigger(seed_payload(stuck)?).send().await else {
         return fail("the second instance must be refused");
     };
-    assert_eq!(err.kind(), ErrorKind::CapacityExhausted, "{err}");
+    assert_eq!(
+        err.kind(),
+        ErrorKind::Domain(cx_workflow::WorkflowKind::CapacityExhausted),
+        "{err}"
+    );
     assert!(err.to_string().contains(stuck), "{err}");
     assert!(err.is_rejected_before_submit());
     assert_eq!(ctx.posts().len(), 1);
@@ -221,7 +225,7 @@ async fn server_side_context_type_errors_are_invalid_payloads() -> TestResult {
     let Err(err) = ctx.client.trigger(payload).send().await else {
         return fail("the server must reject a string priorityScore");
     };
-    assert_eq!(err.kind(), ErrorKind::InvalidPayload, "{err}");
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{err}");
     assert_eq!(fields(&err), ["context.priorityScore"]);
     assert_eq!(ctx.posts().len(), 1);
     Ok(())

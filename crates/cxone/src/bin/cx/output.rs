@@ -136,9 +136,9 @@ pub const EXIT_PRECONDITION: u8 = 3;
 /// `--if-match`, else 1.
 pub fn fail(err: &(dyn std::error::Error + 'static)) -> ExitCode {
     note!("cx: {}", one_line(err));
-    let precondition = err
-        .downcast_ref::<cx_agent::Error>()
-        .is_some_and(|e| e.kind() == cx_agent::ErrorKind::PreconditionFailed);
+    let precondition = err.downcast_ref::<cx_agent::Error>().is_some_and(|e| {
+        e.kind() == cx_agent::ErrorKind::Domain(cx_agent::AgentKind::PreconditionFailed)
+    });
     if precondition {
         ExitCode::from(EXIT_PRECONDITION)
     } else {

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use cx_auth::ClientAuthMethod;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use toml::Spanned;
@@ -104,8 +104,8 @@ impl fmt::Display for SecretSource {
     }
 }
 
-/// One `[profiles.NAME]` table.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// One `[profiles.NAME]` table. No `Debug`: it may hold plain-text secrets.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// `kind`: the login.
@@ -130,7 +130,7 @@ pub struct Profile {
     pub refresh_client_auth: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileContents {
     default_profile: Option<String>,
@@ -138,8 +138,7 @@ struct FileContents {
     profiles: BTreeMap<String, Profile>,
 }
 
-/// A loaded config file.
-#[derive(Debug)]
+/// A loaded config file. No `Debug`: its text may hold plain-text secrets.
 pub struct ConfigFile {
     /// Where it was read from.
     pub path: PathBuf,
@@ -450,12 +449,12 @@ pub fn resolve(args: &TenantArgs) -> CliResult<Resolved> {
         )
         .into()
     };
-    let secret = |flag: &Option<String>,
+    let secret = |flag: &Option<SecretString>,
                   source: &Option<Spanned<SecretSource>>,
                   field: &str|
      -> CliResult<Option<SecretString>> {
-        if let Some(v) = flag.as_ref().filter(|v| !v.is_empty()) {
-            return Ok(Some(SecretString::from(v.clone())));
+        if let Some(v) = flag.as_ref().filter(|v| !v.expose_secret().is_empty()) {
+            return Ok(Some(v.clone()));
         }
         match (source, &file, &name) {
             (Some(src), Some(f), Some(n)) => f.secret(n, field, src).map(Some),

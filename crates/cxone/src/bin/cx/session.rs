@@ -10,6 +10,7 @@ use std::time::Duration;
 use cx_audit::{AuditRecord, AuditSink, JsonlSink};
 use cx_auth::{AccessKey, Tenant, TokenCache};
 use cx_sim::Sim;
+use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::output::note;
@@ -19,7 +20,7 @@ use crate::profile::{Login, resolve};
 /// profile (see `profile` for the precedence).
 // The field docs are `--help` text, where a URL reads best bare.
 #[allow(rustdoc::bare_urls)]
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct TenantArgs {
     /// Config file with named profiles (default: cx/config.toml in the
     /// platform's config directory).
@@ -49,9 +50,10 @@ pub struct TenantArgs {
         long,
         global = true,
         env = "CXONE_CLIENT_SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<SecretString>,
     /// CXone access key id: selects the access-key login.
     #[arg(
         long,
@@ -65,9 +67,35 @@ pub struct TenantArgs {
         long,
         global = true,
         env = "CXONE_ACCESS_KEY_SECRET",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub access_key_secret: Option<String>,
+    pub access_key_secret: Option<SecretString>,
+}
+
+/// A secret flag's value, held as a `SecretString` from the moment it is
+/// parsed. Every flag named `*_secret` uses it: clap keeps a global flag and
+/// a subcommand's flag of the same name under one id, so they share a type.
+pub fn secret_arg(raw: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(raw.to_owned()))
+}
+
+/// `Debug` without the secrets: only whether each was given.
+impl std::fmt::Debug for TenantArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let given = |s: &Option<SecretString>| s.as_ref().map(|_| "[redacted]");
+        f.debug_struct("TenantArgs")
+            .field("config", &self.config)
+            .field("profile", &self.profile)
+            .field("api_url", &self.api_url)
+            .field("auth_url", &self.auth_url)
+            .field("token_path", &self.token_path)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &given(&self.client_secret))
+            .field("access_key_id", &self.access_key_id)
+            .field("access_key_secret", &given(&self.access_key_secret))
+            .finish()
+    }
 }
 
 /// What kind of tenant a session talks to.

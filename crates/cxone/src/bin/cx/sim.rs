@@ -1,5 +1,6 @@
 //! `cx sim serve`: the simulator as a process.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,15 +20,15 @@ pub enum SimCommand {
         #[arg(long, requires = "client_secret")]
         client_id: Option<String>,
         /// Secret of `--client-id`.
-        #[arg(long, requires = "client_id")]
-        client_secret: Option<String>,
+        #[arg(long, requires = "client_id", value_parser = crate::session::secret_arg)]
+        client_secret: Option<SecretString>,
         /// Register this CXone access key (password grant) in the default
         /// tenant, next to the built-in one.
         #[arg(long, requires = "access_key_secret")]
         access_key_id: Option<String>,
         /// Secret of `--access-key-id`.
-        #[arg(long, requires = "access_key_id")]
-        access_key_secret: Option<String>,
+        #[arg(long, requires = "access_key_id", value_parser = crate::session::secret_arg)]
+        access_key_secret: Option<SecretString>,
         /// Seed of the fault injector's randomness.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -77,9 +78,11 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
         )
         .max_tokens(max_tokens);
     if let (Some(id), Some(secret)) = (client_id.clone(), client_secret) {
+        let secret = secret.expose_secret().to_owned();
         builder = builder.client(ClientRegistration::new(id, secret, cx_sim::DEFAULT_TENANT));
     }
     if let (Some(id), Some(secret)) = (access_key_id.clone(), access_key_secret) {
+        let secret = secret.expose_secret().to_owned();
         builder = builder.access_key(AccessKey::new(id, secret, cx_sim::DEFAULT_TENANT));
     }
     let sim = builder.start().await?;

@@ -1,0 +1,8 @@
+//! Integration tests of cx-agent: one test binary, one module per area.
+
+#![allow(clippy::unwrap_used)]
+
+mod flow;
+mod lost_updates;
+mod real;
+mod support;

@@ -1,0 +1,824 @@
+//! The runtime's retry, Retry-After, idempotency, 401, breaker, limits and
+//! pagination behaviour, over real HTTP against cx-sim. Each test asserts on
+//! what the simulator's journal saw, so it fails if the behaviour breaks.
+
+// Tests unwrap: a panic with the value is the failure report.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{WF, client, client_with, fast_config, sent};
+use cx_http::{BreakerConfig, Config, ErrorKind, PageFields, RateLimit, RetryBudgetConfig};
+use cx_sim::{Fault, FaultRule, RetryAfter, Sim};
+use futures::TryStreamExt;
+use serde_json::json;
+
+fn status(status: u16, retry_after: Option<RetryAfter>) -> Fault {
+    Fault::Status {
+        status,
+        retry_after,
+    }
+}
+
+#[tokio::test]
+async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
+    // (Retry-After form, shortest wait the client must have made)
+    let cases = [
+        (RetryAfter::Seconds(1), Duration::from_millis(950)),
+        // An HTTP-date has 1 s resolution: "2 s from now" is 1..=2 s away.
+        (
+            RetryAfter::HttpDate { secs_from_now: 2 },
+            Duration::from_millis(900),
+        ),
+    ];
+    for (retry_after, min_wait) in cases {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        sim.set_faults(vec![
+            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after))).with_times(1),
+        ]);
+        let resp = api.get(WF).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{retry_after:?}");
+        assert_eq!(resp.attempts(), 2, "{retry_after:?}");
+        let gets = sent(&sim, "GET", WF);
+        assert_eq!(
+            gets.iter().map(|e| e.status).collect::<Vec<_>>(),
+            [429, 200]
+        );
+        let gap = Duration::from_millis(gets[1].at_ms - gets[0].at_ms);
+        assert!(gap >= min_wait, "{retry_after:?}: waited only {gap:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_past_http_date_means_retry_at_once() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::HttpDate { secs_from_now: -30 })),
+        )
+        .with_times(1),
+    ]);
+    assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
+    // Spacing as the server recorded it: a date in the past is no wait at
+    // all (the backoff floor), far from a second.
+    let gets = sent(&sim, "GET", WF);
+    assert!(gets[1].at_ms - gets[0].at_ms < 1_000, "{gets:?}");
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_cap_is_capped() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.retry_after_cap = Duration::from_millis(200);
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::Seconds(3600))),
+        )
+        .with_times(1),
+    ]);
+    assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
+    // The server saw the retry after the 200 ms cap, not after an hour.
+    let gets = sent(&sim, "GET", WF);
+    let gap = gets[1].at_ms - gets[0].at_ms;
+    assert!((200..3_600_000).contains(&gap), "{gap} ms");
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_then_succeed() {
+    for code in [500u16, 502, 503, 504] {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        sim.set_faults(vec![
+            FaultRule::new(format!("GET {WF}"), status(code, None)).with_times(2),
+        ]);
+        let resp = api.get(WF).send().await.unwrap();
+        assert_eq!(resp.attempts(), 3, "HTTP {code}");
+        let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
+        assert_eq!(statuses, [code, code, 200]);
+    }
+}
+
+#[tokio::test]
+async fn attempts_are_bounded_and_the_error_reports_them() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(err.attempts(), 4);
+    let gets = sent(&sim, "GET", WF);
+    assert_eq!(gets.len(), 4);
+    assert!(err.elapsed() > Duration::ZERO);
+    // The error carries the request id of the last response.
+    assert_eq!(err.request_id(), Some(gets[3].request_id.as_str()));
+
+    sim.set_faults(vec![]);
+    let ok = api.get(WF).send().await.unwrap();
+    let last = sent(&sim, "GET", WF).pop().unwrap();
+    assert_eq!(ok.request_id(), Some(last.request_id.as_str()));
+}
+
+#[tokio::test]
+async fn a_post_without_key_is_not_replayed_after_a_500() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let path = format!("{WF}/executions");
+    sim.set_faults(vec![
+        FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1),
+    ]);
+    let err = api
+        .link(cx_http::Method::POST, &path)
+        .json(&json!({"input": {"customerId": "C1"}}))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(500));
+    assert_eq!(
+        sent(&sim, "POST", &path).len(),
+        1,
+        "a POST must not be replayed"
+    );
+}
+
+#[tokio::test]
+async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_execution() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let path = format!("{WF}/executions");
+    // The first attempt is processed but its response is lost (a 500 after
+    // processing); the retry must reuse the key so no second execution exists.
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("POST {path}"),
+            Fault::StatusAfterProcessing { status: 500 },
+        )
+        .with_times(1),
+    ]);
+    let created: serde_json::Value = api
+        .link(cx_http::Method::POST, &path)
+        .json(&json!({"input": {"customerId": "C1"}}))
+        .idempotency_key("key-123")
+        .send_json()
+        .await
+        .unwrap();
+    let posts = sent(&sim, "POST", &path);
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts
+            .iter()
+            .all(|e| e.idempotency_key.as_deref() == Some("key-123"))
+    );
+    let running: serde_json::Value = api
+        .link(cx_http::Method::GET, &path)
+        .query(&[("status", "running")])
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(running["totalCount"], 1, "exactly one execution: {running}");
+    assert_eq!(running["items"][0]["id"], created["id"]);
+}
+
+#[tokio::test]
+async fn a_429_or_503_post_is_retried_without_a_key() {
+    for code in [429u16, 503] {
+        let sim = Sim::start().await.unwrap();
+        let api = client(&sim);
+        let path = format!("{WF}/executions");
+        sim.set_faults(vec![
+            FaultRule::new(
+                format!("POST {path}"),
+                status(code, Some(RetryAfter::Seconds(0))),
+            )
+            .with_times(1),
+        ]);
+        let resp = api
+            .link(cx_http::Method::POST, &path)
+            .json(&json!({"input": {}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "HTTP {code}");
+        assert_eq!(sent(&sim, "POST", &path).len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_once_and_the_request_replayed() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    api.get(WF).send().await.unwrap();
+    sim.clear_journal();
+    sim.revoke_tokens();
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let journal = sim.journal();
+    let seen: Vec<(String, u16)> = journal.iter().map(|e| (e.path.clone(), e.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            (WF.to_owned(), 401),
+            ("/oauth/token".to_owned(), 200),
+            (WF.to_owned(), 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_second_401_is_an_error_not_a_loop() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(401, None))]);
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(401));
+    assert_eq!(
+        sent(&sim, "GET", WF).len(),
+        2,
+        "one replay after one refresh"
+    );
+}
+
+#[tokio::test]
+async fn connection_resets_on_a_get_are_retried() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(1),
+    ]);
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.attempts(), 2);
+}
+
+#[tokio::test]
+async fn a_stalled_body_hits_the_attempt_timeout() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.attempt_timeout = Duration::from_millis(200);
+    config.retry.max_attempts = 2;
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::StallBody { ms: 2_000 },
+    )]);
+    // Without the attempt timeout both stalled bodies would arrive (2 s)
+    // and the call succeed; it fails as a timeout after both attempts.
+    let err = api.get(WF).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(err.attempts(), 2);
+}
+
+#[tokio::test]
+async fn the_total_deadline_bounds_a_call() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.total_deadline = Duration::from_millis(300);
+    config.retry.max_attempts = 100;
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::StallBody { ms: 5_000 },
+    )]);
+    // The deadline, not the 100 attempts or the 5 s stall, ended the call:
+    // one or two attempts fit in 300 ms of stalled bodies.
+    let err = api.get(WF).send().await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(err.attempts() <= 2, "{err:?}");
+    assert_eq!(sent(&sim, "GET", WF).len() as u32, err.attempts());
+}
+
+#[tokio::test]
+async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    api.get(WF).send().await.unwrap(); // warm the token
+    sim.clear_journal();
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("GET {WF}"),
+            status(429, Some(RetryAfter::Seconds(1))),
+        )
+        .with_times(1),
+    ]);
+    let first = api.get(WF).send();
+    let tasks = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let calls = (0..5).map(|_| api.get(WF).send());
+        futures::future::join_all(calls).await
+    };
+    let (first, rest) = tokio::join!(first, tasks);
+    first.unwrap();
+    assert!(rest.iter().all(Result::is_ok));
+    let gets = sent(&sim, "GET", WF);
+    assert_eq!(gets[0].status, 429);
+    for later in &gets[1..] {
+        assert!(
+            later.at_ms >= gets[0].at_ms + 900,
+            "a request went out during the pause: {later:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_retry_budget_caps_retries_across_calls() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry_budget = RetryBudgetConfig::default()
+        .with_ratio(0.0)
+        .with_reserve_per_sec(0.0)
+        .with_max_tokens(1.0);
+    config.breaker = None;
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.clear_journal();
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    assert!(api.get(WF).send().await.is_err());
+    assert!(api.get(WF).send().await.is_err());
+    // One token: the first call retries once, the second not at all.
+    assert_eq!(sent(&sim, "GET", WF).len(), 3);
+}
+
+#[tokio::test]
+async fn the_circuit_opens_and_stops_sending() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.max_attempts = 1;
+    config.breaker = Some(
+        BreakerConfig::default()
+            .with_failure_threshold(3)
+            .with_open_for(Duration::from_secs(60)),
+    );
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    for _ in 0..3 {
+        assert_eq!(api.get(WF).send().await.unwrap_err().status(), Some(500));
+    }
+    sim.clear_journal();
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen);
+    assert_eq!(err.attempts(), 0);
+    assert!(sim.journal().is_empty(), "nothing is sent while open");
+}
+
+#[tokio::test]
+async fn the_client_side_rate_limit_spaces_requests() {
+    let sim = Sim::start().await.unwrap();
+    let config = fast_config(&sim).with_rate_limit(RateLimit::new(10, 1));
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    let started = Instant::now();
+    let calls = (0..10).map(|_| api.get(WF).send());
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    // 10 more requests at 10/s with no burst take at least ~0.9 s.
+    assert!(started.elapsed() >= Duration::from_millis(850));
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_bounds_requests_in_flight() {
+    let sim = Sim::start().await.unwrap();
+    let config = fast_config(&sim).with_max_in_flight(2);
+    let api = client_with(&sim, config);
+    api.get(WF).send().await.unwrap();
+    sim.set_faults(vec![FaultRule::new(
+        format!("GET {WF}"),
+        Fault::Latency { ms: 200 },
+    )]);
+    let started = Instant::now();
+    let calls = (0..6).map(|_| api.get(WF).send());
+    for r in futures::future::join_all(calls).await {
+        r.unwrap();
+    }
+    // 6 calls of 200 ms, 2 at a time: at least 3 rounds.
+    assert!(started.elapsed() >= Duration::from_millis(580));
+}
+
+#[tokio::test]
+async fn the_page_token_stream_reads_every_audit_entry_page_by_page() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    for i in 0..5 {
+        api.link(cx_http::Method::POST, &format!("{WF}/executions"))
+            .json(&json!({"input": {"customerId": format!("C{i}")}}))
+            .send()
+            .await
+            .unwrap();
+    }
+    sim.clear_journal();
+    let entries: Vec<serde_json::Value> = api
+        .page_token_stream(
+            "/api/v2/audit/logs".into(),
+            vec![
+                ("resourceType".into(), "workflow_execution".into()),
+                ("pageSize".into(), "2".into()),
+            ],
+            PageFields {
+                items: "items",
+                next: "nextPageToken",
+            },
+            "pageToken",
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    let created = entries
+        .iter()
+        .filter(|e| e["action"] == "EXECUTION_CREATED")
+        .count();
+    assert_eq!(created, 5);
+    let pages = sent(&sim, "GET", "/api/v2/audit/logs").len();
+    assert_eq!(pages, entries.len().div_ceil(2));
+}
+
+#[tokio::test]
+async fn input_errors_are_reported_before_sending() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    let err = api
+        .get(WF)
+        .header("bad header", "x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input());
+    assert!(err.to_string().contains("bad header"), "{err}");
+    assert!(sent(&sim, "GET", WF).is_empty());
+    let bad = cx_http::Client::builder().base_url("not a url").build();
+    assert!(bad.unwrap_err().to_string().contains("base_url"));
+}
+
+/// Enable the simulator's skills-page switch for agent-001: `nextPageUri`
+/// absolute on `next_origin` (another host) or, with `None`, base-relative.
+async fn skills_links_on(sim: &Sim, next_origin: Option<&str>) {
+    cx_http::Client::builder()
+        .base_url(sim.base_url())
+        .build()
+        .unwrap()
+        .put("/_sim/agents/agent-001/skills-loop")
+        .without_auth()
+        .json(&json!({"enabled": false, "nextOrigin": next_origin}))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn skills_path() -> cx_http::ApiPath {
+    cx_http::ApiPath::new("/api/v2/agents")
+        .id("agent_id", "agent-001")
+        .lit("skills")
+}
+
+const SKILL_PAGES: PageFields = PageFields {
+    items: "entities",
+    next: "nextPageUri",
+};
+
+#[tokio::test]
+async fn a_next_page_link_to_another_origin_is_refused_and_nothing_is_sent_there() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    skills_links_on(&sim, Some(other.base_url())).await;
+    let api = client(&sim);
+    let got: Result<Vec<serde_json::Value>, _> = api
+        .next_uri_stream(skills_path(), SKILL_PAGES)
+        .try_collect()
+        .await;
+    let err = got.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(err.to_string().contains(other.base_url()), "{err}");
+    assert!(
+        other.journal().is_empty(),
+        "no request reached the other host"
+    );
+    assert_eq!(sent(&sim, "GET", "/api/v2/agents").len(), 1);
+}
+
+#[tokio::test]
+async fn same_origin_absolute_and_relative_next_page_links_are_followed() {
+    for absolute in [true, false] {
+        let sim = Sim::start().await.unwrap();
+        let origin = absolute.then(|| sim.base_url().to_owned());
+        skills_links_on(&sim, origin.as_deref()).await;
+        let got: Vec<serde_json::Value> = client(&sim)
+            .next_uri_stream(skills_path(), SKILL_PAGES)
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 5, "absolute: {absolute}");
+        assert_eq!(sent(&sim, "GET", "/api/v2/agents").len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn an_authenticated_request_to_a_configured_url_on_another_origin_is_refused() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    let err = client(&sim)
+        .request_url(
+            cx_http::Method::GET,
+            &format!("{}/api/v2/x", other.base_url()),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(other.journal().is_empty());
+}
+
+/// A one-shot HTTP server on 127.0.0.1 that answers every request with
+/// `response` (raw bytes), for answers the simulator does not give.
+async fn raw_server(response: String) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn.write_all(response.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_not_followed_with_the_token() {
+    let sim = Sim::start().await.unwrap();
+    let other = Sim::start().await.unwrap();
+    let redirector = raw_server(format!(
+        "HTTP/1.1 302 Found\r\nlocation: {}/api/v2/agents/agent-001\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        other.base_url()
+    ))
+    .await;
+    // The redirecting host is the configured one; the token comes from the simulator.
+    let api = client_with(&sim, fast_config(&sim).with_base_url(redirector));
+    let err = api.get(skills_path()).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ForeignOrigin, "{err}");
+    assert!(err.to_string().contains(other.base_url()), "{err}");
+    assert!(other.journal().is_empty(), "the redirect was not followed");
+}
+
+#[tokio::test]
+async fn hostile_ids_are_refused_before_any_request() {
+    let sim = Sim::start().await.unwrap();
+    let api = client(&sim);
+    for id in [
+        "..",
+        ".",
+        "",
+        "a/b",
+        "..\\..\\_sim\\faults",
+        "x\u{1b}]0;t\u{7}",
+    ] {
+        let path = cx_http::ApiPath::new("/api/v2/agents").id("agent_id", id);
+        let err = api.get(path).send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{id:?}");
+        assert!(err.to_string().contains("agent_id"), "{err}");
+    }
+    assert!(sim.journal().is_empty(), "nothing was sent");
+    // Ids that are merely unusual travel as one encoded segment.
+    let path = cx_http::ApiPath::new("/api/v2/agents").id("agent_id", "a b?c#d%");
+    let err = api.get(path).send().await.unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    let journal = sim.journal();
+    let last = journal.last().unwrap();
+    assert_eq!(last.path, "/api/v2/agents/a%20b%3Fc%23d%25");
+}
+
+/// A client without a circuit breaker: these tests fail a route more than
+/// 5 times in a row on purpose.
+fn unguarded(sim: &Sim) -> cx_http::Client {
+    client_with(sim, fast_config(sim).with_breaker(None))
+}
+
+/// A poller for these tests: polls 10 ms apart, 5 s deadline.
+fn quick_poller() -> cx_http::Poller {
+    cx_http::Poller::default()
+        .with_initial_delay(Duration::from_millis(10))
+        .with_multiplier(1.0)
+        .with_max_delay(Duration::from_millis(10))
+        .with_jitter(0.0)
+        .with_deadline(Some(Duration::from_secs(5)))
+}
+
+#[tokio::test]
+async fn a_poll_that_exhausts_one_requests_retries_is_retried_within_the_deadline() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    // 6 failures in a row: more than one call's 4 attempts.
+    sim.set_faults(vec![
+        FaultRule::new(format!("GET {WF}"), status(503, None)).with_times(3),
+        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(3),
+    ]);
+    let outcome = quick_poller()
+        .poll("workflow read", || {
+            let req = api.get(WF);
+            async move {
+                let body: serde_json::Value = req.send_json().await?;
+                Ok(cx_http::PollStatus::Done(body["id"].clone()))
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.value,
+        json!("wf_12345678-abcd-efgh-ijkl-1234567890ab")
+    );
+    assert_eq!(outcome.polls, 2, "the first call gave up after 4 attempts");
+    let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [503, 503, 503, 0, 0, 0, 200]);
+}
+
+#[tokio::test]
+async fn a_non_transient_poll_error_ends_polling_at_once() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    let path = "/api/v2/workflows/wf_does_not_exist";
+    let err = quick_poller()
+        .poll("workflow read", || {
+            let req = api.get(path);
+            async move {
+                req.send().await?;
+                Ok(cx_http::PollStatus::Done(()))
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(sent(&sim, "GET", path).len(), 1);
+}
+
+fn executions() -> cx_http::ApiPath {
+    cx_http::ApiPath::new("/api/v2/workflows")
+        .id("workflow_id", "wf_12345678-abcd-efgh-ijkl-1234567890ab")
+        .lit("executions")
+}
+
+#[tokio::test]
+async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_execution() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    let path = format!("{WF}/executions");
+    // Every attempt of the first call is processed and its answer lost;
+    // then a reset; then the answer arrives.
+    sim.set_faults(vec![
+        FaultRule::new(
+            format!("POST {path}"),
+            Fault::StatusAfterProcessing { status: 502 },
+        )
+        .with_times(4),
+        FaultRule::new(format!("POST {path}"), Fault::ConnectionReset).with_times(1),
+    ]);
+    let body = json!({"input": {"customerId": "C1", "priorityScore": 5}});
+    let outcome = quick_poller()
+        .retry("submitting", || {
+            api.post(executions())
+                .idempotency_key("soak-key-1")
+                .json(&body)
+                .send_json::<serde_json::Value>()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.polls, 2,
+        "the second call recovered from the reset itself"
+    );
+    let posts = sent(&sim, "POST", &path);
+    assert_eq!(
+        posts.iter().map(|e| e.status).collect::<Vec<_>>(),
+        [502, 502, 502, 502, 0, 201]
+    );
+    assert!(
+        posts
+            .iter()
+            .all(|e| e.idempotency_key.as_deref() == Some("soak-key-1"))
+    );
+    let listed: serde_json::Value = api
+        .get(executions())
+        .query(&[("pageSize", "100")])
+        .send_json()
+        .await
+        .unwrap();
+    assert_eq!(listed["totalCount"], json!(1), "{listed}");
+    assert_eq!(listed["items"][0]["id"], outcome.value["id"]);
+}
+
+#[tokio::test]
+async fn at_the_deadline_the_last_transient_error_is_returned() {
+    let sim = Sim::start().await.unwrap();
+    let api = unguarded(&sim);
+    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(502, None))]);
+    let poller = quick_poller().with_deadline(None).with_max_polls(Some(3));
+    let err = poller
+        .poll("workflow read", || {
+            let req = api.get(WF);
+            async move {
+                req.send().await?;
+                Ok(cx_http::PollStatus::Done(()))
+            }
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(502));
+    assert!(err.is_transient());
+    assert_eq!(sent(&sim, "GET", WF).len(), 12, "3 polls of 4 attempts");
+}
+
+/// A server on 127.0.0.1 that answers the first request with `head` and
+/// then streams zeros (up to 256 MiB) until the client goes away; the
+/// receiver gets how many body bytes it managed to write.
+async fn endless_body(head: &'static str) -> (String, tokio::sync::oneshot::Receiver<u64>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let _ = conn.read(&mut buf).await;
+        conn.write_all(head.as_bytes()).await.unwrap();
+        let chunked = head.contains("chunked");
+        let block = vec![b'0'; 64 * 1024];
+        let mut written = 0u64;
+        while written < 256 * 1024 * 1024 {
+            let sent = if chunked {
+                let size = format!("{:x}\r\n", block.len());
+                conn.write_all(size.as_bytes()).await.is_ok()
+                    && conn.write_all(&block).await.is_ok()
+                    && conn.write_all(b"\r\n").await.is_ok()
+            } else {
+                conn.write_all(&block).await.is_ok()
+            };
+            if !sent {
+                break;
+            }
+            written += block.len() as u64;
+        }
+        let _ = tx.send(written);
+    });
+    (format!("http://{addr}"), rx)
+}
+
+#[tokio::test]
+async fn a_body_over_the_cap_fails_while_streaming_and_is_not_buffered() {
+    const CAP: usize = 1024 * 1024;
+    const MIB: u64 = 1024 * 1024;
+    let cases = [
+        // Declared: refused from Content-Length before the body is read.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 268435456\r\n\r\n",
+        // Chunked: refused once more than the cap has arrived.
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+    ];
+    for head in cases {
+        let (url, written) = endless_body(head).await;
+        let api = cx_http::Client::builder()
+            .config(
+                Config::default()
+                    .with_base_url(url)
+                    .with_max_body_bytes(CAP),
+            )
+            .build()
+            .unwrap();
+        let err = api.get("/big").send().await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TooLarge, "{head}: {err}");
+        assert!(err.to_string().contains("1048576-byte cap"), "{err}");
+        assert_eq!(err.attempts(), 1, "not retried: {err}");
+        drop(api);
+        // The server stopped long before 256 MiB: what it wrote is the cap
+        // plus what the loopback socket buffers hold, not the whole body.
+        let written = written.await.unwrap();
+        println!(
+            "{}: the server wrote {written} of 268435456 body bytes before the client closed",
+            if head.contains("chunked") {
+                "chunked"
+            } else {
+                "declared"
+            }
+        );
+        assert!(written < 64 * MIB, "{head}: server wrote {written} bytes");
+    }
+}
+
+#[tokio::test]
+async fn a_per_request_cap_overrides_the_client_default() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(&sim, fast_config(&sim).with_max_body_bytes(16));
+    let err = api
+        .get("/api/v2/agents/agent-001")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    let resp = api
+        .get("/api/v2/agents/agent-001")
+        .max_body_bytes(1024 * 1024)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.body().len() > 16);
+}

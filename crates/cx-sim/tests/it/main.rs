@@ -1,0 +1,16 @@
+//! Integration tests of cx-sim: one test binary, one module per area.
+
+#![allow(clippy::unwrap_used)]
+
+mod agents;
+mod audit;
+mod auth;
+mod callbacks;
+mod dataactions;
+mod faults;
+mod history;
+mod instances;
+mod journal_admin;
+mod load;
+mod support;
+mod workflows;

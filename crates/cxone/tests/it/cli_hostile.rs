@@ -1,0 +1,226 @@
+//! Hostile input through the `cx` binary: huge numbers, malformed values
+//! and ids for every flag that parses a number, a duration or an id must end
+//! in a clear error naming the flag (never a panic, exit 101); and server
+//! text with ESC / OSC / NUL must reach the terminal escaped.
+
+// Tests unwrap: a panic with the value is the failure report; they print
+// their figures with println! (the CLI's own output rule is for `cx`).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use crate::support::{WF, cx, run};
+
+const HISTORY: &[&str] = &["history", "query", "--interaction", "x"];
+const AGENT: &[&str] = &["agent", "set-workmode", "agent-001", "--workmode", "w"];
+const RUN: &[&str] = &["workflow", "run", WF];
+const TRIGGER: &[&str] = &["workflow", "trigger", WF];
+const DATAACTION: &[&str] = &["dataaction", "run", "DA-123456", "--version", "v2.1.0"];
+const SERVE: &[&str] = &["sim", "serve"];
+
+/// `(command, flag, value, text the error must contain)`: `cx <command>
+/// <flag> <value>` (`<flag>=<value>` for values starting with `-`).
+const CASES: &[(&[&str], &str, &str, &str)] = &[
+    // history query: ages, instants, threshold, page size, concurrency.
+    (HISTORY, "--since", "9999999999999h", "--since"),
+    (HISTORY, "--until", "99999999999999999d", "--until"),
+    (HISTORY, "--since", "9000000000000000s", "--since"),
+    (HISTORY, "--since", "18446744073709551616s", "--since"),
+    (HISTORY, "--since", "-5h", "--since"),
+    (HISTORY, "--until", "-9223372036854775808s", "--until"),
+    (HISTORY, "--since", "5x", "--since"),
+    (HISTORY, "--since", "", "--since"),
+    (HISTORY, "--since", "h", "--since"),
+    (HISTORY, "--since", "1\u{1b}[2Jh", "--since"),
+    (HISTORY, "--since", "+262143-12-31T23:59:59Z", "--since"),
+    (HISTORY, "--threshold", "1e300", "--threshold"),
+    (HISTORY, "--threshold", "NaN", "--threshold"),
+    (HISTORY, "--threshold", "inf", "--threshold"),
+    (HISTORY, "--threshold", "-1", "--threshold"),
+    (HISTORY, "--threshold", "ten", "--threshold"),
+    (HISTORY, "--limit", "0", "limit"),
+    (HISTORY, "--limit", "4294967296", "--limit"),
+    (HISTORY, "--limit", "-1", "--limit"),
+    (HISTORY, "--concurrency", "0", "--concurrency"),
+    (
+        HISTORY,
+        "--concurrency",
+        "99999999999999999999",
+        "--concurrency",
+    ),
+    (HISTORY, "--interaction", "a\u{7f}", "interaction_ids[1]"),
+    // agent: skills, attempts, ids.
+    (AGENT, "--skill", "a:1:99999999999", "--skill"),
+    (AGENT, "--skill", "a:-1:1", "--skill"),
+    (AGENT, "--skill", "a:1", "--skill"),
+    (AGENT, "--add-skill", "x:1:99999999999999", "--add-skill"),
+    (AGENT, "--add-skill", ":1:1", "--add-skill"),
+    (AGENT, "--remove-skill", "", "--remove-skill"),
+    (AGENT, "--max-attempts", "99999999999", "--max-attempts"),
+    (AGENT, "--max-attempts", "0", "--max-attempts"),
+    (
+        &["agent", "simulate", "--workmode", "w"],
+        "--seed",
+        "18446744073709551616",
+        "--seed",
+    ),
+    (&["agent", "show", ""], "--output", "human", "agent_id"),
+    (
+        &["agent", "show", "a\u{1b}]0;x\u{7}"],
+        "--output",
+        "human",
+        "agent_id",
+    ),
+    (
+        &["agent", "show", "../../_sim/faults"],
+        "--output",
+        "human",
+        "agent_id",
+    ),
+    // workflow: timeouts, priorities, variables.
+    (RUN, "--timeout", "18446744073709551616", "--timeout"),
+    (RUN, "--timeout", "-1", "--timeout"),
+    (RUN, "--input", "=1", "--input"),
+    (TRIGGER, "--priority", "99999999999999999999", "--priority"),
+    (TRIGGER, "--priority", "0", "priority"),
+    (TRIGGER, "--priority", "9223372036854775807", "priority"),
+    (
+        TRIGGER,
+        "--var",
+        "n:integer=99999999999999999999999",
+        "context.n",
+    ),
+    (TRIGGER, "--var", "n:decimal=1", "--var"),
+    // data actions: timeouts.
+    (DATAACTION, "--timeout-ms", "4294967296", "--timeout-ms"),
+    (DATAACTION, "--timeout-ms", "0", "executionTimeoutMs"),
+    (
+        DATAACTION,
+        "--max-wait",
+        "18446744073709551616",
+        "--max-wait",
+    ),
+    (DATAACTION, "--max-wait", "-1", "--max-wait"),
+    // audit, sim, global.
+    (
+        &["audit", "tail", "."],
+        "--lines",
+        "18446744073709551616",
+        "--lines",
+    ),
+    (SERVE, "--port", "70000", "--port"),
+    (SERVE, "--keep-for", "0", "--keep-for"),
+    (SERVE, "--keep-for", "99999999999999999999", "--keep-for"),
+    (SERVE, "--max-tokens", "-1", "--max-tokens"),
+    (
+        &["agent", "show", "agent-001"],
+        "--output",
+        "xml",
+        "--output",
+    ),
+];
+
+#[test]
+fn hostile_arguments_end_in_an_error_naming_the_flag_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (command, flag, value, needle) in CASES {
+        let mut cmd = cx(dir.path());
+        cmd.args(*command);
+        if value.starts_with('-') {
+            cmd.arg(format!("{flag}={value}"));
+        } else {
+            cmd.args([flag, value]);
+        }
+        let args: Vec<_> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let (code, _, err) = run(&mut cmd);
+        let ok = code != 0 && code != 101 && err.contains(needle) && !err.contains("panicked");
+        if !ok {
+            failures.push(format!("{args:?} → exit {code}: {err}"));
+        }
+    }
+    println!("{} hostile argument cases", CASES.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A server on 127.0.0.1 that hands out a token and answers every other
+/// request with `status` and `body` (JSON); one thread per connection.
+fn hostile_server(status: u16, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                let n = conn.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let (status, body) = if head.contains("token") {
+                    (
+                        200,
+                        r#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#,
+                    )
+                } else {
+                    (status, body)
+                };
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\netag: \"v1\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    url
+}
+
+fn against(url: &str, dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    run(cx(dir)
+        .env("CXONE_API_URL", url)
+        .env("CXONE_CLIENT_ID", "c")
+        .env("CXONE_CLIENT_SECRET", "s")
+        .args(args))
+}
+
+const HOSTILE: [&str; 4] = ["\u{1b}", "\u{7}", "\u{0}", "\u{9b}"];
+
+#[test]
+fn server_text_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    // An error body: ESC ] 0 ; title BEL (OSC), ESC [ 2 J, NUL, C1 CSI.
+    let url = hostile_server(
+        400,
+        r#"{"message":"bad \u001b]0;pwned\u0007 \u001b[2J \u0000 \u009b31m end"}"#,
+    );
+    let (code, out, err) = against(&url, dir.path(), &["agent", "show", "agent-001"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains(r"\u{1b}]0;pwned\u{7}"), "{err}");
+    assert!(err.contains(r"\u{0}") && err.contains(r"\u{9b}"), "{err}");
+    for c in HOSTILE {
+        assert!(!err.contains(c), "raw {c:?} on stderr: {err:?}");
+    }
+
+    // A profile whose strings carry control characters: human output is
+    // escaped, JSON output stays JSON with the exact strings.
+    let url = hostile_server(
+        200,
+        r#"{"id":"agent-001","currentWorkMode":{"id":"wm\u001b]0;x\u0007"},"skills":[{"skillId":"s\u0000\u009b","level":1,"concurrentInteractions":1}]}"#,
+    );
+    let (code, out, err) = against(&url, dir.path(), &["agent", "show", "agent-001"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(r"wm\u{1b}]0;x\u{7}"), "{out}");
+    for c in HOSTILE {
+        assert!(!out.contains(c), "raw {c:?} on stdout: {out:?}");
+    }
+    let (code, out, err) = against(
+        &url,
+        dir.path(),
+        &["agent", "show", "agent-001", "--output", "json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["profile"]["currentWorkMode"]["id"], "wm\u{1b}]0;x\u{7}");
+}

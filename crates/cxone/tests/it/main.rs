@@ -1,0 +1,14 @@
+//! Integration tests of cxone: one test binary, one module per area.
+
+#![allow(clippy::disallowed_macros, clippy::unwrap_used)]
+
+mod cli;
+mod cli_agent;
+mod cli_agent_real;
+mod cli_audit;
+mod cli_dataaction;
+mod cli_history;
+mod cli_hostile;
+mod cli_login;
+mod cli_webhook;
+mod support;
