@@ -41,7 +41,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use cx_audit::EventType;
-use cx_http::{ApiPath, PollStatus, Poller};
+use cx_http::{ApiPath, PollOutcome, PollStatus, Poller};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -261,19 +261,91 @@ impl<'a> ExecuteBuilder<'a> {
             poller,
             idempotency_key,
         } = self;
-        let wf = workflow_id.as_str();
-
-        // Step 1: prerequisites.
-        let key = idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let poller = poller.unwrap_or_else(|| client.config.poller.clone());
-        let checked = prerequisites(client, workflow_id, &mut input, raw_input, &key, &poller);
+        let run = Run {
+            client,
+            wf: workflow_id.as_str(),
+            key: idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            poller: poller.unwrap_or_else(|| client.config.poller.clone()),
+            started,
+        };
+        let checked = prerequisites(
+            client,
+            workflow_id,
+            &mut input,
+            raw_input,
+            &run.key,
+            &run.poller,
+        );
         if let Err(e) = checked.await {
-            return Err(client
-                .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
-                .await);
+            return Err(run.trigger_failed(e).await);
         }
+        let submit_started = Instant::now();
+        let submitted = run.submit(input, context, priority).await?;
+        let mut audit_error = run.triggered(&submitted, priority).await;
+        if let Some(cb) = on_progress.as_mut() {
+            cb(&Progress::Submitted {
+                execution_id: submitted.id.clone(),
+            });
+        }
+        let outcome = match run.poll(&submitted, submit_started, &mut on_progress).await {
+            Ok(o) => o,
+            Err(err) => {
+                return Err(match audit_error {
+                    Some(a) => err.with_audit_failure(a),
+                    None => err,
+                });
+            }
+        };
+        let report = run.map(outcome, mapping.as_ref(), submit_started);
+        if let Err(a) = run.audit_terminal(&report).await {
+            audit_error.get_or_insert(a);
+        }
+        match audit_error {
+            Some(a) => Err(Error::audit_execution(report, a)),
+            None => Ok(report),
+        }
+    }
+}
 
-        // Step 2: submit.
+/// One execution in flight: what every step of [`ExecuteBuilder::send`]
+/// shares. The steps, in order: [`prerequisites`], [`Run::submit`],
+/// [`Run::triggered`], [`Run::poll`], [`Run::map`], [`Run::audit_terminal`].
+struct Run<'a> {
+    client: &'a Client,
+    wf: &'a str,
+    /// The `Idempotency-Key` of the submission.
+    key: String,
+    /// Bounds the whole operation (reads, submission, polls).
+    poller: Poller,
+    started: Instant,
+}
+
+impl Run<'_> {
+    /// Audit `TRIGGER_FAILED` for an execution that was never created and
+    /// return `e` (with the sink's error, if that failed too).
+    async fn trigger_failed(&self, e: Error) -> Error {
+        self.client
+            .audit_failure(
+                EventType::TRIGGER_FAILED,
+                self.wf,
+                e,
+                self.started.elapsed(),
+            )
+            .await
+    }
+
+    /// Seed 000 step 2: `POST /api/v2/workflows/{id}/executions` with
+    /// `{input, context?, priority?}` and the idempotency key, retried
+    /// transiently until the deadline. A refusal is audited
+    /// `TRIGGER_FAILED`; no answer at all is `OutcomeUnknown`, audited
+    /// `EXECUTION_OUTCOME_UNKNOWN`.
+    async fn submit(
+        &self,
+        input: Map<String, Value>,
+        context: Option<Map<String, Value>>,
+        priority: Option<ExecutionPriority>,
+    ) -> Result<Execution, Error> {
+        let (client, wf, key) = (self.client, self.wf, &self.key);
         let mut body = json!({ "input": input });
         if let Value::Object(m) = &mut body {
             if let Some(c) = context {
@@ -283,9 +355,9 @@ impl<'a> ExecuteBuilder<'a> {
                 m.insert("priority".to_owned(), json!(p));
             }
         }
-        let submit_started = Instant::now();
         let what = format!("submitting an execution of workflow {wf}");
-        let submitted = send_on::<Execution>(Some(&poller.spent(started.elapsed())), &what, || {
+        let spent = self.poller.spent(self.started.elapsed());
+        let submitted = send_on::<Execution>(Some(&spent), &what, || {
             client
                 .http
                 .post(
@@ -293,14 +365,14 @@ impl<'a> ExecuteBuilder<'a> {
                         .id("workflow_id", wf)
                         .lit("executions"),
                 )
-                .idempotency_key(&key)
+                .idempotency_key(key)
                 .json(&body)
                 .operation("workflow.execute")
         })
         .await;
-        let submitted = match submitted {
+        match submitted {
             Ok((e, _)) => match path_segment_problem(&e.id) {
-                None => e,
+                None => Ok(e),
                 Some(problem) => {
                     let e = Error::new(
                         ErrorKind::Api,
@@ -310,9 +382,7 @@ impl<'a> ExecuteBuilder<'a> {
                         ),
                     )
                     .with_workflow(wf);
-                    return Err(client
-                        .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
-                        .await);
+                    Err(self.trigger_failed(e).await)
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).
@@ -321,12 +391,12 @@ impl<'a> ExecuteBuilder<'a> {
                     ErrorKind::OutcomeUnknown,
                     format!(
                         "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {e}); the execution may exist",
-                        started.elapsed().as_millis()
+                        self.started.elapsed().as_millis()
                     ),
                 )
                 .with_workflow(wf)
                 .with_http(e);
-                return Err(outcome_unknown(client, wf, None, None, &key, err, started).await);
+                Err(outcome_unknown(client, wf, None, None, key, err, self.started).await)
             }
             Err(e) => {
                 let e = Error::from_http(e, &what).with_workflow(wf);
@@ -339,42 +409,56 @@ impl<'a> ExecuteBuilder<'a> {
                     // The definition we checked against is out of date.
                     client.forget_definition(wf);
                 }
-                return Err(client
-                    .audit_failure(EventType::TRIGGER_FAILED, wf, e, started.elapsed())
-                    .await);
+                Err(self.trigger_failed(e).await)
             }
-        };
-        let exec_id = submitted.id.clone();
-        tracing::debug!(workflow = wf, execution = %exec_id, "execution submitted");
-        let mut audit_error = client
+        }
+    }
+
+    /// Audit `TRIGGERED` for the submitted execution; the sink's error, if
+    /// any, is kept for the final answer (the execution runs regardless).
+    async fn triggered(
+        &self,
+        submitted: &Execution,
+        priority: Option<ExecutionPriority>,
+    ) -> Option<cx_audit::Error> {
+        tracing::debug!(workflow = self.wf, execution = %submitted.id, "execution submitted");
+        self.client
             .audit(
                 EventType::TRIGGERED,
                 json!({
-                    "workflowId": wf,
-                    "executionId": exec_id,
+                    "workflowId": self.wf,
+                    "executionId": submitted.id,
                     "priority": priority,
-                    "idempotencyKey": key,
-                    "latency_ms": millis(started.elapsed()),
+                    "idempotencyKey": self.key,
+                    "latency_ms": millis(self.started.elapsed()),
                 }),
             )
             .await
-            .err();
-        if let Some(cb) = on_progress.as_mut() {
-            cb(&Progress::Submitted {
-                execution_id: exec_id.clone(),
-            });
-        }
+            .err()
+    }
 
-        // Step 3: poll.
+    /// Seed 000 step 3: `GET .../executions/{executionId}` on the poller's
+    /// schedule until a terminal status (or one this crate does not know).
+    /// Every way of not seeing the outcome is an "unknown outcome" error,
+    /// audited `EXECUTION_OUTCOME_UNKNOWN`.
+    async fn poll(
+        &self,
+        submitted: &Execution,
+        submit_started: Instant,
+        on_progress: &mut Option<ProgressFn<'_>>,
+    ) -> Result<PollOutcome<Execution>, Error> {
+        let (client, wf) = (self.client, self.wf);
+        let exec_id = submitted.id.as_str();
         let last = Mutex::new(Some(submitted.status.clone()));
         let polls = AtomicU32::new(0);
         let status_path = ApiPath::new("/api/v2/workflows")
             .id("workflow_id", wf)
             .lit("executions")
-            .id("execution_id", &exec_id);
-        let max_delay = poller.max_delay;
-        let outcome = poller
-            .spent(started.elapsed())
+            .id("execution_id", exec_id);
+        let max_delay = self.poller.max_delay;
+        let outcome = self
+            .poller
+            .spent(self.started.elapsed())
             .poll_with_progress(
                 &format!("execution {exec_id}"),
                 || {
@@ -405,7 +489,7 @@ impl<'a> ExecuteBuilder<'a> {
                     if let Some(cb) = on_progress.as_mut() {
                         let status = last.lock().unwrap_or_else(PoisonError::into_inner).clone();
                         cb(&Progress::Polling {
-                            execution_id: exec_id.clone(),
+                            execution_id: exec_id.to_owned(),
                             polls: p.polls,
                             status,
                             elapsed_ms: millis(p.elapsed),
@@ -416,25 +500,24 @@ impl<'a> ExecuteBuilder<'a> {
             )
             .await;
         let last_status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
-
         let polls = polls.into_inner();
         let failed = match outcome {
             Ok(o) => match &o.value.status {
-                ExecutionStatus::Unknown(status) => Err(Error::new(
+                ExecutionStatus::Unknown(status) => Error::new(
                     ErrorKind::UnknownStatus,
                     format!(
                         "unknown outcome: execution {exec_id} of workflow {wf} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
                         cx_http::escape(status)
                     ),
-                )),
-                _ => Ok(o),
+                ),
+                _ => return Ok(o),
             },
             Err(e) => {
                 let ms = submit_started.elapsed().as_millis();
                 let status = last_status
                     .as_ref()
                     .map_or_else(|| "UNKNOWN".to_owned(), ToString::to_string);
-                Err(if e.kind() == cx_http::ErrorKind::WaitTimeout {
+                if e.kind() == cx_http::ErrorKind::WaitTimeout {
                     Error::new(
                         ErrorKind::WaitTimeout,
                         format!(
@@ -456,43 +539,64 @@ impl<'a> ExecuteBuilder<'a> {
                             "unknown outcome: polling execution {exec_id} (last seen {status})"
                         ),
                     )
-                })
+                }
             }
         };
-        let outcome = match failed {
-            Ok(o) => o,
-            Err(err) => {
-                let err = err.with_workflow(wf).with_execution(&exec_id);
-                let status = last_status.map(|s| s.to_string());
-                let err =
-                    outcome_unknown(client, wf, Some(&exec_id), status, &key, err, started).await;
-                return Err(match audit_error {
-                    Some(a) => err.with_audit_failure(a),
-                    None => err,
-                });
-            }
-        };
+        let err = failed.with_workflow(wf).with_execution(exec_id);
+        let status = last_status.map(|s| s.to_string());
+        Err(outcome_unknown(
+            client,
+            wf,
+            Some(exec_id),
+            status,
+            &self.key,
+            err,
+            self.started,
+        )
+        .await)
+    }
 
-        // Step 4: metrics, mapping, audit.
+    /// Seed 000 step 4: record the terminal execution in the metrics and map
+    /// its output.
+    fn map(
+        &self,
+        outcome: PollOutcome<Execution>,
+        mapping: Option<&OutputMapping>,
+        submit_started: Instant,
+    ) -> ExecutionReport {
         let mut execution = outcome.value;
         if execution.workflow_id.is_empty() {
-            execution.workflow_id = wf.to_owned();
+            execution.workflow_id = self.wf.to_owned();
         }
-        let elapsed_ms = millis(submit_started.elapsed());
-        client.metrics.record(&execution);
-        let (output, missing) = match &mapping {
+        self.client.metrics.record(&execution);
+        let (output, missing) = match mapping {
             Some(m) => {
                 let mapped = m.apply(execution.output.as_ref());
                 (mapped.values, mapped.missing)
             }
             None => (execution.output.clone().unwrap_or_default(), Vec::new()),
         };
-        let completed = execution.status == ExecutionStatus::Completed;
+        ExecutionReport {
+            execution,
+            output,
+            missing,
+            polls: outcome.polls,
+            elapsed_ms: millis(submit_started.elapsed()),
+            idempotency_key: self.key.clone(),
+            metrics: self.client.metrics.snapshot(),
+        }
+    }
+
+    /// Audit the terminal state: `EXECUTION_COMPLETED` with the raw output,
+    /// or `EXECUTION_FAILED` with the execution's errors.
+    async fn audit_terminal(&self, report: &ExecutionReport) -> Result<(), cx_audit::Error> {
+        let execution = &report.execution;
+        let completed = report.succeeded();
         let mut payload = json!({
-            "workflowId": wf,
-            "executionId": exec_id,
+            "workflowId": self.wf,
+            "executionId": execution.id,
             "status": execution.status,
-            "latency_ms": millis(started.elapsed()),
+            "latency_ms": millis(self.started.elapsed()),
         });
         if let Value::Object(m) = &mut payload {
             if completed {
@@ -509,22 +613,7 @@ impl<'a> ExecuteBuilder<'a> {
         } else {
             EventType::EXECUTION_FAILED
         };
-        if let Err(a) = client.audit(event, payload).await {
-            audit_error.get_or_insert(a);
-        }
-        let report = ExecutionReport {
-            execution,
-            output,
-            missing,
-            polls: outcome.polls,
-            elapsed_ms,
-            idempotency_key: key,
-            metrics: client.metrics.snapshot(),
-        };
-        match audit_error {
-            Some(a) => Err(Error::audit_execution(report, a)),
-            None => Ok(report),
-        }
+        self.client.audit(event, payload).await
     }
 }
 
