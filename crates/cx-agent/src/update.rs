@@ -239,18 +239,96 @@ impl<'a> UpdateBuilder<'a> {
     /// - [`AgentKind::EventPublish`] / [`ErrorKind::Audit`] after a
     ///   successful write, with [`Error::report`] set.
     pub async fn send(self) -> Result<UpdateReport, Error> {
-        let started = Instant::now();
-        check_agent_id(&self.agent_id)?;
-        let limiter = self.client.patch_limiter()?;
-        if self.max_attempts == 0 {
+        let flow = Update {
+            client: self.client,
+            agent_id: self.agent_id.as_str(),
+            started: Instant::now(),
+        };
+        let checked = flow.prerequisites(
+            self.profile,
+            self.if_match,
+            self.change,
+            self.deltas,
+            self.max_attempts,
+        );
+        let Checked {
+            first,
+            explicit,
+            change,
+            payload,
+            skills,
+            schedule,
+            attempts,
+        } = checked.await?;
+        let applied = flow
+            .submit(
+                first, explicit, &change, &payload, &skills, &schedule, attempts,
+            )
+            .await?;
+        let mut report = flow.report(applied);
+        let published = flow.publish(&mut report).await;
+        flow.audit_changed(report, published).await
+    }
+}
+
+/// What [`Update::prerequisites`] hands to the write.
+struct Checked {
+    /// The profile the change starts from, with the caller's `If-Match`.
+    first: Versioned<AgentProfile>,
+    /// The caller's own `If-Match`, tried once.
+    explicit: Option<String>,
+    change: Change,
+    payload: WorkModePayload,
+    skills: Vec<crate::types::Skill>,
+    schedule: crate::types::Schedule,
+    /// Attempts of the conditional update.
+    attempts: u32,
+}
+
+/// The PATCH that won, the state it applied to, and the conditional
+/// update's bookkeeping.
+struct Won {
+    attempt: Attempt,
+    base: Versioned<AgentProfile>,
+    attempts: u32,
+    conflicts: u32,
+}
+
+/// One work-mode update in flight: what every step of
+/// [`UpdateBuilder::send`] shares. The steps, in order:
+/// [`Update::prerequisites`], [`Update::submit`], [`Update::report`],
+/// [`Update::publish`], [`Update::audit_changed`].
+struct Update<'a> {
+    client: &'a Client,
+    agent_id: &'a str,
+    started: Instant,
+}
+
+impl Update<'_> {
+    /// Seed 002 steps 1–2: check the settings and the request, read the
+    /// profile (unless given), compute the payload (skill deltas included)
+    /// and check its shape, read the schedule and every skills page and
+    /// validate. A refusal is audited `AGENT_AVAILABILITY_REJECTED`; nothing
+    /// is written.
+    async fn prerequisites(
+        &self,
+        profile: Option<Versioned<AgentProfile>>,
+        if_match: Option<String>,
+        change: Change,
+        deltas: Vec<SkillDelta>,
+        max_attempts: u32,
+    ) -> Result<Checked, Error> {
+        let (client, agent_id) = (self.client, self.agent_id);
+        check_agent_id(agent_id)?;
+        client.patch_limiter()?;
+        if max_attempts == 0 {
             return Err(invalid_update(
                 "max_attempts",
                 crate::Rule::Required,
                 "must be at least 1",
             ));
         }
-        if self
-            .deltas
+        if deltas
             .iter()
             .any(|d| matches!(d, SkillDelta::Remove(id) if id.trim().is_empty()))
         {
@@ -260,28 +338,25 @@ impl<'a> UpdateBuilder<'a> {
                 "a skill to remove must have a non-empty id",
             ));
         }
-        let client = self.client;
-        let agent_id = self.agent_id.as_str();
-        let mut first = match self.profile {
+        let mut first = match profile {
             Some(p) => p,
             None => client.profile(agent_id).await?,
         };
-        let explicit = self.if_match.clone();
-        if let Some(tag) = self.if_match {
+        let explicit = if_match.clone();
+        if let Some(tag) = if_match {
             first.etag = Some(tag);
         }
-        let change: Change = if self.deltas.is_empty() {
-            self.change
+        let change: Change = if deltas.is_empty() {
+            change
         } else {
-            if !(self.change)(&first.value).skill_levels.is_empty() {
+            if !change(&first.value).skill_levels.is_empty() {
                 return Err(invalid_update(
                     "skillLevels",
                     crate::Rule::Exclusive,
                     "give either a replacement skill list or skill deltas (add/remove), not both",
                 ));
             }
-            let base = self.change;
-            let deltas = self.deltas;
+            let base = change;
             Arc::new(move |profile: &AgentProfile| {
                 let mut payload = base(profile);
                 payload.skill_levels = apply_skill_deltas(&profile.skills, &deltas);
@@ -312,27 +387,49 @@ impl<'a> UpdateBuilder<'a> {
             });
             return Err(audited(client, AUDIT_REJECTED, record, err).await);
         }
+        // The caller's own precondition is tried once: re-sending on a newer
+        // version would overwrite what the caller has not seen.
+        let attempts = if explicit.is_some() { 1 } else { max_attempts };
+        Ok(Checked {
+            first,
+            explicit,
+            change,
+            payload,
+            skills,
+            schedule,
+            attempts,
+        })
+    }
 
-        let change = &change;
+    /// Seed 002 steps 3–4: PATCH `/api/v2/agents/{id}/workmodes` with
+    /// `If-Match` through the per-tenant rate limiter; on 409 re-read,
+    /// recompute and re-validate on the fresh state and send again. A
+    /// failure is audited `AGENT_AVAILABILITY_UPDATE_FAILED`, a change the
+    /// fresh state made invalid `AGENT_AVAILABILITY_REJECTED`.
+    #[allow(clippy::too_many_arguments)]
+    async fn submit(
+        &self,
+        first: Versioned<AgentProfile>,
+        explicit: Option<String>,
+        change: &Change,
+        payload: &WorkModePayload,
+        skills: &[crate::types::Skill],
+        schedule: &crate::types::Schedule,
+        attempts: u32,
+    ) -> Result<Won, Error> {
+        let (client, agent_id) = (self.client, self.agent_id);
+        let limiter = client.patch_limiter()?;
         let path = ApiPath::new("/api/v2/agents")
             .id("agent_id", agent_id)
             .lit("workmodes");
-        // The caller's own precondition is tried once: re-sending on a newer
-        // version would overwrite what the caller has not seen.
-        let attempts = if explicit.is_some() {
-            1
-        } else {
-            self.max_attempts
-        };
-        let conditional = ConditionalUpdate::new(attempts);
-        let outcome = conditional
+        let outcome = ConditionalUpdate::new(attempts)
             .run(
                 Some(first),
                 || client.read_profile(agent_id),
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
                     let validation =
-                        validate_availability(&schedule, &skills, &payload, client.clock().now());
+                        validate_availability(schedule, skills, &payload, client.clock().now());
                     let mut req = client
                         .http
                         .patch(path.clone())
@@ -361,7 +458,6 @@ impl<'a> UpdateBuilder<'a> {
                 },
             )
             .await;
-
         let applied = match outcome {
             Ok(a) => a,
             Err(e) => {
@@ -392,8 +488,13 @@ impl<'a> UpdateBuilder<'a> {
                 return Err(audited(client, AUDIT_FAILED, record, err).await);
             }
         };
-        let attempt = match applied.value {
-            Ok(a) => a,
+        match applied.value {
+            Ok(attempt) => Ok(Won {
+                attempt,
+                base: applied.base,
+                attempts: applied.attempts,
+                conflicts: applied.conflicts,
+            }),
             Err(validation) => {
                 // The fresh state made the re-applied change invalid.
                 let err = Error::violations_error(
@@ -408,14 +509,18 @@ impl<'a> UpdateBuilder<'a> {
                     "written": false,
                     "attempts": applied.attempts,
                 });
-                return Err(audited(client, AUDIT_REJECTED, record, err).await);
+                Err(audited(client, AUDIT_REJECTED, record, err).await)
             }
-        };
+        }
+    }
+
+    /// The report of a written change: before and after, the winning
+    /// PATCH's status and latency, attempts and conflicts.
+    fn report(&self, applied: Won) -> UpdateReport {
+        let attempt = applied.attempt;
         metrics::histogram!("cx_agent_workmode_update_seconds")
             .record(attempt.latency.as_secs_f64());
-
-        let now = client.clock().now();
-        let previous_state = state_of(&applied.base, now);
+        let now = self.client.clock().now();
         let new_state = AgentState {
             work_mode_id: attempt
                 .body
@@ -427,9 +532,9 @@ impl<'a> UpdateBuilder<'a> {
             etag: attempt.etag.clone(),
             timestamp: now,
         };
-        let mut report = UpdateReport {
-            agent_id: agent_id.to_owned(),
-            previous_state,
+        UpdateReport {
+            agent_id: self.agent_id.to_owned(),
+            previous_state: state_of(&applied.base, now),
             new_state,
             payload: attempt.payload,
             validation: attempt.validation,
@@ -441,22 +546,39 @@ impl<'a> UpdateBuilder<'a> {
             optimistic_locking_applied: applied.base.etag.is_some(),
             event: None,
             audit_id: None,
-        };
-        let published = if client.config.publish_events {
-            match client
-                .publish_availability_changed(agent_id, &report.previous_state, &report.new_state)
-                .await
-            {
-                Ok(receipt) => {
-                    report.event = Some(receipt);
-                    None
-                }
-                Err(e) => Some(e),
+        }
+    }
+
+    /// Seed 002 step 5: publish `agent.availability.changed` (when events
+    /// are on); the error, if publishing failed.
+    async fn publish(&self, report: &mut UpdateReport) -> Option<Error> {
+        if !self.client.config.publish_events {
+            return None;
+        }
+        let published = self
+            .client
+            .publish_availability_changed(self.agent_id, &report.previous_state, &report.new_state)
+            .await;
+        match published {
+            Ok(receipt) => {
+                report.event = Some(receipt);
+                None
             }
-        } else {
-            None
-        };
-        report.total_ms = millis(started.elapsed());
+            Err(e) => Some(e),
+        }
+    }
+
+    /// Seed 002 step 5: the audit record of the written change (before and
+    /// after, validation, API status, latency, compliance flags), then the
+    /// answer: the report, or an error that still carries it.
+    async fn audit_changed(
+        &self,
+        mut report: UpdateReport,
+        published: Option<Error>,
+    ) -> Result<UpdateReport, Error> {
+        let (client, agent_id) = (self.client, self.agent_id);
+        report.total_ms = millis(self.started.elapsed());
+        let now = report.new_state.timestamp;
         let audit_id = format!("audit_{}", uuid::Uuid::new_v4());
         let record = json!({
             "auditId": audit_id,
