@@ -55,7 +55,9 @@ pub(crate) struct HashPrefix(Sha256);
 
 impl HashPrefix {
     pub(crate) fn of(record: &AuditRecord) -> Self {
-        let mut out = Vec::with_capacity(record.canonical_payload().len() + 160);
+        let mut out = Vec::with_capacity(
+            record.compliance_hash.len() + record.event_type.as_str().len() + 48,
+        );
         out.extend_from_slice(b"{\"compliance_hash\":");
         write_str(&mut out, &record.compliance_hash);
         out.extend_from_slice(b",\"event_type\":");
