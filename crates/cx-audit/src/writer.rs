@@ -13,6 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ pub(crate) const MAX_BATCH: usize = 4096;
 const COALESCE: usize = 64;
 
 /// See [`COALESCE`].
-const COALESCE_WAIT: std::time::Duration = std::time::Duration::from_millis(1);
+const COALESCE_WAIT: Duration = Duration::from_millis(1);
 
 /// The index is rewritten in place as this many bytes (JSON, then spaces).
 const INDEX_LEN: usize = 512;
@@ -789,6 +790,14 @@ impl SyncJob {
         }
     }
 
+    /// Appends among the replies.
+    fn records(&self) -> usize {
+        self.replies
+            .iter()
+            .filter(|r| matches!(r, Reply::Append(..)))
+            .count()
+    }
+
     fn answer(self, outcome: Result<&(), &Error>) {
         for reply in self.replies {
             reply.send(outcome, &self.latch);
@@ -800,10 +809,31 @@ impl SyncJob {
 /// file they wrote (one file but at a day roll, whose old file the writer
 /// synced itself), then answer them. Batches written meanwhile wait for the
 /// next round: an fsync only covers what was written before it started.
+///
+/// Commit delay: callers answered by a round come back with their next
+/// records a moment later, so a round that starts at once would sync a few
+/// records and leave the rest for the next. A round therefore waits (at most
+/// half the last fsync's time, 1 ms at most) until it holds as many
+/// records as the larger of the last two rounds. One appender waits never.
 fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>) {
+    const MAX_DELAY: Duration = Duration::from_millis(1);
+    let records = |round: &[SyncJob]| round.iter().map(SyncJob::records).sum::<usize>();
+    let mut recent = [0usize; 2];
+    let mut delay = Duration::ZERO;
     while let Ok(first) = jobs.recv() {
         let mut round = vec![first];
         round.extend(jobs.try_iter());
+        let deadline = Instant::now() + delay;
+        while records(&round) < recent[0].max(recent[1]) {
+            match jobs.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(job) => {
+                    round.push(job);
+                    round.extend(jobs.try_iter());
+                }
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
         let mut synced: Vec<&Arc<File>> = Vec::new();
         let mut outcome = Ok(());
         for job in &round {
@@ -817,6 +847,8 @@ fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>) {
             }
             synced.push(file);
         }
+        delay = (started.elapsed() / 2).min(MAX_DELAY);
+        recent = [recent[1], records(&round)];
         for job in round {
             job.answer(outcome.as_ref());
         }
