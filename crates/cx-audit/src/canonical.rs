@@ -197,6 +197,20 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Feed `s` as a canonical JSON string to `hasher`, as [`write_str`] would
+/// write it; without a copy when nothing needs escaping (hashes, timestamps).
+pub(crate) fn hash_str(hasher: &mut Sha256, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let mut out = Vec::with_capacity(s.len() + 8);
+        write_str(&mut out, s);
+        hasher.update(&out);
+    } else {
+        hasher.update(b"\"");
+        hasher.update(s.as_bytes());
+        hasher.update(b"\"");
+    }
+}
+
 /// Lowercase hexadecimal SHA-256 of `bytes` (64 characters).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     digest_hex(Sha256::digest(bytes).into())
