@@ -300,7 +300,9 @@ pub(crate) mod rfc3339_millis {
             }
         }
         // Only ASCII digits and separators were written.
-        String::from_utf8_lossy(&out).into_owned()
+        std::str::from_utf8(&out)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
