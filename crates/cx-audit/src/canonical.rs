@@ -139,25 +139,30 @@ fn write_number(out: &mut Vec<u8>, n: &Number) {
     }
 }
 
+/// Bytes [`any_needs_escape`] looks at at once.
+const CHUNK: usize = 8;
+
+/// Whether RFC 8785 escapes byte `b`.
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether any of [`CHUNK`] bytes needs escaping (bit tricks: a byte below
+/// 0x20, or equal to `"` or `\\`; exact, no false positives).
+fn any_needs_escape(chunk: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut word = [0u8; CHUNK];
+    word.copy_from_slice(chunk);
+    let w = u64::from_le_bytes(word);
+    let below = |v: u64, n: u64| v.wrapping_sub(LO * n) & !v & HI != 0;
+    below(w, 0x20) || below(w ^ (LO * 0x22), 1) || below(w ^ (LO * 0x5c), 1)
+}
+
 /// A JSON string with RFC 8785 §3.2.2.2 escaping: `\"` `\\` `\b` `\t` `\n`
 /// `\f` `\r`, `\u00xx` (lower-case hex) for other controls, the rest as is.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    const CHUNK: usize = 8;
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    fn needs_escape(b: u8) -> bool {
-        b < 0x20 || b == b'"' || b == b'\\'
-    }
-    /// Whether any of 8 bytes needs escaping (bit tricks: a byte below
-    /// 0x20, or equal to `"` or `\\`; exact, no false positives).
-    fn any_needs_escape(chunk: &[u8]) -> bool {
-        let mut word = [0u8; CHUNK];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let below = |v: u64, n: u64| v.wrapping_sub(LO * n) & !v & HI != 0;
-        below(w, 0x20) || below(w ^ (LO * 0x22), 1) || below(w ^ (LO * 0x5c), 1)
-    }
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
@@ -197,6 +202,22 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Feed `s` as a canonical JSON string to `hasher`, as [`write_str`] would
+/// write it; without a copy when nothing needs escaping (hashes, timestamps).
+pub(crate) fn hash_str(hasher: &mut Sha256, s: &str) {
+    let chunks = s.as_bytes().chunks_exact(CHUNK);
+    let tail = chunks.remainder();
+    if chunks.clone().any(any_needs_escape) || tail.iter().copied().any(needs_escape) {
+        let mut out = Vec::with_capacity(s.len() + 8);
+        write_str(&mut out, s);
+        hasher.update(&out);
+    } else {
+        hasher.update(b"\"");
+        hasher.update(s.as_bytes());
+        hasher.update(b"\"");
+    }
+}
+
 /// Lowercase hexadecimal SHA-256 of `bytes` (64 characters).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     digest_hex(Sha256::digest(bytes).into())
@@ -211,7 +232,9 @@ pub(crate) fn digest_hex(digest: [u8; 32]) -> String {
         pair[1] = HEX[usize::from(b & 0xf)];
     }
     // Only ASCII hex digits were written.
-    String::from_utf8_lossy(&text).into_owned()
+    std::str::from_utf8(&text)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 /// The compliance hash of an audit payload: lowercase hex SHA-256 (64

@@ -24,7 +24,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{digest_hex, sha256_hex, write_object, write_str};
+use crate::canonical::{digest_hex, hash_str, sha256_hex, write_object};
 use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -55,14 +55,12 @@ pub(crate) struct HashPrefix(Sha256);
 
 impl HashPrefix {
     pub(crate) fn of(record: &AuditRecord) -> Self {
-        let mut out = Vec::with_capacity(record.canonical_payload().len() + 160);
-        out.extend_from_slice(b"{\"compliance_hash\":");
-        write_str(&mut out, &record.compliance_hash);
-        out.extend_from_slice(b",\"event_type\":");
-        write_str(&mut out, record.event_type.as_str());
-        out.extend_from_slice(b",\"payload\":");
         let mut hasher = Sha256::new();
-        hasher.update(&out);
+        hasher.update(b"{\"compliance_hash\":");
+        hash_str(&mut hasher, &record.compliance_hash);
+        hasher.update(b",\"event_type\":");
+        hash_str(&mut hasher, record.event_type.as_str());
+        hasher.update(b",\"payload\":");
         hasher.update(record.canonical_payload());
         Self(hasher)
     }
@@ -70,16 +68,14 @@ impl HashPrefix {
     /// Finish the chain hash with the link (`None` for an unchained record)
     /// and the timestamp's RFC 3339 text. Leaves `self` usable again.
     pub(crate) fn finish(&self, prev: Option<&str>, timestamp: &str) -> String {
-        let mut tail = Vec::with_capacity(128);
-        if let Some(prev) = prev {
-            tail.extend_from_slice(b",\"prev_hash\":");
-            write_str(&mut tail, prev);
-        }
-        tail.extend_from_slice(b",\"timestamp\":");
-        write_str(&mut tail, timestamp);
-        tail.push(b'}');
         let mut hasher = self.0.clone();
-        hasher.update(&tail);
+        if let Some(prev) = prev {
+            hasher.update(b",\"prev_hash\":");
+            hash_str(&mut hasher, prev);
+        }
+        hasher.update(b",\"timestamp\":");
+        hash_str(&mut hasher, timestamp);
+        hasher.update(b"}");
         digest_hex(hasher.finalize().into())
     }
 }
@@ -110,6 +106,20 @@ mod tests {
         };
         assert_eq!(record.hash.as_deref(), Some(line_hash(&object).as_str()));
         assert_eq!(record.hash, Some(record_hash(&record)));
+        Ok(())
+    }
+
+    #[test]
+    fn names_that_need_escaping_hash_as_their_line() -> Result<(), serde_json::Error> {
+        // The hash feeds plain strings without a copy and escapes the rest.
+        for event_type in ["A\"B", "line\nbreak", "back\\slash", "\u{1}", "plain"] {
+            let record =
+                AuditRecord::new(event_type.to_owned(), json!({"k": "v"})).chained(&"\"".repeat(3));
+            let Value::Object(object) = serde_json::to_value(&record)? else {
+                panic!("a record serialises as an object");
+            };
+            assert_eq!(record.hash.as_deref(), Some(line_hash(&object).as_str()));
+        }
         Ok(())
     }
 

@@ -24,9 +24,12 @@
 //!   chain.
 //! - **Group commit.** Appends are queued to one writer thread per sink,
 //!   which takes everything queued (up to 4096) as a batch: one lock, one
-//!   `write`, one fsync. The caller's task does the JSON and the hashing of
-//!   everything but the link before queueing ([`crate::chain`]); under the
-//!   lock only the link is hashed.
+//!   `write`, one index update. A batch that needs an fsync goes on to a
+//!   syncer thread, which answers it after one `fdatasync` covering it and
+//!   every batch written meanwhile, while the writer (lock released) already
+//!   writes the next batch. The caller's task does the JSON and the hashing
+//!   of everything but the link before queueing ([`crate::chain`]); under
+//!   the lock only the link is hashed.
 //! - Durability follows a [`FsyncPolicy`], [`FsyncPolicy::EveryRecord`] by
 //!   default: [`AuditSink::write`] returns only once the fsync covering its
 //!   record has returned.
@@ -58,7 +61,7 @@ use crate::checkpoint::SigningKey;
 use crate::error::{Error, ErrorKind};
 use crate::record::AuditRecord;
 use crate::sink::AuditSink;
-use crate::writer::{Ack, Msg, Prepared, Writer};
+use crate::writer::{Ack, Latch, MAX_BATCH, Msg, Prepared, Writer};
 
 /// The deepest nesting of arrays and objects a payload may have for
 /// [`JsonlSink`] to write it (a scalar has depth 0, `[]` and `{}` depth 1).
@@ -116,7 +119,13 @@ pub enum FsyncPolicy {
     /// be lost in a power failure (not in a process crash: the kernel has
     /// them).
     EveryN(u32),
-    /// Sync only on flush, day change and drop.
+    /// Sync only on flush, day change and drop. [`AuditSink::write`] then
+    /// does not wait for the writer thread (unless the sink has a witness):
+    /// it returns once the record is queued, in order, and the writer links
+    /// and writes it with the rest of its batch. So a process crash can lose
+    /// records acknowledged since the last flush, like a power failure can;
+    /// an error writing them is returned by the next `write` or `flush`.
+    /// [`JsonlSink::append`] still waits for its line.
     OnClose,
 }
 
@@ -285,7 +294,10 @@ pub struct JsonlSink {
     single: Option<PathBuf>,
     repairs: Vec<Repair>,
     witness: Option<Arc<dyn AuditSink>>,
-    queue: Option<tokio::sync::mpsc::UnboundedSender<Msg>>,
+    /// `write` queues without waiting (fsync on close, no witness).
+    no_wait: bool,
+    latch: Latch,
+    queue: Option<tokio::sync::mpsc::Sender<Msg>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -366,13 +378,15 @@ impl JsonlSink {
         options: SinkOptions,
     ) -> Result<Self, Error> {
         let witness = options.witness.clone();
+        let no_wait = options.policy == FsyncPolicy::OnClose && witness.is_none();
         let (d, s) = (dir.clone(), single.clone());
         let (writer, repairs) = tokio::task::spawn_blocking(move || Writer::open(d, s, &options))
             .await
             .map_err(|e| {
                 Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
             })??;
-        let (queue, rx) = tokio::sync::mpsc::unbounded_channel();
+        let latch = writer.latch();
+        let (queue, rx) = tokio::sync::mpsc::channel(MAX_BATCH);
         let thread = std::thread::Builder::new()
             .name("cx-audit-writer".into())
             .spawn(move || writer.serve(rx))
@@ -382,6 +396,8 @@ impl JsonlSink {
             single,
             repairs,
             witness,
+            no_wait,
+            latch,
             queue: Some(queue),
             thread: Some(thread),
         })
@@ -427,7 +443,7 @@ impl JsonlSink {
     /// As [`AuditSink::write`].
     pub async fn append(&self, record: &AuditRecord) -> Result<Appended, Error> {
         let prepared = Prepared::of(record)?;
-        let (appended, checkpoints) = self.send(|ack| Msg::Append(prepared, ack)).await?;
+        let (appended, checkpoints) = self.send(|ack| Msg::Append(prepared, Some(ack))).await?;
         self.witness(checkpoints).await?;
         Ok(appended)
     }
@@ -437,14 +453,26 @@ impl JsonlSink {
         msg: impl FnOnce(Ack<T>) -> Msg,
     ) -> Result<(T, Vec<AuditRecord>), Error> {
         let (ack, reply) = tokio::sync::oneshot::channel();
-        let gone =
-            || Error::new(ErrorKind::Io, "the audit writer thread stopped").with_path(&self.dir);
-        self.queue
-            .as_ref()
-            .ok_or_else(gone)?
-            .send(msg(ack))
-            .map_err(|_| gone())?;
-        reply.await.map_err(|_| gone())?
+        self.queue(msg(ack)).await?;
+        reply.await.map_err(|_| self.gone())?
+    }
+
+    async fn queue(&self, msg: Msg) -> Result<(), Error> {
+        let queue = self.queue.as_ref().ok_or_else(|| self.gone())?;
+        queue.send(msg).await.map_err(|_| self.gone())
+    }
+
+    fn gone(&self) -> Error {
+        Error::new(ErrorKind::Io, "the audit writer thread stopped").with_path(&self.dir)
+    }
+
+    /// The error a record queued without waiting met, if any (once).
+    fn latched(&self) -> Result<(), Error> {
+        let mut kept = self
+            .latch
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.take().map_or(Ok(()), Err)
     }
 
     async fn witness(&self, checkpoints: Vec<AuditRecord>) -> Result<(), Error> {
@@ -482,7 +510,8 @@ impl AuditSink for JsonlSink {
     /// one line to the file of its UTC day (or the newest file, see the module
     /// docs), batched with whatever other appends are waiting.
     ///
-    /// Returns once the line is written and, per the [`FsyncPolicy`], synced.
+    /// Returns once the line is written and, per the [`FsyncPolicy`], synced;
+    /// with [`FsyncPolicy::OnClose`] (and no witness) once it is queued.
     ///
     /// # Errors
     ///
@@ -491,10 +520,16 @@ impl AuditSink for JsonlSink {
     /// is outside 0000..=9999. [`ErrorKind::Io`] when the directory, lock or
     /// file cannot be created, opened, appended to or synced (every record of
     /// that batch then fails; the next batch re-reads the head and repairs a
-    /// partial line). A witness's error when it refused a checkpoint this
-    /// batch made (the record is stored).
+    /// partial line); with [`FsyncPolicy::OnClose`], the first such error of
+    /// a record queued earlier, once (that record was not stored). A
+    /// witness's error when it refused a checkpoint this batch made (the
+    /// record is stored).
     async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        self.append(record).await.map(drop)
+        if !self.no_wait {
+            return self.append(record).await.map(drop);
+        }
+        self.latched()?;
+        self.queue(Msg::Append(Prepared::of(record)?, None)).await
     }
 
     /// Fsync (`sync_data`) the file currently being appended to and, when
@@ -504,10 +539,15 @@ impl AuditSink for JsonlSink {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::Io`] when the sync fails; a witness's error as for
-    /// `write`.
+    /// [`ErrorKind::Io`] when the sync fails, or (once) when a record
+    /// queued without waiting ([`FsyncPolicy::OnClose`]) was not stored; a
+    /// witness's error as for `write`.
     async fn flush(&self) -> Result<(), Error> {
-        let ((), checkpoints) = self.send(Msg::Flush).await?;
+        let flushed = self.send(Msg::Flush).await;
+        // Take a latched error either way, so it is reported once.
+        let latched = self.latched();
+        let ((), checkpoints) = flushed?;
+        latched?;
         self.witness(checkpoints).await
     }
 }
@@ -634,22 +674,60 @@ pub(crate) fn read_range(file: &mut File, start: u64, end: u64) -> std::io::Resu
     Ok(buf)
 }
 
-/// True when `value` nests arrays/objects more than `max` levels deep.
-/// Iterative, so a pathological value cannot exhaust the stack here.
-pub(crate) fn nesting_exceeds(value: &Value, max: usize) -> bool {
+/// What [`payload_shape`] found in a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PayloadShape {
+    /// Arrays/objects nest more than the given number of levels.
+    pub(crate) too_deep: bool,
+    /// Every number's RFC 8785 text reads back as the same
+    /// [`serde_json::Number`] (an integer within ±2⁵³, or a float with a
+    /// fraction), so the canonical bytes can stand for the payload in a line.
+    pub(crate) canonical_reads_back: bool,
+}
+
+/// Walk `value` once: whether it nests arrays/objects more than `max` levels
+/// deep, and whether its canonical form reads back as itself. Iterative, so
+/// a pathological value cannot exhaust the stack here.
+pub(crate) fn payload_shape(value: &Value, max: usize) -> PayloadShape {
+    let mut canonical_reads_back = true;
     let mut stack = vec![(value, 0usize)];
     while let Some((value, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(members) => Box::new(members.values()),
-            _ => continue,
-        };
-        if depth + 1 > max {
-            return true;
+        match value {
+            Value::Array(items) if depth < max => {
+                stack.extend(items.iter().map(|child| (child, depth + 1)));
+            }
+            Value::Object(members) if depth < max => {
+                stack.extend(members.values().map(|child| (child, depth + 1)));
+            }
+            Value::Array(_) | Value::Object(_) => {
+                return PayloadShape {
+                    too_deep: true,
+                    canonical_reads_back: false,
+                };
+            }
+            Value::Number(n) => canonical_reads_back &= number_reads_back(n),
+            Value::Null | Value::Bool(_) | Value::String(_) => {}
         }
-        stack.extend(children.map(|child| (child, depth + 1)));
     }
-    false
+    PayloadShape {
+        too_deep: false,
+        canonical_reads_back,
+    }
+}
+
+/// Whether `n`'s RFC 8785 text parses back to `n`: integers within ±2⁵³
+/// print as themselves; a float with a fraction prints in ECMAScript's
+/// shortest round-trip form; an integral float would read back as an integer.
+fn number_reads_back(n: &serde_json::Number) -> bool {
+    const EXACT: u64 = 1 << 53;
+    if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+        return f.fract() != 0.0;
+    }
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u <= EXACT,
+        (_, Some(i)) => i.unsigned_abs() <= EXACT,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -673,7 +751,8 @@ mod tests {
             (nested(10), 10, false),
         ];
         for (value, max, want) in table {
-            assert_eq!(nesting_exceeds(&value, max), want, "{value} max {max}");
+            let shape = payload_shape(&value, max);
+            assert_eq!(shape.too_deep, want, "{value} max {max}");
         }
     }
 

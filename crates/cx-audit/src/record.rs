@@ -280,22 +280,29 @@ pub(crate) mod rfc3339_millis {
             ms @ 0..=999 => (ts.second(), ms),
             ms => (60, ms - 1000),
         };
-        let mut out = String::with_capacity(24);
-        let mut digits = |value: u32, width: u32, sep: char| {
-            for place in (0..width).rev() {
-                let digit = value / 10u32.pow(place) % 10;
-                out.push(char::from(b'0' + u8::try_from(digit).unwrap_or(0)));
+        let date = ts.date_naive();
+        let time = ts.time();
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        // Each field's last digit's index, its width and its value.
+        let fields = [
+            (3, 4, year),
+            (6, 2, date.month()),
+            (9, 2, date.day()),
+            (12, 2, time.hour()),
+            (15, 2, time.minute()),
+            (18, 2, second),
+            (22, 3, millis),
+        ];
+        for (last, width, mut value) in fields {
+            for i in (last + 1 - width..=last).rev() {
+                out[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                value /= 10;
             }
-            out.push(sep);
-        };
-        digits(year, 4, '-');
-        digits(ts.month(), 2, '-');
-        digits(ts.day(), 2, 'T');
-        digits(ts.hour(), 2, ':');
-        digits(ts.minute(), 2, ':');
-        digits(second, 2, '.');
-        digits(millis, 3, 'Z');
-        out
+        }
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&out)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use cx_audit::{
-    AuditRecord, AuditSink, ErrorKind, EventType, JsonlSink, MAX_PAYLOAD_DEPTH, ProblemKind,
-    read_jsonl, verify_dir, verify_file,
+    AuditRecord, AuditSink, ErrorKind, EventType, FsyncPolicy, JsonlSink, MAX_PAYLOAD_DEPTH,
+    ProblemKind, read_jsonl, verify_dir, verify_file,
 };
 use serde_json::{Value, json};
 
@@ -417,5 +417,74 @@ async fn a_witness_receives_every_checkpoint_the_sink_writes() -> TestResult {
         .filter(|r| r.event_type == cx_audit::CHECKPOINT_EVENT)
         .collect();
     assert_eq!(shipped, in_file);
+    Ok(())
+}
+
+#[tokio::test]
+async fn fsync_on_close_writes_queued_records_in_order_by_the_flush() -> TestResult {
+    // With fsync on close `write` only queues; the flush must find every
+    // record written, chained, and each task's records in its own order.
+    let tmp = tempfile::tempdir()?;
+    let sink = Arc::new(JsonlSink::open_with(tmp.path(), FsyncPolicy::OnClose).await?);
+    let at = utc(2024, 6, 2, 10, 0, 0)?;
+    let tasks: Vec<_> = (0..8u64)
+        .map(|task| {
+            let sink = Arc::clone(&sink);
+            tokio::spawn(async move {
+                for i in 0..300u64 {
+                    let payload = json!({"task": task, "i": i, "ms": 1.5, "big": u64::MAX});
+                    sink.write(&AuditRecord::at(at, "LOAD", payload)).await?;
+                }
+                Ok::<_, cx_audit::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    sink.flush().await?;
+
+    let path = tmp.path().join("audit-20240602.jsonl");
+    let report = verify_file(&path)?;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.records, 8 * 300);
+    let records = read_jsonl(&path)?;
+    for task in 0..8u64 {
+        let order: Vec<u64> = records
+            .iter()
+            .filter(|r| r.payload()["task"] == task)
+            .filter_map(|r| r.payload()["i"].as_u64())
+            .collect();
+        assert_eq!(order, (0..300).collect::<Vec<u64>>(), "task {task}");
+    }
+    // Numbers come back as written (a u64 beyond 2^53 is not rounded).
+    assert_eq!(records[0].payload()["big"], json!(u64::MAX));
+    assert_eq!(records[0].payload()["ms"], json!(1.5));
+    Ok(())
+}
+
+#[tokio::test]
+async fn fsync_on_close_reports_a_failed_queued_write_at_the_flush_once() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let dir = tmp.path().join("gone");
+    let sink = JsonlSink::open_with(&dir, FsyncPolicy::OnClose).await?;
+    std::fs::remove_dir_all(&dir)?;
+    std::fs::write(&dir, "")?; // a file now: the directory cannot come back
+    // Queued without waiting: accepted...
+    sink.write(&AuditRecord::new("X", json!(1))).await?;
+    // ...and its failure is the flush's error.
+    let err = sink
+        .flush()
+        .await
+        .err()
+        .ok_or("the flush hid a record that was not stored")?;
+    assert_eq!(err.kind(), ErrorKind::Io);
+    // Once: with the directory back, the next records and flush succeed.
+    std::fs::remove_file(&dir)?;
+    std::fs::create_dir(&dir)?;
+    sink.write(&AuditRecord::new("X", json!(2))).await?;
+    sink.flush().await?;
+    let report = verify_dir(&dir)?;
+    assert_eq!(report.iter().map(|r| r.records).sum::<usize>(), 1);
     Ok(())
 }
