@@ -341,7 +341,7 @@ async fn workflow_run(http: &cx_http::Client, dir: &std::path::Path, i: usize) -
         .with_audit(audit.clone());
     let id: cx_workflow::WorkflowId = WF_ID.parse().unwrap_or_else(|e| panic!("{e}"));
     let report = client
-        .execute(&id)
+        .run(&id)
         .input_str("customerId", format!("C{i}"))
         .send()
         .await

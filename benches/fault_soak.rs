@@ -144,7 +144,7 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
                     let (client, id) = (&client, &id);
                     async move {
                         match client
-                            .execute(id)
+                            .run(id)
                             .input_value("customerId", json!(format!("CUST-{i}")))
                             .input_value("priorityScore", json!(50))
                             .send()

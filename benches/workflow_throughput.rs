@@ -35,7 +35,7 @@ async fn scenario(name: &str, poller: Poller, n: u64, concurrency: usize, durati
     let id: WorkflowId = WF_ID.parse().unwrap_or_else(|e| panic!("{e}"));
     // Warm the token and the definition cache, then count from a clean journal.
     client
-        .execute(&id)
+        .run(&id)
         .input(json_input(0))
         .send()
         .await
@@ -49,7 +49,7 @@ async fn scenario(name: &str, poller: Poller, n: u64, concurrency: usize, durati
             let id = id.clone();
             async move {
                 let report = client
-                    .execute(&id)
+                    .run(&id)
                     .input(json_input(i))
                     .send()
                     .await

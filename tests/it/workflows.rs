@@ -25,12 +25,7 @@ async fn an_execution_is_accounted_for_locally_and_in_the_cxone_audit_log() {
     let dir = tempfile::tempdir().unwrap();
     let (client, http) = workflow_client(&sim, dir.path()).await;
     let id: WorkflowId = WF.parse().unwrap();
-    let report = client
-        .execute(&id)
-        .input(seed_input())
-        .send()
-        .await
-        .unwrap();
+    let report = client.run(&id).input(seed_input()).send().await.unwrap();
     assert!(report.succeeded());
     let exec_id = report.execution.id.clone();
 
@@ -62,7 +57,7 @@ async fn a_token_that_expires_mid_run_is_refreshed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (client, _) = workflow_client(&sim, dir.path()).await;
     let id: WorkflowId = "wf_slow_0001".parse().unwrap();
-    let run = client.execute(&id).input(seed_input()).send();
+    let run = client.run(&id).input(seed_input()).send();
     // Revoke once the first status poll has been answered: the next poll
     // meets a 401 mid-run.
     let revoke = async {
@@ -117,7 +112,7 @@ async fn under_faults_no_execution_is_duplicated_or_lost() {
             async move {
                 let mut input = seed_input();
                 input.insert("customerId".into(), json!(format!("C{i}")));
-                client.execute(&id).input(input).send().await
+                client.run(&id).input(input).send().await
             }
         })
         .buffer_unordered(20)

@@ -134,7 +134,7 @@ impl Client {
     ///
     /// # Errors
     /// The failed call, mapped; a 400's details are in [`Error::violations`](cx_http::ServiceError::violations).
-    pub async fn execute(
+    pub async fn submit(
         &self,
         id: &ActionId,
         payload: &Payload,
@@ -165,7 +165,7 @@ impl Client {
             .operation("dataaction.execute")
     }
 
-    /// As [`Client::execute`], retried on `poller` while it fails
+    /// As [`Client::submit`], retried on `poller` while it fails
     /// transiently (same key every time). A transient failure at the end is
     /// [`ErrorKind::OutcomeUnknown`]: the job may exist.
     async fn execute_retried(

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 1, construct payloads | [`Payload`] (`garde`: `versionId` is `v` + semver, `executionTimeoutMs` 1000..=60000) |
 //! | 2, validate before invoking | [`Payload::check`], [`Payload::check_required`], [`RunBuilder::required`] or the action's definition ([`Client::definition`]) |
-//! | 3, invoke and poll | [`Client::execute`] (idempotency key; the runtime retries 429/503), [`Client::wait`] on [`Config::poller`] (max wait 120 s) |
+//! | 3, invoke and poll | [`Client::submit`] (idempotency key; the runtime retries 429/503), [`Client::wait`] on [`Config::poller`] (max wait 120 s) |
 //! | 4, parse and coerce | [`Extraction`] (compiled once), [`coerce_str`], [`Typed`] |
 //! | 5, audit and webhook | [`ExecutionAudit`], [`ErrorClass`], [`Config::webhook_url`], [`Client::with_audit`] |
 //! | complete example, `run` | [`Client::run`] → [`RunBuilder::send`] → [`RunReport`] or [`Error`] with [`Error::audit`] |

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
-use crate::execute::ExecuteBuilder;
+use crate::execute::RunBuilder;
 use crate::metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};
 use crate::trigger::TriggerBuilder;
 use crate::types::{Execution, InstanceCompletion, TriggerPayload, WorkflowDefinition, WorkflowId};
@@ -70,7 +70,7 @@ pub(crate) const INSTANCES_PATH: &str = "/api/v2/workflows/instances";
 /// let client = Client::new(http, Config::default());
 /// let id: WorkflowId = "wf_12345678-abcd-efgh-ijkl-1234567890ab".parse()?;
 /// let report = client
-///     .execute(&id)
+///     .run(&id)
 ///     .input_value("customerId", json!("CUST-99887"))
 ///     .input_str("priorityScore", "85")
 ///     .priority(ExecutionPriority::High)
@@ -184,7 +184,7 @@ impl Client {
     }
 
     /// The definition of `id`, reused for [`Config::definition_ttl`] after it
-    /// was read (the prerequisite checks of [`Client::execute`] use this).
+    /// was read (the prerequisite checks of [`Client::run`] use this).
     ///
     /// # Errors
     /// As [`Client::definition`].
@@ -333,9 +333,9 @@ impl Client {
     }
 
     /// Start an execution of `id` (seed 000): configure it, then
-    /// [`ExecuteBuilder::send`] validates, submits, polls, maps and audits.
-    pub fn execute<'a>(&'a self, id: &'a WorkflowId) -> ExecuteBuilder<'a> {
-        ExecuteBuilder::new(self, id)
+    /// [`RunBuilder::send`] validates, submits, polls, maps and audits.
+    pub fn run<'a>(&'a self, id: &'a WorkflowId) -> RunBuilder<'a> {
+        RunBuilder::new(self, id)
     }
 
     /// Create an instance (seed 001): [`TriggerBuilder::send`] checks
@@ -438,7 +438,7 @@ mod tests {
         let client = Client::new(http, Config::default());
         let id = WorkflowId::new("wf_1")?;
         // Futures are built but never polled: nothing is sent.
-        let execute = client.execute(&id).on_progress(|_| {}).send();
+        let execute = client.run(&id).on_progress(|_| {}).send();
         assert_send(&execute);
         let trigger = client.trigger(TriggerPayload::new(id.clone())).send();
         assert_send(&trigger);

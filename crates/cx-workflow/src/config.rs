@@ -49,7 +49,7 @@ pub struct Config {
     /// [`WorkflowKind::CapacityExhausted`](crate::WorkflowKind::CapacityExhausted) when `count >= n`.
     /// Default `Some(50)`, the seed's `max_allowed`.
     pub max_concurrent_instances: Option<u64>,
-    /// How long [`crate::Client::execute`] reuses a workflow definition it
+    /// How long [`crate::Client::run`] reuses a workflow definition it
     /// read for its prerequisite checks, so a burst of executions of one
     /// workflow reads it once. The server still refuses an execution of a
     /// workflow that stopped being deployable meanwhile (409), which also

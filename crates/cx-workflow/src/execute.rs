@@ -4,13 +4,13 @@
 //! 1. **prerequisites** — `GET /api/v2/workflows/{id}?expand=inputVariables`;
 //!    the status must be ACTIVE or DEPLOYED, every input key declared, every
 //!    value of its declared type (text given with
-//!    [`ExecuteBuilder::input_str`] is coerced first); with
+//!    [`RunBuilder::input_str`] is coerced first); with
 //!    `Config::max_concurrent_executions` set, the running executions are
 //!    counted (`GET .../executions?status=running`). Every violation is
 //!    collected into one error and nothing is submitted.
 //! 2. **submit** — `POST /api/v2/workflows/{id}/executions` with `{input,
 //!    context?, priority?}` and an `Idempotency-Key` (a UUID v4 made once per
-//!    [`ExecuteBuilder::send`], which the runtime repeats on every retry, so
+//!    [`RunBuilder::send`], which the runtime repeats on every retry, so
 //!    a retried POST never starts a second execution).
 //! 3. **poll** — `GET .../executions/{executionId}` on the
 //!    [`cx_http::Poller`] schedule of `Config::poller` until COMPLETED,
@@ -54,7 +54,7 @@ use crate::types::{
 };
 use crate::validate::{check_prerequisites, coerce_input_violation};
 
-/// Progress of an execution, for spinners ([`ExecuteBuilder::on_progress`]).
+/// Progress of an execution, for spinners ([`RunBuilder::on_progress`]).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
@@ -117,10 +117,10 @@ impl ExecutionReport {
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + Send + 'a>;
 
-/// One execution being configured; finish with [`ExecuteBuilder::send`].
-/// Made by [`Client::execute`].
+/// One execution being configured; finish with [`RunBuilder::send`].
+/// Made by [`Client::run`].
 #[must_use = "an execution does nothing until `.send().await`"]
-pub struct ExecuteBuilder<'a> {
+pub struct RunBuilder<'a> {
     client: &'a Client,
     workflow_id: &'a WorkflowId,
     input: Map<String, Value>,
@@ -133,9 +133,9 @@ pub struct ExecuteBuilder<'a> {
     idempotency_key: Option<String>,
 }
 
-impl std::fmt::Debug for ExecuteBuilder<'_> {
+impl std::fmt::Debug for RunBuilder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecuteBuilder")
+        f.debug_struct("RunBuilder")
             .field("workflow_id", self.workflow_id)
             .field("input", &self.input)
             .field("raw_input", &self.raw_input)
@@ -147,7 +147,7 @@ impl std::fmt::Debug for ExecuteBuilder<'_> {
     }
 }
 
-impl<'a> ExecuteBuilder<'a> {
+impl<'a> RunBuilder<'a> {
     pub(crate) fn new(client: &'a Client, workflow_id: &'a WorkflowId) -> Self {
         Self {
             client,
@@ -178,7 +178,7 @@ impl<'a> ExecuteBuilder<'a> {
     /// Set one input variable from text, coerced to its declared type once
     /// the definition is read ([`crate::coerce_input`]); for `cx ... --input
     /// k=v`. A coercion failure is one more violation of the send's
-    /// validation error. Overrides [`ExecuteBuilder::input_value`] for the same key.
+    /// validation error. Overrides [`RunBuilder::input_value`] for the same key.
     pub fn input_str(mut self, key: impl Into<String>, raw: impl Into<String>) -> Self {
         self.raw_input.push((key.into(), raw.into()));
         self
@@ -249,7 +249,7 @@ impl<'a> ExecuteBuilder<'a> {
     ///   record could not be written ([`Error::execution_report`] has the outcome).
     pub async fn send(self) -> Result<ExecutionReport, Error> {
         let started = Instant::now();
-        let ExecuteBuilder {
+        let RunBuilder {
             client,
             workflow_id,
             mut input,
@@ -307,7 +307,7 @@ impl<'a> ExecuteBuilder<'a> {
     }
 }
 
-/// One execution in flight: what every step of [`ExecuteBuilder::send`]
+/// One execution in flight: what every step of [`RunBuilder::send`]
 /// shares. The steps, in order: [`prerequisites`], [`Run::submit`],
 /// [`Run::triggered`], [`Run::poll`], [`Run::map`], [`Run::audit_terminal`].
 struct Run<'a> {

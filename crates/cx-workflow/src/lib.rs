@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 //! NICE CXone workflow executions (seed 000) and workflow instances (seed 001).
 //!
-//! - [`Client::execute`] runs one execution end to end: pre-flight checks
+//! - [`Client::run`] runs one execution end to end: pre-flight checks
 //!   of the definition, the input and the tenant quota (all violations in
 //!   one error, nothing submitted when any fails), an idempotent submission,
 //!   polling on a [`cx_http::Poller`] until COMPLETED/FAILED/CANCELLED,
@@ -22,8 +22,8 @@
 //!
 //! | seed step | here |
 //! |---|---|
-//! | 000 step 1, validate status, keys and quota | [`check_prerequisites`], [`ExecuteBuilder::send`] |
-//! | 000 step 2, submit with 400/403 handling | [`ExecuteBuilder::send`], [`ErrorKind`] |
+//! | 000 step 1, validate status, keys and quota | [`check_prerequisites`], [`RunBuilder::send`] |
+//! | 000 step 2, submit with 400/403 handling | [`RunBuilder::send`], [`ErrorKind`] |
 //! | 000 step 3, poll with backoff | [`Config::poller`], [`ErrorKind::WaitTimeout`] |
 //! | 000 step 4, metrics and output transform | [`MetricsTracker`], [`OutputMapping`] |
 //! | 000 step 5, audit-log export | `cx_audit` (not this crate) |
@@ -46,7 +46,7 @@
 //! // Seed 000: an execution.
 //! let id: WorkflowId = "wf_12345678-abcd-efgh-ijkl-1234567890ab".parse()?;
 //! let report = client
-//!     .execute(&id)
+//!     .run(&id)
 //!     .input_value("customerId", json!("CUST-99887"))
 //!     .input_value("priorityScore", json!(85))
 //!     .mapping(OutputMapping::new().map("queue", "routingDecision"))
@@ -84,7 +84,7 @@ pub mod validate;
 pub use client::{Client, EXECUTION_OUTCOME_UNKNOWN, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN};
 pub use config::Config;
 pub use error::{Error, ErrorDetail, ErrorKind, Rule, Violation, Violations, WorkflowKind};
-pub use execute::{ExecuteBuilder, ExecutionReport, Progress};
+pub use execute::{ExecutionReport, Progress, RunBuilder};
 pub use mapping::{MappedOutput, MissingOutput, OutputMapping};
 pub use metrics::{MetricsSnapshot, MetricsTracker, TriggerMetrics, TriggerStats};
 pub use trigger::{TriggerBuilder, TriggerReport};

@@ -5,7 +5,7 @@
 //!   declared JSON type.
 //! - [`check_prerequisites`]: the workflow is ACTIVE or DEPLOYED, plus
 //!   [`validate_input`]. (The running-execution quota needs the API; the
-//!   executor checks it, see [`crate::ExecuteBuilder::send`].)
+//!   executor checks it, see [`crate::RunBuilder::send`].)
 //! - [`coerce_input`]: turns command-line text (`--input priorityScore=85`)
 //!   into the declared JSON type.
 

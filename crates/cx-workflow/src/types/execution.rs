@@ -66,7 +66,7 @@ open_enum! {
     /// An execution's state. `PENDING` → `RUNNING` → one of the terminal
     /// states `COMPLETED`, `FAILED`, `CANCELLED`. A status this crate does
     /// not know is not terminal, but ends the wait of
-    /// [`crate::Client::execute`] at once with
+    /// [`crate::Client::run`] at once with
     /// [`crate::ErrorKind::UnknownStatus`] naming it.
     pub enum ExecutionStatus {
         /// `PENDING`: accepted, not started.

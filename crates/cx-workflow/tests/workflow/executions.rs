@@ -34,7 +34,7 @@ async fn happy_path_completes_with_mapped_output_and_metrics() -> TestResult {
         .map("absent", "echo.nope");
     let report = ctx
         .client
-        .execute(&id)
+        .run(&id)
         .input(seed_input())
         .context(object(json!({"source": "test"})))
         .priority(ExecutionPriority::High)
@@ -98,7 +98,7 @@ async fn text_inputs_are_coerced_to_declared_types() -> TestResult {
     let id = wf(SEED_WORKFLOW_ID)?;
     let report = ctx
         .client
-        .execute(&id)
+        .run(&id)
         .input_str("customerId", "CUST-1")
         .input_str("priorityScore", "55")
         .input_str("requiresCallback", "false")
@@ -170,7 +170,7 @@ async fn bad_requests_are_rejected_before_anything_is_submitted() -> TestResult 
     for (workflow, input, kind, want_fields) in cases {
         let ctx = Ctx::start().await?;
         let id = wf(workflow)?;
-        let builder = ctx.client.execute(&id);
+        let builder = ctx.client.run(&id);
         let builder = match input {
             Input::Json(v) => builder.input(object(v)),
             Input::Text(k, raw) => builder.input_str(k, raw),
@@ -198,7 +198,7 @@ async fn bad_requests_are_rejected_before_anything_is_submitted() -> TestResult 
 async fn unknown_workflow_is_not_found() -> TestResult {
     let ctx = Ctx::start().await?;
     let id = wf("wf_does_not_exist")?;
-    let Err(err) = ctx.client.execute(&id).send().await else {
+    let Err(err) = ctx.client.run(&id).send().await else {
         return fail("expected NotFound");
     };
     assert_eq!(err.kind(), ErrorKind::NotFound);
@@ -223,7 +223,7 @@ async fn quota_exceeded_is_refused_before_posting() -> TestResult {
         .send_json()
         .await?;
     let id = wf("wf_slow_0001")?;
-    let Err(err) = ctx.client.execute(&id).send().await else {
+    let Err(err) = ctx.client.run(&id).send().await else {
         return fail("expected QuotaExceeded");
     };
     assert_eq!(
@@ -253,7 +253,7 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
         .with_deadline(None);
     let result = tokio::time::timeout(
         Duration::from_secs(10),
-        ctx.client.execute(&id).poller(poller).send(),
+        ctx.client.run(&id).poller(poller).send(),
     )
     .await?;
     let Err(err) = result else {
@@ -301,7 +301,7 @@ async fn a_failed_execution_is_a_report_and_counts_its_error_codes() -> TestResu
     let ctx = Ctx::start().await?;
     let id = wf("wf_failing_0001")?;
     for round in 1..=2u64 {
-        let report = ctx.client.execute(&id).send().await?;
+        let report = ctx.client.run(&id).send().await?;
         assert_eq!(report.execution.status, ExecutionStatus::Failed);
         assert!(!report.succeeded());
         assert_eq!(report.execution.errors[0].code, "DOWNSTREAM_TIMEOUT");
@@ -340,7 +340,7 @@ async fn a_500_on_submit_is_retried_with_the_same_key_and_runs_once() -> TestRes
             FaultRule::new("POST /api/v2/workflows/*/executions", fault.clone()).with_times(1),
         ]);
         let id = wf(SEED_WORKFLOW_ID)?;
-        let report = ctx.client.execute(&id).input(seed_input()).send().await?;
+        let report = ctx.client.run(&id).input(seed_input()).send().await?;
         assert_eq!(
             report.execution.status,
             ExecutionStatus::Completed,
@@ -369,12 +369,12 @@ async fn audit_records_have_the_right_events_and_verifiable_hashes() -> TestResu
     let ctx = Ctx::start().await?;
     let ok = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .priority(ExecutionPriority::High)
         .send()
         .await?;
-    let failed = ctx.client.execute(&wf("wf_failing_0001")?).send().await?;
+    let failed = ctx.client.run(&wf("wf_failing_0001")?).send().await?;
     let records = ctx.audit.records();
     let table: [(EventType, &str, &str); 4] = [
         (EventType::TRIGGERED, ok.execution.id.as_str(), "priority"),
@@ -438,7 +438,7 @@ async fn a_failing_audit_sink_is_reported_with_the_outcome() -> TestResult {
     let client: Client = ctx.client.clone().with_audit(Arc::new(BrokenSink));
     let id = wf(SEED_WORKFLOW_ID)?;
 
-    let Err(err) = client.execute(&id).input(seed_input()).send().await else {
+    let Err(err) = client.run(&id).input(seed_input()).send().await else {
         return fail("the audit failure must be reported");
     };
     assert_eq!(err.kind(), ErrorKind::Audit);
@@ -451,7 +451,7 @@ async fn a_failing_audit_sink_is_reported_with_the_outcome() -> TestResult {
     assert!(std::error::Error::source(&err).is_some());
 
     // A refused request keeps its own kind and also says the audit failed.
-    let Err(err) = client.execute(&wf("wf_draft_0001")?).send().await else {
+    let Err(err) = client.run(&wf("wf_draft_0001")?).send().await else {
         return fail("draft must be refused");
     };
     assert_eq!(
@@ -475,7 +475,7 @@ async fn missing_scope_is_named() -> TestResult {
     .await?;
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .send()
         .await
@@ -509,7 +509,7 @@ async fn submit_statuses_map_to_error_kinds() -> TestResult {
         )]);
         let Err(err) = ctx
             .client
-            .execute(&wf(SEED_WORKFLOW_ID)?)
+            .run(&wf(SEED_WORKFLOW_ID)?)
             .input(seed_input())
             .send()
             .await
@@ -535,7 +535,7 @@ async fn the_send_future_is_send() -> TestResult {
     let client = ctx.client.clone();
     let handle = tokio::spawn(async move {
         let id = wf(SEED_WORKFLOW_ID)?;
-        client.execute(&id).send().await.map_err(BoxError::from)
+        client.run(&id).send().await.map_err(BoxError::from)
     });
     let report = handle.await??;
     assert_eq!(report.execution.status, ExecutionStatus::Completed);
@@ -551,7 +551,7 @@ async fn an_unbounded_poller_is_refused_before_submitting() -> TestResult {
         .with_deadline(None);
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .poller(forever)
         .send()
         .await
@@ -578,7 +578,7 @@ async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
         .with_deadline(None);
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .poller(once)
         .send()
         .await
@@ -610,7 +610,7 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
             .count()
     };
     for _ in 0..3 {
-        ctx.client.execute(&id).input(seed_input()).send().await?;
+        ctx.client.run(&id).input(seed_input()).send().await?;
     }
     assert_eq!(
         definition_reads(&ctx),
@@ -630,9 +630,9 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
         )
         .with_times(1),
     ]);
-    let refused = ctx.client.execute(&id).input(seed_input()).send().await;
+    let refused = ctx.client.run(&id).input(seed_input()).send().await;
     assert_eq!(refused.err().map(|e| e.kind()), Some(ErrorKind::Conflict));
-    ctx.client.execute(&id).input(seed_input()).send().await?;
+    ctx.client.run(&id).input(seed_input()).send().await?;
     assert_eq!(definition_reads(&ctx), 2);
     Ok(())
 }
@@ -649,7 +649,7 @@ async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> T
     )]);
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .send()
         .await

@@ -61,7 +61,7 @@ async fn polls_that_exhaust_a_calls_retries_do_not_end_the_run() -> TestResult {
     ]);
     let report = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .send()
         .await?;
@@ -100,7 +100,7 @@ async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -
         .with_deadline(None);
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .poller(poller)
         .send()
@@ -150,7 +150,7 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
     ]);
     let report = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .send()
         .await?;
@@ -183,7 +183,7 @@ async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
     )]);
     let Err(err) = ctx
         .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
+        .run(&wf(SEED_WORKFLOW_ID)?)
         .input(seed_input())
         .send()
         .await
@@ -281,7 +281,7 @@ async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> Te
             let (client, id) = (&ctx.client, &id);
             async move {
                 client
-                    .execute(id)
+                    .run(id)
                     .input_value("customerId", json!(format!("CUST-{i}")))
                     .input_value("priorityScore", json!(50))
                     .send()

@@ -120,7 +120,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             )
             .with_audit(audit.clone());
             let bar = spinner(&format!("running {workflow_id}"));
-            let mut exec = client.execute(&workflow_id);
+            let mut exec = client.run(&workflow_id);
             if !mapping.is_empty() {
                 exec = exec.mapping(mapping);
             }
