@@ -65,10 +65,16 @@ pub struct EventReceipt {
     pub event_id: Option<String>,
 }
 
+/// Name of the work-mode PATCH limit in a shared store
+/// ([`cx_http::Client::limiter`]).
+pub const PATCH_LIMIT_NAME: &str = "agent.workmode.patch";
+
 impl Client {
     /// A client sending through `http` (build it with
     /// `cx_auth::Tenant::connect` for an authenticated one), with its own
-    /// PATCH rate limiter of `config.patch_rate_limit`.
+    /// PATCH rate limiter of `config.patch_rate_limit` (the limit named
+    /// [`PATCH_LIMIT_NAME`]: shared by a fleet when `http` has
+    /// [`cx_http::Config::shared_limits`], issue 14).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] naming `max_update_attempts` or
@@ -84,7 +90,8 @@ impl Client {
                 )],
             ));
         }
-        let patch_limiter = RateLimiter::new(config.patch_rate_limit)
+        let patch_limiter = http
+            .limiter(PATCH_LIMIT_NAME, config.patch_rate_limit)
             .map_err(|e| Error::from_http(e, "building the PATCH rate limiter"))?;
         Ok(Self {
             http,

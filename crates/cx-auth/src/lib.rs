@@ -49,7 +49,7 @@ mod credentials;
 mod discovery;
 mod tenant;
 
-pub use cache::{TokenCache, TokenCacheConfig};
+pub use cache::{SharedTokenStore, SharedTokens, TokenCache, TokenCacheConfig};
 pub use credentials::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsBuilder, FetchToken, FetchedToken,
 };
