@@ -22,7 +22,7 @@
 //! tunnel or sidecar. The token never appears in a log, an error or `Debug`.
 //!
 //! ## When Redis is unreachable
-//! No call waits on Redis longer than [`RedisConfig::op_timeout`] (per
+//! No call waits on Redis longer than twice [`RedisConfig::op_timeout`] (per
 //! command; a token waiter at most [`RedisConfig::token_wait`]). On the
 //! first failure the process logs one `WARN` for its whole life, then for
 //! [`RedisConfig::retry_after`] does not ask Redis at all: rate limits come
@@ -116,7 +116,10 @@ pub struct RedisConfig {
     /// While Redis is unreachable each process takes `1 / fallback_share`
     /// of every limit in-process (≥ 1). Default 10.
     pub fallback_share: u32,
-    /// Longest wait for one Redis command or connection. Default 500 ms.
+    /// Longest wait for one Redis connection, and for one command's answer
+    /// (a call waits at most twice this). Default 2 s: generous for a
+    /// loaded machine; a black-holed Redis costs each process this once
+    /// per `retry_after`.
     pub op_timeout: Duration,
     /// After a failure, Redis is not asked again for this long. Default 1 s.
     pub retry_after: Duration,
@@ -150,7 +153,7 @@ impl RedisConfig {
             url: url.into(),
             tenant: tenant.into(),
             fallback_share: 10,
-            op_timeout: Duration::from_millis(500),
+            op_timeout: Duration::from_secs(2),
             retry_after: Duration::from_secs(1),
             lock_ttl: Duration::from_secs(10),
             token_wait: Duration::from_secs(15),

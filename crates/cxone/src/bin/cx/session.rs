@@ -68,6 +68,13 @@ pub struct TenantArgs {
         hide_env_values = true
     )]
     pub access_key_secret: Option<String>,
+    /// Share the tenant's rate limits and access token with every `cx` and
+    /// SDK process using this Redis, e.g. redis://user:password@host:6379/
+    /// (client credentials; prefer the environment variable to a flag).
+    /// Unreachable: in-process limits at 1/10 and this process's own token,
+    /// with one warning.
+    #[arg(long, global = true, env = "CX_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
 }
 
 /// What kind of tenant a session talks to.
@@ -200,6 +207,11 @@ impl Session {
                 let mut tenant = Tenant::new(api_url.clone(), client_id, client_secret);
                 tenant.auth_url = auth_url;
                 tenant.token_path = token_path;
+                if let Some(url) = resolved.redis_url {
+                    // The API URL names the tenant whose quota is shared.
+                    let redis = cx_redis::Redis::new(cx_redis::RedisConfig::new(url, &api_url))?;
+                    tenant = redis.share(tenant);
+                }
                 let (http, cache) = tenant.connect()?;
                 Session {
                     http,
