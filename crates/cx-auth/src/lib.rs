@@ -19,6 +19,8 @@
 //!   id_token whose `tenantId` finds the API host through
 //!   `/.well-known/cxone-configuration`, refresh-token grants before expiry
 //!   and a fresh password grant when a refresh token is refused.
+//! - [`SharedTokens`] is the seam for one token across a fleet of processes
+//!   (`cx_redis`): [`Tenant::with_shared_tokens`].
 //! - Secrets are [`secrecy::SecretString`]s: `Debug` redacts them and no error
 //!   message contains one.
 //!

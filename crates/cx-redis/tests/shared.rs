@@ -158,7 +158,7 @@ async fn twelve_caches_share_one_token_and_fall_back_to_their_own() {
     let caches: Vec<_> = (0..12)
         .map(|_| Arc::new(cache(&sim, Some(&store(&server, "tenant-e")))))
         .collect();
-    let tokens = futures_join(caches.iter().cloned().collect()).await;
+    let tokens = futures_join(caches.to_vec()).await;
     assert_eq!(token_requests(&sim), 1, "one token for the fleet");
     assert!(tokens.windows(2).all(|w| w[0].expose() == w[1].expose()));
     // A 401 drops the shared token: the next cache fetches a new one.
