@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{cx, journal, run, serve, sim_get};
+use support::{cx, finish, journal, run, serve, sim_get};
 
 const SEED_CHANGE: [&str; 7] = [
     "agent-001",
@@ -140,16 +140,7 @@ fn storm(
                 .unwrap()
         })
         .collect();
-    children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        })
-        .collect()
+    finish(children)
 }
 
 fn skill_ids(levels: &Value) -> std::collections::BTreeSet<String> {

@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 
 use cx_redis::testing::RedisServer;
 use serde_json::Value;
-use support::{WF, cx, journal, serve, sim_get, spawn_server};
+use support::{WF, cx, finish, journal, serve, sim_get, spawn_server};
 
 const AGENT: &str = "agent-003";
 /// The one warning a process logs when Redis does not answer.
@@ -39,20 +39,6 @@ fn add_skill(dir: &Path, url: &str, redis: &str, skill: usize) -> Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
-}
-
-/// Exit code and stderr of each child.
-fn finish(children: Vec<Child>) -> Vec<(i32, String)> {
-    children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        })
-        .collect()
 }
 
 /// Arrival times (sim ms) of the PATCHes in the journal, sorted.
