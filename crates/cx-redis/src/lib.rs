@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `cx:{T}:rate:<name>` | GCRA theoretical arrival time, µs of Redis' clock | [`GCRA`], one EVALSHA per slot |
 //! | `cx:{T}:token:<K>` | the access token, TTL = lifetime − min(60 s, lifetime / 2) | the one worker holding the lock |
-//! | `cx:{T}:token-lock:<K>` | a random fencing value, `PX` [`RedisConfig::lock_ttl`] | `SET NX PX`; the token is stored only by the fence's holder |
+//! | `cx:{T}:token-lock:<K>` | a random fencing value, `PX` [`RedisConfig::lock_ttl`] | `SET NX PX`, in the same script step that found no token; the token is stored only by the fence's holder |
 //!
 //! `T` is a SHA-256 prefix of the tenant name given to [`RedisConfig::new`]
 //! (a Cluster hash tag: all keys of a tenant live in one slot, so a script
@@ -67,11 +67,15 @@ redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((nex
 return 0
 ";
 
-/// The token and the milliseconds it has left in Redis, or nil.
-const TOKEN_GET: &str = r"
+/// In one step (so a token stored between a look and a lock is never
+/// missed): the token and the ms it has left (`KEYS[1]`); else the refresh
+/// lock `SET KEYS[2] ARGV[1] NX PX ARGV[2]`: 1 when taken, 0 when another
+/// worker holds it.
+const TOKEN_OR_LOCK: &str = r"
 local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('PTTL', KEYS[1])}
+if v then return {v, redis.call('PTTL', KEYS[1])} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
 ";
 
 /// Store the token only while we still hold the lock (fencing), then
@@ -83,22 +87,16 @@ redis.call('DEL', KEYS[2])
 return 1
 ";
 
-/// The refresh lock: `SET KEYS[1] ARGV[1] NX PX ARGV[2]`; 1 when taken.
-const LOCK: &str = r"
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
-";
-
 /// Delete `KEYS[1]` if it still holds `ARGV[1]`.
 const DEL_IF: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 ";
 
-/// The scripts by index: 0 [`GCRA`], 1 token get, 2 token put, 3 delete
-/// if equal, 4 lock.
-static SCRIPTS: LazyLock<[redis::Script; 5]> =
-    LazyLock::new(|| [GCRA, TOKEN_GET, TOKEN_PUT, DEL_IF, LOCK].map(redis::Script::new));
+/// The scripts by index: 0 [`GCRA`], 1 token or lock, 2 token put, 3
+/// delete if equal.
+static SCRIPTS: LazyLock<[redis::Script; 4]> =
+    LazyLock::new(|| [GCRA, TOKEN_OR_LOCK, TOKEN_PUT, DEL_IF].map(redis::Script::new));
 
 /// Set once the process has warned that Redis is unreachable.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -431,46 +429,45 @@ impl SharedTokens for Redis {
         let lock_key = self.key("token-lock", &id);
         let deadline = Instant::now() + self.inner.config.token_wait;
         let mut pause = Duration::from_millis(10);
+        let ttl_ms = self.inner.config.lock_ttl.as_millis().max(1).to_string();
         loop {
-            let Ok(found) = self
-                .eval::<Option<(String, i64)>>(1, &[&token_key], &[])
+            let fence = hex::encode(rand::random::<[u8; 16]>());
+            let Ok(step) = self
+                .eval::<redis::Value>(1, &[&token_key, &lock_key], &[&fence, &ttl_ms])
                 .await
             else {
                 // Unreachable: this process's own cache carries on.
                 return source.fetch().await;
             };
-            if let Some((token, left_ms)) = found {
-                let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
-                if !left.is_zero() {
-                    // Stored `margin` short of its expiry: add it back, so
-                    // the local cache refreshes when Redis drops it.
-                    let margin = left.min(Duration::from_secs(60));
-                    return Ok(FetchedToken {
-                        token: AccessToken::new(SecretString::from(token)),
-                        expires_in: left + margin,
-                        scope: None,
-                    });
-                }
-            }
-            let fence = hex::encode(rand::random::<[u8; 16]>());
-            let ttl_ms = self.inner.config.lock_ttl.as_millis().max(1).to_string();
-            let locked = self.eval::<i64>(4, &[&lock_key], &[&fence, &ttl_ms]).await;
-            match locked {
-                Err(_) => return source.fetch().await,
-                Ok(1) => {
+            match step {
+                redis::Value::Int(1) => {
                     return self
                         .fetch_locked(source, &token_key, &lock_key, &fence)
                         .await;
                 }
-                Ok(_) if Instant::now() >= deadline => {
-                    tracing::debug!("no shared token within the wait; fetching one");
-                    return source.fetch().await;
+                redis::Value::Array(found) => {
+                    if let Ok((token, left_ms)) =
+                        redis::from_redis_value::<(String, i64)>(redis::Value::Array(found))
+                    {
+                        let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+                        // Stored `margin` short of its expiry: add it back,
+                        // so the local cache refreshes when Redis drops it.
+                        let margin = left.min(Duration::from_secs(60));
+                        return Ok(FetchedToken {
+                            token: AccessToken::new(SecretString::from(token)),
+                            expires_in: left + margin,
+                            scope: None,
+                        });
+                    }
                 }
-                Ok(_) => {
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_millis(100));
-                }
+                _ => {}
             }
+            if Instant::now() >= deadline {
+                tracing::debug!("no shared token within the wait; fetching one");
+                return source.fetch().await;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
 
