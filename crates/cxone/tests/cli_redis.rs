@@ -169,7 +169,8 @@ fn twenty_workers_times_fifty_runs_share_one_token() {
 /// started afterwards all finish, each warns at most once (those started
 /// while Redis is down exactly once), and after the kill no second holds
 /// more PATCHes than the fallback share allows: each process 1/10 of
-/// 5/s with burst 1, i.e. at most one PATCH per process per second.
+/// 5/s with burst 1, i.e. at most one PATCH per process per second (plus
+/// one slot Redis granted just before the kill).
 #[test]
 fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
     const BEFORE: usize = 5;
@@ -214,7 +215,9 @@ fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
         "Redis killed: {} PATCHes after the kill, at most {busiest} in one second",
         after.len()
     );
-    assert!(busiest <= BEFORE + AFTER, "{busiest}: {after:?}");
+    // One PATCH per process per second, plus the last slot Redis granted
+    // before the kill, which may land just after it.
+    assert!(busiest <= BEFORE + AFTER + 1, "{busiest}: {after:?}");
 
     // Redis back: a new process shares again, without a warning.
     redis.restart().unwrap();
