@@ -65,10 +65,16 @@ pub struct EventReceipt {
     pub event_id: Option<String>,
 }
 
+/// Name of the work-mode PATCH limit in a shared store
+/// ([`cx_http::Client::limiter`]).
+pub const PATCH_LIMIT_NAME: &str = "agent.workmode.patch";
+
 impl Client {
     /// A client sending through `http` (build it with
-    /// `cx_auth::Tenant::connect` for an authenticated one), with its own
-    /// PATCH rate limiter of `config.patch_rate_limit`. Never fails: a zero
+    /// `cx_auth::Tenant::connect` for an authenticated one), with a PATCH
+    /// rate limiter of `config.patch_rate_limit` (named [`PATCH_LIMIT_NAME`]:
+    /// shared by a fleet when `http` has
+    /// [`cx_http::Config::shared_limits`]). Never fails: a zero
     /// `max_update_attempts` or rate is refused by the first update, naming
     /// the setting, before any request.
     pub fn new(http: cx_http::Client, config: Config) -> Self {
@@ -135,7 +141,11 @@ impl Client {
         if let Some(limiter) = self.patch_limiter.get() {
             return Ok(limiter);
         }
-        let limiter = RateLimiter::new(limit)
+        // The limit named PATCH_LIMIT_NAME: shared by a fleet when the
+        // runtime has `cx_http::Config::shared_limits` (issue 14).
+        let limiter = self
+            .http
+            .limiter(PATCH_LIMIT_NAME, limit)
             .map_err(|e| Error::from_http(e, "building the PATCH rate limiter"))?;
         Ok(self.patch_limiter.get_or_init(|| limiter))
     }

@@ -50,7 +50,7 @@ pub mod types;
 pub mod update;
 pub mod validate;
 
-pub use client::{AVAILABILITY_CHANGED, Client, EventReceipt};
+pub use client::{AVAILABILITY_CHANGED, Client, EventReceipt, PATCH_LIMIT_NAME};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::Config;
 pub use error::{AgentKind, Error, ErrorDetail, ErrorKind, Rule, Violation};

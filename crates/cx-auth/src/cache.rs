@@ -10,6 +10,11 @@
 //! "Now" comes from the configured [`cx_http::Clock`] (the system clock by
 //! default), so a test can move the cache's time together with the
 //! simulator's virtual clock instead of sleeping.
+//!
+//! With [`TokenCacheConfig::shared`] (issue 14: `cx_redis`) a refresh asks a
+//! store shared by a fleet of processes first, so one token per
+//! tenant + client + scopes serves them all; this cache stays in front of it
+//! and is what is left when the store is unreachable.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -17,10 +22,54 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use cx_http::{AccessToken, Authenticate, Clock, Error, SystemClock};
 
-use crate::credentials::FetchToken;
+use crate::credentials::{FetchToken, FetchedToken};
+
+/// A token store shared by a fleet of processes (e.g. `cx_redis::Redis`):
+/// one token per key across the fleet, fetched by exactly one of them.
+#[async_trait::async_trait]
+pub trait SharedTokens: Send + Sync + 'static {
+    /// A token for `key`: one another process stored (with the lifetime it
+    /// has left), or one fetched from `source` by one process of the fleet
+    /// while the others wait for it (bounded), then stored.
+    ///
+    /// # Errors
+    /// What `source` reports. An unreachable store is not an error: the
+    /// store fetches from `source` itself (and reports that).
+    async fn fetch(&self, key: &str, source: &dyn FetchToken) -> Result<FetchedToken, Error>;
+
+    /// The API refused `token` (401): drop it from the store if the store
+    /// still holds that very token.
+    fn rejected(&self, key: &str, token: &AccessToken);
+}
+
+/// A [`SharedTokens`] store and the key of this cache's tokens in it
+/// (tenant + client + scopes; no secret). Clones share the store.
+#[derive(Clone)]
+pub struct SharedTokenStore {
+    store: Arc<dyn SharedTokens>,
+    key: String,
+}
+
+impl SharedTokenStore {
+    /// Tokens of `key` in `store`.
+    pub fn new(store: Arc<dyn SharedTokens>, key: impl Into<String>) -> Self {
+        Self {
+            store,
+            key: key.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SharedTokenStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedTokenStore")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Cache settings. Default: refresh 60 s before expiry (seed 000), system
-/// clock.
+/// clock, no shared store.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TokenCacheConfig {
@@ -28,6 +77,9 @@ pub struct TokenCacheConfig {
     pub refresh_skew: Duration,
     /// Where "now" comes from. Default [`SystemClock`].
     pub clock: Arc<dyn Clock>,
+    /// Refresh through this store shared by a fleet (issue 14). Default
+    /// `None`: every process fetches its own tokens.
+    pub shared: Option<SharedTokenStore>,
 }
 
 impl Default for TokenCacheConfig {
@@ -35,6 +87,7 @@ impl Default for TokenCacheConfig {
         Self {
             refresh_skew: Duration::from_secs(60),
             clock: Arc::new(SystemClock),
+            shared: None,
         }
     }
 }
@@ -45,6 +98,15 @@ cx_http::with_setters! { TokenCacheConfig {
     /// Read "now" from `clock` ([`TokenCacheConfig::clock`]).
     with_clock(clock: Arc<dyn Clock>);
 }}
+
+impl TokenCacheConfig {
+    /// Refresh through `shared` (see [`TokenCacheConfig::shared`]).
+    #[must_use]
+    pub fn with_shared(mut self, shared: SharedTokenStore) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+}
 
 #[derive(Clone)]
 struct Cached {
@@ -139,7 +201,11 @@ impl Authenticate for TokenCache {
             return Ok(t);
         }
         let requested = self.now();
-        match self.source.fetch().await {
+        let fetched = match &self.config.shared {
+            Some(shared) => shared.store.fetch(&shared.key, &*self.source).await,
+            None => self.source.fetch().await,
+        };
+        match fetched {
             Ok(fetched) => {
                 let skew = self.config.refresh_skew.min(fetched.expires_in / 2);
                 let expires_at = requested + span(fetched.expires_in);
@@ -172,6 +238,9 @@ impl Authenticate for TokenCache {
         };
         if guard.as_ref().is_some_and(|c| c.token.same_as(token)) {
             *guard = None;
+        }
+        if let Some(shared) = &self.config.shared {
+            shared.store.rejected(&shared.key, token);
         }
     }
 }

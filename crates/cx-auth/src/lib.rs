@@ -19,6 +19,8 @@
 //!   id_token whose `tenantId` finds the API host through
 //!   `/.well-known/cxone-configuration`, refresh-token grants before expiry
 //!   and a fresh password grant when a refresh token is refused.
+//! - [`SharedTokens`] is the seam for one token across a fleet of processes
+//!   (`cx_redis`): [`Tenant::with_shared_tokens`].
 //! - Secrets are [`secrecy::SecretString`]s: `Debug` redacts them and no error
 //!   message contains one.
 //!
@@ -49,7 +51,7 @@ mod credentials;
 mod discovery;
 mod tenant;
 
-pub use cache::{TokenCache, TokenCacheConfig};
+pub use cache::{SharedTokenStore, SharedTokens, TokenCache, TokenCacheConfig};
 pub use credentials::{
     ClientAuthMethod, ClientCredentials, ClientCredentialsBuilder, FetchToken, FetchedToken,
 };

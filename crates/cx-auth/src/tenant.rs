@@ -7,7 +7,8 @@ use cx_http::{Client, Error};
 use secrecy::SecretString;
 
 use crate::{
-    AccessKey, ClientAuthMethod, ClientCredentials, Discover, TokenCache, TokenCacheConfig,
+    AccessKey, ClientAuthMethod, ClientCredentials, Discover, SharedTokenStore, SharedTokens,
+    TokenCache, TokenCacheConfig,
 };
 
 /// Connection settings of one tenant. `auth_url` defaults to `api_url`; the
@@ -46,6 +47,10 @@ pub struct Tenant {
     pub http: cx_http::Config,
     /// Token cache settings.
     pub cache: TokenCacheConfig,
+    /// A token store shared by a fleet (issue 14, `cx_redis`): `connect`
+    /// keys this tenant's tokens in it by token URL, client id and scopes.
+    /// Default `None`: this process fetches its own tokens.
+    pub shared_tokens: Option<Arc<dyn SharedTokens>>,
 }
 
 impl std::fmt::Debug for Tenant {
@@ -91,7 +96,29 @@ impl Tenant {
             auth_method: ClientAuthMethod::FormBody,
             http: cx_http::Config::default(),
             cache: TokenCacheConfig::default(),
+            shared_tokens: None,
         }
+    }
+
+    /// Share this tenant's tokens with every process using `store` (see
+    /// [`Tenant::shared_tokens`]).
+    #[must_use]
+    pub fn with_shared_tokens(mut self, store: Arc<dyn SharedTokens>) -> Self {
+        self.shared_tokens = Some(store);
+        self
+    }
+
+    /// The key of this tenant's tokens in a shared store: token URL, client
+    /// id and the sorted scopes (no secret).
+    pub fn token_key(&self) -> String {
+        let mut scopes = self.scopes.clone();
+        scopes.sort();
+        format!(
+            "{} {} {}",
+            self.token_url(),
+            self.client_id,
+            scopes.join(" ")
+        )
     }
 
     /// Check each URL setting under its own name: `api_url` and `auth_url`
@@ -164,7 +191,11 @@ impl Tenant {
             .auth_method(self.auth_method)
             .http_config(self.http.clone())
             .build()?;
-        let cache = Arc::new(TokenCache::with_config(creds, self.cache.clone()));
+        let mut cache_config = self.cache.clone();
+        if let Some(store) = &self.shared_tokens {
+            cache_config.shared = Some(SharedTokenStore::new(store.clone(), self.token_key()));
+        }
+        let cache = Arc::new(TokenCache::with_config(creds, cache_config));
         let client = Client::builder()
             .config(self.http.clone().with_base_url(self.api_url.clone()))
             .auth(cache.clone())

@@ -31,7 +31,7 @@ use tracing::Instrument;
 
 use crate::auth::{AccessToken, Authenticate};
 use crate::breaker::{Breakers, HostPauses};
-use crate::config::Config;
+use crate::config::{Config, RateLimit};
 use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
 use crate::path::{ApiPath, origin_of};
@@ -124,7 +124,10 @@ impl ClientBuilder {
             .map_err(|e| {
                 Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e)
             })?;
-        let limiter = config.rate_limit.map(RateLimiter::new).transpose()?;
+        let limiter = config
+            .rate_limit
+            .map(|limit| limiter_for(&config, "client", limit))
+            .transpose()?;
         let in_flight = match config.max_in_flight {
             Some(0) => return Err(Error::invalid_input("max_in_flight", "must be at least 1")),
             Some(n) => Some(Semaphore::new(n)),
@@ -147,10 +150,30 @@ impl ClientBuilder {
     }
 }
 
+/// The limiter `name` under `limit`: shared when `config` has a store.
+fn limiter_for(config: &Config, name: &str, limit: RateLimit) -> Result<RateLimiter, Error> {
+    match &config.shared_limits {
+        Some(store) => RateLimiter::shared(limit, name, store.clone()),
+        None => RateLimiter::new(limit),
+    }
+}
+
 impl Client {
     /// A builder with the default [`Config`].
     pub fn builder() -> ClientBuilder {
         ClientBuilder::default()
+    }
+
+    /// A rate limiter for the limit `name` (e.g. `agent.workmode.patch`)
+    /// under `limit`: kept in [`Config::shared_limits`] when this client has
+    /// a shared store, so every process of the tenant draws from one quota,
+    /// else in this process ([`RateLimiter::new`]).
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidInput`] naming `rate_limit.*` for a zero limit or
+    /// an empty name.
+    pub fn limiter(&self, name: &str, limit: RateLimit) -> Result<RateLimiter, Error> {
+        limiter_for(&self.inner.config, name, limit)
     }
 
     /// The settings this client was built with.

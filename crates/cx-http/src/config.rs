@@ -16,12 +16,14 @@
 //! | `rate_limit` | none | client-side requests/s with a burst |
 //! | `max_in_flight` | none | client-side concurrency limit |
 //! | `pool_max_idle_per_host` | 64 | idle keep-alive connections kept per host |
+//! | `shared_limits` | none | a store shared by processes (`cx_redis`) for `rate_limit` and [`crate::Client::limiter`]s |
 //! | `max_body_bytes` | 8 MiB | longest response body read, enforced while streaming (per request: `RequestBuilder::max_body_bytes`) |
 
 use std::time::Duration;
 
 use crate::breaker::BreakerConfig;
 use crate::error::Error;
+use crate::limit::SharedLimitStore;
 use crate::retry::{RetryBudgetConfig, RetryPolicy};
 
 /// Client-side rate limit: `per_second` requests per second with bursts of up to `burst`.
@@ -37,7 +39,7 @@ pub struct RateLimit {
 impl RateLimit {
     /// `per_second` requests per second with bursts of up to `burst` (both ≥ 1;
     /// [`crate::RateLimiter::new`] refuses 0, naming the field).
-    pub fn new(per_second: u32, burst: u32) -> Self {
+    pub const fn new(per_second: u32, burst: u32) -> Self {
         Self { per_second, burst }
     }
 }
@@ -84,6 +86,10 @@ pub struct Config {
     /// longer one (declared in `Content-Length` or seen while streaming)
     /// fails with [`crate::ErrorKind::TooLarge`] without being buffered.
     pub max_body_bytes: usize,
+    /// Where the rate limits keep their slots: `None` (default) in this
+    /// process; a shared store (issue 14, `cx_redis`) for one quota across a
+    /// fleet of processes.
+    pub shared_limits: Option<SharedLimitStore>,
 }
 
 /// Default [`Config::max_body_bytes`]: 8 MiB.
@@ -103,6 +109,7 @@ impl Default for Config {
             max_in_flight: None,
             pool_max_idle_per_host: 64,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shared_limits: None,
         }
     }
 }
@@ -131,6 +138,16 @@ crate::with_setters! { Config {
     /// Set [`Config::max_body_bytes`] (bytes).
     with_max_body_bytes(max_body_bytes: usize);
 }}
+
+impl Config {
+    /// Keep the rate limits' slots in `store`, shared by every process that
+    /// uses it (see [`crate::RateLimiter::shared`]).
+    #[must_use]
+    pub fn with_shared_limits(mut self, store: SharedLimitStore) -> Self {
+        self.shared_limits = Some(store);
+        self
+    }
+}
 
 /// Check that `value`, the setting named `field` (`"api_url"`, `"auth_url"`),
 /// is an absolute http(s) URL, so a bad setting is reported under its own

@@ -9,20 +9,68 @@
 //! consecutive slots are at least `1 / per_second` apart, so no one-second
 //! window holds more than `per_second` of them. Every attempt of a request
 //! (retries included) takes a slot.
+//!
+//! A limiter made with [`RateLimiter::shared`] keeps its slots in a
+//! [`SharedLimits`] store instead (issue 14: `cx_redis`, one GCRA step per
+//! slot in Redis), so every process of a fleet draws from the tenant's one
+//! quota. While the store is unreachable each process falls back to an
+//! in-process limiter at `1 / SharedLimits::fallback_share` of the limit
+//! (burst 1), and asks the store again for the next slot.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota};
 
 use crate::config::RateLimit;
 use crate::error::Error;
 
+/// A rate-limit store shared by many processes (e.g. `cx_redis::Redis`):
+/// the same GCRA semantics as the in-process limiter, with its state
+/// outside the process.
+#[async_trait::async_trait]
+pub trait SharedLimits: Send + Sync + 'static {
+    /// One GCRA step of the limit called `name` (e.g. `agent.workmode.patch`)
+    /// under `limit`: `Ok(None)` took a slot; `Ok(Some(wait))` took nothing
+    /// and the next slot is free in `wait`.
+    ///
+    /// # Errors
+    /// The store is unreachable; the caller takes a slot of its in-process
+    /// fallback instead. The store reports (logs) that itself.
+    async fn try_take(&self, name: &str, limit: RateLimit) -> Result<Option<Duration>, Error>;
+
+    /// While the store is unreachable, each process takes `1 / share` of the
+    /// limit in-process (≥ 1; `cx_redis` documents its default).
+    fn fallback_share(&self) -> u32;
+}
+
+/// A [`SharedLimits`] store as a [`crate::Config`] setting: clones share it;
+/// two settings are equal when they are the same store.
+#[derive(Clone)]
+pub struct SharedLimitStore(pub Arc<dyn SharedLimits>);
+
+impl std::fmt::Debug for SharedLimitStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLimitStore")
+            .field("fallback_share", &self.0.fallback_share())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for SharedLimitStore {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
 /// A shareable rate limiter; clones share the same slots.
 #[derive(Clone)]
 pub struct RateLimiter {
+    /// The slots (in-process), or the fallback of a shared limiter.
     inner: Arc<DefaultDirectRateLimiter>,
     limit: RateLimit,
+    shared: Option<(SharedLimitStore, Arc<str>)>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -30,6 +78,7 @@ impl std::fmt::Debug for RateLimiter {
         f.debug_struct("RateLimiter")
             .field("per_second", &self.limit.per_second)
             .field("burst", &self.limit.burst)
+            .field("shared", &self.shared.as_ref().map(|(_, name)| name))
             .finish()
     }
 }
@@ -51,6 +100,36 @@ impl RateLimiter {
                 Quota::per_second(per_second).allow_burst(burst),
             )),
             limit,
+            shared: None,
+        })
+    }
+
+    /// A limiter whose slots are the limit `name` of `store`, shared with
+    /// every process using the same store and name. While the store is
+    /// unreachable, slots come from an in-process limiter at
+    /// `limit.per_second / store.fallback_share()` per second, burst 1.
+    ///
+    /// # Errors
+    /// As [`RateLimiter::new`]; [`crate::ErrorKind::InvalidInput`] naming
+    /// `rate_limit.name` when `name` is empty.
+    pub fn shared(
+        limit: RateLimit,
+        name: impl Into<Arc<str>>,
+        store: SharedLimitStore,
+    ) -> Result<Self, Error> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(Error::invalid_input("rate_limit.name", "must not be empty"));
+        }
+        Self::new(limit)?;
+        let share = store.0.fallback_share().max(1);
+        let period = Duration::from_secs(u64::from(share)) / limit.per_second;
+        let quota = Quota::with_period(period)
+            .ok_or_else(|| Error::invalid_input("rate_limit.per_second", "must be at least 1"))?;
+        Ok(Self {
+            inner: Arc::new(DefaultDirectRateLimiter::direct(quota)),
+            limit,
+            shared: Some((store, name)),
         })
     }
 
@@ -59,8 +138,19 @@ impl RateLimiter {
         self.limit
     }
 
-    /// Wait until a slot is free and take it.
+    /// Wait until a slot is free and take it. A shared limiter asks its
+    /// store (sleeping as long as the store says the next slot is away),
+    /// and takes an in-process fallback slot when the store is unreachable.
     pub async fn until_ready(&self) {
+        if let Some((store, name)) = &self.shared {
+            loop {
+                match store.0.try_take(name, self.limit).await {
+                    Ok(None) => return,
+                    Ok(Some(wait)) => tokio::time::sleep(wait).await,
+                    Err(_) => break,
+                }
+            }
+        }
         self.inner.until_ready().await;
     }
 }

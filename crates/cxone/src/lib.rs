@@ -14,6 +14,7 @@
 //! | [`dataaction`] | `cx-dataaction` | data actions: execute, poll jobs, typed extraction, auditor (seed 004) |
 //! | [`history`] | `cx-history` | interaction history queries, path analysis, bottlenecks (seed 003) |
 //! | [`sim`] | `cx-sim` | the CXone simulator (feature `sim`) |
+//! | `redis` | `cx-redis` | rate limits and tokens shared by a fleet of processes through Redis (feature `redis`) |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,6 +29,7 @@
 //! | feature | default | adds |
 //! |---|---|---|
 //! | `sim` | via `cli` | [`sim`], the in-process simulator |
+//! | `redis` | via `cli` | `redis`, shared limits and tokens (`redis` crate, tokio, connection manager; no TLS) |
 //! | `webhook` | via `cli` | [`webhook`], seed 001's signed completion webhook receiver (axum) |
 //! | `cli` | yes | the `cx` binary (clap, indicatif, tracing-subscriber) |
 
@@ -39,6 +41,8 @@ pub use cx_auth as auth;
 pub use cx_dataaction as dataaction;
 pub use cx_history as history;
 pub use cx_http as http;
+#[cfg(feature = "redis")]
+pub use cx_redis as redis;
 #[cfg(feature = "sim")]
 pub use cx_sim as sim;
 pub use cx_workflow as workflow;

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{cx, journal, run, serve, sim_get};
+use crate::support::{cx, finish, journal, run, serve, sim_get};
 use serde_json::Value;
 
 const SEED_CHANGE: [&str; 7] = [
@@ -137,16 +137,7 @@ fn storm(
                 .unwrap()
         })
         .collect();
-    children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            )
-        })
-        .collect()
+    finish(children)
 }
 
 fn skill_ids(levels: &Value) -> std::collections::BTreeSet<String> {

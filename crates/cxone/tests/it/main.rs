@@ -10,5 +10,6 @@ mod cli_dataaction;
 mod cli_history;
 mod cli_hostile;
 mod cli_login;
+mod cli_redis;
 mod cli_webhook;
 mod support;

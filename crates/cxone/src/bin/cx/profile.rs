@@ -17,6 +17,7 @@
 //! access_key_secret = { command = "pass show cxone/prod-key" }
 //! # client_auth = "basic"                  # or "post"
 //! # refresh_client_auth = true
+//! # redis_url = { env = "CX_REDIS_URL_PROD" }   # share limits and tokens with a fleet
 //! ```
 //!
 //! A secret is `{ env = "VAR" }` (read from that environment variable) or
@@ -128,6 +129,9 @@ pub struct Profile {
     pub client_auth: Option<ClientAuthSetting>,
     /// `refresh_client_auth`: authenticate the client on refresh (default true).
     pub refresh_client_auth: Option<bool>,
+    /// `redis_url`: share rate limits and tokens through this Redis (a
+    /// secret source: the URL may hold a password).
+    pub redis_url: Option<Spanned<SecretSource>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -383,6 +387,8 @@ pub struct Resolved {
     pub login: Login,
     /// The profile used, if any.
     pub profile: Option<String>,
+    /// The Redis that shares limits and tokens with a fleet, if any.
+    pub redis_url: Option<SecretString>,
 }
 
 /// A setting's value from flag/env, else from the profile.
@@ -430,6 +436,7 @@ pub fn resolve(args: &TenantArgs) -> CliResult<Resolved> {
             return Ok(Resolved {
                 login: Login::Embedded,
                 profile: None,
+                redis_url: None,
             });
         }
         None => (None, None),
@@ -534,9 +541,11 @@ pub fn resolve(args: &TenantArgs) -> CliResult<Resolved> {
             client_secret,
         },
     };
+    let redis_url = secret(&args.redis_url, &p.redis_url, "redis_url")?;
     Ok(Resolved {
         login,
         profile: name,
+        redis_url,
     })
 }
 
@@ -572,6 +581,7 @@ fn describe(name: &str, p: &Profile, is_default: bool) -> Value {
             ClientAuthSetting::Post => "post",
         }),
         "refreshClientAuth": p.refresh_client_auth,
+        "redisUrl": source(&p.redis_url),
     })
 }
 

@@ -71,6 +71,19 @@ pub struct TenantArgs {
         value_parser = secret_arg
     )]
     pub access_key_secret: Option<SecretString>,
+    /// Share the tenant's rate limits and access token with every `cx` and
+    /// SDK process using this Redis, e.g. redis://user:password@host:6379/
+    /// (client credentials; prefer the environment variable to a flag).
+    /// Unreachable: in-process limits at 1/10 and this process's own token,
+    /// with one warning.
+    #[arg(
+        long,
+        global = true,
+        env = "CX_REDIS_URL",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub redis_url: Option<SecretString>,
 }
 
 /// A secret flag's value, held as a `SecretString` from the moment it is
@@ -94,6 +107,7 @@ impl std::fmt::Debug for TenantArgs {
             .field("client_secret", &given(&self.client_secret))
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &given(&self.access_key_secret))
+            .field("redis_url", &given(&self.redis_url))
             .finish()
     }
 }
@@ -228,6 +242,11 @@ impl Session {
                 let mut tenant = Tenant::new(api_url.clone(), client_id, client_secret);
                 tenant.auth_url = auth_url;
                 tenant.token_path = token_path;
+                if let Some(url) = resolved.redis_url {
+                    // The API URL names the tenant whose quota is shared.
+                    let redis = cx_redis::Redis::new(cx_redis::RedisConfig::new(url, &api_url))?;
+                    tenant = redis.share(tenant);
+                }
                 let (http, cache) = tenant.connect()?;
                 Session {
                     http,

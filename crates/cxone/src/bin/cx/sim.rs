@@ -49,6 +49,10 @@ pub enum SimCommand {
         /// Access tokens kept at most (expired ones go first, then the oldest).
         #[arg(long, value_name = "N", default_value_t = cx_sim::DEFAULT_MAX_TOKENS)]
         max_tokens: usize,
+        /// Requests kept in the journal (`GET /_sim/journal`); the oldest
+        /// beyond it are dropped.
+        #[arg(long, value_name = "N", default_value_t = 10_000)]
+        journal_capacity: usize,
     },
 }
 
@@ -67,6 +71,7 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
         keep_finished,
         keep_for,
         max_tokens,
+        journal_capacity,
     } = cmd;
     let mut builder = Sim::builder()
         .port(port)
@@ -76,7 +81,8 @@ pub async fn run(cmd: SimCommand) -> crate::CliResult<ExitCode> {
                 .with_max_age(Duration::from_secs(keep_for))
                 .with_max_finished(keep_finished),
         )
-        .max_tokens(max_tokens);
+        .max_tokens(max_tokens)
+        .journal_capacity(journal_capacity);
     if let (Some(id), Some(secret)) = (client_id.clone(), client_secret) {
         let secret = secret.expose_secret().to_owned();
         builder = builder.client(ClientRegistration::new(id, secret, cx_sim::DEFAULT_TENANT));

@@ -52,6 +52,20 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
+/// Wait for `children` (stderr piped): exit code and stderr of each.
+pub fn finish(children: Vec<Child>) -> Vec<(i32, String)> {
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            (
+                out.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `cx sim serve` in its own process; killed on drop.
 pub struct Served {
     child: Child,

@@ -1,0 +1,194 @@
+//! The Redis store on a real `redis-server` (started per test, killed on
+//! drop): the GCRA limiter against the same expectations as the in-process
+//! one, one token for many caches, Redis killed and back.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cx_auth::{ClientCredentials, TokenCache};
+use cx_http::{Authenticate, RateLimit, RateLimiter, SharedLimits};
+use cx_redis::testing::RedisServer;
+use cx_redis::{Redis, RedisConfig};
+use tokio::time::Instant;
+
+const LIMIT: RateLimit = RateLimit::new(5, 1);
+
+/// Take `n` slots from each limiter of `limiters` at once (one task per
+/// limiter); the grant times, sorted.
+async fn grants(limiters: Vec<RateLimiter>, n: usize) -> Vec<Duration> {
+    let start = Instant::now();
+    let tasks: Vec<_> = limiters
+        .into_iter()
+        .map(|l| {
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                for _ in 0..n {
+                    l.until_ready().await;
+                    times.push(start.elapsed());
+                }
+                times
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    all
+}
+
+/// The expectation both backends meet: with burst 1 consecutive grants are
+/// at least one interval (200 ms) apart, less 40 ms of scheduling slack.
+fn spaced(times: &[Duration]) -> bool {
+    times
+        .windows(2)
+        .all(|w| w[1] - w[0] >= Duration::from_millis(160))
+}
+
+fn store(server: &RedisServer, tenant: &str) -> Redis {
+    Redis::new(RedisConfig::new(server.url(), tenant).with_retry_after(Duration::ZERO)).unwrap()
+}
+
+#[tokio::test]
+async fn the_redis_limiter_meets_the_in_process_expectations_across_processes() {
+    let server = RedisServer::start().unwrap();
+    // One limiter, in-process and in Redis: the same spacing.
+    let local = grants(vec![RateLimiter::new(LIMIT).unwrap()], 6).await;
+    let redis = store(&server, "tenant-a");
+    let shared = grants(
+        vec![RateLimiter::shared(LIMIT, "patch", redis.limits()).unwrap()],
+        6,
+    )
+    .await;
+    assert!(spaced(&local), "{local:?}");
+    assert!(spaced(&shared), "{shared:?}");
+
+    // Two "processes" (two stores, two limiters): in-process each has its
+    // own quota, so their grants collide; in Redis they share one.
+    let two_local = grants(
+        vec![
+            RateLimiter::new(LIMIT).unwrap(),
+            RateLimiter::new(LIMIT).unwrap(),
+        ],
+        4,
+    )
+    .await;
+    assert!(!spaced(&two_local), "{two_local:?}");
+    let two_shared = grants(
+        vec![
+            RateLimiter::shared(LIMIT, "fleet", store(&server, "tenant-b").limits()).unwrap(),
+            RateLimiter::shared(LIMIT, "fleet", store(&server, "tenant-b").limits()).unwrap(),
+        ],
+        4,
+    )
+    .await;
+    assert!(spaced(&two_shared), "{two_shared:?}");
+
+    // Another tenant's quota is its own.
+    assert_eq!(
+        store(&server, "tenant-c")
+            .try_take("fleet", LIMIT)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn redis_down_falls_back_without_blocking_and_comes_back() {
+    let mut server = RedisServer::start().unwrap();
+    let redis = store(&server, "tenant-d");
+    let limiter = RateLimiter::shared(LIMIT, "patch", redis.limits()).unwrap();
+    assert_eq!(redis.try_take("probe", LIMIT).await.unwrap(), None);
+    server.kill();
+    assert!(redis.try_take("probe", LIMIT).await.is_err());
+    // The fallback (1/10 of 5/s, burst 1) still hands out a slot.
+    limiter.until_ready().await;
+    server.restart().unwrap();
+    // Back: the next step goes to Redis again (a fresh key: a slot).
+    let mut back = redis.try_take("probe", LIMIT).await;
+    for _ in 0..20 {
+        if back.is_ok() {
+            break;
+        }
+        // The connection manager reconnects in the background.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        back = redis.try_take("probe", LIMIT).await;
+    }
+    assert_eq!(back.unwrap(), None);
+    assert!(matches!(redis.try_take("probe", LIMIT).await, Ok(Some(_))));
+}
+
+fn cache(sim: &cx_sim::Sim, redis: Option<&Redis>) -> TokenCache {
+    let creds = ClientCredentials::builder()
+        .token_url(format!("{}/oauth/token", sim.base_url()))
+        .client_id(cx_sim::DEFAULT_CLIENT_ID)
+        .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
+        .build()
+        .unwrap();
+    let mut config = cx_auth::TokenCacheConfig::default();
+    if let Some(r) = redis {
+        config = config.with_shared(cx_auth::SharedTokenStore::new(
+            Arc::new(r.clone()),
+            "sim default-client",
+        ));
+    }
+    TokenCache::with_config(creds, config)
+}
+
+fn token_requests(sim: &cx_sim::Sim) -> usize {
+    sim.journal()
+        .iter()
+        .filter(|e| e.path == "/oauth/token")
+        .count()
+}
+
+#[tokio::test]
+async fn twelve_caches_share_one_token_and_fall_back_to_their_own() {
+    let mut server = RedisServer::start().unwrap();
+    let sim = cx_sim::Sim::start().await.unwrap();
+    // Twelve "processes": their own store and cache each, all at once.
+    let caches: Vec<_> = (0..12)
+        .map(|_| Arc::new(cache(&sim, Some(&store(&server, "tenant-e")))))
+        .collect();
+    let tokens = futures_join(caches.to_vec()).await;
+    assert_eq!(token_requests(&sim), 1, "one token for the fleet");
+    assert!(tokens.windows(2).all(|w| w[0].expose() == w[1].expose()));
+    // A 401 drops the shared token: the next cache fetches a new one.
+    caches[0].invalidate(&tokens[0]);
+    let mut fresh = cache(&sim, Some(&store(&server, "tenant-e")));
+    let mut again = fresh.access_token().await.unwrap();
+    for _ in 0..20 {
+        if again.expose() != tokens[0].expose() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        fresh = cache(&sim, Some(&store(&server, "tenant-e")));
+        again = fresh.access_token().await.unwrap();
+    }
+    assert_ne!(again.expose(), tokens[0].expose());
+    assert_eq!(token_requests(&sim), 2);
+
+    // Redis down: every cache still gets a token, its own.
+    server.kill();
+    let before = token_requests(&sim);
+    let alone = cache(&sim, Some(&store(&server, "tenant-e")));
+    alone.access_token().await.unwrap();
+    assert_eq!(token_requests(&sim), before + 1);
+}
+
+async fn futures_join(caches: Vec<Arc<TokenCache>>) -> Vec<cx_http::AccessToken> {
+    let tasks: Vec<_> = caches
+        .into_iter()
+        .map(|c| tokio::spawn(async move { c.access_token().await.unwrap() }))
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
