@@ -4,7 +4,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{Ctx, Sim, http, token};
+use crate::support::{Ctx, Sim, http, send_json, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -186,19 +186,11 @@ async fn the_first_shift_is_active_now() {
             (start <= now && now < end).then(|| s["workModeId"].as_str().unwrap().to_owned())
         })
     };
-    let schedule: Value = ctx
-        .get(&format!("/api/v2/wfm/schedules/{AGENT}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schedule = ctx
+        .get_json(&format!("/api/v2/wfm/schedules/{AGENT}"))
+        .await;
     assert_eq!(active(&schedule).as_deref(), Some("workMode-123"));
-    let none: Value = ctx
-        .get("/api/v2/wfm/schedules/agent-002")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let none = ctx.get_json("/api/v2/wfm/schedules/agent-002").await;
     assert_eq!(none["shifts"], json!([]));
 }
 
@@ -219,15 +211,7 @@ async fn events_are_kept_and_replayed_by_idempotency_key() {
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     let again: Value = again.json().await.unwrap();
     assert_eq!(first["eventId"], again["eventId"]);
-    let events: Value = ctx
-        .http
-        .get(ctx.url("/_sim/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = send_json(ctx.http.get(ctx.url("/_sim/events"))).await;
     assert_eq!(events.as_array().unwrap().len(), 1);
     assert_eq!(events[0]["data"]["agentId"], AGENT);
     let bad = ctx

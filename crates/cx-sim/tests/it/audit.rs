@@ -102,21 +102,13 @@ async fn audit_log_pages_through_entries_written_by_mutations() {
         ("", 14),
     ];
     for (query, want) in cases {
-        let page: Value = ctx
-            .get(&format!("/api/v2/audit/logs{query}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = ctx.get_json(&format!("/api/v2/audit/logs{query}")).await;
         assert_eq!(page["totalCount"], want, "{query}");
         assert!(page.get("nextPageToken").is_none(), "{query}");
     }
-    let failed: Value = ctx
-        .get("/api/v2/audit/logs?action=EXECUTION_FAILED")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = ctx
+        .get_json("/api/v2/audit/logs?action=EXECUTION_FAILED")
+        .await;
     assert_eq!(failed["items"][0]["details"]["executionId"], failing["id"]);
     assert_eq!(
         failed["items"][0]["details"]["errorCode"],
@@ -142,12 +134,9 @@ async fn completion_entries_are_written_exactly_once() {
     ctx.execute(SEED_WORKFLOW_ID, seed_input(1)).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
     for _ in 0..3 {
-        let page: Value = ctx
-            .get("/api/v2/audit/logs?action=EXECUTION_COMPLETED")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = ctx
+            .get_json("/api/v2/audit/logs?action=EXECUTION_COMPLETED")
+            .await;
         assert_eq!(page["totalCount"], 1);
     }
 }

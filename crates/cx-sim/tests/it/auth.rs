@@ -374,14 +374,7 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     let sim = Sim::start().await.unwrap();
     let http = http();
     let base = sim.base_url();
-    let doc: Value = http
-        .get(format!("{base}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = send_json(http.get(format!("{base}/.well-known/openid-configuration"))).await;
     assert_eq!(doc["issuer"], base);
     assert_eq!(doc["token_endpoint"], format!("{base}/auth/token"));
     assert_eq!(doc["jwks_uri"], format!("{base}/auth/jwks"));
@@ -389,14 +382,8 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
         doc["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])
     );
-    let jwks: jsonwebtoken::jwk::JwkSet = http
-        .get(doc["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        send_json(http.get(doc["jwks_uri"].as_str().unwrap())).await;
 
     // The key id ends in `=`: reqwest percent-encodes it as %3D.
     let resp = user_grant(&http, &sim, &password_form()).await;
@@ -435,15 +422,11 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     assert_eq!(resp.status(), StatusCode::OK);
 
     // The tenant lookup.
-    let config: Value = http
-        .get(format!("{base}/.well-known/cxone-configuration"))
-        .query(&[("tenantId", &tenant_id)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config: Value = send_json(
+        http.get(format!("{base}/.well-known/cxone-configuration"))
+            .query(&[("tenantId", &tenant_id)]),
+    )
+    .await;
     assert_eq!(config["api_endpoint"], base);
     assert_eq!(config["tenantId"], tenant_id.as_str());
     assert_eq!(config["area"], cx_sim::SIM_AREA);

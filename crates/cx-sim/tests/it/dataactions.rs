@@ -44,12 +44,9 @@ async fn seed_jobs(ctx: &Ctx) -> Value {
 #[tokio::test]
 async fn definition_lists_versions_and_required_parameters() {
     let ctx = Ctx::new().await;
-    let def: Value = ctx
-        .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let def = ctx
+        .get_json(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}"))
+        .await;
     assert_eq!(def["latestVersion"], "v2.1.0");
     assert_eq!(
         def["versions"][0],
@@ -242,15 +239,7 @@ async fn admin_adds_actions_and_records_webhooks() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let got: Value = ctx
-        .http
-        .get(ctx.url("/_sim/webhooks/audit"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = send_json(ctx.http.get(ctx.url("/_sim/webhooks/audit"))).await;
     assert_eq!(got, json!([{"jobId": "JOB-1"}]));
     assert_eq!(ctx.sim.webhooks("audit"), vec![json!({"jobId": "JOB-1"})]);
     assert!(ctx.sim.webhooks("other").is_empty());

@@ -17,7 +17,7 @@ fn executions_path() -> String {
 }
 
 async fn execution_count(ctx: &Ctx) -> u64 {
-    let list: Value = ctx.get(&executions_path()).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&executions_path()).await;
     list["totalCount"].as_u64().unwrap()
 }
 
@@ -283,7 +283,7 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
     let retry = send().await.unwrap();
     assert_eq!(retry.status(), StatusCode::CREATED);
     let retry: Value = retry.json().await.unwrap();
-    let list: Value = ctx.get(&executions_path()).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&executions_path()).await;
     assert_eq!(list["totalCount"], 1);
     assert_eq!(list["items"][0]["id"], retry["id"]);
     let statuses: Vec<_> = ctx
@@ -432,7 +432,7 @@ async fn report_status_rewrites_the_status_field_only() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], json!("SUSPENDED"));
     assert_eq!(body["id"], json!(SEED_WORKFLOW_ID));
-    let again: Value = ctx.get(&workflow_path()).await.json().await.unwrap();
+    let again: Value = ctx.get_json(&workflow_path()).await;
     assert_eq!(again["status"], json!("ACTIVE"));
     let faults: Vec<Option<String>> = ctx.sim.journal().into_iter().map(|e| e.fault).collect();
     assert_eq!(faults.last(), Some(&None));

@@ -129,12 +129,7 @@ async fn synthetic_sets_page_by_prefix_and_by_id() {
         cx_sim::SyntheticHistory::id(7),
         cx_sim::SyntheticHistory::id(3)
     );
-    let body: Value = ctx
-        .post(QUERY, &json!({"filter": filter}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = ctx.post_json(QUERY, &json!({"filter": filter})).await;
     assert_eq!(body["totalCount"], 2);
     assert_eq!(body["data"][0]["interactionId"], "syn-00000007", "IN order");
 }
@@ -236,14 +231,11 @@ async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let body: Value = ctx
-        .post(
+        .post_json(
             QUERY,
             &json!({"filter": "interactionId STARTSWITH 'syn-000'"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(body["totalCount"], 3);
     assert_eq!(body["data"][2]["steps"].as_array().unwrap().len(), 4);
     let bad = ctx
@@ -254,14 +246,6 @@ async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let hooks: Value = ctx
-        .http
-        .get(admin("webhooks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hooks: Value = send_json(ctx.http.get(admin("webhooks"))).await;
     assert_eq!(hooks, json!([]));
 }

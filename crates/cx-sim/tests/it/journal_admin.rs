@@ -88,14 +88,7 @@ async fn admin_api_mirrors_the_rust_methods() {
     let admin = |p: &str| format!("{}/_sim{p}", ctx.sim.base_url());
     let http = &ctx.http;
 
-    let health: Value = http
-        .get(admin("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = send_json(http.get(admin("/health"))).await;
     assert_eq!(health["status"], "ok");
 
     // Faults: PUT replaces, GET lists, the API sees them, admin is untouched.
@@ -111,14 +104,7 @@ async fn admin_api_mirrors_the_rust_methods() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let listed: Value = http
-        .get(admin("/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = send_json(http.get(admin("/faults"))).await;
     assert_eq!(listed[0]["fault"]["status"], 429);
     assert_eq!(listed[0]["probability"], 1.0);
     let resp = ctx.get("/api/v2/audit/logs").await;
@@ -149,25 +135,12 @@ async fn admin_api_mirrors_the_rust_methods() {
     assert_eq!(ctx.get("/api/v2/audit/logs").await.status(), StatusCode::OK);
 
     // Journal: admin calls are not recorded; `since` filters by seq.
-    let all: Vec<JournalEntry> = http
-        .get(admin("/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<JournalEntry> = send_json(http.get(admin("/journal"))).await;
     assert!(all.iter().all(|e| !e.path.starts_with("/_sim")));
     assert_eq!(all, ctx.sim.journal());
     let since = all[all.len() - 2].seq;
-    let tail: Vec<JournalEntry> = http
-        .get(admin(&format!("/journal?since={since}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tail: Vec<JournalEntry> =
+        send_json(http.get(admin(&format!("/journal?since={since}")))).await;
     assert_eq!(tail.len(), 1);
     assert_eq!(
         http.get(admin("/journal?since=x"))

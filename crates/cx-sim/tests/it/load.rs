@@ -67,11 +67,8 @@ async fn hundred_concurrent_clients() {
             .all(|e| e.status == 200 || e.status == 201)
     );
     let list: serde_json::Value = ctx
-        .get(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"))
+        .await;
     assert_eq!(list["totalCount"], CLIENTS * REQUESTS / 4);
     let rate = (CLIENTS * REQUESTS) as f64 / elapsed.as_secs_f64();
     eprintln!(
@@ -167,7 +164,7 @@ async fn memory_stays_bounded_by_the_retention() {
     assert!(peak.audit_entries <= 4 * KEEP + KEEP / 2 + 2, "{peak:?}");
     assert!(peak.tokens <= 160, "{peak:?}");
     // The same numbers over the admin API (what `cx sim serve` exposes).
-    let stats: serde_json::Value = ctx.get("/_sim/stats").await.json().await.unwrap();
+    let stats: serde_json::Value = ctx.get_json("/_sim/stats").await;
     assert_eq!(stats["executions"], ctx.sim.store_sizes(tenant).executions);
     // Two hours later everything finished has aged out (with a fresh token:
     // the token storm evicted the first one).

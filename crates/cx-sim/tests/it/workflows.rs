@@ -43,12 +43,7 @@ async fn workflow_definition_has_seed_shape() {
         ("wf_slow_0001", "ACTIVE"),
     ];
     for (id, status) in statuses {
-        let wf: Value = ctx
-            .get(&format!("/api/v2/workflows/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let wf = ctx.get_json(&format!("/api/v2/workflows/{id}")).await;
         assert_eq!(wf["status"], status, "{id}");
     }
 
@@ -300,7 +295,7 @@ async fn idempotency_key_returns_the_same_execution() {
     let other: Value = send("key-2").await.unwrap().json().await.unwrap();
     assert_ne!(other["id"], first["id"]);
 
-    let list: Value = ctx.get(&path).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&path).await;
     assert_eq!(list["totalCount"], 2);
     let created = ctx
         .sim
@@ -327,12 +322,7 @@ async fn list_executions_filters_by_status() {
     let path = "/api/v2/workflows/wf_stuck_0001/executions";
     let cases = [("running", 2), ("RUNNING", 2), ("completed", 0), ("", 2)];
     for (status, want) in cases {
-        let list: Value = ctx
-            .get(&format!("{path}?status={status}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list = ctx.get_json(&format!("{path}?status={status}")).await;
         assert_eq!(list["totalCount"], want, "{status:?}");
         assert_eq!(list["items"].as_array().unwrap().len(), want, "{status:?}");
     }
@@ -371,16 +361,7 @@ async fn tenants_are_isolated() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let audit: Value = ctx
-        .http
-        .get(ctx.url("/api/v2/audit/logs"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = send_json(ctx.http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&b)).await;
     assert_eq!(audit["totalCount"], 0);
     // Workflows added to one tenant are invisible to the other.
     ctx.sim.add_workflow(
