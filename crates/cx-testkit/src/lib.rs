@@ -14,8 +14,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 pub use cx_sim::{
-    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, JournalEntry, READONLY_CLIENT_ID,
-    READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, Sim, TENANT_B_CLIENT_ID, TENANT_B_CLIENT_SECRET,
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, FaultRule, JournalEntry, READONLY_CLIENT_ID,
+    READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, Sim, SimBuilder, TENANT_B_CLIENT_ID,
+    TENANT_B_CLIENT_SECRET,
 };
 
 /// A reqwest client with a 10 s timeout (installs the rustls crypto provider
@@ -47,6 +48,19 @@ impl Ctx {
     /// A simulator with the default settings.
     pub async fn new() -> Self {
         Self::with(Sim::start().await.unwrap()).await
+    }
+
+    /// A simulator started from `builder`.
+    pub async fn start(builder: SimBuilder) -> Self {
+        Self::with(builder.start().await.unwrap()).await
+    }
+
+    /// A default simulator with one fault rule: `fault` on `route`
+    /// (`"METHOD /path/glob"`).
+    pub async fn with_fault(route: &str, fault: Fault) -> Self {
+        let ctx = Self::new().await;
+        ctx.sim.set_faults(vec![FaultRule::new(route, fault)]);
+        ctx
     }
 
     /// Wraps a started `sim`.
@@ -155,13 +169,20 @@ pub fn seed_input(score: u32) -> Value {
     })
 }
 
+/// The SDK tenant settings for `sim`'s default client (default runtime settings).
+pub fn tenant(sim: &Sim) -> cx_auth::Tenant {
+    cx_auth::Tenant::new(sim.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+}
+
+/// The SDK runtime and its token cache for `sim`'s default client.
+pub fn connect(sim: &Sim) -> (cx_http::Client, std::sync::Arc<cx_auth::TokenCache>) {
+    tenant(sim).connect().unwrap()
+}
+
 /// The SDK runtime (token cache included) authenticated against `sim` as the
 /// default client, with the default runtime settings.
 pub fn sdk_http(sim: &Sim) -> cx_http::Client {
-    cx_auth::Tenant::new(sim.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
-        .connect()
-        .unwrap()
-        .0
+    connect(sim).0
 }
 
 /// Runtime settings for fault tests: 2 attempts per call (so a few faults in

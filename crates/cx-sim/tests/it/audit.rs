@@ -10,12 +10,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn audit_log_pages_through_entries_written_by_mutations() {
     // Long runs so nothing completes before the clock is advanced.
-    let sim = Sim::builder()
-        .execution_duration(Duration::from_secs(10))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().execution_duration(Duration::from_secs(10))).await;
     let mut exec_ids = Vec::new();
     for score in [10, 20, 30, 40, 50] {
         let created = ctx.execute(SEED_WORKFLOW_ID, seed_input(score)).await;

@@ -180,12 +180,7 @@ async fn api_requires_a_valid_bearer_token() {
 
 #[tokio::test]
 async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
-    let sim = Sim::builder()
-        .token_ttl(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().token_ttl(Duration::from_secs(60))).await;
     let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
     assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     ctx.sim.advance_clock(Duration::from_secs(61));

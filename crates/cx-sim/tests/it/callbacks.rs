@@ -63,12 +63,7 @@ async fn deliveries(ctx: &Ctx) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
-    let sim = Sim::builder()
-        .execution_duration(Duration::from_millis(100))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().execution_duration(Duration::from_millis(100))).await;
     // Finished before registration: not delivered.
     let before = create_instance(&ctx).await;
     ctx.sim.advance_clock(Duration::from_secs(1));

@@ -86,14 +86,14 @@ async fn status_faults_carry_retry_after_in_both_forms() {
 
 #[tokio::test]
 async fn status_fault_before_processing_changes_nothing() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
+    let ctx = Ctx::with_fault(
         "POST /api/v2/workflows/*/executions",
         Fault::Status {
             status: 503,
             retry_after: None,
         },
-    )]);
+    )
+    .await;
     let resp = ctx
         .post(&executions_path(), &json!({"input": seed_input(1)}))
         .await;
@@ -133,11 +133,7 @@ async fn token_endpoint_can_be_faulted() {
 
 #[tokio::test]
 async fn latency_delays_the_response() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "GET /api/**",
-        Fault::Latency { ms: 300 },
-    )]);
+    let ctx = Ctx::with_fault("GET /api/**", Fault::Latency { ms: 300 }).await;
     let start = Instant::now();
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -235,11 +231,7 @@ async fn truncated_body_fails_while_reading_the_body() {
 
 #[tokio::test]
 async fn stalled_body_sends_the_head_first() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "GET /api/v2/workflows/*",
-        Fault::StallBody { ms: 800 },
-    )]);
+    let ctx = Ctx::with_fault("GET /api/v2/workflows/*", Fault::StallBody { ms: 800 }).await;
     let start = Instant::now();
     let resp = ctx.get(&workflow_path()).await;
     let head_after = start.elapsed();
@@ -303,9 +295,7 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
 }
 
 async fn fault_pattern(seed: u64) -> Vec<u16> {
-    let sim = Sim::builder()
-        .seed(seed)
-        .faults(vec![
+    let ctx = Ctx::start(Sim::builder().seed(seed).faults(vec![
             FaultRule::new(
                 "GET /api/**",
                 Fault::Status {
@@ -314,11 +304,8 @@ async fn fault_pattern(seed: u64) -> Vec<u16> {
                 },
             )
             .with_probability(0.5),
-        ])
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+        ]))
+    .await;
     let mut out = Vec::new();
     for _ in 0..40 {
         out.push(ctx.get(&workflow_path()).await.status().as_u16());
@@ -381,11 +368,11 @@ async fn first_matching_rule_that_fires_wins() {
 
 #[tokio::test]
 async fn a_request_the_client_gave_up_on_still_completes_server_side() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
+    let ctx = Ctx::with_fault(
         "POST /api/v2/workflows/*/executions",
         Fault::Latency { ms: 300 },
-    )]);
+    )
+    .await;
     let err = ctx
         .http
         .post(ctx.url(&executions_path()))

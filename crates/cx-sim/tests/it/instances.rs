@@ -124,12 +124,7 @@ async fn invalid_instance_payloads_name_the_field() {
 
 #[tokio::test]
 async fn concurrent_instance_limit_answers_429_with_retry_after() {
-    let sim = Sim::builder()
-        .max_concurrent_instances(2)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().max_concurrent_instances(2)).await;
     let body = json!({"workflowId": "wf_stuck_0001", "priority": 5, "context": {}});
     for _ in 0..2 {
         let resp = ctx.post("/api/v2/workflows/instances", &body).await;

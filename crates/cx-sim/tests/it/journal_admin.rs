@@ -70,8 +70,7 @@ async fn journal_records_statuses_headers_and_callers() {
 
 #[tokio::test]
 async fn journal_is_bounded() {
-    let sim = Sim::builder().journal_capacity(5).start().await.unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().journal_capacity(5)).await;
     for _ in 0..12 {
         ctx.get("/api/v2/audit/logs").await;
     }

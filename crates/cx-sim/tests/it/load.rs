@@ -9,12 +9,7 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_clients() {
-    let sim = Sim::builder()
-        .journal_capacity(100_000)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().journal_capacity(100_000)).await;
     let base = ctx.sim.base_url().to_owned();
     const CLIENTS: usize = 100;
     const REQUESTS: usize = 20;
@@ -88,18 +83,17 @@ async fn hundred_concurrent_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_stays_bounded_by_the_retention() {
     const KEEP: usize = 50;
-    let sim = Sim::builder()
-        .retention(
-            Retention::default()
-                .with_max_age(Duration::from_secs(3600))
-                .with_max_finished(KEEP),
-        )
-        .max_tokens(160)
-        .journal_capacity(100)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(
+        Sim::builder()
+            .retention(
+                Retention::default()
+                    .with_max_age(Duration::from_secs(3600))
+                    .with_max_finished(KEEP),
+            )
+            .max_tokens(160)
+            .journal_capacity(100),
+    )
+    .await;
     let tenant = cx_sim::DEFAULT_TENANT;
     let mut first = None;
     let mut peak = cx_sim::StoreSizes {

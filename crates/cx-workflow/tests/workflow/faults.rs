@@ -7,24 +7,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cx_sim::{Fault, FaultRule, Sim};
+use cx_testkit::fragile_http;
 use cx_workflow::{Config, ErrorKind};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, seed_input, wf};
-
-/// Runtime settings for fault tests: 2 attempts per call (so a few faults
-/// in a row exhaust one call), short backoffs, no circuit breaker.
-fn fragile_http() -> cx_http::Config {
-    cx_http::Config::default()
-        .with_retry(
-            cx_http::RetryPolicy::default()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(20)),
-        )
-        .with_breaker(None)
-}
 
 async fn fragile(config: Config) -> Result<Ctx, crate::support::BoxError> {
     Ctx::with_client(
