@@ -29,9 +29,14 @@ pub fn http() -> reqwest::Client {
         .unwrap()
 }
 
+/// Sends `req` (panics on a transport error).
+pub async fn fetch(req: RequestBuilder) -> Response {
+    req.send().await.unwrap()
+}
+
 /// Sends `req` and parses the answer as JSON, whatever its status.
 pub async fn send_json<T: DeserializeOwned>(req: RequestBuilder) -> T {
-    req.send().await.unwrap().json().await.unwrap()
+    fetch(req).await.json().await.unwrap()
 }
 
 /// A running simulator plus a raw client and a token for the default client.
@@ -77,12 +82,7 @@ impl Ctx {
 
     /// GETs `path` with the token.
     pub async fn get(&self, path: &str) -> Response {
-        self.http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
+        fetch(self.http.get(self.url(path)).bearer_auth(&self.token)).await
     }
 
     /// GETs `path` with the token and parses the body as JSON (any status).
@@ -92,13 +92,13 @@ impl Ctx {
 
     /// POSTs `body` as JSON to `path` with the token.
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.http
-            .post(self.url(path))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        fetch(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .json(body),
+        )
+        .await
     }
 
     /// POSTs `body` to `path` and parses the answer as JSON (any status).

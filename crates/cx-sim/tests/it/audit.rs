@@ -39,14 +39,13 @@ async fn audit_log_pages_through_entries_written_by_mutations() {
         if let Some(t) = &token {
             q.push(("pageToken", t.clone()));
         }
-        let resp = ctx
-            .http
-            .get(ctx.url("/api/v2/audit/logs"))
-            .bearer_auth(&ctx.token)
-            .query(&q)
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .get(ctx.url("/api/v2/audit/logs"))
+                .bearer_auth(&ctx.token)
+                .query(&q),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::OK);
         let page: Value = resp.json().await.unwrap();
         assert_eq!(page["totalCount"], 10);

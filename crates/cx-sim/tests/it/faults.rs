@@ -383,21 +383,20 @@ async fn a_request_the_client_gave_up_on_still_completes_server_side() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    let mut count = 0;
-    for _ in 0..40 {
-        count = execution_count(&ctx).await;
-        if count == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(count, 1, "the timed-out request was processed");
-    let entry = ctx
+    // The server finishes the request after the client left: wait for its
+    // journal entry (recorded once the handler answered), not for time.
+    let is_create = |e: &JournalEntry| e.method == "POST" && e.path == executions_path();
+    let journal = ctx
         .sim
-        .journal()
-        .into_iter()
-        .find(|e| e.method == "POST" && e.path == executions_path())
+        .wait_for_journal(Duration::from_secs(10), |j| j.iter().any(is_create))
+        .await
         .unwrap();
+    assert_eq!(
+        execution_count(&ctx).await,
+        1,
+        "the timed-out request was processed"
+    );
+    let entry = journal.into_iter().find(is_create).unwrap();
     assert_eq!(entry.status, 201);
     assert_eq!(entry.fault.as_deref(), Some("latency:300ms"));
 }

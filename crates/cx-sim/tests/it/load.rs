@@ -23,21 +23,21 @@ async fn hundred_concurrent_clients() {
             let mut ok = 0usize;
             for j in 0..REQUESTS {
                 let resp = if j % 4 == 0 {
-                    http.post(format!(
-                        "{base}/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"
-                    ))
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", format!("c{i}-r{j}"))
-                    .json(&json!({"input": seed_input(50)}))
-                    .send()
-                    .await
-                    .unwrap()
-                } else {
-                    http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
+                    fetch(
+                        http.post(format!(
+                            "{base}/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"
+                        ))
                         .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap()
+                        .header("Idempotency-Key", format!("c{i}-r{j}"))
+                        .json(&json!({"input": seed_input(50)})),
+                    )
+                    .await
+                } else {
+                    fetch(
+                        http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
+                            .bearer_auth(&token),
+                    )
+                    .await
                 };
                 if resp.status().is_success() {
                     ok += 1;
@@ -105,15 +105,14 @@ async fn memory_stays_bounded_by_the_retention() {
         tokens: 0,
     };
     for i in 0..1000 {
-        let resp = ctx
-            .http
-            .post(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions")))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", format!("k-{i}"))
-            .json(&json!({"input": seed_input(50)}))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .post(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions")))
+                .bearer_auth(&ctx.token)
+                .header("Idempotency-Key", format!("k-{i}"))
+                .json(&json!({"input": seed_input(50)})),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         let body: serde_json::Value = resp.json().await.unwrap();
         first.get_or_insert(body["id"].as_str().unwrap().to_owned());

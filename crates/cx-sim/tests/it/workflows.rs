@@ -248,15 +248,14 @@ async fn invalid_payloads_get_400_naming_the_field() {
         );
     }
     // Not JSON at all.
-    let resp = ctx
-        .http
-        .post(ctx.url(&path))
-        .bearer_auth(&ctx.token)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .post(ctx.url(&path))
+            .bearer_auth(&ctx.token)
+            .header("content-type", "application/json")
+            .body("{nope"),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "invalid_payload");
@@ -342,24 +341,22 @@ async fn tenants_are_isolated() {
         TENANT_B_CLIENT_SECRET,
     )
     .await;
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!(
-            "/api/v2/workflows/{SEED_WORKFLOW_ID}/executions/{id}"
-        )))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url(&format!(
+                "/api/v2/workflows/{SEED_WORKFLOW_ID}/executions/{id}"
+            )))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     // Tenant B has its own fixtures and its own empty audit log.
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let audit: Value = send_json(ctx.http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&b)).await;
     assert_eq!(audit["totalCount"], 0);
@@ -372,12 +369,11 @@ async fn tenants_are_isolated() {
         ctx.get("/api/v2/workflows/wf_only_b").await.status(),
         StatusCode::NOT_FOUND
     );
-    let resp = ctx
-        .http
-        .get(ctx.url("/api/v2/workflows/wf_only_b"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url("/api/v2/workflows/wf_only_b"))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cx_audit::MemorySink;
 use cx_http::Poller;
 use cx_sim::{JournalEntry, Sim, SimBuilder};
-use cx_workflow::{Client, Config, WorkflowId};
+use cx_workflow::{Client, Config, ExecutionReport, WorkflowId};
 use serde_json::{Map, Value, json};
 
 pub use cx_sim::{
@@ -87,6 +87,12 @@ impl Ctx {
         let audit = Arc::new(MemorySink::new());
         let client = Client::new(http, config).with_audit(audit.clone());
         Ok(Self { sim, client, audit })
+    }
+
+    /// Runs the seed workflow with [`seed_input`] (the whole flow).
+    pub async fn run_seed(&self) -> Result<ExecutionReport, cx_workflow::Error> {
+        let id = WorkflowId::new(SEED_WORKFLOW_ID).expect("the seed workflow id is valid");
+        self.client.execute(&id).input(seed_input()).send().await
     }
 
     /// API requests (token calls excluded) with `method`, in order.

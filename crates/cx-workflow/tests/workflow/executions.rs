@@ -473,13 +473,7 @@ async fn missing_scope_is_named() -> TestResult {
         None,
     )
     .await?;
-    let Err(err) = ctx
-        .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("a read-only client must not execute");
     };
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -507,13 +501,7 @@ async fn submit_statuses_map_to_error_kinds() -> TestResult {
                 retry_after: None,
             },
         )]);
-        let Err(err) = ctx
-            .client
-            .execute(&wf(SEED_WORKFLOW_ID)?)
-            .input(seed_input())
-            .send()
-            .await
-        else {
+        let Err(err) = ctx.run_seed().await else {
             return fail(format!("{status} must fail"));
         };
         assert_eq!(err.kind(), kind, "{status}: {err}");
@@ -647,13 +635,7 @@ async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> T
             retry_after: None,
         },
     )]);
-    let Err(err) = ctx
-        .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("expected an error for an unreadable 201");
     };
     let msg = err.to_string();

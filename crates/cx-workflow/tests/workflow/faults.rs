@@ -47,12 +47,7 @@ async fn polls_that_exhaust_a_calls_retries_do_not_end_the_run() -> TestResult {
         .with_times(4),
         FaultRule::new(STATUS_ROUTE, Fault::ConnectionReset).with_times(2),
     ]);
-    let report = ctx
-        .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await?;
+    let report = ctx.run_seed().await?;
     assert!(report.succeeded(), "{report:?}");
     let statuses: Vec<u16> = ctx
         .api_requests("GET")
@@ -136,12 +131,7 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
     ctx.sim.set_faults(vec![
         FaultRule::new(SUBMIT_ROUTE, Fault::StatusAfterProcessing { status: 500 }).with_times(4),
     ]);
-    let report = ctx
-        .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await?;
+    let report = ctx.run_seed().await?;
     assert!(report.succeeded());
     let posts = ctx.posts();
     assert_eq!(
@@ -169,13 +159,7 @@ async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
             value: "SUSPENDED".to_owned(),
         },
     )]);
-    let Err(err) = ctx
-        .client
-        .execute(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("SUSPENDED is not a status this client knows");
     };
     assert_eq!(err.kind(), ErrorKind::UnknownStatus, "{err}");
