@@ -118,6 +118,14 @@ impl Ctx {
             .collect()
     }
 
+    /// The payload of the last audit record written, if any.
+    pub fn last_audit_payload(&self) -> Option<Value> {
+        self.audit
+            .records()
+            .pop()
+            .map(cx_audit::AuditRecord::into_payload)
+    }
+
     /// `totalCount` of `GET path` (any list endpoint), straight from the API.
     pub async fn total_count(&self, path: &str) -> Result<u64, BoxError> {
         let body: Value = self

@@ -284,11 +284,7 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
         ctx.audit_events(),
         ["TRIGGERED", "EXECUTION_OUTCOME_UNKNOWN"]
     );
-    let last = ctx
-        .audit
-        .records()
-        .pop()
-        .map(cx_audit::AuditRecord::into_payload);
+    let last = ctx.last_audit_payload();
     assert_eq!(
         last.as_ref().and_then(|p| p.get("errorKind")),
         Some(&json!("wait_timeout"))

@@ -105,12 +105,7 @@ async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -
         ctx.audit_events(),
         ["TRIGGERED", "EXECUTION_OUTCOME_UNKNOWN"]
     );
-    let last = ctx
-        .audit
-        .records()
-        .pop()
-        .map(cx_audit::AuditRecord::into_payload);
-    let last = last.unwrap_or_default();
+    let last = ctx.last_audit_payload().unwrap_or_default();
     assert_eq!(last["executionId"], json!(exec_id));
     assert_eq!(last["errorKind"], json!("outcome_unknown"));
     // The execution is alive server-side: it was right not to call it failed.
