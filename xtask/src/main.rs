@@ -113,6 +113,7 @@ fn ci() -> Result<(), String> {
             "--exclude=xtask",
             "--exclude=cx-benches",
             "--exclude=cx-e2e",
+            "--exclude=cx-testkit",
             "--allow-dirty",
             "--quiet",
         ],

@@ -37,8 +37,9 @@ pub const LAYERS: &[(&str, u8)] = &[
     ("cxone", 3),
 ];
 
-/// Workspace packages that are tools, not layers (never depended on).
-pub const TOOLS: &[&str] = &["xtask", "cx-e2e", "cx-benches"];
+/// Workspace packages that are tools or test support, not layers (never a
+/// normal dependency of a layer).
+pub const TOOLS: &[&str] = &["xtask", "cx-e2e", "cx-benches", "cx-testkit"];
 
 /// The service crates of rule 2.
 pub const SERVICES: &[&str] = &["cx-workflow", "cx-agent", "cx-history", "cx-dataaction"];

@@ -14,6 +14,7 @@ use cx_dataaction::{
     Typed, payload_hash,
 };
 use cx_sim::{Fault, FaultRule, JournalEntry, SEED_DATA_ACTION_ID, Sim};
+use cx_testkit::fragile_http;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -412,19 +413,6 @@ async fn a_failing_audit_sink_is_reported_with_the_result() {
     let report = err.report().unwrap();
     assert!(matches!(report.values["fraudFlag"], Typed::Bool(_)));
     assert!(err.audit_error().is_some());
-}
-
-/// Runtime settings for fault tests: 2 attempts per call, short backoffs,
-/// no circuit breaker.
-fn fragile_http() -> cx_http::Config {
-    cx_http::Config::default()
-        .with_retry(
-            cx_http::RetryPolicy::default()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(20)),
-        )
-        .with_breaker(None)
 }
 
 const JOB_ROUTE: &str = "GET /api/v2/dataactions/*/jobs/*";

@@ -38,7 +38,8 @@ use serde_json::{Value, json};
 
 use crate::clock::duration_ms;
 use crate::scopes::{Permission, all_scopes};
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::wire::{ApiError, JournalCtx, header_str, json_response, parse_urlencoded};
 
 /// An OAuth client the simulator accepts. JSON (for `POST /_sim/clients`):

@@ -348,7 +348,7 @@ impl Webhooks {
 
     /// Records one body.
     pub(crate) fn record(&self, name: &str, body: Value) {
-        let mut map = crate::state::lock(&self.0);
+        let mut map = crate::sync::lock(&self.0);
         let list = map.entry(name.to_owned()).or_default();
         if list.len() == Self::CAPACITY {
             list.pop_front();
@@ -358,7 +358,7 @@ impl Webhooks {
 
     /// The bodies received under `name`.
     pub(crate) fn received(&self, name: &str) -> Vec<Value> {
-        crate::state::lock(&self.0)
+        crate::sync::lock(&self.0)
             .get(name)
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default()

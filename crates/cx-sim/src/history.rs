@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::state::lock;
+use crate::sync::lock;
 
 /// The interaction of seed 003's example query.
 pub const SEED_INTERACTION_ID: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";

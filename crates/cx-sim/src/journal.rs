@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::lock;
+use crate::sync::lock;
 
 /// One recorded request. JSON field names are camelCase
 /// (`idempotencyKey`, `atMs`, ...).

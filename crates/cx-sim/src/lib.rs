@@ -75,6 +75,7 @@ mod scopes;
 mod server;
 mod sim;
 mod state;
+mod sync;
 mod wire;
 
 pub use auth::ClientRegistration;

@@ -39,7 +39,8 @@ use sha2::{Digest as _, Sha256};
 
 use crate::auth::{ClientRegistration, Registration, Registry, issue_access_token, new_token};
 use crate::clock::duration_ms;
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::wire::{ApiError, JournalCtx, header_str, json_response, query_map};
 
 /// Key id (`kid`) of the simulator's id_token signing key.

@@ -15,7 +15,9 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::sync::lock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -30,16 +32,6 @@ use crate::retention::{Expiring, Retained, Retention, trim_log};
 
 /// Handle every axum handler receives.
 pub(crate) type AppState = Arc<Shared>;
-
-/// Locks a mutex, recovering the data if a previous holder panicked (state
-/// updates here are single assignments, so a poisoned guard is still
-/// consistent enough for a simulator).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
-}
 
 /// Knobs fixed at start (see `SimBuilder`).
 #[derive(Debug, Clone)]

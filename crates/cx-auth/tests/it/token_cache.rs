@@ -44,13 +44,7 @@ async fn both_token_paths_and_both_client_auth_styles_work() {
 #[tokio::test]
 async fn a_hundred_concurrent_callers_on_a_cold_cache_make_one_token_request() {
     let sim = Sim::start().await.unwrap();
-    let (api, _cache) = Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap();
+    let (api, _cache) = cx_testkit::connect(&sim);
     let calls = (0..100).map(|_| api.get(WF).send());
     let results = futures::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));
@@ -61,13 +55,7 @@ async fn a_hundred_concurrent_callers_on_a_cold_cache_make_one_token_request() {
 #[tokio::test]
 async fn a_revoked_token_is_replaced_once_for_many_callers() {
     let sim = Sim::start().await.unwrap();
-    let (api, _cache) = Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap();
+    let (api, _cache) = cx_testkit::connect(&sim);
     api.get(WF).send().await.unwrap();
     sim.revoke_tokens();
     let calls = (0..20).map(|_| api.get(WF).send());
@@ -173,13 +161,7 @@ async fn a_scope_the_client_lacks_is_refused_and_granted_scopes_are_enforced() {
 #[tokio::test]
 async fn the_cache_is_usable_behind_an_arc_dyn() {
     let sim = Sim::start().await.unwrap();
-    let (_, cache) = Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap();
+    let (_, cache) = cx_testkit::connect(&sim);
     let dynamic: Arc<dyn Authenticate> = cache;
     let a = dynamic.access_token().await.unwrap();
     let b = dynamic.access_token().await.unwrap();

@@ -45,7 +45,8 @@ use serde_json::{Map, Value, json};
 use crate::agents::{Agent, AgentStore, object};
 use crate::auth::Caller;
 use crate::scopes::Permission;
-use crate::state::{AppState, Shared, lock};
+use crate::state::{AppState, Shared};
+use crate::sync::lock;
 use crate::wire::{
     ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
     path_param, query_map,

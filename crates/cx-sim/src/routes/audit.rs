@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::scopes::Permission;
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::wire::{ApiError, FieldError, json_response, page_size, query_map};
 
 /// The routes of this module.

@@ -41,7 +41,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::state::{AppState, Shared, lock};
+use crate::state::{AppState, Shared};
+use crate::sync::lock;
 use crate::wire::{ApiError, json_response};
 
 /// Attempts per delivery.

@@ -40,7 +40,8 @@ use crate::routes::admin::{parse, tenant_param};
 use crate::routes::common::idempotent_create;
 use crate::routes::workflows::json_type;
 use crate::scopes::Permission;
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::wire::{ApiError, FieldError, idempotency_key, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.

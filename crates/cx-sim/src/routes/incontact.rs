@@ -34,7 +34,8 @@ use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 use crate::incontact_agents::{InContactStore, SkillOp, StateChange, id_value};
-use crate::state::{AppState, lock};
+use crate::state::AppState;
+use crate::sync::lock;
 use crate::wire::{ApiError, header_str, json_object, query_map};
 
 /// The route under `/inContactAPI/services/vNN.0/` of `path`, lower-cased,

@@ -33,7 +33,8 @@ use crate::clock::Clock;
 use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::routes::workflows::{json_type, runnable_workflow};
 use crate::scopes::Permission;
-use crate::state::{AppState, Instance, Workflow, lock};
+use crate::state::{AppState, Instance, Workflow};
+use crate::sync::lock;
 use crate::wire::{
     ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
     query_map,

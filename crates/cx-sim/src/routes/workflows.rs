@@ -34,7 +34,8 @@ use crate::auth::Caller;
 use crate::clock::Clock;
 use crate::routes::common::{check_variables, first_page, idempotent_create};
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, TenantState, Workflow, lock};
+use crate::state::{AppState, Execution, TenantState, Workflow};
+use crate::sync::lock;
 use crate::wire::{
     ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
     query_map,

@@ -4,7 +4,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{Ctx, Sim, http, token};
+use crate::support::{Ctx, Sim, fetch, http, send_json, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -42,12 +42,11 @@ async fn patch(ctx: &Ctx, if_match: Option<&str>, body: &Value) -> reqwest::Resp
 }
 
 async fn writes(ctx: &Ctx) -> Vec<Value> {
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!("/_sim/agents/{AGENT}/writes")))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url(&format!("/_sim/agents/{AGENT}/writes"))),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     resp.json().await.unwrap()
 }
@@ -162,13 +161,12 @@ async fn skills_span_three_pages_and_can_loop_on_request() {
         ]
     );
 
-    let resp = ctx
-        .http
-        .put(ctx.url(&format!("/_sim/agents/{AGENT}/skills-loop")))
-        .json(&json!({"enabled": true}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .put(ctx.url(&format!("/_sim/agents/{AGENT}/skills-loop")))
+            .json(&json!({"enabled": true})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let (_, pages, cut) = follow_skills(&ctx, 10).await;
     assert!(cut, "the loop never ends on its own");
@@ -186,19 +184,11 @@ async fn the_first_shift_is_active_now() {
             (start <= now && now < end).then(|| s["workModeId"].as_str().unwrap().to_owned())
         })
     };
-    let schedule: Value = ctx
-        .get(&format!("/api/v2/wfm/schedules/{AGENT}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schedule = ctx
+        .get_json(&format!("/api/v2/wfm/schedules/{AGENT}"))
+        .await;
     assert_eq!(active(&schedule).as_deref(), Some("workMode-123"));
-    let none: Value = ctx
-        .get("/api/v2/wfm/schedules/agent-002")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let none = ctx.get_json("/api/v2/wfm/schedules/agent-002").await;
     assert_eq!(none["shifts"], json!([]));
 }
 
@@ -219,15 +209,7 @@ async fn events_are_kept_and_replayed_by_idempotency_key() {
     assert_eq!(again.status(), StatusCode::ACCEPTED);
     let again: Value = again.json().await.unwrap();
     assert_eq!(first["eventId"], again["eventId"]);
-    let events: Value = ctx
-        .http
-        .get(ctx.url("/_sim/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let events: Value = send_json(ctx.http.get(ctx.url("/_sim/events"))).await;
     assert_eq!(events.as_array().unwrap().len(), 1);
     assert_eq!(events[0]["data"]["agentId"], AGENT);
     let bad = ctx
@@ -267,13 +249,13 @@ async fn agent_routes_name_the_missing_scope() {
         ),
     ];
     for (method, path, scope) in cases {
-        let resp = client
-            .request(method.parse().unwrap(), format!("{}{path}", sim.base_url()))
-            .bearer_auth(&tok)
-            .json(&seed_payload())
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            client
+                .request(method.parse().unwrap(), format!("{}{path}", sim.base_url()))
+                .bearer_auth(&tok)
+                .json(&seed_payload()),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{path}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["message"], format!("missing scope: {scope}"), "{path}");

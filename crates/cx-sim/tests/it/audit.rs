@@ -10,12 +10,7 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn audit_log_pages_through_entries_written_by_mutations() {
     // Long runs so nothing completes before the clock is advanced.
-    let sim = Sim::builder()
-        .execution_duration(Duration::from_secs(10))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().execution_duration(Duration::from_secs(10))).await;
     let mut exec_ids = Vec::new();
     for score in [10, 20, 30, 40, 50] {
         let created = ctx.execute(SEED_WORKFLOW_ID, seed_input(score)).await;
@@ -44,14 +39,13 @@ async fn audit_log_pages_through_entries_written_by_mutations() {
         if let Some(t) = &token {
             q.push(("pageToken", t.clone()));
         }
-        let resp = ctx
-            .http
-            .get(ctx.url("/api/v2/audit/logs"))
-            .bearer_auth(&ctx.token)
-            .query(&q)
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .get(ctx.url("/api/v2/audit/logs"))
+                .bearer_auth(&ctx.token)
+                .query(&q),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::OK);
         let page: Value = resp.json().await.unwrap();
         assert_eq!(page["totalCount"], 10);
@@ -102,21 +96,13 @@ async fn audit_log_pages_through_entries_written_by_mutations() {
         ("", 14),
     ];
     for (query, want) in cases {
-        let page: Value = ctx
-            .get(&format!("/api/v2/audit/logs{query}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = ctx.get_json(&format!("/api/v2/audit/logs{query}")).await;
         assert_eq!(page["totalCount"], want, "{query}");
         assert!(page.get("nextPageToken").is_none(), "{query}");
     }
-    let failed: Value = ctx
-        .get("/api/v2/audit/logs?action=EXECUTION_FAILED")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = ctx
+        .get_json("/api/v2/audit/logs?action=EXECUTION_FAILED")
+        .await;
     assert_eq!(failed["items"][0]["details"]["executionId"], failing["id"]);
     assert_eq!(
         failed["items"][0]["details"]["errorCode"],
@@ -142,12 +128,9 @@ async fn completion_entries_are_written_exactly_once() {
     ctx.execute(SEED_WORKFLOW_ID, seed_input(1)).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
     for _ in 0..3 {
-        let page: Value = ctx
-            .get("/api/v2/audit/logs?action=EXECUTION_COMPLETED")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let page = ctx
+            .get_json("/api/v2/audit/logs?action=EXECUTION_COMPLETED")
+            .await;
         assert_eq!(page["totalCount"], 1);
     }
 }

@@ -55,15 +55,14 @@ async fn token_endpoints_accept_both_paths_and_both_client_auth_styles() {
             }
             // The token works on the API.
             let token = body["access_token"].as_str().unwrap();
-            let resp = http
-                .get(format!(
+            let resp = fetch(
+                http.get(format!(
                     "{}/api/v2/workflows/{SEED_WORKFLOW_ID}",
                     sim.base_url()
                 ))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
+                .bearer_auth(token),
+            )
+            .await;
             assert_eq!(resp.status(), StatusCode::OK, "{path} {auth:?}");
         }
     }
@@ -151,7 +150,7 @@ async fn token_errors() {
         ),
     ];
     for (name, form, status, error) in cases {
-        let resp = http.post(&url).form(&form).send().await.unwrap();
+        let resp = fetch(http.post(&url).form(&form)).await;
         assert_eq!(resp.status(), status, "{name}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["error"], error, "{name}");
@@ -180,12 +179,7 @@ async fn api_requires_a_valid_bearer_token() {
 
 #[tokio::test]
 async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
-    let sim = Sim::builder()
-        .token_ttl(Duration::from_secs(60))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().token_ttl(Duration::from_secs(60))).await;
     let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
     assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     ctx.sim.advance_clock(Duration::from_secs(61));
@@ -291,39 +285,36 @@ async fn registered_clients_get_their_scopes_and_ttl() {
         .await
         .unwrap();
     let http = http();
-    let resp = http
-        .post(format!("{}/v1/oauth2/token", sim.base_url()))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "extra"),
-            ("client_secret", "extra-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.post(format!("{}/v1/oauth2/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "extra"),
+                ("client_secret", "extra-secret"),
+            ]),
+    )
+    .await;
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["expires_in"], 30);
     assert_eq!(body["scope"], "workflow:read workflow:write");
     let t = body["access_token"].as_str().unwrap();
     // workflow:write is a spelling of execution create (seed 001 style).
-    let resp = http
-        .post(format!(
+    let resp = fetch(
+        http.post(format!(
             "{}/api/v2/workflows/{SEED_WORKFLOW_ID}/executions",
             sim.base_url()
         ))
         .bearer_auth(t)
-        .json(&json!({"input": seed_input(1)}))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({"input": seed_input(1)})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     // No audit scope.
-    let resp = http
-        .get(format!("{}/api/v2/audit/logs", sim.base_url()))
-        .bearer_auth(t)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.get(format!("{}/api/v2/audit/logs", sim.base_url()))
+            .bearer_auth(t),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
 
@@ -331,12 +322,12 @@ async fn registered_clients_get_their_scopes_and_ttl() {
 
 /// `POST {base}/auth/token` with the default client as Basic and `form`.
 async fn user_grant(http: &reqwest::Client, sim: &Sim, form: &[(&str, &str)]) -> reqwest::Response {
-    http.post(format!("{}/auth/token", sim.base_url()))
-        .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
+    fetch(
+        http.post(format!("{}/auth/token", sim.base_url()))
+            .basic_auth(DEFAULT_CLIENT_ID, Some(DEFAULT_CLIENT_SECRET))
+            .form(form),
+    )
+    .await
 }
 
 /// A password grant with the default key and client; its JSON answer.
@@ -374,14 +365,7 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     let sim = Sim::start().await.unwrap();
     let http = http();
     let base = sim.base_url();
-    let doc: Value = http
-        .get(format!("{base}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = send_json(http.get(format!("{base}/.well-known/openid-configuration"))).await;
     assert_eq!(doc["issuer"], base);
     assert_eq!(doc["token_endpoint"], format!("{base}/auth/token"));
     assert_eq!(doc["jwks_uri"], format!("{base}/auth/jwks"));
@@ -389,14 +373,8 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
         doc["token_endpoint_auth_methods_supported"],
         json!(["client_secret_basic", "client_secret_post"])
     );
-    let jwks: jsonwebtoken::jwk::JwkSet = http
-        .get(doc["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        send_json(http.get(doc["jwks_uri"].as_str().unwrap())).await;
 
     // The key id ends in `=`: reqwest percent-encodes it as %3D.
     let resp = user_grant(&http, &sim, &password_form()).await;
@@ -426,24 +404,19 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     assert!(claims["sub"].as_str().unwrap().starts_with("user:"));
 
     // The access token is a user's: every scope, the key's tenant.
-    let resp = http
-        .get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
+            .bearer_auth(body["access_token"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     // The tenant lookup.
-    let config: Value = http
-        .get(format!("{base}/.well-known/cxone-configuration"))
-        .query(&[("tenantId", &tenant_id)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config: Value = send_json(
+        http.get(format!("{base}/.well-known/cxone-configuration"))
+            .query(&[("tenantId", &tenant_id)]),
+    )
+    .await;
     assert_eq!(config["api_endpoint"], base);
     assert_eq!(config["tenantId"], tenant_id.as_str());
     assert_eq!(config["area"], cx_sim::SIM_AREA);
@@ -451,11 +424,7 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
         ("tenantId=00000000-0000-4000-8000-000000000000", 404),
         ("", 400),
     ] {
-        let resp = http
-            .get(format!("{base}/.well-known/cxone-configuration?{query}"))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(http.get(format!("{base}/.well-known/cxone-configuration?{query}"))).await;
         assert_eq!(resp.status().as_u16(), status, "{query}");
         let err: Value = resp.json().await.unwrap();
         assert!(err["error_description"].is_string(), "{err}");
@@ -474,12 +443,11 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
     let rt1 = first["refresh_token"].as_str().unwrap();
 
     // Without client authentication (a public client), rotation.
-    let resp = http
-        .post(format!("{}/auth/token", sim.base_url()))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1)])
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.post(format!("{}/auth/token", sim.base_url()))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1)]),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let second: Value = resp.json().await.unwrap();
     let rt2 = second["refresh_token"].as_str().unwrap();
@@ -500,13 +468,12 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
     );
 
     // Another client may not use it.
-    let other = http
-        .post(format!("{}/auth/token", sim.base_url()))
-        .basic_auth(TENANT_B_CLIENT_ID, Some(TENANT_B_CLIENT_SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", rt2)])
-        .send()
-        .await
-        .unwrap();
+    let other = fetch(
+        http.post(format!("{}/auth/token", sim.base_url()))
+            .basic_auth(TENANT_B_CLIENT_ID, Some(TENANT_B_CLIENT_SECRET))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", rt2)]),
+    )
+    .await;
     assert_eq!(other.status(), StatusCode::BAD_REQUEST);
 
     // A fresh one expires after 600 s of sim time.
@@ -668,12 +635,9 @@ async fn business_unit_paths_are_case_insensitive_with_any_version() {
 async fn access_keys_can_be_added_through_the_admin_api() {
     let sim = Sim::start().await.unwrap();
     let http = http();
-    let resp = http
+    let resp = fetch(http
         .post(format!("{}/_sim/access-keys", sim.base_url()))
-        .json(&json!({"accessKeyId": "NEWKEY=", "accessKeySecret": "s3cret", "tenant": cx_sim::TENANT_B}))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({"accessKeyId": "NEWKEY=", "accessKeySecret": "s3cret", "tenant": cx_sim::TENANT_B}))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let body: Value = user_grant(
         &http,

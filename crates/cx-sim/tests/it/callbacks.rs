@@ -63,12 +63,7 @@ async fn deliveries(ctx: &Ctx) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
-    let sim = Sim::builder()
-        .execution_duration(Duration::from_millis(100))
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().execution_duration(Duration::from_millis(100))).await;
     // Finished before registration: not delivered.
     let before = create_instance(&ctx).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
@@ -77,13 +72,12 @@ async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
         .await;
 
     let (url, seen) = receiver(2).await;
-    let resp = ctx
-        .http
-        .post(ctx.url("/_sim/callbacks"))
-        .json(&json!({"url": url, "secret": "s3cret"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .post(ctx.url("/_sim/callbacks"))
+            .json(&json!({"url": url, "secret": "s3cret"})),
+    )
+    .await;
     assert_eq!(resp.status(), reqwest::StatusCode::CREATED);
     let id = create_instance(&ctx).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
@@ -131,13 +125,12 @@ async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
 async fn a_bad_callback_url_is_refused() {
     let ctx = Ctx::new().await;
     for url in ["https://example.com/x", "ftp://x", ""] {
-        let resp = ctx
-            .http
-            .post(ctx.url("/_sim/callbacks"))
-            .json(&json!({"url": url, "secret": "s"}))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .post(ctx.url("/_sim/callbacks"))
+                .json(&json!({"url": url, "secret": "s"})),
+        )
+        .await;
         assert_eq!(resp.status(), reqwest::StatusCode::BAD_REQUEST, "{url}");
     }
     assert!(

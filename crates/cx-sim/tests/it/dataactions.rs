@@ -44,12 +44,9 @@ async fn seed_jobs(ctx: &Ctx) -> Value {
 #[tokio::test]
 async fn definition_lists_versions_and_required_parameters() {
     let ctx = Ctx::new().await;
-    let def: Value = ctx
-        .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let def = ctx
+        .get_json(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}"))
+        .await;
     assert_eq!(def["latestVersion"], "v2.1.0");
     assert_eq!(
         def["versions"][0],
@@ -174,15 +171,14 @@ async fn idempotency_key_replays_the_first_job() {
     let path = format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/execute");
     let mut bodies = Vec::new();
     for _ in 0..2 {
-        let resp = ctx
-            .http
-            .post(ctx.url(&path))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", "k-1")
-            .json(&seed_body())
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .post(ctx.url(&path))
+                .bearer_auth(&ctx.token)
+                .header("Idempotency-Key", "k-1")
+                .json(&seed_body()),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         bodies.push(resp.json::<Value>().await.unwrap());
     }
@@ -202,16 +198,15 @@ async fn scopes_are_the_seeds() {
         READONLY_CLIENT_SECRET,
     )
     .await;
-    let resp = ctx
-        .http
-        .post(ctx.url(&format!(
-            "/api/v2/dataactions/{SEED_DATA_ACTION_ID}/execute"
-        )))
-        .bearer_auth(token)
-        .json(&seed_body())
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .post(ctx.url(&format!(
+                "/api/v2/dataactions/{SEED_DATA_ACTION_ID}/execute"
+            )))
+            .bearer_auth(token)
+            .json(&seed_body()),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let body: Value = resp.json().await.unwrap();
     assert!(body.to_string().contains("dataactions:execute"), "{body}");
@@ -221,36 +216,21 @@ async fn scopes_are_the_seeds() {
 async fn admin_adds_actions_and_records_webhooks() {
     let ctx = Ctx::new().await;
     let fixture = DataActionFixture::new("DA-ADMIN", "Admin").with_outcome(JobOutcome::TimeOut);
-    let resp = ctx
-        .http
-        .post(ctx.url("/_sim/dataactions"))
-        .json(&fixture)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(ctx.http.post(ctx.url("/_sim/dataactions")).json(&fixture)).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         ctx.get("/api/v2/dataactions/DA-ADMIN").await.status(),
         StatusCode::OK
     );
 
-    let resp = ctx
-        .http
-        .post(ctx.url("/_sim/webhooks/audit"))
-        .json(&json!({"jobId": "JOB-1"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .post(ctx.url("/_sim/webhooks/audit"))
+            .json(&json!({"jobId": "JOB-1"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let got: Value = ctx
-        .http
-        .get(ctx.url("/_sim/webhooks/audit"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = send_json(ctx.http.get(ctx.url("/_sim/webhooks/audit"))).await;
     assert_eq!(got, json!([{"jobId": "JOB-1"}]));
     assert_eq!(ctx.sim.webhooks("audit"), vec![json!({"jobId": "JOB-1"})]);
     assert!(ctx.sim.webhooks("other").is_empty());

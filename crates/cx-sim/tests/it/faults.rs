@@ -17,7 +17,7 @@ fn executions_path() -> String {
 }
 
 async fn execution_count(ctx: &Ctx) -> u64 {
-    let list: Value = ctx.get(&executions_path()).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&executions_path()).await;
     list["totalCount"].as_u64().unwrap()
 }
 
@@ -86,14 +86,14 @@ async fn status_faults_carry_retry_after_in_both_forms() {
 
 #[tokio::test]
 async fn status_fault_before_processing_changes_nothing() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
+    let ctx = Ctx::with_fault(
         "POST /api/v2/workflows/*/executions",
         Fault::Status {
             status: 503,
             retry_after: None,
         },
-    )]);
+    )
+    .await;
     let resp = ctx
         .post(&executions_path(), &json!({"input": seed_input(1)}))
         .await;
@@ -133,11 +133,7 @@ async fn token_endpoint_can_be_faulted() {
 
 #[tokio::test]
 async fn latency_delays_the_response() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "GET /api/**",
-        Fault::Latency { ms: 300 },
-    )]);
+    let ctx = Ctx::with_fault("GET /api/**", Fault::Latency { ms: 300 }).await;
     let start = Instant::now();
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
@@ -235,11 +231,7 @@ async fn truncated_body_fails_while_reading_the_body() {
 
 #[tokio::test]
 async fn stalled_body_sends_the_head_first() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "GET /api/v2/workflows/*",
-        Fault::StallBody { ms: 800 },
-    )]);
+    let ctx = Ctx::with_fault("GET /api/v2/workflows/*", Fault::StallBody { ms: 800 }).await;
     let start = Instant::now();
     let resp = ctx.get(&workflow_path()).await;
     let head_after = start.elapsed();
@@ -283,7 +275,7 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
     let retry = send().await.unwrap();
     assert_eq!(retry.status(), StatusCode::CREATED);
     let retry: Value = retry.json().await.unwrap();
-    let list: Value = ctx.get(&executions_path()).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&executions_path()).await;
     assert_eq!(list["totalCount"], 1);
     assert_eq!(list["items"][0]["id"], retry["id"]);
     let statuses: Vec<_> = ctx
@@ -303,9 +295,7 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
 }
 
 async fn fault_pattern(seed: u64) -> Vec<u16> {
-    let sim = Sim::builder()
-        .seed(seed)
-        .faults(vec![
+    let ctx = Ctx::start(Sim::builder().seed(seed).faults(vec![
             FaultRule::new(
                 "GET /api/**",
                 Fault::Status {
@@ -314,11 +304,8 @@ async fn fault_pattern(seed: u64) -> Vec<u16> {
                 },
             )
             .with_probability(0.5),
-        ])
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+        ]))
+    .await;
     let mut out = Vec::new();
     for _ in 0..40 {
         out.push(ctx.get(&workflow_path()).await.status().as_u16());
@@ -381,11 +368,11 @@ async fn first_matching_rule_that_fires_wins() {
 
 #[tokio::test]
 async fn a_request_the_client_gave_up_on_still_completes_server_side() {
-    let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![FaultRule::new(
+    let ctx = Ctx::with_fault(
         "POST /api/v2/workflows/*/executions",
         Fault::Latency { ms: 300 },
-    )]);
+    )
+    .await;
     let err = ctx
         .http
         .post(ctx.url(&executions_path()))
@@ -396,21 +383,20 @@ async fn a_request_the_client_gave_up_on_still_completes_server_side() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
-    let mut count = 0;
-    for _ in 0..40 {
-        count = execution_count(&ctx).await;
-        if count == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(count, 1, "the timed-out request was processed");
-    let entry = ctx
+    // The server finishes the request after the client left: wait for its
+    // journal entry (recorded once the handler answered), not for time.
+    let is_create = |e: &JournalEntry| e.method == "POST" && e.path == executions_path();
+    let journal = ctx
         .sim
-        .journal()
-        .into_iter()
-        .find(|e| e.method == "POST" && e.path == executions_path())
+        .wait_for_journal(Duration::from_secs(10), |j| j.iter().any(is_create))
+        .await
         .unwrap();
+    assert_eq!(
+        execution_count(&ctx).await,
+        1,
+        "the timed-out request was processed"
+    );
+    let entry = journal.into_iter().find(is_create).unwrap();
     assert_eq!(entry.status, 201);
     assert_eq!(entry.fault.as_deref(), Some("latency:300ms"));
 }
@@ -432,7 +418,7 @@ async fn report_status_rewrites_the_status_field_only() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["status"], json!("SUSPENDED"));
     assert_eq!(body["id"], json!(SEED_WORKFLOW_ID));
-    let again: Value = ctx.get(&workflow_path()).await.json().await.unwrap();
+    let again: Value = ctx.get_json(&workflow_path()).await;
     assert_eq!(again["status"], json!("ACTIVE"));
     let faults: Vec<Option<String>> = ctx.sim.journal().into_iter().map(|e| e.fault).collect();
     assert_eq!(faults.last(), Some(&None));

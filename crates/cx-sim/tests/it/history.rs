@@ -129,12 +129,7 @@ async fn synthetic_sets_page_by_prefix_and_by_id() {
         cx_sim::SyntheticHistory::id(7),
         cx_sim::SyntheticHistory::id(3)
     );
-    let body: Value = ctx
-        .post(QUERY, &json!({"filter": filter}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = ctx.post_json(QUERY, &json!({"filter": filter})).await;
     assert_eq!(body["totalCount"], 2);
     assert_eq!(body["data"][0]["interactionId"], "syn-00000007", "IN order");
 }
@@ -157,13 +152,12 @@ async fn the_concurrent_query_quota_answers_429_with_retry_after() {
             filter.clone(),
         );
         tasks.push(tokio::spawn(async move {
-            let resp = http
-                .post(url)
-                .bearer_auth(token)
-                .json(&json!({"filter": filter}))
-                .send()
-                .await
-                .unwrap();
+            let resp = fetch(
+                http.post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"filter": filter})),
+            )
+            .await;
             let retry_after = resp
                 .headers()
                 .get("retry-after")
@@ -191,23 +185,21 @@ async fn history_needs_the_interactions_scope_and_webhooks_are_kept() {
     let ctx = Ctx::new().await;
     let http = http();
     let readonly = token(&http, &ctx.sim, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET).await;
-    let resp = http
-        .post(ctx.url(QUERY))
-        .bearer_auth(readonly)
-        .json(&json!({"filter": "interactionId IN ['a']"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.post(ctx.url(QUERY))
+            .bearer_auth(readonly)
+            .json(&json!({"filter": "interactionId IN ['a']"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["message"], "missing scope: interactions:read");
 
-    let resp = http
-        .post(ctx.url("/webhooks/history"))
-        .json(&json!({"status": "completion"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        http.post(ctx.url("/webhooks/history"))
+            .json(&json!({"status": "completion"})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         ctx.sim.history_webhooks(),
@@ -219,49 +211,35 @@ async fn history_needs_the_interactions_scope_and_webhooks_are_kept() {
 async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
     let ctx = Ctx::new().await;
     let admin = |path: &str| format!("{}/_sim/history/{path}", ctx.sim.base_url());
-    let resp = ctx
-        .http
-        .put(admin("synthetic?tenant=tenant-default"))
-        .json(&json!({"interactions": 3, "steps": 4}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .put(admin("synthetic?tenant=tenant-default"))
+            .json(&json!({"interactions": 3, "steps": 4})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let resp = ctx
-        .http
-        .put(admin("settings"))
-        .json(&json!({"maxConcurrentQueries": 1, "latencyMs": 0}))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .put(admin("settings"))
+            .json(&json!({"maxConcurrentQueries": 1, "latencyMs": 0})),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let body: Value = ctx
-        .post(
+        .post_json(
             QUERY,
             &json!({"filter": "interactionId STARTSWITH 'syn-000'"}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(body["totalCount"], 3);
     assert_eq!(body["data"][2]["steps"].as_array().unwrap().len(), 4);
-    let bad = ctx
-        .http
-        .put(admin("settings"))
-        .json(&json!({"latencyMs": 5}))
-        .send()
-        .await
-        .unwrap();
+    let bad = fetch(
+        ctx.http
+            .put(admin("settings"))
+            .json(&json!({"latencyMs": 5})),
+    )
+    .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let hooks: Value = ctx
-        .http
-        .get(admin("webhooks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hooks: Value = send_json(ctx.http.get(admin("webhooks"))).await;
     assert_eq!(hooks, json!([]));
 }

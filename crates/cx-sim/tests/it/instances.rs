@@ -39,21 +39,15 @@ async fn create_get_and_complete_an_instance() {
     assert_eq!(inst["metadata"]["batchId"], "BATCH-001");
     assert!(inst["createdAt"].as_str().unwrap().ends_with('Z'));
 
-    let got: Value = ctx
-        .get(&format!("/api/v2/workflows/instances/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let got = ctx
+        .get_json(&format!("/api/v2/workflows/instances/{id}"))
+        .await;
     assert_eq!(got["id"], id);
 
     ctx.sim.advance_clock(Duration::from_secs(1));
-    let done: Value = ctx
-        .get(&format!("/api/v2/workflows/instances/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let done = ctx
+        .get_json(&format!("/api/v2/workflows/instances/{id}"))
+        .await;
     assert_eq!(done["status"], "COMPLETED");
     assert_eq!(done["output"]["routingDecision"], "priority-queue");
     assert!(done["completedAt"].is_string());
@@ -130,12 +124,7 @@ async fn invalid_instance_payloads_name_the_field() {
 
 #[tokio::test]
 async fn concurrent_instance_limit_answers_429_with_retry_after() {
-    let sim = Sim::builder()
-        .max_concurrent_instances(2)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().max_concurrent_instances(2)).await;
     let body = json!({"workflowId": "wf_stuck_0001", "priority": 5, "context": {}});
     for _ in 0..2 {
         let resp = ctx.post("/api/v2/workflows/instances", &body).await;
@@ -177,12 +166,9 @@ async fn concurrent_instance_limit_answers_429_with_retry_after() {
     );
 
     // The seed's capacity check: running count via the list endpoint.
-    let list: Value = ctx
-        .get("/api/v2/workflows/instances?workflowId=wf_stuck_0001&status=running&pageSize=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = ctx
+        .get_json("/api/v2/workflows/instances?workflowId=wf_stuck_0001&status=running&pageSize=1")
+        .await;
     assert_eq!(list["totalCount"], 2);
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
@@ -209,20 +195,14 @@ async fn list_instances_filters() {
         ("?workflowId=wf_failing_0001&status=running", 0),
     ];
     for (query, want) in cases {
-        let list: Value = ctx
-            .get(&format!("/api/v2/workflows/instances{query}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list = ctx
+            .get_json(&format!("/api/v2/workflows/instances{query}"))
+            .await;
         assert_eq!(list["totalCount"], want, "{query}");
     }
-    let failed: Value = ctx
-        .get("/api/v2/workflows/instances?status=failed")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = ctx
+        .get_json("/api/v2/workflows/instances?status=failed")
+        .await;
     assert_eq!(
         failed["items"][0]["errors"][0]["code"],
         "DOWNSTREAM_TIMEOUT"
@@ -249,11 +229,6 @@ async fn instance_idempotency_key_replays() {
     assert_eq!(b.status(), StatusCode::CREATED);
     let b: Value = b.json().await.unwrap();
     assert_eq!(a["id"], b["id"]);
-    let list: Value = ctx
-        .get("/api/v2/workflows/instances")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list = ctx.get_json("/api/v2/workflows/instances").await;
     assert_eq!(list["totalCount"], 1);
 }

@@ -1,7 +1,5 @@
 //! The request journal and the `/_sim/` admin API.
 
-use std::time::Duration;
-
 use crate::support::*;
 use cx_sim::JournalEntry;
 use reqwest::StatusCode;
@@ -12,21 +10,17 @@ async fn journal_records_statuses_headers_and_callers() {
     let ctx = Ctx::new().await;
     let exec_path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions");
     let body = json!({"input": seed_input(5)});
-    ctx.http
-        .post(ctx.url(&exec_path))
-        .bearer_auth(&ctx.token)
-        .header("Idempotency-Key", "k-1")
-        .header("If-Match", "\"etag-1\"")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        ctx.http
+            .post(ctx.url(&exec_path))
+            .bearer_auth(&ctx.token)
+            .header("Idempotency-Key", "k-1")
+            .header("If-Match", "\"etag-1\"")
+            .json(&body),
+    )
+    .await;
     ctx.post(&exec_path, &json!({"input": {"x": 1}})).await;
-    ctx.http
-        .get(ctx.url("/api/v2/audit/logs"))
-        .send()
-        .await
-        .unwrap();
+    fetch(ctx.http.get(ctx.url("/api/v2/audit/logs"))).await;
     ctx.get("/api/v2/workflows/nope").await;
     ctx.get("/api/v2/audit/logs?pageSize=2").await;
 
@@ -70,8 +64,7 @@ async fn journal_records_statuses_headers_and_callers() {
 
 #[tokio::test]
 async fn journal_is_bounded() {
-    let sim = Sim::builder().journal_capacity(5).start().await.unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().journal_capacity(5)).await;
     for _ in 0..12 {
         ctx.get("/api/v2/audit/logs").await;
     }
@@ -88,14 +81,7 @@ async fn admin_api_mirrors_the_rust_methods() {
     let admin = |p: &str| format!("{}/_sim{p}", ctx.sim.base_url());
     let http = &ctx.http;
 
-    let health: Value = http
-        .get(admin("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health: Value = send_json(http.get(admin("/health"))).await;
     assert_eq!(health["status"], "ok");
 
     // Faults: PUT replaces, GET lists, the API sees them, admin is untouched.
@@ -104,166 +90,110 @@ async fn admin_api_mirrors_the_rust_methods() {
         "fault": {"kind": "status", "status": 429, "retryAfter": {"seconds": 7}},
         "times": 1
     }]);
-    let resp = http
-        .put(admin("/faults"))
-        .json(&rules)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(http.put(admin("/faults")).json(&rules)).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let listed: Value = http
-        .get(admin("/faults"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = send_json(http.get(admin("/faults"))).await;
     assert_eq!(listed[0]["fault"]["status"], 429);
     assert_eq!(listed[0]["probability"], 1.0);
     let resp = ctx.get("/api/v2/audit/logs").await;
     assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(resp.headers()["retry-after"], "7");
     let bad = json!([{"route": "*", "fault": {"kind": "latency", "ms": 1}, "probability": 2.0}]);
-    let resp = http.put(admin("/faults")).json(&bad).send().await.unwrap();
+    let resp = fetch(http.put(admin("/faults")).json(&bad)).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = http
-        .put(admin("/faults"))
-        .body("nope")
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(http.put(admin("/faults")).body("nope")).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    http.put(admin("/faults"))
-        .json(&json!([{"route": "*", "fault": {"kind": "connectionReset"}}]))
-        .send()
-        .await
-        .unwrap();
+    fetch(
+        http.put(admin("/faults"))
+            .json(&json!([{"route": "*", "fault": {"kind": "connectionReset"}}])),
+    )
+    .await;
     // Admin routes are never faulted.
     assert_eq!(
-        http.get(admin("/health")).send().await.unwrap().status(),
+        fetch(http.get(admin("/health"))).await.status(),
         StatusCode::OK
     );
-    let resp = http.delete(admin("/faults")).send().await.unwrap();
+    let resp = fetch(http.delete(admin("/faults"))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert_eq!(ctx.get("/api/v2/audit/logs").await.status(), StatusCode::OK);
 
     // Journal: admin calls are not recorded; `since` filters by seq.
-    let all: Vec<JournalEntry> = http
-        .get(admin("/journal"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<JournalEntry> = send_json(http.get(admin("/journal"))).await;
     assert!(all.iter().all(|e| !e.path.starts_with("/_sim")));
     assert_eq!(all, ctx.sim.journal());
     let since = all[all.len() - 2].seq;
-    let tail: Vec<JournalEntry> = http
-        .get(admin(&format!("/journal?since={since}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tail: Vec<JournalEntry> =
+        send_json(http.get(admin(&format!("/journal?since={since}")))).await;
     assert_eq!(tail.len(), 1);
     assert_eq!(
-        http.get(admin("/journal?since=x"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        fetch(http.get(admin("/journal?since=x"))).await.status(),
         StatusCode::BAD_REQUEST
     );
-    let resp = http.delete(admin("/journal")).send().await.unwrap();
+    let resp = fetch(http.delete(admin("/journal"))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     assert!(ctx.sim.journal().is_empty());
 
     // Clients.
-    let resp = http
+    let resp = fetch(http
         .post(admin("/clients"))
-        .json(&json!({"clientId": "admin-made", "clientSecret": "s3", "tenant": "tenant-z", "scopes": ["audit:read"]}))
-        .send()
-        .await
-        .unwrap();
+        .json(&json!({"clientId": "admin-made", "clientSecret": "s3", "tenant": "tenant-z", "scopes": ["audit:read"]}))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let t = token(http, &ctx.sim, "admin-made", "s3").await;
-    let resp = http
-        .get(ctx.url("/api/v2/audit/logs"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&t)).await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     // Workflows per tenant.
     let wf = json!({"id": "wf_admin", "name": "Admin", "status": "ACTIVE", "durationMs": 60000,
                     "inputVariables": [["n", "NUMBER"]], "outcome": {"kind": "fail", "code": "X", "message": "m"}});
-    let resp = http
-        .post(admin("/workflows?tenant=tenant-z"))
-        .json(&wf)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(http.post(admin("/workflows?tenant=tenant-z")).json(&wf)).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
     let exec: Value = {
         let t2 = token(http, &ctx.sim, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
-        let resp = http
-            .get(ctx.url("/api/v2/workflows/wf_admin"))
-            .bearer_auth(&t2)
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            http.get(ctx.url("/api/v2/workflows/wf_admin"))
+                .bearer_auth(&t2),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::NOT_FOUND, "other tenant");
-        http.post(admin("/clients"))
-            .json(&json!({"clientId": "z-writer", "clientSecret": "w", "tenant": "tenant-z"}))
-            .send()
-            .await
-            .unwrap();
+        fetch(
+            http.post(admin("/clients"))
+                .json(&json!({"clientId": "z-writer", "clientSecret": "w", "tenant": "tenant-z"})),
+        )
+        .await;
         let tz = token(http, &ctx.sim, "z-writer", "w").await;
-        let resp = http
-            .post(ctx.url("/api/v2/workflows/wf_admin/executions"))
-            .bearer_auth(&tz)
-            .json(&json!({"input": {"n": 1}}))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            http.post(ctx.url("/api/v2/workflows/wf_admin/executions"))
+                .bearer_auth(&tz)
+                .json(&json!({"input": {"n": 1}})),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         let created: Value = resp.json().await.unwrap();
 
         // Clock.
-        let resp = http
-            .post(admin("/clock/advance"))
-            .json(&json!({"ms": 61_000}))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            http.post(admin("/clock/advance"))
+                .json(&json!({"ms": 61_000})),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::OK);
-        let resp = http
-            .get(ctx.url(&format!(
+        let resp = fetch(
+            http.get(ctx.url(&format!(
                 "/api/v2/workflows/wf_admin/executions/{}",
                 created["id"].as_str().unwrap()
             )))
-            .bearer_auth(&tz)
-            .send()
-            .await
-            .unwrap();
+            .bearer_auth(&tz),
+        )
+        .await;
         resp.json().await.unwrap()
     };
     assert_eq!(exec["status"], "FAILED");
     assert_eq!(exec["errors"][0]["code"], "X");
 
     // Revocation.
-    let resp = http.post(admin("/tokens/revoke")).send().await.unwrap();
+    let resp = fetch(http.post(admin("/tokens/revoke"))).await;
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let resp = http
-        .get(ctx.url("/api/v2/audit/logs"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&t)).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -274,12 +204,7 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
-    let resp = ctx
-        .http
-        .delete(ctx.url("/oauth/token"))
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(ctx.http.delete(ctx.url("/oauth/token"))).await;
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
@@ -296,13 +221,15 @@ async fn shutdown_stops_the_server() {
     let dropped = Sim::start().await.unwrap();
     let addr = dropped.addr();
     drop(dropped);
+    // Dropping only signals the accept loop; yielding lets it run and close
+    // the listener (no wall-clock wait).
     let mut refused = false;
-    for _ in 0..50 {
+    for _ in 0..100 {
         if tokio::net::TcpStream::connect(addr).await.is_err() {
             refused = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::task::yield_now().await;
     }
     assert!(refused, "dropping the Sim stops it");
 }

@@ -9,12 +9,7 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_clients() {
-    let sim = Sim::builder()
-        .journal_capacity(100_000)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(Sim::builder().journal_capacity(100_000)).await;
     let base = ctx.sim.base_url().to_owned();
     const CLIENTS: usize = 100;
     const REQUESTS: usize = 20;
@@ -28,21 +23,21 @@ async fn hundred_concurrent_clients() {
             let mut ok = 0usize;
             for j in 0..REQUESTS {
                 let resp = if j % 4 == 0 {
-                    http.post(format!(
-                        "{base}/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"
-                    ))
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", format!("c{i}-r{j}"))
-                    .json(&json!({"input": seed_input(50)}))
-                    .send()
-                    .await
-                    .unwrap()
-                } else {
-                    http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
+                    fetch(
+                        http.post(format!(
+                            "{base}/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"
+                        ))
                         .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap()
+                        .header("Idempotency-Key", format!("c{i}-r{j}"))
+                        .json(&json!({"input": seed_input(50)})),
+                    )
+                    .await
+                } else {
+                    fetch(
+                        http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
+                            .bearer_auth(&token),
+                    )
+                    .await
                 };
                 if resp.status().is_success() {
                     ok += 1;
@@ -67,11 +62,8 @@ async fn hundred_concurrent_clients() {
             .all(|e| e.status == 200 || e.status == 201)
     );
     let list: serde_json::Value = ctx
-        .get(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions"))
+        .await;
     assert_eq!(list["totalCount"], CLIENTS * REQUESTS / 4);
     let rate = (CLIENTS * REQUESTS) as f64 / elapsed.as_secs_f64();
     eprintln!(
@@ -91,18 +83,17 @@ async fn hundred_concurrent_clients() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_stays_bounded_by_the_retention() {
     const KEEP: usize = 50;
-    let sim = Sim::builder()
-        .retention(
-            Retention::default()
-                .with_max_age(Duration::from_secs(3600))
-                .with_max_finished(KEEP),
-        )
-        .max_tokens(160)
-        .journal_capacity(100)
-        .start()
-        .await
-        .unwrap();
-    let ctx = Ctx::with(sim).await;
+    let ctx = Ctx::start(
+        Sim::builder()
+            .retention(
+                Retention::default()
+                    .with_max_age(Duration::from_secs(3600))
+                    .with_max_finished(KEEP),
+            )
+            .max_tokens(160)
+            .journal_capacity(100),
+    )
+    .await;
     let tenant = cx_sim::DEFAULT_TENANT;
     let mut first = None;
     let mut peak = cx_sim::StoreSizes {
@@ -114,15 +105,14 @@ async fn memory_stays_bounded_by_the_retention() {
         tokens: 0,
     };
     for i in 0..1000 {
-        let resp = ctx
-            .http
-            .post(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions")))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", format!("k-{i}"))
-            .json(&json!({"input": seed_input(50)}))
-            .send()
-            .await
-            .unwrap();
+        let resp = fetch(
+            ctx.http
+                .post(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions")))
+                .bearer_auth(&ctx.token)
+                .header("Idempotency-Key", format!("k-{i}"))
+                .json(&json!({"input": seed_input(50)})),
+        )
+        .await;
         assert_eq!(resp.status(), StatusCode::CREATED);
         let body: serde_json::Value = resp.json().await.unwrap();
         first.get_or_insert(body["id"].as_str().unwrap().to_owned());
@@ -167,7 +157,7 @@ async fn memory_stays_bounded_by_the_retention() {
     assert!(peak.audit_entries <= 4 * KEEP + KEEP / 2 + 2, "{peak:?}");
     assert!(peak.tokens <= 160, "{peak:?}");
     // The same numbers over the admin API (what `cx sim serve` exposes).
-    let stats: serde_json::Value = ctx.get("/_sim/stats").await.json().await.unwrap();
+    let stats: serde_json::Value = ctx.get_json("/_sim/stats").await;
     assert_eq!(stats["executions"], ctx.sim.store_sizes(tenant).executions);
     // Two hours later everything finished has aged out (with a fresh token:
     // the token storm evicted the first one).

@@ -43,12 +43,7 @@ async fn workflow_definition_has_seed_shape() {
         ("wf_slow_0001", "ACTIVE"),
     ];
     for (id, status) in statuses {
-        let wf: Value = ctx
-            .get(&format!("/api/v2/workflows/{id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let wf = ctx.get_json(&format!("/api/v2/workflows/{id}")).await;
         assert_eq!(wf["status"], status, "{id}");
     }
 
@@ -253,15 +248,14 @@ async fn invalid_payloads_get_400_naming_the_field() {
         );
     }
     // Not JSON at all.
-    let resp = ctx
-        .http
-        .post(ctx.url(&path))
-        .bearer_auth(&ctx.token)
-        .header("content-type", "application/json")
-        .body("{nope")
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .post(ctx.url(&path))
+            .bearer_auth(&ctx.token)
+            .header("content-type", "application/json")
+            .body("{nope"),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "invalid_payload");
@@ -300,7 +294,7 @@ async fn idempotency_key_returns_the_same_execution() {
     let other: Value = send("key-2").await.unwrap().json().await.unwrap();
     assert_ne!(other["id"], first["id"]);
 
-    let list: Value = ctx.get(&path).await.json().await.unwrap();
+    let list: Value = ctx.get_json(&path).await;
     assert_eq!(list["totalCount"], 2);
     let created = ctx
         .sim
@@ -327,12 +321,7 @@ async fn list_executions_filters_by_status() {
     let path = "/api/v2/workflows/wf_stuck_0001/executions";
     let cases = [("running", 2), ("RUNNING", 2), ("completed", 0), ("", 2)];
     for (status, want) in cases {
-        let list: Value = ctx
-            .get(&format!("{path}?status={status}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let list = ctx.get_json(&format!("{path}?status={status}")).await;
         assert_eq!(list["totalCount"], want, "{status:?}");
         assert_eq!(list["items"].as_array().unwrap().len(), want, "{status:?}");
     }
@@ -352,35 +341,24 @@ async fn tenants_are_isolated() {
         TENANT_B_CLIENT_SECRET,
     )
     .await;
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!(
-            "/api/v2/workflows/{SEED_WORKFLOW_ID}/executions/{id}"
-        )))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url(&format!(
+                "/api/v2/workflows/{SEED_WORKFLOW_ID}/executions/{id}"
+            )))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     // Tenant B has its own fixtures and its own empty audit log.
-    let resp = ctx
-        .http
-        .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let audit: Value = ctx
-        .http
-        .get(ctx.url("/api/v2/audit/logs"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit: Value = send_json(ctx.http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&b)).await;
     assert_eq!(audit["totalCount"], 0);
     // Workflows added to one tenant are invisible to the other.
     ctx.sim.add_workflow(
@@ -391,12 +369,11 @@ async fn tenants_are_isolated() {
         ctx.get("/api/v2/workflows/wf_only_b").await.status(),
         StatusCode::NOT_FOUND
     );
-    let resp = ctx
-        .http
-        .get(ctx.url("/api/v2/workflows/wf_only_b"))
-        .bearer_auth(&b)
-        .send()
-        .await
-        .unwrap();
+    let resp = fetch(
+        ctx.http
+            .get(ctx.url("/api/v2/workflows/wf_only_b"))
+            .bearer_auth(&b),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cx_audit::MemorySink;
 use cx_http::Poller;
 use cx_sim::{JournalEntry, Sim, SimBuilder};
-use cx_workflow::{Client, Config, WorkflowId};
+use cx_workflow::{Client, Config, ExecutionReport, WorkflowId};
 use serde_json::{Map, Value, json};
 
 pub use cx_sim::{
@@ -89,6 +89,12 @@ impl Ctx {
         Ok(Self { sim, client, audit })
     }
 
+    /// Runs the seed workflow with [`seed_input`] (the whole flow).
+    pub async fn run_seed(&self) -> Result<ExecutionReport, cx_workflow::Error> {
+        let id = WorkflowId::new(SEED_WORKFLOW_ID).expect("the seed workflow id is valid");
+        self.client.run(&id).input(seed_input()).send().await
+    }
+
     /// API requests (token calls excluded) with `method`, in order.
     pub fn api_requests(&self, method: &str) -> Vec<JournalEntry> {
         self.sim
@@ -110,6 +116,14 @@ impl Ctx {
             .iter()
             .map(|r| r.event_type.to_string())
             .collect()
+    }
+
+    /// The payload of the last audit record written, if any.
+    pub fn last_audit_payload(&self) -> Option<Value> {
+        self.audit
+            .records()
+            .pop()
+            .map(cx_audit::AuditRecord::into_payload)
     }
 
     /// `totalCount` of `GET path` (any list endpoint), straight from the API.

@@ -284,11 +284,7 @@ async fn a_stuck_execution_ends_with_an_error_naming_it() -> TestResult {
         ctx.audit_events(),
         ["TRIGGERED", "EXECUTION_OUTCOME_UNKNOWN"]
     );
-    let last = ctx
-        .audit
-        .records()
-        .pop()
-        .map(cx_audit::AuditRecord::into_payload);
+    let last = ctx.last_audit_payload();
     assert_eq!(
         last.as_ref().and_then(|p| p.get("errorKind")),
         Some(&json!("wait_timeout"))
@@ -473,13 +469,7 @@ async fn missing_scope_is_named() -> TestResult {
         None,
     )
     .await?;
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("a read-only client must not execute");
     };
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
@@ -507,13 +497,7 @@ async fn submit_statuses_map_to_error_kinds() -> TestResult {
                 retry_after: None,
             },
         )]);
-        let Err(err) = ctx
-            .client
-            .run(&wf(SEED_WORKFLOW_ID)?)
-            .input(seed_input())
-            .send()
-            .await
-        else {
+        let Err(err) = ctx.run_seed().await else {
             return fail(format!("{status} must fail"));
         };
         assert_eq!(err.kind(), kind, "{status}: {err}");
@@ -647,13 +631,7 @@ async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> T
             retry_after: None,
         },
     )]);
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("expected an error for an unreadable 201");
     };
     let msg = err.to_string();

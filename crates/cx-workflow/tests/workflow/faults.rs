@@ -7,24 +7,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cx_sim::{Fault, FaultRule, Sim};
+use cx_testkit::fragile_http;
 use cx_workflow::{Config, ErrorKind};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, seed_input, wf};
-
-/// Runtime settings for fault tests: 2 attempts per call (so a few faults
-/// in a row exhaust one call), short backoffs, no circuit breaker.
-fn fragile_http() -> cx_http::Config {
-    cx_http::Config::default()
-        .with_retry(
-            cx_http::RetryPolicy::default()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(20)),
-        )
-        .with_breaker(None)
-}
 
 async fn fragile(config: Config) -> Result<Ctx, crate::support::BoxError> {
     Ctx::with_client(
@@ -59,12 +47,7 @@ async fn polls_that_exhaust_a_calls_retries_do_not_end_the_run() -> TestResult {
         .with_times(4),
         FaultRule::new(STATUS_ROUTE, Fault::ConnectionReset).with_times(2),
     ]);
-    let report = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await?;
+    let report = ctx.run_seed().await?;
     assert!(report.succeeded(), "{report:?}");
     let statuses: Vec<u16> = ctx
         .api_requests("GET")
@@ -122,12 +105,7 @@ async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -
         ctx.audit_events(),
         ["TRIGGERED", "EXECUTION_OUTCOME_UNKNOWN"]
     );
-    let last = ctx
-        .audit
-        .records()
-        .pop()
-        .map(cx_audit::AuditRecord::into_payload);
-    let last = last.unwrap_or_default();
+    let last = ctx.last_audit_payload().unwrap_or_default();
     assert_eq!(last["executionId"], json!(exec_id));
     assert_eq!(last["errorKind"], json!("outcome_unknown"));
     // The execution is alive server-side: it was right not to call it failed.
@@ -148,12 +126,7 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
     ctx.sim.set_faults(vec![
         FaultRule::new(SUBMIT_ROUTE, Fault::StatusAfterProcessing { status: 500 }).with_times(4),
     ]);
-    let report = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await?;
+    let report = ctx.run_seed().await?;
     assert!(report.succeeded());
     let posts = ctx.posts();
     assert_eq!(
@@ -181,13 +154,7 @@ async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
             value: "SUSPENDED".to_owned(),
         },
     )]);
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .send()
-        .await
-    else {
+    let Err(err) = ctx.run_seed().await else {
         return fail("SUSPENDED is not a status this client knows");
     };
     assert_eq!(err.kind(), ErrorKind::UnknownStatus, "{err}");

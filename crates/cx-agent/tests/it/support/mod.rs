@@ -17,16 +17,7 @@ pub const AGENT: &str = "agent-001";
 pub const STORM_AGENT: &str = "agent-003";
 
 /// An authenticated runtime client for the simulator's default client.
-pub fn http(sim: &Sim) -> cx_http::Client {
-    cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap()
-    .0
-}
+pub use cx_testkit::sdk_http as http;
 
 /// An agents client with `config`, auditing into the returned sink.
 pub fn agents(sim: &Sim, config: Config) -> (Client, Arc<MemorySink>) {
@@ -69,8 +60,5 @@ pub async fn events(sim: &Sim) -> Vec<Value> {
 
 /// Journal entries with `method` whose path ends with `suffix`.
 pub fn sent(sim: &Sim, method: &str, suffix: &str) -> Vec<cx_sim::JournalEntry> {
-    sim.journal()
-        .into_iter()
-        .filter(|e| e.method == method && e.path.ends_with(suffix))
-        .collect()
+    cx_testkit::sent(sim, method, |p| p.ends_with(suffix))
 }

@@ -1,0 +1,207 @@
+//! Test support shared by the workspace's integration tests: a simulator with
+//! a raw HTTP client and a token ([`Ctx`]), an SDK runtime authenticated
+//! against a simulator ([`sdk_http`]), fragile runtime settings for fault
+//! tests, and journal queries. Everything goes over real HTTP.
+//!
+//! Helpers unwrap: a panic is the test failure report. Unpublished.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use cx_sim::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Fault, FaultRule, JournalEntry, READONLY_CLIENT_ID,
+    READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, Sim, SimBuilder, TENANT_B_CLIENT_ID,
+    TENANT_B_CLIENT_SECRET,
+};
+
+/// A reqwest client with a 10 s timeout (installs the rustls crypto provider
+/// reqwest needs).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Sends `req` (panics on a transport error).
+pub async fn fetch(req: RequestBuilder) -> Response {
+    req.send().await.unwrap()
+}
+
+/// Sends `req` and parses the answer as JSON, whatever its status.
+pub async fn send_json<T: DeserializeOwned>(req: RequestBuilder) -> T {
+    fetch(req).await.json().await.unwrap()
+}
+
+/// A running simulator plus a raw client and a token for the default client.
+pub struct Ctx {
+    /// The simulator.
+    pub sim: Sim,
+    /// A raw HTTP client.
+    pub http: reqwest::Client,
+    /// An access token of [`DEFAULT_CLIENT_ID`].
+    pub token: String,
+}
+
+impl Ctx {
+    /// A simulator with the default settings.
+    pub async fn new() -> Self {
+        Self::with(Sim::start().await.unwrap()).await
+    }
+
+    /// A simulator started from `builder`.
+    pub async fn start(builder: SimBuilder) -> Self {
+        Self::with(builder.start().await.unwrap()).await
+    }
+
+    /// A default simulator with one fault rule: `fault` on `route`
+    /// (`"METHOD /path/glob"`).
+    pub async fn with_fault(route: &str, fault: Fault) -> Self {
+        let ctx = Self::new().await;
+        ctx.sim.set_faults(vec![FaultRule::new(route, fault)]);
+        ctx
+    }
+
+    /// Wraps a started `sim`.
+    pub async fn with(sim: Sim) -> Self {
+        let http = http();
+        let token = token(&http, &sim, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
+        Self { sim, http, token }
+    }
+
+    /// The absolute URL of `path` on the simulator.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sim.base_url())
+    }
+
+    /// GETs `path` with the token.
+    pub async fn get(&self, path: &str) -> Response {
+        fetch(self.http.get(self.url(path)).bearer_auth(&self.token)).await
+    }
+
+    /// GETs `path` with the token and parses the body as JSON (any status).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    /// POSTs `body` as JSON to `path` with the token.
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        fetch(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(&self.token)
+                .json(body),
+        )
+        .await
+    }
+
+    /// POSTs `body` to `path` and parses the answer as JSON (any status).
+    pub async fn post_json(&self, path: &str, body: &Value) -> Value {
+        self.post(path, body).await.json().await.unwrap()
+    }
+
+    /// Creates an execution of `workflow` and returns the 201 body.
+    pub async fn execute(&self, workflow: &str, input: Value) -> Value {
+        let resp = self
+            .post(
+                &format!("/api/v2/workflows/{workflow}/executions"),
+                &json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        resp.json().await.unwrap()
+    }
+
+    /// Reads execution `id` of `workflow` (expects 200).
+    pub async fn execution(&self, workflow: &str, id: &str) -> Value {
+        let resp = self
+            .get(&format!("/api/v2/workflows/{workflow}/executions/{id}"))
+            .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        resp.json().await.unwrap()
+    }
+
+    /// Reads the execution until it leaves PENDING/RUNNING, moving the
+    /// simulator's virtual clock 50 ms between reads (no real sleep); panics
+    /// after 5 s of virtual time.
+    pub async fn wait_terminal(&self, workflow: &str, id: &str) -> Value {
+        for _ in 0..100 {
+            let exec = self.execution(workflow, id).await;
+            if !matches!(exec["status"].as_str(), Some("PENDING" | "RUNNING")) {
+                return exec;
+            }
+            self.sim.advance_clock(Duration::from_millis(50));
+        }
+        panic!("execution {id} did not finish within 5 s of virtual time");
+    }
+}
+
+/// Fetches a token with form-body credentials from `/oauth/token` (expects 200).
+pub async fn token(http: &reqwest::Client, sim: &Sim, id: &str, secret: &str) -> String {
+    let resp = http
+        .post(format!("{}/oauth/token", sim.base_url()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A valid input for the seed workflow (seed 000) with `priorityScore` = `score`.
+pub fn seed_input(score: u32) -> Value {
+    json!({
+        "customerId": "CUST-99887",
+        "priorityScore": score,
+        "requiresCallback": true,
+        "routingMetadata": {"channel": "voice", "queue": "sales"}
+    })
+}
+
+/// The SDK tenant settings for `sim`'s default client (default runtime settings).
+pub fn tenant(sim: &Sim) -> cx_auth::Tenant {
+    cx_auth::Tenant::new(sim.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
+}
+
+/// The SDK runtime and its token cache for `sim`'s default client.
+pub fn connect(sim: &Sim) -> (cx_http::Client, std::sync::Arc<cx_auth::TokenCache>) {
+    tenant(sim).connect().unwrap()
+}
+
+/// The SDK runtime (token cache included) authenticated against `sim` as the
+/// default client, with the default runtime settings.
+pub fn sdk_http(sim: &Sim) -> cx_http::Client {
+    connect(sim).0
+}
+
+/// Runtime settings for fault tests: 2 attempts per call (so a few faults in
+/// a row exhaust one call), backoff 5 ms up to 20 ms, no circuit breaker.
+pub fn fragile_http() -> cx_http::Config {
+    cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_max_attempts(2)
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(20)),
+        )
+        .with_breaker(None)
+}
+
+/// Journal entries of `sim` with `method` whose path satisfies `path`.
+pub fn sent(sim: &Sim, method: &str, path: impl Fn(&str) -> bool) -> Vec<JournalEntry> {
+    sim.journal()
+        .into_iter()
+        .filter(|e| e.method == method && path(&e.path))
+        .collect()
+}
