@@ -105,6 +105,7 @@ fn ci() -> Result<(), String> {
     )?;
     // Every library crate packages (cargo resolves the unpublished
     // workspace crates locally); internal packages are not published.
+    forget_unpacked_workspace_crates()?;
     run(
         "cargo",
         &[
@@ -127,6 +128,68 @@ fn ci() -> Result<(), String> {
         )
     } else {
         run("cargo", &["test", "--workspace", "--no-fail-fast", CLI])
+    }
+}
+
+/// `cargo package --workspace` verifies each crate against the others
+/// through a temporary local registry under `target/package`, and unpacks
+/// those crates into `$CARGO_HOME/registry/src/-<hash of that path>/`. Cargo
+/// never unpacks a version it finds there again, so on a machine that keeps
+/// `CARGO_HOME` between runs at the same checkout path, a crate would be
+/// verified against the previous run's sources of its workspace
+/// dependencies (CI failed this way: cx-auth against a cx-http without
+/// `with_setters!`). Remove those unpacked copies first (only in registries
+/// without a host, the local ones, whose directory name starts with `-`,
+/// and only the workspace's own `name-version` entries).
+///
+/// Cargo also treats a registry crate of one version as unchanging, so the
+/// verify builds' artifacts of a workspace crate in `target/debug` would be
+/// reused with new sources; their fingerprints (`<name>-<16 hex digits>`) go
+/// too, which costs one rebuild of the workspace crates, never of the
+/// third-party ones.
+fn forget_unpacked_workspace_crates() -> Result<(), String> {
+    let packages = tidy::metadata(&root())?;
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let registries = cargo_home.map(|h| entries(&h.join("registry").join("src")));
+    for registry in registries.unwrap_or_default() {
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        for p in &packages {
+            remove_dir(&registry.path().join(format!("{}-{}", p.name, p.version)))?;
+        }
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    for fingerprint in entries(&target.join("debug").join(".fingerprint")) {
+        let name = fingerprint.file_name().to_string_lossy().into_owned();
+        let ours = packages.iter().any(|p| {
+            name.strip_prefix(&p.name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        });
+        if ours {
+            remove_dir(&fingerprint.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir`; none when it cannot be read (it may not exist yet).
+fn entries(dir: &Path) -> Vec<std::fs::DirEntry> {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default()
+}
+
+fn remove_dir(dir: &Path) -> Result<(), String> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove stale {}: {e}", dir.display()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -49,6 +49,8 @@ pub const SERVICES: &[&str] = &["cx-workflow", "cx-agent", "cx-history", "cx-dat
 pub struct Package {
     /// Package name.
     pub name: String,
+    /// Package version.
+    pub version: String,
     /// Names of its normal (not dev, not build) dependencies.
     pub deps: Vec<String>,
     /// Number of integration-test targets.
@@ -253,7 +255,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The workspace's packages from `cargo metadata --no-deps` (no network).
-fn metadata(root: &Path) -> Result<Vec<Package>, String> {
+pub fn metadata(root: &Path) -> Result<Vec<Package>, String> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(root)
@@ -281,6 +283,7 @@ fn package(p: &serde_json::Value) -> Package {
     };
     Package {
         name: s(&p["name"]),
+        version: s(&p["version"]),
         deps: p["dependencies"]
             .as_array()
             .map(|ds| {
