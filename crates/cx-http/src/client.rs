@@ -34,7 +34,7 @@ use crate::breaker::{Breakers, HostPauses};
 use crate::config::{Config, RateLimit};
 use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
-use crate::path::{ApiPath, origin_of};
+use crate::path::{ApiPath, origin_of, same_origin};
 use crate::retry::{RetryBudget, parse_retry_after};
 
 /// Header carrying the idempotency key of a POST, identical on every attempt.
@@ -51,6 +51,8 @@ struct Inner {
     http: reqwest::Client,
     base: String,
     base_url: Url,
+    /// `host:port` of the base URL, the key of its breaker and 429 pause.
+    base_host: String,
     config: Config,
     auth: Option<Arc<dyn Authenticate>>,
     budget: RetryBudget,
@@ -137,6 +139,7 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 http,
                 base,
+                base_host: host_key(&base_url),
                 base_url,
                 budget: RetryBudget::new(config.retry_budget.clone()),
                 breakers: config.breaker.clone().map(Breakers::new),
@@ -214,7 +217,7 @@ impl Client {
             Url::parse(&format!("{base}/{href}"))
         };
         let url = match parsed {
-            Ok(u) if origin_of(&u) == origin_of(&self.inner.base_url) => Ok(u),
+            Ok(u) if same_origin(&u, &self.inner.base_url) => Ok(u),
             Ok(u) => Err(foreign_origin(&u, "link")),
             Err(e) => Err(Error::new(
                 ErrorKind::Builder,
@@ -477,23 +480,26 @@ impl RequestBuilder {
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        self.run().instrument(span).await
+        self.run(span.clone()).instrument(span).await
     }
 
-    async fn run(self) -> Result<Response, Error> {
+    /// The retry loop; `span` is the request's, which gets `status` and
+    /// `attempts` at the end.
+    async fn run(self, span: tracing::Span) -> Result<Response, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
         let inner = &*self.client.inner;
-        if self.authenticated
-            && inner.auth.is_some()
-            && origin_of(&self.url) != origin_of(&inner.base_url)
-        {
+        if self.authenticated && inner.auth.is_some() && !same_origin(&self.url, &inner.base_url) {
             return Err(foreign_origin(&self.url, "request"));
         }
         let policy = &inner.config.retry;
-        let host = host_key(&self.url);
-        let method_label = self.method.as_str().to_owned();
+        let host = if same_origin(&self.url, &inner.base_url) {
+            std::borrow::Cow::Borrowed(inner.base_host.as_str())
+        } else {
+            std::borrow::Cow::Owned(host_key(&self.url))
+        };
+        let method_label = method_label(&self.method);
         let started = Instant::now();
         let deadline = started + policy.total_deadline;
         let idempotent = matches!(
@@ -562,20 +568,26 @@ impl RequestBuilder {
                 .attempt_timeout
                 .unwrap_or(inner.config.attempt_timeout)
                 .min(deadline - now);
+            // An attempt gets a span of its own only when it is a retry; the
+            // first is the request's span.
+            let attempt_span = if attempts > 1 {
+                tracing::debug_span!("cx.attempt", attempt = attempts)
+            } else {
+                tracing::Span::none()
+            };
             let outcome = self
                 .attempt(inner, token.as_ref(), timeout)
-                .instrument(tracing::debug_span!("cx.attempt", attempt = attempts))
+                .instrument(attempt_span)
                 .await;
             drop(permit);
-            metrics::counter!("cx_http_attempts_total", "method" => method_label.clone())
-                .increment(1);
+            metrics::counter!("cx_http_attempts_total", "method" => method_label).increment(1);
 
             let failure = match outcome {
                 Ok(resp) if resp.status < 400 => {
                     record_health(inner, &host, true);
-                    finish_metrics(&method_label, resp.status, started);
-                    tracing::Span::current().record("status", resp.status);
-                    tracing::Span::current().record("attempts", attempts);
+                    finish_metrics(method_label, resp.status, started);
+                    span.record("status", resp.status);
+                    span.record("attempts", attempts);
                     return Ok(Response {
                         attempts,
                         elapsed: started.elapsed(),
@@ -636,8 +648,8 @@ impl RequestBuilder {
             } = failure;
             let give_up = |err: Error| {
                 let status = err.status().unwrap_or(0);
-                finish_metrics(&method_label, status, started);
-                tracing::Span::current().record("attempts", attempts);
+                finish_metrics(method_label, status, started);
+                span.record("attempts", attempts);
                 Err(err.with_attempts(attempts, started.elapsed()))
             };
             if !retryable || attempts >= policy.max_attempts {
@@ -653,8 +665,7 @@ impl RequestBuilder {
                 return give_up(err);
             }
             retries += 1;
-            metrics::counter!("cx_http_retries_total", "method" => method_label.clone())
-                .increment(1);
+            metrics::counter!("cx_http_retries_total", "method" => method_label).increment(1);
             tracing::debug!(
                 error = %err,
                 wait_ms = wait.as_millis() as u64,
@@ -694,7 +705,7 @@ impl RequestBuilder {
                 .body(body.clone());
         }
         let what = || format!("{} {}", self.method, self.url.path());
-        let resp = req.send().await.map_err(|e| transport_error(e, &what()))?;
+        let mut resp = req.send().await.map_err(|e| transport_error(e, &what()))?;
         let status = resp.status().as_u16();
         if resp.status().is_redirection() && status != 304 {
             // Only same-origin redirects are followed (see
@@ -705,7 +716,7 @@ impl RequestBuilder {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|l| self.url.join(l).ok());
             let err = match target {
-                Some(t) if origin_of(&t) != origin_of(&self.url) => foreign_origin(&t, "redirect"),
+                Some(t) if !same_origin(&t, &self.url) => foreign_origin(&t, "redirect"),
                 _ => Error::new(
                     ErrorKind::Status,
                     format!("{}: redirect not followed", what()),
@@ -714,7 +725,7 @@ impl RequestBuilder {
             };
             return Err((err, true));
         }
-        let headers = resp.headers().clone();
+        let headers = std::mem::take(resp.headers_mut());
         let cap = self.max_body_bytes.unwrap_or(inner.config.max_body_bytes);
         let body = read_capped(resp, cap, &what())
             .await
@@ -781,14 +792,29 @@ fn record_health(inner: &Inner, host: &str, healthy: bool) {
     }
 }
 
-fn finish_metrics(method: &str, status: u16, started: Instant) {
+/// The `method` label of the runtime's metrics: a static name, so labelling
+/// a request allocates nothing (`OTHER` for an extension method).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+fn finish_metrics(method: &'static str, status: u16, started: Instant) {
     metrics::counter!(
         "cx_http_requests_total",
-        "method" => method.to_owned(),
+        "method" => method,
         "status" => status.to_string()
     )
     .increment(1);
-    metrics::histogram!("cx_http_request_duration_seconds", "method" => method.to_owned())
+    metrics::histogram!("cx_http_request_duration_seconds", "method" => method)
         .record(started.elapsed().as_secs_f64());
 }
 
@@ -813,7 +839,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
         let same = attempt
             .previous()
             .last()
-            .is_some_and(|prev| origin_of(prev) == origin_of(attempt.url()));
+            .is_some_and(|prev| same_origin(prev, attempt.url()));
         if attempt.previous().len() > 5 || !same {
             attempt.stop()
         } else {

@@ -21,8 +21,9 @@
 //!   [`RateLimiter`] ([`RequestBuilder::rate_limiter`]);
 //! - pages through lists as `Stream`s ([`paginate`]) and waits for long-running
 //!   operations with a [`Poller`];
-//! - opens a `tracing` span per request (`cx.request`) and per attempt
-//!   (`cx.attempt`), and records `metrics` counters and histograms:
+//! - opens a `tracing` span per request (`cx.request`, with the `status` and
+//!   the number of `attempts` recorded at the end) and one per retry
+//!   (`cx.attempt`, from the second attempt on), and records `metrics` counters and histograms:
 //!   `cx_http_requests_total{method,status}`, `cx_http_attempts_total`,
 //!   `cx_http_retries_total`, `cx_http_request_duration_seconds`,
 //!   `cx_http_circuit_opened_total`, `cx_poll_polls`.

@@ -138,9 +138,36 @@ pub(crate) fn origin_of(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
 
+/// Whether `a` and `b` have one origin: scheme, host and port (the scheme's
+/// default when none is written), compared without building either origin
+/// (this runs on every request).
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host() == b.host()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_origin_is_scheme_host_and_port() {
+        let url = |s: &str| Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+        let base = url("https://api.example.com/inContactAPI/");
+        for (other, same) in [
+            ("https://api.example.com/x?y=1", true),
+            ("https://API.example.com:443/", true),
+            ("http://api.example.com/", false),
+            ("https://api.example.com:8443/", false),
+            ("https://api.example.com.evil.test/", false),
+            ("https://user@evil.test/", false),
+        ] {
+            let other = url(other);
+            assert_eq!(same_origin(&base, &other), same, "{other}");
+            assert_eq!(same, origin_of(&base) == origin_of(&other), "{other}");
+        }
+    }
 
     #[test]
     fn ids_are_one_encoded_segment() {
