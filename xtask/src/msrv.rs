@@ -9,8 +9,6 @@
 //! Clippy's `incompatible_msrv` lint (on by default) then flags any std API
 //! newer than the stated version.
 
-use std::process::Command;
-
 /// The newest language feature the workspace's own code relies on:
 /// `let` chains in `if`/`while` (stable in Rust 1.88, edition 2024).
 pub const LANGUAGE_FLOOR: (&str, &str) = ("1.88", "let chains (edition 2024)");
@@ -30,19 +28,7 @@ fn parse(v: &str) -> [u32; 3] {
 /// When `cargo metadata` fails, or the stated version is lower than the
 /// derived one (the message names the package that needs more).
 pub fn check(root: &std::path::Path) -> Result<(), String> {
-    let out = Command::new("cargo")
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo metadata failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("cargo metadata is not JSON: {e}"))?;
+    let meta = crate::tidy::cargo_metadata(root, &["--locked"])?;
     let members: Vec<&str> = meta["workspace_members"]
         .as_array()
         .map(|a| a.iter().filter_map(|m| m.as_str()).collect())

@@ -256,21 +256,29 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The workspace's packages from `cargo metadata --no-deps` (no network).
 pub fn metadata(root: &Path) -> Result<Vec<Package>, String> {
+    let v = cargo_metadata(root, &["--no-deps"])?;
+    let packages = v["packages"].as_array().cloned().unwrap_or_default();
+    Ok(packages.iter().map(package).collect())
+}
+
+/// `cargo metadata --format-version 1` with `extra` arguments, as JSON.
+///
+/// # Errors
+/// When cargo cannot run or fails (its stderr), or prints no JSON.
+pub fn cargo_metadata(root: &Path, extra: &[&str]) -> Result<serde_json::Value, String> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .args(["metadata", "--format-version", "1"])
+        .args(extra)
         .current_dir(root)
         .output()
-        .map_err(|e| format!("cargo metadata: {e}"))?;
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "cargo metadata failed: {}",
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    let packages = v["packages"].as_array().cloned().unwrap_or_default();
-    Ok(packages.iter().map(package).collect())
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata is not JSON: {e}"))
 }
 
 fn package(p: &serde_json::Value) -> Package {

@@ -48,38 +48,23 @@ pub trait AuditSink: Send + Sync {
     async fn flush(&self) -> Result<(), Error>;
 }
 
-#[async_trait]
-impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
-    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        (**self).write(record).await
-    }
+/// A sink behind a pointer is that sink: `Arc<T>`, `Box<T>` and `&T`.
+macro_rules! forward_sink {
+    ($($pointer:ty),+) => {$(
+        #[async_trait]
+        impl<T: AuditSink + ?Sized> AuditSink for $pointer {
+            async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
+                (**self).write(record).await
+            }
 
-    async fn flush(&self) -> Result<(), Error> {
-        (**self).flush().await
-    }
+            async fn flush(&self) -> Result<(), Error> {
+                (**self).flush().await
+            }
+        }
+    )+};
 }
 
-#[async_trait]
-impl<T: AuditSink + ?Sized> AuditSink for Box<T> {
-    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        (**self).write(record).await
-    }
-
-    async fn flush(&self) -> Result<(), Error> {
-        (**self).flush().await
-    }
-}
-
-#[async_trait]
-impl<T: AuditSink + ?Sized> AuditSink for &T {
-    async fn write(&self, record: &AuditRecord) -> Result<(), Error> {
-        (**self).write(record).await
-    }
-
-    async fn flush(&self) -> Result<(), Error> {
-        (**self).flush().await
-    }
-}
+forward_sink!(Arc<T>, Box<T>, &T);
 
 /// An [`AuditSink`] that keeps records in memory, in write order.
 ///

@@ -233,22 +233,19 @@ impl Writer {
             }
             None => dir.join(default),
         };
+        let open = |path: &Path, what: &str| {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map_err(|e| Error::io(format!("cannot open {what}"), path, e))
+        };
         let lock_path = sidecar(".lock", ".audit.lock");
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| Error::io("cannot open audit lock file", &lock_path, e))?;
+        let lock = open(&lock_path, "audit lock file")?;
         let index_path = sidecar(".head", ".audit-head");
-        let index = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&index_path)
-            .map_err(|e| Error::io("cannot open the audit head index", &index_path, e))?;
+        let index = open(&index_path, "the audit head index")?;
         let mut writer = Self {
             index,
             index_bytes: Vec::new(),

@@ -31,27 +31,17 @@ async fn one_line_per_record_in_the_file_of_its_utc_day() -> TestResult {
     let dir = tmp.path().join("nested").join("audit");
     let sink = JsonlSink::open(&dir).await?;
     let records = [
-        AuditRecord::at(
-            utc(2024, 5, 1, 23, 59, 59)?,
-            EventType::TRIGGERED,
-            json!({"n": 1}),
-        ),
-        AuditRecord::at(
-            utc(2024, 5, 2, 0, 0, 0)?,
-            EventType::EXECUTION_COMPLETED,
-            json!({"n": 2}),
-        ),
-        AuditRecord::at(
-            utc(2024, 5, 1, 12, 0, 0)?,
-            EventType::TRIGGER_FAILED,
-            json!({"n": 3}),
-        ),
-        AuditRecord::at(
-            utc(2024, 5, 2, 8, 30, 0)?,
-            EventType::EXECUTION_FAILED,
-            json!({"n": 4}),
-        ),
-    ];
+        ((2024, 5, 1, 23, 59, 59), EventType::TRIGGERED),
+        ((2024, 5, 2, 0, 0, 0), EventType::EXECUTION_COMPLETED),
+        ((2024, 5, 1, 12, 0, 0), EventType::TRIGGER_FAILED),
+        ((2024, 5, 2, 8, 30, 0), EventType::EXECUTION_FAILED),
+    ]
+    .into_iter()
+    .zip(1..)
+    .map(|(((y, mo, d, h, mi, s), event), n)| {
+        utc(y, mo, d, h, mi, s).map(|at| AuditRecord::at(at, event, json!({"n": n})))
+    })
+    .collect::<Result<Vec<_>, _>>()?;
     for record in &records {
         sink.write(record).await?;
     }

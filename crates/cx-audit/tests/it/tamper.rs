@@ -21,7 +21,11 @@ const DAYS: [&str; 3] = [
 
 /// Four records on each of three days.
 async fn three_day_log(dir: &Path) -> TestResult {
-    let sink = JsonlSink::open(dir).await?;
+    write_three_days(&JsonlSink::open(dir).await?).await
+}
+
+/// Four records a day, 2025-03-01 to 03, 09:00 to 09:03.
+async fn write_three_days(sink: &JsonlSink) -> TestResult {
     for day in 1..=3 {
         for i in 0..4 {
             let at = Utc
@@ -173,17 +177,7 @@ async fn signed_log(dir: &Path, key: SigningKey) -> TestResult {
         .with_signing_key(key)
         .with_checkpoint_every(3);
     let sink = JsonlSink::open_with_options(dir, options).await?;
-    for day in 1..=3 {
-        for i in 0..4 {
-            let at = Utc
-                .with_ymd_and_hms(2025, 3, day, 9, i, 0)
-                .single()
-                .ok_or("bad time")?;
-            let payload = json!({"instanceId": format!("inst_{day}_{i}"), "status": "COMPLETED"});
-            sink.write(&AuditRecord::at(at, "WORKFLOW_COMPLETED", payload))
-                .await?;
-        }
-    }
+    write_three_days(&sink).await?;
     sink.flush().await?;
     Ok(())
 }
