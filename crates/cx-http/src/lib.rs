@@ -72,7 +72,7 @@ pub use error::{BoxError, Error, ErrorKind};
 pub use limit::{RateLimiter, SharedLimitStore, SharedLimits};
 pub use paginate::{Page, PageFields};
 pub use path::{ApiPath, check_id};
-pub use poll::{PollOutcome, PollProgress, PollStatus, Poller};
+pub use poll::{DurationEstimates, PollOutcome, PollProgress, PollStatus, Poller};
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
 pub use service::{Domain, DomainKind, ServiceError, ServiceKind};
 pub use text::escape;

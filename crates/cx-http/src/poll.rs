@@ -8,6 +8,16 @@
 //! that many pollers do not synchronise. A `Retry-After` from the server
 //! replaces the computed delay.
 //!
+//! When the operation's duration can be foreseen ([`Poller::expected`]: what
+//! the server said, or what [`DurationEstimates`] learned from earlier runs
+//! of the same workflow or action), the first check is made just after the
+//! expected end instead of on the generic schedule (which lands at 0, 200,
+//! 500 ms... whatever the operation), and the checks after a pending answer
+//! tighten around it: a twentieth of the expected duration (at least 10 ms),
+//! growing by `multiplier`. The jitter then only delays a check (by up to
+//! half of `jitter` of the expected duration), so that clients do not
+//! synchronise and still do not check before the expected end.
+//!
 //! A check that fails *transiently* ([`Error::is_transient`]: no response,
 //! 408, 429, 5xx but 501, or no token for one of these reasons) counts as a
 //! poll and is tried again on the same schedule (honouring the error's
@@ -24,7 +34,9 @@
 //! polling itself. Dropping the future cancels it (nothing runs in the
 //! background).
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -84,6 +96,10 @@ pub struct Poller {
     pub deadline: Option<Duration>,
     /// Give up after this many polls. Default `None`.
     pub max_polls: Option<u32>,
+    /// How long the operation is expected to take from the start of
+    /// polling, when known (see the module docs). Default `None`: the
+    /// generic schedule.
+    pub expected: Option<Duration>,
 }
 
 impl Default for Poller {
@@ -96,6 +112,7 @@ impl Default for Poller {
             jitter: 0.1,
             deadline: Some(Duration::from_secs(120)),
             max_polls: None,
+            expected: None,
         }
     }
 }
@@ -115,18 +132,63 @@ crate::with_setters! { Poller {
     with_deadline(deadline: Option<Duration>);
     /// Set [`Poller::max_polls`] (`None` for no limit).
     with_max_polls(max_polls: Option<u32>);
+    /// Set [`Poller::expected`] (`None` for the generic schedule).
+    with_expected(expected: Option<Duration>);
 }}
+
+/// Added to an expected duration before the first check, as a fraction of
+/// it: a check that lands just before the end costs a second one.
+const EXPECTED_MARGIN: f64 = 0.02;
+
+/// The wait after a pending answer past the expected end, as a fraction of
+/// the expected duration, before `multiplier` growth.
+const EXPECTED_STEP: f64 = 0.05;
+
+/// The shortest wait after a pending answer past the expected end.
+const EXPECTED_STEP_FLOOR: Duration = Duration::from_millis(10);
 
 impl Poller {
     /// The wait after `pending` pending answers (1-based), before jitter.
+    ///
+    /// With [`Poller::expected`] set, the steps start at a twentieth of it
+    /// (at least 10 ms) instead of `initial_delay`.
     pub fn delay_for(&self, pending: u32) -> Duration {
         let exp = self
             .multiplier
             .max(1.0)
             .powi(pending.saturating_sub(1).min(64) as i32);
-        let d = self.initial_delay.as_secs_f64() * exp;
+        let first = match self.expected {
+            Some(e) => e.mul_f64(EXPECTED_STEP).max(EXPECTED_STEP_FLOOR),
+            None => self.initial_delay,
+        };
+        let d = first.as_secs_f64() * exp;
         let cap = self.max_delay.as_secs_f64();
         Duration::from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
+    }
+
+    /// The wait before the first check: `first_delay`, or with
+    /// [`Poller::expected`] the expected duration plus a 2% margin and up
+    /// to half of `jitter` of it at random (`unit` in 0..1), if longer.
+    fn first_wait(&self, unit: f64) -> Duration {
+        let expected = self.expected.map_or(Duration::ZERO, |e| {
+            let late = EXPECTED_MARGIN + self.jitter.clamp(0.0, 1.0) * 0.5 * unit.clamp(0.0, 1.0);
+            e.mul_f64(1.0 + late)
+        });
+        self.first_delay.max(expected)
+    }
+
+    /// The wait after the `pending`-th pending answer: [`Poller::delay_for`]
+    /// shortened by up to `jitter` (`unit` in 0..1) — lengthened instead when
+    /// the schedule follows an expected duration, so that a check never
+    /// comes earlier than planned.
+    fn jittered(&self, pending: u32, unit: f64) -> Duration {
+        let base = self.delay_for(pending);
+        let jitter = self.jitter.clamp(0.0, 1.0) * unit.clamp(0.0, 1.0);
+        if self.expected.is_some() {
+            base.mul_f64(1.0 + jitter * 0.5)
+        } else {
+            base.mul_f64(1.0 - jitter)
+        }
     }
 
     /// The schedule left after `elapsed` was spent on earlier steps of the
@@ -163,6 +225,7 @@ impl Poller {
     {
         let schedule = Poller {
             first_delay: Duration::ZERO,
+            expected: None,
             ..self.clone()
         };
         schedule
@@ -211,10 +274,10 @@ impl Poller {
     {
         let started = Instant::now();
         let deadline = self.deadline.map(|d| started + d);
-        if !self.first_delay.is_zero() {
-            let wait = deadline.map_or(self.first_delay, |at| {
-                self.first_delay.min(at.saturating_duration_since(started))
-            });
+        let first = self.first_wait(rand::random::<f64>());
+        if !first.is_zero() {
+            let wait =
+                deadline.map_or(first, |at| first.min(at.saturating_duration_since(started)));
             tokio::time::sleep(wait).await;
         }
         let mut polls = 0u32;
@@ -267,9 +330,8 @@ impl Poller {
                     ),
                 ));
             }
-            let base = self.delay_for(polls);
-            let jittered = base.mul_f64(1.0 - self.jitter.clamp(0.0, 1.0) * rand::random::<f64>());
-            let mut delay = retry_after.unwrap_or(jittered);
+            let mut delay =
+                retry_after.unwrap_or_else(|| self.jittered(polls, rand::random::<f64>()));
             if let Some(r) = remaining {
                 delay = delay.min(r);
             }
@@ -280,6 +342,101 @@ impl Poller {
             });
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+/// What this client has seen operations take, per key (a workflow id, a
+/// data action id): a small estimate to set [`Poller::expected`] from, so
+/// that a run is checked once near its end instead of on a guess (issue 13).
+///
+/// Each key keeps an exponentially weighted mean (weight 1/2 for the newest
+/// observation), so a changed duration is followed within a few runs. At
+/// most [`DurationEstimates::MAX_KEYS`] keys are kept; the one observed
+/// longest ago makes room. Observe the duration the server reports where it
+/// reports one (e.g. an execution's `completedAt - startedAt`): what the
+/// client measures includes its own lateness, and feeding that back would
+/// make each estimate creep upwards. Thread-safe; share one through an
+/// `Arc`. The CLI persists [`DurationEstimates::entries`] between runs.
+#[derive(Debug, Default)]
+pub struct DurationEstimates {
+    inner: Mutex<EstimateTable>,
+}
+
+#[derive(Debug, Default)]
+struct EstimateTable {
+    /// key -> (estimate, the tick of its last observation)
+    by_key: HashMap<String, (Duration, u64)>,
+    tick: u64,
+}
+
+impl DurationEstimates {
+    /// Keys kept at most.
+    pub const MAX_KEYS: usize = 256;
+
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A table holding `entries` (e.g. read back from a cache file), oldest
+    /// first; past [`DurationEstimates::MAX_KEYS`] the first ones are dropped.
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, Duration)>) -> Self {
+        let table = Self::new();
+        for (key, d) in entries {
+            table.set(key, d);
+        }
+        table
+    }
+
+    /// The expected duration of an operation of `key`, if one was observed.
+    pub fn expected(&self, key: &str) -> Option<Duration> {
+        self.lock().by_key.get(key).map(|(d, _)| *d)
+    }
+
+    /// Record that an operation of `key` took `took`.
+    pub fn observe(&self, key: &str, took: Duration) {
+        let next = match self.expected(key) {
+            Some(old) => (old + took) / 2,
+            None => took,
+        };
+        self.set(key.to_owned(), next);
+    }
+
+    /// Every estimate, observed longest ago first (what
+    /// [`DurationEstimates::from_entries`] reads back).
+    pub fn entries(&self) -> Vec<(String, Duration)> {
+        let table = self.lock();
+        let mut all: Vec<_> = table
+            .by_key
+            .iter()
+            .map(|(k, (d, t))| (*t, k.clone(), *d))
+            .collect();
+        all.sort();
+        all.into_iter().map(|(_, k, d)| (k, d)).collect()
+    }
+
+    fn set(&self, key: String, d: Duration) {
+        let mut table = self.lock();
+        table.tick += 1;
+        let tick = table.tick;
+        table.by_key.insert(key, (d, tick));
+        if table.by_key.len() > Self::MAX_KEYS {
+            let oldest = table
+                .by_key
+                .iter()
+                .min_by_key(|(_, (_, t))| *t)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                table.by_key.remove(&k);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, EstimateTable> {
+        // A panic elsewhere while holding it leaves a table still worth using.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -416,5 +573,77 @@ mod tests {
         assert_eq!(err.and_then(|e| e.status()), Some(503));
         // 200 + 300 + 450 + 675 ms between 5 attempts; no first_delay.
         assert_eq!(started.elapsed(), Duration::from_millis(1625));
+    }
+
+    #[test]
+    fn with_an_expected_duration_the_first_check_comes_just_after_it() {
+        let p = Poller::default().with_expected(Some(Duration::from_millis(300)));
+        // 2% margin, then up to half the 10% jitter later, never earlier.
+        assert_eq!(p.first_wait(0.0), Duration::from_millis(306));
+        assert_eq!(p.first_wait(1.0), Duration::from_millis(321));
+        // Pending past the end: a twentieth of it, growing, jitter later only.
+        assert_eq!(p.delay_for(1), Duration::from_millis(15));
+        assert_eq!(p.jittered(1, 0.0), Duration::from_millis(15));
+        assert!(p.jittered(2, 1.0) > p.delay_for(2));
+        // Tiny expectations still wait at least 10 ms between checks.
+        let tiny = Poller::default().with_expected(Some(Duration::from_millis(20)));
+        assert_eq!(tiny.delay_for(1), Duration::from_millis(10));
+        // Without one: the generic schedule, jitter earlier only.
+        let generic = Poller::default();
+        assert_eq!(generic.first_wait(1.0), Duration::ZERO);
+        assert!(generic.jittered(1, 1.0) < generic.delay_for(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_that_ends_on_time_is_checked_once() {
+        let expected = Duration::from_millis(300);
+        let p = Poller::default().with_expected(Some(expected));
+        let started = tokio::time::Instant::now();
+        let ends = started + expected;
+        let outcome = p
+            .poll("execution e", || async move {
+                Ok(if tokio::time::Instant::now() >= ends {
+                    PollStatus::Done(())
+                } else {
+                    PollStatus::Pending { retry_after: None }
+                })
+            })
+            .await;
+        let outcome = outcome.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(outcome.polls, 1);
+        assert!(
+            started.elapsed() <= expected.mul_f64(1.07),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_ignores_the_expected_duration() {
+        let p = Poller::default().with_expected(Some(Duration::from_secs(5)));
+        let started = tokio::time::Instant::now();
+        let outcome = p.retry("submitting", || async { Ok(1) }).await;
+        assert_eq!(outcome.ok().map(|o| o.value), Some(1));
+        assert_eq!(started.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn estimates_follow_observations_and_keep_the_newest_keys() {
+        let t = DurationEstimates::new();
+        assert_eq!(t.expected("wf_1"), None);
+        t.observe("wf_1", Duration::from_millis(300));
+        assert_eq!(t.expected("wf_1"), Some(Duration::from_millis(300)));
+        t.observe("wf_1", Duration::from_millis(500));
+        assert_eq!(t.expected("wf_1"), Some(Duration::from_millis(400)));
+        for i in 0..DurationEstimates::MAX_KEYS {
+            t.observe(&format!("k{i}"), Duration::from_millis(1));
+        }
+        // wf_1 was observed longest ago: it made room.
+        assert_eq!(t.expected("wf_1"), None);
+        let entries = t.entries();
+        assert_eq!(entries.len(), DurationEstimates::MAX_KEYS);
+        assert_eq!(entries.first().map(|(k, _)| k.as_str()), Some("k0"));
+        let back = DurationEstimates::from_entries(entries.clone());
+        assert_eq!(back.entries(), entries);
     }
 }
