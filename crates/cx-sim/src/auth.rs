@@ -39,7 +39,7 @@ use serde_json::{Value, json};
 use crate::clock::duration_ms;
 use crate::scopes::{Permission, all_scopes};
 use crate::state::AppState;
-use crate::sync::lock;
+use crate::sync::{lock, read, write};
 use crate::wire::{ApiError, JournalCtx, header_str, json_response, parse_urlencoded};
 
 /// An OAuth client the simulator accepts. JSON (for `POST /_sim/clients`):
@@ -183,28 +183,19 @@ impl<R> Default for Registry<R> {
 impl<R: Registration> Registry<R> {
     /// Adds or replaces a registration.
     pub(crate) fn register(&self, registration: R) {
-        let mut map = match self.map.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut map = write(&self.map);
         map.insert(registration.id().to_owned(), registration);
     }
 
     /// The registration with `id`.
     pub(crate) fn get(&self, id: &str) -> Option<R> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let map = read(&self.map);
         map.get(id).cloned()
     }
 
     /// The tenants of the registrations (with repeats).
     pub(crate) fn tenants(&self) -> Vec<String> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let map = read(&self.map);
         map.values().map(|r| r.tenant().to_owned()).collect()
     }
 }

@@ -46,7 +46,6 @@ use crate::agents::{Agent, AgentStore, object};
 use crate::auth::Caller;
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
-use crate::sync::lock;
 use crate::wire::{
     ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
     path_param, query_map,
@@ -67,9 +66,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Runs `f` on the agent store of `tenant` (lock held only for `f`).
 fn with_store<T>(state: &Shared, tenant: &str, f: impl FnOnce(&mut AgentStore) -> T) -> T {
-    let t = state.tenant(tenant);
-    let mut t = lock(&t);
-    f(&mut t.agents)
+    state.with_tenant(tenant, |t, _| f(&mut t.agents))
 }
 
 /// Runs `f` on agent `id`, or answers 404.

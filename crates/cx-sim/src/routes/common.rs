@@ -1,15 +1,80 @@
-//! What the create handlers (`POST` executions, instances, data-action
+//! The opening every authenticated API handler shares ([`Api`]: the state
+//! and the caller, the scope check, the tenant brought up to now), what the
+//! create handlers (`POST` executions, instances, data-action
 //! jobs) share: answering a repeated `Idempotency-Key` with the stored body,
 //! remembering the body of a new resource under the key, and checking a
 //! body's variables against the workflow's declared ones; and what the list
 //! handlers share: the `{totalCount, items}` body of a first page.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use crate::auth::Caller;
 use crate::routes::workflows::json_type;
-use crate::state::TenantState;
-use crate::wire::{ApiError, FieldError, created, replayed};
+use crate::scopes::Permission;
+use crate::state::{AppState, TenantState};
+use crate::wire::{ApiError, FieldError, created, idempotency_key, json_response, replayed};
+
+/// The opening of an authenticated API handler, as one extractor: the
+/// simulator state and the caller behind the bearer token (rejects with 401
+/// `invalid_token`). Handlers check the scope with [`Api::require`] first,
+/// then work on the caller's tenant with [`Api::tenant`], [`Api::read`] or
+/// [`Api::create`].
+pub(crate) struct Api {
+    /// The simulator state.
+    pub state: AppState,
+    /// Who called.
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Self {
+            state: AppState::clone(state),
+            caller: Caller::from_request_parts(parts, state).await?,
+        })
+    }
+}
+
+impl Api {
+    /// Checks the caller holds `permission` (403 `insufficient_scope`).
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        self.caller.require(permission)
+    }
+
+    /// Runs `f` on the caller's tenant state brought up to the sim time
+    /// now (which `f` gets too).
+    pub(crate) fn tenant<T>(&self, f: impl FnOnce(&mut TenantState, u64) -> T) -> T {
+        self.state.with_tenant(&self.caller.tenant, f)
+    }
+
+    /// 200 with the JSON body `f` builds from the caller's tenant state.
+    pub(crate) fn read(
+        &self,
+        f: impl FnOnce(&mut TenantState, u64) -> Result<Value, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let body = self.tenant(f)?;
+        Ok(json_response(StatusCode::OK, &body))
+    }
+
+    /// A `POST` creating a resource on `route`, idempotently under the
+    /// request's `Idempotency-Key` ([`idempotent_create`]); `create` gets
+    /// the tenant state and the sim time now.
+    pub(crate) fn create(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        create: impl FnOnce(&mut TenantState, u64) -> Result<(Value, String), ApiError>,
+    ) -> Result<Response, ApiError> {
+        let key = idempotency_key(headers);
+        self.tenant(|t, now| idempotent_create(t, route, key, |t| create(t, now)))
+    }
+}
 
 /// Create a resource on `route` idempotently, under the caller's tenant lock.
 ///
@@ -18,7 +83,7 @@ use crate::wire::{ApiError, FieldError, created, replayed};
 /// `create` validates and inserts the resource and returns its JSON body and
 /// `Location`; the body is remembered under `key` (when one was sent) and
 /// answered 201.
-pub(crate) fn idempotent_create(
+fn idempotent_create(
     t: &mut TenantState,
     route: &str,
     key: Option<&str>,

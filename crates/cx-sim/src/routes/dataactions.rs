@@ -33,16 +33,14 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
 use crate::routes::admin::{parse, tenant_param};
-use crate::routes::common::idempotent_create;
+use crate::routes::common::Api;
 use crate::routes::workflows::json_type;
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::sync::lock;
-use crate::wire::{ApiError, FieldError, idempotency_key, json_object, json_response, path_param};
+use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
 const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1000..=60_000;
@@ -64,22 +62,15 @@ fn unknown_action(id: &str) -> ApiError {
 }
 
 async fn get_action(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::DataActionRead)?;
+    api.require(Permission::DataActionRead)?;
     let id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
-        t.data_actions
-            .actions
-            .get(&id)
-            .ok_or_else(|| unknown_action(&id))?
-            .definition_json()
-    };
-    Ok(json_response(StatusCode::OK, &body))
+    api.read(|t, _| {
+        let action = t.data_actions.actions.get(&id);
+        Ok(action.ok_or_else(|| unknown_action(&id))?.definition_json())
+    })
 }
 
 /// A validated execute request.
@@ -187,30 +178,23 @@ fn validate_execute(
 }
 
 async fn execute(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::DataActionExecute)?;
+    api.require(Permission::DataActionExecute)?;
     let action_id = path_param(path)?;
-    let key = idempotency_key(&headers);
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/dataactions/{action_id}/execute");
-
-    let tenant = state.tenant(&caller.tenant);
-    let mut t = lock(&tenant);
-    // Stored responses are kept by sim time, which `advance` brings up to now.
-    t.advance(state.clock.now_ms(), &state.clock);
-    idempotent_create(&mut t, &route, key, |t| {
+    let Api { state, caller } = &api;
+    api.create(&route, &headers, |t, now| {
         let action = t
             .data_actions
             .actions
             .get(&action_id)
             .ok_or_else(|| unknown_action(&action_id))?;
         let req = validate_execute(&body, action)?;
-        let now = state.clock.now_ms();
         let job = Job {
             id: format!("JOB-{}", uuid::Uuid::new_v4()),
             action_id: action_id.clone(),
@@ -235,15 +219,12 @@ async fn execute(
 }
 
 async fn get_job(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::JobRead)?;
+    api.require(Permission::JobRead)?;
     let (action_id, job_id) = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+    api.read(|t, now| {
         let job = t
             .data_actions
             .job(&job_id)
@@ -251,35 +232,29 @@ async fn get_job(
             .ok_or_else(|| {
                 ApiError::not_found(format!("job {job_id} of data action {action_id} not found"))
             })?;
-        job.to_json(state.clock.now_ms(), &state.clock)
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(job.to_json(now, &api.state.clock))
+    })
 }
 
 async fn list_jobs(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::JobRead)?;
+    api.require(Permission::JobRead)?;
     let action_id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+    api.read(|t, now| {
         if !t.data_actions.actions.contains_key(&action_id) {
             return Err(unknown_action(&action_id));
         }
-        let now = state.clock.now_ms();
         let items: Vec<Value> = t
             .data_actions
             .jobs
             .iter()
             .filter(|j| j.action_id == action_id)
-            .map(|j| j.to_json(now, &state.clock))
+            .map(|j| j.to_json(now, &api.state.clock))
             .collect();
-        json!({ "totalCount": items.len(), "items": items })
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(json!({ "totalCount": items.len(), "items": items }))
+    })
 }
 
 async fn add_action(

@@ -22,24 +22,20 @@
 //! RUNNING.
 
 use axum::Router;
+use axum::extract::Path;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::{check_variables, first_page, idempotent_create};
+use crate::routes::common::{Api, check_variables, first_page};
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, TenantState, Workflow};
-use crate::sync::lock;
-use crate::wire::{
-    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
-    query_map,
-};
+use crate::state::{AppState, TenantState};
+use crate::wire::{ApiError, FieldError, json_object, page_size, path_param, query_map};
+use crate::workflows::{Execution, Workflow};
 
 /// Longest PENDING phase, in ms.
 const MAX_PENDING_MS: u64 = 50;
@@ -98,26 +94,22 @@ fn not_deployable(wf: &Workflow) -> ApiError {
 }
 
 async fn get_workflow(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
+    api.require(Permission::WorkflowRead)?;
     let id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+    api.read(|t, _| {
         let wf = t.workflows.get(&id).ok_or_else(|| unknown_workflow(&id))?;
-        json!({
+        Ok(json!({
             "id": wf.fixture.id,
             "name": wf.fixture.name,
             "status": wf.fixture.status,
             "inputVariables": variables(&wf.fixture.input_variables),
             "contextVariables": variables(&wf.fixture.context_variables),
             "maxConcurrentInstances": wf.max_concurrent_instances,
-        })
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        }))
+    })
 }
 
 /// Whether `value` has the JSON type a seed-000 input variable declares
@@ -220,23 +212,17 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
 }
 
 async fn create_execution(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::ExecutionCreate)?;
+    api.require(Permission::ExecutionCreate)?;
     let workflow_id = path_param(path)?;
-    let key = idempotency_key(&headers);
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/workflows/{workflow_id}/executions");
-
-    let tenant = state.tenant(&caller.tenant);
-    let mut t = lock(&tenant);
-    let now = state.clock.now_ms();
-    t.advance(now, &state.clock);
-    idempotent_create(&mut t, &route, key, |t| {
+    let Api { state, caller } = &api;
+    api.create(&route, &headers, |t, now| {
         let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_execution(&body, wf)?;
         let duration_ms = wf.duration_ms;
@@ -285,17 +271,12 @@ fn execution_json(e: &Execution, now: u64, clock: &Clock) -> Value {
 }
 
 async fn get_execution(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
+    api.require(Permission::WorkflowRead)?;
     let (workflow_id, execution_id) = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
-        let now = state.clock.now_ms();
-        t.advance(now, &state.clock);
+    api.read(|t, now| {
         let exec = t
             .execution(&execution_id)
             .filter(|e| e.workflow_id == workflow_id)
@@ -304,9 +285,8 @@ async fn get_execution(
                     "execution {execution_id} of workflow {workflow_id} not found"
                 ))
             })?;
-        execution_json(exec, now, &state.clock)
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(execution_json(exec, now, &api.state.clock))
+    })
 }
 
 /// Parses a `status` filter for executions: `running` (PENDING + RUNNING),
@@ -335,31 +315,27 @@ fn execution_status_filter(raw: Option<&String>) -> Result<Option<Vec<&'static s
 }
 
 async fn list_executions(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
+    api.require(Permission::WorkflowRead)?;
     let workflow_id = path_param(path)?;
     let query = query_map(uri.query());
     let filter = execution_status_filter(query.get("status"))?;
     let limit = page_size(&query, 100, 1000)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
+    api.read(|t, now| {
         if !t.workflows.contains_key(&workflow_id) {
             return Err(unknown_workflow(&workflow_id));
         }
-        let now = state.clock.now_ms();
-        t.advance(now, &state.clock);
         let matching = t.executions.iter().filter(|e| {
             e.workflow_id == workflow_id
                 && filter.as_ref().is_none_or(|f| f.contains(&e.status(now)))
         });
-        first_page(matching, limit, |e| execution_json(e, now, &state.clock))
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(first_page(matching, limit, |e| {
+            execution_json(e, now, &api.state.clock)
+        }))
+    })
 }
 
 #[cfg(test)]
