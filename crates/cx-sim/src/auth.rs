@@ -70,7 +70,8 @@ pub struct ClientRegistration {
     pub token_ttl: Option<Duration>,
 }
 
-fn default_tenant() -> String {
+/// [`crate::DEFAULT_TENANT`], the serde default of a login's tenant.
+pub(crate) fn default_tenant() -> String {
     crate::DEFAULT_TENANT.to_owned()
 }
 

@@ -181,18 +181,25 @@ struct RunRef<'a> {
     client_id: &'a str,
 }
 
-impl RunRef<'_> {
+impl<'a> RunRef<'a> {
+    fn new(kind: Run, id: &'a str, workflow_id: &'a str, client_id: &'a str) -> Self {
+        Self {
+            kind,
+            id,
+            workflow_id,
+            client_id,
+        }
+    }
+
     /// The audit entry at `timestamp` for the run created (`finished` is
-    /// `None`) or finished; `details` gets the run's id first.
+    /// `None`) or finished; `details` gets the run's id too.
     fn audit(
         &self,
         finished: Option<&Final>,
         timestamp: String,
-        details: Map<String, Value>,
+        mut details: Map<String, Value>,
     ) -> AuditEntry {
-        let mut all = Map::new();
-        all.insert(self.kind.id_key().into(), json!(self.id));
-        all.extend(details);
+        details.insert(self.kind.id_key().into(), json!(self.id));
         AuditEntry {
             id: new_audit_id(),
             timestamp,
@@ -200,38 +207,44 @@ impl RunRef<'_> {
             action: self.kind.action(finished),
             resource_type: self.kind.resource_type(),
             resource_id: self.workflow_id.to_owned(),
-            details: Value::Object(all),
+            details: Value::Object(details),
         }
     }
 
-    /// The audit entry of the run finished at `completed_at`:
-    /// `errorCode` (when it failed), `status` and `durationMs`.
-    fn finished_audit(
+    /// Ends the run at `completed_at` unless it has ended or is stuck: sets
+    /// `finished` (with `output(completed_at)` when it completes) and
+    /// answers the audit entry (`errorCode` when it failed, `status`,
+    /// `durationMs`).
+    fn finish(
         &self,
-        finished: &Final,
-        completed_at: String,
+        finished: &mut Option<Final>,
+        outcome: &Outcome,
         duration_ms: u64,
-    ) -> AuditEntry {
-        let mut details = Map::new();
-        if let Final::Failed { code, .. } = finished {
-            details.insert("errorCode".into(), json!(code));
+        completed_at: String,
+        output: impl FnOnce(&str) -> Value,
+    ) -> Option<AuditEntry> {
+        if finished.is_some() {
+            return None;
         }
-        details.insert("status".into(), json!(finished.status()));
+        let mut details = Map::new();
+        let end = match outcome {
+            Outcome::Complete => Final::Completed {
+                output: output(&completed_at),
+            },
+            Outcome::Fail { code, message } => {
+                details.insert("errorCode".into(), json!(code));
+                Final::Failed {
+                    code: code.clone(),
+                    message: message.clone(),
+                }
+            }
+            Outcome::Stuck => return None,
+        };
+        details.insert("status".into(), json!(end.status()));
         details.insert("durationMs".into(), json!(duration_ms));
-        self.audit(Some(finished), completed_at, details)
-    }
-}
-
-/// How a run with `outcome` ends, with `output` when it completes; `None`
-/// for a stuck one, which never ends.
-fn conclude(outcome: &Outcome, output: impl FnOnce() -> Value) -> Option<Final> {
-    match outcome {
-        Outcome::Complete => Some(Final::Completed { output: output() }),
-        Outcome::Fail { code, message } => Some(Final::Failed {
-            code: code.clone(),
-            message: message.clone(),
-        }),
-        Outcome::Stuck => None,
+        let entry = self.audit(Some(&end), completed_at, details);
+        *finished = Some(end);
+        Some(entry)
     }
 }
 
@@ -241,71 +254,33 @@ fn due(outcome: &Outcome, start_ms: u64, duration_ms: u64) -> Option<u64> {
     (!matches!(outcome, Outcome::Stuck)).then(|| start_ms.saturating_add(duration_ms))
 }
 
-impl Execution {
-    fn run(&self) -> RunRef<'_> {
-        RunRef {
-            kind: Run::Execution,
-            id: &self.id,
-            workflow_id: &self.workflow_id,
-            client_id: &self.client_id,
-        }
-    }
-}
-
-impl Instance {
-    fn run(&self) -> RunRef<'_> {
-        RunRef {
-            kind: Run::Instance,
-            id: &self.id,
-            workflow_id: &self.workflow_id,
-            client_id: &self.client_id,
-        }
-    }
-}
-
 impl TenantState {
-    /// Ends execution `key` at sim time `at_ms` and audits it (once; a
-    /// stuck or evicted one is left alone).
+    /// Ends execution `key` at sim time `at_ms` and audits it (see
+    /// [`RunRef::finish`]; an evicted one is left alone).
     pub(crate) fn finish_execution(&mut self, key: u64, at_ms: u64, clock: &Clock) {
-        let Some(exec) = self.executions.by_key_mut(key) else {
+        let Some(e) = self.executions.by_key_mut(key) else {
             return;
         };
-        if exec.finished.is_some() {
-            return;
-        }
-        let completed_at = clock.rfc3339(at_ms);
-        let Some(finished) = conclude(&exec.outcome, || {
-            execution_output(&exec.id, &exec.input, &completed_at)
-        }) else {
-            return;
-        };
-        let entry = exec
-            .run()
-            .finished_audit(&finished, completed_at, exec.duration_ms);
-        exec.finished = Some(finished);
-        self.audit.push(entry);
+        let run = RunRef::new(Run::Execution, &e.id, &e.workflow_id, &e.client_id);
+        let output = |at: &str| execution_output(&e.id, &e.input, at);
+        let at = clock.rfc3339(at_ms);
+        let entry = run.finish(&mut e.finished, &e.outcome, e.duration_ms, at, output);
+        self.audit.extend(entry);
     }
 
     /// Ends instance `key` at sim time `at_ms`, frees its concurrency slot
-    /// and audits it (once; a stuck or evicted one is left alone).
+    /// and audits it (see [`RunRef::finish`]; an evicted one is left alone).
     pub(crate) fn finish_instance(&mut self, key: u64, at_ms: u64, clock: &Clock) {
-        let Some(inst) = self.instances.by_key_mut(key) else {
+        let Some(i) = self.instances.by_key_mut(key) else {
             return;
         };
-        if inst.finished.is_some() {
-            return;
-        }
-        let completed_at = clock.rfc3339(at_ms);
-        let Some(finished) = conclude(&inst.outcome, || {
-            instance_output(&inst.context, &completed_at)
-        }) else {
+        let run = RunRef::new(Run::Instance, &i.id, &i.workflow_id, &i.client_id);
+        let output = |at: &str| instance_output(&i.context, at);
+        let at = clock.rfc3339(at_ms);
+        let Some(entry) = run.finish(&mut i.finished, &i.outcome, i.duration_ms, at, output) else {
             return;
         };
-        let entry = inst
-            .run()
-            .finished_audit(&finished, completed_at, inst.duration_ms);
-        inst.finished = Some(finished);
-        if let Some(n) = self.running_instances.get_mut(&inst.workflow_id) {
+        if let Some(n) = self.running_instances.get_mut(&i.workflow_id) {
             *n = n.saturating_sub(1);
         }
         self.audit.push(entry);
@@ -322,9 +297,8 @@ impl TenantState {
             "inputKeys".into(),
             json!(exec.input.keys().collect::<Vec<_>>()),
         );
-        let entry = exec
-            .run()
-            .audit(None, clock.rfc3339(exec.started_ms), details);
+        let run = RunRef::new(Run::Execution, &exec.id, &exec.workflow_id, &exec.client_id);
+        let entry = run.audit(None, clock.rfc3339(exec.started_ms), details);
         self.audit.push(entry);
         let key = self.executions.insert(exec.id.clone(), exec, due);
         if let Some(due) = due {
@@ -360,9 +334,8 @@ impl TenantState {
             "contextKeys".into(),
             json!(inst.context.keys().collect::<Vec<_>>()),
         );
-        let entry = inst
-            .run()
-            .audit(None, clock.rfc3339(inst.created_ms), details);
+        let run = RunRef::new(Run::Instance, &inst.id, &inst.workflow_id, &inst.client_id);
+        let entry = run.audit(None, clock.rfc3339(inst.created_ms), details);
         self.audit.push(entry);
         let key = self.instances.insert(inst.id.clone(), inst, due);
         if let Some(due) = due {

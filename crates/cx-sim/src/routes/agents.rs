@@ -44,6 +44,7 @@ use serde_json::{Map, Value, json};
 
 use crate::agents::{Agent, AgentStore, object};
 use crate::auth::Caller;
+use crate::routes::admin::tenant_param;
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
@@ -394,21 +395,13 @@ async fn publish_event(
     Ok(json_response(StatusCode::ACCEPTED, &answer))
 }
 
-/// The `tenant` query parameter of an admin call, default `tenant-default`.
-fn admin_tenant(uri: &Uri) -> String {
-    query_map(uri.query())
-        .remove("tenant")
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| crate::DEFAULT_TENANT.to_owned())
-}
-
 async fn admin_writes(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let id = path_param(path)?;
-    let writes = with_agent(&state, &admin_tenant(&uri), &id, |a| Ok(a.writes.clone()))?;
+    let writes = with_agent(&state, &tenant_param(&uri), &id, |a| Ok(a.writes.clone()))?;
     Ok(json_response(StatusCode::OK, &writes))
 }
 
@@ -434,7 +427,7 @@ async fn admin_skills_loop(
         .get("nextOrigin")
         .and_then(Value::as_str)
         .map(|o| o.trim_end_matches('/').to_owned());
-    with_agent(&state, &admin_tenant(&uri), &id, |a| {
+    with_agent(&state, &tenant_param(&uri), &id, |a| {
         a.skills_page_loop = enabled;
         a.skills_next_origin = next_origin;
         Ok(())
@@ -443,6 +436,6 @@ async fn admin_skills_loop(
 }
 
 async fn admin_events(State(state): State<AppState>, uri: Uri) -> Response {
-    let events = with_store(&state, &admin_tenant(&uri), |s| s.events.clone());
+    let events = with_store(&state, &tenant_param(&uri), |s| s.events.clone());
     json_response(StatusCode::OK, &events)
 }

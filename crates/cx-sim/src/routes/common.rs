@@ -13,7 +13,6 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
-use crate::routes::workflows::json_type;
 use crate::scopes::Permission;
 use crate::state::{AppState, TenantState};
 use crate::wire::{ApiError, FieldError, created, idempotency_key, json_response, replayed};
@@ -148,4 +147,40 @@ pub(crate) fn first_page<T>(
         }
     }
     json!({ "totalCount": total, "items": items })
+}
+
+/// `body[key]` when it is an object; `None` when it is absent or null, and
+/// when it is anything else, after pushing `type_mismatch` ("expected
+/// `what`, got <type>") onto `errors`.
+pub(crate) fn object_field<'b>(
+    body: &'b Map<String, Value>,
+    key: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'b Map<String, Value>> {
+    match body.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(other) => {
+            errors.push(FieldError::new(
+                key,
+                "type_mismatch",
+                format!("expected {what}, got {}", json_type(other)),
+            ));
+            None
+        }
+    }
+}
+
+/// The JSON type name of a value, for error messages.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }

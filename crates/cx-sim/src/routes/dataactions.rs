@@ -35,9 +35,8 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
-use crate::routes::admin::{parse, tenant_param};
-use crate::routes::common::Api;
-use crate::routes::workflows::json_type;
+use crate::routes::admin::{parse, parse_named, tenant_param};
+use crate::routes::common::{Api, json_type, object_field};
 use crate::scopes::Permission;
 use crate::state::AppState;
 use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
@@ -115,18 +114,9 @@ fn validate_execute(
             None
         }
     };
-    let input = match body.get("inputParameters") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "inputParameters",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
+    let input = object_field(body, "inputParameters", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
     for name in version.iter().flat_map(|v| &v.required_parameters) {
         if input.get(name).is_none_or(Value::is_null) {
             errors.push(FieldError::new(
@@ -136,22 +126,17 @@ fn validate_execute(
             ));
         }
     }
-    match body.get("environmentContext") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m.iter().filter(|(_, v)| !v.is_string()) {
-                errors.push(FieldError::new(
-                    format!("environmentContext.{k}"),
-                    "type_mismatch",
-                    format!("expected a string, got {}", json_type(v)),
-                ));
-            }
-        }
-        Some(other) => errors.push(FieldError::new(
-            "environmentContext",
+    let context = object_field(body, "environmentContext", "an object", &mut errors);
+    for (k, v) in context
+        .iter()
+        .flat_map(|m| m.iter())
+        .filter(|(_, v)| !v.is_string())
+    {
+        errors.push(FieldError::new(
+            format!("environmentContext.{k}"),
             "type_mismatch",
-            format!("expected an object, got {}", json_type(other)),
-        )),
+            format!("expected a string, got {}", json_type(v)),
+        ));
     }
     let timeout_ms = match body.get("executionTimeoutMs") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
@@ -262,14 +247,7 @@ async fn add_action(
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let action: DataActionFixture = parse(&body)?;
-    if action.id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_payload",
-            "id must not be empty",
-        ));
-    }
+    let action = parse_named(&body, "id", |a: &DataActionFixture| &a.id)?;
     state.add_data_action(&tenant_param(&uri), action);
     Ok(StatusCode::NO_CONTENT)
 }

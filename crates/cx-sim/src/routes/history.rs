@@ -43,10 +43,10 @@ use crate::history::{
     HistorySettings, Step, SyntheticHistory, fixtures, synthetic_steps, synthetic_timing,
 };
 use crate::history_filter::{Condition, Filter, parse_filter};
-use crate::routes::admin::parse;
+use crate::routes::admin::{parse, tenant_param};
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::wire::{ApiError, FieldError, json_object, json_response, query_map};
+use crate::wire::{ApiError, FieldError, json_object, json_response};
 
 /// Days of history the endpoint keeps and accepts in filters (seed 003).
 const RETENTION_DAYS: i64 = 30;
@@ -297,12 +297,7 @@ async fn set_synthetic(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let set: SyntheticHistory = parse(&body)?;
-    let query = query_map(uri.query());
-    let tenant = query
-        .get("tenant")
-        .filter(|t| !t.is_empty())
-        .map_or(crate::DEFAULT_TENANT, String::as_str);
-    state.history.set_synthetic(tenant, set);
+    state.history.set_synthetic(&tenant_param(&uri), set);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -29,8 +29,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::routes::common::{Api, check_variables, first_page};
-use crate::routes::workflows::{json_type, runnable_workflow};
+use crate::routes::common::{Api, check_variables, first_page, json_type, object_field};
+use crate::routes::workflows::runnable_workflow;
 use crate::scopes::Permission;
 use crate::state::AppState;
 use crate::wire::{ApiError, FieldError, json_object, page_size, path_param, query_map};
@@ -92,52 +92,30 @@ fn validate_instance(
             }
         },
     };
-    let context = match body.get("context") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => {
-            check_variables(
-                map,
-                "context",
-                "a context",
-                &wf.fixture.context_variables,
-                context_type_ok,
-                &wf.fixture.id,
-                &mut errors,
-            );
-            map.clone()
-        }
-        Some(other) => {
+    let context = object_field(body, "context", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    check_variables(
+        &context,
+        "context",
+        "a context",
+        &wf.fixture.context_variables,
+        context_type_ok,
+        &wf.fixture.id,
+        &mut errors,
+    );
+    let metadata = object_field(body, "metadata", "an object of strings", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in &metadata {
+        if !value.is_string() {
             errors.push(FieldError::new(
-                "context",
+                format!("metadata.{key}"),
                 "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
+                format!("expected string, got {}", json_type(value)),
             ));
-            Map::new()
         }
-    };
-    let metadata = match body.get("metadata") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => {
-            for (key, value) in map {
-                if !value.is_string() {
-                    errors.push(FieldError::new(
-                        format!("metadata.{key}"),
-                        "type_mismatch",
-                        format!("expected string, got {}", json_type(value)),
-                    ));
-                }
-            }
-            map.clone()
-        }
-        Some(other) => {
-            errors.push(FieldError::new(
-                "metadata",
-                "type_mismatch",
-                format!("expected an object of strings, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
+    }
     if errors.is_empty() {
         Ok(InstanceRequest {
             priority,

@@ -31,7 +31,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::routes::common::{Api, check_variables, first_page};
+use crate::routes::common::{Api, check_variables, first_page, object_field};
 use crate::scopes::Permission;
 use crate::state::{AppState, TenantState};
 use crate::wire::{ApiError, FieldError, json_object, page_size, path_param, query_map};
@@ -137,44 +137,22 @@ fn validate_execution(
     wf: &Workflow,
 ) -> Result<ExecutionRequest, ApiError> {
     let mut errors = Vec::new();
-    let input = match body.get("input") {
-        Some(Value::Object(map)) => {
-            check_variables(
-                map,
-                "input",
-                "an input",
-                &wf.fixture.input_variables,
-                input_type_ok,
-                &wf.fixture.id,
-                &mut errors,
-            );
-            map.clone()
-        }
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("input", "required", "input is required"));
-            Map::new()
-        }
-        Some(other) => {
-            errors.push(FieldError::new(
-                "input",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
-    let context = match body.get("context") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(map.clone()),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "context",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            None
-        }
-    };
+    if body.get("input").is_none_or(Value::is_null) {
+        errors.push(FieldError::new("input", "required", "input is required"));
+    }
+    let input = object_field(body, "input", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    check_variables(
+        &input,
+        "input",
+        "an input",
+        &wf.fixture.input_variables,
+        input_type_ok,
+        &wf.fixture.id,
+        &mut errors,
+    );
+    let context = object_field(body, "context", "an object", &mut errors).cloned();
     let priority = match body.get("priority") {
         None | Some(Value::Null) => "NORMAL".to_owned(),
         Some(Value::String(p)) if matches!(p.as_str(), "LOW" | "NORMAL" | "HIGH") => p.clone(),
@@ -195,19 +173,6 @@ fn validate_execution(
         })
     } else {
         Err(ApiError::invalid_payload(errors))
-    }
-}
-
-/// The JSON type name of a value, for error messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 
