@@ -21,6 +21,14 @@ async fn execution_count(ctx: &Ctx) -> u64 {
     list["totalCount"].as_u64().unwrap()
 }
 
+/// A plain status fault: `status`, no `Retry-After`.
+fn status(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
+}
+
 #[tokio::test]
 async fn status_faults_carry_retry_after_in_both_forms() {
     let ctx = Ctx::new().await;
@@ -86,14 +94,7 @@ async fn status_faults_carry_retry_after_in_both_forms() {
 
 #[tokio::test]
 async fn status_fault_before_processing_changes_nothing() {
-    let ctx = Ctx::with_fault(
-        "POST /api/v2/workflows/*/executions",
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    )
-    .await;
+    let ctx = Ctx::with_fault("POST /api/v2/workflows/*/executions", status(503)).await;
     let resp = ctx
         .post(&executions_path(), &json!({"input": seed_input(1)}))
         .await;
@@ -257,22 +258,17 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
         )
         .with_times(1),
     ]);
-    let send = || {
-        ctx.http
-            .post(ctx.url(&executions_path()))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", "retry-me")
-            .json(&json!({"input": seed_input(1)}))
-            .send()
-    };
-    let lost = send().await.unwrap();
+    let body = json!({"input": seed_input(1)});
+    let path = executions_path();
+    let send = || post_keyed(&ctx, &path, "retry-me", &body);
+    let lost = send().await;
     assert_eq!(lost.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body: Value = lost.json().await.unwrap();
     assert_eq!(body["error"], "injected_fault");
     // The execution exists although the client never saw its id...
     assert_eq!(execution_count(&ctx).await, 1);
     // ...and a retry with the same key gets it instead of a duplicate.
-    let retry = send().await.unwrap();
+    let retry = send().await;
     assert_eq!(retry.status(), StatusCode::CREATED);
     let retry: Value = retry.json().await.unwrap();
     let list: Value = ctx.get_json(&executions_path()).await;
@@ -296,15 +292,8 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
 
 async fn fault_pattern(seed: u64) -> Vec<u16> {
     let ctx = Ctx::start(Sim::builder().seed(seed).faults(vec![
-            FaultRule::new(
-                "GET /api/**",
-                Fault::Status {
-                    status: 503,
-                    retry_after: None,
-                },
-            )
-            .with_probability(0.5),
-        ]))
+        FaultRule::new("GET /api/**", status(503)).with_probability(0.5),
+    ]))
     .await;
     let mut out = Vec::new();
     for _ in 0..40 {
@@ -331,30 +320,9 @@ async fn same_seed_gives_the_same_fault_pattern() {
 async fn first_matching_rule_that_fires_wins() {
     let ctx = Ctx::new().await;
     ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "GET /api/v2/audit/logs",
-            Fault::Status {
-                status: 502,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
-        FaultRule::new(
-            "*",
-            Fault::Status {
-                status: 418,
-                retry_after: None,
-            },
-        )
-        .with_probability(0.0),
-        FaultRule::new(
-            "GET /api/**",
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new("GET /api/v2/audit/logs", status(502)).with_times(1),
+        FaultRule::new("*", status(418)).with_probability(0.0),
+        FaultRule::new("GET /api/**", status(503)).with_times(1),
     ]);
     let statuses = [
         ctx.get("/api/v2/audit/logs").await.status().as_u16(),
