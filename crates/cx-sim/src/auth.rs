@@ -26,8 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -343,8 +342,8 @@ fn invalid_token(description: &str) -> ApiError {
     )
 }
 
-/// The authenticated caller of an API route (an axum extractor: rejects
-/// with 401 `invalid_token`).
+/// The authenticated caller of an API route (see
+/// `routes::common::Api`, the extractor that finds it).
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     /// Tenant the token belongs to.
@@ -382,19 +381,6 @@ impl Caller {
                 accepted.join(" ")
             ),
         ))
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        state
-            .tokens
-            .authenticate(&parts.headers, state.clock.now_ms())
     }
 }
 

@@ -271,8 +271,12 @@ impl TenantState {
         )
     }
 
-    /// Schedules `target`'s transition at sim time `due`.
-    pub(crate) fn schedule(&mut self, due: u64, target: Target) {
+    /// Schedules `target`'s transition at sim time `due` (nothing for
+    /// `None`: a stuck run never ends).
+    pub(crate) fn schedule(&mut self, due: Option<u64>, target: Target) {
+        let Some(due) = due else {
+            return;
+        };
         let seq = self.next_seq;
         self.next_seq += 1;
         self.transitions.push(Reverse((due, seq, target)));

@@ -160,6 +160,15 @@ impl Run {
         }
     }
 
+    /// The status a new run starts in, and the `details` key listing the
+    /// names of its variables (input or context).
+    fn created(self) -> (&'static str, &'static str) {
+        match self {
+            Run::Execution => ("PENDING", "inputKeys"),
+            Run::Instance => ("RUNNING", "contextKeys"),
+        }
+    }
+
     /// The audit action for a run just created (`None`) or finished.
     fn action(self, finished: Option<&Final>) -> &'static str {
         match (self, finished) {
@@ -209,6 +218,17 @@ impl<'a> RunRef<'a> {
             resource_id: self.workflow_id.to_owned(),
             details: Value::Object(details),
         }
+    }
+
+    /// The audit entry of the run created at `timestamp` with `priority`
+    /// and the variables `vars`: its first status and the variables' names.
+    fn created(&self, timestamp: String, priority: Value, vars: &Map<String, Value>) -> AuditEntry {
+        let (status, keys_field) = self.kind.created();
+        let mut details = Map::new();
+        details.insert("priority".into(), priority);
+        details.insert("status".into(), json!(status));
+        details.insert(keys_field.into(), json!(vars.keys().collect::<Vec<_>>()));
+        self.audit(None, timestamp, details)
     }
 
     /// Ends the run at `completed_at` unless it has ended or is stuck: sets
@@ -290,20 +310,12 @@ impl TenantState {
     /// `EXECUTION_CREATED`.
     pub(crate) fn insert_execution(&mut self, exec: Execution, clock: &Clock) {
         let due = due(&exec.outcome, exec.started_ms, exec.duration_ms);
-        let mut details = Map::new();
-        details.insert("priority".into(), json!(exec.priority));
-        details.insert("status".into(), json!("PENDING"));
-        details.insert(
-            "inputKeys".into(),
-            json!(exec.input.keys().collect::<Vec<_>>()),
-        );
         let run = RunRef::new(Run::Execution, &exec.id, &exec.workflow_id, &exec.client_id);
-        let entry = run.audit(None, clock.rfc3339(exec.started_ms), details);
-        self.audit.push(entry);
+        let at = clock.rfc3339(exec.started_ms);
+        self.audit
+            .push(run.created(at, json!(exec.priority), &exec.input));
         let key = self.executions.insert(exec.id.clone(), exec, due);
-        if let Some(due) = due {
-            self.schedule(due, Target::Execution(key));
-        }
+        self.schedule(due, Target::Execution(key));
     }
 
     /// The execution with `id`.
@@ -327,20 +339,12 @@ impl TenantState {
             .running_instances
             .entry(inst.workflow_id.clone())
             .or_insert(0) += 1;
-        let mut details = Map::new();
-        details.insert("priority".into(), json!(inst.priority));
-        details.insert("status".into(), json!("RUNNING"));
-        details.insert(
-            "contextKeys".into(),
-            json!(inst.context.keys().collect::<Vec<_>>()),
-        );
         let run = RunRef::new(Run::Instance, &inst.id, &inst.workflow_id, &inst.client_id);
-        let entry = run.audit(None, clock.rfc3339(inst.created_ms), details);
-        self.audit.push(entry);
+        let at = clock.rfc3339(inst.created_ms);
+        self.audit
+            .push(run.created(at, json!(inst.priority), &inst.context));
         let key = self.instances.insert(inst.id.clone(), inst, due);
-        if let Some(due) = due {
-            self.schedule(due, Target::Instance(key));
-        }
+        self.schedule(due, Target::Instance(key));
     }
 
     /// The instance with `id`.

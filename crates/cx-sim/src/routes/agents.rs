@@ -43,8 +43,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::agents::{Agent, AgentStore, object};
-use crate::auth::Caller;
 use crate::routes::admin::tenant_param;
+use crate::routes::common::Api;
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
@@ -91,13 +91,12 @@ fn with_etag(mut resp: Response, etag: &str) -> Response {
 }
 
 async fn get_agent(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::AgentRead)?;
+    api.require(Permission::AgentRead)?;
     let id = path_param(path)?;
-    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+    let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let body = object([
             ("id", json!(a.id)),
             ("firstName", json!(a.first_name)),
@@ -105,7 +104,7 @@ async fn get_agent(
             ("currentWorkMode", json!({ "id": a.work_mode_id })),
             ("skills", Value::Array(a.skill_levels.clone())),
             ("version", json!(a.version)),
-            ("updatedAt", json!(state.clock.rfc3339(a.updated_ms))),
+            ("updatedAt", json!(api.state.clock.rfc3339(a.updated_ms))),
         ]);
         Ok((body, a.etag()))
     })?;
@@ -113,12 +112,11 @@ async fn get_agent(
 }
 
 async fn get_skills(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::SkillRead)?;
+    api.require(Permission::SkillRead)?;
     let id = path_param(path)?;
     let query = query_map(uri.query());
     let size = page_size(&query, 2, 100)?;
@@ -135,7 +133,7 @@ async fn get_skills(
             }
         },
     };
-    let body = with_agent(&state, &caller.tenant, &id, |a| {
+    let body = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let total = a.catalogue.len();
         let start = (page - 1).saturating_mul(size);
         let entities: Vec<Value> = a
@@ -176,18 +174,17 @@ async fn get_skills(
 }
 
 async fn get_schedule(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::WfmRead)?;
+    api.require(Permission::WfmRead)?;
     let id = path_param(path)?;
-    let origin = state.clock.wall(0);
+    let origin = api.state.clock.wall(0);
     let at = |offset_ms: i64| {
         (origin + chrono::Duration::milliseconds(offset_ms))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
-    let body = with_agent(&state, &caller.tenant, &id, |a| {
+    let body = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let shifts: Vec<Value> = a
             .shifts
             .iter()
@@ -275,18 +272,17 @@ fn parse_write(body: &Map<String, Value>) -> Result<WorkModeWrite, ApiError> {
 }
 
 async fn patch_workmodes(
-    State(state): State<AppState>,
-    caller: Caller,
+    api: Api,
     path: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::AgentWrite)?;
+    api.require(Permission::AgentWrite)?;
     let id = path_param(path)?;
     let write = parse_write(&json_object(&body)?)?;
     let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
-    let now = state.clock.now_ms();
-    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+    let now = api.state.clock.now_ms();
+    let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         if let Some(tag) = &if_match
             && !a.matches(tag)
         {
@@ -335,7 +331,7 @@ async fn patch_workmodes(
             "skillLevels": write.skill_levels,
             "reason": write.reason,
             "metadata": write.metadata,
-            "clientId": &*caller.client_id,
+            "clientId": &*api.caller.client_id,
             "atMs": now,
         }));
         let body = json!({
@@ -344,21 +340,16 @@ async fn patch_workmodes(
             "skillLevels": a.skill_levels,
             "reason": write.reason,
             "version": a.version,
-            "updatedAt": state.clock.rfc3339(now),
+            "updatedAt": api.state.clock.rfc3339(now),
         });
         Ok((body, etag))
     })?;
-    tracing::debug!(tenant = %caller.tenant, agent = %id, %etag, "work mode written");
+    tracing::debug!(tenant = %api.caller.tenant, agent = %id, %etag, "work mode written");
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }
 
-async fn publish_event(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::EventsPublish)?;
+async fn publish_event(api: Api, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    api.require(Permission::EventsPublish)?;
     let key = idempotency_key(&headers).map(str::to_owned);
     let body = json_object(&body)?;
     let event_type = match body.get("eventType") {
@@ -372,8 +363,8 @@ async fn publish_event(
         }
     };
     let data = body.get("data").cloned().unwrap_or(Value::Null);
-    let received_at = state.clock.rfc3339(state.clock.now_ms());
-    let answer = with_store(&state, &caller.tenant, |s| {
+    let received_at = api.state.clock.rfc3339(api.state.clock.now_ms());
+    let answer = with_store(&api.state, &api.caller.tenant, |s| {
         if let Some(stored) = key.as_ref().and_then(|k| s.event_keys.get(k)) {
             return stored.clone();
         }
@@ -382,7 +373,7 @@ async fn publish_event(
             "eventId": event_id,
             "eventType": event_type,
             "data": data,
-            "clientId": &*caller.client_id,
+            "clientId": &*api.caller.client_id,
             "receivedAt": received_at,
         }));
         let answer =

@@ -35,7 +35,9 @@ impl FromRequestParts<AppState> for Api {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         Ok(Self {
             state: AppState::clone(state),
-            caller: Caller::from_request_parts(parts, state).await?,
+            caller: state
+                .tokens
+                .authenticate(&parts.headers, state.clock.now_ms())?,
         })
     }
 }
@@ -151,7 +153,7 @@ pub(crate) fn first_page<T>(
 
 /// `body[key]` when it is an object; `None` when it is absent or null, and
 /// when it is anything else, after pushing `type_mismatch` ("expected
-/// `what`, got <type>") onto `errors`.
+/// `what`, got `<type>`") onto `errors`.
 pub(crate) fn object_field<'b>(
     body: &'b Map<String, Value>,
     key: &str,
