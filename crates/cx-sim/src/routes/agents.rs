@@ -90,12 +90,8 @@ fn with_etag(mut resp: Response, etag: &str) -> Response {
     resp
 }
 
-async fn get_agent(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::AgentRead)?;
-    let id = path_param(path)?;
+async fn get_agent(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::AgentRead)?;
     let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let body = object([
             ("id", json!(a.id)),
@@ -111,13 +107,8 @@ async fn get_agent(
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }
 
-async fn get_skills(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    api.require(Permission::SkillRead)?;
-    let id = path_param(path)?;
+async fn get_skills(api: Api<String>, uri: Uri) -> Result<Response, ApiError> {
+    let id = api.require(Permission::SkillRead)?;
     let query = query_map(uri.query());
     let size = page_size(&query, 2, 100)?;
     let page = match query.get("page") {
@@ -173,12 +164,8 @@ async fn get_skills(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn get_schedule(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::WfmRead)?;
-    let id = path_param(path)?;
+async fn get_schedule(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::WfmRead)?;
     let origin = api.state.clock.wall(0);
     let at = |offset_ms: i64| {
         (origin + chrono::Duration::milliseconds(offset_ms))
@@ -272,13 +259,11 @@ fn parse_write(body: &Map<String, Value>) -> Result<WorkModeWrite, ApiError> {
 }
 
 async fn patch_workmodes(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
+    api: Api<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    api.require(Permission::AgentWrite)?;
-    let id = path_param(path)?;
+    let id = api.require(Permission::AgentWrite)?;
     let write = parse_write(&json_object(&body)?)?;
     let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
     let now = api.state.clock.now_ms();

@@ -6,46 +6,62 @@
 //! body's variables against the workflow's declared ones; and what the list
 //! handlers share: the `{totalCount, items}` body of a first page.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::auth::Caller;
 use crate::scopes::Permission;
 use crate::state::{AppState, TenantState};
-use crate::wire::{ApiError, FieldError, created, idempotency_key, json_response, replayed};
+use crate::wire::{
+    ApiError, FieldError, created, idempotency_key, invalid_path, json_response, replayed,
+};
 
 /// The opening of an authenticated API handler, as one extractor: the
-/// simulator state and the caller behind the bearer token (rejects with 401
-/// `invalid_token`). Handlers check the scope with [`Api::require`] first,
-/// then work on the caller's tenant with [`Api::tenant`], [`Api::read`] or
+/// simulator state, the caller behind the bearer token (rejects with 401
+/// `invalid_token`) and the route's path parameters `P`. Handlers get the
+/// parameters from [`Api::require`], which checks the scope first, then
+/// work on the caller's tenant with [`Api::tenant`], [`Api::read`] or
 /// [`Api::create`].
-pub(crate) struct Api {
+pub(crate) struct Api<P = ()> {
     /// The simulator state.
     pub state: AppState,
     /// Who called.
     pub caller: Caller,
+    /// The path parameters, or why they did not parse.
+    path: Result<P, String>,
 }
 
-impl FromRequestParts<AppState> for Api {
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Api<P> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = state
+            .tokens
+            .authenticate(&parts.headers, state.clock.now_ms())?;
+        // Kept for `require`: a bad path answers only after the scope check.
+        let path = Path::<P>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| p)
+            .map_err(|rejection| rejection.body_text());
         Ok(Self {
             state: AppState::clone(state),
-            caller: state
-                .tokens
-                .authenticate(&parts.headers, state.clock.now_ms())?,
+            caller,
+            path,
         })
     }
 }
 
-impl Api {
-    /// Checks the caller holds `permission` (403 `insufficient_scope`).
-    pub(crate) fn require(&self, permission: Permission) -> Result<(), ApiError> {
-        self.caller.require(permission)
+impl<P: Clone> Api<P> {
+    /// The path parameters, once the caller holds `permission`: 403
+    /// `insufficient_scope` first, then 400 `invalid_parameter` for
+    /// parameters that did not parse.
+    pub(crate) fn require(&self, permission: Permission) -> Result<P, ApiError> {
+        self.caller.require(permission)?;
+        self.path.clone().map_err(invalid_path)
     }
 
     /// Runs `f` on the caller's tenant state brought up to the sim time

@@ -60,12 +60,8 @@ fn unknown_action(id: &str) -> ApiError {
     ApiError::not_found(format!("data action {id} not found"))
 }
 
-async fn get_action(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::DataActionRead)?;
-    let id = path_param(path)?;
+async fn get_action(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::DataActionRead)?;
     api.read(|t, _| {
         let action = t.data_actions.actions.get(&id);
         Ok(action.ok_or_else(|| unknown_action(&id))?.definition_json())
@@ -162,17 +158,11 @@ fn validate_execute(
     }
 }
 
-async fn execute(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    api.require(Permission::DataActionExecute)?;
-    let action_id = path_param(path)?;
+async fn execute(api: Api<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let action_id = api.require(Permission::DataActionExecute)?;
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/dataactions/{action_id}/execute");
-    let Api { state, caller } = &api;
+    let Api { state, caller, .. } = &api;
     api.create(&route, &headers, |t, now| {
         let action = t
             .data_actions
@@ -203,12 +193,8 @@ async fn execute(
     })
 }
 
-async fn get_job(
-    api: Api,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::JobRead)?;
-    let (action_id, job_id) = path_param(path)?;
+async fn get_job(api: Api<(String, String)>) -> Result<Response, ApiError> {
+    let (action_id, job_id) = api.require(Permission::JobRead)?;
     api.read(|t, now| {
         let job = t
             .data_actions
@@ -221,12 +207,8 @@ async fn get_job(
     })
 }
 
-async fn list_jobs(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::JobRead)?;
-    let action_id = path_param(path)?;
+async fn list_jobs(api: Api<String>) -> Result<Response, ApiError> {
+    let action_id = api.require(Permission::JobRead)?;
     api.read(|t, now| {
         if !t.data_actions.actions.contains_key(&action_id) {
             return Err(unknown_action(&action_id));

@@ -202,7 +202,7 @@ fn ms_to_utc(ms: i64) -> DateTime<Utc> {
 
 async fn query(api: Api, body: Bytes) -> Result<Response, ApiError> {
     api.require(Permission::HistoryRead)?;
-    let Api { state, caller } = &api;
+    let Api { state, caller, .. } = &api;
     let body = json_object(&body)?;
     let page = paging(&body)?;
     let now = state.clock.wall(state.clock.now_ms());

@@ -20,8 +20,6 @@
 //! their slot in the concurrency limit).
 
 use axum::Router;
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
@@ -33,7 +31,7 @@ use crate::routes::common::{Api, check_variables, first_page, json_type, object_
 use crate::routes::workflows::runnable_workflow;
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::wire::{ApiError, FieldError, json_object, page_size, path_param, query_map};
+use crate::wire::{ApiError, FieldError, json_object, page_size, query_map};
 use crate::workflows::{Instance, Workflow};
 
 /// Idempotency scope of instance creation.
@@ -156,7 +154,7 @@ async fn create_instance(api: Api, headers: HeaderMap, body: Bytes) -> Result<Re
         }
     };
 
-    let Api { state, caller } = &api;
+    let Api { state, caller, .. } = &api;
     api.create(ROUTE, &headers, |t, now| {
         let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_instance(&body, wf)?;
@@ -195,12 +193,8 @@ async fn create_instance(api: Api, headers: HeaderMap, body: Bytes) -> Result<Re
     })
 }
 
-async fn get_instance(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::InstanceRead)?;
-    let id = path_param(path)?;
+async fn get_instance(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::InstanceRead)?;
     api.read(|t, _| {
         let inst = t
             .instance(&id)

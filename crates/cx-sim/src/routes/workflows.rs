@@ -22,8 +22,6 @@
 //! RUNNING.
 
 use axum::Router;
-use axum::extract::Path;
-use axum::extract::rejection::PathRejection;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
@@ -34,7 +32,7 @@ use crate::clock::Clock;
 use crate::routes::common::{Api, check_variables, first_page, object_field};
 use crate::scopes::Permission;
 use crate::state::{AppState, TenantState};
-use crate::wire::{ApiError, FieldError, json_object, page_size, path_param, query_map};
+use crate::wire::{ApiError, FieldError, json_object, page_size, query_map};
 use crate::workflows::{Execution, Workflow};
 
 /// Longest PENDING phase, in ms.
@@ -93,12 +91,8 @@ fn not_deployable(wf: &Workflow) -> ApiError {
     .field("status", json!(wf.fixture.status))
 }
 
-async fn get_workflow(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::WorkflowRead)?;
-    let id = path_param(path)?;
+async fn get_workflow(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::WorkflowRead)?;
     api.read(|t, _| {
         let wf = t.workflows.get(&id).ok_or_else(|| unknown_workflow(&id))?;
         Ok(json!({
@@ -177,16 +171,14 @@ fn validate_execution(
 }
 
 async fn create_execution(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
+    api: Api<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    api.require(Permission::ExecutionCreate)?;
-    let workflow_id = path_param(path)?;
+    let workflow_id = api.require(Permission::ExecutionCreate)?;
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/workflows/{workflow_id}/executions");
-    let Api { state, caller } = &api;
+    let Api { state, caller, .. } = &api;
     api.create(&route, &headers, |t, now| {
         let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_execution(&body, wf)?;
@@ -235,12 +227,8 @@ fn execution_json(e: &Execution, now: u64, clock: &Clock) -> Value {
     Value::Object(m)
 }
 
-async fn get_execution(
-    api: Api,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    api.require(Permission::WorkflowRead)?;
-    let (workflow_id, execution_id) = path_param(path)?;
+async fn get_execution(api: Api<(String, String)>) -> Result<Response, ApiError> {
+    let (workflow_id, execution_id) = api.require(Permission::WorkflowRead)?;
     api.read(|t, now| {
         let exec = t
             .execution(&execution_id)
@@ -279,13 +267,8 @@ fn execution_status_filter(raw: Option<&String>) -> Result<Option<Vec<&'static s
     Ok(Some(statuses.to_vec()))
 }
 
-async fn list_executions(
-    api: Api,
-    path: Result<Path<String>, PathRejection>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    api.require(Permission::WorkflowRead)?;
-    let workflow_id = path_param(path)?;
+async fn list_executions(api: Api<String>, uri: Uri) -> Result<Response, ApiError> {
+    let workflow_id = api.require(Permission::WorkflowRead)?;
     let query = query_map(uri.query());
     let filter = execution_status_filter(query.get("status"))?;
     let limit = page_size(&query, 100, 1000)?;
