@@ -21,6 +21,12 @@ async fn execution_count(ctx: &Ctx) -> u64 {
     list["totalCount"].as_u64().unwrap()
 }
 
+/// `fault` on the next request to `route` only.
+fn fault_once(ctx: &Ctx, route: &str, fault: Fault) {
+    ctx.sim
+        .set_faults(vec![FaultRule::new(route, fault).with_times(1)]);
+}
+
 /// A plain status fault: `status`, no `Retry-After`.
 fn status(status: u16) -> Fault {
     Fault::Status {
@@ -39,16 +45,14 @@ async fn status_faults_carry_retry_after_in_both_forms() {
         (500, None),
     ];
     for (status, retry_after) in cases {
-        ctx.sim.set_faults(vec![
-            FaultRule::new(
-                "GET /api/v2/workflows/*",
-                Fault::Status {
-                    status,
-                    retry_after,
-                },
-            )
-            .with_times(1),
-        ]);
+        fault_once(
+            &ctx,
+            "GET /api/v2/workflows/*",
+            Fault::Status {
+                status,
+                retry_after,
+            },
+        );
         let resp = ctx.get(&workflow_path()).await;
         assert_eq!(resp.status().as_u16(), status);
         let header = resp
@@ -105,16 +109,14 @@ async fn status_fault_before_processing_changes_nothing() {
 #[tokio::test]
 async fn token_endpoint_can_be_faulted() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /oauth/token",
-            Fault::Status {
-                status: 503,
-                retry_after: Some(RetryAfter::Seconds(1)),
-            },
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "POST /oauth/token",
+        Fault::Status {
+            status: 503,
+            retry_after: Some(RetryAfter::Seconds(1)),
+        },
+    );
     let send = || {
         ctx.http
             .post(ctx.url("/oauth/token"))
@@ -151,13 +153,11 @@ async fn latency_delays_the_response() {
 #[tokio::test]
 async fn connection_reset_gives_a_connection_level_error_and_no_mutation() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::ConnectionReset,
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "POST /api/v2/workflows/*/executions",
+        Fault::ConnectionReset,
+    );
     let err = ctx
         .http
         .post(ctx.url(&executions_path()))
@@ -208,9 +208,7 @@ async fn connection_reset_is_a_tcp_reset_on_the_wire() {
 #[tokio::test]
 async fn truncated_body_fails_while_reading_the_body() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new("GET /api/v2/workflows/*", Fault::TruncatedBody).with_times(1),
-    ]);
+    fault_once(&ctx, "GET /api/v2/workflows/*", Fault::TruncatedBody);
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let declared = resp.content_length().unwrap();
@@ -251,13 +249,11 @@ async fn stalled_body_sends_the_head_first() {
 #[tokio::test]
 async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::StatusAfterProcessing { status: 500 },
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "POST /api/v2/workflows/*/executions",
+        Fault::StatusAfterProcessing { status: 500 },
+    );
     let body = json!({"input": seed_input(1)});
     let path = executions_path();
     let send = || post_keyed(&ctx, &path, "retry-me", &body);
@@ -372,15 +368,13 @@ async fn a_request_the_client_gave_up_on_still_completes_server_side() {
 #[tokio::test]
 async fn report_status_rewrites_the_status_field_only() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "GET /api/v2/workflows/*",
-            Fault::ReportStatus {
-                value: "SUSPENDED".to_owned(),
-            },
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "GET /api/v2/workflows/*",
+        Fault::ReportStatus {
+            value: "SUSPENDED".to_owned(),
+        },
+    );
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();
