@@ -26,8 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -39,7 +38,7 @@ use serde_json::{Value, json};
 use crate::clock::duration_ms;
 use crate::scopes::{Permission, all_scopes};
 use crate::state::AppState;
-use crate::sync::lock;
+use crate::sync::{lock, read, write};
 use crate::wire::{ApiError, JournalCtx, header_str, json_response, parse_urlencoded};
 
 /// An OAuth client the simulator accepts. JSON (for `POST /_sim/clients`):
@@ -70,7 +69,8 @@ pub struct ClientRegistration {
     pub token_ttl: Option<Duration>,
 }
 
-fn default_tenant() -> String {
+/// [`crate::DEFAULT_TENANT`], the serde default of a login's tenant.
+pub(crate) fn default_tenant() -> String {
     crate::DEFAULT_TENANT.to_owned()
 }
 
@@ -183,28 +183,19 @@ impl<R> Default for Registry<R> {
 impl<R: Registration> Registry<R> {
     /// Adds or replaces a registration.
     pub(crate) fn register(&self, registration: R) {
-        let mut map = match self.map.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut map = write(&self.map);
         map.insert(registration.id().to_owned(), registration);
     }
 
     /// The registration with `id`.
     pub(crate) fn get(&self, id: &str) -> Option<R> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let map = read(&self.map);
         map.get(id).cloned()
     }
 
     /// The tenants of the registrations (with repeats).
     pub(crate) fn tenants(&self) -> Vec<String> {
-        let map = match self.map.read() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let map = read(&self.map);
         map.values().map(|r| r.tenant().to_owned()).collect()
     }
 }
@@ -351,8 +342,8 @@ fn invalid_token(description: &str) -> ApiError {
     )
 }
 
-/// The authenticated caller of an API route (an axum extractor: rejects
-/// with 401 `invalid_token`).
+/// The authenticated caller of an API route (see
+/// `routes::common::Api`, the extractor that finds it).
 #[derive(Debug, Clone)]
 pub(crate) struct Caller {
     /// Tenant the token belongs to.
@@ -390,19 +381,6 @@ impl Caller {
                 accepted.join(" ")
             ),
         ))
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        state
-            .tokens
-            .authenticate(&parts.headers, state.clock.now_ms())
     }
 }
 

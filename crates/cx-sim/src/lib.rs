@@ -50,8 +50,10 @@
 //! `auth` (token endpoints, bearer checks), `oidc` (discovery, access keys,
 //! refresh tokens, id_tokens, tenant lookup), `scopes` (the route → scope
 //! table), `faults`, `journal`, `clock`, `state` (per-tenant state and lazy
-//! lifecycles), `fixtures` (default workflows and clients), `agents`
-//! (seed 002 state and fixtures), `routes::*` (one module per resource
+//! transitions), `workflows` (seed 000/001 workflows, executions and
+//! instances and their lifecycles), `fixtures` (default workflows and
+//! clients), `agents` (seed 002 state and fixtures), `callbacks` (signed
+//! completion callbacks), `routes::*` (one module per resource
 //! family), `server` (accept loop and fault layer), `history` (seed 003
 //! fixtures, synthetic sets, query quota) and [`history_filter`] (the
 //! seed-003 filter grammar).
@@ -60,6 +62,7 @@
 
 mod agents;
 mod auth;
+mod callbacks;
 mod clock;
 mod dataactions;
 mod faults;
@@ -77,8 +80,10 @@ mod sim;
 mod state;
 mod sync;
 mod wire;
+mod workflows;
 
 pub use auth::ClientRegistration;
+pub use callbacks::CallbackAttempt;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};

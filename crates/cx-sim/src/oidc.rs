@@ -104,12 +104,8 @@ pub struct AccessKey {
     pub access_key_secret: String,
     /// Tenant whose data the key's tokens see (default
     /// [`crate::DEFAULT_TENANT`]).
-    #[serde(default = "default_tenant")]
+    #[serde(default = "crate::auth::default_tenant")]
     pub tenant: String,
-}
-
-fn default_tenant() -> String {
-    crate::DEFAULT_TENANT.to_owned()
 }
 
 impl AccessKey {

@@ -4,7 +4,7 @@
 //! `workflow:write` in seed 001, ...), so each [`Permission`] lists every
 //! spelling the seeds use for it and a token needs *any one* of them. Adding
 //! a route family means adding a variant here and calling
-//! [`crate::auth::Caller::require`] from its handler.
+//! `Api::require` (in `routes::common`) from its handler.
 
 /// A permission a route requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

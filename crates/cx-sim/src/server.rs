@@ -254,6 +254,15 @@ impl RequestMeta {
         }
     }
 
+    /// Answers `err` without routing: stamped, and journaled with its
+    /// status.
+    fn refuse(self, state: &AppState, err: ApiError) -> Response<Body> {
+        let mut resp = err.into_response();
+        self.stamp(&mut resp);
+        self.record(state, resp.status().as_u16(), None, 0);
+        resp
+    }
+
     fn record(self, state: &AppState, status: u16, fault: Option<&Fault>, body_len: usize) {
         tracing::debug!(method = %self.method, path = %self.path, status, fault = ?fault, "request");
         state.journal.record(JournalEntry {
@@ -307,16 +316,14 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, InjectedReset> {
     if let Some(seg) = hostile_segment(req.uri().path()) {
-        let meta = RequestMeta::new(&state, &req);
-        let mut resp = ApiError::invalid_parameter(vec![FieldError::new(
+        let err = ApiError::invalid_parameter(vec![FieldError::new(
             "path",
             "segment",
-            format!("path segment \"{seg}\" is not a valid id (`.`, `..`, `/`, `\\` or a control character)"),
-        )])
-        .into_response();
-        meta.stamp(&mut resp);
-        meta.record(&state, 400, None, 0);
-        return Ok(resp);
+            format!(
+                "path segment \"{seg}\" is not a valid id (`.`, `..`, `/`, `\\` or a control character)"
+            ),
+        )]);
+        return Ok(RequestMeta::new(&state, &req).refuse(&state, err));
     }
     if is_admin(req.uri().path()) {
         let resp = router.oneshot(req.map(Body::new)).await;
@@ -342,28 +349,22 @@ async fn handle(
     // Buffer the body: needed for body_len and cheap at simulator sizes.
     let (parts, body) = req.into_parts();
     if content_length(&parts.headers).is_some_and(|n| n > MAX_BODY_BYTES) {
-        let mut resp = ApiError::new(
+        let err = ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
-        )
-        .into_response();
-        meta.stamp(&mut resp);
-        meta.record(&state, 413, None, 0);
-        return Ok(resp);
+        );
+        return Ok(meta.refuse(&state, err));
     }
     let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
         Ok(b) => b,
         Err(err) => {
-            let mut resp = ApiError::new(
+            let err = ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 format!("could not read request body: {err}"),
-            )
-            .into_response();
-            meta.stamp(&mut resp);
-            meta.record(&state, 400, None, 0);
-            return Ok(resp);
+            );
+            return Ok(meta.refuse(&state, err));
         }
     };
     let body_len = bytes.len();

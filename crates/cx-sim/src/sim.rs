@@ -10,12 +10,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::auth::ClientRegistration;
+use crate::callbacks::CallbackAttempt;
 use crate::faults::{FaultEngine, FaultRule};
 use crate::fixtures::{WorkflowFixture, builtin_access_keys, builtin_clients};
 use crate::journal::{Journal, JournalEntry};
 use crate::oidc::AccessKey;
 use crate::retention::Retention;
 use crate::state::{Settings, Shared};
+use crate::sync::wait_until;
 use serde::{Deserialize, Serialize};
 
 /// Why the simulator could not start.
@@ -322,21 +324,13 @@ impl Sim {
         done: impl Fn(&[JournalEntry]) -> bool,
     ) -> Result<Vec<JournalEntry>, Vec<JournalEntry>> {
         let journal = &self.shared.journal;
-        let wait = async {
-            loop {
-                let notified = journal.recorded.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let entries = journal.snapshot(None);
-                if done(&entries) {
-                    return entries;
-                }
-                notified.await;
-            }
-        };
-        tokio::time::timeout(limit, wait)
-            .await
-            .map_err(|_| journal.snapshot(None))
+        wait_until(
+            &journal.recorded,
+            limit,
+            || journal.snapshot(None),
+            |entries| done(entries),
+        )
+        .await
     }
 
     /// Empties the journal (sequence numbers keep counting).
@@ -415,6 +409,21 @@ impl Sim {
     /// `None` when `url` is not `http://host[:port]/path`.
     pub fn register_callback(&self, url: &str, secret: &str, tenant: &str) -> Option<String> {
         self.shared.register_callback(url, secret, tenant)
+    }
+
+    /// Waits until `done` holds for the callback delivery attempts (checked
+    /// now and after each new attempt), and returns them then: how a test
+    /// waits for a delivery without sleeping.
+    ///
+    /// # Errors
+    /// The attempts as they were, when `done` still did not hold after
+    /// `limit` (a guard against a test hanging, not a timing assertion).
+    pub async fn wait_for_deliveries(
+        &self,
+        limit: Duration,
+        done: impl Fn(&[CallbackAttempt]) -> bool,
+    ) -> Result<Vec<CallbackAttempt>, Vec<CallbackAttempt>> {
+        self.shared.callbacks.wait(limit, done).await
     }
 
     /// Stops accepting connections, closes open ones and waits for the

@@ -284,13 +284,13 @@ pub(crate) fn page_size(
 pub(crate) fn path_param<T>(
     path: Result<axum::extract::Path<T>, axum::extract::rejection::PathRejection>,
 ) -> Result<T, ApiError> {
-    path.map(|axum::extract::Path(v)| v).map_err(|rej| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameter",
-            rej.body_text(),
-        )
-    })
+    path.map(|axum::extract::Path(v)| v)
+        .map_err(|rej| invalid_path(rej.body_text()))
+}
+
+/// 400 `invalid_parameter` for path parameters that did not parse (`why`).
+pub(crate) fn invalid_path(why: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", why)
 }
 
 /// The `Idempotency-Key` header, when present and non-empty.

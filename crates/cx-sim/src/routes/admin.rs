@@ -127,31 +127,37 @@ async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// [`parse`], then 400 `invalid_payload` when the body's `field` (which
+/// `id` reads) is empty.
+pub(crate) fn parse_named<T: DeserializeOwned>(
+    body: &[u8],
+    field: &str,
+    id: impl Fn(&T) -> &str,
+) -> Result<T, ApiError> {
+    let value: T = parse(body)?;
+    if id(&value).is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            format!("{field} must not be empty"),
+        ));
+    }
+    Ok(value)
+}
+
 async fn add_access_key(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let key: crate::AccessKey = parse(&body)?;
-    if key.access_key_id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_payload",
-            "accessKeyId must not be empty",
-        ));
-    }
+    let key = parse_named(&body, "accessKeyId", |k: &crate::AccessKey| {
+        &k.access_key_id
+    })?;
     state.access_keys.register(key);
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn add_client(State(state): State<AppState>, body: Bytes) -> Result<StatusCode, ApiError> {
-    let client: ClientRegistration = parse(&body)?;
-    if client.client_id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_payload",
-            "clientId must not be empty",
-        ));
-    }
+    let client = parse_named(&body, "clientId", |c: &ClientRegistration| &c.client_id)?;
     state.clients.register(client);
     Ok(StatusCode::NO_CONTENT)
 }
@@ -166,14 +172,7 @@ async fn add_workflow(
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let wf: WorkflowFixture = parse(&body)?;
-    if wf.id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_payload",
-            "id must not be empty",
-        ));
-    }
+    let wf = parse_named(&body, "id", |w: &WorkflowFixture| &w.id)?;
     state.add_workflow(&tenant_param(&uri), wf);
     Ok(StatusCode::NO_CONTENT)
 }

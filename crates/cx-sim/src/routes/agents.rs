@@ -43,10 +43,10 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::agents::{Agent, AgentStore, object};
-use crate::auth::Caller;
+use crate::routes::admin::tenant_param;
+use crate::routes::common::Api;
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
-use crate::sync::lock;
 use crate::wire::{
     ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
     path_param, query_map,
@@ -67,9 +67,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Runs `f` on the agent store of `tenant` (lock held only for `f`).
 fn with_store<T>(state: &Shared, tenant: &str, f: impl FnOnce(&mut AgentStore) -> T) -> T {
-    let t = state.tenant(tenant);
-    let mut t = lock(&t);
-    f(&mut t.agents)
+    state.with_tenant(tenant, |t, _| f(&mut t.agents))
 }
 
 /// Runs `f` on agent `id`, or answers 404.
@@ -92,14 +90,9 @@ fn with_etag(mut resp: Response, etag: &str) -> Response {
     resp
 }
 
-async fn get_agent(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::AgentRead)?;
-    let id = path_param(path)?;
-    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+async fn get_agent(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::AgentRead)?;
+    let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let body = object([
             ("id", json!(a.id)),
             ("firstName", json!(a.first_name)),
@@ -107,21 +100,15 @@ async fn get_agent(
             ("currentWorkMode", json!({ "id": a.work_mode_id })),
             ("skills", Value::Array(a.skill_levels.clone())),
             ("version", json!(a.version)),
-            ("updatedAt", json!(state.clock.rfc3339(a.updated_ms))),
+            ("updatedAt", json!(api.state.clock.rfc3339(a.updated_ms))),
         ]);
         Ok((body, a.etag()))
     })?;
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }
 
-async fn get_skills(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::SkillRead)?;
-    let id = path_param(path)?;
+async fn get_skills(api: Api<String>, uri: Uri) -> Result<Response, ApiError> {
+    let id = api.require(Permission::SkillRead)?;
     let query = query_map(uri.query());
     let size = page_size(&query, 2, 100)?;
     let page = match query.get("page") {
@@ -137,7 +124,7 @@ async fn get_skills(
             }
         },
     };
-    let body = with_agent(&state, &caller.tenant, &id, |a| {
+    let body = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let total = a.catalogue.len();
         let start = (page - 1).saturating_mul(size);
         let entities: Vec<Value> = a
@@ -177,19 +164,14 @@ async fn get_skills(
     Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn get_schedule(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::WfmRead)?;
-    let id = path_param(path)?;
-    let origin = state.clock.wall(0);
+async fn get_schedule(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::WfmRead)?;
+    let origin = api.state.clock.wall(0);
     let at = |offset_ms: i64| {
         (origin + chrono::Duration::milliseconds(offset_ms))
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     };
-    let body = with_agent(&state, &caller.tenant, &id, |a| {
+    let body = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         let shifts: Vec<Value> = a
             .shifts
             .iter()
@@ -277,18 +259,15 @@ fn parse_write(body: &Map<String, Value>) -> Result<WorkModeWrite, ApiError> {
 }
 
 async fn patch_workmodes(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    api: Api<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::AgentWrite)?;
-    let id = path_param(path)?;
+    let id = api.require(Permission::AgentWrite)?;
     let write = parse_write(&json_object(&body)?)?;
     let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
-    let now = state.clock.now_ms();
-    let (body, etag) = with_agent(&state, &caller.tenant, &id, |a| {
+    let now = api.state.clock.now_ms();
+    let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         if let Some(tag) = &if_match
             && !a.matches(tag)
         {
@@ -337,7 +316,7 @@ async fn patch_workmodes(
             "skillLevels": write.skill_levels,
             "reason": write.reason,
             "metadata": write.metadata,
-            "clientId": &*caller.client_id,
+            "clientId": &*api.caller.client_id,
             "atMs": now,
         }));
         let body = json!({
@@ -346,21 +325,16 @@ async fn patch_workmodes(
             "skillLevels": a.skill_levels,
             "reason": write.reason,
             "version": a.version,
-            "updatedAt": state.clock.rfc3339(now),
+            "updatedAt": api.state.clock.rfc3339(now),
         });
         Ok((body, etag))
     })?;
-    tracing::debug!(tenant = %caller.tenant, agent = %id, %etag, "work mode written");
+    tracing::debug!(tenant = %api.caller.tenant, agent = %id, %etag, "work mode written");
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }
 
-async fn publish_event(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::EventsPublish)?;
+async fn publish_event(api: Api, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    api.require(Permission::EventsPublish)?;
     let key = idempotency_key(&headers).map(str::to_owned);
     let body = json_object(&body)?;
     let event_type = match body.get("eventType") {
@@ -374,8 +348,8 @@ async fn publish_event(
         }
     };
     let data = body.get("data").cloned().unwrap_or(Value::Null);
-    let received_at = state.clock.rfc3339(state.clock.now_ms());
-    let answer = with_store(&state, &caller.tenant, |s| {
+    let received_at = api.state.clock.rfc3339(api.state.clock.now_ms());
+    let answer = with_store(&api.state, &api.caller.tenant, |s| {
         if let Some(stored) = key.as_ref().and_then(|k| s.event_keys.get(k)) {
             return stored.clone();
         }
@@ -384,7 +358,7 @@ async fn publish_event(
             "eventId": event_id,
             "eventType": event_type,
             "data": data,
-            "clientId": &*caller.client_id,
+            "clientId": &*api.caller.client_id,
             "receivedAt": received_at,
         }));
         let answer =
@@ -397,21 +371,13 @@ async fn publish_event(
     Ok(json_response(StatusCode::ACCEPTED, &answer))
 }
 
-/// The `tenant` query parameter of an admin call, default `tenant-default`.
-fn admin_tenant(uri: &Uri) -> String {
-    query_map(uri.query())
-        .remove("tenant")
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| crate::DEFAULT_TENANT.to_owned())
-}
-
 async fn admin_writes(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
     uri: Uri,
 ) -> Result<Response, ApiError> {
     let id = path_param(path)?;
-    let writes = with_agent(&state, &admin_tenant(&uri), &id, |a| Ok(a.writes.clone()))?;
+    let writes = with_agent(&state, &tenant_param(&uri), &id, |a| Ok(a.writes.clone()))?;
     Ok(json_response(StatusCode::OK, &writes))
 }
 
@@ -437,7 +403,7 @@ async fn admin_skills_loop(
         .get("nextOrigin")
         .and_then(Value::as_str)
         .map(|o| o.trim_end_matches('/').to_owned());
-    with_agent(&state, &admin_tenant(&uri), &id, |a| {
+    with_agent(&state, &tenant_param(&uri), &id, |a| {
         a.skills_page_loop = enabled;
         a.skills_next_origin = next_origin;
         Ok(())
@@ -446,6 +412,6 @@ async fn admin_skills_loop(
 }
 
 async fn admin_events(State(state): State<AppState>, uri: Uri) -> Response {
-    let events = with_store(&state, &admin_tenant(&uri), |s| s.events.clone());
+    let events = with_store(&state, &tenant_param(&uri), |s| s.events.clone());
     json_response(StatusCode::OK, &events)
 }

@@ -10,19 +10,17 @@
 //! `audit:read`.
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
-use crate::auth::Caller;
+use crate::routes::common::Api;
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::sync::lock;
-use crate::wire::{ApiError, FieldError, json_response, page_size, query_map};
+use crate::wire::{ApiError, FieldError, page_size, query_map};
 
 /// The routes of this module.
 pub(crate) fn routes() -> Router<AppState> {
@@ -39,12 +37,8 @@ fn decode_token(token: &str) -> Option<usize> {
     text.strip_prefix("o:")?.parse().ok()
 }
 
-async fn list_audit_logs(
-    State(state): State<AppState>,
-    caller: Caller,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::AuditRead)?;
+async fn list_audit_logs(api: Api, uri: Uri) -> Result<Response, ApiError> {
+    api.require(Permission::AuditRead)?;
     let query = query_map(uri.query());
     let limit = page_size(&query, 100, 1000)?;
     let offset = match query.get("pageToken").filter(|t| !t.is_empty()) {
@@ -64,10 +58,7 @@ async fn list_audit_logs(
         filter("action"),
     );
 
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
-        t.advance(state.clock.now_ms(), &state.clock);
+    api.read(|t, _| {
         let matching = t.audit.iter().filter(|e| {
             resource_type.is_none_or(|v| e.resource_type == v)
                 && resource_id.is_none_or(|v| &e.resource_id == v)
@@ -88,9 +79,8 @@ async fn list_audit_logs(
         {
             map.insert("nextPageToken".into(), json!(encode_token(next)));
         }
-        body
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(body)
+    })
 }
 
 #[cfg(test)]

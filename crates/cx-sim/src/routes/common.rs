@@ -1,15 +1,97 @@
-//! What the create handlers (`POST` executions, instances, data-action
+//! The opening every authenticated API handler shares ([`Api`]: the state
+//! and the caller, the scope check, the tenant brought up to now), what the
+//! create handlers (`POST` executions, instances, data-action
 //! jobs) share: answering a repeated `Idempotency-Key` with the stored body,
 //! remembering the body of a new resource under the key, and checking a
 //! body's variables against the workflow's declared ones; and what the list
 //! handlers share: the `{totalCount, items}` body of a first page.
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::routes::workflows::json_type;
-use crate::state::TenantState;
-use crate::wire::{ApiError, FieldError, created, replayed};
+use crate::auth::Caller;
+use crate::scopes::Permission;
+use crate::state::{AppState, TenantState};
+use crate::wire::{
+    ApiError, FieldError, created, idempotency_key, invalid_path, json_response, replayed,
+};
+
+/// The opening of an authenticated API handler, as one extractor: the
+/// simulator state, the caller behind the bearer token (rejects with 401
+/// `invalid_token`) and the route's path parameters `P`. Handlers get the
+/// parameters from [`Api::require`], which checks the scope first, then
+/// work on the caller's tenant with [`Api::tenant`], [`Api::read`] or
+/// [`Api::create`].
+pub(crate) struct Api<P = ()> {
+    /// The simulator state.
+    pub state: AppState,
+    /// Who called.
+    pub caller: Caller,
+    /// The path parameters, or why they did not parse.
+    path: Result<P, String>,
+}
+
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Api<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = state
+            .tokens
+            .authenticate(&parts.headers, state.clock.now_ms())?;
+        // Kept for `require`: a bad path answers only after the scope check.
+        let path = Path::<P>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| p)
+            .map_err(|rejection| rejection.body_text());
+        Ok(Self {
+            state: AppState::clone(state),
+            caller,
+            path,
+        })
+    }
+}
+
+impl<P: Clone> Api<P> {
+    /// The path parameters, once the caller holds `permission`: 403
+    /// `insufficient_scope` first, then 400 `invalid_parameter` for
+    /// parameters that did not parse.
+    pub(crate) fn require(&self, permission: Permission) -> Result<P, ApiError> {
+        self.caller.require(permission)?;
+        self.path.clone().map_err(invalid_path)
+    }
+
+    /// Runs `f` on the caller's tenant state brought up to the sim time
+    /// now (which `f` gets too).
+    pub(crate) fn tenant<T>(&self, f: impl FnOnce(&mut TenantState, u64) -> T) -> T {
+        self.state.with_tenant(&self.caller.tenant, f)
+    }
+
+    /// 200 with the JSON body `f` builds from the caller's tenant state.
+    pub(crate) fn read(
+        &self,
+        f: impl FnOnce(&mut TenantState, u64) -> Result<Value, ApiError>,
+    ) -> Result<Response, ApiError> {
+        let body = self.tenant(f)?;
+        Ok(json_response(StatusCode::OK, &body))
+    }
+
+    /// A `POST` creating a resource on `route`, idempotently under the
+    /// request's `Idempotency-Key` ([`idempotent_create`]); `create` gets
+    /// the tenant state and the sim time now.
+    pub(crate) fn create(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        create: impl FnOnce(&mut TenantState, u64) -> Result<(Value, String), ApiError>,
+    ) -> Result<Response, ApiError> {
+        let key = idempotency_key(headers);
+        self.tenant(|t, now| idempotent_create(t, route, key, |t| create(t, now)))
+    }
+}
 
 /// Create a resource on `route` idempotently, under the caller's tenant lock.
 ///
@@ -18,7 +100,7 @@ use crate::wire::{ApiError, FieldError, created, replayed};
 /// `create` validates and inserts the resource and returns its JSON body and
 /// `Location`; the body is remembered under `key` (when one was sent) and
 /// answered 201.
-pub(crate) fn idempotent_create(
+fn idempotent_create(
     t: &mut TenantState,
     route: &str,
     key: Option<&str>,
@@ -83,4 +165,40 @@ pub(crate) fn first_page<T>(
         }
     }
     json!({ "totalCount": total, "items": items })
+}
+
+/// `body[key]` when it is an object; `None` when it is absent or null, and
+/// when it is anything else, after pushing `type_mismatch` ("expected
+/// `what`, got `<type>`") onto `errors`.
+pub(crate) fn object_field<'b>(
+    body: &'b Map<String, Value>,
+    key: &str,
+    what: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'b Map<String, Value>> {
+    match body.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(other) => {
+            errors.push(FieldError::new(
+                key,
+                "type_mismatch",
+                format!("expected {what}, got {}", json_type(other)),
+            ));
+            None
+        }
+    }
+}
+
+/// The JSON type name of a value, for error messages.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }

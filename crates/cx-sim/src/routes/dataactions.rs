@@ -33,16 +33,13 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
-use crate::routes::admin::{parse, tenant_param};
-use crate::routes::common::idempotent_create;
-use crate::routes::workflows::json_type;
+use crate::routes::admin::{parse, parse_named, tenant_param};
+use crate::routes::common::{Api, json_type, object_field};
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::sync::lock;
-use crate::wire::{ApiError, FieldError, idempotency_key, json_object, json_response, path_param};
+use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
 const TIMEOUT_MS: std::ops::RangeInclusive<u64> = 1000..=60_000;
@@ -63,23 +60,12 @@ fn unknown_action(id: &str) -> ApiError {
     ApiError::not_found(format!("data action {id} not found"))
 }
 
-async fn get_action(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::DataActionRead)?;
-    let id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
-        t.data_actions
-            .actions
-            .get(&id)
-            .ok_or_else(|| unknown_action(&id))?
-            .definition_json()
-    };
-    Ok(json_response(StatusCode::OK, &body))
+async fn get_action(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::DataActionRead)?;
+    api.read(|t, _| {
+        let action = t.data_actions.actions.get(&id);
+        Ok(action.ok_or_else(|| unknown_action(&id))?.definition_json())
+    })
 }
 
 /// A validated execute request.
@@ -124,18 +110,9 @@ fn validate_execute(
             None
         }
     };
-    let input = match body.get("inputParameters") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "inputParameters",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
+    let input = object_field(body, "inputParameters", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
     for name in version.iter().flat_map(|v| &v.required_parameters) {
         if input.get(name).is_none_or(Value::is_null) {
             errors.push(FieldError::new(
@@ -145,22 +122,17 @@ fn validate_execute(
             ));
         }
     }
-    match body.get("environmentContext") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m.iter().filter(|(_, v)| !v.is_string()) {
-                errors.push(FieldError::new(
-                    format!("environmentContext.{k}"),
-                    "type_mismatch",
-                    format!("expected a string, got {}", json_type(v)),
-                ));
-            }
-        }
-        Some(other) => errors.push(FieldError::new(
-            "environmentContext",
+    let context = object_field(body, "environmentContext", "an object", &mut errors);
+    for (k, v) in context
+        .iter()
+        .flat_map(|m| m.iter())
+        .filter(|(_, v)| !v.is_string())
+    {
+        errors.push(FieldError::new(
+            format!("environmentContext.{k}"),
             "type_mismatch",
-            format!("expected an object, got {}", json_type(other)),
-        )),
+            format!("expected a string, got {}", json_type(v)),
+        ));
     }
     let timeout_ms = match body.get("executionTimeoutMs") {
         None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
@@ -186,31 +158,18 @@ fn validate_execute(
     }
 }
 
-async fn execute(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::DataActionExecute)?;
-    let action_id = path_param(path)?;
-    let key = idempotency_key(&headers);
+async fn execute(api: Api<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let action_id = api.require(Permission::DataActionExecute)?;
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/dataactions/{action_id}/execute");
-
-    let tenant = state.tenant(&caller.tenant);
-    let mut t = lock(&tenant);
-    // Stored responses are kept by sim time, which `advance` brings up to now.
-    t.advance(state.clock.now_ms(), &state.clock);
-    idempotent_create(&mut t, &route, key, |t| {
+    let Api { state, caller, .. } = &api;
+    api.create(&route, &headers, |t, now| {
         let action = t
             .data_actions
             .actions
             .get(&action_id)
             .ok_or_else(|| unknown_action(&action_id))?;
         let req = validate_execute(&body, action)?;
-        let now = state.clock.now_ms();
         let job = Job {
             id: format!("JOB-{}", uuid::Uuid::new_v4()),
             action_id: action_id.clone(),
@@ -234,16 +193,9 @@ async fn execute(
     })
 }
 
-async fn get_job(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::JobRead)?;
-    let (action_id, job_id) = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+async fn get_job(api: Api<(String, String)>) -> Result<Response, ApiError> {
+    let (action_id, job_id) = api.require(Permission::JobRead)?;
+    api.read(|t, now| {
         let job = t
             .data_actions
             .job(&job_id)
@@ -251,35 +203,25 @@ async fn get_job(
             .ok_or_else(|| {
                 ApiError::not_found(format!("job {job_id} of data action {action_id} not found"))
             })?;
-        job.to_json(state.clock.now_ms(), &state.clock)
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(job.to_json(now, &api.state.clock))
+    })
 }
 
-async fn list_jobs(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::JobRead)?;
-    let action_id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+async fn list_jobs(api: Api<String>) -> Result<Response, ApiError> {
+    let action_id = api.require(Permission::JobRead)?;
+    api.read(|t, now| {
         if !t.data_actions.actions.contains_key(&action_id) {
             return Err(unknown_action(&action_id));
         }
-        let now = state.clock.now_ms();
         let items: Vec<Value> = t
             .data_actions
             .jobs
             .iter()
             .filter(|j| j.action_id == action_id)
-            .map(|j| j.to_json(now, &state.clock))
+            .map(|j| j.to_json(now, &api.state.clock))
             .collect();
-        json!({ "totalCount": items.len(), "items": items })
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(json!({ "totalCount": items.len(), "items": items }))
+    })
 }
 
 async fn add_action(
@@ -287,14 +229,7 @@ async fn add_action(
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let action: DataActionFixture = parse(&body)?;
-    if action.id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_payload",
-            "id must not be empty",
-        ));
-    }
+    let action = parse_named(&body, "id", |a: &DataActionFixture| &a.id)?;
     state.add_data_action(&tenant_param(&uri), action);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -38,15 +38,15 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::history::{
     HistorySettings, Step, SyntheticHistory, fixtures, synthetic_steps, synthetic_timing,
 };
 use crate::history_filter::{Condition, Filter, parse_filter};
-use crate::routes::admin::parse;
+use crate::routes::admin::{parse, tenant_param};
+use crate::routes::common::Api;
 use crate::scopes::Permission;
 use crate::state::AppState;
-use crate::wire::{ApiError, FieldError, json_object, json_response, query_map};
+use crate::wire::{ApiError, FieldError, json_object, json_response};
 
 /// Days of history the endpoint keeps and accepts in filters (seed 003).
 const RETENTION_DAYS: i64 = 30;
@@ -200,12 +200,9 @@ fn ms_to_utc(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-async fn query(
-    State(state): State<AppState>,
-    caller: Caller,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::HistoryRead)?;
+async fn query(api: Api, body: Bytes) -> Result<Response, ApiError> {
+    api.require(Permission::HistoryRead)?;
+    let Api { state, caller, .. } = &api;
     let body = json_object(&body)?;
     let page = paging(&body)?;
     let now = state.clock.wall(state.clock.now_ms());
@@ -297,12 +294,7 @@ async fn set_synthetic(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let set: SyntheticHistory = parse(&body)?;
-    let query = query_map(uri.query());
-    let tenant = query
-        .get("tenant")
-        .filter(|t| !t.is_empty())
-        .map_or(crate::DEFAULT_TENANT, String::as_str);
-    state.history.set_synthetic(tenant, set);
+    state.history.set_synthetic(&tenant_param(&uri), set);
     Ok(StatusCode::NO_CONTENT)
 }
 

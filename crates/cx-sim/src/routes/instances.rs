@@ -20,25 +20,19 @@
 //! their slot in the concurrency limit).
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::{check_variables, first_page, idempotent_create};
-use crate::routes::workflows::{json_type, runnable_workflow};
+use crate::routes::common::{Api, check_variables, first_page, json_type, object_field};
+use crate::routes::workflows::runnable_workflow;
 use crate::scopes::Permission;
-use crate::state::{AppState, Instance, Workflow};
-use crate::sync::lock;
-use crate::wire::{
-    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
-    query_map,
-};
+use crate::state::AppState;
+use crate::wire::{ApiError, FieldError, json_object, page_size, query_map};
+use crate::workflows::{Instance, Workflow};
 
 /// Idempotency scope of instance creation.
 const ROUTE: &str = "POST /api/v2/workflows/instances";
@@ -96,52 +90,30 @@ fn validate_instance(
             }
         },
     };
-    let context = match body.get("context") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => {
-            check_variables(
-                map,
-                "context",
-                "a context",
-                &wf.fixture.context_variables,
-                context_type_ok,
-                &wf.fixture.id,
-                &mut errors,
-            );
-            map.clone()
-        }
-        Some(other) => {
+    let context = object_field(body, "context", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    check_variables(
+        &context,
+        "context",
+        "a context",
+        &wf.fixture.context_variables,
+        context_type_ok,
+        &wf.fixture.id,
+        &mut errors,
+    );
+    let metadata = object_field(body, "metadata", "an object of strings", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in &metadata {
+        if !value.is_string() {
             errors.push(FieldError::new(
-                "context",
+                format!("metadata.{key}"),
                 "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
+                format!("expected string, got {}", json_type(value)),
             ));
-            Map::new()
         }
-    };
-    let metadata = match body.get("metadata") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(map)) => {
-            for (key, value) in map {
-                if !value.is_string() {
-                    errors.push(FieldError::new(
-                        format!("metadata.{key}"),
-                        "type_mismatch",
-                        format!("expected string, got {}", json_type(value)),
-                    ));
-                }
-            }
-            map.clone()
-        }
-        Some(other) => {
-            errors.push(FieldError::new(
-                "metadata",
-                "type_mismatch",
-                format!("expected an object of strings, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
+    }
     if errors.is_empty() {
         Ok(InstanceRequest {
             priority,
@@ -168,14 +140,8 @@ fn instance_json(i: &Instance, clock: &Clock) -> Value {
     Value::Object(m)
 }
 
-async fn create_instance(
-    State(state): State<AppState>,
-    caller: Caller,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::InstanceCreate)?;
-    let key = idempotency_key(&headers);
+async fn create_instance(api: Api, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    api.require(Permission::InstanceCreate)?;
     let body = json_object(&body)?;
     let workflow_id = match body.get("workflowId") {
         Some(Value::String(id)) if !id.is_empty() => id.clone(),
@@ -188,11 +154,8 @@ async fn create_instance(
         }
     };
 
-    let tenant = state.tenant(&caller.tenant);
-    let mut t = lock(&tenant);
-    let now = state.clock.now_ms();
-    t.advance(now, &state.clock);
-    idempotent_create(&mut t, ROUTE, key, |t| {
+    let Api { state, caller, .. } = &api;
+    api.create(ROUTE, &headers, |t, now| {
         let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_instance(&body, wf)?;
         let limit = wf.max_concurrent_instances;
@@ -230,31 +193,18 @@ async fn create_instance(
     })
 }
 
-async fn get_instance(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::InstanceRead)?;
-    let id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
-        t.advance(state.clock.now_ms(), &state.clock);
+async fn get_instance(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::InstanceRead)?;
+    api.read(|t, _| {
         let inst = t
             .instance(&id)
             .ok_or_else(|| ApiError::not_found(format!("instance {id} not found")))?;
-        instance_json(inst, &state.clock)
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(instance_json(inst, &api.state.clock))
+    })
 }
 
-async fn list_instances(
-    State(state): State<AppState>,
-    caller: Caller,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::InstanceRead)?;
+async fn list_instances(api: Api, uri: Uri) -> Result<Response, ApiError> {
+    api.require(Permission::InstanceRead)?;
     let query = query_map(uri.query());
     let limit = page_size(&query, 25, 1000)?;
     let status = match query.get("status").map(|s| s.trim().to_ascii_uppercase()) {
@@ -270,17 +220,15 @@ async fn list_instances(
         }
     };
     let workflow_id = query.get("workflowId").filter(|w| !w.is_empty());
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
-        t.advance(state.clock.now_ms(), &state.clock);
+    api.read(|t, _| {
         let matching = t.instances.iter().filter(|i| {
             workflow_id.is_none_or(|w| &i.workflow_id == w)
                 && status.as_deref().is_none_or(|s| i.status() == s)
         });
-        first_page(matching, limit, |inst| instance_json(inst, &state.clock))
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(first_page(matching, limit, |inst| {
+            instance_json(inst, &api.state.clock)
+        }))
+    })
 }
 
 #[cfg(test)]

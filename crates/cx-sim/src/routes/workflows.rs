@@ -22,24 +22,18 @@
 //! RUNNING.
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
 use crate::clock::Clock;
-use crate::routes::common::{check_variables, first_page, idempotent_create};
+use crate::routes::common::{Api, check_variables, first_page, object_field};
 use crate::scopes::Permission;
-use crate::state::{AppState, Execution, TenantState, Workflow};
-use crate::sync::lock;
-use crate::wire::{
-    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
-    query_map,
-};
+use crate::state::{AppState, TenantState};
+use crate::wire::{ApiError, FieldError, json_object, page_size, query_map};
+use crate::workflows::{Execution, Workflow};
 
 /// Longest PENDING phase, in ms.
 const MAX_PENDING_MS: u64 = 50;
@@ -97,27 +91,19 @@ fn not_deployable(wf: &Workflow) -> ApiError {
     .field("status", json!(wf.fixture.status))
 }
 
-async fn get_workflow(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
-    let id = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let t = lock(&tenant);
+async fn get_workflow(api: Api<String>) -> Result<Response, ApiError> {
+    let id = api.require(Permission::WorkflowRead)?;
+    api.read(|t, _| {
         let wf = t.workflows.get(&id).ok_or_else(|| unknown_workflow(&id))?;
-        json!({
+        Ok(json!({
             "id": wf.fixture.id,
             "name": wf.fixture.name,
             "status": wf.fixture.status,
             "inputVariables": variables(&wf.fixture.input_variables),
             "contextVariables": variables(&wf.fixture.context_variables),
             "maxConcurrentInstances": wf.max_concurrent_instances,
-        })
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        }))
+    })
 }
 
 /// Whether `value` has the JSON type a seed-000 input variable declares
@@ -145,44 +131,22 @@ fn validate_execution(
     wf: &Workflow,
 ) -> Result<ExecutionRequest, ApiError> {
     let mut errors = Vec::new();
-    let input = match body.get("input") {
-        Some(Value::Object(map)) => {
-            check_variables(
-                map,
-                "input",
-                "an input",
-                &wf.fixture.input_variables,
-                input_type_ok,
-                &wf.fixture.id,
-                &mut errors,
-            );
-            map.clone()
-        }
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new("input", "required", "input is required"));
-            Map::new()
-        }
-        Some(other) => {
-            errors.push(FieldError::new(
-                "input",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            Map::new()
-        }
-    };
-    let context = match body.get("context") {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(map.clone()),
-        Some(other) => {
-            errors.push(FieldError::new(
-                "context",
-                "type_mismatch",
-                format!("expected an object, got {}", json_type(other)),
-            ));
-            None
-        }
-    };
+    if body.get("input").is_none_or(Value::is_null) {
+        errors.push(FieldError::new("input", "required", "input is required"));
+    }
+    let input = object_field(body, "input", "an object", &mut errors)
+        .cloned()
+        .unwrap_or_default();
+    check_variables(
+        &input,
+        "input",
+        "an input",
+        &wf.fixture.input_variables,
+        input_type_ok,
+        &wf.fixture.id,
+        &mut errors,
+    );
+    let context = object_field(body, "context", "an object", &mut errors).cloned();
     let priority = match body.get("priority") {
         None | Some(Value::Null) => "NORMAL".to_owned(),
         Some(Value::String(p)) if matches!(p.as_str(), "LOW" | "NORMAL" | "HIGH") => p.clone(),
@@ -206,37 +170,16 @@ fn validate_execution(
     }
 }
 
-/// The JSON type name of a value, for error messages.
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 async fn create_execution(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
+    api: Api<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::ExecutionCreate)?;
-    let workflow_id = path_param(path)?;
-    let key = idempotency_key(&headers);
+    let workflow_id = api.require(Permission::ExecutionCreate)?;
     let body = json_object(&body)?;
     let route = format!("POST /api/v2/workflows/{workflow_id}/executions");
-
-    let tenant = state.tenant(&caller.tenant);
-    let mut t = lock(&tenant);
-    let now = state.clock.now_ms();
-    t.advance(now, &state.clock);
-    idempotent_create(&mut t, &route, key, |t| {
+    let Api { state, caller, .. } = &api;
+    api.create(&route, &headers, |t, now| {
         let wf = runnable_workflow(t, &workflow_id)?;
         let req = validate_execution(&body, wf)?;
         let duration_ms = wf.duration_ms;
@@ -284,18 +227,9 @@ fn execution_json(e: &Execution, now: u64, clock: &Clock) -> Value {
     Value::Object(m)
 }
 
-async fn get_execution(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<(String, String)>, PathRejection>,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
-    let (workflow_id, execution_id) = path_param(path)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
-        let now = state.clock.now_ms();
-        t.advance(now, &state.clock);
+async fn get_execution(api: Api<(String, String)>) -> Result<Response, ApiError> {
+    let (workflow_id, execution_id) = api.require(Permission::WorkflowRead)?;
+    api.read(|t, now| {
         let exec = t
             .execution(&execution_id)
             .filter(|e| e.workflow_id == workflow_id)
@@ -304,9 +238,8 @@ async fn get_execution(
                     "execution {execution_id} of workflow {workflow_id} not found"
                 ))
             })?;
-        execution_json(exec, now, &state.clock)
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(execution_json(exec, now, &api.state.clock))
+    })
 }
 
 /// Parses a `status` filter for executions: `running` (PENDING + RUNNING),
@@ -334,32 +267,23 @@ fn execution_status_filter(raw: Option<&String>) -> Result<Option<Vec<&'static s
     Ok(Some(statuses.to_vec()))
 }
 
-async fn list_executions(
-    State(state): State<AppState>,
-    caller: Caller,
-    path: Result<Path<String>, PathRejection>,
-    uri: Uri,
-) -> Result<Response, ApiError> {
-    caller.require(Permission::WorkflowRead)?;
-    let workflow_id = path_param(path)?;
+async fn list_executions(api: Api<String>, uri: Uri) -> Result<Response, ApiError> {
+    let workflow_id = api.require(Permission::WorkflowRead)?;
     let query = query_map(uri.query());
     let filter = execution_status_filter(query.get("status"))?;
     let limit = page_size(&query, 100, 1000)?;
-    let tenant = state.tenant(&caller.tenant);
-    let body = {
-        let mut t = lock(&tenant);
+    api.read(|t, now| {
         if !t.workflows.contains_key(&workflow_id) {
             return Err(unknown_workflow(&workflow_id));
         }
-        let now = state.clock.now_ms();
-        t.advance(now, &state.clock);
         let matching = t.executions.iter().filter(|e| {
             e.workflow_id == workflow_id
                 && filter.as_ref().is_none_or(|f| f.contains(&e.status(now)))
         });
-        first_page(matching, limit, |e| execution_json(e, now, &state.clock))
-    };
-    Ok(json_response(StatusCode::OK, &body))
+        Ok(first_page(matching, limit, |e| {
+            execution_json(e, now, &api.state.clock)
+        }))
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{Ctx, Sim, fetch, http, send_json, token};
+use crate::support::{Ctx, Sim, fetch, http, post_twice, send_json, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -196,18 +196,8 @@ async fn the_first_shift_is_active_now() {
 async fn events_are_kept_and_replayed_by_idempotency_key() {
     let ctx = Ctx::new().await;
     let event = json!({"eventType": "agent.availability.changed", "data": {"agentId": AGENT}});
-    let send = || {
-        ctx.http
-            .post(ctx.url("/api/v2/events/publish"))
-            .bearer_auth(&ctx.token)
-            .header("idempotency-key", "evt-key-1")
-            .json(&event)
-            .send()
-    };
-    let first: Value = send().await.unwrap().json().await.unwrap();
-    let again = send().await.unwrap();
-    assert_eq!(again.status(), StatusCode::ACCEPTED);
-    let again: Value = again.json().await.unwrap();
+    let path = "/api/v2/events/publish";
+    let [first, again] = post_twice(&ctx, path, "evt-key-1", &event, StatusCode::ACCEPTED).await;
     assert_eq!(first["eventId"], again["eventId"]);
     let events: Value = send_json(ctx.http.get(ctx.url("/_sim/events"))).await;
     assert_eq!(events.as_array().unwrap().len(), 1);

@@ -188,13 +188,7 @@ async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_token");
 
-    let fresh = token(
-        &ctx.http,
-        &ctx.sim,
-        DEFAULT_CLIENT_ID,
-        DEFAULT_CLIENT_SECRET,
-    )
-    .await;
+    let fresh = token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
     let get = |t: String| {
         let req = ctx.http.get(ctx.url(&path)).bearer_auth(t);
         async move { req.send().await.unwrap().status() }
@@ -202,13 +196,7 @@ async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
     assert_eq!(get(fresh.clone()).await, StatusCode::OK);
     ctx.sim.revoke_tokens();
     assert_eq!(get(fresh).await, StatusCode::UNAUTHORIZED);
-    let after = token(
-        &ctx.http,
-        &ctx.sim,
-        DEFAULT_CLIENT_ID,
-        DEFAULT_CLIENT_SECRET,
-    )
-    .await;
+    let after = token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
     assert_eq!(get(after).await, StatusCode::OK);
 }
 
@@ -572,13 +560,7 @@ async fn password_grant_errors_are_oauth_answers() {
 #[tokio::test]
 async fn business_unit_paths_are_case_insensitive_with_any_version() {
     let ctx = Ctx::new().await;
-    let tenant_b = token(
-        &ctx.http,
-        &ctx.sim,
-        TENANT_B_CLIENT_ID,
-        TENANT_B_CLIENT_SECRET,
-    )
-    .await;
+    let tenant_b = token_for(&ctx, TENANT_B_CLIENT_ID, TENANT_B_CLIENT_SECRET).await;
     for (path, token, status, tenant) in [
         (
             "/inContactAPI/services/v23.0/business-unit",

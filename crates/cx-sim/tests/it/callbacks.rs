@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use bytes::Bytes;
+use cx_sim::CallbackAttempt;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -82,14 +83,19 @@ async fn a_finished_instance_is_posted_signed_and_retried_until_accepted() {
     let id = create_instance(&ctx).await;
     ctx.sim.advance_clock(Duration::from_secs(1));
 
-    let mut log = Vec::new();
-    for _ in 0..100 {
-        log = deliveries(&ctx).await;
-        if log.iter().any(|a| a["delivered"] == true) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let waited = ctx
+        .sim
+        .wait_for_deliveries(Duration::from_secs(30), |log| {
+            log.iter().any(|a| a.delivered)
+        })
+        .await
+        .unwrap();
+    // The admin route lists the same attempts, in the wire format.
+    let log = deliveries(&ctx).await;
+    assert_eq!(
+        serde_json::from_value::<Vec<CallbackAttempt>>(Value::Array(log.clone())).unwrap(),
+        waited
+    );
     let attempts: Vec<(u64, Value)> = log
         .iter()
         .map(|a| (a["attempt"].as_u64().unwrap(), a["status"].clone()))

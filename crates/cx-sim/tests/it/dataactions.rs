@@ -169,19 +169,7 @@ async fn invalid_payloads_are_rejected_naming_the_field() {
 async fn idempotency_key_replays_the_first_job() {
     let ctx = Ctx::new().await;
     let path = format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/execute");
-    let mut bodies = Vec::new();
-    for _ in 0..2 {
-        let resp = fetch(
-            ctx.http
-                .post(ctx.url(&path))
-                .bearer_auth(&ctx.token)
-                .header("Idempotency-Key", "k-1")
-                .json(&seed_body()),
-        )
-        .await;
-        assert_eq!(resp.status(), StatusCode::CREATED);
-        bodies.push(resp.json::<Value>().await.unwrap());
-    }
+    let bodies = post_twice(&ctx, &path, "k-1", &seed_body(), StatusCode::CREATED).await;
     assert_eq!(bodies[0], bodies[1]);
     let list = seed_jobs(&ctx).await;
     assert_eq!(list["totalCount"], 1);
@@ -191,13 +179,7 @@ async fn idempotency_key_replays_the_first_job() {
 #[tokio::test]
 async fn scopes_are_the_seeds() {
     let ctx = Ctx::new().await;
-    let token = token(
-        &ctx.http,
-        &ctx.sim,
-        READONLY_CLIENT_ID,
-        READONLY_CLIENT_SECRET,
-    )
-    .await;
+    let token = token_for(&ctx, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET).await;
     let resp = fetch(
         ctx.http
             .post(ctx.url(&format!(

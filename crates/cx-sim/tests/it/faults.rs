@@ -21,6 +21,20 @@ async fn execution_count(ctx: &Ctx) -> u64 {
     list["totalCount"].as_u64().unwrap()
 }
 
+/// `fault` on the next request to `route` only.
+fn fault_once(ctx: &Ctx, route: &str, fault: Fault) {
+    ctx.sim
+        .set_faults(vec![FaultRule::new(route, fault).with_times(1)]);
+}
+
+/// A plain status fault: `status`, no `Retry-After`.
+fn status(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
+}
+
 #[tokio::test]
 async fn status_faults_carry_retry_after_in_both_forms() {
     let ctx = Ctx::new().await;
@@ -31,16 +45,14 @@ async fn status_faults_carry_retry_after_in_both_forms() {
         (500, None),
     ];
     for (status, retry_after) in cases {
-        ctx.sim.set_faults(vec![
-            FaultRule::new(
-                "GET /api/v2/workflows/*",
-                Fault::Status {
-                    status,
-                    retry_after,
-                },
-            )
-            .with_times(1),
-        ]);
+        fault_once(
+            &ctx,
+            "GET /api/v2/workflows/*",
+            Fault::Status {
+                status,
+                retry_after,
+            },
+        );
         let resp = ctx.get(&workflow_path()).await;
         assert_eq!(resp.status().as_u16(), status);
         let header = resp
@@ -86,14 +98,7 @@ async fn status_faults_carry_retry_after_in_both_forms() {
 
 #[tokio::test]
 async fn status_fault_before_processing_changes_nothing() {
-    let ctx = Ctx::with_fault(
-        "POST /api/v2/workflows/*/executions",
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    )
-    .await;
+    let ctx = Ctx::with_fault("POST /api/v2/workflows/*/executions", status(503)).await;
     let resp = ctx
         .post(&executions_path(), &json!({"input": seed_input(1)}))
         .await;
@@ -104,16 +109,14 @@ async fn status_fault_before_processing_changes_nothing() {
 #[tokio::test]
 async fn token_endpoint_can_be_faulted() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /oauth/token",
-            Fault::Status {
-                status: 503,
-                retry_after: Some(RetryAfter::Seconds(1)),
-            },
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "POST /oauth/token",
+        Fault::Status {
+            status: 503,
+            retry_after: Some(RetryAfter::Seconds(1)),
+        },
+    );
     let send = || {
         ctx.http
             .post(ctx.url("/oauth/token"))
@@ -150,13 +153,11 @@ async fn latency_delays_the_response() {
 #[tokio::test]
 async fn connection_reset_gives_a_connection_level_error_and_no_mutation() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::ConnectionReset,
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "POST /api/v2/workflows/*/executions",
+        Fault::ConnectionReset,
+    );
     let err = ctx
         .http
         .post(ctx.url(&executions_path()))
@@ -207,9 +208,7 @@ async fn connection_reset_is_a_tcp_reset_on_the_wire() {
 #[tokio::test]
 async fn truncated_body_fails_while_reading_the_body() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new("GET /api/v2/workflows/*", Fault::TruncatedBody).with_times(1),
-    ]);
+    fault_once(&ctx, "GET /api/v2/workflows/*", Fault::TruncatedBody);
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let declared = resp.content_length().unwrap();
@@ -250,29 +249,22 @@ async fn stalled_body_sends_the_head_first() {
 #[tokio::test]
 async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::StatusAfterProcessing { status: 500 },
-        )
-        .with_times(1),
-    ]);
-    let send = || {
-        ctx.http
-            .post(ctx.url(&executions_path()))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", "retry-me")
-            .json(&json!({"input": seed_input(1)}))
-            .send()
-    };
-    let lost = send().await.unwrap();
+    fault_once(
+        &ctx,
+        "POST /api/v2/workflows/*/executions",
+        Fault::StatusAfterProcessing { status: 500 },
+    );
+    let body = json!({"input": seed_input(1)});
+    let path = executions_path();
+    let send = || post_keyed(&ctx, &path, "retry-me", &body);
+    let lost = send().await;
     assert_eq!(lost.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body: Value = lost.json().await.unwrap();
     assert_eq!(body["error"], "injected_fault");
     // The execution exists although the client never saw its id...
     assert_eq!(execution_count(&ctx).await, 1);
     // ...and a retry with the same key gets it instead of a duplicate.
-    let retry = send().await.unwrap();
+    let retry = send().await;
     assert_eq!(retry.status(), StatusCode::CREATED);
     let retry: Value = retry.json().await.unwrap();
     let list: Value = ctx.get_json(&executions_path()).await;
@@ -296,15 +288,8 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
 
 async fn fault_pattern(seed: u64) -> Vec<u16> {
     let ctx = Ctx::start(Sim::builder().seed(seed).faults(vec![
-            FaultRule::new(
-                "GET /api/**",
-                Fault::Status {
-                    status: 503,
-                    retry_after: None,
-                },
-            )
-            .with_probability(0.5),
-        ]))
+        FaultRule::new("GET /api/**", status(503)).with_probability(0.5),
+    ]))
     .await;
     let mut out = Vec::new();
     for _ in 0..40 {
@@ -331,30 +316,9 @@ async fn same_seed_gives_the_same_fault_pattern() {
 async fn first_matching_rule_that_fires_wins() {
     let ctx = Ctx::new().await;
     ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "GET /api/v2/audit/logs",
-            Fault::Status {
-                status: 502,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
-        FaultRule::new(
-            "*",
-            Fault::Status {
-                status: 418,
-                retry_after: None,
-            },
-        )
-        .with_probability(0.0),
-        FaultRule::new(
-            "GET /api/**",
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new("GET /api/v2/audit/logs", status(502)).with_times(1),
+        FaultRule::new("*", status(418)).with_probability(0.0),
+        FaultRule::new("GET /api/**", status(503)).with_times(1),
     ]);
     let statuses = [
         ctx.get("/api/v2/audit/logs").await.status().as_u16(),
@@ -404,15 +368,13 @@ async fn a_request_the_client_gave_up_on_still_completes_server_side() {
 #[tokio::test]
 async fn report_status_rewrites_the_status_field_only() {
     let ctx = Ctx::new().await;
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "GET /api/v2/workflows/*",
-            Fault::ReportStatus {
-                value: "SUSPENDED".to_owned(),
-            },
-        )
-        .with_times(1),
-    ]);
+    fault_once(
+        &ctx,
+        "GET /api/v2/workflows/*",
+        Fault::ReportStatus {
+            value: "SUSPENDED".to_owned(),
+        },
+    );
     let resp = ctx.get(&workflow_path()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let body: Value = resp.json().await.unwrap();

@@ -106,20 +106,14 @@ async fn invalid_instance_payloads_name_the_field() {
         let details = err["details"].as_array().unwrap();
         assert!(details.iter().any(|d| d["field"] == field), "{body}: {err}");
     }
-    let resp = ctx
-        .post(
-            "/api/v2/workflows/instances",
-            &json!({"workflowId": "wf_nope", "priority": 1, "context": {}}),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = ctx
-        .post(
-            "/api/v2/workflows/instances",
-            &json!({"workflowId": "wf_draft_0001", "priority": 1, "context": {}}),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
+    for (workflow, status) in [
+        ("wf_nope", StatusCode::NOT_FOUND),
+        ("wf_draft_0001", StatusCode::CONFLICT),
+    ] {
+        let body = json!({"workflowId": workflow, "priority": 1, "context": {}});
+        let resp = ctx.post("/api/v2/workflows/instances", &body).await;
+        assert_eq!(resp.status(), status, "{workflow}");
+    }
 }
 
 #[tokio::test]
@@ -216,18 +210,9 @@ async fn list_instances_filters() {
 #[tokio::test]
 async fn instance_idempotency_key_replays() {
     let ctx = Ctx::new().await;
-    let send = || {
-        ctx.http
-            .post(ctx.url("/api/v2/workflows/instances"))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", "inst-key")
-            .json(&json!({"workflowId": SEED_WORKFLOW_ID, "priority": 1, "context": {}}))
-            .send()
-    };
-    let a: Value = send().await.unwrap().json().await.unwrap();
-    let b = send().await.unwrap();
-    assert_eq!(b.status(), StatusCode::CREATED);
-    let b: Value = b.json().await.unwrap();
+    let body = json!({"workflowId": SEED_WORKFLOW_ID, "priority": 1, "context": {}});
+    let path = "/api/v2/workflows/instances";
+    let [a, b] = post_twice(&ctx, path, "inst-key", &body, StatusCode::CREATED).await;
     assert_eq!(a["id"], b["id"]);
     let list = ctx.get_json("/api/v2/workflows/instances").await;
     assert_eq!(list["totalCount"], 1);

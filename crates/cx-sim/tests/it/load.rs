@@ -140,13 +140,7 @@ async fn memory_stays_bounded_by_the_retention() {
         peak.audit_entries = peak.audit_entries.max(s.audit_entries);
     }
     for _ in 0..1000 {
-        token(
-            &ctx.http,
-            &ctx.sim,
-            DEFAULT_CLIENT_ID,
-            DEFAULT_CLIENT_SECRET,
-        )
-        .await;
+        token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
         peak.tokens = peak.tokens.max(ctx.sim.store_sizes(tenant).tokens);
     }
     eprintln!("peak sizes over 1000 executions, 300 jobs, 1000 tokens: {peak:?}");
@@ -162,13 +156,7 @@ async fn memory_stays_bounded_by_the_retention() {
     // Two hours later everything finished has aged out (with a fresh token:
     // the token storm evicted the first one).
     ctx.sim.advance_clock(Duration::from_secs(2 * 3600));
-    let fresh = token(
-        &ctx.http,
-        &ctx.sim,
-        DEFAULT_CLIENT_ID,
-        DEFAULT_CLIENT_SECRET,
-    )
-    .await;
+    let fresh = token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
     let ctx = Ctx {
         token: fresh,
         ..ctx

@@ -275,23 +275,17 @@ async fn invalid_payloads_get_400_naming_the_field() {
 async fn idempotency_key_returns_the_same_execution() {
     let ctx = Ctx::new().await;
     let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}/executions");
-    let send = |key: &'static str| {
-        ctx.http
-            .post(ctx.url(&path))
-            .bearer_auth(&ctx.token)
-            .header("Idempotency-Key", key)
-            .json(&json!({"input": seed_input(42)}))
-            .send()
-    };
-    let first = send("key-1").await.unwrap();
+    let body = json!({"input": seed_input(42)});
+    let send = |key: &'static str| post_keyed(&ctx, &path, key, &body);
+    let first = send("key-1").await;
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    let again = send("key-1").await.unwrap();
+    let again = send("key-1").await;
     assert_eq!(again.status(), StatusCode::CREATED);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
-    let other: Value = send("key-2").await.unwrap().json().await.unwrap();
+    let other: Value = send("key-2").await.json().await.unwrap();
     assert_ne!(other["id"], first["id"]);
 
     let list: Value = ctx.get_json(&path).await;
@@ -334,13 +328,7 @@ async fn tenants_are_isolated() {
     let ctx = Ctx::new().await;
     let created = ctx.execute(SEED_WORKFLOW_ID, seed_input(1)).await;
     let id = created["id"].as_str().unwrap();
-    let b = token(
-        &ctx.http,
-        &ctx.sim,
-        TENANT_B_CLIENT_ID,
-        TENANT_B_CLIENT_SECRET,
-    )
-    .await;
+    let b = token_for(&ctx, TENANT_B_CLIENT_ID, TENANT_B_CLIENT_SECRET).await;
     let resp = fetch(
         ctx.http
             .get(ctx.url(&format!(

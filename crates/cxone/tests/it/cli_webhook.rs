@@ -1,12 +1,12 @@
 //! `cx webhook serve` (seed 001 step 4) as a user runs it: signed deliveries
 //! only, each instance audited once; and the whole loop — `cx workflow
-//! trigger` against `cx sim serve`, whose completion callback reaches the
+//! trigger` against a simulator, whose completion callback reaches the
 //! receiver — ending in exactly one WORKFLOW_COMPLETED record.
 
 // Tests unwrap: a panic with the value is the failure report.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::*;
 use cx_audit::signing::{SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
@@ -175,27 +175,31 @@ fn a_missing_secret_variable_is_refused_at_start() {
     assert!(err.contains("CX_UNSET_SECRET_VAR"), "{err}");
 }
 
-#[test]
-fn a_triggered_instance_ends_as_exactly_one_completed_record() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_triggered_instance_ends_as_exactly_one_completed_record() {
+    let sim = cx_sim::Sim::start().await.unwrap();
     let sim_dir = tempfile::tempdir().unwrap();
     let hook_dir = tempfile::tempdir().unwrap();
-    let sim = serve(sim_dir.path(), "loop-client", "loop-secret");
     let hook = webhook(hook_dir.path());
-    let registration = json!({"url": hook.url, "secret": SECRET}).to_string();
-    let (status, answer) = request(&sim.url, "POST", "/_sim/callbacks", &[], &registration);
-    assert_eq!(status, 201, "{answer}");
+    sim.register_callback(&hook.url, SECRET, cx_sim::DEFAULT_TENANT)
+        .unwrap();
 
-    let (code, out, err) = run(cx(sim_dir.path())
-        .env("CXONE_API_URL", &sim.url)
-        .env("CXONE_CLIENT_ID", "loop-client")
-        .env("CXONE_CLIENT_SECRET", "loop-secret")
+    // `cx` blocks on its own process: off the runtime serving the simulator.
+    let mut trigger = cx(sim_dir.path());
+    trigger
+        .env("CXONE_API_URL", sim.base_url())
+        .env("CXONE_CLIENT_ID", cx_sim::DEFAULT_CLIENT_ID)
+        .env("CXONE_CLIENT_SECRET", cx_sim::DEFAULT_CLIENT_SECRET)
         .args([
             "workflow",
             "trigger",
             WF,
             "--var",
             "customerId:string=CUST-7",
-        ]));
+        ]);
+    let (code, out, err) = tokio::task::spawn_blocking(move || run(&mut trigger))
+        .await
+        .unwrap();
     assert_eq!(code, 0, "{err}");
     let instance = out
         .split_whitespace()
@@ -204,29 +208,19 @@ fn a_triggered_instance_ends_as_exactly_one_completed_record() {
         .trim_end_matches(|c: char| !c.is_alphanumeric())
         .to_owned();
 
-    let audit = hook_dir.path().join("audit");
     // Wait until the simulator saw the delivery acknowledged: it retries
     // only an unacknowledged one, so no duplicate can follow, and the
     // receiver wrote the record before acknowledging.
-    let delivered = || {
-        let (_, log) = request(&sim.url, "GET", "/_sim/callbacks/deliveries", &[], "");
-        serde_json::from_str::<Vec<Value>>(&log)
-            .is_ok_and(|l| l.iter().any(|a| a["delivered"] == true))
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !delivered() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let records = completed_records(&audit);
+    let log = sim
+        .wait_for_deliveries(Duration::from_secs(20), |log| {
+            log.iter().any(|a| a.delivered)
+        })
+        .await
+        .unwrap();
+    let records = completed_records(&hook_dir.path().join("audit"));
     assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0].payload()["instanceId"], instance.as_str());
     assert_eq!(records[0].payload()["status"], "COMPLETED");
     assert_eq!(records[0].payload()["erpSync"]["customerData"], "CUST-7");
-    let (_, log) = request(&sim.url, "GET", "/_sim/callbacks/deliveries", &[], "");
-    let log: Vec<Value> = serde_json::from_str(&log).unwrap();
-    assert_eq!(
-        log.iter().filter(|a| a["delivered"] == true).count(),
-        1,
-        "{log:?}"
-    );
+    assert_eq!(log.iter().filter(|a| a.delivered).count(), 1, "{log:?}");
 }
