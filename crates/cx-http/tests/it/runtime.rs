@@ -4,13 +4,17 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use std::time::{Duration, Instant};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::support::{WF, client, client_with, fast_config, sent};
 use cx_http::{BreakerConfig, Config, ErrorKind, PageFields, RateLimit, RetryBudgetConfig};
 use cx_sim::{Fault, FaultRule, RetryAfter, Sim};
 use futures::TryStreamExt;
 use serde_json::json;
+use tokio::sync::Notify;
+use tracing::span;
 
 fn status(status: u16, retry_after: Option<RetryAfter>) -> Fault {
     Fault::Status {
@@ -289,6 +293,37 @@ async fn the_total_deadline_bounds_a_call() {
     assert_eq!(sent(&sim, "GET", WF).len() as u32, err.attempts());
 }
 
+/// A tracing subscriber that wakes one waiter on `Notify` each time the
+/// runtime logs "retrying" (after it recorded a 429's pause, before it waits).
+/// Installed per thread: `#[tokio::test]` runs everything on the test thread.
+struct OnRetry(Arc<Notify>);
+
+impl tracing::Subscriber for OnRetry {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct IsRetrying(bool);
+        impl tracing::field::Visit for IsRetrying {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                self.0 |= field.name() == "message" && format!("{value:?}") == "retrying";
+            }
+        }
+        let mut seen = IsRetrying(false);
+        event.record(&mut seen);
+        if seen.0 {
+            self.0.notify_one();
+        }
+    }
+    fn enter(&self, _: &span::Id) {}
+    fn exit(&self, _: &span::Id) {}
+}
+
 #[tokio::test]
 async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
     let sim = Sim::start().await.unwrap();
@@ -302,9 +337,13 @@ async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
         )
         .with_times(1),
     ]);
+    // The 5 follow-ups start once the client has taken in the 429 (it logs
+    // "retrying" right after recording the host's pause), not before.
+    let retrying = Arc::new(Notify::new());
+    let _log = tracing::subscriber::set_default(OnRetry(Arc::clone(&retrying)));
     let first = api.get(WF).send();
     let tasks = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        retrying.notified().await;
         let calls = (0..5).map(|_| api.get(WF).send());
         futures::future::join_all(calls).await
     };
@@ -369,13 +408,26 @@ async fn the_client_side_rate_limit_spaces_requests() {
     let config = fast_config(&sim).with_rate_limit(RateLimit::new(10, 1));
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
-    let started = Instant::now();
+    sim.clear_journal();
     let calls = (0..10).map(|_| api.get(WF).send());
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
-    // 10 more requests at 10/s with no burst take at least ~0.9 s.
-    assert!(started.elapsed() >= Duration::from_millis(850));
+    // The server saw 10 requests at 10/s with no burst: 9 intervals of
+    // 100 ms (less jitter)...
+    let at = arrivals(&sim);
+    let span = at[9] - at[0];
+    assert!(span >= 800, "{at:?}");
+    // ... not 1/s, which would spread them over 9 s (a generous bound on the
+    // server's record, 5 times the expected span).
+    assert!(span < 4_500, "{at:?}");
+}
+
+/// Arrival times (sim ms) of the GETs of [`WF`] in the journal, sorted.
+fn arrivals(sim: &Sim) -> Vec<u64> {
+    let mut at: Vec<u64> = sent(sim, "GET", WF).iter().map(|e| e.at_ms).collect();
+    at.sort_unstable();
+    at
 }
 
 #[tokio::test]
@@ -384,17 +436,21 @@ async fn the_concurrency_limit_bounds_requests_in_flight() {
     let config = fast_config(&sim).with_max_in_flight(2);
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
+    sim.clear_journal();
     sim.set_faults(vec![FaultRule::new(
         format!("GET {WF}"),
-        Fault::Latency { ms: 200 },
+        Fault::Latency { ms: 300 },
     )]);
-    let started = Instant::now();
     let calls = (0..6).map(|_| api.get(WF).send());
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
-    // 6 calls of 200 ms, 2 at a time: at least 3 rounds.
-    assert!(started.elapsed() >= Duration::from_millis(580));
+    // 6 calls of 300 ms: never a third in flight (request i + 2 arrives
+    // only after i or i + 1 was answered, 300 ms after i arrived)...
+    let at = arrivals(&sim);
+    assert!(at.windows(3).all(|w| w[2] - w[0] >= 299), "{at:?}");
+    // ... but two at once: some request arrived while another was held.
+    assert!(at.windows(2).any(|w| w[1] - w[0] < 300), "{at:?}");
 }
 
 #[tokio::test]
