@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Served, WF, cx, journal, run};
+use crate::support::{Line, Served, WF, cx, journal, run};
 use serde_json::Value;
 
 const KEY_ID: &str = "CLIKEY0001=";
@@ -133,25 +133,17 @@ fn login_with_a_secret_from_a_command_and_a_failing_command_is_named() {
         0o644,
     );
     let (code, out, err) = run(cx(dir.path())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "login",
-            "--output",
-            "json",
-        ])
+        .arg("--config")
+        .arg(&config)
+        .line("login --output json")
         .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["apiUrl"], sim.url.as_str());
 
     let (code, out, err) = run(cx(dir.path())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--profile",
-            "broken",
-            "login",
-        ])
+        .arg("--config")
+        .arg(&config)
+        .line("--profile broken login")
         .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
     assert_eq!(code, 1, "{out}");
     assert!(

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{WF, cx, finish, journal, serve, sim_get, spawn_server};
+use crate::support::{Line, WF, cx, finish, journal, serve, sim_get, spawn_server};
 use cx_redis::testing::RedisServer;
 use serde_json::Value;
 
@@ -107,16 +107,9 @@ fn twenty_workers_times_fifty_runs_share_one_token() {
     const RUNS: usize = 50;
     let redis = RedisServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let served = spawn_server(cx(dir.path()).args([
-        "sim",
-        "serve",
-        "--client-id",
-        "fleet-client",
-        "--client-secret",
-        "fleet-secret",
-        "--journal-capacity",
-        "100000",
-    ]));
+    let served = spawn_server(cx(dir.path()).line(
+        "sim serve --client-id fleet-client --client-secret fleet-secret --journal-capacity 100000",
+    ));
     let run = |redis_url: &str| {
         let mut cmd = cx(dir.path());
         tenant(&mut cmd, &served.url, redis_url)
