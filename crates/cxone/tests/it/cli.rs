@@ -5,8 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::{Line, WF, cx, journal, run, serve, wf};
-use serde_json::Value;
+use crate::support::{Line, WF, cx, journal, json, run, serve, wf};
 
 #[test]
 fn workflow_run_json_with_no_tenant_prints_a_completed_execution() {
@@ -17,7 +16,7 @@ fn workflow_run_json_with_no_tenant_prints_a_completed_execution() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("embedded simulator"), "{err}");
     assert!(out.contains("\"status\": \"COMPLETED\""), "{out}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         doc["output"]["echo"]["priorityScore"], 85,
         "coerced to a number"
@@ -387,22 +386,22 @@ fn malformed_flag_values_exit_2_before_anything_starts() {
     let run_wf = ["workflow", "run", WF];
     let trigger = ["workflow", "trigger", WF];
     let da = ["dataaction", "run", "DA-123456", "--version", "v2.1.0"];
-    let cases: &[(&[&str], &[&str], &str)] = &[
-        (&run_wf, &["--input", "customerId"], "--input"),
-        (&run_wf, &["--input", "=CUST-1"], "--input"),
-        (&run_wf, &["--map", "queue"], "--map"),
-        (&run_wf, &["--context", "channel"], "--context"),
-        (&trigger, &["--var", "customerId=C1"], "--var"),
-        (&trigger, &["--var", "customerId:decimal=1.5"], "decimal"),
-        (&trigger, &["--var", ":string=x"], "--var"),
-        (&trigger, &["--metadata", "source"], "--metadata"),
-        (&da, &["--param", "customerId"], "--param"),
-        (&da, &["--env", "region"], "--env"),
-        (&da, &["--extract", "riskScore"], "--extract"),
-        (&da, &["--extract", "riskScore=assessment.["], "--extract"),
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&run_wf, "--input customerId", "--input"),
+        (&run_wf, "--input =CUST-1", "--input"),
+        (&run_wf, "--map queue", "--map"),
+        (&run_wf, "--context channel", "--context"),
+        (&trigger, "--var customerId=C1", "--var"),
+        (&trigger, "--var customerId:decimal=1.5", "decimal"),
+        (&trigger, "--var :string=x", "--var"),
+        (&trigger, "--metadata source", "--metadata"),
+        (&da, "--param customerId", "--param"),
+        (&da, "--env region", "--env"),
+        (&da, "--extract riskScore", "--extract"),
+        (&da, "--extract riskScore=assessment.[", "--extract"),
     ];
     for (command, flags, needle) in cases {
-        let (code, out, err) = run(cx(dir.path()).args(*command).args(*flags));
+        let (code, out, err) = run(cx(dir.path()).args(*command).line(flags));
         assert_eq!(code, 2, "{flags:?}: {err}");
         assert!(out.is_empty(), "{flags:?}: {out}");
         assert!(err.starts_with("error: invalid value"), "{flags:?}: {err}");

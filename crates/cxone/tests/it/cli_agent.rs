@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Line, cx, finish, journal, run, serve, sim_get};
+use crate::support::{Line, cx, finish, journal, json, run, serve, sim_get};
 use serde_json::Value;
 
 const SEED_CHANGE: [&str; 7] = [
@@ -204,7 +204,7 @@ fn an_explicit_if_match_storm_loses_nothing() {
         against(&mut cmd, &served.url).line(&format!("agent show {STORM_AGENT} --output json"))
     );
     assert_eq!(code, 0, "{err}");
-    let shown: Value = serde_json::from_str(&out).unwrap();
+    let shown = json(&out);
     let old = shown["etag"].as_str().unwrap().to_owned();
     let held: Vec<String> = shown["profile"]["skills"]
         .as_array()
@@ -286,7 +286,7 @@ fn validation_failures_name_every_field_and_send_no_patch() {
         .line("agent set-workmode agent-002 --workmode workMode-123 --dry-run --output json");
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 1);
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         doc["validation"]["violations"][0]["rule"],
         "no_active_shift"
@@ -303,7 +303,7 @@ fn dry_run_show_and_skills_with_the_embedded_simulator() {
         .args(SEED_CHANGE)
         .args(["--dry-run", "--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         (doc["dryRun"].as_bool(), doc["written"].as_bool()),
         (Some(true), Some(false))
@@ -318,7 +318,7 @@ fn dry_run_show_and_skills_with_the_embedded_simulator() {
     let (code, out, err) =
         run(cx(dir.path()).args(["agent", "skills", "agent-001", "--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["skills"].as_array().unwrap().len(), 5);
 
     let (code, out, err) = run(cx(dir.path()).args(["agent", "show", "agent-001"]));
@@ -355,7 +355,7 @@ fn simulate_is_offline_and_deterministic() {
         let (code, out, err) = run(&mut cmd);
         assert_eq!(code, 0, "{err}");
         assert!(!err.contains("embedded simulator"), "sends nothing: {err}");
-        let doc: Value = serde_json::from_str(&out).unwrap();
+        let doc = json(&out);
         assert_eq!(doc["routingScore"].as_u64(), Some(want), "{skills:?}");
         let (_, again, _) = run(&mut cmd);
         let again: Value = serde_json::from_str(&again).unwrap();

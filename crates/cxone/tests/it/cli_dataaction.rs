@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{Line, Served, cx, journal, run, serve};
-use serde_json::Value;
+use crate::support::{Line, Served, cx, journal, json, run, serve};
 
 /// Seed 004's example: its three input parameters, its context, its
 /// timeout and its three extraction paths.
@@ -59,7 +58,7 @@ fn the_seed_example_prints_typed_values() {
         .args(SEED_RUN)
         .args(["--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["status"], "COMPLETED");
     assert_eq!(doc["values"]["riskScore"]["type"], "decimal", "{doc}");
     assert_eq!(

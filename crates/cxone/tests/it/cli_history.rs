@@ -2,8 +2,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{Line, cx, run};
-use serde_json::Value;
+use crate::support::{Line, cx, json, run};
 
 const SEED_INTERACTION: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
 
@@ -29,7 +28,7 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
 
     let (code, out, err) = run(cx(dir.path()).args(seed_query("json")));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["recordsRetrieved"], 1);
     assert_eq!(doc["complianceStatus"], "VERIFIED");
     let b = &doc["analysis"]["bottlenecks"][0];
@@ -77,7 +76,7 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
     args.extend(["--threshold".to_owned(), "20".to_owned()]);
     let (code, out, _) = run(cx(dir.path()).args(args));
     assert_eq!(code, 0);
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["analysis"]["bottleneckCount"], 0);
 
     // The run was audited.

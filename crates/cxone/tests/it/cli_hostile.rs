@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use crate::support::{WF, cx, run};
+use crate::support::{WF, cx, json, run};
 
 const HISTORY: &[&str] = &["history", "query", "--interaction", "x"];
 const AGENT: &[&str] = &["agent", "set-workmode", "agent-001", "--workmode", "w"];
@@ -194,6 +194,6 @@ fn server_text_reaches_the_terminal_escaped() {
         &["agent", "show", "agent-001", "--output", "json"],
     );
     assert_eq!(code, 0, "{err}");
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["profile"]["currentWorkMode"]["id"], "wm\u{1b}]0;x\u{7}");
 }

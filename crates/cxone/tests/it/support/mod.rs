@@ -143,6 +143,11 @@ pub fn spawn_server(cmd: &mut Command) -> Served {
     }
 }
 
+/// `text` (a command's stdout) as JSON; panics with the text when it is not.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
 /// The simulator's request journal.
 pub fn journal(url: &str) -> Vec<Value> {
     serde_json::from_value(sim_get(url, "/_sim/journal")).unwrap()
