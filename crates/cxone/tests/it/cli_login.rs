@@ -128,19 +128,18 @@ fn login_with_a_secret_from_a_command_and_a_failing_command_is_named() {
         ),
         0o644,
     );
-    let (code, out, err) = run(cx(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .line("login --output json")
-        .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
+    let login = |line: &str| {
+        run(cx(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .line(line)
+            .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET))
+    };
+    let (code, out, err) = login("login --output json");
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["apiUrl"], sim.url.as_str());
 
-    let (code, out, err) = run(cx(dir.path())
-        .arg("--config")
-        .arg(&config)
-        .line("--profile broken login")
-        .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
+    let (code, out, err) = login("--profile broken login");
     assert_eq!(code, 1, "{out}");
     assert!(
         err.contains("profile \"broken\": access_key_secret"),
