@@ -308,7 +308,9 @@ async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
     let _log = tracing::subscriber::set_default(OnRetry(Arc::clone(&retrying)));
     let first = api.get(WF).send();
     let tasks = async {
-        retrying.notified().await;
+        tokio::time::timeout(Duration::from_secs(10), retrying.notified())
+            .await
+            .expect("the client logs \"retrying\" after the 429");
         let calls = (0..5).map(|_| api.get(WF).send());
         futures::future::join_all(calls).await
     };
