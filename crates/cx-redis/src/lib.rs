@@ -159,42 +159,20 @@ impl RedisConfig {
             token_wait: Duration::from_secs(15),
         }
     }
-
-    /// See [`RedisConfig::fallback_share`].
-    #[must_use]
-    pub fn with_fallback_share(mut self, share: u32) -> Self {
-        self.fallback_share = share;
-        self
-    }
-
-    /// See [`RedisConfig::op_timeout`].
-    #[must_use]
-    pub fn with_op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = timeout;
-        self
-    }
-
-    /// See [`RedisConfig::retry_after`].
-    #[must_use]
-    pub fn with_retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = after;
-        self
-    }
-
-    /// See [`RedisConfig::lock_ttl`].
-    #[must_use]
-    pub fn with_lock_ttl(mut self, ttl: Duration) -> Self {
-        self.lock_ttl = ttl;
-        self
-    }
-
-    /// See [`RedisConfig::token_wait`].
-    #[must_use]
-    pub fn with_token_wait(mut self, wait: Duration) -> Self {
-        self.token_wait = wait;
-        self
-    }
 }
+
+cx_http::with_setters! { RedisConfig {
+    /// See [`RedisConfig::fallback_share`].
+    with_fallback_share(fallback_share: u32);
+    /// See [`RedisConfig::op_timeout`].
+    with_op_timeout(op_timeout: Duration);
+    /// See [`RedisConfig::retry_after`].
+    with_retry_after(retry_after: Duration);
+    /// See [`RedisConfig::lock_ttl`].
+    with_lock_ttl(lock_ttl: Duration);
+    /// See [`RedisConfig::token_wait`].
+    with_token_wait(token_wait: Duration);
+}}
 
 /// The shared store: [`SharedLimits`] and [`SharedTokens`] over one Redis
 /// connection (a reconnecting [`ConnectionManager`], made on first use).

@@ -11,6 +11,7 @@ use cx_auth::{ClientCredentials, TokenCache};
 use cx_http::{Authenticate, RateLimit, RateLimiter, SharedLimits};
 use cx_redis::testing::RedisServer;
 use cx_redis::{Redis, RedisConfig};
+use futures::{Stream, StreamExt};
 use tokio::time::Instant;
 
 const LIMIT: RateLimit = RateLimit::new(5, 1);
@@ -108,15 +109,16 @@ async fn redis_down_falls_back_without_blocking_and_comes_back() {
     // The fallback (1/10 of 5/s, burst 1) still hands out a slot.
     limiter.until_ready().await;
     server.restart().unwrap();
-    // Back: the next step goes to Redis again (a fresh key: a slot).
+    // Back: the next step goes to Redis again (a fresh key: a slot). The
+    // connection manager learns of the restart from a failed command, which
+    // starts a reconnect that the following command awaits: at most two
+    // failures (the dead connection, a reconnect begun while Redis was
+    // down), no waiting in between.
     let mut back = redis.try_take("probe", LIMIT).await;
-    for _ in 0..20 {
+    for _ in 0..2 {
         if back.is_ok() {
             break;
         }
-        // The connection manager reconnects in the background.
-        tokio::task::yield_now().await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
         back = redis.try_take("probe", LIMIT).await;
     }
     assert_eq!(back.unwrap(), None);
@@ -140,6 +142,27 @@ fn cache(sim: &cx_sim::Sim, redis: Option<&Redis>) -> TokenCache {
     TokenCache::with_config(creds, config)
 }
 
+/// The `del` events of the shared token keys in the Redis at `url`,
+/// subscribed before this returns (turns keyspace notifications on for
+/// generic commands).
+async fn token_deletions(url: String) -> impl Stream<Item = redis::Msg> {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("CONFIG")
+        .arg(&["SET", "notify-keyspace-events", "Kg"])
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub
+        .psubscribe("__keyspace@0__:cx:*:token:*")
+        .await
+        .unwrap();
+    pubsub
+        .into_on_message()
+        .filter(|m| std::future::ready(m.get_payload::<String>().is_ok_and(|p| p == "del")))
+}
+
 fn token_requests(sim: &cx_sim::Sim) -> usize {
     sim.journal()
         .iter()
@@ -158,18 +181,16 @@ async fn twelve_caches_share_one_token_and_fall_back_to_their_own() {
     let tokens = futures_join(caches.to_vec()).await;
     assert_eq!(token_requests(&sim), 1, "one token for the fleet");
     assert!(tokens.windows(2).all(|w| w[0].expose() == w[1].expose()));
-    // A 401 drops the shared token: the next cache fetches a new one.
+    // A 401 drops the shared token (a background DEL, awaited through
+    // Redis' keyspace notifications): the next cache fetches a new one.
+    let mut deleted = token_deletions(server.url()).await;
     caches[0].invalidate(&tokens[0]);
-    let mut fresh = cache(&sim, Some(&store(&server, "tenant-e")));
-    let mut again = fresh.access_token().await.unwrap();
-    for _ in 0..20 {
-        if again.expose() != tokens[0].expose() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        fresh = cache(&sim, Some(&store(&server, "tenant-e")));
-        again = fresh.access_token().await.unwrap();
-    }
+    tokio::time::timeout(Duration::from_secs(10), deleted.next())
+        .await
+        .expect("the shared token is deleted")
+        .unwrap();
+    let fresh = cache(&sim, Some(&store(&server, "tenant-e")));
+    let again = fresh.access_token().await.unwrap();
     assert_ne!(again.expose(), tokens[0].expose());
     assert_eq!(token_requests(&sim), 2);
 

@@ -3,7 +3,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{client, sent};
+use crate::support::{client, sent, statuses};
 use cx_http::{Client, ConditionalUpdate, ErrorKind, RateLimit, RateLimiter, Versioned};
 use cx_sim::Sim;
 use serde_json::{Value, json};
@@ -36,13 +36,19 @@ async fn write(
     req.send().await
 }
 
-#[tokio::test]
-async fn a_stale_etag_is_refetched_and_the_change_reapplied_once() {
+/// A simulator, a client, and the agent's state as read just before someone
+/// else wrote it (now stale).
+async fn overtaken() -> (Sim, Client, Versioned<Value>) {
     let sim = Sim::start().await.unwrap();
     let client = client(&sim);
     let stale = read(&client).await.unwrap();
-    // Someone else writes in between.
     write(&client, stale.clone(), "other").await.unwrap();
+    (sim, client, stale)
+}
+
+#[tokio::test]
+async fn a_stale_etag_is_refetched_and_the_change_reapplied_once() {
+    let (sim, client, stale) = overtaken().await;
 
     let applied = ConditionalUpdate::default()
         .run(
@@ -57,8 +63,7 @@ async fn a_stale_etag_is_refetched_and_the_change_reapplied_once() {
     assert_ne!(applied.value.etag(), applied.base.etag.as_deref());
 
     let patches = sent(&sim, "PATCH", AGENT);
-    let statuses: Vec<u16> = patches.iter().map(|e| e.status).collect();
-    assert_eq!(statuses, [200, 409, 200]);
+    assert_eq!(statuses(&sim, "PATCH", AGENT), [200, 409, 200]);
     assert_eq!(patches[1].if_match, stale.etag);
     assert_eq!(patches[2].if_match, applied.base.etag);
     assert_eq!(
@@ -70,10 +75,7 @@ async fn a_stale_etag_is_refetched_and_the_change_reapplied_once() {
 
 #[tokio::test]
 async fn a_budget_spent_on_conflicts_is_a_conflict_error() {
-    let sim = Sim::start().await.unwrap();
-    let client = client(&sim);
-    let stale = read(&client).await.unwrap();
-    write(&client, stale.clone(), "other").await.unwrap();
+    let (sim, client, stale) = overtaken().await;
     // The "fetch" keeps returning the stale state, so every attempt conflicts.
     let err = ConditionalUpdate::new(4)
         .run(
@@ -88,11 +90,8 @@ async fn a_budget_spent_on_conflicts_is_a_conflict_error() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);
     assert_eq!((err.status(), err.attempts()), (Some(409), 4));
-    let conflicts = sent(&sim, "PATCH", AGENT)
-        .iter()
-        .filter(|e| e.status == 409)
-        .count();
-    assert_eq!(conflicts, 4);
+    // The other writer's 200, then four conflicts.
+    assert_eq!(statuses(&sim, "PATCH", AGENT), [200, 409, 409, 409, 409]);
 }
 
 #[tokio::test]

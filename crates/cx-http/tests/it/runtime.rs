@@ -4,13 +4,38 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use std::time::{Duration, Instant};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::support::{WF, client, client_with, fast_config, sent};
+use crate::support::{WF, client, client_with, fast_config, sent, statuses};
 use cx_http::{BreakerConfig, Config, ErrorKind, PageFields, RateLimit, RetryBudgetConfig};
 use cx_sim::{Fault, FaultRule, RetryAfter, Sim};
 use futures::TryStreamExt;
 use serde_json::json;
+use tokio::sync::Notify;
+use tracing::span;
+
+/// The seed workflow's executions.
+const EXECUTIONS: &str = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab/executions";
+
+/// `fault` on every `GET` of [`WF`] (`with_times` to limit it).
+fn get_wf(fault: Fault) -> FaultRule {
+    FaultRule::new(format!("GET {WF}"), fault)
+}
+
+/// `fault` on every `POST` of [`EXECUTIONS`] (`with_times` to limit it).
+fn post_executions(fault: Fault) -> FaultRule {
+    FaultRule::new(format!("POST {EXECUTIONS}"), fault)
+}
+
+/// A simulator with the fault `rules` and a client with the fast settings.
+async fn faulted(rules: Vec<FaultRule>) -> (Sim, cx_http::Client) {
+    let sim = Sim::start().await.unwrap();
+    sim.set_faults(rules);
+    let api = client(&sim);
+    (sim, api)
+}
 
 fn status(status: u16, retry_after: Option<RetryAfter>) -> Fault {
     Fault::Status {
@@ -31,19 +56,12 @@ async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
         ),
     ];
     for (retry_after, min_wait) in cases {
-        let sim = Sim::start().await.unwrap();
-        let api = client(&sim);
-        sim.set_faults(vec![
-            FaultRule::new(format!("GET {WF}"), status(429, Some(retry_after))).with_times(1),
-        ]);
+        let (sim, api) = faulted(vec![get_wf(status(429, Some(retry_after))).with_times(1)]).await;
         let resp = api.get(WF).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{retry_after:?}");
         assert_eq!(resp.attempts(), 2, "{retry_after:?}");
         let gets = sent(&sim, "GET", WF);
-        assert_eq!(
-            gets.iter().map(|e| e.status).collect::<Vec<_>>(),
-            [429, 200]
-        );
+        assert_eq!(statuses(&sim, "GET", WF), [429, 200]);
         let gap = Duration::from_millis(gets[1].at_ms - gets[0].at_ms);
         assert!(gap >= min_wait, "{retry_after:?}: waited only {gap:?}");
     }
@@ -51,15 +69,14 @@ async fn retry_after_is_waited_out_in_both_forms_then_the_call_succeeds() {
 
 #[tokio::test]
 async fn a_past_http_date_means_retry_at_once() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    sim.set_faults(vec![
-        FaultRule::new(
-            format!("GET {WF}"),
-            status(429, Some(RetryAfter::HttpDate { secs_from_now: -30 })),
-        )
+    let (sim, api) = faulted(vec![
+        get_wf(status(
+            429,
+            Some(RetryAfter::HttpDate { secs_from_now: -30 }),
+        ))
         .with_times(1),
-    ]);
+    ])
+    .await;
     assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
     // Spacing as the server recorded it: a date in the past is no wait at
     // all (the backoff floor), far from a second.
@@ -74,11 +91,7 @@ async fn a_retry_after_longer_than_the_cap_is_capped() {
     config.retry.retry_after_cap = Duration::from_millis(200);
     let api = client_with(&sim, config);
     sim.set_faults(vec![
-        FaultRule::new(
-            format!("GET {WF}"),
-            status(429, Some(RetryAfter::Seconds(3600))),
-        )
-        .with_times(1),
+        get_wf(status(429, Some(RetryAfter::Seconds(3600)))).with_times(1),
     ]);
     assert_eq!(api.get(WF).send().await.unwrap().status(), 200);
     // The server saw the retry after the 200 ms cap, not after an hour.
@@ -90,23 +103,16 @@ async fn a_retry_after_longer_than_the_cap_is_capped() {
 #[tokio::test]
 async fn server_errors_are_retried_then_succeed() {
     for code in [500u16, 502, 503, 504] {
-        let sim = Sim::start().await.unwrap();
-        let api = client(&sim);
-        sim.set_faults(vec![
-            FaultRule::new(format!("GET {WF}"), status(code, None)).with_times(2),
-        ]);
+        let (sim, api) = faulted(vec![get_wf(status(code, None)).with_times(2)]).await;
         let resp = api.get(WF).send().await.unwrap();
         assert_eq!(resp.attempts(), 3, "HTTP {code}");
-        let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
-        assert_eq!(statuses, [code, code, 200]);
+        assert_eq!(statuses(&sim, "GET", WF), [code, code, 200]);
     }
 }
 
 #[tokio::test]
 async fn attempts_are_bounded_and_the_error_reports_them() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    let (sim, api) = faulted(vec![get_wf(status(500, None))]).await;
     let err = api.get(WF).send().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
     assert_eq!(err.attempts(), 4);
@@ -124,48 +130,34 @@ async fn attempts_are_bounded_and_the_error_reports_them() {
 
 #[tokio::test]
 async fn a_post_without_key_is_not_replayed_after_a_500() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    let path = format!("{WF}/executions");
-    sim.set_faults(vec![
-        FaultRule::new(format!("POST {path}"), status(500, None)).with_times(1),
-    ]);
+    let (sim, api) = faulted(vec![post_executions(status(500, None)).with_times(1)]).await;
     let err = api
-        .link(cx_http::Method::POST, &path)
+        .link(cx_http::Method::POST, EXECUTIONS)
         .json(&json!({"input": {"customerId": "C1"}}))
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(500));
-    assert_eq!(
-        sent(&sim, "POST", &path).len(),
-        1,
-        "a POST must not be replayed"
-    );
+    let answered = statuses(&sim, "POST", EXECUTIONS);
+    assert_eq!(answered, [500], "a POST must not be replayed");
 }
 
 #[tokio::test]
 async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_execution() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    let path = format!("{WF}/executions");
     // The first attempt is processed but its response is lost (a 500 after
     // processing); the retry must reuse the key so no second execution exists.
-    sim.set_faults(vec![
-        FaultRule::new(
-            format!("POST {path}"),
-            Fault::StatusAfterProcessing { status: 500 },
-        )
-        .with_times(1),
-    ]);
+    let (sim, api) = faulted(vec![
+        post_executions(Fault::StatusAfterProcessing { status: 500 }).with_times(1),
+    ])
+    .await;
     let created: serde_json::Value = api
-        .link(cx_http::Method::POST, &path)
+        .link(cx_http::Method::POST, EXECUTIONS)
         .json(&json!({"input": {"customerId": "C1"}}))
         .idempotency_key("key-123")
         .send_json()
         .await
         .unwrap();
-    let posts = sent(&sim, "POST", &path);
+    let posts = sent(&sim, "POST", EXECUTIONS);
     assert_eq!(posts.len(), 2);
     assert!(
         posts
@@ -173,7 +165,7 @@ async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_executio
             .all(|e| e.idempotency_key.as_deref() == Some("key-123"))
     );
     let running: serde_json::Value = api
-        .link(cx_http::Method::GET, &path)
+        .link(cx_http::Method::GET, EXECUTIONS)
         .query(&[("status", "running")])
         .send_json()
         .await
@@ -185,24 +177,18 @@ async fn a_post_with_a_key_is_retried_with_the_same_key_and_creates_one_executio
 #[tokio::test]
 async fn a_429_or_503_post_is_retried_without_a_key() {
     for code in [429u16, 503] {
-        let sim = Sim::start().await.unwrap();
-        let api = client(&sim);
-        let path = format!("{WF}/executions");
-        sim.set_faults(vec![
-            FaultRule::new(
-                format!("POST {path}"),
-                status(code, Some(RetryAfter::Seconds(0))),
-            )
-            .with_times(1),
-        ]);
+        let (sim, api) = faulted(vec![
+            post_executions(status(code, Some(RetryAfter::Seconds(0)))).with_times(1),
+        ])
+        .await;
         let resp = api
-            .link(cx_http::Method::POST, &path)
+            .link(cx_http::Method::POST, EXECUTIONS)
             .json(&json!({"input": {}}))
             .send()
             .await
             .unwrap();
         assert_eq!(resp.status(), 201, "HTTP {code}");
-        assert_eq!(sent(&sim, "POST", &path).len(), 2);
+        assert_eq!(sent(&sim, "POST", EXECUTIONS).len(), 2);
     }
 }
 
@@ -229,27 +215,20 @@ async fn an_expired_token_is_refreshed_once_and_the_request_replayed() {
 
 #[tokio::test]
 async fn a_second_401_is_an_error_not_a_loop() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(401, None))]);
+    let (sim, api) = faulted(vec![get_wf(status(401, None))]).await;
     let err = api.get(WF).send().await.unwrap_err();
     assert_eq!(err.status(), Some(401));
-    assert_eq!(
-        sent(&sim, "GET", WF).len(),
-        2,
-        "one replay after one refresh"
-    );
+    let answered = statuses(&sim, "GET", WF);
+    assert_eq!(answered, [401, 401], "one replay after one refresh");
 }
 
 #[tokio::test]
 async fn connection_resets_on_a_get_are_retried() {
-    let sim = Sim::start().await.unwrap();
-    let api = client(&sim);
-    sim.set_faults(vec![
-        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(1),
-    ]);
+    let (sim, api) = faulted(vec![get_wf(Fault::ConnectionReset).with_times(1)]).await;
     let resp = api.get(WF).send().await.unwrap();
     assert_eq!(resp.attempts(), 2);
+    // The server answered nothing (status 0) to the first, 200 to the retry.
+    assert_eq!(statuses(&sim, "GET", WF), [0, 200]);
 }
 
 #[tokio::test]
@@ -259,10 +238,7 @@ async fn a_stalled_body_hits_the_attempt_timeout() {
     config.attempt_timeout = Duration::from_millis(200);
     config.retry.max_attempts = 2;
     let api = client_with(&sim, config);
-    sim.set_faults(vec![FaultRule::new(
-        format!("GET {WF}"),
-        Fault::StallBody { ms: 2_000 },
-    )]);
+    sim.set_faults(vec![get_wf(Fault::StallBody { ms: 2_000 })]);
     // Without the attempt timeout both stalled bodies would arrive (2 s)
     // and the call succeed; it fails as a timeout after both attempts.
     let err = api.get(WF).send().await.unwrap_err();
@@ -277,16 +253,44 @@ async fn the_total_deadline_bounds_a_call() {
     config.retry.total_deadline = Duration::from_millis(300);
     config.retry.max_attempts = 100;
     let api = client_with(&sim, config);
-    sim.set_faults(vec![FaultRule::new(
-        format!("GET {WF}"),
-        Fault::StallBody { ms: 5_000 },
-    )]);
+    sim.set_faults(vec![get_wf(Fault::StallBody { ms: 5_000 })]);
     // The deadline, not the 100 attempts or the 5 s stall, ended the call:
     // one or two attempts fit in 300 ms of stalled bodies.
     let err = api.get(WF).send().await.unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert!(err.attempts() <= 2, "{err:?}");
     assert_eq!(sent(&sim, "GET", WF).len() as u32, err.attempts());
+}
+
+/// A tracing subscriber that wakes one waiter on `Notify` each time the
+/// runtime logs "retrying" (after it recorded a 429's pause, before it waits).
+/// Installed per thread: `#[tokio::test]` runs everything on the test thread.
+struct OnRetry(Arc<Notify>);
+
+impl tracing::Subscriber for OnRetry {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+    fn record(&self, _: &span::Id, _: &span::Record<'_>) {}
+    fn record_follows_from(&self, _: &span::Id, _: &span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct IsRetrying(bool);
+        impl tracing::field::Visit for IsRetrying {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                self.0 |= field.name() == "message" && format!("{value:?}") == "retrying";
+            }
+        }
+        let mut seen = IsRetrying(false);
+        event.record(&mut seen);
+        if seen.0 {
+            self.0.notify_one();
+        }
+    }
+    fn enter(&self, _: &span::Id) {}
+    fn exit(&self, _: &span::Id) {}
 }
 
 #[tokio::test]
@@ -296,15 +300,17 @@ async fn after_a_429_every_task_waits_for_the_shared_host_pause() {
     api.get(WF).send().await.unwrap(); // warm the token
     sim.clear_journal();
     sim.set_faults(vec![
-        FaultRule::new(
-            format!("GET {WF}"),
-            status(429, Some(RetryAfter::Seconds(1))),
-        )
-        .with_times(1),
+        get_wf(status(429, Some(RetryAfter::Seconds(1)))).with_times(1),
     ]);
+    // The 5 follow-ups start once the client has taken in the 429 (it logs
+    // "retrying" right after recording the host's pause), not before.
+    let retrying = Arc::new(Notify::new());
+    let _log = tracing::subscriber::set_default(OnRetry(Arc::clone(&retrying)));
     let first = api.get(WF).send();
     let tasks = async {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::timeout(Duration::from_secs(10), retrying.notified())
+            .await
+            .expect("the client logs \"retrying\" after the 429");
         let calls = (0..5).map(|_| api.get(WF).send());
         futures::future::join_all(calls).await
     };
@@ -333,7 +339,7 @@ async fn the_retry_budget_caps_retries_across_calls() {
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
     sim.clear_journal();
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    sim.set_faults(vec![get_wf(status(500, None))]);
     assert!(api.get(WF).send().await.is_err());
     assert!(api.get(WF).send().await.is_err());
     // One token: the first call retries once, the second not at all.
@@ -352,7 +358,7 @@ async fn the_circuit_opens_and_stops_sending() {
     );
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(500, None))]);
+    sim.set_faults(vec![get_wf(status(500, None))]);
     for _ in 0..3 {
         assert_eq!(api.get(WF).send().await.unwrap_err().status(), Some(500));
     }
@@ -369,13 +375,26 @@ async fn the_client_side_rate_limit_spaces_requests() {
     let config = fast_config(&sim).with_rate_limit(RateLimit::new(10, 1));
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
-    let started = Instant::now();
+    sim.clear_journal();
     let calls = (0..10).map(|_| api.get(WF).send());
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
-    // 10 more requests at 10/s with no burst take at least ~0.9 s.
-    assert!(started.elapsed() >= Duration::from_millis(850));
+    // The server saw 10 requests at 10/s with no burst: 9 intervals of
+    // 100 ms (less jitter)...
+    let at = arrivals(&sim);
+    let span = at[9] - at[0];
+    assert!(span >= 800, "{at:?}");
+    // ... not 1/s, which would spread them over 9 s (a generous bound on the
+    // server's record, 5 times the expected span).
+    assert!(span < 4_500, "{at:?}");
+}
+
+/// Arrival times (sim ms) of the GETs of [`WF`] in the journal, sorted.
+fn arrivals(sim: &Sim) -> Vec<u64> {
+    let mut at: Vec<u64> = sent(sim, "GET", WF).iter().map(|e| e.at_ms).collect();
+    at.sort_unstable();
+    at
 }
 
 #[tokio::test]
@@ -384,17 +403,18 @@ async fn the_concurrency_limit_bounds_requests_in_flight() {
     let config = fast_config(&sim).with_max_in_flight(2);
     let api = client_with(&sim, config);
     api.get(WF).send().await.unwrap();
-    sim.set_faults(vec![FaultRule::new(
-        format!("GET {WF}"),
-        Fault::Latency { ms: 200 },
-    )]);
-    let started = Instant::now();
+    sim.clear_journal();
+    sim.set_faults(vec![get_wf(Fault::Latency { ms: 300 })]);
     let calls = (0..6).map(|_| api.get(WF).send());
     for r in futures::future::join_all(calls).await {
         r.unwrap();
     }
-    // 6 calls of 200 ms, 2 at a time: at least 3 rounds.
-    assert!(started.elapsed() >= Duration::from_millis(580));
+    // 6 calls of 300 ms: never a third in flight (request i + 2 arrives
+    // only after i or i + 1 was answered, 300 ms after i arrived)...
+    let at = arrivals(&sim);
+    assert!(at.windows(3).all(|w| w[2] - w[0] >= 299), "{at:?}");
+    // ... but two at once: some request arrived while another was held.
+    assert!(at.windows(2).any(|w| w[1] - w[0] < 300), "{at:?}");
 }
 
 #[tokio::test]
@@ -612,8 +632,8 @@ async fn a_poll_that_exhausts_one_requests_retries_is_retried_within_the_deadlin
     let api = unguarded(&sim);
     // 6 failures in a row: more than one call's 4 attempts.
     sim.set_faults(vec![
-        FaultRule::new(format!("GET {WF}"), status(503, None)).with_times(3),
-        FaultRule::new(format!("GET {WF}"), Fault::ConnectionReset).with_times(3),
+        get_wf(status(503, None)).with_times(3),
+        get_wf(Fault::ConnectionReset).with_times(3),
     ]);
     let outcome = quick_poller()
         .poll("workflow read", || {
@@ -630,8 +650,7 @@ async fn a_poll_that_exhausts_one_requests_retries_is_retried_within_the_deadlin
         json!("wf_12345678-abcd-efgh-ijkl-1234567890ab")
     );
     assert_eq!(outcome.polls, 2, "the first call gave up after 4 attempts");
-    let statuses: Vec<u16> = sent(&sim, "GET", WF).iter().map(|e| e.status).collect();
-    assert_eq!(statuses, [503, 503, 503, 0, 0, 0, 200]);
+    assert_eq!(statuses(&sim, "GET", WF), [503, 503, 503, 0, 0, 0, 200]);
 }
 
 #[tokio::test]
@@ -639,7 +658,20 @@ async fn a_non_transient_poll_error_ends_polling_at_once() {
     let sim = Sim::start().await.unwrap();
     let api = unguarded(&sim);
     let path = "/api/v2/workflows/wf_does_not_exist";
-    let err = quick_poller()
+    let err = poll_until_read(&quick_poller(), &api, path)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(404));
+    assert_eq!(sent(&sim, "GET", path).len(), 1);
+}
+
+/// Polls with `poller` until one GET of `path` succeeds.
+async fn poll_until_read(
+    poller: &cx_http::Poller,
+    api: &cx_http::Client,
+    path: &'static str,
+) -> Result<cx_http::PollOutcome<()>, cx_http::Error> {
+    poller
         .poll("workflow read", || {
             let req = api.get(path);
             async move {
@@ -648,9 +680,6 @@ async fn a_non_transient_poll_error_ends_polling_at_once() {
             }
         })
         .await
-        .unwrap_err();
-    assert_eq!(err.status(), Some(404));
-    assert_eq!(sent(&sim, "GET", path).len(), 1);
 }
 
 fn executions() -> cx_http::ApiPath {
@@ -663,16 +692,11 @@ fn executions() -> cx_http::ApiPath {
 async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_execution() {
     let sim = Sim::start().await.unwrap();
     let api = unguarded(&sim);
-    let path = format!("{WF}/executions");
     // Every attempt of the first call is processed and its answer lost;
     // then a reset; then the answer arrives.
     sim.set_faults(vec![
-        FaultRule::new(
-            format!("POST {path}"),
-            Fault::StatusAfterProcessing { status: 502 },
-        )
-        .with_times(4),
-        FaultRule::new(format!("POST {path}"), Fault::ConnectionReset).with_times(1),
+        post_executions(Fault::StatusAfterProcessing { status: 502 }).with_times(4),
+        post_executions(Fault::ConnectionReset).with_times(1),
     ]);
     let body = json!({"input": {"customerId": "C1", "priorityScore": 5}});
     let outcome = quick_poller()
@@ -688,9 +712,9 @@ async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_e
         outcome.polls, 2,
         "the second call recovered from the reset itself"
     );
-    let posts = sent(&sim, "POST", &path);
+    let posts = sent(&sim, "POST", EXECUTIONS);
     assert_eq!(
-        posts.iter().map(|e| e.status).collect::<Vec<_>>(),
+        statuses(&sim, "POST", EXECUTIONS),
         [502, 502, 502, 502, 0, 201]
     );
     assert!(
@@ -712,18 +736,9 @@ async fn a_submission_retried_through_its_key_after_lost_responses_creates_one_e
 async fn at_the_deadline_the_last_transient_error_is_returned() {
     let sim = Sim::start().await.unwrap();
     let api = unguarded(&sim);
-    sim.set_faults(vec![FaultRule::new(format!("GET {WF}"), status(502, None))]);
+    sim.set_faults(vec![get_wf(status(502, None))]);
     let poller = quick_poller().with_deadline(None).with_max_polls(Some(3));
-    let err = poller
-        .poll("workflow read", || {
-            let req = api.get(WF);
-            async move {
-                req.send().await?;
-                Ok(cx_http::PollStatus::Done(()))
-            }
-        })
-        .await
-        .unwrap_err();
+    let err = poll_until_read(&poller, &api, WF).await.unwrap_err();
     assert_eq!(err.status(), Some(502));
     assert!(err.is_transient());
     assert_eq!(sent(&sim, "GET", WF).len(), 12, "3 polls of 4 attempts");

@@ -5,27 +5,18 @@
 
 use std::process::Command;
 
-use crate::support::{WF, cx, journal, run, serve};
-use serde_json::Value;
+use crate::support::{Line, WF, cx, journal, json, run, serve, wf};
 
 #[test]
 fn workflow_run_json_with_no_tenant_prints_a_completed_execution() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, out, err) = run(cx(dir.path()).args([
-        "workflow",
-        "run",
-        WF,
-        "--input",
-        "customerId=CUST-99887",
-        "--input",
-        "priorityScore=85",
-        "--output",
-        "json",
-    ]));
+    let (code, out, err) = run(cx(dir.path()).line(&format!(
+        "workflow run {WF} --input customerId=CUST-99887 --input priorityScore=85 --output json"
+    )));
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("embedded simulator"), "{err}");
     assert!(out.contains("\"status\": \"COMPLETED\""), "{out}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         doc["output"]["echo"]["priorityScore"], 85,
         "coerced to a number"
@@ -74,69 +65,32 @@ fn the_readme_run_command_maps_output_and_leaves_a_verifiable_audit_file() {
 #[test]
 fn failures_exit_non_zero_with_a_one_line_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&[&str], &str)] = &[
+    let cases: &[(&str, &str)] = &[
+        ("workflow run wf_draft_0001 --input customerId=X", "DRAFT"),
+        ("workflow run {WF} --input nope=1", "input.nope"),
         (
-            &[
-                "workflow",
-                "run",
-                "wf_draft_0001",
-                "--input",
-                "customerId=X",
-            ],
-            "DRAFT",
-        ),
-        (&["workflow", "run", WF, "--input", "nope=1"], "input.nope"),
-        (
-            &["workflow", "run", WF, "--input", "priorityScore=abc"],
+            "workflow run {WF} --input priorityScore=abc",
             "input.priorityScore",
         ),
         (
-            &[
-                "workflow",
-                "run",
-                "wf_failing_0001",
-                "--input",
-                "customerId=X",
-            ],
+            "workflow run wf_failing_0001 --input customerId=X",
             "DOWNSTREAM_TIMEOUT",
         ),
         (
-            &[
-                "workflow",
-                "run",
-                "wf_stuck_0001",
-                "--input",
-                "customerId=X",
-                "--timeout",
-                "1",
-            ],
+            "workflow run wf_stuck_0001 --input customerId=X --timeout 1",
             "may be stuck",
         ),
         (
-            &[
-                "workflow",
-                "trigger",
-                WF,
-                "--var",
-                "priorityScore:integer=85",
-                "--priority",
-                "0",
-            ],
+            "workflow trigger {WF} --var priorityScore:integer=85 --priority 0",
             "priority",
         ),
         (
-            &[
-                "workflow",
-                "trigger",
-                WF,
-                "--var",
-                "priorityScore:integer=abc",
-            ],
+            "workflow trigger {WF} --var priorityScore:integer=abc",
             "context.priorityScore",
         ),
     ];
     for (args, needle) in cases {
-        let (code, _, err) = run(cx(dir.path()).args(*args));
+        let (code, _, err) = run(cx(dir.path()).line(&wf(args)));
         assert_eq!(code, 1, "{args:?}: {err}");
         let reason: Vec<&str> = err
             .lines()
@@ -176,15 +130,9 @@ fn a_served_simulator_works_as_a_tenant_for_run_trigger_and_export() {
 
     let mut c = cx(dir.path());
     tenant(&mut c);
-    let (code, out, err) = run(c.args([
-        "workflow",
-        "run",
-        WF,
-        "--input",
-        "customerId=C1",
-        "--output",
-        "json",
-    ]));
+    let (code, out, err) = run(c.line(&format!(
+        "workflow run {WF} --input customerId=C1 --output json"
+    )));
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("embedded simulator"), "{err}");
     assert!(out.contains("\"status\": \"COMPLETED\""), "{out}");
@@ -203,21 +151,15 @@ fn a_served_simulator_works_as_a_tenant_for_run_trigger_and_export() {
 
     let mut c = cx(dir.path());
     tenant(&mut c);
-    let (code, out, err) = run(c.args([
-        "workflow",
-        "trigger",
-        WF,
-        "--priority",
-        "2",
-        "--var",
-        "customerId:string=CUST-99887",
-        "--var",
-        "priorityScore:integer=85",
-        "--var",
-        "requiresCallback:boolean=true",
-        "--var",
-        "routingMetadata:object={\"channel\":\"voice\",\"queue\":\"sales\"}",
-    ]));
+    let (code, out, err) = run(c
+        .line(&wf(
+            "workflow trigger {WF} --priority 2 --var customerId:string=CUST-99887",
+        ))
+        .line("--var priorityScore:integer=85 --var requiresCallback:boolean=true")
+        .args([
+            "--var",
+            r#"routingMetadata:object={"channel":"voice","queue":"sales"}"#,
+        ]));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("instance inst_"), "{out}");
 
@@ -225,15 +167,9 @@ fn a_served_simulator_works_as_a_tenant_for_run_trigger_and_export() {
     let mut c = cx(dir.path());
     tenant(&mut c);
     let (code, out, err) = run(c
-        .args([
-            "audit",
-            "export",
-            "--resource-type",
-            "workflow_execution",
-            "--resource-id",
-            WF,
-            "--out",
-        ])
+        .line(&format!(
+            "audit export --resource-type workflow_execution --resource-id {WF} --out"
+        ))
         .arg(&export));
     assert_eq!(code, 0, "{err}");
     let records = cx_audit::read_jsonl(&export).unwrap();
@@ -450,22 +386,22 @@ fn malformed_flag_values_exit_2_before_anything_starts() {
     let run_wf = ["workflow", "run", WF];
     let trigger = ["workflow", "trigger", WF];
     let da = ["dataaction", "run", "DA-123456", "--version", "v2.1.0"];
-    let cases: &[(&[&str], &[&str], &str)] = &[
-        (&run_wf, &["--input", "customerId"], "--input"),
-        (&run_wf, &["--input", "=CUST-1"], "--input"),
-        (&run_wf, &["--map", "queue"], "--map"),
-        (&run_wf, &["--context", "channel"], "--context"),
-        (&trigger, &["--var", "customerId=C1"], "--var"),
-        (&trigger, &["--var", "customerId:decimal=1.5"], "decimal"),
-        (&trigger, &["--var", ":string=x"], "--var"),
-        (&trigger, &["--metadata", "source"], "--metadata"),
-        (&da, &["--param", "customerId"], "--param"),
-        (&da, &["--env", "region"], "--env"),
-        (&da, &["--extract", "riskScore"], "--extract"),
-        (&da, &["--extract", "riskScore=assessment.["], "--extract"),
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&run_wf, "--input customerId", "--input"),
+        (&run_wf, "--input =CUST-1", "--input"),
+        (&run_wf, "--map queue", "--map"),
+        (&run_wf, "--context channel", "--context"),
+        (&trigger, "--var customerId=C1", "--var"),
+        (&trigger, "--var customerId:decimal=1.5", "decimal"),
+        (&trigger, "--var :string=x", "--var"),
+        (&trigger, "--metadata source", "--metadata"),
+        (&da, "--param customerId", "--param"),
+        (&da, "--env region", "--env"),
+        (&da, "--extract riskScore", "--extract"),
+        (&da, "--extract riskScore=assessment.[", "--extract"),
     ];
     for (command, flags, needle) in cases {
-        let (code, out, err) = run(cx(dir.path()).args(*command).args(*flags));
+        let (code, out, err) = run(cx(dir.path()).args(*command).line(flags));
         assert_eq!(code, 2, "{flags:?}: {err}");
         assert!(out.is_empty(), "{flags:?}: {out}");
         assert!(err.starts_with("error: invalid value"), "{flags:?}: {err}");
@@ -480,14 +416,9 @@ fn malformed_flag_values_exit_2_before_anything_starts() {
         );
     }
     // The same values with `=value` are accepted (the parse, not the flag, failed).
-    let (code, out, err) = run(cx(dir.path()).args(run_wf).args([
-        "--input",
-        "customerId=C1",
-        "--map",
-        "queue=routingDecision",
-        "--context",
-        "channel=\"voice\"",
-    ]));
+    let (code, out, err) = run(cx(dir.path())
+        .args(run_wf)
+        .line("--input customerId=C1 --map queue=routingDecision --context channel=\"voice\""));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("queue = "), "{out}");
 }
@@ -549,15 +480,7 @@ fn audit_export_creates_the_file_even_with_no_entries() {
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("exports").join("none.jsonl");
     let (code, out, err) = run(cx(dir.path())
-        .args([
-            "audit",
-            "export",
-            "--resource-type",
-            "workflow_execution",
-            "--resource-id",
-            "wf_nothing_ran",
-            "--out",
-        ])
+        .line("audit export --resource-type workflow_execution --resource-id wf_nothing_ran --out")
         .arg(&out_file));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("exported 0 entries"), "{out}");

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{cx, finish, journal, run, serve, sim_get};
+use crate::support::{Line, cx, finish, journal, json, run, serve, sim_get};
 use serde_json::Value;
 
 const SEED_CHANGE: [&str; 7] = [
@@ -182,17 +182,10 @@ fn fifty_processes_adding_skills_all_land() {
 
     // --skill and --add-skill together: bad usage, before any request.
     let mut cmd = cx(dir.path());
-    let (code, _, err) = run(against(&mut cmd, &served.url).args([
-        "agent",
-        "set-workmode",
-        STORM_AGENT,
-        "--workmode",
-        "workMode-123",
-        "--skill",
-        "skill-s00:1:1",
-        "--add-skill",
-        "skill-s01:1:1",
-    ]));
+    let (code, _, err) = run(against(&mut cmd, &served.url).line(&format!(
+        "agent set-workmode {STORM_AGENT} --workmode workMode-123 \
+         --skill skill-s00:1:1 --add-skill skill-s01:1:1"
+    )));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--add-skill"), "{err}");
 }
@@ -207,15 +200,11 @@ fn an_explicit_if_match_storm_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve(dir.path(), "agent-client", "agent-secret");
     let mut cmd = cx(dir.path());
-    let (code, out, err) = run(against(&mut cmd, &served.url).args([
-        "agent",
-        "show",
-        STORM_AGENT,
-        "--output",
-        "json",
-    ]));
+    let (code, out, err) = run(
+        against(&mut cmd, &served.url).line(&format!("agent show {STORM_AGENT} --output json"))
+    );
     assert_eq!(code, 0, "{err}");
-    let shown: Value = serde_json::from_str(&out).unwrap();
+    let shown = json(&out);
     let old = shown["etag"].as_str().unwrap().to_owned();
     let held: Vec<String> = shown["profile"]["skills"]
         .as_array()
@@ -278,17 +267,7 @@ fn validation_failures_name_every_field_and_send_no_patch() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve(dir.path(), "agent-client", "agent-secret");
     let mut cmd = cx(dir.path());
-    against(&mut cmd, &served.url).args([
-        "agent",
-        "set-workmode",
-        "agent-001",
-        "--workmode",
-        "workMode-999",
-        "--skill",
-        "skill-456:1:3",
-        "--skill",
-        "skill-789:1:2",
-    ]);
+    against(&mut cmd, &served.url).line("agent set-workmode agent-001 --workmode workMode-999 --skill skill-456:1:3 --skill skill-789:1:2");
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 1, "{out}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -303,19 +282,11 @@ fn validation_failures_name_every_field_and_send_no_patch() {
 
     // The same change as a dry run: the document, then exit 1.
     let mut cmd = cx(dir.path());
-    against(&mut cmd, &served.url).args([
-        "agent",
-        "set-workmode",
-        "agent-002",
-        "--workmode",
-        "workMode-123",
-        "--dry-run",
-        "--output",
-        "json",
-    ]);
+    against(&mut cmd, &served.url)
+        .line("agent set-workmode agent-002 --workmode workMode-123 --dry-run --output json");
     let (code, out, err) = run(&mut cmd);
     assert_eq!(code, 1);
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         doc["validation"]["violations"][0]["rule"],
         "no_active_shift"
@@ -332,7 +303,7 @@ fn dry_run_show_and_skills_with_the_embedded_simulator() {
         .args(SEED_CHANGE)
         .args(["--dry-run", "--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(
         (doc["dryRun"].as_bool(), doc["written"].as_bool()),
         (Some(true), Some(false))
@@ -347,7 +318,7 @@ fn dry_run_show_and_skills_with_the_embedded_simulator() {
     let (code, out, err) =
         run(cx(dir.path()).args(["agent", "skills", "agent-001", "--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["skills"].as_array().unwrap().len(), 5);
 
     let (code, out, err) = run(cx(dir.path()).args(["agent", "show", "agent-001"]));
@@ -377,36 +348,21 @@ fn simulate_is_offline_and_deterministic() {
     ];
     for (skills, want) in cases {
         let mut cmd = cx(dir.path());
-        cmd.args([
-            "agent",
-            "simulate",
-            "--workmode",
-            "workMode-123",
-            "--seed",
-            "7",
-            "--output",
-            "json",
-        ]);
+        cmd.line("agent simulate --workmode workMode-123 --seed 7 --output json");
         for s in skills {
             cmd.args(["--skill", s]);
         }
         let (code, out, err) = run(&mut cmd);
         assert_eq!(code, 0, "{err}");
         assert!(!err.contains("embedded simulator"), "sends nothing: {err}");
-        let doc: Value = serde_json::from_str(&out).unwrap();
+        let doc = json(&out);
         assert_eq!(doc["routingScore"].as_u64(), Some(want), "{skills:?}");
         let (_, again, _) = run(&mut cmd);
         let again: Value = serde_json::from_str(&again).unwrap();
         assert_eq!(again["simulatedLatencyMs"], doc["simulatedLatencyMs"]);
     }
-    let (code, _, err) = run(cx(dir.path()).args([
-        "agent",
-        "simulate",
-        "--workmode",
-        "w",
-        "--skill",
-        "skill-456:1",
-    ]));
+    let (code, _, err) =
+        run(cx(dir.path()).line("agent simulate --workmode w --skill skill-456:1"));
     assert_eq!(code, 2, "bad usage");
     assert!(err.contains("skill"), "{err}");
 }

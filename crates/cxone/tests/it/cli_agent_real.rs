@@ -6,8 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{cx, journal, run};
-use serde_json::Value;
+use crate::support::{cx, journal, json, run};
 
 const KEY_ID: &str = "REALAGENTS01";
 const KEY_SECRET: &str = "real-agents-secret";
@@ -28,10 +27,6 @@ fn logged_in(dir: &Path, url: &str) -> Command {
         KEY_SECRET,
     ]);
     cmd
-}
-
-fn json(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 #[test]

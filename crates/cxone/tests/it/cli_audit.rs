@@ -20,8 +20,8 @@ fn tail_prints_the_last_records_and_verify_names_a_removed_line() {
         .args(["audit", "tail", "-n", "1", "--output", "json"])
         .arg(&audit));
     assert_eq!(code, 0, "{err}");
-    let last: Vec<Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(last.len(), 1);
+    let last = json(&out);
+    assert_eq!(last.as_array().map(Vec::len), Some(1), "{last}");
     assert_eq!(last[0]["event_type"], "EXECUTION_COMPLETED");
 
     let (code, out, _) = run(cx(dir.path())
@@ -49,7 +49,7 @@ fn tail_prints_the_last_records_and_verify_names_a_removed_line() {
         .args(["audit", "verify", "--output", "json"])
         .arg(&audit));
     assert_eq!(code, 1, "{out}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["intact"], false);
     assert_eq!(doc["files"][0]["file"], file.to_str().unwrap());
     assert_eq!(doc["files"][0]["firstProblem"]["line"], 2);

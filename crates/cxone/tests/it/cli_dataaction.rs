@@ -4,8 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{Served, cx, journal, run, serve};
-use serde_json::Value;
+use crate::support::{Line, Served, cx, journal, json, run, serve};
 
 /// Seed 004's example: its three input parameters, its context, its
 /// timeout and its three extraction paths.
@@ -59,7 +58,7 @@ fn the_seed_example_prints_typed_values() {
         .args(SEED_RUN)
         .args(["--output", "json"]));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["status"], "COMPLETED");
     assert_eq!(doc["values"]["riskScore"]["type"], "decimal", "{doc}");
     assert_eq!(
@@ -130,15 +129,8 @@ fn bad_input_is_refused_before_any_request_naming_the_field() {
 fn a_failed_job_prints_its_error_detail_and_show_lists_versions() {
     let dir = tempfile::tempdir().unwrap();
     let served = serve(dir.path(), "da-client", "da-secret");
-    let (code, _, err) = run(against(&served, dir.path()).args([
-        "dataaction",
-        "run",
-        "DA-FAIL-0001",
-        "--version",
-        "v2.0.0",
-        "--param",
-        "customerId=C1",
-    ]));
+    let (code, _, err) = run(against(&served, dir.path())
+        .line("dataaction run DA-FAIL-0001 --version v2.0.0 --param customerId=C1"));
     assert_eq!(code, 1);
     assert!(err.contains("FAILED: scoring service"), "{err}");
 

@@ -2,8 +2,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{cx, run};
-use serde_json::Value;
+use crate::support::{Line, cx, json, run};
 
 const SEED_INTERACTION: &str = "a1b2c3d4-e5f6-7890-abcd-ef1234567890";
 
@@ -29,7 +28,7 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
 
     let (code, out, err) = run(cx(dir.path()).args(seed_query("json")));
     assert_eq!(code, 0, "{err}");
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["recordsRetrieved"], 1);
     assert_eq!(doc["complianceStatus"], "VERIFIED");
     let b = &doc["analysis"]["bottlenecks"][0];
@@ -77,7 +76,7 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
     args.extend(["--threshold".to_owned(), "20".to_owned()]);
     let (code, out, _) = run(cx(dir.path()).args(args));
     assert_eq!(code, 0);
-    let doc: Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["analysis"]["bottleneckCount"], 0);
 
     // The run was audited.
@@ -90,55 +89,29 @@ fn the_seed_query_flags_the_slow_decision_node_in_every_format() {
 #[test]
 fn bad_queries_fail_before_sending_and_csv_is_refused_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&[&str], &str)] = &[
-        (&["history", "query", "--since", "2h"], "interaction_ids"),
+    let cases: &[(&str, &str)] = &[
+        ("history query --since 2h", "interaction_ids"),
         (
-            &["history", "query", "--interaction", "a", "--since", "31d"],
+            "history query --interaction a --since 31d",
             "start_timestamp",
         ),
         (
-            &[
-                "history",
-                "query",
-                "--interaction",
-                "a",
-                "--since",
-                "1h",
-                "--until",
-                "2h",
-            ],
+            "history query --interaction a --since 1h --until 2h",
             "end_timestamp",
         ),
         (
-            &[
-                "history",
-                "query",
-                "--interaction",
-                "a",
-                "--since",
-                "2024-05-01T10:00:00",
-            ],
+            "history query --interaction a --since 2024-05-01T10:00:00",
             // Neither RFC 3339 with a zone nor an age: named by its flag.
             "--since",
         ),
         (
-            &[
-                "history",
-                "query",
-                "--interaction",
-                "a",
-                "--threshold",
-                "-1",
-            ],
+            "history query --interaction a --threshold -1",
             "--threshold",
         ),
-        (
-            &["workflow", "trigger", "wf_x", "--output", "csv"],
-            "--output csv",
-        ),
+        ("workflow trigger wf_x --output csv", "--output csv"),
     ];
     for (args, names) in cases {
-        let (code, out, err) = run(cx(dir.path()).args(*args));
+        let (code, out, err) = run(cx(dir.path()).line(args));
         assert_ne!(code, 0, "{args:?}");
         assert!(out.is_empty(), "{out}");
         let last = err.lines().last().unwrap();

@@ -9,7 +9,7 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use crate::support::{WF, cx, run};
+use crate::support::{WF, cx, json, run};
 
 const HISTORY: &[&str] = &["history", "query", "--interaction", "x"];
 const AGENT: &[&str] = &["agent", "set-workmode", "agent-001", "--workmode", "w"];
@@ -17,6 +17,19 @@ const RUN: &[&str] = &["workflow", "run", WF];
 const TRIGGER: &[&str] = &["workflow", "trigger", WF];
 const DATAACTION: &[&str] = &["dataaction", "run", "DA-123456", "--version", "v2.1.0"];
 const SERVE: &[&str] = &["sim", "serve"];
+const SIMULATE: &[&str] = &["agent", "simulate", "--workmode", "w"];
+const SHOW: &[&str] = &["agent", "show", "agent-001"];
+/// An agent id holding an OSC sequence (ESC ] 0 ; x BEL).
+const SHOW_OSC: &[&str] = &["agent", "show", "a\u{1b}]0;x\u{7}"];
+/// An agent id that tries to climb to the simulator's admin API.
+const SHOW_TRAVERSAL: &[&str] = &["agent", "show", "../../_sim/faults"];
+/// A context variable past `i64::MAX`.
+const HUGE_INTEGER_VAR: &str = "n:integer=99999999999999999999999";
+const TAIL: &[&str] = &["audit", "tail", "."];
+/// 2^64: one past `u64::MAX`.
+const U64_OVER: &str = "18446744073709551616";
+/// 20 nines: past `u64::MAX`.
+const NINES: &str = "99999999999999999999";
 
 /// `(command, flag, value, text the error must contain)`: `cx <command>
 /// <flag> <value>` (`<flag>=<value>` for values starting with `-`).
@@ -42,12 +55,7 @@ const CASES: &[(&[&str], &str, &str, &str)] = &[
     (HISTORY, "--limit", "4294967296", "--limit"),
     (HISTORY, "--limit", "-1", "--limit"),
     (HISTORY, "--concurrency", "0", "--concurrency"),
-    (
-        HISTORY,
-        "--concurrency",
-        "99999999999999999999",
-        "--concurrency",
-    ),
+    (HISTORY, "--concurrency", NINES, "--concurrency"),
     (HISTORY, "--interaction", "a\u{7f}", "interaction_ids[1]"),
     // agent: skills, attempts, ids.
     (AGENT, "--skill", "a:1:99999999999", "--skill"),
@@ -58,66 +66,31 @@ const CASES: &[(&[&str], &str, &str, &str)] = &[
     (AGENT, "--remove-skill", "", "--remove-skill"),
     (AGENT, "--max-attempts", "99999999999", "--max-attempts"),
     (AGENT, "--max-attempts", "0", "--max-attempts"),
-    (
-        &["agent", "simulate", "--workmode", "w"],
-        "--seed",
-        "18446744073709551616",
-        "--seed",
-    ),
+    (SIMULATE, "--seed", U64_OVER, "--seed"),
     (&["agent", "show", ""], "--output", "human", "agent_id"),
-    (
-        &["agent", "show", "a\u{1b}]0;x\u{7}"],
-        "--output",
-        "human",
-        "agent_id",
-    ),
-    (
-        &["agent", "show", "../../_sim/faults"],
-        "--output",
-        "human",
-        "agent_id",
-    ),
+    (SHOW_OSC, "--output", "human", "agent_id"),
+    (SHOW_TRAVERSAL, "--output", "human", "agent_id"),
     // workflow: timeouts, priorities, variables.
-    (RUN, "--timeout", "18446744073709551616", "--timeout"),
+    (RUN, "--timeout", U64_OVER, "--timeout"),
     (RUN, "--timeout", "-1", "--timeout"),
     (RUN, "--input", "=1", "--input"),
-    (TRIGGER, "--priority", "99999999999999999999", "--priority"),
+    (TRIGGER, "--priority", NINES, "--priority"),
     (TRIGGER, "--priority", "0", "priority"),
     (TRIGGER, "--priority", "9223372036854775807", "priority"),
-    (
-        TRIGGER,
-        "--var",
-        "n:integer=99999999999999999999999",
-        "context.n",
-    ),
+    (TRIGGER, "--var", HUGE_INTEGER_VAR, "context.n"),
     (TRIGGER, "--var", "n:decimal=1", "--var"),
     // data actions: timeouts.
     (DATAACTION, "--timeout-ms", "4294967296", "--timeout-ms"),
     (DATAACTION, "--timeout-ms", "0", "executionTimeoutMs"),
-    (
-        DATAACTION,
-        "--max-wait",
-        "18446744073709551616",
-        "--max-wait",
-    ),
+    (DATAACTION, "--max-wait", U64_OVER, "--max-wait"),
     (DATAACTION, "--max-wait", "-1", "--max-wait"),
     // audit, sim, global.
-    (
-        &["audit", "tail", "."],
-        "--lines",
-        "18446744073709551616",
-        "--lines",
-    ),
+    (TAIL, "--lines", U64_OVER, "--lines"),
     (SERVE, "--port", "70000", "--port"),
     (SERVE, "--keep-for", "0", "--keep-for"),
-    (SERVE, "--keep-for", "99999999999999999999", "--keep-for"),
+    (SERVE, "--keep-for", NINES, "--keep-for"),
     (SERVE, "--max-tokens", "-1", "--max-tokens"),
-    (
-        &["agent", "show", "agent-001"],
-        "--output",
-        "xml",
-        "--output",
-    ),
+    (SHOW, "--output", "xml", "--output"),
 ];
 
 #[test]
@@ -195,7 +168,7 @@ fn server_text_reaches_the_terminal_escaped() {
         400,
         r#"{"message":"bad \u001b]0;pwned\u0007 \u001b[2J \u0000 \u009b31m end"}"#,
     );
-    let (code, out, err) = against(&url, dir.path(), &["agent", "show", "agent-001"]);
+    let (code, out, err) = against(&url, dir.path(), SHOW);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains(r"\u{1b}]0;pwned\u{7}"), "{err}");
     assert!(err.contains(r"\u{0}") && err.contains(r"\u{9b}"), "{err}");
@@ -209,7 +182,7 @@ fn server_text_reaches_the_terminal_escaped() {
         200,
         r#"{"id":"agent-001","currentWorkMode":{"id":"wm\u001b]0;x\u0007"},"skills":[{"skillId":"s\u0000\u009b","level":1,"concurrentInteractions":1}]}"#,
     );
-    let (code, out, err) = against(&url, dir.path(), &["agent", "show", "agent-001"]);
+    let (code, out, err) = against(&url, dir.path(), SHOW);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(r"wm\u{1b}]0;x\u{7}"), "{out}");
     for c in HOSTILE {
@@ -221,6 +194,6 @@ fn server_text_reaches_the_terminal_escaped() {
         &["agent", "show", "agent-001", "--output", "json"],
     );
     assert_eq!(code, 0, "{err}");
-    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let doc = json(&out);
     assert_eq!(doc["profile"]["currentWorkMode"]["id"], "wm\u{1b}]0;x\u{7}");
 }

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{Served, WF, cx, journal, run};
+use crate::support::{Line, Served, WF, cx, journal, json, run, wf};
 use serde_json::Value;
 
 const KEY_ID: &str = "CLIKEY0001=";
@@ -40,10 +40,6 @@ access_key_id = "{KEY_ID}"
 "#,
         cx_sim::DEFAULT_CLIENT_ID
     )
-}
-
-fn json(out: &str) -> Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 fn assert_no_secret(text: &str) {
@@ -132,27 +128,18 @@ fn login_with_a_secret_from_a_command_and_a_failing_command_is_named() {
         ),
         0o644,
     );
-    let (code, out, err) = run(cx(dir.path())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "login",
-            "--output",
-            "json",
-        ])
-        .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
+    let login = |line: &str| {
+        run(cx(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .line(line)
+            .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET))
+    };
+    let (code, out, err) = login("login --output json");
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["apiUrl"], sim.url.as_str());
 
-    let (code, out, err) = run(cx(dir.path())
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--profile",
-            "broken",
-            "login",
-        ])
-        .env("CX_TEST_CLIENT_SECRET", CLIENT_SECRET));
+    let (code, out, err) = login("--profile broken login");
     assert_eq!(code, 1, "{out}");
     assert!(
         err.contains("profile \"broken\": access_key_secret"),
@@ -324,9 +311,8 @@ fn profile_list_and_show_name_where_secrets_come_from_never_their_value() {
         ),
     );
     let path = write_config(dir.path(), "config.toml", &text, 0o600);
-    let (code, out, err) = run(cx(dir.path())
-        .env("CX_CONFIG", &path)
-        .args(["profile", "list", "--output", "json"]));
+    let with_config = |line: &str| run(cx(dir.path()).env("CX_CONFIG", &path).line(line));
+    let (code, out, err) = with_config("profile list --output json");
     assert_eq!(code, 0, "{err}");
     let doc = json(&out);
     assert_eq!(doc["defaultProfile"], "b");
@@ -339,27 +325,21 @@ fn profile_list_and_show_name_where_secrets_come_from_never_their_value() {
     assert_eq!(names, ["a", "b"]);
     assert_no_secret(&out);
 
-    let (code, out, _) = run(cx(dir.path())
-        .env("CX_CONFIG", &path)
-        .args(["profile", "show", "a"]));
+    let (code, out, _) = with_config("profile show a");
     assert_eq!(code, 0);
     assert!(out.contains("command \"pass show cx\""), "{out}");
     assert!(
         out.contains("environment variable CX_TEST_CLIENT_SECRET"),
         "{out}"
     );
-    let (code, out, _) = run(cx(dir.path())
-        .env("CX_CONFIG", &path)
-        .args(["profile", "show", "--output", "json"]));
+    let (code, out, _) = with_config("profile show --output json");
     assert_eq!(code, 0);
     let doc = json(&out);
     assert_eq!(doc["name"], "b", "the default profile");
     assert_eq!(doc["accessKeySecret"], "plain text in the config file");
     assert_no_secret(&out);
 
-    let (code, _, err) = run(cx(dir.path())
-        .env("CX_CONFIG", &path)
-        .args(["profile", "show", "zzz"]));
+    let (code, _, err) = with_config("profile show zzz");
     assert_eq!(code, 1);
     assert!(err.contains("profile \"zzz\""), "{err}");
     assert!(err.contains("profiles: a, b"), "{err}");
@@ -432,16 +412,8 @@ fn partly_configured_or_unloadable_tenants_are_errors_never_the_simulator() {
 #[test]
 fn the_no_config_embedded_run_says_simulated_in_both_output_modes_and_in_its_audit() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "workflow",
-        "run",
-        WF,
-        "--input",
-        "customerId=CUST-1",
-        "--input",
-        "priorityScore=5",
-    ];
-    let (code, out, err) = run(cx(dir.path()).args(args));
+    let args = wf("workflow run {WF} --input customerId=CUST-1 --input priorityScore=5");
+    let (code, out, err) = run(cx(dir.path()).line(&args));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("COMPLETED"), "{out}");
     assert_eq!(
@@ -450,7 +422,7 @@ fn the_no_config_embedded_run_says_simulated_in_both_output_modes_and_in_its_aud
         "{out}"
     );
 
-    let (code, out, err) = run(cx(dir.path()).args(args).args(["--output", "json"]));
+    let (code, out, err) = run(cx(dir.path()).line(&args).line("--output json"));
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["tenant"]["kind"], "embedded-simulator");
 

@@ -2,7 +2,8 @@
 //! processes against one `cx sim serve` tenant sharing its PATCH limit and
 //! its access token through a real `redis-server` (started per test on a
 //! free port, persistence off, killed on drop; a missing `redis-server`
-//! fails the test). The simulator's journal is the witness.
+//! fails the test). The simulator's journal is the witness; the test that
+//! kills Redis mid-run runs the simulator in-process to wait on it.
 
 // Tests unwrap: a panic with the value is the failure report; they print
 // their figures with println! (the CLI's own output rule is for `cx`).
@@ -10,7 +11,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{WF, cx, finish, journal, serve, sim_get, spawn_server};
+use crate::support::{Line, WF, cx, finish, journal, serve, sim_get, spawn_server};
 use cx_redis::testing::RedisServer;
 use serde_json::Value;
 
@@ -106,16 +107,9 @@ fn twenty_workers_times_fifty_runs_share_one_token() {
     const RUNS: usize = 50;
     let redis = RedisServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let served = spawn_server(cx(dir.path()).args([
-        "sim",
-        "serve",
-        "--client-id",
-        "fleet-client",
-        "--client-secret",
-        "fleet-secret",
-        "--journal-capacity",
-        "100000",
-    ]));
+    let served = spawn_server(cx(dir.path()).line(
+        "sim serve --client-id fleet-client --client-secret fleet-secret --journal-capacity 100000",
+    ));
     let run = |redis_url: &str| {
         let mut cmd = cx(dir.path());
         tenant(&mut cmd, &served.url, redis_url)
@@ -175,17 +169,14 @@ fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
     let mut redis = RedisServer::start().unwrap();
     let url = redis.url();
     let dir = tempfile::tempdir().unwrap();
-    let served = serve(dir.path(), "fleet-client", "fleet-secret");
+    // The simulator runs in this process, so the test can wait on its
+    // journal; the writers are `cx` processes as everywhere else.
+    let served = InProcess::serve("fleet-client", "fleet-secret");
     let running: Vec<_> = (1..=BEFORE)
         .map(|i| add_skill(dir.path(), &served.url, &url, i))
         .collect();
     // Kill Redis once the fleet is writing (the journal shows a PATCH).
-    let mut polls = 0;
-    while patch_times(&served.url).is_empty() {
-        polls += 1;
-        assert!(polls < 3000, "no PATCH from the fleet");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    served.wait_for(|e| e.method == "PATCH");
     redis.kill();
     let killed_at = journal(&served.url)
         .last()
@@ -228,6 +219,35 @@ fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
     .unwrap();
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains(WARNING), "{err}");
+}
+
+/// The simulator on a multi-threaded runtime of this process (it serves
+/// while the test thread blocks), with one registered client.
+struct InProcess {
+    sim: cx_sim::Sim,
+    url: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl InProcess {
+    fn serve(id: &str, secret: &str) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let client = cx_sim::ClientRegistration::new(id, secret, cx_sim::DEFAULT_TENANT);
+        let sim = runtime
+            .block_on(cx_sim::Sim::builder().client(client).start())
+            .unwrap();
+        let url = sim.base_url().to_owned();
+        Self { sim, url, runtime }
+    }
+
+    /// Blocks until the journal holds an entry satisfying `pred` (60 s at
+    /// most, then fails with the journal).
+    fn wait_for(&self, pred: impl Fn(&cx_sim::JournalEntry) -> bool) {
+        let limit = std::time::Duration::from_secs(60);
+        self.runtime
+            .block_on(self.sim.wait_for_journal(limit, |j| j.iter().any(&pred)))
+            .unwrap_or_else(|j| panic!("no such request in {limit:?}: {j:?}"));
+    }
 }
 
 /// `--redis-url` is checked before any request: a TLS URL is refused by

@@ -81,4 +81,13 @@ pub fn sent(sim: &Sim, method: &str, path_prefix: &str) -> Vec<cx_sim::JournalEn
         .collect()
 }
 
+/// The statuses the simulator answered to `method` on paths starting with
+/// `path_prefix`, in order.
+pub fn statuses(sim: &Sim, method: &str, path_prefix: &str) -> Vec<u16> {
+    sent(sim, method, path_prefix)
+        .iter()
+        .map(|e| e.status)
+        .collect()
+}
+
 pub const WF: &str = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";

@@ -39,6 +39,25 @@ pub fn cx(dir: &Path) -> Command {
     cmd
 }
 
+/// `line` with `{WF}` standing for [`WF`] (tables of command lines).
+pub fn wf(line: &str) -> String {
+    line.replace("{WF}", WF)
+}
+
+/// Arguments written the way a user types them.
+pub trait Line {
+    /// Appends the whitespace-separated words of `line` as arguments (no
+    /// quoting: pass an argument holding white space with `arg`).
+    fn line(&mut self, line: &str) -> &mut Self;
+}
+
+impl Line for Command {
+    fn line(&mut self, line: &str) -> &mut Self {
+        self.args(line.split_whitespace())
+    }
+}
+
+/// Runs `cmd`: exit code (-1 when killed by a signal), stdout, stderr.
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let Output {
         status,
@@ -122,6 +141,11 @@ pub fn spawn_server(cmd: &mut Command) -> Served {
         child,
         url: line.trim().to_owned(),
     }
+}
+
+/// `text` (a command's stdout) as JSON; panics with the text when it is not.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
 /// The simulator's request journal.
