@@ -52,7 +52,6 @@ async fn hundred_concurrent_clients() {
     }
     let elapsed = start.elapsed();
     assert_eq!(ok, CLIENTS * REQUESTS);
-    assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
     let journal = ctx.sim.journal();
     assert_eq!(journal.len(), 1 + CLIENTS * REQUESTS);
     assert!(

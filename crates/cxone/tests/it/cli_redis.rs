@@ -68,9 +68,14 @@ fn landed_writes(url: &str) -> usize {
 }
 
 /// 50 processes each add their own skill to one agent through the shared
-/// 5 PATCH/s limit (burst 1): every write lands, and no second of the
-/// journal holds more than 5 PATCHes, plus 1 (the burst) for a request that
-/// the scheduler delivered late into the next window.
+/// 5 PATCH/s limit (burst 1): every write lands, and the server saw them at
+/// the shared rate. The journal records arrival, not the moment a process
+/// was granted its slot; on a loaded machine a process can be descheduled
+/// between the two, so arrivals bunch. Two checks, both far from what 50
+/// unshared processes do (all 50 within a second): over the whole run at
+/// most 5.5 a second (a late first or last arrival moves the span by a
+/// fraction of a second in about ten), and no second with more than 5 + 1
+/// (the burst) + 2 (late arrivals from the previous second).
 #[test]
 fn fifty_processes_share_one_patch_limit_and_all_writes_land() {
     const WRITERS: usize = 50;
@@ -92,8 +97,11 @@ fn fifty_processes_share_one_patch_limit_and_all_writes_land() {
         times.len(),
         times.last().unwrap() - times[0]
     );
+    let span_s = (times.last().unwrap() - times[0]) as f64 / 1000.0;
+    let rate = (times.len() - 1) as f64 / span_s;
+    assert!(rate <= 5.5, "{rate:.2} PATCH/s over the run: {times:?}");
     assert!(
-        busiest <= 5 + 1,
+        busiest <= 5 + 1 + 2,
         "{busiest} PATCHes in one second: {times:?}"
     );
 }
