@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::AgentKind;
 use crate::client::{Client, EventReceipt};
 use crate::error::{Error, ErrorKind};
-use crate::types::{AgentProfile, SkillLevel, WorkModePayload, check_agent_id};
+use crate::types::{AgentId, AgentProfile, SkillLevel, WorkModePayload};
 use crate::validate::{ValidationReport, validate_availability};
 
 /// Audit event of a successful update.
@@ -121,7 +121,7 @@ pub struct UpdateReport {
 #[must_use = "an update does nothing until `.send().await`"]
 pub struct UpdateBuilder<'a> {
     client: &'a Client,
-    agent_id: String,
+    agent_id: AgentId,
     change: Change,
     profile: Option<Versioned<AgentProfile>>,
     if_match: Option<String>,
@@ -153,10 +153,10 @@ fn state_of(profile: &Versioned<AgentProfile>, at: DateTime<Utc>) -> AgentState 
 }
 
 impl<'a> UpdateBuilder<'a> {
-    pub(crate) fn new(client: &'a Client, agent_id: &str, change: Change) -> Self {
+    pub(crate) fn new(client: &'a Client, agent_id: &AgentId, change: Change) -> Self {
         Self {
             client,
-            agent_id: agent_id.to_owned(),
+            agent_id: agent_id.clone(),
             change,
             profile: None,
             if_match: None,
@@ -241,7 +241,7 @@ impl<'a> UpdateBuilder<'a> {
     pub async fn send(self) -> Result<UpdateReport, Error> {
         let flow = Update {
             client: self.client,
-            agent_id: self.agent_id.as_str(),
+            agent_id: &self.agent_id,
             started: Instant::now(),
         };
         let checked = flow.prerequisites(
@@ -300,7 +300,7 @@ struct Won {
 /// [`Update::publish`], [`Update::audit_changed`].
 struct Update<'a> {
     client: &'a Client,
-    agent_id: &'a str,
+    agent_id: &'a AgentId,
     started: Instant,
 }
 
@@ -319,7 +319,6 @@ impl Update<'_> {
         max_attempts: u32,
     ) -> Result<Checked, Error> {
         let (client, agent_id) = (self.client, self.agent_id);
-        check_agent_id(agent_id)?;
         client.patch_limiter()?;
         if max_attempts == 0 {
             return Err(invalid_update(
@@ -420,7 +419,7 @@ impl Update<'_> {
         let (client, agent_id) = (self.client, self.agent_id);
         let limiter = client.patch_limiter()?;
         let path = ApiPath::new("/api/v2/agents")
-            .id("agent_id", agent_id)
+            .id("agent_id", agent_id.as_str())
             .lit("workmodes");
         let outcome = ConditionalUpdate::new(attempts)
             .run(
@@ -468,7 +467,7 @@ impl Update<'_> {
                             .await
                             .ok()
                             .and_then(|p| p.etag);
-                        Error::precondition_failed(agent_id, &sent, current, e)
+                        Error::precondition_failed(agent_id.as_str(), &sent, current, e)
                     }
                     _ => {
                         Error::from_http(e, &format!("updating the work mode of agent {agent_id}"))
@@ -533,7 +532,7 @@ impl Update<'_> {
             timestamp: now,
         };
         UpdateReport {
-            agent_id: self.agent_id.to_owned(),
+            agent_id: self.agent_id.to_string(),
             previous_state: state_of(&applied.base, now),
             new_state,
             payload: attempt.payload,

@@ -50,6 +50,7 @@ mod clock;
 pub mod conditional;
 pub mod config;
 mod error;
+pub mod id;
 mod limit;
 mod open_enum;
 pub mod paginate;

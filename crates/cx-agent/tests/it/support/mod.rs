@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use cx_agent::{Client, Config, FixedClock, SkillLevel, WorkModePayload};
+use cx_agent::{AgentId, Client, Config, FixedClock, SkillLevel, WorkModePayload};
 use cx_audit::MemorySink;
 use cx_sim::Sim;
 use serde_json::Value;
@@ -15,6 +15,11 @@ use serde_json::Value;
 pub const AGENT: &str = "agent-001";
 /// The simulator's agent with a 64-skill catalogue (`skill-s00`..`skill-s63`).
 pub const STORM_AGENT: &str = "agent-003";
+
+/// `raw` as an agent id.
+pub fn id(raw: &str) -> AgentId {
+    raw.parse().unwrap()
+}
 
 /// An authenticated runtime client for the simulator's default client.
 pub use cx_testkit::sdk_http as http;
