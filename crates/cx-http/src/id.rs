@@ -7,19 +7,16 @@
 /// string (de)serialisation (deserialising checks too).
 ///
 /// `check` is a `fn(&str) -> Result<(), E>` naming the field and the rule;
-/// `E` is the crate's error type.
+/// `E` is the crate's error type (it implements `Display`).
 ///
 /// ```
-/// #[derive(Debug)]
-/// struct Bad(&'static str);
-///
-/// fn check(id: &str) -> Result<(), Bad> {
-///     cx_http::check_id(id).map_err(Bad)
+/// fn check(id: &str) -> Result<(), String> {
+///     cx_http::check_id(id).map_err(|rule| format!("thing_id {rule}"))
 /// }
 ///
 /// cx_http::id_newtype! {
 ///     /// A thing's id.
-///     pub struct ThingId(check) -> Bad;
+///     pub struct ThingId(check) -> String;
 /// }
 ///
 /// let id: ThingId = "t-1".parse().unwrap();
