@@ -485,7 +485,7 @@ impl<'a> RunBuilder<'a> {
                 a,
             )),
             (Err((_, _, e)), Ok(())) => Err(e.with_audit(audit)),
-            (Err((_, _, e)), Err(a)) => Err(e.with_audit(audit).with_audit_error(a)),
+            (Err((_, _, e)), Err(a)) => Err(e.with_audit(audit).with_audit_failure(a)),
         }
     }
 

@@ -110,6 +110,47 @@ fn version_rule(value: &str, _: &()) -> garde::Result {
     }
 }
 
+fn timeout_rule(ms: &u32, _: &()) -> garde::Result {
+    if TIMEOUT_MS_RANGE.contains(ms) {
+        Ok(())
+    } else {
+        Err(garde::Error::new(format!(
+            "must be within 1000..=60000 ms, got {ms}"
+        )))
+    }
+}
+
+/// The wire name of a [`Payload`] field garde reports.
+fn wire_field(path: &str) -> String {
+    match path {
+        "execution_timeout_ms" => "executionTimeoutMs",
+        "version_id" => "versionId",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// The rule of a garde message (for [`Violation::rule`]).
+fn rule_of(field: &str, _message: &str) -> Rule {
+    if field == "executionTimeoutMs" {
+        Rule::Range
+    } else {
+        Rule::Format
+    }
+}
+
+/// One [`Violation`] per entry of a garde report, named by its wire field.
+fn violations_of(report: &garde::Report) -> Vec<Violation> {
+    report
+        .iter()
+        .map(|(path, err)| {
+            let field = wire_field(&path.to_string());
+            let rule = rule_of(&field, err.message());
+            Violation::new(field, rule, err.message())
+        })
+        .collect()
+}
+
 /// The body of `POST /api/v2/dataactions/{id}/execute` (seed 004 step 1,
 /// `DataActionPayload`). JSON: `{versionId, inputParameters,
 /// environmentContext, executionTimeoutMs}`.
@@ -134,7 +175,7 @@ pub struct Payload {
     #[serde(default)]
     pub environment_context: BTreeMap<String, String>,
     /// Hard limit on compute time, in ms (1000..=60000; default 30000).
-    #[garde(range(min = 1000, max = 60_000))]
+    #[garde(custom(timeout_rule))]
     pub execution_timeout_ms: u32,
 }
 
@@ -177,31 +218,10 @@ impl Payload {
     /// # Errors
     /// [`crate::ErrorKind::Validation`] listing each broken rule.
     pub fn check(&self) -> Result<(), Error> {
-        use garde::Validate;
-        let Err(report) = self.validate() else {
-            return Ok(());
-        };
-        let violations = report
-            .iter()
-            .map(|(path, err)| {
-                let path = path.to_string();
-                match path.as_str() {
-                    "execution_timeout_ms" => Violation::new(
-                        "executionTimeoutMs",
-                        Rule::Range,
-                        format!(
-                            "must be within 1000..=60000 ms, got {}",
-                            self.execution_timeout_ms
-                        ),
-                    ),
-                    "version_id" => {
-                        Violation::new("versionId", Rule::Format, err.message().to_owned())
-                    }
-                    other => Violation::new(other, Rule::Format, err.message().to_owned()),
-                }
-            })
-            .collect();
-        Err(Error::validation(violations))
+        match garde::Validate::validate(self) {
+            Ok(()) => Ok(()),
+            Err(report) => Err(Error::validation(violations_of(&report))),
+        }
     }
 
     /// Every name in `required` must be an input parameter with a non-null

@@ -316,7 +316,7 @@ impl ReportBuilder<'_> {
         {
             return Err(
                 Error::new(ErrorKind::Audit, "the history report could not be audited")
-                    .with_audit(e)
+                    .with_audit_failure(e)
                     .with_report(report),
             );
         }
@@ -365,7 +365,7 @@ impl ReportBuilder<'_> {
                 .with_http(e);
                 match client.audit(HISTORY_WEBHOOK_FAILED, failure).await {
                     Ok(()) => Err(err.with_report(report)),
-                    Err(a) => Err(err.with_audit(a).with_report(report)),
+                    Err(a) => Err(err.with_audit_failure(a).with_report(report)),
                 }
             }
         }

@@ -49,6 +49,7 @@ mod client;
 mod clock;
 pub mod conditional;
 pub mod config;
+pub mod domain_error;
 mod error;
 pub mod id;
 mod limit;
