@@ -152,12 +152,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_is_send_sync_static() {
-        fn assert_traits<T: Send + Sync + 'static + std::error::Error>() {}
-        assert_traits::<Error>();
-    }
-
-    #[test]
     fn validation_display_names_every_field_once() {
         let e = Error::violations_error(
             "work mode change refused",

@@ -190,12 +190,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_is_send_sync_and_static() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<Error>();
-    }
-
-    #[test]
     fn classification_table() {
         let cases = [
             (ErrorKind::Validation, ErrorClass::Validation),

@@ -111,12 +111,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_is_send_sync_static() {
-        fn assert_bounds<T: Send + Sync + 'static + std::error::Error>() {}
-        assert_bounds::<Error>();
-    }
-
-    #[test]
     fn display_is_one_line_naming_every_field() {
         let e = Error::validation(vec![
             Violation::new("interaction_ids", Rule::Required, "list at least one id"),

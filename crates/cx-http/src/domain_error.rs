@@ -4,7 +4,8 @@
 /// Declare a service crate's error from its detail type: the
 /// [`Domain`](crate::Domain) impl (the crate's own kinds, its rule type, the
 /// type name), the `Error` newtype of [`service_error!`](crate::service_error),
-/// and the crate-private constructors every crate uses:
+/// a compile-time check that the error is `Send + Sync + 'static +
+/// std::error::Error`, and the crate-private constructors every crate uses:
 /// `Error::new(kind, message)`, `error.with_audit_failure(err)` and, when a
 /// `validation` context is given, `Error::validation(violations)`.
 ///
@@ -64,6 +65,13 @@ macro_rules! domain_error {
             $(#[$meta])*
             pub struct $name($detail);
         }
+
+        // Every service error crosses threads and lives in `Box<dyn Error>`:
+        // checked when the crate compiles.
+        const _: fn() = || {
+            fn assert_bounds<T: Send + Sync + 'static + ::std::error::Error>() {}
+            assert_bounds::<$name>();
+        };
 
         impl $name {
             /// A new error of `kind` with a one-line `message`.

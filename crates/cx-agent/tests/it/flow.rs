@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::support::{AGENT, agents, events, id, seed_payload, sent, writes};
+use crate::support::{AGENT, agents, events, id, seed_payload, sent, update_from, writes};
 use cx_agent::{AgentId, Config, ErrorKind, Rule, SkillLevel, WorkModePayload};
 use cx_sim::Sim;
 
@@ -25,12 +25,7 @@ async fn the_seed_example_flow_writes_once_publishes_and_audits() {
     assert_eq!(skills.len(), 5, "all three pages");
     assert_eq!(sent(&sim, "GET", "/skills").len(), 3);
 
-    let report = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .profile(profile)
-        .send()
-        .await
-        .unwrap();
+    let report = update_from(&client, profile).await;
     assert!(report.validation.valid);
     assert_eq!(
         (report.attempts, report.conflicts, report.api_status),
@@ -88,12 +83,7 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
 
     // A profile the builder was given, read before the first update: the
     // change is re-applied on a fresh read.
-    let second = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .profile(stale.clone())
-        .send()
-        .await
-        .unwrap();
+    let second = update_from(&client, stale.clone()).await;
     assert_eq!((second.attempts, second.conflicts), (2, 1));
     assert_eq!(second.previous_state.etag, first.new_state.etag, "re-read");
     let statuses: Vec<(u16, Option<String>)> = sent(&sim, "PATCH", "/workmodes")
@@ -159,12 +149,7 @@ async fn without_an_etag_the_audit_says_no_optimistic_locking() {
     let (client, sink) = agents(&sim, fast());
     let mut profile = client.profile(&id(AGENT)).await.unwrap();
     profile.etag = None;
-    let report = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .profile(profile)
-        .send()
-        .await
-        .unwrap();
+    let report = update_from(&client, profile).await;
     assert!(!report.optimistic_locking_applied);
     assert_eq!(sent(&sim, "PATCH", "/workmodes")[0].if_match, None);
     assert_eq!(
