@@ -47,13 +47,15 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish_non_exhaustive()
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
+        /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
+        /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
+        /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
+        fn with_audit;
     }
 }
 
@@ -87,32 +89,12 @@ impl Client {
         }
     }
 
-    /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
-    /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
-    /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
-    /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
     /// Share `limiter` for work-mode PATCHes, e.g. across several clients
     /// of one tenant, instead of this client's own.
     #[must_use]
     pub fn with_patch_limiter(mut self, limiter: RateLimiter) -> Self {
         self.patch_limiter = Arc::new(OnceLock::from(limiter));
         self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// The clock ([`Config::clock`]).

@@ -76,13 +76,14 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish()
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write `HISTORY_QUERY_COMPLETED` (and `HISTORY_WEBHOOK_FAILED`)
+        /// records to `sink`. A failing sink is reported
+        /// ([`ErrorKind::Audit`]), never ignored.
+        fn with_audit;
     }
 }
 
@@ -95,25 +96,6 @@ impl Client {
             config: Arc::new(config),
             audit: None,
         }
-    }
-
-    /// Write `HISTORY_QUERY_COMPLETED` (and `HISTORY_WEBHOOK_FAILED`)
-    /// records to `sink`. A failing sink is reported
-    /// ([`ErrorKind::Audit`]), never ignored.
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// The pages of `query` (seed 003 step 2), in offset order; see the

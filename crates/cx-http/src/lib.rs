@@ -59,6 +59,7 @@ mod path;
 mod poll;
 mod retry;
 pub mod service;
+pub mod service_client;
 pub mod setters;
 mod text;
 mod validation;
