@@ -251,20 +251,7 @@ impl<'a> UpdateBuilder<'a> {
             self.deltas,
             self.max_attempts,
         );
-        let Checked {
-            first,
-            explicit,
-            change,
-            payload,
-            skills,
-            schedule,
-            attempts,
-        } = checked.await?;
-        let applied = flow
-            .submit(
-                first, explicit, &change, &payload, &skills, &schedule, attempts,
-            )
-            .await?;
+        let applied = flow.submit(checked.await?).await?;
         let mut report = flow.report(applied);
         let published = flow.publish(&mut report).await;
         flow.audit_changed(report, published).await
@@ -405,25 +392,17 @@ impl Update<'_> {
     /// recompute and re-validate on the fresh state and send again. A
     /// failure is audited `AGENT_AVAILABILITY_UPDATE_FAILED`, a change the
     /// fresh state made invalid `AGENT_AVAILABILITY_REJECTED`.
-    #[allow(clippy::too_many_arguments)]
-    async fn submit(
-        &self,
-        first: Versioned<AgentProfile>,
-        explicit: Option<String>,
-        change: &Change,
-        payload: &WorkModePayload,
-        skills: &[crate::types::Skill],
-        schedule: &crate::types::Schedule,
-        attempts: u32,
-    ) -> Result<Won, Error> {
+    async fn submit(&self, checked: Checked) -> Result<Won, Error> {
         let (client, agent_id) = (self.client, self.agent_id);
+        let (change, payload) = (&checked.change, &checked.payload);
+        let (skills, schedule) = (checked.skills.as_slice(), &checked.schedule);
         let limiter = client.patch_limiter()?;
         let path = ApiPath::new("/api/v2/agents")
             .id("agent_id", agent_id.as_str())
             .lit("workmodes");
-        let outcome = ConditionalUpdate::new(attempts)
+        let outcome = ConditionalUpdate::new(checked.attempts)
             .run(
-                Some(first),
+                Some(checked.first),
                 || client.read_profile(agent_id),
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
@@ -460,7 +439,7 @@ impl Update<'_> {
         let applied = match outcome {
             Ok(a) => a,
             Err(e) => {
-                let err = match explicit {
+                let err = match checked.explicit {
                     Some(sent) if e.kind() == cx_http::ErrorKind::Conflict => {
                         let current = client
                             .read_profile(agent_id)
