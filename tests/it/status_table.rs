@@ -84,7 +84,8 @@ async fn kinds(case: Case) -> Vec<(&'static str, String)> {
     let workflow = workflows.definition(&wf).await.unwrap_err();
 
     let agents = cx_agent::Client::new(http.clone(), cx_agent::Config::default());
-    let agent = agents.profile("agent-001").await.unwrap_err();
+    let agent_id = cx_agent::AgentId::new("agent-001").unwrap();
+    let agent = agents.profile(&agent_id).await.unwrap_err();
 
     let history = cx_history::Client::new(http.clone(), cx_history::Config::default());
     let query = cx_history::HistoryQuery::builder()

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::Error;
-use crate::types::{AgentProfile, Schedule, Skill, WorkModePayload, check_agent_id};
+use crate::types::{AgentId, AgentProfile, Schedule, Skill, WorkModePayload};
 use crate::update::{AgentState, UpdateBuilder};
 use crate::validate::{ValidationReport, validate_availability};
 
@@ -32,7 +32,8 @@ pub const AVAILABILITY_CHANGED: &str = "agent.availability.changed";
 ///     .skill(SkillLevel::new("skill-456", 1, 2))
 ///     .skill(SkillLevel::new("skill-789", 0, 0))
 ///     .build(agents.clock())?;
-/// let report = agents.update_work_mode("agent-001", payload).send().await?;
+/// let agent: cx_agent::AgentId = "agent-001".parse()?;
+/// let report = agents.update_work_mode(&agent, payload).send().await?;
 /// println!("{:?} → {:?} in {:.1} ms", report.previous_state.etag, report.new_state.etag, report.latency_ms);
 /// # Ok(()) }
 /// ```
@@ -46,13 +47,15 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish_non_exhaustive()
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
+        /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
+        /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
+        /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
+        fn with_audit;
     }
 }
 
@@ -86,32 +89,12 @@ impl Client {
         }
     }
 
-    /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
-    /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
-    /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
-    /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
     /// Share `limiter` for work-mode PATCHes, e.g. across several clients
     /// of one tenant, instead of this client's own.
     #[must_use]
     pub fn with_patch_limiter(mut self, limiter: RateLimiter) -> Self {
         self.patch_limiter = Arc::new(OnceLock::from(limiter));
         self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// The clock ([`Config::clock`]).
@@ -153,10 +136,8 @@ impl Client {
     /// `GET /api/v2/agents/{id}` with its `ETag` (seed 002 step 1).
     ///
     /// # Errors
-    /// [`crate::ErrorKind::Validation`] on a bad `agent_id` (nothing sent);
-    /// otherwise the failed call, mapped ([`crate::ErrorKind::NotFound`], ...).
-    pub async fn profile(&self, agent_id: &str) -> Result<Versioned<AgentProfile>, Error> {
-        check_agent_id(agent_id)?;
+    /// The failed call, mapped ([`crate::ErrorKind::NotFound`], ...).
+    pub async fn profile(&self, agent_id: &AgentId) -> Result<Versioned<AgentProfile>, Error> {
         self.read_profile(agent_id)
             .await
             .map_err(|e| Error::from_http(e, &format!("reading agent {agent_id}")))
@@ -166,11 +147,11 @@ impl Client {
     /// needs the runtime's error to tell a conflict from other failures).
     pub(crate) async fn read_profile(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
     ) -> Result<Versioned<AgentProfile>, cx_http::Error> {
         let resp = self
             .http
-            .get(ApiPath::new("/api/v2/agents").id("agent_id", agent_id))
+            .get(ApiPath::new("/api/v2/agents").id("agent_id", agent_id.as_str()))
             .operation("agent.profile")
             .send()
             .await?;
@@ -184,12 +165,11 @@ impl Client {
     /// # Errors
     /// [`crate::ErrorKind::Pagination`] when a `nextPageUri` repeats;
     /// otherwise as [`Client::profile`].
-    pub async fn skills(&self, agent_id: &str) -> Result<Vec<Skill>, Error> {
-        check_agent_id(agent_id)?;
+    pub async fn skills(&self, agent_id: &AgentId) -> Result<Vec<Skill>, Error> {
         self.http
             .next_uri_stream::<Skill>(
                 ApiPath::new("/api/v2/agents")
-                    .id("agent_id", agent_id)
+                    .id("agent_id", agent_id.as_str())
                     .lit("skills"),
                 PageFields {
                     items: "entities",
@@ -205,10 +185,9 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::profile`].
-    pub async fn schedule(&self, agent_id: &str) -> Result<Schedule, Error> {
-        check_agent_id(agent_id)?;
+    pub async fn schedule(&self, agent_id: &AgentId) -> Result<Schedule, Error> {
         self.http
-            .get(ApiPath::new("/api/v2/wfm/schedules").id("agent_id", agent_id))
+            .get(ApiPath::new("/api/v2/wfm/schedules").id("agent_id", agent_id.as_str()))
             .operation("agent.schedule")
             .send_json()
             .await
@@ -222,7 +201,7 @@ impl Client {
     /// A failed read; broken rules are in the report, not an error.
     pub async fn validate(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         payload: &WorkModePayload,
     ) -> Result<(ValidationReport, Vec<Skill>, Schedule), Error> {
         let (schedule, skills) =
@@ -233,7 +212,11 @@ impl Client {
 
     /// Update the agent to `payload`: validate, PATCH with `If-Match`, on
     /// 409 re-read and send again, publish, audit. See [`UpdateBuilder::send`].
-    pub fn update_work_mode(&self, agent_id: &str, payload: WorkModePayload) -> UpdateBuilder<'_> {
+    pub fn update_work_mode(
+        &self,
+        agent_id: &AgentId,
+        payload: WorkModePayload,
+    ) -> UpdateBuilder<'_> {
         UpdateBuilder::new(
             self,
             agent_id,
@@ -244,7 +227,7 @@ impl Client {
     /// Like [`Client::update_work_mode`], but the payload is computed from
     /// the agent's current profile by `change`, which is called again on the
     /// fresh profile after every 409, so concurrent writers' changes are kept.
-    pub fn modify_work_mode<F>(&self, agent_id: &str, change: F) -> UpdateBuilder<'_>
+    pub fn modify_work_mode<F>(&self, agent_id: &AgentId, change: F) -> UpdateBuilder<'_>
     where
         F: Fn(&AgentProfile) -> WorkModePayload + Send + Sync + 'static,
     {
@@ -259,7 +242,7 @@ impl Client {
     /// The failed call, mapped.
     pub async fn publish_availability_changed(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         previous: &AgentState,
         new: &AgentState,
     ) -> Result<EventReceipt, Error> {

@@ -81,26 +81,20 @@ pub struct ErrorDetail {
     current_etag: Option<String>,
 }
 
-impl cx_http::Domain for ErrorDetail {
-    type Kind = AgentKind;
-    type Rule = Rule;
-    const NAME: &'static str = "cx_agent::Error";
-}
-
 type Core = cx_http::ServiceError<ErrorDetail>;
 
-cx_http::service_error! {
+cx_http::domain_error! {
     /// The error of every `cx-agent` operation; it derefs to
     /// [`cx_http::ServiceError`] for the kind, violations, HTTP cause and
     /// audit failure.
-    pub struct Error(ErrorDetail);
+    pub struct Error(ErrorDetail) {
+        kind: AgentKind,
+        rule: Rule,
+        name: "cx_agent::Error",
+    }
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Core::new(kind, message).into()
-    }
-
     /// A [`ErrorKind::Validation`] error listing every violation.
     pub(crate) fn violations_error(context: &str, violations: Vec<Violation>) -> Self {
         Core::validation(context, violations).into()
@@ -140,10 +134,6 @@ impl Error {
         self.0.with_detail(|d| d.report = Some(report)).into()
     }
 
-    pub(crate) fn with_audit_failure(self, err: cx_audit::Error) -> Self {
-        self.0.with_audit_failure(err).into()
-    }
-
     /// For [`AgentKind::PreconditionFailed`]: the agent's ETag when the
     /// caller's `If-Match` was refused (`None` when it could not be read).
     pub fn current_etag(&self) -> Option<&str> {
@@ -160,12 +150,6 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_is_send_sync_static() {
-        fn assert_traits<T: Send + Sync + 'static + std::error::Error>() {}
-        assert_traits::<Error>();
-    }
 
     #[test]
     fn validation_display_names_every_field_once() {

@@ -30,7 +30,8 @@
 //!     .skill("skill-456:1:2".parse::<SkillLevel>()?)
 //!     .skill(SkillLevel::new("skill-789", 0, 0))
 //!     .build(agents.clock())?;
-//! let report = agents.update_work_mode("agent-001", payload).send().await?;
+//! let agent: cx_agent::AgentId = "agent-001".parse()?;
+//! let report = agents.update_work_mode(&agent, payload).send().await?;
 //! println!("{} attempt(s), {:.1} ms", report.attempts, report.latency_ms);
 //! # Ok(()) }
 //! ```
@@ -56,7 +57,7 @@ pub use config::Config;
 pub use error::{AgentKind, Error, ErrorDetail, ErrorKind, Rule, Violation};
 pub use simulate::{RoutingSimulator, Simulation, routing_score};
 pub use types::{
-    AgentProfile, PayloadMetadata, Schedule, Shift, Skill, SkillLevel, WorkModePayload,
+    AgentId, AgentProfile, PayloadMetadata, Schedule, Shift, Skill, SkillLevel, WorkModePayload,
     WorkModePayloadBuilder, WorkModeRef,
 };
 pub use update::{AgentState, SkillDelta, UpdateBuilder, UpdateReport, apply_skill_deltas};

@@ -36,6 +36,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
+use crate::types::AgentId;
 
 /// The `vNN.0` version segment of each resource family. Defaults are the
 /// versions `../shared/CXONE_REST.md` §3 records published clients using.
@@ -428,10 +429,10 @@ impl Client {
         Self::service(&self.config.versions.agents).lit("agents")
     }
 
-    fn agent_skills_path(&self, agent_id: &str) -> ApiPath {
+    fn agent_skills_path(&self, agent_id: &AgentId) -> ApiPath {
         Self::service(&self.config.versions.agent_skills)
             .lit("agents")
-            .id("agent_id", agent_id)
+            .id("agent_id", agent_id.as_str())
             .lit("skills")
     }
 
@@ -509,17 +510,16 @@ impl Client {
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] for an unknown id ("Invalid Agent Id");
-    /// [`ErrorKind::Validation`] for an id that cannot be a path segment;
     /// [`ErrorKind::Api`] when the answer holds no agent.
-    pub async fn agent(&self, agent_id: &str) -> Result<Agent, Error> {
-        let what = format!("reading agent {}", cx_http::escape(agent_id));
+    pub async fn agent(&self, agent_id: &AgentId) -> Result<Agent, Error> {
+        let what = format!("reading agent {}", cx_http::escape(agent_id.as_str()));
         #[derive(Deserialize)]
         struct One {
             agents: Vec<Agent>,
         }
         let one: One = self
             .http
-            .get(self.agents_path().id("agent_id", agent_id))
+            .get(self.agents_path().id("agent_id", agent_id.as_str()))
             .operation("agents.get")
             .send_json()
             .await
@@ -536,13 +536,16 @@ impl Client {
     /// As [`Client::agents`]; [`ErrorKind::NotFound`] for an unknown agent.
     pub fn skills(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
     ) -> impl Stream<Item = Result<SkillAssignment, Error>> + use<> {
         let req = self
             .http
             .get(self.agent_skills_path(agent_id))
             .operation("agents.skills");
-        let what = format!("listing skills of agent {}", cx_http::escape(agent_id));
+        let what = format!(
+            "listing skills of agent {}",
+            cx_http::escape(agent_id.as_str())
+        );
         self.list(req, "agentSkillAssignments", what)
     }
 
@@ -641,7 +644,7 @@ impl Client {
     /// [`ErrorKind::NotFound`] for an unknown agent; [`ErrorKind::Api`]
     /// (400, reason in `icStatusDescription`) for a logged-out agent or a
     /// bad code.
-    pub async fn set_state(&self, agent_id: &str, change: StateChange) -> Result<(), Error> {
+    pub async fn set_state(&self, agent_id: &AgentId, change: StateChange) -> Result<(), Error> {
         let (state, out) = match change {
             StateChange::Available => ("Available", None),
             StateChange::Unavailable(code) => ("Unavailable", Some(code.to_string())),
@@ -654,7 +657,7 @@ impl Client {
             .post(
                 Self::service(&self.config.versions.set_state)
                     .lit("agents")
-                    .id("agent_id", agent_id)
+                    .id("agent_id", agent_id.as_str())
                     .lit("state"),
             )
             .operation("agents.state.set")
@@ -666,7 +669,10 @@ impl Client {
             .map_err(|e| {
                 Error::from_http(
                     e,
-                    &format!("setting the state of agent {}", cx_http::escape(agent_id)),
+                    &format!(
+                        "setting the state of agent {}",
+                        cx_http::escape(agent_id.as_str())
+                    ),
                 )
             })?;
         Ok(())
@@ -678,7 +684,7 @@ impl Client {
     /// As [`Client::modify_skills`].
     pub async fn assign_skills(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         skills: &[SkillChange],
     ) -> Result<Vec<SkillResult>, Error> {
         self.write_skills(
@@ -700,7 +706,7 @@ impl Client {
     /// [`ErrorKind::NotFound`] for an unknown agent.
     pub async fn modify_skills(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         skills: &[SkillChange],
     ) -> Result<Vec<SkillResult>, Error> {
         self.write_skills(
@@ -719,7 +725,7 @@ impl Client {
     /// As [`Client::modify_skills`].
     pub async fn remove_skills(
         &self,
-        agent_id: &str,
+        agent_id: &AgentId,
         skill_ids: &[u64],
     ) -> Result<Vec<SkillResult>, Error> {
         let skills: Vec<Value> = skill_ids
@@ -738,11 +744,14 @@ impl Client {
     async fn write_skills(
         &self,
         method: Method,
-        agent_id: &str,
+        agent_id: &AgentId,
         body: Value,
         verb: &str,
     ) -> Result<Vec<SkillResult>, Error> {
-        let what = format!("{verb} skills of agent {}", cx_http::escape(agent_id));
+        let what = format!(
+            "{verb} skills of agent {}",
+            cx_http::escape(agent_id.as_str())
+        );
         if body["skills"].as_array().is_none_or(Vec::is_empty) {
             return Err(Error::new(
                 ErrorKind::Validation,

@@ -99,14 +99,17 @@ impl Shift {
 /// A skill's target level. JSON `{skillId, level, concurrentInteractions}`;
 /// text `skillId:level:concurrent` ([`FromStr`], as `cx agent --skill` takes it).
 /// Level 0 disables the skill.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, garde::Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct SkillLevel {
     /// Skill id.
+    #[garde(custom(required))]
     pub skill_id: String,
     /// Proficiency level; 0 disables the skill for routing.
+    #[garde(skip)]
     pub level: u32,
     /// Interactions of this skill the agent takes at once.
+    #[garde(skip)]
     #[serde(default)]
     pub concurrent_interactions: u32,
 }
@@ -175,27 +178,42 @@ impl FromStr for SkillLevel {
 }
 
 /// `metadata` of a work-mode payload: who sent it and when.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, garde::Validate)]
 pub struct PayloadMetadata {
     /// The sending system, e.g. `cxone-rs`.
+    #[garde(custom(required))]
     pub source: String,
     /// When the payload was built (from the client's clock).
+    #[garde(skip)]
     pub timestamp: DateTime<Utc>,
 }
 
 /// The body of `PATCH /api/v2/agents/{id}/workmodes` (seed 002 step 3).
 /// Build it with [`WorkModePayload::builder`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Rules (checked with `garde`, plus the list-wide duplicate rule, by
+/// [`WorkModePayload::problems`], all reported at once, named by their wire
+/// field):
+///
+/// | field | rule |
+/// |---|---|
+/// | `workModeId`, `reason`, `skillLevels[i].skillId`, `metadata.source` | `required`: not empty or blank |
+/// | `skillLevels[i].skillId` | `duplicate`: each skill listed once |
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, garde::Validate)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct WorkModePayload {
     /// Target work mode.
+    #[garde(custom(required))]
     pub work_mode_id: String,
     /// Target skill levels.
+    #[garde(dive)]
     pub skill_levels: Vec<SkillLevel>,
     /// Why (free text).
+    #[garde(custom(required))]
     pub reason: String,
     /// Source and timestamp.
+    #[garde(dive)]
     pub metadata: PayloadMetadata,
 }
 
@@ -215,33 +233,17 @@ impl WorkModePayload {
         }
     }
 
-    /// Every shape problem: empty work mode, reason or skill id, a skill
-    /// listed twice. Empty when the payload is well formed.
+    /// Every shape problem: empty work mode, reason, skill id or
+    /// `metadata.source` (the `garde` rules), then each skill listed twice.
+    /// Empty when the payload is well formed.
     pub fn problems(&self) -> Vec<Violation> {
-        let mut out = Vec::new();
-        if self.work_mode_id.trim().is_empty() {
-            out.push(Violation::new(
-                "workModeId",
-                Rule::Required,
-                "must not be empty",
-            ));
-        }
-        if self.reason.trim().is_empty() {
-            out.push(Violation::new(
-                "reason",
-                Rule::Required,
-                "must not be empty",
-            ));
-        }
+        let mut out = match garde::Validate::validate(self) {
+            Ok(()) => Vec::new(),
+            Err(report) => violations_of(&report),
+        };
         let mut seen = HashSet::new();
         for (i, s) in self.skill_levels.iter().enumerate() {
-            if s.skill_id.trim().is_empty() {
-                out.push(Violation::new(
-                    format!("skillLevels[{i}].skillId"),
-                    Rule::Required,
-                    "must not be empty",
-                ));
-            } else if !seen.insert(s.skill_id.as_str()) {
+            if !s.skill_id.trim().is_empty() && !seen.insert(s.skill_id.as_str()) {
                 out.push(
                     Violation::new(
                         format!("skillLevels[{i}].skillId"),
@@ -254,6 +256,51 @@ impl WorkModePayload {
         }
         out
     }
+}
+
+/// The garde rule of a text field that must be given.
+fn required(value: &str, _: &()) -> garde::Result {
+    if value.trim().is_empty() {
+        Err(garde::Error::new("must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The wire name of a garde path: `skill_levels[1].skill_id` →
+/// `skillLevels[1].skillId`.
+fn wire_field(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The rule of a garde message (for [`Violation::rule`]): the only garde
+/// rule of this crate is `required`.
+fn rule_of(_field: &str, _message: &str) -> Rule {
+    Rule::Required
+}
+
+/// One [`Violation`] per entry of a garde report, named by its wire field.
+fn violations_of(report: &garde::Report) -> Vec<Violation> {
+    report
+        .iter()
+        .map(|(path, err)| {
+            let field = wire_field(&path.to_string());
+            let rule = rule_of(&field, err.message());
+            Violation::new(field, rule, err.message())
+        })
+        .collect()
 }
 
 /// Builds a [`WorkModePayload`]; [`WorkModePayloadBuilder::build`] checks it.
@@ -295,16 +342,8 @@ impl WorkModePayloadBuilder {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] listing every problem of
-    /// [`WorkModePayload::problems`] and an empty `metadata.source`.
+    /// [`WorkModePayload::problems`].
     pub fn build(self, clock: &dyn Clock) -> Result<WorkModePayload, Error> {
-        let mut problems = Vec::new();
-        if self.source.trim().is_empty() {
-            problems.push(Violation::new(
-                "metadata.source",
-                Rule::Required,
-                "must not be empty",
-            ));
-        }
         let payload = WorkModePayload {
             work_mode_id: self.work_mode_id,
             skill_levels: self.skill_levels,
@@ -314,7 +353,7 @@ impl WorkModePayloadBuilder {
                 timestamp: clock.now(),
             },
         };
-        problems.extend(payload.problems());
+        let problems = payload.problems();
         if problems.is_empty() {
             Ok(payload)
         } else {
@@ -326,8 +365,8 @@ impl WorkModePayloadBuilder {
     }
 }
 
-/// An agent id checked to be a usable path segment.
-pub(crate) fn check_agent_id(id: &str) -> Result<(), Error> {
+/// Why `id` cannot be an agent id: the rule an [`AgentId`] checks.
+fn check_agent_id(id: &str) -> Result<(), Error> {
     let problem = if id.trim().is_empty() {
         Some("must not be empty")
     } else if id
@@ -345,6 +384,17 @@ pub(crate) fn check_agent_id(id: &str) -> Result<(), Error> {
             vec![Violation::new("agent_id", Rule::Format, p).with_values("a path segment", id)],
         )),
     }
+}
+
+cx_http::id_newtype! {
+    /// An agent id, e.g. `agent-001`.
+    ///
+    /// Checked on construction so it is always usable as one URL path
+    /// segment: not empty or blank, and free of `/ ? # %`, whitespace and
+    /// control characters; otherwise [`crate::ErrorKind::Validation`] with
+    /// one violation on `agent_id` (rule `format`). Serialised as a plain
+    /// string; deserialising checks.
+    pub struct AgentId(check_agent_id) -> Error;
 }
 
 #[cfg(test)]
@@ -391,19 +441,27 @@ mod tests {
             .source("")
             .build(&clock)
             .err();
-        let fields: Vec<String> = err
-            .map(|e| e.violations().iter().map(|v| v.field.clone()).collect())
+        let got: Vec<(String, String)> = err
+            .map(|e| {
+                e.violations()
+                    .iter()
+                    .map(|v| (v.field.clone(), v.rule.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
-        assert_eq!(
-            fields,
-            [
-                "metadata.source",
-                "workModeId",
-                "reason",
-                "skillLevels[1].skillId",
-                "skillLevels[2].skillId"
-            ]
-        );
+        // The garde rules by field name, then the duplicate rule.
+        let want = [
+            ("metadata.source", "required"),
+            ("reason", "required"),
+            ("skillLevels[2].skillId", "required"),
+            ("workModeId", "required"),
+            ("skillLevels[1].skillId", "duplicate"),
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(f, r)| ((*f).to_owned(), (*r).to_owned()))
+            .collect();
+        assert_eq!(got, want);
         let ok = WorkModePayload::builder("workMode-123")
             .skill(SkillLevel::new("skill-456", 1, 2))
             .build(&clock);
@@ -422,7 +480,7 @@ mod tests {
             ("a/b", false),
             ("a b", false),
         ] {
-            assert_eq!(check_agent_id(id).is_ok(), ok, "{id:?}");
+            assert_eq!(id.parse::<AgentId>().is_ok(), ok, "{id:?}");
         }
     }
 }

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use crate::AgentKind;
 use crate::client::{Client, EventReceipt};
 use crate::error::{Error, ErrorKind};
-use crate::types::{AgentProfile, SkillLevel, WorkModePayload, check_agent_id};
+use crate::types::{AgentId, AgentProfile, SkillLevel, WorkModePayload};
 use crate::validate::{ValidationReport, validate_availability};
 
 /// Audit event of a successful update.
@@ -121,7 +121,7 @@ pub struct UpdateReport {
 #[must_use = "an update does nothing until `.send().await`"]
 pub struct UpdateBuilder<'a> {
     client: &'a Client,
-    agent_id: String,
+    agent_id: AgentId,
     change: Change,
     profile: Option<Versioned<AgentProfile>>,
     if_match: Option<String>,
@@ -153,10 +153,10 @@ fn state_of(profile: &Versioned<AgentProfile>, at: DateTime<Utc>) -> AgentState 
 }
 
 impl<'a> UpdateBuilder<'a> {
-    pub(crate) fn new(client: &'a Client, agent_id: &str, change: Change) -> Self {
+    pub(crate) fn new(client: &'a Client, agent_id: &AgentId, change: Change) -> Self {
         Self {
             client,
-            agent_id: agent_id.to_owned(),
+            agent_id: agent_id.clone(),
             change,
             profile: None,
             if_match: None,
@@ -241,7 +241,7 @@ impl<'a> UpdateBuilder<'a> {
     pub async fn send(self) -> Result<UpdateReport, Error> {
         let flow = Update {
             client: self.client,
-            agent_id: self.agent_id.as_str(),
+            agent_id: &self.agent_id,
             started: Instant::now(),
         };
         let checked = flow.prerequisites(
@@ -251,20 +251,7 @@ impl<'a> UpdateBuilder<'a> {
             self.deltas,
             self.max_attempts,
         );
-        let Checked {
-            first,
-            explicit,
-            change,
-            payload,
-            skills,
-            schedule,
-            attempts,
-        } = checked.await?;
-        let applied = flow
-            .submit(
-                first, explicit, &change, &payload, &skills, &schedule, attempts,
-            )
-            .await?;
+        let applied = flow.submit(checked.await?).await?;
         let mut report = flow.report(applied);
         let published = flow.publish(&mut report).await;
         flow.audit_changed(report, published).await
@@ -300,7 +287,7 @@ struct Won {
 /// [`Update::publish`], [`Update::audit_changed`].
 struct Update<'a> {
     client: &'a Client,
-    agent_id: &'a str,
+    agent_id: &'a AgentId,
     started: Instant,
 }
 
@@ -319,7 +306,6 @@ impl Update<'_> {
         max_attempts: u32,
     ) -> Result<Checked, Error> {
         let (client, agent_id) = (self.client, self.agent_id);
-        check_agent_id(agent_id)?;
         client.patch_limiter()?;
         if max_attempts == 0 {
             return Err(invalid_update(
@@ -406,25 +392,17 @@ impl Update<'_> {
     /// recompute and re-validate on the fresh state and send again. A
     /// failure is audited `AGENT_AVAILABILITY_UPDATE_FAILED`, a change the
     /// fresh state made invalid `AGENT_AVAILABILITY_REJECTED`.
-    #[allow(clippy::too_many_arguments)]
-    async fn submit(
-        &self,
-        first: Versioned<AgentProfile>,
-        explicit: Option<String>,
-        change: &Change,
-        payload: &WorkModePayload,
-        skills: &[crate::types::Skill],
-        schedule: &crate::types::Schedule,
-        attempts: u32,
-    ) -> Result<Won, Error> {
+    async fn submit(&self, checked: Checked) -> Result<Won, Error> {
         let (client, agent_id) = (self.client, self.agent_id);
+        let (change, payload) = (&checked.change, &checked.payload);
+        let (skills, schedule) = (checked.skills.as_slice(), &checked.schedule);
         let limiter = client.patch_limiter()?;
         let path = ApiPath::new("/api/v2/agents")
-            .id("agent_id", agent_id)
+            .id("agent_id", agent_id.as_str())
             .lit("workmodes");
-        let outcome = ConditionalUpdate::new(attempts)
+        let outcome = ConditionalUpdate::new(checked.attempts)
             .run(
-                Some(first),
+                Some(checked.first),
                 || client.read_profile(agent_id),
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
@@ -461,14 +439,14 @@ impl Update<'_> {
         let applied = match outcome {
             Ok(a) => a,
             Err(e) => {
-                let err = match explicit {
+                let err = match checked.explicit {
                     Some(sent) if e.kind() == cx_http::ErrorKind::Conflict => {
                         let current = client
                             .read_profile(agent_id)
                             .await
                             .ok()
                             .and_then(|p| p.etag);
-                        Error::precondition_failed(agent_id, &sent, current, e)
+                        Error::precondition_failed(agent_id.as_str(), &sent, current, e)
                     }
                     _ => {
                         Error::from_http(e, &format!("updating the work mode of agent {agent_id}"))
@@ -533,7 +511,7 @@ impl Update<'_> {
             timestamp: now,
         };
         UpdateReport {
-            agent_id: self.agent_id.to_owned(),
+            agent_id: self.agent_id.to_string(),
             previous_state: state_of(&applied.base, now),
             new_state,
             payload: attempt.payload,

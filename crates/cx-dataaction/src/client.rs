@@ -68,13 +68,13 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish()
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write every run's [`ExecutionAudit`] to `sink` (event
+        /// `DATA_ACTION_EXECUTED`). A failing sink is reported, never ignored.
+        fn with_audit;
     }
 }
 
@@ -92,24 +92,6 @@ impl Client {
             config: Arc::new(config),
             audit: None,
         }
-    }
-
-    /// Write every run's [`ExecutionAudit`] to `sink` (event
-    /// `DATA_ACTION_EXECUTED`). A failing sink is reported, never ignored.
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// `GET /api/v2/dataactions/{id}`: versions and their required parameters.
@@ -485,7 +467,7 @@ impl<'a> RunBuilder<'a> {
                 a,
             )),
             (Err((_, _, e)), Ok(())) => Err(e.with_audit(audit)),
-            (Err((_, _, e)), Err(a)) => Err(e.with_audit(audit).with_audit_error(a)),
+            (Err((_, _, e)), Err(a)) => Err(e.with_audit(audit).with_audit_failure(a)),
         }
     }
 

@@ -98,33 +98,22 @@ pub struct ErrorDetail {
     report: Option<Box<RunReport>>,
 }
 
-impl cx_http::Domain for ErrorDetail {
-    type Kind = DataActionKind;
-    type Rule = Rule;
-    const NAME: &'static str = "cx_dataaction::Error";
-}
-
 type Core = cx_http::ServiceError<ErrorDetail>;
 
-cx_http::service_error! {
+cx_http::domain_error! {
     /// The error of every fallible `cx-dataaction` call; it derefs to
     /// [`cx_http::ServiceError`] for the kind, violations, HTTP cause and
     /// audit failure. Errors from [`crate::RunBuilder::send`] always carry
     /// the run's audit record ([`Error::audit`]).
-    pub struct Error(ErrorDetail);
+    pub struct Error(ErrorDetail) {
+        kind: DataActionKind,
+        rule: Rule,
+        name: "cx_dataaction::Error",
+        validation: "invalid request",
+    }
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Core::new(kind, message).into()
-    }
-
-    /// A [`ErrorKind::Validation`] error listing `violations`; the message
-    /// names every field.
-    pub(crate) fn validation(violations: Vec<Violation>) -> Self {
-        Core::validation("invalid request", violations).into()
-    }
-
     pub(crate) fn violation(v: Violation) -> Self {
         Self::validation(vec![v])
     }
@@ -147,10 +136,6 @@ impl Error {
         self.0.with_detail(|d| d.audit = Some(audit)).into()
     }
 
-    pub(crate) fn with_audit_error(self, err: cx_audit::Error) -> Self {
-        self.0.with_audit_failure(err).into()
-    }
-
     /// An [`ErrorKind::Audit`] error for a run that succeeded.
     pub(crate) fn audit_failed(report: RunReport, err: cx_audit::Error) -> Self {
         let message = format!(
@@ -161,7 +146,7 @@ impl Error {
         Self::new(ErrorKind::Audit, message)
             .with_job(&report.job.job_id)
             .with_audit(audit)
-            .with_audit_error(err)
+            .with_audit_failure(err)
             .0
             .with_detail(|d| d.report = Some(Box::new(report)))
             .into()
@@ -203,12 +188,6 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_is_send_sync_and_static() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<Error>();
-    }
 
     #[test]
     fn classification_table() {

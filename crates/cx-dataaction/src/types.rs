@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,54 +17,31 @@ pub const TIMEOUT_MS_RANGE: std::ops::RangeInclusive<u32> = 1000..=60_000;
 /// Default [`Payload::execution_timeout_ms`]: 30 000 ms (the seed's default).
 pub const DEFAULT_TIMEOUT_MS: u32 = 30_000;
 
-/// A data action id such as `DA-123456`: 1..=128 characters from
-/// `[A-Za-z0-9._-]`, so it is always one safe URL path segment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct ActionId(String);
+/// The rule an [`ActionId`] checks, reported on `action_id` (rule `format`).
+fn check_action_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && id != "."
+        && id != "..";
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::violation(Violation::new(
+            "action_id",
+            Rule::Format,
+            format!("must be 1..=128 characters from A-Z a-z 0-9 . _ -, got {id:?}"),
+        )))
+    }
+}
 
-impl ActionId {
-    /// Validate `id`.
-    ///
-    /// # Errors
+cx_http::id_newtype! {
+    /// A data action id such as `DA-123456`: 1..=128 characters from
+    /// `[A-Za-z0-9._-]`, so it is always one safe URL path segment; otherwise
     /// [`crate::ErrorKind::Validation`] on field `action_id` (rule `format`).
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        let ok = !id.is_empty()
-            && id.len() <= 128
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            && id != "."
-            && id != "..";
-        if ok {
-            Ok(Self(id))
-        } else {
-            Err(Error::violation(Violation::new(
-                "action_id",
-                Rule::Format,
-                format!("must be 1..=128 characters from A-Z a-z 0-9 . _ -, got {id:?}"),
-            )))
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for ActionId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::new(s)
-    }
-}
-
-impl fmt::Display for ActionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+    pub struct ActionId(check_action_id) -> Error;
 }
 
 /// Why `raw` is not `v` followed by a semantic version (SemVer 2.0.0:
@@ -107,38 +83,24 @@ pub fn version_id_problem(raw: &str) -> Option<String> {
     }
 }
 
-/// A version id: `v` + a semantic version, e.g. `v2.1.0`, `v1.0.0-rc.1`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct VersionId(String);
-
-impl VersionId {
-    /// Validate `raw` (see [`version_id_problem`]).
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Validation`] on field `versionId` (rule `format`).
-    pub fn new(raw: impl Into<String>) -> Result<Self, Error> {
-        let raw = raw.into();
-        match version_id_problem(&raw) {
-            None => Ok(Self(raw)),
-            Some(problem) => Err(Error::violation(Violation::new(
-                "versionId",
-                Rule::Format,
-                problem,
-            ))),
-        }
-    }
-
-    /// The id.
-    pub fn as_str(&self) -> &str {
-        &self.0
+/// The rule a [`VersionId`] checks ([`version_id_problem`]), reported on
+/// `versionId` (rule `format`).
+fn check_version_id(raw: &str) -> Result<(), Error> {
+    match version_id_problem(raw) {
+        None => Ok(()),
+        Some(problem) => Err(Error::violation(Violation::new(
+            "versionId",
+            Rule::Format,
+            problem,
+        ))),
     }
 }
 
-impl fmt::Display for VersionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+cx_http::id_newtype! {
+    /// A version id: `v` + a semantic version, e.g. `v2.1.0`, `v1.0.0-rc.1`
+    /// (see [`version_id_problem`]); otherwise [`crate::ErrorKind::Validation`]
+    /// on field `versionId` (rule `format`).
+    pub struct VersionId(check_version_id) -> Error;
 }
 
 fn version_rule(value: &str, _: &()) -> garde::Result {
@@ -146,6 +108,47 @@ fn version_rule(value: &str, _: &()) -> garde::Result {
         None => Ok(()),
         Some(problem) => Err(garde::Error::new(problem)),
     }
+}
+
+fn timeout_rule(ms: &u32, _: &()) -> garde::Result {
+    if TIMEOUT_MS_RANGE.contains(ms) {
+        Ok(())
+    } else {
+        Err(garde::Error::new(format!(
+            "must be within 1000..=60000 ms, got {ms}"
+        )))
+    }
+}
+
+/// The wire name of a [`Payload`] field garde reports.
+fn wire_field(path: &str) -> String {
+    match path {
+        "execution_timeout_ms" => "executionTimeoutMs",
+        "version_id" => "versionId",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// The rule of a garde message (for [`Violation::rule`]).
+fn rule_of(field: &str, _message: &str) -> Rule {
+    if field == "executionTimeoutMs" {
+        Rule::Range
+    } else {
+        Rule::Format
+    }
+}
+
+/// One [`Violation`] per entry of a garde report, named by its wire field.
+fn violations_of(report: &garde::Report) -> Vec<Violation> {
+    report
+        .iter()
+        .map(|(path, err)| {
+            let field = wire_field(&path.to_string());
+            let rule = rule_of(&field, err.message());
+            Violation::new(field, rule, err.message())
+        })
+        .collect()
 }
 
 /// The body of `POST /api/v2/dataactions/{id}/execute` (seed 004 step 1,
@@ -172,7 +175,7 @@ pub struct Payload {
     #[serde(default)]
     pub environment_context: BTreeMap<String, String>,
     /// Hard limit on compute time, in ms (1000..=60000; default 30000).
-    #[garde(range(min = 1000, max = 60_000))]
+    #[garde(custom(timeout_rule))]
     pub execution_timeout_ms: u32,
 }
 
@@ -215,31 +218,10 @@ impl Payload {
     /// # Errors
     /// [`crate::ErrorKind::Validation`] listing each broken rule.
     pub fn check(&self) -> Result<(), Error> {
-        use garde::Validate;
-        let Err(report) = self.validate() else {
-            return Ok(());
-        };
-        let violations = report
-            .iter()
-            .map(|(path, err)| {
-                let path = path.to_string();
-                match path.as_str() {
-                    "execution_timeout_ms" => Violation::new(
-                        "executionTimeoutMs",
-                        Rule::Range,
-                        format!(
-                            "must be within 1000..=60000 ms, got {}",
-                            self.execution_timeout_ms
-                        ),
-                    ),
-                    "version_id" => {
-                        Violation::new("versionId", Rule::Format, err.message().to_owned())
-                    }
-                    other => Violation::new(other, Rule::Format, err.message().to_owned()),
-                }
-            })
-            .collect();
-        Err(Error::validation(violations))
+        match garde::Validate::validate(self) {
+            Ok(()) => Ok(()),
+            Err(report) => Err(Error::validation(violations_of(&report))),
+        }
     }
 
     /// Every name in `required` must be an input parameter with a non-null

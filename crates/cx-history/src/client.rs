@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink, EventType};
-use futures::future::BoxFuture;
-use futures::stream::{self, FuturesOrdered, Stream, StreamExt, TryStreamExt};
+use cx_http::paginate::{OffsetPage, offset_pages};
+use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -76,85 +76,14 @@ pub struct Client {
     audit: Option<Arc<dyn AuditSink>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish()
-    }
-}
-
-struct Paging {
-    http: cx_http::Client,
-    filter: Arc<str>,
-    limit: u64,
-    next: u64,
-    total: Option<u64>,
-    fetched: u64,
-    max_pages: u64,
-    max_page_bytes: usize,
-    max_in_flight: usize,
-    in_flight: FuturesOrdered<BoxFuture<'static, Result<Page, Error>>>,
-    done: bool,
-}
-
-impl Paging {
-    fn fetch(&self, offset: u64) -> BoxFuture<'static, Result<Page, Error>> {
-        let body = json!({
-            "filter": &*self.filter,
-            "limit": self.limit,
-            "offset": offset,
-            "sort": "nodeTimestamp DESC",
-        });
-        let req = self
-            .http
-            .post(QUERY_PATH)
-            .idempotent()
-            .json(&body)
-            .max_body_bytes(self.max_page_bytes)
-            .operation("history.query");
-        Box::pin(async move {
-            let page: PageBody = req
-                .send_json()
-                .await
-                .map_err(|e| from_http(e, "querying interaction history"))?;
-            Ok(Page {
-                offset,
-                total: page.total_count,
-                interactions: page.data,
-            })
-        })
-    }
-
-    /// Start requests up to the in-flight limit; an error when the page
-    /// limit stops a query that is not finished.
-    fn refill(&mut self) -> Result<(), Error> {
-        let cap = if self.total.is_none() {
-            1
-        } else {
-            self.max_in_flight.max(1)
-        };
-        while self.in_flight.len() < cap && self.total.is_none_or(|t| self.next < t) {
-            if self.fetched >= self.max_pages {
-                if self.in_flight.is_empty() {
-                    return Err(Error::new(
-                        ErrorKind::Pagination,
-                        format!(
-                            "history query stopped after {} pages (page limit)",
-                            self.max_pages
-                        ),
-                    ));
-                }
-                break;
-            }
-            let fut = self.fetch(self.next);
-            self.in_flight.push_back(fut);
-            self.next += self.limit;
-            self.fetched += 1;
-        }
-        Ok(())
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write `HISTORY_QUERY_COMPLETED` (and `HISTORY_WEBHOOK_FAILED`)
+        /// records to `sink`. A failing sink is reported
+        /// ([`ErrorKind::Audit`]), never ignored.
+        fn with_audit;
     }
 }
 
@@ -167,25 +96,6 @@ impl Client {
             config: Arc::new(config),
             audit: None,
         }
-    }
-
-    /// Write `HISTORY_QUERY_COMPLETED` (and `HISTORY_WEBHOOK_FAILED`)
-    /// records to `sink`. A failing sink is reported
-    /// ([`ErrorKind::Audit`]), never ignored.
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// The pages of `query` (seed 003 step 2), in offset order; see the
@@ -201,42 +111,44 @@ impl Client {
         &self,
         query: &HistoryQuery,
     ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static {
-        let state = Paging {
-            http: self.http.clone(),
-            filter: query.filter().into(),
-            limit: u64::from(query.limit()),
-            next: 0,
-            total: None,
-            fetched: 0,
-            max_pages: self.config.max_pages,
-            max_page_bytes: self.config.max_page_bytes,
-            max_in_flight: self.config.max_in_flight,
-            in_flight: FuturesOrdered::new(),
-            done: false,
+        let http = self.http.clone();
+        let filter: Arc<str> = query.filter().into();
+        let max_page_bytes = self.config.max_page_bytes;
+        let fetch = move |offset: u64, limit: u64| {
+            let body = json!({
+                "filter": &*filter,
+                "limit": limit,
+                "offset": offset,
+                "sort": "nodeTimestamp DESC",
+            });
+            let req = http
+                .post(QUERY_PATH)
+                .idempotent()
+                .json(&body)
+                .max_body_bytes(max_page_bytes)
+                .operation("history.query");
+            async move {
+                let page: PageBody = req.send_json().await?;
+                Ok(OffsetPage {
+                    offset,
+                    items: page.data,
+                    total: page.total_count,
+                })
+            }
         };
-        stream::unfold(state, |mut st| async move {
-            if st.done {
-                return None;
-            }
-            if let Err(e) = st.refill() {
-                st.done = true;
-                return Some((Err(e), st));
-            }
-            match st.in_flight.next().await? {
-                Err(e) => {
-                    st.done = true;
-                    Some((Err(e), st))
-                }
-                Ok(page) => {
-                    if st.total.is_none() {
-                        st.total = Some(page.total.unwrap_or(u64::MAX));
-                    }
-                    if (page.interactions.len() as u64) < st.limit {
-                        st.done = true;
-                    }
-                    Some((Ok(page), st))
-                }
-            }
+        offset_pages(
+            u64::from(query.limit()),
+            self.config.max_pages,
+            self.config.max_in_flight,
+            fetch,
+        )
+        .map(|page| match page {
+            Ok(p) => Ok(Page {
+                offset: p.offset,
+                total: p.total,
+                interactions: p.items,
+            }),
+            Err(e) => Err(from_http(e, "querying interaction history")),
         })
     }
 
@@ -386,7 +298,7 @@ impl ReportBuilder<'_> {
         {
             return Err(
                 Error::new(ErrorKind::Audit, "the history report could not be audited")
-                    .with_audit(e)
+                    .with_audit_failure(e)
                     .with_report(report),
             );
         }
@@ -435,7 +347,7 @@ impl ReportBuilder<'_> {
                 .with_http(e);
                 match client.audit(HISTORY_WEBHOOK_FAILED, failure).await {
                     Ok(()) => Err(err.with_report(report)),
-                    Err(a) => Err(err.with_audit(a).with_report(report)),
+                    Err(a) => Err(err.with_audit_failure(a).with_report(report)),
                 }
             }
         }

@@ -66,36 +66,23 @@ pub struct ErrorDetail {
     report: Option<HistoryReport>,
 }
 
-impl cx_http::Domain for ErrorDetail {
-    type Kind = HistoryKind;
-    type Rule = Rule;
-    const NAME: &'static str = "cx_history::Error";
-}
-
 type Core = cx_http::ServiceError<ErrorDetail>;
 
-cx_http::service_error! {
+cx_http::domain_error! {
     /// The error of every `cx-history` operation; it derefs to
     /// [`cx_http::ServiceError`] for the kind, violations, HTTP cause and
     /// audit failure.
-    pub struct Error(ErrorDetail);
+    pub struct Error(ErrorDetail) {
+        kind: HistoryKind,
+        rule: Rule,
+        name: "cx_history::Error",
+        validation: "invalid history query",
+    }
 }
 
 impl Error {
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Core::new(kind, message).into()
-    }
-
-    pub(crate) fn validation(violations: Vec<Violation>) -> Self {
-        Core::validation("invalid history query", violations).into()
-    }
-
     pub(crate) fn with_http(self, err: cx_http::Error) -> Self {
         self.0.with_http(err).into()
-    }
-
-    pub(crate) fn with_audit(self, err: cx_audit::Error) -> Self {
-        self.0.with_audit_failure(err).into()
     }
 
     pub(crate) fn with_report(self, report: HistoryReport) -> Self {
@@ -122,12 +109,6 @@ pub(crate) fn from_http(err: cx_http::Error, what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_is_send_sync_static() {
-        fn assert_bounds<T: Send + Sync + 'static + std::error::Error>() {}
-        assert_bounds::<Error>();
-    }
 
     #[test]
     fn display_is_one_line_naming_every_field() {

@@ -226,6 +226,18 @@ fn rule_of(field: &str, message: &str) -> Rule {
     }
 }
 
+/// One [`Violation`] per entry of a garde report, named by its field.
+fn violations_of(report: &garde::Report) -> Vec<Violation> {
+    report
+        .iter()
+        .map(|(path, err)| {
+            let field = path.to_string();
+            let rule = rule_of(&field, err.message());
+            Violation::new(field, rule, err.message())
+        })
+        .collect()
+}
+
 /// A validated history query (seed 003 step 1). Build with
 /// [`HistoryQuery::builder`].
 #[derive(Debug, Clone, PartialEq)]
@@ -406,15 +418,7 @@ impl HistoryQueryBuilder {
             limit: self.limit,
         };
         if let Err(report) = input.validate_with(&Now(self.clock.now())) {
-            let violations = report
-                .iter()
-                .map(|(path, err)| {
-                    let field = path.to_string();
-                    let rule = rule_of(&field, err.message());
-                    Violation::new(field, rule, err.message())
-                })
-                .collect();
-            return Err(Error::validation(violations));
+            return Err(Error::validation(violations_of(&report)));
         }
         Ok(HistoryQuery {
             start: input.start_timestamp.as_deref().and_then(parse_ts),

@@ -5,8 +5,8 @@
 //!   [`Client::page_token_stream`];
 //! - next-page URI (`nextPageUri`, an absolute or base-relative URL), seed 002's
 //!   agent skills: [`Client::next_uri_stream`];
-//! - offset/limit, stopping on an empty or short page, seed 003's history query:
-//!   [`offset_pages`].
+//! - offset/limit, stopping on an empty or short page or at the total, with
+//!   several pages in flight, seed 003's history query: [`offset_pages`].
 //!
 //! All of them yield items one by one while holding at most one page in memory,
 //! and end with [`ErrorKind::PaginationLoop`] when a cursor repeats, or with
@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use futures::stream::{self, Stream, TryStreamExt};
+use futures::stream::{self, FuturesOrdered, Stream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::client::Client;
@@ -109,28 +109,114 @@ where
     })
 }
 
-/// Offset/limit pages: `fetch(offset, limit)` is called with offsets 0, limit,
-/// 2·limit, ... until a page comes back empty or shorter than `limit`.
+/// One page of an offset/limit list, as [`offset_pages`] yields it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OffsetPage<T> {
+    /// Offset of the page's first item.
+    pub offset: u64,
+    /// The page's items.
+    pub items: Vec<T>,
+    /// The list's total the server sent with the page (`totalCount`), if any.
+    pub total: Option<u64>,
+}
+
+/// Offset/limit pages, in offset order: `fetch(offset, limit)` returns the
+/// page at `offset` (offsets 0, limit, 2·limit, ...).
+///
+/// The first page is fetched alone; once it has told the total, up to
+/// `max_in_flight` pages (at least 1) are requested at once, and still
+/// yielded in offset order. The stream ends after a page that is empty or
+/// shorter than `limit`, or when the offset reaches the total; requests
+/// still in flight then are dropped. At most `max_in_flight` pages are held
+/// at a time.
 ///
 /// # Errors
-/// As [`cursor_pages`].
+/// Yields `fetch`'s first error and stops; yields [`ErrorKind::PageLimit`]
+/// when `max_pages` pages were fetched and the list has not ended.
 pub fn offset_pages<T, F, Fut>(
     limit: u64,
     max_pages: u64,
-    mut fetch: F,
-) -> impl Stream<Item = Result<Page<T>, Error>>
+    max_in_flight: usize,
+    fetch: F,
+) -> impl Stream<Item = Result<OffsetPage<T>, Error>>
 where
     F: FnMut(u64, u64) -> Fut,
-    Fut: Future<Output = Result<Vec<T>, Error>>,
+    Fut: Future<Output = Result<OffsetPage<T>, Error>>,
 {
-    let limit = limit.max(1);
-    cursor_pages(max_pages, move |cursor| {
-        let offset = cursor.and_then(|c| c.parse::<u64>().ok()).unwrap_or(0);
-        let fut = fetch(offset, limit);
-        async move {
-            let items = fut.await?;
-            let next = (items.len() as u64 >= limit).then(|| (offset + limit).to_string());
-            Ok(Page { items, next })
+    struct State<F, Fut: Future> {
+        fetch: F,
+        limit: u64,
+        next: u64,
+        total: Option<u64>,
+        fetched: u64,
+        in_flight: FuturesOrdered<Fut>,
+        done: bool,
+    }
+
+    impl<T, F, Fut> State<F, Fut>
+    where
+        F: FnMut(u64, u64) -> Fut,
+        Fut: Future<Output = Result<OffsetPage<T>, Error>>,
+    {
+        /// Start requests up to the in-flight cap (1 until the total is
+        /// known); the page-limit error when the list is not finished.
+        fn refill(&mut self, max_pages: u64, max_in_flight: usize) -> Result<(), Error> {
+            let cap = if self.total.is_none() {
+                1
+            } else {
+                max_in_flight
+            };
+            while self.in_flight.len() < cap && self.total.is_none_or(|t| self.next < t) {
+                if self.fetched >= max_pages {
+                    if self.in_flight.is_empty() {
+                        return Err(Error::new(
+                            ErrorKind::PageLimit,
+                            format!("pagination stopped after {max_pages} pages (page limit)"),
+                        ));
+                    }
+                    break;
+                }
+                self.in_flight
+                    .push_back((self.fetch)(self.next, self.limit));
+                self.next += self.limit;
+                self.fetched += 1;
+            }
+            Ok(())
+        }
+    }
+
+    let state = State {
+        fetch,
+        limit: limit.max(1),
+        next: 0,
+        total: None,
+        fetched: 0,
+        in_flight: FuturesOrdered::new(),
+        done: false,
+    };
+    let max_in_flight = max_in_flight.max(1);
+    stream::unfold(state, move |mut st| async move {
+        if st.done {
+            return None;
+        }
+        if let Err(e) = st.refill(max_pages, max_in_flight) {
+            st.done = true;
+            return Some((Err(e), st));
+        }
+        match st.in_flight.next().await? {
+            Err(e) => {
+                st.done = true;
+                Some((Err(e), st))
+            }
+            Ok(page) => {
+                if st.total.is_none() {
+                    st.total = Some(page.total.unwrap_or(u64::MAX));
+                }
+                if (page.items.len() as u64) < st.limit {
+                    st.done = true;
+                }
+                Some((Ok(page), st))
+            }
         }
     })
 }
@@ -255,17 +341,95 @@ mod tests {
         assert_eq!(last, Some(ErrorKind::PaginationLoop));
     }
 
+    /// Items `offset..offset+limit` of a list of `len`, telling the total
+    /// when `tell` is set.
+    fn slice(offset: u64, limit: u64, len: u64, tell: bool) -> OffsetPage<u64> {
+        OffsetPage {
+            offset,
+            items: (offset..(offset + limit).min(len)).collect(),
+            total: tell.then_some(len),
+        }
+    }
+
+    fn offsets(pages: &[Result<OffsetPage<u64>, Error>]) -> Vec<u64> {
+        pages.iter().flatten().map(|p| p.offset).collect()
+    }
+
     #[test]
-    fn offset_pages_stop_on_short_page() {
-        let total = 25u64;
-        let got: Vec<u64> = block_on(
-            items(offset_pages(10, 100, |offset, limit| async move {
-                Ok((offset..(offset + limit).min(total)).collect::<Vec<_>>())
-            }))
-            .try_collect(),
-        )
-        .unwrap_or_default();
-        assert_eq!(got, (0..25).collect::<Vec<_>>());
+    fn offset_pages_stop_on_short_page_or_at_the_total() {
+        // (list length, totalCount sent, in flight) → pages fetched
+        for (len, tell, in_flight, want) in [
+            (25, false, 1, vec![0, 10, 20]),
+            (25, true, 4, vec![0, 10, 20]),
+            (30, true, 4, vec![0, 10, 20]),
+            (30, false, 1, vec![0, 10, 20, 30]),
+            (0, true, 4, vec![0]),
+        ] {
+            let asked = std::sync::Mutex::new(Vec::new());
+            let got: Vec<_> = block_on(
+                offset_pages(10, 100, in_flight, |offset, limit| {
+                    asked.lock().map(|mut a| a.push(offset)).ok();
+                    async move { Ok(slice(offset, limit, len, tell)) }
+                })
+                .collect(),
+            );
+            assert_eq!(offsets(&got), want, "{len} {tell}");
+            let items: Vec<u64> = got.into_iter().flatten().flat_map(|p| p.items).collect();
+            assert_eq!(items, (0..len).collect::<Vec<_>>());
+            // Past the total nothing is asked; a short page ends the list.
+            let asked = asked.into_inner().unwrap_or_default();
+            assert!(asked.iter().all(|o| !tell || *o < len.max(1)), "{asked:?}");
+        }
+    }
+
+    #[test]
+    fn offset_pages_keep_order_with_pages_in_flight() {
+        // Later pages answer first; the stream still yields in offset order
+        // and never holds more than 3 requests.
+        let live = std::sync::atomic::AtomicUsize::new(0);
+        let most = std::sync::atomic::AtomicUsize::new(0);
+        let got: Vec<_> = block_on(
+            offset_pages(10, 100, 3, |offset, limit| {
+                let now = live.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                let live = &live;
+                async move {
+                    for _ in 0..(100 - offset) / 10 {
+                        tokio::task::yield_now().await;
+                    }
+                    live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(slice(offset, limit, 95, true))
+                }
+            })
+            .collect(),
+        );
+        assert_eq!(offsets(&got), (0..10).map(|i| i * 10).collect::<Vec<_>>());
+        assert_eq!(most.into_inner(), 3);
+    }
+
+    #[test]
+    fn offset_pages_stop_at_the_page_limit_and_on_an_error() {
+        let got: Vec<_> = block_on(
+            offset_pages(10, 3, 2, |offset, limit| async move {
+                Ok(slice(offset, limit, 1000, true))
+            })
+            .collect(),
+        );
+        assert_eq!(offsets(&got), [0, 10, 20]);
+        assert!(matches!(got.last(), Some(Err(e)) if e.kind() == ErrorKind::PageLimit));
+        let got: Vec<_> = block_on(
+            offset_pages(10, 100, 2, |offset, limit| async move {
+                if offset == 20 {
+                    Err(Error::new(ErrorKind::Decode, "bad page"))
+                } else {
+                    Ok(slice(offset, limit, 1000, true))
+                }
+            })
+            .collect(),
+        );
+        assert_eq!(offsets(&got), [0, 10]);
+        assert_eq!(got.len(), 3);
+        assert!(matches!(got.last(), Some(Err(e)) if e.kind() == ErrorKind::Decode));
     }
 
     #[test]

@@ -89,13 +89,16 @@ pub struct Client {
     definitions: Arc<Mutex<HashMap<String, (Instant, WorkflowDefinition)>>>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("http", &self.http)
-            .field("config", &self.config)
-            .field("audit", &self.audit.is_some())
-            .finish_non_exhaustive()
+cx_http::service_client! {
+    impl Client {
+        config: Config,
+        sink: dyn AuditSink,
+        /// Write audit records (seed 001 step 4 shape) to `sink`: `TRIGGERED`,
+        /// `TRIGGER_FAILED`, `EXECUTION_COMPLETED`, `EXECUTION_FAILED` for
+        /// executions; `WORKFLOW_TRIGGERED`, `WORKFLOW_TRIGGER_FAILED` for
+        /// instances; `WORKFLOW_COMPLETED` for completion webhooks. A failing
+        /// sink is reported to the caller ([`ErrorKind::Audit`]), never ignored.
+        fn with_audit;
     }
 }
 
@@ -117,27 +120,6 @@ impl Client {
             triggers: Arc::new(TriggerMetrics::new()),
             definitions: Arc::default(),
         }
-    }
-
-    /// Write audit records (seed 001 step 4 shape) to `sink`: `TRIGGERED`,
-    /// `TRIGGER_FAILED`, `EXECUTION_COMPLETED`, `EXECUTION_FAILED` for
-    /// executions; `WORKFLOW_TRIGGERED`, `WORKFLOW_TRIGGER_FAILED` for
-    /// instances; `WORKFLOW_COMPLETED` for completion webhooks. A failing
-    /// sink is reported to the caller ([`ErrorKind::Audit`]), never ignored.
-    #[must_use]
-    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
-        self.audit = Some(sink);
-        self
-    }
-
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// The runtime client requests go through.
-    pub fn http(&self) -> &cx_http::Client {
-        &self.http
     }
 
     /// Execution metrics so far (seed 000 step 4), over every execution

@@ -94,32 +94,21 @@ pub struct ErrorDetail {
     outcome: Option<Outcome>,
 }
 
-impl cx_http::Domain for ErrorDetail {
-    type Kind = WorkflowKind;
-    type Rule = Rule;
-    const NAME: &'static str = "cx_workflow::Error";
-}
-
 type Core = cx_http::ServiceError<ErrorDetail>;
 
-cx_http::service_error! {
+cx_http::domain_error! {
     /// The error of every fallible `cx-workflow` call; it derefs to
     /// [`cx_http::ServiceError`] for the kind, violations, HTTP cause and
     /// audit failure.
-    pub struct Error(ErrorDetail);
+    pub struct Error(ErrorDetail) {
+        kind: WorkflowKind,
+        rule: Rule,
+        name: "cx_workflow::Error",
+        validation: "invalid input",
+    }
 }
 
 impl Error {
-    /// A new error of `kind` with a one-line `message`.
-    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Core::new(kind, message).into()
-    }
-
-    /// A [`ErrorKind::Validation`] error listing `violations`.
-    pub(crate) fn validation(violations: Violations) -> Self {
-        Core::validation("invalid input", violations).into()
-    }
-
     /// A validation error with one violation.
     pub(crate) fn violation(v: Violation) -> Self {
         Self::validation(Violations::from(v))
@@ -143,11 +132,6 @@ impl Error {
 
     pub(crate) fn with_http(self, err: cx_http::Error) -> Self {
         self.0.with_http(err).into()
-    }
-
-    /// Attach an audit-sink failure that happened while reporting this error.
-    pub(crate) fn with_audit_failure(self, err: cx_audit::Error) -> Self {
-        self.0.with_audit_failure(err).into()
     }
 
     /// Map a failed runtime call (described as `what`, e.g. "submitting an
@@ -250,9 +234,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn error_is_send_sync_static() {
+    fn violations_are_send_sync_static() {
+        // (`Error` is checked by `cx_http::domain_error!` at compile time.)
         fn assert_bounds<T: Send + Sync + 'static + std::error::Error>() {}
-        assert_bounds::<Error>();
         assert_bounds::<Violations>();
     }
 

@@ -46,13 +46,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, EXECUTION_OUTCOME_UNKNOWN, millis, send_on};
-use crate::error::{Error, ErrorKind, Rule, Violation, Violations, WorkflowKind};
+use crate::error::{Error, ErrorKind, Rule, Violation, WorkflowKind};
 use crate::mapping::{MissingOutput, OutputMapping};
 use crate::metrics::MetricsSnapshot;
 use crate::types::{
     Execution, ExecutionPriority, ExecutionStatus, WorkflowId, path_segment_problem,
 };
-use crate::validate::{check_prerequisites, coerce_input_violation};
+use crate::validate::{RequestInput, check_prerequisites, coerce_input_violation};
 
 /// Progress of an execution, for spinners ([`RunBuilder::on_progress`]).
 #[non_exhaustive]
@@ -633,22 +633,11 @@ async fn prerequisites(
     let definition = client
         .cached_definition_on(workflow_id, Some(poller))
         .await?;
-    let mut violations = Violations::new();
-    if poller.max_polls.is_none() && poller.deadline.is_none() {
-        // Without either bound a stuck execution would be polled forever.
-        violations.push(Violation::new(
-            "poller",
-            Rule::Required,
-            "needs `max_polls` or `deadline` so that polling ends",
-        ));
+    let mut violations = RequestInput {
+        idempotency_key: key,
+        poller: Some(poller),
     }
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        violations.push(Violation::new(
-            "idempotency_key",
-            Rule::Format,
-            "must be 1..=255 visible ASCII characters",
-        ));
-    }
+    .violations();
     for (k, raw) in raw_input {
         match coerce_input_violation(&definition, &k, &raw) {
             Ok(v) => {

@@ -32,6 +32,7 @@ use serde_json::json;
 use crate::client::{Client, INSTANCES_PATH, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN, millis, send_on};
 use crate::error::{Error, ErrorKind, WorkflowKind};
 use crate::types::{Priority, TriggerPayload, path_segment_problem};
+use crate::validate::RequestInput;
 
 /// A created instance (seed 001 `{"instanceId", "status", "latency_ms"}`).
 /// JSON: camelCase.
@@ -196,21 +197,15 @@ async fn create(
     started: Instant,
 ) -> Result<TriggerReport, (Error, Option<String>)> {
     let wf = payload.workflow_id.as_str();
-    let key = match idempotency_key {
-        None => uuid::Uuid::new_v4().to_string(),
-        Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => k,
-        Some(_) => {
-            return Err((
-                Error::violation(crate::Violation::new(
-                    "idempotency_key",
-                    crate::Rule::Format,
-                    "must be 1..=255 visible ASCII characters",
-                ))
-                .with_workflow(wf),
-                None,
-            ));
-        }
-    };
+    let key = idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let violations = RequestInput {
+        idempotency_key: &key,
+        poller: None,
+    }
+    .violations();
+    if !violations.is_empty() {
+        return Err((Error::validation(violations).with_workflow(wf), None));
+    }
     if let (true, Some(max)) = (check_capacity, client.config.max_concurrent_instances) {
         let running = client
             .running_instances_on(&payload.workflow_id, Some(poller))

@@ -150,6 +150,80 @@ pub(crate) fn coerce_input_violation(
     })
 }
 
+/// The field-level rules of one request (`garde`): the idempotency key
+/// (both verbs) and, for a run, the poller's bound.
+#[derive(garde::Validate)]
+pub(crate) struct RequestInput<'a> {
+    /// `format`: 1..=255 visible ASCII characters.
+    #[garde(custom(key_format))]
+    pub(crate) idempotency_key: &'a str,
+    /// `required`: `max_polls` or `deadline`, so that polling ends.
+    #[garde(inner(custom(bounded)))]
+    pub(crate) poller: Option<&'a cx_http::Poller>,
+}
+
+impl RequestInput<'_> {
+    /// Every broken rule, each on its field.
+    pub(crate) fn violations(&self) -> Violations {
+        match garde::Validate::validate(self) {
+            Ok(()) => Violations::new(),
+            Err(report) => violations_of(&report, |path| path.to_owned()),
+        }
+    }
+}
+
+fn key_format(key: &str, _: &()) -> garde::Result {
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        Err(garde::Error::new(
+            "must be 1..=255 visible ASCII characters",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn bounded(poller: &cx_http::Poller, _: &()) -> garde::Result {
+    if poller.max_polls.is_none() && poller.deadline.is_none() {
+        // Without either bound a stuck execution would be polled forever.
+        Err(garde::Error::new(
+            "needs `max_polls` or `deadline` so that polling ends",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The garde rule of a text field that must be given.
+pub(crate) fn required(value: &str, _: &()) -> garde::Result {
+    if value.trim().is_empty() {
+        Err(garde::Error::new("must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The rule of a garde message (for [`Violation::rule`]).
+fn rule_of(field: &str, message: &str) -> Rule {
+    if field == "poller" || message.contains("must not be empty") {
+        Rule::Required
+    } else {
+        Rule::Format
+    }
+}
+
+/// One [`Violation`] per entry of a garde report, each path named by
+/// `field` (its wire name).
+pub(crate) fn violations_of(report: &garde::Report, field: impl Fn(&str) -> String) -> Violations {
+    report
+        .iter()
+        .map(|(path, err)| {
+            let field = field(&path.to_string());
+            let rule = rule_of(&field, err.message());
+            Violation::new(field, rule, err.message())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::support::{AGENT, agents, events, seed_payload, sent, writes};
-use cx_agent::{Config, ErrorKind, Rule, SkillLevel, WorkModePayload};
+use crate::support::{AGENT, agents, events, id, seed_payload, sent, update_from, writes};
+use cx_agent::{AgentId, Config, ErrorKind, Rule, SkillLevel, WorkModePayload};
 use cx_sim::Sim;
 
 fn fast() -> Config {
@@ -18,19 +18,14 @@ fn fast() -> Config {
 async fn the_seed_example_flow_writes_once_publishes_and_audits() {
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, Config::default());
-    let profile = client.profile(AGENT).await.unwrap();
+    let profile = client.profile(&id(AGENT)).await.unwrap();
     assert_eq!(profile.value.work_mode_id(), Some("workMode-123"));
     let etag0 = profile.etag.clone().unwrap();
-    let skills = client.skills(AGENT).await.unwrap();
+    let skills = client.skills(&id(AGENT)).await.unwrap();
     assert_eq!(skills.len(), 5, "all three pages");
     assert_eq!(sent(&sim, "GET", "/skills").len(), 3);
 
-    let report = client
-        .update_work_mode(AGENT, seed_payload())
-        .profile(profile)
-        .send()
-        .await
-        .unwrap();
+    let report = update_from(&client, profile).await;
     assert!(report.validation.valid);
     assert_eq!(
         (report.attempts, report.conflicts, report.api_status),
@@ -77,9 +72,9 @@ async fn the_seed_example_flow_writes_once_publishes_and_audits() {
 async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match_does_not() {
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, fast());
-    let stale = client.profile(AGENT).await.unwrap();
+    let stale = client.profile(&id(AGENT)).await.unwrap();
     let first = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .send()
         .await
         .unwrap();
@@ -88,12 +83,7 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
 
     // A profile the builder was given, read before the first update: the
     // change is re-applied on a fresh read.
-    let second = client
-        .update_work_mode(AGENT, seed_payload())
-        .profile(stale.clone())
-        .send()
-        .await
-        .unwrap();
+    let second = update_from(&client, stale.clone()).await;
     assert_eq!((second.attempts, second.conflicts), (2, 1));
     assert_eq!(second.previous_state.etag, first.new_state.etag, "re-read");
     let statuses: Vec<(u16, Option<String>)> = sent(&sim, "PATCH", "/workmodes")
@@ -113,7 +103,7 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
 
     // Budget of one attempt: the stale read is a Conflict, audited, unwritten.
     let err = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .profile(stale)
         .max_attempts(1)
         .send()
@@ -130,7 +120,7 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
     // with attempts to spare.
     let patches_before = sent(&sim, "PATCH", "/workmodes").len();
     let err = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .if_match(old.clone())
         .max_attempts(5)
         .send()
@@ -157,14 +147,9 @@ async fn an_update_from_a_stale_read_takes_the_409_path_but_an_explicit_if_match
 async fn without_an_etag_the_audit_says_no_optimistic_locking() {
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, fast());
-    let mut profile = client.profile(AGENT).await.unwrap();
+    let mut profile = client.profile(&id(AGENT)).await.unwrap();
     profile.etag = None;
-    let report = client
-        .update_work_mode(AGENT, seed_payload())
-        .profile(profile)
-        .send()
-        .await
-        .unwrap();
+    let report = update_from(&client, profile).await;
     assert!(!report.optimistic_locking_applied);
     assert_eq!(sent(&sim, "PATCH", "/workmodes")[0].if_match, None);
     assert_eq!(
@@ -209,7 +194,7 @@ async fn validation_failures_name_every_field_and_send_no_patch() {
             .build(&clock)
             .unwrap();
         let err = client
-            .update_work_mode(agent, payload)
+            .update_work_mode(&id(agent), payload)
             .send()
             .await
             .unwrap_err();
@@ -254,14 +239,14 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
         .send()
         .await
         .unwrap();
-    let err = tokio::time::timeout(Duration::from_secs(10), client.skills(AGENT))
+    let err = tokio::time::timeout(Duration::from_secs(10), client.skills(&id(AGENT)))
         .await
         .expect("the paginator must end on its own")
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pagination);
     // The update flow stops there too, before any write.
     let err = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .send()
         .await
         .unwrap_err();
@@ -273,10 +258,10 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
 async fn by_default_at_most_five_patches_go_out_per_second() {
     let sim = Sim::start().await.unwrap();
     let (client, _) = agents(&sim, Config::default());
-    client.profile(AGENT).await.unwrap(); // token before timing
+    client.profile(&id(AGENT)).await.unwrap(); // token before timing
     for _ in 0..6 {
         client
-            .update_work_mode(AGENT, seed_payload())
+            .update_work_mode(&id(AGENT), seed_payload())
             .send()
             .await
             .unwrap();
@@ -295,25 +280,23 @@ async fn by_default_at_most_five_patches_go_out_per_second() {
 async fn bad_agent_ids_are_refused_before_any_request() {
     let sim = Sim::start().await.unwrap();
     let (client, _) = agents(&sim, fast());
-    for id in ["", "a/b", "a b"] {
-        let err = client.profile(id).await.unwrap_err();
-        assert_eq!(err.violations()[0].field, "agent_id", "{id:?}");
-        let err = client
-            .update_work_mode(id, seed_payload())
-            .send()
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Validation);
+    for raw in ["", " ", "a/b", "a b", "a?b", "a#b", "100%"] {
+        let err = raw.parse::<AgentId>().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Validation, "{raw:?}");
+        assert_eq!(err.violations()[0].field, "agent_id", "{raw:?}");
+        assert_eq!(err.violations()[0].rule, Rule::Format, "{raw:?}");
+        let json = serde_json::Value::String(raw.to_owned());
+        assert!(serde_json::from_value::<AgentId>(json).is_err(), "{raw:?}");
     }
     let err = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .max_attempts(0)
         .send()
         .await
         .unwrap_err();
     assert_eq!(err.violations()[0].field, "max_attempts");
     assert!(sim.journal().iter().all(|e| !e.path.contains("/agents")));
-    let err = client.profile("agent-404").await.unwrap_err();
+    let err = client.profile(&id("agent-404")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
 }
 
@@ -338,7 +321,7 @@ async fn zero_settings_are_refused_by_the_first_update_naming_them_before_any_re
         // Building the client never fails; the update names the setting.
         let (client, _) = agents(&sim, config);
         let err = client
-            .update_work_mode(AGENT, seed_payload())
+            .update_work_mode(&id(AGENT), seed_payload())
             .send()
             .await
             .unwrap_err();
@@ -374,7 +357,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     )]);
     let (client, sink) = agents(&sim, fast());
     let err = client
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .send()
         .await
         .unwrap_err();
@@ -391,7 +374,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     let broken = cx_agent::Client::new(crate::support::http(&sim), fast())
         .with_audit(std::sync::Arc::new(BrokenSink));
     let err = broken
-        .update_work_mode(AGENT, seed_payload())
+        .update_work_mode(&id(AGENT), seed_payload())
         .send()
         .await
         .unwrap_err();

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{STORM_AGENT as AGENT, agents, events, writes};
+use crate::support::{STORM_AGENT as AGENT, agents, events, id, writes};
 use cx_agent::{Config, ErrorKind, FixedClock, SkillLevel, WorkModePayload};
 use cx_sim::Sim;
 
@@ -38,7 +38,7 @@ fn is_writers(id: &str) -> bool {
 
 /// The skill ids the agent holds now.
 async fn held(client: &cx_agent::Client) -> BTreeSet<String> {
-    let profile = client.profile(AGENT).await.unwrap();
+    let profile = client.profile(&id(AGENT)).await.unwrap();
     profile
         .value
         .skills
@@ -52,13 +52,13 @@ async fn held(client: &cx_agent::Client) -> BTreeSet<String> {
 async fn run(writers: usize, max_attempts: u32) -> Figures {
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, unlimited(max_attempts));
-    client.profile(AGENT).await.unwrap(); // token fetched once, up front
+    client.profile(&id(AGENT)).await.unwrap(); // token fetched once, up front
     let tasks: Vec<_> = (0..writers)
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
                 let result = client
-                    .modify_work_mode(AGENT, move |profile| {
+                    .modify_work_mode(&id(AGENT), move |profile| {
                         let mut skills = profile.skills.clone();
                         skills.retain(|s| s.skill_id != skill(i));
                         skills.push(SkillLevel::new(skill(i), 1, 0));
@@ -190,13 +190,13 @@ async fn fifty_add_skill_deltas_all_land() {
     const WRITERS: usize = 50;
     let sim = Sim::start().await.unwrap();
     let (client, _sink) = agents(&sim, unlimited(u32::try_from(WRITERS).unwrap()));
-    client.profile(AGENT).await.unwrap();
+    client.profile(&id(AGENT)).await.unwrap();
     let tasks: Vec<_> = (0..WRITERS)
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
                 client
-                    .update_work_mode(AGENT, bare(i))
+                    .update_work_mode(&id(AGENT), bare(i))
                     .add_skill(SkillLevel::new(skill(i), 1, 1))
                     .send()
                     .await
@@ -218,7 +218,7 @@ async fn fifty_add_skill_deltas_all_land() {
 
     // A delta of a skill outside the agent's catalogue: the simulator refuses it.
     let err = client
-        .update_work_mode(AGENT, bare(99))
+        .update_work_mode(&id(AGENT), bare(99))
         .add_skill(SkillLevel::new("skill-unknown", 1, 1))
         .send()
         .await
@@ -226,12 +226,12 @@ async fn fifty_add_skill_deltas_all_land() {
     assert_eq!(err.status(), Some(400), "{err}");
     // remove_skill takes one off, re-applied the same way.
     client
-        .update_work_mode(AGENT, bare(98))
+        .update_work_mode(&id(AGENT), bare(98))
         .remove_skill(skill(0))
         .send()
         .await
         .unwrap();
-    let after = client.profile(AGENT).await.unwrap().value.skills;
+    let after = client.profile(&id(AGENT)).await.unwrap().value.skills;
     assert!(after.iter().all(|s| s.skill_id != skill(0)));
     assert_eq!(after.len(), WRITERS);
     // A replacement list and deltas together are refused before any PATCH.
@@ -240,7 +240,7 @@ async fn fifty_add_skill_deltas_all_land() {
         .build(&FixedClock(chrono::Utc::now()))
         .unwrap();
     let err = client
-        .update_work_mode(AGENT, listed)
+        .update_work_mode(&id(AGENT), listed)
         .remove_skill("skill-s00")
         .send()
         .await
@@ -258,7 +258,7 @@ async fn an_explicit_if_match_is_never_re_sent() {
     const WRITERS: usize = 20;
     let sim = Sim::start().await.unwrap();
     let (client, sink) = agents(&sim, unlimited(60));
-    let read = client.profile(AGENT).await.unwrap();
+    let read = client.profile(&id(AGENT)).await.unwrap();
     let old = read.etag.clone().unwrap();
     let tasks: Vec<_> = (0..WRITERS)
         .map(|i| {
@@ -273,7 +273,7 @@ async fn an_explicit_if_match_is_never_re_sent() {
                     .build(&FixedClock(chrono::Utc::now()))
                     .unwrap();
                 let result = client
-                    .update_work_mode(AGENT, payload)
+                    .update_work_mode(&id(AGENT), payload)
                     .if_match(old)
                     .send()
                     .await;

@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::support::id;
 use cx_agent::ErrorKind;
 use cx_agent::real::{AgentFilter, Client, Id, RealConfig, SkillChange, StateChange};
 use cx_sim::Sim;
@@ -81,15 +82,15 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
 async fn one_agent_by_id_and_an_unknown_one_is_not_found() {
     let sim = Sim::start().await.unwrap();
     let client = real(&sim, 100);
-    let agent = client.agent("3100003").await.unwrap();
+    let agent = client.agent(&id("3100003")).await.unwrap();
     assert_eq!(agent.last_name.as_deref(), Some("Turing"));
     assert_eq!(agent.team_id, Some(Id("2002".into())));
     let by_uuid = client
-        .agent(agent.user_id.as_deref().unwrap())
+        .agent(&id(agent.user_id.as_deref().unwrap()))
         .await
         .unwrap();
     assert_eq!(by_uuid.agent_id, agent.agent_id);
-    let err = client.agent("9999").await.unwrap_err();
+    let err = client.agent(&id("9999")).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
     let http = err.http().unwrap().to_string();
     assert!(http.contains("Invalid Agent Id"), "{http}");
@@ -107,7 +108,7 @@ async fn updated_since_returns_only_what_changed_on_the_virtual_clock() {
 
     sim.advance_clock(Duration::from_secs(60));
     client
-        .set_state("3100003", StateChange::Unavailable(502))
+        .set_state(&id("3100003"), StateChange::Unavailable(502))
         .await
         .unwrap();
     // `updatedSince` is inclusive (a change at exactly that time is sent
@@ -133,7 +134,7 @@ async fn updated_since_returns_only_what_changed_on_the_virtual_clock() {
 
     // A logged-out agent cannot be made Available by a supervisor.
     let err = client
-        .set_state("3100004", StateChange::Available)
+        .set_state(&id("3100004"), StateChange::Available)
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(400));
@@ -146,7 +147,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
     let client = real(&sim, 100);
     let err = client
         .assign_skills(
-            "3100006",
+            &id("3100006"),
             &[
                 SkillChange::new(4_100_020),
                 SkillChange::new(9_999_999),
@@ -166,7 +167,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
         "{msg}"
     );
 
-    let assigned: Vec<_> = client.skills("3100006").try_collect().await.unwrap();
+    let assigned: Vec<_> = client.skills(&id("3100006")).try_collect().await.unwrap();
     assert_eq!(
         ids(assigned.iter().map(|a| &a.skill_id)),
         ids([&Id("4100020".into()), &Id("4100022".into())]),
@@ -175,7 +176,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
 
     let results = client
         .modify_skills(
-            "3100006",
+            &id("3100006"),
             &[SkillChange::new(4_100_020)
                 .with_proficiency(7)
                 .with_is_active(true)],
@@ -184,7 +185,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
         .unwrap();
     assert!(results.iter().all(|r| r.success), "{results:?}");
     let err = client
-        .remove_skills("3100006", &[4_100_022, 4_100_030])
+        .remove_skills(&id("3100006"), &[4_100_022, 4_100_030])
         .await
         .unwrap_err();
     assert!(
@@ -192,12 +193,12 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
             .contains("skill 4100030 (Skill is not assigned"),
         "{err}"
     );
-    let assigned: Vec<_> = client.skills("3100006").try_collect().await.unwrap();
+    let assigned: Vec<_> = client.skills(&id("3100006")).try_collect().await.unwrap();
     assert_eq!(assigned.len(), 1);
     assert_eq!(assigned[0].skill_id, Id("4100020".into()));
     assert_eq!(assigned[0].agent_proficiency_value, Some(7));
 
-    let err = client.assign_skills("3100006", &[]).await.unwrap_err();
+    let err = client.assign_skills(&id("3100006"), &[]).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
     sim.shutdown().await;
 }
@@ -206,13 +207,13 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
 async fn fifty_concurrent_writers_of_distinct_skills_leave_all_fifty_assigned() {
     let sim = Sim::start().await.unwrap();
     let client = real(&sim, 100);
-    let before: Vec<_> = client.skills("3100004").try_collect().await.unwrap();
+    let before: Vec<_> = client.skills(&id("3100004")).try_collect().await.unwrap();
     let tasks: Vec<_> = (0..50u64)
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
                 client
-                    .assign_skills("3100004", &[SkillChange::new(4_100_011 + i)])
+                    .assign_skills(&id("3100004"), &[SkillChange::new(4_100_011 + i)])
                     .await
             })
         })
@@ -222,7 +223,7 @@ async fn fifty_concurrent_writers_of_distinct_skills_leave_all_fifty_assigned() 
         assert_eq!(results.len(), 1);
         assert!(results[0].success);
     }
-    let after: Vec<_> = client.skills("3100004").try_collect().await.unwrap();
+    let after: Vec<_> = client.skills(&id("3100004")).try_collect().await.unwrap();
     let after = ids(after.iter().map(|a| &a.skill_id));
     assert_eq!(after.len(), before.len() + 50, "{after:?}");
     for i in 0..50u64 {
@@ -247,7 +248,7 @@ async fn assignments_catalogue_and_codes_page_through_every_item() {
     assert_eq!(codes.len(), 5);
     assert!(codes.iter().any(|c| c.is_acw == Some(true)));
     // An agent with no skills answers 204: an empty stream.
-    let none: Vec<_> = client.skills("3100006").try_collect().await.unwrap();
+    let none: Vec<_> = client.skills(&id("3100006")).try_collect().await.unwrap();
     assert!(none.is_empty());
     sim.shutdown().await;
 }

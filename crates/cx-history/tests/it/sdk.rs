@@ -189,6 +189,28 @@ async fn streaming_keeps_within_the_quota_and_reads_every_record() {
 }
 
 #[tokio::test]
+async fn the_page_limit_ends_a_query_that_has_not_finished() {
+    let sim = Sim::start().await.unwrap();
+    sim.set_synthetic_history(cx_sim::DEFAULT_TENANT, SyntheticHistory::new(100, 1));
+    let query = HistoryQuery::builder()
+        .interaction_prefix("syn-")
+        .limit(10)
+        .build()
+        .unwrap();
+    let config = Config::default().with_max_pages(3).with_max_in_flight(2);
+    let pages: Vec<_> = futures::StreamExt::collect(client(&sim, config).pages(&query)).await;
+    let offsets: Vec<u64> = pages.iter().flatten().map(|p| p.offset).collect();
+    assert_eq!(offsets, [0, 10, 20]);
+    let err = pages.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Pagination, "{err}");
+    assert_eq!(
+        queries_sent(&sim),
+        vec![200; 3],
+        "no request past the limit"
+    );
+}
+
+#[tokio::test]
 async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![

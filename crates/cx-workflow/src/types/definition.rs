@@ -1,9 +1,6 @@
 //! Workflow ids and definitions (seed 000 step 1,
 //! `GET /api/v2/workflows/{id}?expand=inputVariables`).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use super::instance::ContextType;
@@ -38,101 +35,35 @@ pub(crate) fn path_segment_problem(s: &str) -> Option<String> {
     None
 }
 
-/// A workflow id, e.g. `wf_12345678-abcd-efgh-ijkl-1234567890ab`.
-///
-/// Validated on construction so it is always safe as one URL path segment:
-/// 1..=128 characters, none of `/ ? # % \`, no whitespace, no control
-/// characters. Serialised as a plain string; deserialising validates.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct WorkflowId(String);
-
-impl WorkflowId {
-    /// Validate `id`.
-    ///
-    /// # Errors
-    /// [`crate::ErrorKind::Validation`] with one violation on `workflow_id`
-    /// (rule `required` when empty, `format` otherwise).
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        match path_segment_problem(&id) {
-            None => Ok(Self(id)),
-            Some(problem) => {
-                let rule = if id.is_empty() {
-                    Rule::Required
-                } else {
-                    Rule::Format
-                };
-                Err(Error::violation(Violation::new(
-                    "workflow_id",
-                    rule,
-                    problem,
-                )))
-            }
+/// The rule a [`WorkflowId`] checks: [`path_segment_problem`], reported on
+/// `workflow_id` (rule `required` when empty, `format` otherwise).
+fn check_workflow_id(id: &str) -> Result<(), Error> {
+    match path_segment_problem(id) {
+        None => Ok(()),
+        Some(problem) => {
+            let rule = if id.is_empty() {
+                Rule::Required
+            } else {
+                Rule::Format
+            };
+            Err(Error::violation(Violation::new(
+                "workflow_id",
+                rule,
+                problem,
+            )))
         }
     }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The id as an owned string.
-    pub fn into_string(self) -> String {
-        self.0
-    }
 }
 
-impl fmt::Display for WorkflowId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl AsRef<str> for WorkflowId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for WorkflowId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<String> for WorkflowId {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        Self::new(s)
-    }
-}
-
-impl TryFrom<&str> for WorkflowId {
-    type Error = Error;
-    fn try_from(s: &str) -> Result<Self, Error> {
-        Self::new(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for WorkflowId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Self::new(s).map_err(serde::de::Error::custom)
-    }
-}
-
-impl PartialEq<str> for WorkflowId {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<&str> for WorkflowId {
-    fn eq(&self, other: &&str) -> bool {
-        self.0 == *other
-    }
+cx_http::id_newtype! {
+    /// A workflow id, e.g. `wf_12345678-abcd-efgh-ijkl-1234567890ab`.
+    ///
+    /// Validated on construction so it is always safe as one URL path segment:
+    /// 1..=128 characters, none of `/ ? # % \`, no whitespace, no control
+    /// characters; otherwise [`crate::ErrorKind::Validation`] with one
+    /// violation on `workflow_id` (rule `required` when empty, `format`
+    /// otherwise). Serialised as a plain string; deserialising validates.
+    pub struct WorkflowId(check_workflow_id) -> Error;
 }
 
 open_enum! {

@@ -11,6 +11,7 @@ use serde_json::{Map, Number, Value, json};
 use super::definition::WorkflowId;
 use super::describe;
 use crate::error::{Error, Rule, Violation, Violations};
+use crate::validate::{required, violations_of};
 
 /// An instance's priority, 1 (highest) ..= 10 (lowest); default 5 (seed 001).
 ///
@@ -444,16 +445,20 @@ impl TriggerPayloadBuilder {
 /// CXone's instance completion webhook (seed 001 step 4):
 /// `{instanceId, workflowId, status, context}` (camelCase; unknown fields
 /// ignored; `context` defaults to `{}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, garde::Validate)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceCompletion {
     /// The finished instance.
+    #[garde(custom(required))]
     pub instance_id: String,
     /// Its workflow.
+    #[garde(custom(required))]
     pub workflow_id: String,
     /// Final status, e.g. `COMPLETED`.
+    #[garde(custom(required))]
     pub status: String,
     /// The instance's context at completion.
+    #[garde(skip)]
     #[serde(default, deserialize_with = "super::null_default")]
     pub context: Map<String, Value>,
 }
@@ -472,19 +477,16 @@ impl InstanceCompletion {
                 format!("not a completion webhook: {e}"),
             ))
         })?;
-        let violations: Violations = [
-            ("instanceId", &parsed.instance_id),
-            ("workflowId", &parsed.workflow_id),
-            ("status", &parsed.status),
-        ]
-        .into_iter()
-        .filter(|(_, v)| v.trim().is_empty())
-        .map(|(f, _)| Violation::new(f, Rule::Required, "must not be empty"))
-        .collect();
-        if violations.is_empty() {
-            Ok(parsed)
-        } else {
-            Err(Error::validation(violations))
+        match garde::Validate::validate(&parsed) {
+            Ok(()) => Ok(parsed),
+            Err(report) => Err(Error::validation(violations_of(&report, |path| {
+                match path {
+                    "instance_id" => "instanceId",
+                    "workflow_id" => "workflowId",
+                    other => other,
+                }
+                .to_owned()
+            }))),
         }
     }
 
@@ -651,13 +653,31 @@ mod tests {
                          "customerData": "C1", "routingResult": null})
             )
         );
-        let bad =
-            InstanceCompletion::from_json(br#"{"instanceId":"","workflowId":"wf","status":""}"#);
-        let fields: Vec<String> = bad
-            .err()
-            .map(|e| e.violations().iter().map(|v| v.field.clone()).collect())
-            .unwrap_or_default();
-        assert_eq!(fields, ["instanceId", "status"]);
+        for (body, want) in [
+            (
+                &br#"{"instanceId":"","workflowId":"wf","status":""}"#[..],
+                &["instanceId", "status"][..],
+            ),
+            (
+                br#"{"instanceId":"i","workflowId":" ","status":"DONE"}"#,
+                &["workflowId"],
+            ),
+        ] {
+            let got: Vec<(String, Rule)> = InstanceCompletion::from_json(body)
+                .err()
+                .map(|e| {
+                    e.violations()
+                        .iter()
+                        .map(|v| (v.field.clone(), v.rule.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let want: Vec<(String, Rule)> = want
+                .iter()
+                .map(|f| ((*f).to_owned(), Rule::Required))
+                .collect();
+            assert_eq!(got, want);
+        }
         assert!(InstanceCompletion::from_json(b"nope").is_err());
     }
 }

@@ -7,14 +7,22 @@
 
 use std::sync::Arc;
 
-use cx_agent::{Client, Config, FixedClock, SkillLevel, WorkModePayload};
+use cx_agent::{
+    AgentId, AgentProfile, Client, Config, FixedClock, SkillLevel, UpdateReport, WorkModePayload,
+};
 use cx_audit::MemorySink;
+use cx_http::Versioned;
 use cx_sim::Sim;
 use serde_json::Value;
 
 pub const AGENT: &str = "agent-001";
 /// The simulator's agent with a 64-skill catalogue (`skill-s00`..`skill-s63`).
 pub const STORM_AGENT: &str = "agent-003";
+
+/// `raw` as an agent id.
+pub fn id(raw: &str) -> AgentId {
+    raw.parse().unwrap()
+}
 
 /// An authenticated runtime client for the simulator's default client.
 pub use cx_testkit::sdk_http as http;
@@ -32,6 +40,17 @@ pub fn seed_payload() -> WorkModePayload {
         .skill(SkillLevel::new("skill-456", 1, 2))
         .skill(SkillLevel::new("skill-789", 0, 0))
         .build(&FixedClock(chrono::Utc::now()))
+        .unwrap()
+}
+
+/// Update [`AGENT`] to [`seed_payload`] starting from `profile` (its ETag,
+/// if any, goes in the first `If-Match`).
+pub async fn update_from(client: &Client, profile: Versioned<AgentProfile>) -> UpdateReport {
+    client
+        .update_work_mode(&id(AGENT), seed_payload())
+        .profile(profile)
+        .send()
+        .await
         .unwrap()
 }
 

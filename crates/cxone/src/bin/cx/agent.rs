@@ -4,8 +4,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use cx_agent::{
-    Client, Config, RoutingSimulator, SkillDelta, SkillLevel, UpdateReport, ValidationReport,
-    WorkModePayload, apply_skill_deltas,
+    AgentId, Client, Config, RoutingSimulator, SkillDelta, SkillLevel, UpdateReport,
+    ValidationReport, WorkModePayload, apply_skill_deltas,
 };
 use serde_json::{Value, json};
 
@@ -169,6 +169,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::Show { id } => {
+            let id: AgentId = id.parse()?;
             let (_session, client) = connect(globals, Config::default()).await?;
             let profile = client.profile(&id).await?;
             match out {
@@ -189,6 +190,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::Skills { id } => {
+            let id: AgentId = id.parse()?;
             let (_session, client) = connect(globals, Config::default()).await?;
             let skills = client.skills(&id).await?;
             match out {
@@ -213,6 +215,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         } => {
             let clock = cx_agent::SystemClock;
             // Bad input is refused before the session (and any request).
+            let id: AgentId = id.parse()?;
             let payload = change.payload(&clock)?;
             let config = Config::default().with_max_update_attempts(max_attempts);
             let (session, client) = connect(globals, config).await?;
@@ -232,7 +235,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
                 preview.skill_levels = apply_skill_deltas(&current, &deltas);
                 preview
             };
-            let simulation = RoutingSimulator::default().simulate(&id, &preview, &clock);
+            let simulation = RoutingSimulator::default().simulate(id.as_str(), &preview, &clock);
             if dry_run {
                 let (validation, _, _) = client.validate(&id, &preview).await?;
                 let doc = json!({

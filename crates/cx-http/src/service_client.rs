@@ -1,0 +1,77 @@
+//! `service_client!`: the accessors every service crate's `Client` has.
+
+/// Give a service crate's `Client` the members every service client shares:
+/// `with_audit(sink)`, `config()`, `http()`, and a `Debug` that shows the
+/// runtime, the settings and whether an audit sink is set (never the sink).
+///
+/// The client must have the fields `http: cx_http::Client`,
+/// `config: Arc<Config>` and `audit: Option<Arc<Sink>>`; the doc comment
+/// before `fn with_audit` documents that method (which records it writes).
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// pub trait Sink: Send + Sync {}
+///
+/// #[derive(Debug, Default)]
+/// pub struct Config;
+///
+/// pub struct Client {
+///     http: cx_http::Client,
+///     config: Arc<Config>,
+///     audit: Option<Arc<dyn Sink>>,
+/// }
+///
+/// cx_http::service_client! {
+///     impl Client {
+///         config: Config,
+///         sink: dyn Sink,
+///         /// Write audit records to `sink`.
+///         fn with_audit;
+///     }
+/// }
+///
+/// let http = cx_http::Client::builder().base_url("http://127.0.0.1:9").build().unwrap();
+/// let client = Client { http, config: Arc::new(Config), audit: None };
+/// assert!(format!("{client:?}").contains("audit: false"));
+/// ```
+#[macro_export]
+macro_rules! service_client {
+    (
+        impl $client:ident {
+            config: $config:ty,
+            sink: $sink:ty,
+            $(#[$with_audit:meta])*
+            fn with_audit;
+        }
+    ) => {
+        impl ::std::fmt::Debug for $client {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(::std::stringify!($client))
+                    .field("http", &self.http)
+                    .field("config", &self.config)
+                    .field("audit", &self.audit.is_some())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $client {
+            $(#[$with_audit])*
+            #[must_use]
+            pub fn with_audit(mut self, sink: ::std::sync::Arc<$sink>) -> Self {
+                self.audit = ::std::option::Option::Some(sink);
+                self
+            }
+
+            /// The settings.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// The runtime client requests go through.
+            pub fn http(&self) -> &$crate::Client {
+                &self.http
+            }
+        }
+    };
+}
