@@ -13,6 +13,7 @@
 //! | `max_concurrent_instances` | 50 | seed 001 capacity: refuse when this many instances run |
 //! | `definition_ttl` | 30 s | how long a definition read for prerequisite checks is reused |
 //! | `clock` | [`SystemClock`] | "now" of audit records and completion timestamps |
+//! | `durations` | empty | what executions of each workflow took (server-side); the status poll of a later run waits for that, then tightens ([`Poller::expected`]) |
 //!
 //! Retries of individual calls (429 with `Retry-After`, 5xx) are the
 //! runtime's, configured on the [`cx_http::Client`]. On top, `poller`
@@ -23,7 +24,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cx_http::{Clock, Poller, SystemClock};
+use cx_http::{Clock, DurationEstimates, Poller, SystemClock};
 
 /// Settings of a [`crate::Client`]. See the module docs for the defaults.
 ///
@@ -58,6 +59,14 @@ pub struct Config {
     /// Where "now" comes from (audit records, `webhookReceivedAt`).
     /// Default [`SystemClock`].
     pub clock: Arc<dyn Clock>,
+    /// What executions of each workflow took, `startedAt` to `completedAt`
+    /// as the server reports them (issue 13). A run of a workflow with an
+    /// estimate makes its first status read just after that much time,
+    /// instead of on `poller`'s schedule from its start, unless `poller`
+    /// sets [`Poller::expected`] itself. Default: an empty table of this
+    /// client's own (clones of the config share it); the CLI keeps one per
+    /// tenant in its cache directory.
+    pub durations: Arc<DurationEstimates>,
 }
 
 impl Config {
@@ -80,6 +89,7 @@ impl Default for Config {
             max_concurrent_instances: Some(50),
             definition_ttl: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
+            durations: Arc::new(DurationEstimates::new()),
         }
     }
 }
@@ -95,6 +105,8 @@ cx_http::with_setters! { Config {
     with_definition_ttl(definition_ttl: Duration);
     /// Read "now" from `clock` ([`Config::clock`]).
     with_clock(clock: Arc<dyn Clock>);
+    /// Learn and use execution durations in `durations` ([`Config::durations`]).
+    with_durations(durations: Arc<DurationEstimates>);
 }}
 
 #[cfg(test)]

@@ -14,7 +14,9 @@
 //!    a retried POST never starts a second execution).
 //! 3. **poll** — `GET .../executions/{executionId}` on the
 //!    [`cx_http::Poller`] schedule of `Config::poller` until COMPLETED,
-//!    FAILED or CANCELLED; running out of polls is [`ErrorKind::WaitTimeout`], a
+//!    FAILED or CANCELLED — the first read just after the duration earlier
+//!    executions of the workflow took (`Config::durations`), when known;
+//!    running out of polls is [`ErrorKind::WaitTimeout`], a
 //!    status this crate does not know ends the wait at once
 //!    ([`ErrorKind::UnknownStatus`]).
 //!
@@ -38,7 +40,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cx_audit::EventType;
 use cx_http::{ApiPath, PollOutcome, PollStatus, Poller};
@@ -456,9 +458,12 @@ impl Run<'_> {
             .lit("executions")
             .id("execution_id", exec_id);
         let max_delay = self.poller.max_delay;
+        let durations = &client.config.durations;
+        let expected = self.poller.expected.or_else(|| durations.expected(wf));
         let outcome = self
             .poller
             .spent(self.started.elapsed())
+            .with_expected(expected)
             .poll_with_progress(
                 &format!("execution {exec_id}"),
                 || {
@@ -501,6 +506,9 @@ impl Run<'_> {
             .await;
         let last_status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
         let polls = polls.into_inner();
+        if let Some(ms) = outcome.as_ref().ok().and_then(|o| o.value.latency_ms()) {
+            durations.observe(wf, Duration::from_secs_f64(ms / 1000.0));
+        }
         let failed = match outcome {
             Ok(o) => match &o.value.status {
                 ExecutionStatus::Unknown(status) => Error::new(

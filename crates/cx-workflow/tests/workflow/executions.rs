@@ -639,3 +639,38 @@ async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> T
     assert!(!msg.contains("failed (HTTP 201)"), "{msg}");
     Ok(())
 }
+
+/// Issue 13: a run learns what its workflow's executions take on the
+/// server (`startedAt` → `completedAt`, 60 ms here) and the next run reads
+/// the status once, just after that, instead of on the poller's schedule
+/// from its start (25 ms ×1.5: reads at about 0, 25, 62 ms).
+#[tokio::test]
+async fn a_later_run_reads_the_status_once_after_the_learned_duration() -> TestResult {
+    let ctx = Ctx::start().await?;
+    let status_reads = |ctx: &Ctx| {
+        ctx.api_requests("GET")
+            .iter()
+            .filter(|e| e.path.contains("/executions/"))
+            .count()
+    };
+    assert_eq!(
+        ctx.client.config().durations.expected(SEED_WORKFLOW_ID),
+        None
+    );
+    ctx.run_seed().await?;
+    let first = status_reads(&ctx);
+    assert!(first >= 1);
+    assert_eq!(
+        ctx.client.config().durations.expected(SEED_WORKFLOW_ID),
+        Some(Duration::from_millis(60)),
+        "the server-side duration is what is learned"
+    );
+    let report = ctx.run_seed().await?;
+    assert_eq!(report.execution.status, ExecutionStatus::Completed);
+    assert_eq!(
+        status_reads(&ctx) - first,
+        1,
+        "one status read on the second run"
+    );
+    Ok(())
+}

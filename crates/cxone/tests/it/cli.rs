@@ -113,6 +113,46 @@ fn a_partly_configured_tenant_names_the_missing_setting() {
     assert!(!err.contains("embedded simulator"), "{err}");
 }
 
+/// Issue 13: `cx workflow run` keeps what the workflow's executions took in
+/// its cache directory, and the next run (another process) reads the status
+/// once, just after that duration.
+#[test]
+fn a_second_workflow_run_reads_the_status_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(dir.path(), "my-client", "my-secret");
+    let status_reads = || {
+        journal(&served.url)
+            .iter()
+            .filter(|e| {
+                e["method"] == "GET" && e["path"].as_str().unwrap_or("").contains("/executions/")
+            })
+            .count()
+    };
+    let run_once = || {
+        let mut c = cx(dir.path());
+        c.env("CXONE_API_URL", &served.url)
+            .env("CXONE_CLIENT_ID", "my-client")
+            .env("CXONE_CLIENT_SECRET", "my-secret");
+        let (code, _, err) = run(c.line(&format!("workflow run {WF} --input customerId=C1")));
+        assert_eq!(code, 0, "{err}");
+    };
+    run_once();
+    let first = status_reads();
+    let cache = dir
+        .path()
+        .join("home")
+        .join(".cache")
+        .join("cx")
+        .join("durations.json");
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    let table = &kept["tenants"][served.url.as_str()];
+    assert_eq!(table[0][0], WF, "{kept}");
+    assert!(table[0][1].as_u64().is_some_and(|ms| ms > 0), "{kept}");
+    run_once();
+    assert_eq!(status_reads() - first, 1);
+}
+
 #[test]
 fn a_served_simulator_works_as_a_tenant_for_run_trigger_and_export() {
     let dir = tempfile::tempdir().unwrap();

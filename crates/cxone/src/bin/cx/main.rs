@@ -15,6 +15,7 @@ mod agent_real;
 mod args;
 mod audit;
 mod dataaction;
+mod durations;
 mod history;
 mod output;
 mod profile;

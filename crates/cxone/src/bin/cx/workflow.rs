@@ -114,9 +114,12 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             let audit = Arc::new(session.audit_through(AppendTracker::new(
                 JsonlSink::open(&globals.audit_dir).await?,
             )));
+            let durations = crate::durations::load(&session);
             let client = Client::new(
                 session.http.clone(),
-                Config::default().with_poller(cli_poller(Duration::from_secs(timeout))),
+                Config::default()
+                    .with_poller(cli_poller(Duration::from_secs(timeout)))
+                    .with_durations(durations.clone()),
             )
             .with_audit(audit.clone());
             let bar = spinner(&format!("running {workflow_id}"));
@@ -155,6 +158,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 .send()
                 .await;
             bar.finish_and_clear();
+            crate::durations::save(&session, &durations);
             let report = result?;
             audit.flush().await?;
             let written = audit.inner().appended();
