@@ -494,10 +494,19 @@ impl<'a> RunBuilder<'a> {
         tracing::debug!(action = %id, job = %job_id, "data action job created");
         let fail =
             |status: Option<String>, e: Error| (Some(job_id.clone()), status, e.with_job(&job_id));
+        let durations = &client.config.durations;
+        let expected = poller.expected.or_else(|| durations.expected(id.as_str()));
         let (job, polls) = client
-            .wait(id, &job_id, &poller.spent(started.elapsed()))
+            .wait(
+                id,
+                &job_id,
+                &poller.spent(started.elapsed()).with_expected(expected),
+            )
             .await
             .map_err(|e| fail(None, e))?;
+        if let Some(took) = job.server_duration() {
+            durations.observe(id.as_str(), took);
+        }
         let status = job.status.to_string();
         let terminal = |kind, verb: &str| {
             let detail = job.error_detail.clone();

@@ -12,6 +12,7 @@
 //! | `webhook_url` | none | external workflow engine that receives each audit entry |
 //! | `webhook_timeout` | 5 s | one webhook attempt (the seed's `timeout=5`) |
 //! | `clock` | [`SystemClock`] | "now" of audit entries |
+//! | `durations` | empty | what jobs of each data action took (server-side); a later run's first poll waits for that, then tightens ([`Poller::expected`]) |
 //!
 //! The seed polls every 3 s, so a 500 ms job takes it about 3 s; this
 //! schedule sees it at most ~400 ms after it finishes. The cost is bounded:
@@ -22,7 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cx_http::{Clock, Poller, SystemClock};
+use cx_http::{Clock, DurationEstimates, Poller, SystemClock};
 
 /// Settings of a [`crate::Client`]. See the module docs for the defaults.
 ///
@@ -52,6 +53,14 @@ pub struct Config {
     pub webhook_timeout: Duration,
     /// Where "now" comes from (audit entry timestamps). Default [`SystemClock`].
     pub clock: Arc<dyn Clock>,
+    /// What jobs of each data action took, `createdAt` to `completedAt` as
+    /// the server reports them (issue 13). A run of an action with an
+    /// estimate makes its first job poll just after that much time instead
+    /// of on `poller`'s schedule, unless `poller` sets
+    /// [`Poller::expected`] itself. Default: an empty table of this client's
+    /// own (clones of the config share it); the CLI keeps one per tenant in
+    /// its cache directory.
+    pub durations: Arc<DurationEstimates>,
 }
 
 impl Config {
@@ -83,6 +92,7 @@ impl Default for Config {
             webhook_url: None,
             webhook_timeout: Duration::from_secs(5),
             clock: Arc::new(SystemClock),
+            durations: Arc::new(DurationEstimates::new()),
         }
     }
 }
@@ -99,6 +109,8 @@ cx_http::with_setters! { Config {
     with_webhook_timeout(webhook_timeout: Duration);
     /// Read "now" from `clock` ([`Config::clock`]).
     with_clock(clock: Arc<dyn Clock>);
+    /// Learn and use job durations in `durations` ([`Config::durations`]).
+    with_durations(durations: Arc<DurationEstimates>);
 }}
 
 #[cfg(test)]

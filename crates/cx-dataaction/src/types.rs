@@ -391,6 +391,19 @@ pub struct Job {
     pub extra: Map<String, Value>,
 }
 
+impl Job {
+    /// How long the job took on the server, `createdAt` → `completedAt`
+    /// (RFC 3339); `None` when either is missing or unreadable, or the end
+    /// is before the start.
+    pub fn server_duration(&self) -> Option<std::time::Duration> {
+        let at = |name: &str| {
+            let text = self.extra.get(name)?.as_str()?;
+            chrono::DateTime::parse_from_rfc3339(text).ok()
+        };
+        (at("completedAt")? - at("createdAt")?).to_std().ok()
+    }
+}
+
 /// Whether `s` is usable as one URL path segment (a job id from the server).
 pub(crate) fn is_path_segment(s: &str) -> bool {
     !s.is_empty()

@@ -606,3 +606,26 @@ async fn soak_60_runs_under_the_fault_mix_all_complete_exactly_once() {
             .all(|r| r.payload()["errorClassification"] == json!("NONE"))
     );
 }
+
+/// Issue 13: a run learns what the action's jobs take on the server
+/// (`createdAt` → `completedAt`) and the next run polls the job once, just
+/// after that, instead of on the schedule from its start.
+#[tokio::test]
+async fn a_later_run_polls_the_job_once_after_the_learned_duration() {
+    let ctx = Ctx::start().await;
+    let id = seed_id();
+    let durations = &ctx.client.config().durations;
+    assert_eq!(durations.expected(id.as_str()), None);
+    let first = ctx.run_seed(&id).await.unwrap();
+    let took = first.job.server_duration();
+    assert!(took.is_some_and(|d| !d.is_zero()), "{:?}", first.job);
+    assert_eq!(durations.expected(id.as_str()), took);
+    let second = ctx.run_seed(&id).await.unwrap();
+    assert_eq!(second.polls, 1, "one job poll on the second run");
+    let job_polls = ctx
+        .api()
+        .iter()
+        .filter(|e| e.method == "GET" && e.path.contains("/jobs/"))
+        .count();
+    assert_eq!(job_polls, first.polls as usize + 1);
+}

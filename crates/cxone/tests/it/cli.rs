@@ -146,7 +146,7 @@ fn a_second_workflow_run_reads_the_status_once() {
         .join("durations.json");
     let kept: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
-    let table = &kept["tenants"][served.url.as_str()];
+    let table = &kept["tenants"][format!("workflow {}", served.url).as_str()];
     assert_eq!(table[0][0], WF, "{kept}");
     assert!(table[0][1].as_u64().is_some_and(|ms| ms > 0), "{kept}");
     run_once();

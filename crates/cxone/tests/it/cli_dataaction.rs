@@ -70,9 +70,24 @@ fn the_seed_example_prints_typed_values() {
     assert_eq!(doc["values"]["processedTimestamp"]["type"], "string");
     assert_eq!(doc["audit"]["errorClassification"], "NONE");
 
+    let before = journal(&served.url).len();
     let (code, out, err) = run(against(&served, dir.path()).args(SEED_RUN));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("COMPLETED"), "{out}");
+    // Issue 13: the second process knows from the first (its cache
+    // directory) how long the action's jobs take, and polls once: token,
+    // definition, execute, one job read.
+    let second: Vec<String> = journal(&served.url)[before..]
+        .iter()
+        .map(|e| format!("{} {}", e["method"], e["path"]))
+        .filter(|line| !line.contains("/_sim/"))
+        .collect();
+    assert_eq!(second.len(), 4, "{second:?}");
+    assert_eq!(
+        second.iter().filter(|l| l.contains("/jobs/")).count(),
+        1,
+        "{second:?}"
+    );
     for want in [
         "riskScore",
         "(decimal)",

@@ -9,6 +9,7 @@ use cx_dataaction::{ActionId, Client, Config, Extraction, Payload, RunReport};
 use serde_json::{Value, json};
 
 use crate::args::{extract_spec, key_json, key_value};
+use crate::durations::Kind;
 use crate::output::{OutputFormat, print_json, say, spinner};
 use crate::session::Session;
 use crate::{CliResult, Globals};
@@ -79,8 +80,9 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
             }
             let session = Session::open(&globals.tenant).await?;
             let audit = Arc::new(session.audit(&globals.audit_dir).await?);
-            let client =
-                Client::new(session.http.clone(), Config::default()).with_audit(audit.clone());
+            let durations = crate::durations::load(&session, Kind::DataAction);
+            let config = Config::default().with_durations(durations.clone());
+            let client = Client::new(session.http.clone(), config).with_audit(audit.clone());
             let bar = spinner(&format!("running {action}"));
             let result = client
                 .run(&action, payload)
@@ -89,6 +91,7 @@ pub async fn run(cmd: DataActionCommand, globals: &Globals) -> CliResult<ExitCod
                 .send()
                 .await;
             bar.finish_and_clear();
+            crate::durations::save(&session, Kind::DataAction, &durations);
             audit.flush().await?;
             print_report(&result?, globals.output)?;
             Ok(ExitCode::SUCCESS)

@@ -1,10 +1,11 @@
-//! What executions of each workflow took, kept between `cx` runs (issue 13),
-//! so that `cx workflow run` reads the status once near the end of a run
-//! instead of on the generic schedule: `<cache dir>/cx/durations.json`
-//! (`$XDG_CACHE_HOME` or `~/.cache` on Linux), one table per tenant:
+//! What workflow executions and data-action jobs took, kept between `cx`
+//! runs (issue 13), so that `cx workflow run` and `cx dataaction run` check
+//! once near the end instead of on the generic schedule:
+//! `<cache dir>/cx/durations.json` (`$XDG_CACHE_HOME` or `~/.cache` on
+//! Linux), one table per kind and tenant:
 //!
 //! ```json
-//! {"version": 1, "tenants": {"https://api.example.com": [["wf_1", 300]]}}
+//! {"version": 1, "tenants": {"workflow https://api.example.com": [["wf_1", 300]]}}
 //! ```
 //!
 //! Durations in ms, oldest first. A tenant is named by its API base URL;
@@ -23,17 +24,33 @@ use serde_json::{Map, Value, json};
 
 use crate::session::{Session, TenantKind};
 
-/// At most this many tenants are kept; others are dropped when saving.
+/// At most this many tables (kind and tenant) are kept; past it, saving
+/// drops tables in key order (a cache: a dropped table is learned again).
 const MAX_TENANTS: usize = 32;
+
+/// What the durations are of.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// Workflow executions, by workflow id.
+    Workflow,
+    /// Data-action jobs, by action id.
+    DataAction,
+}
 
 fn path() -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("cx").join("durations.json"))
 }
 
-fn tenant_key(session: &Session) -> String {
+fn tenant_key(session: &Session, kind: Kind) -> String {
+    let kind = match kind {
+        Kind::Workflow => "workflow",
+        Kind::DataAction => "dataaction",
+    };
     match session.kind {
-        TenantKind::EmbeddedSimulator => TenantKind::EmbeddedSimulator.as_str().to_owned(),
-        _ => session.api_url.clone(),
+        TenantKind::EmbeddedSimulator => {
+            format!("{kind} {}", TenantKind::EmbeddedSimulator.as_str())
+        }
+        _ => format!("{kind} {}", session.api_url),
     }
 }
 
@@ -50,11 +67,12 @@ fn read_file() -> Map<String, Value> {
     }
 }
 
-/// The durations learned for this session's tenant (empty when none).
-pub fn load(session: &Session) -> Arc<DurationEstimates> {
+/// The durations of `kind` learned for this session's tenant (empty when
+/// none).
+pub fn load(session: &Session, kind: Kind) -> Arc<DurationEstimates> {
     let tenants = read_file();
     let entries = tenants
-        .get(&tenant_key(session))
+        .get(&tenant_key(session, kind))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -66,19 +84,19 @@ pub fn load(session: &Session) -> Arc<DurationEstimates> {
     Arc::new(DurationEstimates::from_entries(entries))
 }
 
-/// Write `durations` as this session's tenant's table (best effort).
-pub fn save(session: &Session, durations: &DurationEstimates) {
-    if let Err(e) = try_save(session, durations) {
+/// Write `durations` as this session's tenant's table of `kind` (best
+/// effort).
+pub fn save(session: &Session, kind: Kind, durations: &DurationEstimates) {
+    if let Err(e) = try_save(tenant_key(session, kind), durations) {
         tracing::debug!(error = %e, "could not keep the learned durations");
     }
 }
 
-fn try_save(session: &Session, durations: &DurationEstimates) -> std::io::Result<()> {
+fn try_save(key: String, durations: &DurationEstimates) -> std::io::Result<()> {
     let Some(path) = path() else {
         return Ok(());
     };
     let mut tenants = read_file();
-    let key = tenant_key(session);
     tenants.remove(&key);
     while tenants.len() >= MAX_TENANTS {
         let Some(first) = tenants.keys().next().cloned() else {

@@ -114,7 +114,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
             let audit = Arc::new(session.audit_through(AppendTracker::new(
                 JsonlSink::open(&globals.audit_dir).await?,
             )));
-            let durations = crate::durations::load(&session);
+            let durations = crate::durations::load(&session, crate::durations::Kind::Workflow);
             let client = Client::new(
                 session.http.clone(),
                 Config::default()
@@ -158,7 +158,7 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                 .send()
                 .await;
             bar.finish_and_clear();
-            crate::durations::save(&session, &durations);
+            crate::durations::save(&session, crate::durations::Kind::Workflow, &durations);
             let report = result?;
             audit.flush().await?;
             let written = audit.inner().appended();
