@@ -21,7 +21,6 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::time::Duration;
 
-use chrono::DateTime;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -247,14 +246,22 @@ pub struct Analysis {
 /// Parse an RFC 3339 time to Unix microseconds.
 fn micros(raw: Option<&str>, field: &str) -> Result<i64, String> {
     let raw = raw.ok_or_else(|| format!("missing {field}"))?;
-    DateTime::parse_from_rfc3339(raw)
-        .map(|t| t.timestamp_micros())
-        .map_err(|_| format!("{field} {raw:?} is not RFC 3339 with a zone"))
+    crate::time::unix_micros(raw)
+        .ok_or_else(|| format!("{field} {raw:?} is not RFC 3339 with a zone"))
 }
 
 /// Dwell of `step` in seconds, or why there is none.
 fn dwell(step: &Step) -> Result<f64, String> {
-    let start = micros(step.start_time.as_deref(), "startTime")?;
+    dwell_from(step, None)
+}
+
+/// As [`dwell`], with the start already parsed when `start` is `Some` (the
+/// analyzer parses it once, to order the steps).
+fn dwell_from(step: &Step, start: Option<i64>) -> Result<f64, String> {
+    let start = match start {
+        Some(start) => start,
+        None => micros(step.start_time.as_deref(), "startTime")?,
+    };
     let end = micros(step.end_time.as_deref(), "endTime")?;
     if end < start {
         return Err(format!(
@@ -352,7 +359,10 @@ const PATH_SEP: char = '\u{1f}';
 #[derive(Debug)]
 pub struct PathAnalyzer {
     config: AnalyzerConfig,
-    nodes: BTreeMap<String, NodeAcc>,
+    /// Per node id, in first-seen order; `node_index` finds one without
+    /// allocating its key (the hot path: one lookup a step).
+    nodes: Vec<(String, NodeAcc)>,
+    node_index: HashMap<String, usize>,
     paths: HashMap<String, (u64, u64)>,
     bottlenecks: BinaryHeap<Reverse<Slow>>,
     bottleneck_count: u64,
@@ -367,7 +377,8 @@ impl PathAnalyzer {
     pub fn new(config: AnalyzerConfig) -> Self {
         Self {
             config,
-            nodes: BTreeMap::new(),
+            nodes: Vec::new(),
+            node_index: HashMap::new(),
             paths: HashMap::new(),
             bottlenecks: BinaryHeap::new(),
             bottleneck_count: 0,
@@ -389,48 +400,65 @@ impl PathAnalyzer {
     }
 
     fn node(&mut self, step: &Step) -> &mut NodeAcc {
-        let key =
-            if self.nodes.contains_key(&step.node_id) || self.nodes.len() < self.config.max_nodes {
-                step.node_id.as_str()
-            } else {
-                "(other)"
-            };
-        self.nodes.entry(key.to_owned()).or_insert_with(|| NodeAcc {
-            node_type: step.node_type.clone(),
-            count: 0,
-            sum: 0.0,
-            min: f64::INFINITY,
-            max: 0.0,
-            errors: 0,
-            data_errors: 0,
-            sketch: DwellSketch::default(),
-        })
+        let known = self.node_index.get(step.node_id.as_str()).copied();
+        let i = match known {
+            Some(i) => i,
+            None => {
+                let key = if self.nodes.len() < self.config.max_nodes {
+                    step.node_id.as_str()
+                } else {
+                    "(other)"
+                };
+                match self.node_index.get(key) {
+                    Some(&i) => i,
+                    None => {
+                        self.node_index.insert(key.to_owned(), self.nodes.len());
+                        self.nodes.push((
+                            key.to_owned(),
+                            NodeAcc {
+                                node_type: step.node_type.clone(),
+                                count: 0,
+                                sum: 0.0,
+                                min: f64::INFINITY,
+                                max: 0.0,
+                                errors: 0,
+                                data_errors: 0,
+                                sketch: DwellSketch::default(),
+                            },
+                        ));
+                        self.nodes.len() - 1
+                    }
+                }
+            }
+        };
+        &mut self.nodes[i].1
     }
 
     /// Analyse one interaction: steps are taken in `startTime` order (steps
     /// without a parseable start last, as received).
     pub fn observe(&mut self, interaction: &Interaction) {
         self.interactions += 1;
-        let mut order: Vec<(i64, usize)> = interaction
+        // Each start is parsed once: to order the steps, and for the dwell.
+        let mut order: Vec<(i64, usize, Option<i64>)> = interaction
             .steps
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let start = micros(s.start_time.as_deref(), "startTime").unwrap_or(i64::MAX);
-                (start, i)
+                let start = s.start_time.as_deref().and_then(crate::time::unix_micros);
+                (start.unwrap_or(i64::MAX), i, start)
             })
             .collect();
-        order.sort_unstable();
+        order.sort_unstable_by_key(|&(at, i, _)| (at, i));
         let mut path = String::new();
         let threshold = self.config.threshold.as_secs_f64();
-        for (n, &(_, i)) in order.iter().enumerate() {
+        for (n, &(_, i, start)) in order.iter().enumerate() {
             let step = &interaction.steps[i];
             self.steps += 1;
             if n > 0 {
                 path.push(PATH_SEP);
             }
             path.push_str(&step.node_id);
-            match dwell(step) {
+            match dwell_from(step, start) {
                 Ok(d) => {
                     let acc = self.node(step);
                     acc.count += 1;
@@ -507,7 +535,8 @@ impl PathAnalyzer {
     }
 
     /// The aggregates, paths, bottlenecks and data errors seen.
-    pub fn finish(self) -> Analysis {
+    pub fn finish(mut self) -> Analysis {
+        self.nodes.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let nodes = self
             .nodes
             .into_iter()

@@ -52,6 +52,7 @@ pub mod error;
 pub mod query;
 pub mod report;
 pub mod sketch;
+mod time;
 pub mod types;
 
 pub use analyze::{
