@@ -23,8 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cx_benches::{WF_ID, env_or, percentile, runtime, sdk_client};
-use cx_http::Authenticate as _;
+use cx_benches::{WF_ID, bearer, env_or, percentile, runtime, sdk_client};
 use cx_sim::{DataActionFixture, Sim};
 use serde_json::{Value, json};
 
@@ -55,18 +54,8 @@ async fn sim_with(d: Duration) -> (Sim, String) {
         cx_sim::DEFAULT_TENANT,
         DataActionFixture::new(ACTION, "500 ms").with_duration(d),
     );
-    let (_, tokens) = cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap_or_else(|e| panic!("{e}"));
-    let token = tokens
-        .access_token()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    (sim, format!("Bearer {}", token.expose()))
+    let bearer = bearer(&sim).await;
+    (sim, bearer)
 }
 
 async fn workflow_case(d: Duration, n: usize) {

@@ -14,8 +14,7 @@
 
 use std::time::{Duration, Instant};
 
-use cx_benches::{WF_ID, env_or, percentile, runtime, sdk_client};
-use cx_http::Authenticate as _;
+use cx_benches::{WF_ID, bearer, env_or, percentile, runtime, sdk_client};
 
 fn main() {
     let rt = runtime();
@@ -26,17 +25,7 @@ fn main() {
 
     let sdk = sdk_client(&sim, cx_http::Config::default());
     // The plain client uses the same access token, fetched once.
-    let (_, tokens) = cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    )
-    .connect()
-    .unwrap_or_else(|e| panic!("{e}"));
-    let token = rt
-        .block_on(tokens.access_token())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let bearer = format!("Bearer {}", token.expose());
+    let bearer = rt.block_on(bearer(&sim));
     let _ = rustls::crypto::ring::default_provider().install_default();
     let plain = reqwest::Client::new();
 

@@ -32,6 +32,24 @@ pub fn sdk_client(sim: &Sim, config: cx_http::Config) -> cx_http::Client {
     }
 }
 
+/// `Bearer <token>` for the simulator's default client, fetched once, for a
+/// plain reqwest baseline that sends what the runtime sends.
+pub async fn bearer(sim: &Sim) -> String {
+    use cx_http::Authenticate as _;
+    let (_, tokens) = cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    )
+    .connect()
+    .unwrap_or_else(|e| panic!("{e}"));
+    let token = tokens
+        .access_token()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    format!("Bearer {}", token.expose())
+}
+
 /// The environment variable `name` as a number, or `default`.
 pub fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -267,24 +267,6 @@ fn required(value: &str, _: &()) -> garde::Result {
     }
 }
 
-/// The wire name of a garde path: `skill_levels[1].skill_id` →
-/// `skillLevels[1].skillId`.
-fn wire_field(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    let mut upper = false;
-    for c in path.chars() {
-        match c {
-            '_' => upper = true,
-            c if upper => {
-                out.extend(c.to_uppercase());
-                upper = false;
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// The rule of a garde message (for [`Violation::rule`]): the only garde
 /// rule of this crate is `required`.
 fn rule_of(_field: &str, _message: &str) -> Rule {
@@ -293,14 +275,10 @@ fn rule_of(_field: &str, _message: &str) -> Rule {
 
 /// One [`Violation`] per entry of a garde report, named by its wire field.
 fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    report
+    let entries = report
         .iter()
-        .map(|(path, err)| {
-            let field = wire_field(&path.to_string());
-            let rule = rule_of(&field, err.message());
-            Violation::new(field, rule, err.message())
-        })
-        .collect()
+        .map(|(path, e)| (path.to_string(), e.message()));
+    cx_http::violations_from(entries, cx_http::camel_case_path, rule_of).collect()
 }
 
 /// Builds a [`WorkModePayload`]; [`WorkModePayloadBuilder::build`] checks it.

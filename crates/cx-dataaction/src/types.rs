@@ -141,14 +141,10 @@ fn rule_of(field: &str, _message: &str) -> Rule {
 
 /// One [`Violation`] per entry of a garde report, named by its wire field.
 fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    report
+    let entries = report
         .iter()
-        .map(|(path, err)| {
-            let field = wire_field(&path.to_string());
-            let rule = rule_of(&field, err.message());
-            Violation::new(field, rule, err.message())
-        })
-        .collect()
+        .map(|(path, e)| (path.to_string(), e.message()));
+    cx_http::violations_from(entries, wire_field, rule_of).collect()
 }
 
 /// The body of `POST /api/v2/dataactions/{id}/execute` (seed 004 step 1,

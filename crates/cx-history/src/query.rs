@@ -228,14 +228,10 @@ fn rule_of(field: &str, message: &str) -> Rule {
 
 /// One [`Violation`] per entry of a garde report, named by its field.
 fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    report
+    let entries = report
         .iter()
-        .map(|(path, err)| {
-            let field = path.to_string();
-            let rule = rule_of(&field, err.message());
-            Violation::new(field, rule, err.message())
-        })
-        .collect()
+        .map(|(path, e)| (path.to_string(), e.message()));
+    cx_http::violations_from(entries, str::to_owned, rule_of).collect()
 }
 
 /// A validated history query (seed 003 step 1). Build with

@@ -73,6 +73,41 @@ impl<R> Violation<R> {
     }
 }
 
+/// One [`Violation`] per entry of a validation report — garde's
+/// `Report::iter()` as `(path, message)` pairs — its field named by `field`
+/// (e.g. the wire name of a Rust path) and its rule by `rule(field,
+/// message)`. The one way the service crates turn a garde report into
+/// violations.
+pub fn violations_from<'a, R: 'a>(
+    entries: impl IntoIterator<Item = (String, &'a str)> + 'a,
+    field: impl Fn(&str) -> String + 'a,
+    rule: impl Fn(&str, &str) -> R + 'a,
+) -> impl Iterator<Item = Violation<R>> + 'a {
+    entries.into_iter().map(move |(path, message)| {
+        let field = field(&path);
+        let rule = rule(&field, message);
+        Violation::new(field, rule, message)
+    })
+}
+
+/// The wire (camelCase) name of a snake_case Rust path, as garde reports
+/// it: `skill_levels[1].skill_id` → `skillLevels[1].skillId`.
+pub fn camel_case_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut upper = false;
+    for c in path.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl<R: ViolationRule> fmt::Display for Violation<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         R::fmt_violation(self, f)

@@ -214,14 +214,10 @@ fn rule_of(field: &str, message: &str) -> Rule {
 /// One [`Violation`] per entry of a garde report, each path named by
 /// `field` (its wire name).
 pub(crate) fn violations_of(report: &garde::Report, field: impl Fn(&str) -> String) -> Violations {
-    report
+    let entries = report
         .iter()
-        .map(|(path, err)| {
-            let field = field(&path.to_string());
-            let rule = rule_of(&field, err.message());
-            Violation::new(field, rule, err.message())
-        })
-        .collect()
+        .map(|(path, e)| (path.to_string(), e.message()));
+    cx_http::violations_from(entries, field, rule_of).collect()
 }
 
 #[cfg(test)]
