@@ -54,12 +54,12 @@ pub(crate) fn service_route(path: &str) -> Option<String> {
 }
 
 /// The error with `reason` in the body and the `icStatusDescription` header.
-fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
+pub(crate) fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
     ApiError::new(status, code, reason)
         .header(HeaderName::from_static("icstatusdescription"), reason)
 }
 
-fn bad_request(reason: &str) -> ApiError {
+pub(crate) fn bad_request(reason: &str) -> ApiError {
     ic_error(StatusCode::BAD_REQUEST, "invalid_request", reason)
 }
 

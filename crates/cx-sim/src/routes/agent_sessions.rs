@@ -1,0 +1,311 @@
+//! CXone agent sessions (`../shared/CXONE_REST.md` §3.1) under
+//! `/inContactAPI/services/vNN.0/` (any version, the prefix in any case),
+//! matched from the router's fallback like [`super::incontact`], so faults,
+//! journal and quotas apply as for every route. The sessions are
+//! [`crate::agent_sessions`].
+//!
+//! | route | answer |
+//! |---|---|
+//! | `POST /agent-sessions` | `stationId` or `stationPhoneNumber` (JSON body or query), optional `asAgentId` → 202 `{sessionId}`; the agent is logged in (Unavailable) and the session's first events are `AgentSessionStart` and `AgentState` |
+//! | `POST /agent-sessions/{sessionId}/state` | `{state: "Available" \| "Unavailable", reason?: "<unavailable code name>"}` → 202; 400 `Invalid state request.`; 404 `Invalid agent session Id.` |
+//! | `DELETE /agent-sessions/{sessionId}` | `forceLogoff`, `endContacts`, `ignorePersonalQueue` accepted and ignored → 202, the agent logged out, a last `AgentSessionEnd` event; 404 `InvalidAgentSession` |
+//! | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` | long poll of up to N s of *sim* time (0..=60, default 0): 200 `{sessionId, events: [{Type, IISHost, VCHost, …}]}`, 304 when none came, 409 when the session is gone |
+//!
+//! The poll waits on the virtual clock: it answers 304 as soon as sim time
+//! passes the timeout, so [`crate::Sim::advance_clock`] ends it at once.
+//! Unconfirmed by the sources, and chosen here: which agent a session acts
+//! as when `asAgentId` is absent (the tenant's first active agent, as an
+//! access-key token names no agent), `timeout`'s default (0), and that
+//! several sessions of one agent may coexist.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::incontact::{bad_request, ic_error, service_route};
+use crate::agent_sessions::{Poll, event};
+use crate::incontact_agents::id_value;
+use crate::state::AppState;
+use crate::sync::lock;
+use crate::wire::{ApiError, json_object, query_map};
+
+/// Longest `timeout` of a poll, in seconds.
+const MAX_TIMEOUT_S: u64 = 60;
+
+/// Answers a request on the agent-session routes, or `None` when `uri` is
+/// not one of them.
+pub(crate) async fn dispatch(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Response> {
+    let route = service_route(uri.path())?;
+    let segments: Vec<&str> = route.split('/').collect();
+    // Session ids are matched as sent: take them from the original path.
+    let session_id = uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .nth(4)
+        .unwrap_or_default()
+        .to_owned();
+    let call = match (segments.as_slice(), method) {
+        (["agent-sessions"], &Method::POST) => Call::Start,
+        (["agent-sessions", _, "state"], &Method::POST) => Call::State,
+        (["agent-sessions", _], &Method::DELETE) => Call::End,
+        (["agent-sessions", _, "get-next-event"], &Method::GET) => Call::Next,
+        (["agent-sessions"] | ["agent-sessions", _] | ["agent-sessions", _, _], _) => {
+            return Some(
+                ic_error(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "method not allowed on this route",
+                )
+                .into_response(),
+            );
+        }
+        _ => return None,
+    };
+    let caller = match state.tokens.authenticate(headers, state.clock.now_ms()) {
+        Ok(c) => c,
+        Err(err) => return Some(err.into_response()),
+    };
+    let req = Req {
+        state,
+        tenant: &caller.tenant,
+        session_id: &session_id,
+        query: query_map(uri.query())
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+        body,
+    };
+    let answer = match call {
+        Call::Start => start(&req),
+        Call::State => set_state(&req),
+        Call::End => end(&req),
+        Call::Next => next_event(&req).await,
+    };
+    Some(answer.unwrap_or_else(IntoResponse::into_response))
+}
+
+enum Call {
+    Start,
+    State,
+    End,
+    Next,
+}
+
+struct Req<'a> {
+    state: &'a AppState,
+    tenant: &'a str,
+    session_id: &'a str,
+    /// Names lower-cased.
+    query: std::collections::HashMap<String, String>,
+    body: &'a [u8],
+}
+
+impl Req<'_> {
+    /// The JSON body (`{}` when empty).
+    fn json(&self) -> Result<Map<String, Value>, ApiError> {
+        if self.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Map::new());
+        }
+        json_object(self.body).map_err(|_| bad_request("request body must be a JSON object"))
+    }
+
+    /// Field `name` of `body` (any case; a string or a number), else the
+    /// query parameter.
+    fn field(&self, body: &Map<String, Value>, name: &str) -> Option<String> {
+        body.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .or_else(|| id_value(v).map(|n| n.to_string()))
+            })
+            .or_else(|| self.query.get(&name.to_ascii_lowercase()).cloned())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn now(&self) -> (u64, String) {
+        let now = self.state.clock.now_ms();
+        (now, self.state.clock.rfc3339(now))
+    }
+
+    /// Sets the session agent's state and queues the `AgentState` event
+    /// (and, when `end`, `AgentSessionEnd`, which ends the session).
+    fn agent_state(
+        &self,
+        agent_id: u64,
+        name: &'static str,
+        reason: Option<(u64, String)>,
+    ) -> Vec<Value> {
+        let (now_ms, now) = self.now();
+        let (out, reason) = reason.unwrap_or_default();
+        {
+            let t = self.state.tenant(self.tenant);
+            lock(&t)
+                .incontact
+                .session_state(agent_id, name, out, now_ms);
+        }
+        vec![event(
+            "AgentState",
+            &now,
+            json!({
+                "CurrentState": name,
+                "CurrentOutReason": reason,
+                "NextStates": ["Available", "Unavailable"],
+                "IsAcw": false,
+                "StartTimeUTC": now,
+            }),
+        )]
+    }
+}
+
+fn accepted(body: &Value) -> Response {
+    crate::wire::json_response(StatusCode::ACCEPTED, body)
+}
+
+fn no_session(reason: &str) -> ApiError {
+    ic_error(StatusCode::NOT_FOUND, "not_found", reason)
+}
+
+fn start(req: &Req<'_>) -> Result<Response, ApiError> {
+    let body = req.json()?;
+    if req.field(&body, "stationId").is_none() && req.field(&body, "stationPhoneNumber").is_none() {
+        return Err(bad_request("stationId or stationPhoneNumber is required"));
+    }
+    let agent_id = {
+        let t = req.state.tenant(req.tenant);
+        let t = lock(&t);
+        match req.field(&body, "asAgentId") {
+            Some(raw) => t
+                .incontact
+                .agent(raw.trim())
+                .filter(|a| a.is_active)
+                .map(|a| a.agent_id),
+            None => t.incontact.first_active_agent(),
+        }
+    }
+    .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Agent Id"))?;
+    let (_, now) = req.now();
+    let mut events = vec![event(
+        "AgentSessionStart",
+        &now,
+        json!({ "AgentId": agent_id }),
+    )];
+    events.extend(req.agent_state(agent_id, "Unavailable", None));
+    let id = req.state.sessions.start(req.tenant, agent_id, events);
+    Ok(accepted(&json!({ "sessionId": id })))
+}
+
+fn set_state(req: &Req<'_>) -> Result<Response, ApiError> {
+    let agent_id = req
+        .state
+        .sessions
+        .agent_of(req.tenant, req.session_id)
+        .ok_or_else(|| no_session("Invalid agent session Id."))?;
+    let body = req.json()?;
+    let invalid = || bad_request("Invalid state request.");
+    let (name, reason) = match req.field(&body, "state") {
+        Some(s) if s.eq_ignore_ascii_case("available") => ("Available", None),
+        Some(s) if s.eq_ignore_ascii_case("unavailable") => {
+            let reason = match req.field(&body, "reason") {
+                None => None,
+                Some(r) => {
+                    let t = req.state.tenant(req.tenant);
+                    let code = lock(&t).incontact.code_named(&r).ok_or_else(invalid)?;
+                    Some((code, r))
+                }
+            };
+            ("Unavailable", reason)
+        }
+        _ => return Err(invalid()),
+    };
+    for e in req.agent_state(agent_id, name, reason) {
+        req.state
+            .sessions
+            .push(Some(req.tenant), req.session_id, e, false);
+    }
+    Ok(accepted(&json!({})))
+}
+
+fn end(req: &Req<'_>) -> Result<Response, ApiError> {
+    let agent_id = req
+        .state
+        .sessions
+        .agent_of(req.tenant, req.session_id)
+        .ok_or_else(|| no_session("InvalidAgentSession"))?;
+    let mut events = req.agent_state(agent_id, "LoggedOut", None);
+    let (_, now) = req.now();
+    events.push(event(
+        "AgentSessionEnd",
+        &now,
+        json!({ "AgentId": agent_id }),
+    ));
+    let last = events.len() - 1;
+    for (i, e) in events.into_iter().enumerate() {
+        req.state
+            .sessions
+            .push(Some(req.tenant), req.session_id, e, i == last);
+    }
+    Ok(accepted(&json!({})))
+}
+
+/// The long poll: answers as soon as there are events (or a new id to
+/// tell), 409 when the session is gone, 304 once `timeout` s of sim time
+/// have passed. Waits for a session change, a clock advance or the real
+/// time left, whichever comes first.
+async fn next_event(req: &Req<'_>) -> Result<Response, ApiError> {
+    let timeout = match req.query.get("timeout").map(|v| v.trim()) {
+        None | Some("") => 0,
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= MAX_TIMEOUT_S)
+            .ok_or_else(|| {
+                bad_request(&format!(
+                    "timeout must be an integer in 0..={MAX_TIMEOUT_S}, got {v:?}"
+                ))
+            })?,
+    };
+    let clock = &req.state.clock;
+    let deadline = clock.now_ms().saturating_add(timeout * 1000);
+    loop {
+        let changed = req.state.sessions.changed();
+        let advanced = clock.advanced();
+        tokio::pin!(changed, advanced);
+        changed.as_mut().enable();
+        advanced.as_mut().enable();
+        match req.state.sessions.poll(req.tenant, req.session_id) {
+            Poll::Gone => {
+                return Err(ic_error(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "The agent session has ended.",
+                ));
+            }
+            Poll::Events { session_id, events } => {
+                return Ok(crate::wire::json_response(
+                    StatusCode::OK,
+                    &json!({ "sessionId": session_id, "events": events }),
+                ));
+            }
+            Poll::Empty => {}
+        }
+        let now = clock.now_ms();
+        if now >= deadline {
+            return Ok(StatusCode::NOT_MODIFIED.into_response());
+        }
+        tokio::select! {
+            () = changed => {}
+            () = advanced => {}
+            () = tokio::time::sleep(Duration::from_millis(deadline - now)) => {}
+        }
+    }
+}
