@@ -5,6 +5,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use cx_agent::ErrorKind;
@@ -33,6 +34,25 @@ async fn start(client: &Client) -> SessionId {
         .start_session(&StartSession::station_id("4101"))
         .await
         .unwrap()
+}
+
+/// A session's event stream.
+type Events = Pin<Box<dyn Stream<Item = Result<SessionEvent, cx_agent::Error>> + Send>>;
+
+/// A simulator, a client polling with `timeout_secs`, a started session
+/// and its stream with the two starting events read.
+async fn started(timeout_secs: u32) -> (Sim, Client, SessionId, Events) {
+    let sim = Sim::start().await.unwrap();
+    let client = client(&sim, timeout_secs);
+    let session = start(&client).await;
+    let mut events: Events = Box::pin(client.events(&session));
+    let first = take(&mut events, 2).await;
+    assert_eq!(
+        kinds(&first),
+        [EventType::AgentSessionStart, EventType::AgentState]
+    );
+    assert_eq!(first[1].current_state.as_deref(), Some("Unavailable"));
+    (sim, client, session, events)
 }
 
 /// The next `n` events of `events`.
@@ -71,16 +91,7 @@ async fn state_of_first_agent(client: &Client) -> (Option<String>, Option<String
 
 #[tokio::test]
 async fn a_session_starts_sets_states_and_ends_and_its_stream_ends_on_409() {
-    let sim = Sim::start().await.unwrap();
-    let client = client(&sim, 60);
-    let session = start(&client).await;
-    let mut events = Box::pin(client.events(&session));
-    let first = take(&mut events, 2).await;
-    assert_eq!(
-        kinds(&first),
-        [EventType::AgentSessionStart, EventType::AgentState]
-    );
-    assert_eq!(first[1].current_state.as_deref(), Some("Unavailable"));
+    let (sim, client, session, events) = started(60).await;
 
     client
         .set_session_state(&session, &SessionState::Available)
@@ -212,12 +223,8 @@ async fn the_stream_survives_a_storm_of_injected_304s() {
 
 #[tokio::test]
 async fn empty_polls_are_sent_again_at_once_until_an_event_comes_and_unknown_types_are_kept() {
-    let sim = Sim::start().await.unwrap();
     // timeout=0: every poll with nothing queued answers 304 at once.
-    let client = client(&sim, 0);
-    let session = start(&client).await;
-    let mut events = Box::pin(client.events(&session));
-    take(&mut events, 2).await;
+    let (sim, _client, session, mut events) = started(0).await;
     let reader = tokio::spawn(async move { take(&mut events, 1).await });
     sim.wait_for_journal(LIMIT, |j| polls(j, 304) >= 20)
         .await
@@ -236,11 +243,7 @@ async fn empty_polls_are_sent_again_at_once_until_an_event_comes_and_unknown_typ
 
 #[tokio::test]
 async fn the_stream_follows_a_new_session_id() {
-    let sim = Sim::start().await.unwrap();
-    let client = client(&sim, 0);
-    let session = start(&client).await;
-    let mut events = Box::pin(client.events(&session));
-    take(&mut events, 2).await;
+    let (sim, client, session, mut events) = started(0).await;
     let renamed = sim.rotate_agent_session(&session.0).unwrap();
     assert_ne!(renamed, session.0);
     let reader = tokio::spawn(async move {

@@ -24,12 +24,14 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::incontact::{bad_request, ic_error, service_route};
+use super::incontact::{
+    bad_request, body_or_query, ic_error, lower_query, method_not_allowed, optional_json,
+    service_route,
+};
 use crate::agent_sessions::{Poll, event};
-use crate::incontact_agents::id_value;
 use crate::state::AppState;
 use crate::sync::lock;
-use crate::wire::{ApiError, json_object, query_map};
+use crate::wire::ApiError;
 
 /// Longest `timeout` of a poll, in seconds.
 const MAX_TIMEOUT_S: u64 = 60;
@@ -59,14 +61,7 @@ pub(crate) async fn dispatch(
         (["agent-sessions", _], &Method::DELETE) => Call::End,
         (["agent-sessions", _, "get-next-event"], &Method::GET) => Call::Next,
         (["agent-sessions"] | ["agent-sessions", _] | ["agent-sessions", _, _], _) => {
-            return Some(
-                ic_error(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "method_not_allowed",
-                    "method not allowed on this route",
-                )
-                .into_response(),
-            );
+            return Some(method_not_allowed());
         }
         _ => return None,
     };
@@ -78,10 +73,7 @@ pub(crate) async fn dispatch(
         state,
         tenant: &caller.tenant,
         session_id: &session_id,
-        query: query_map(uri.query())
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        query: lower_query(uri),
         body,
     };
     let answer = match call {
@@ -112,24 +104,20 @@ struct Req<'a> {
 impl Req<'_> {
     /// The JSON body (`{}` when empty).
     fn json(&self) -> Result<Map<String, Value>, ApiError> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Map::new());
-        }
-        json_object(self.body).map_err(|_| bad_request("request body must be a JSON object"))
+        optional_json(self.body)
     }
 
-    /// Field `name` of `body` (any case; a string or a number), else the
-    /// query parameter.
+    /// Field `name` of `body`, else the query parameter.
     fn field(&self, body: &Map<String, Value>, name: &str) -> Option<String> {
-        body.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| id_value(v).map(|n| n.to_string()))
-            })
-            .or_else(|| self.query.get(&name.to_ascii_lowercase()).cloned())
-            .filter(|v| !v.trim().is_empty())
+        body_or_query(body, &self.query, name)
+    }
+
+    /// The agent of live session [`Req::session_id`], or 404 `reason`.
+    fn session_agent(&self, reason: &str) -> Result<u64, ApiError> {
+        self.state
+            .sessions
+            .agent_of(self.tenant, self.session_id)
+            .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", reason))
     }
 
     fn now(&self) -> (u64, String) {
@@ -171,10 +159,6 @@ fn accepted(body: &Value) -> Response {
     crate::wire::json_response(StatusCode::ACCEPTED, body)
 }
 
-fn no_session(reason: &str) -> ApiError {
-    ic_error(StatusCode::NOT_FOUND, "not_found", reason)
-}
-
 fn start(req: &Req<'_>) -> Result<Response, ApiError> {
     let body = req.json()?;
     if req.field(&body, "stationId").is_none() && req.field(&body, "stationPhoneNumber").is_none() {
@@ -205,11 +189,7 @@ fn start(req: &Req<'_>) -> Result<Response, ApiError> {
 }
 
 fn set_state(req: &Req<'_>) -> Result<Response, ApiError> {
-    let agent_id = req
-        .state
-        .sessions
-        .agent_of(req.tenant, req.session_id)
-        .ok_or_else(|| no_session("Invalid agent session Id."))?;
+    let agent_id = req.session_agent("Invalid agent session Id.")?;
     let body = req.json()?;
     let invalid = || bad_request("Invalid state request.");
     let (name, reason) = match req.field(&body, "state") {
@@ -236,11 +216,7 @@ fn set_state(req: &Req<'_>) -> Result<Response, ApiError> {
 }
 
 fn end(req: &Req<'_>) -> Result<Response, ApiError> {
-    let agent_id = req
-        .state
-        .sessions
-        .agent_of(req.tenant, req.session_id)
-        .ok_or_else(|| no_session("InvalidAgentSession"))?;
+    let agent_id = req.session_agent("InvalidAgentSession")?;
     let mut events = req.agent_state(agent_id, "LoggedOut", None);
     let (_, now) = req.now();
     events.push(event(

@@ -39,6 +39,18 @@ fn next_event(id: &str, timeout: u32) -> String {
     format!("{SESSIONS}/{id}/get-next-event?timeout={timeout}")
 }
 
+/// A started session with its first events read, and a 60 s poll of it
+/// (not sent yet).
+async fn waiting_poll(ctx: &Ctx) -> (String, reqwest::RequestBuilder) {
+    let id = start(ctx).await;
+    call(ctx, Method::GET, &next_event(&id, 0), None).await;
+    let req = ctx
+        .http
+        .get(ctx.url(&next_event(&id, 60)))
+        .bearer_auth(&ctx.token);
+    (id, req)
+}
+
 #[tokio::test]
 async fn sessions_answer_with_cxone_shapes_and_statuses() {
     let ctx = Ctx::new().await;
@@ -164,12 +176,7 @@ async fn another_tenant_cannot_read_a_session() {
 async fn a_long_poll_answers_304_once_sim_time_passes_its_timeout() {
     // Tokens outlive any number of clock advances.
     let ctx = Ctx::start(Sim::builder().token_ttl(Duration::from_secs(10 * 365 * 86_400))).await;
-    let id = start(&ctx).await;
-    call(&ctx, Method::GET, &next_event(&id, 0), None).await;
-    let req = ctx
-        .http
-        .get(ctx.url(&next_event(&id, 60)))
-        .bearer_auth(&ctx.token);
+    let (_, req) = waiting_poll(&ctx).await;
     let mut poll = tokio::spawn(async move { req.send().await.unwrap().status() });
     // Advancing before the poll arrives is harmless: keep advancing until
     // it answers.
@@ -186,12 +193,7 @@ async fn a_long_poll_answers_304_once_sim_time_passes_its_timeout() {
 #[tokio::test]
 async fn a_waiting_poll_answers_with_an_event_pushed_meanwhile() {
     let ctx = Ctx::new().await;
-    let id = start(&ctx).await;
-    call(&ctx, Method::GET, &next_event(&id, 0), None).await;
-    let req = ctx
-        .http
-        .get(ctx.url(&next_event(&id, 60)))
-        .bearer_auth(&ctx.token);
+    let (id, req) = waiting_poll(&ctx).await;
     let poll = tokio::spawn(async move { req.send().await.unwrap().json::<Value>().await });
     assert!(
         ctx.sim
