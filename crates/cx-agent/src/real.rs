@@ -13,6 +13,7 @@
 //! | current states | [`Client::agent_states`] | `GET /agents/states` (`updatedSince`) |
 //! | supervisor state change | [`Client::set_state`] | `POST /agents/{agentId}/state` |
 //! | start an agent session | [`Client::start_session`] | `POST /agent-sessions` → 202 `{sessionId}` |
+//! | join an agent's live session | [`Client::join_session`] | `POST /agent-sessions/join` → 202 `{sessionId}` |
 //! | set the session's state | [`Client::set_session_state`] | `POST /agent-sessions/{sessionId}/state` → 202 |
 //! | end the session | [`Client::end_session`] | `DELETE /agent-sessions/{sessionId}` → 202 |
 //! | the session's events | [`Client::events`] (`Stream`) | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` (long poll) |

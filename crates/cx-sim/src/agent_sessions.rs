@@ -99,6 +99,14 @@ impl Sessions {
             .map(|s| s.agent_id)
     }
 
+    /// The current id of a live session of `agent_id` in `tenant`.
+    pub(crate) fn session_of(&self, tenant: &str, agent_id: u64) -> Option<String> {
+        lock(&self.sessions)
+            .iter()
+            .find(|s| !s.ended && s.tenant == tenant && s.agent_id == agent_id)
+            .map(|s| s.id.clone())
+    }
+
     /// Queues `event` for live session `id` of `tenant` (any tenant when
     /// `None`), ending it when `end`; false when there is no such session.
     pub(crate) fn push(&self, tenant: Option<&str>, id: &str, event: Value, end: bool) -> bool {

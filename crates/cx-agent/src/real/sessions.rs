@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::Client;
 use crate::error::{Error, ErrorKind};
+use crate::types::AgentId;
 
 /// Consecutive polls that may hang past their timeout (each dropped and
 /// sent again) before the stream ends with the timeout error; NICE's own
@@ -172,6 +173,13 @@ pub struct SessionEvent {
     pub other: Map<String, Value>,
 }
 
+/// A 202 answer to start or join: `{sessionId}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Started {
+    session_id: SessionId,
+}
+
 /// A `get-next-event` 200 answer.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -206,11 +214,6 @@ impl Client {
                 format!("{what}: station_id or station_phone_number is required"),
             ));
         }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Started {
-            session_id: SessionId,
-        }
         let started: Started = self
             .http
             .post(self.sessions_path())
@@ -219,6 +222,31 @@ impl Client {
             .send_json()
             .await
             .map_err(|e| Error::from_http(e, what))?;
+        Ok(started.session_id)
+    }
+
+    /// Joins the live session of `agent_id` (`POST /agent-sessions/join`
+    /// with `{asAgentId}` → 202 `{sessionId}`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when the agent has no live session.
+    pub async fn join_session(&self, agent_id: &AgentId) -> Result<SessionId, Error> {
+        let started: Started = self
+            .http
+            .post(self.sessions_path().lit("join"))
+            .operation("agents.sessions.join")
+            .json(&json!({ "asAgentId": agent_id.as_str() }))
+            .send_json()
+            .await
+            .map_err(|e| {
+                Error::from_http(
+                    e,
+                    &format!(
+                        "joining the session of agent {}",
+                        cx_http::escape(agent_id.as_str())
+                    ),
+                )
+            })?;
         Ok(started.session_id)
     }
 

@@ -8,6 +8,7 @@
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::support::id;
 use cx_agent::ErrorKind;
 use cx_agent::real::{
     Client, EndSession, EventType, RealConfig, SessionEvent, SessionId, SessionState, StartSession,
@@ -175,7 +176,7 @@ async fn a_session_starts_sets_states_and_ends_and_its_stream_ends_on_409() {
 }
 
 #[tokio::test]
-async fn starting_needs_a_station_and_a_known_agent() {
+async fn starting_needs_a_station_and_a_known_agent_and_joining_finds_the_session() {
     let sim = Sim::start().await.unwrap();
     let client = client(&sim, 0);
     let err = client
@@ -194,6 +195,10 @@ async fn starting_needs_a_station_and_a_known_agent() {
         .unwrap();
     let first = take(&mut Box::pin(client.events(&session)), 1).await;
     assert_eq!(first[0].other["AgentId"], json!(3_100_003));
+    let joined = client.join_session(&id("3100003")).await.unwrap();
+    assert_eq!(joined, session);
+    let none = client.join_session(&id("3100002")).await.unwrap_err();
+    assert_eq!(none.kind(), ErrorKind::NotFound, "{none}");
 }
 
 #[tokio::test]

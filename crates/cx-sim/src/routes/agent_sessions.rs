@@ -7,6 +7,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /agent-sessions` | `stationId` or `stationPhoneNumber` (JSON body or query), optional `asAgentId` → 202 `{sessionId}`; the agent is logged in (Unavailable) and the session's first events are `AgentSessionStart` and `AgentState` |
+//! | `POST /agent-sessions/join` | `{asAgentId}` (or the query) → 202 `{sessionId}` of that agent's live session; 404 `Invalid agent session Id.` when it has none (the status is unconfirmed) |
 //! | `POST /agent-sessions/{sessionId}/state` | `{state: "Available" \| "Unavailable", reason?: "<unavailable code name>"}` → 202; 400 `Invalid state request.`; 404 `Invalid agent session Id.` |
 //! | `DELETE /agent-sessions/{sessionId}` | `forceLogoff`, `endContacts`, `ignorePersonalQueue` accepted and ignored → 202, the agent logged out, a last `AgentSessionEnd` event; 404 `InvalidAgentSession` |
 //! | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` | long poll of up to N s of *sim* time (0..=60, default 0): 200 `{sessionId, events: [{Type, IISHost, VCHost, …}]}`, 304 when none came, 409 when the session is gone |
@@ -57,6 +58,7 @@ pub(crate) async fn dispatch(
         .to_owned();
     let call = match (segments.as_slice(), method) {
         (["agent-sessions"], &Method::POST) => Call::Start,
+        (["agent-sessions", "join"], &Method::POST) => Call::Join,
         (["agent-sessions", _, "state"], &Method::POST) => Call::State,
         (["agent-sessions", _], &Method::DELETE) => Call::End,
         (["agent-sessions", _, "get-next-event"], &Method::GET) => Call::Next,
@@ -78,6 +80,7 @@ pub(crate) async fn dispatch(
     };
     let answer = match call {
         Call::Start => start(&req),
+        Call::Join => join(&req),
         Call::State => set_state(&req),
         Call::End => end(&req),
         Call::Next => next_event(&req).await,
@@ -87,6 +90,7 @@ pub(crate) async fn dispatch(
 
 enum Call {
     Start,
+    Join,
     State,
     End,
     Next,
@@ -185,6 +189,27 @@ fn start(req: &Req<'_>) -> Result<Response, ApiError> {
     )];
     events.extend(req.agent_state(agent_id, "Unavailable", None));
     let id = req.state.sessions.start(req.tenant, agent_id, events);
+    Ok(accepted(&json!({ "sessionId": id })))
+}
+
+fn join(req: &Req<'_>) -> Result<Response, ApiError> {
+    let body = req.json()?;
+    let raw = req
+        .field(&body, "asAgentId")
+        .ok_or_else(|| bad_request("asAgentId is required"))?;
+    let agent_id = {
+        let t = req.state.tenant(req.tenant);
+        lock(&t).incontact.agent(raw.trim()).map(|a| a.agent_id)
+    };
+    let id = agent_id
+        .and_then(|a| req.state.sessions.session_of(req.tenant, a))
+        .ok_or_else(|| {
+            ic_error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Invalid agent session Id.",
+            )
+        })?;
     Ok(accepted(&json!({ "sessionId": id })))
 }
 
