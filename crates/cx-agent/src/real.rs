@@ -15,6 +15,7 @@
 //! | start an agent session | [`Client::start_session`] | `POST /agent-sessions` → 202 `{sessionId}` |
 //! | join an agent's live session | [`Client::join_session`] | `POST /agent-sessions/join` → 202 `{sessionId}` |
 //! | set the session's state | [`Client::set_session_state`] | `POST /agent-sessions/{sessionId}/state` → 202 |
+//! | keep the session alive | [`Client::keep_alive`] | `POST /agent-sessions/{sessionId}/keep-alive` → 202 |
 //! | end the session | [`Client::end_session`] | `DELETE /agent-sessions/{sessionId}` → 202 |
 //! | the session's events | [`Client::events`] (`Stream`) | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` (long poll) |
 //!
@@ -67,6 +68,9 @@ pub struct Versions {
     /// `/agent-sessions` and its `state`, `DELETE` and `get-next-event`
     /// (default `v23.0`; v33 in newer published clients).
     pub agent_sessions: String,
+    /// `POST /agent-sessions/{sessionId}/keep-alive` (default `v31.0`, the
+    /// only version seen).
+    pub keep_alive: String,
 }
 
 impl Default for Versions {
@@ -79,6 +83,7 @@ impl Default for Versions {
             agent_states: "v23.0".into(),
             set_state: "v12.0".into(),
             agent_sessions: "v23.0".into(),
+            keep_alive: "v31.0".into(),
         }
     }
 }
@@ -98,6 +103,8 @@ cx_http::with_setters! { Versions {
     with_set_state(set_state: impl Into<String>) = set_state.into();
     /// Set [`Versions::agent_sessions`].
     with_agent_sessions(agent_sessions: impl Into<String>) = agent_sessions.into();
+    /// Set [`Versions::keep_alive`].
+    with_keep_alive(keep_alive: impl Into<String>) = keep_alive.into();
 }}
 
 /// Settings of a real-API [`Client`].
@@ -422,6 +429,7 @@ impl Client {
             ("versions.agent_states", &v.agent_states),
             ("versions.set_state", &v.set_state),
             ("versions.agent_sessions", &v.agent_sessions),
+            ("versions.keep_alive", &v.keep_alive),
         ] {
             let ok = value
                 .strip_prefix('v')

@@ -199,6 +199,28 @@ impl Client {
         self.sessions_path().id("session_id", &session.0)
     }
 
+    /// Tells CXone the session's client is still there (`POST
+    /// /agent-sessions/{sessionId}/keep-alive` → 202, at
+    /// [`super::Versions::keep_alive`]). What it extends is unconfirmed
+    /// (`../shared/CXONE_REST.md` §3.1); presumably the inactivity timeout.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when the session is unknown or ended.
+    pub async fn keep_alive(&self, session: &SessionId) -> Result<(), Error> {
+        self.http
+            .post(
+                Self::service(&self.config.versions.keep_alive)
+                    .lit("agent-sessions")
+                    .id("session_id", &session.0)
+                    .lit("keep-alive"),
+            )
+            .operation("agents.sessions.keep_alive")
+            .send()
+            .await
+            .map_err(|e| Error::from_http(e, &session_what("keeping alive", session)))?;
+        Ok(())
+    }
+
     /// Starts an agent session (`POST /agent-sessions` → 202
     /// `{sessionId}`).
     ///

@@ -117,6 +117,7 @@ async fn a_session_starts_sets_states_and_ends_and_its_stream_ends_on_409() {
     assert_eq!(bad.kind(), ErrorKind::InvalidRequest, "{bad}");
     assert!(bad.to_string().contains("Invalid state request"), "{bad}");
 
+    client.keep_alive(&session).await.unwrap();
     client
         .end_session(&session, EndSession::default().with_force_logoff(true))
         .await
@@ -173,6 +174,13 @@ async fn a_session_starts_sets_states_and_ends_and_its_stream_ends_on_409() {
         .await
         .unwrap_err();
     assert_eq!(none.kind(), ErrorKind::NotFound, "{none}");
+    let gone = client.keep_alive(&session).await.unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::NotFound, "{gone}");
+    let kept = format!("/inContactAPI/services/v31.0/agent-sessions/{session}/keep-alive");
+    assert!(
+        journal.iter().any(|e| e.path == kept && e.status == 202),
+        "keep-alive at v31.0"
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! | `POST /agent-sessions` | `stationId` or `stationPhoneNumber` (JSON body or query), optional `asAgentId` → 202 `{sessionId}`; the agent is logged in (Unavailable) and the session's first events are `AgentSessionStart` and `AgentState` |
 //! | `POST /agent-sessions/join` | `{asAgentId}` (or the query) → 202 `{sessionId}` of that agent's live session; 404 `Invalid agent session Id.` when it has none (the status is unconfirmed) |
 //! | `POST /agent-sessions/{sessionId}/state` | `{state: "Available" \| "Unavailable", reason?: "<unavailable code name>"}` → 202; 400 `Invalid state request.`; 404 `Invalid agent session Id.` |
+//! | `POST /agent-sessions/{sessionId}/keep-alive` | 202 for a live session (it changes nothing here: what it extends is unconfirmed, and no inactivity timeout is modelled); 404 `Invalid agent session Id.` |
 //! | `DELETE /agent-sessions/{sessionId}` | `forceLogoff`, `endContacts`, `ignorePersonalQueue` accepted and ignored → 202, the agent logged out, a last `AgentSessionEnd` event; 404 `InvalidAgentSession` |
 //! | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` | long poll of up to N s of *sim* time (0..=60, default 0): 200 `{sessionId, events: [{Type, IISHost, VCHost, …}]}`, 304 when none came, 409 when the session is gone |
 //!
@@ -60,6 +61,7 @@ pub(crate) async fn dispatch(
         (["agent-sessions"], &Method::POST) => Call::Start,
         (["agent-sessions", "join"], &Method::POST) => Call::Join,
         (["agent-sessions", _, "state"], &Method::POST) => Call::State,
+        (["agent-sessions", _, "keep-alive"], &Method::POST) => Call::KeepAlive,
         (["agent-sessions", _], &Method::DELETE) => Call::End,
         (["agent-sessions", _, "get-next-event"], &Method::GET) => Call::Next,
         (["agent-sessions"] | ["agent-sessions", _] | ["agent-sessions", _, _], _) => {
@@ -82,6 +84,9 @@ pub(crate) async fn dispatch(
         Call::Start => start(&req),
         Call::Join => join(&req),
         Call::State => set_state(&req),
+        Call::KeepAlive => req
+            .session_agent("Invalid agent session Id.")
+            .map(|_| accepted(&json!({}))),
         Call::End => end(&req),
         Call::Next => next_event(&req).await,
     };
@@ -92,6 +97,7 @@ enum Call {
     Start,
     Join,
     State,
+    KeepAlive,
     End,
     Next,
 }
