@@ -22,12 +22,12 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::incontact::{
-    bad_request, body_or_query, ic_error, lower_query, method_not_allowed, optional_json,
+    Incoming, bad_request, body_or_query, ic_error, lower_query, method_not_allowed, optional_json,
     service_route,
 };
 use crate::agent_sessions::{Poll, event};
@@ -40,13 +40,14 @@ const MAX_TIMEOUT_S: u64 = 60;
 
 /// Answers a request on the agent-session routes, or `None` when `uri` is
 /// not one of them.
-pub(crate) async fn dispatch(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Option<Response> {
+pub(crate) async fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
+    let &Incoming {
+        state,
+        method,
+        uri,
+        headers: _,
+        body,
+    } = incoming;
     let route = service_route(uri.path())?;
     let segments: Vec<&str> = route.split('/').collect();
     // Session ids are matched as sent: take them from the original path.
@@ -69,7 +70,10 @@ pub(crate) async fn dispatch(
         }
         _ => return None,
     };
-    let caller = match state.tokens.authenticate(headers, state.clock.now_ms()) {
+    let caller = match state
+        .tokens
+        .authenticate(incoming.headers, state.clock.now_ms())
+    {
         Ok(c) => c,
         Err(err) => return Some(err.into_response()),
     };

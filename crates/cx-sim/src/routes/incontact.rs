@@ -107,15 +107,25 @@ pub(crate) fn body_or_query(
         .filter(|v| !v.trim().is_empty())
 }
 
+/// A request the router's fallback matches by hand.
+pub(crate) struct Incoming<'a> {
+    pub state: &'a AppState,
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
 /// Answers a request on this API, or `None` when `uri` is not one of its
 /// routes.
-pub(crate) fn dispatch(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Option<Response> {
+pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
+    let &Incoming {
+        state,
+        method,
+        uri,
+        headers,
+        body,
+    } = incoming;
     let route = service_route(uri.path())?;
     let segments: Vec<&str> = route.split('/').collect();
     let handler: fn(&Request<'_>) -> Result<Response, ApiError> =

@@ -66,12 +66,19 @@ async fn not_found(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let incoming = incontact::Incoming {
+        state: &state,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+    };
     if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
-        .or_else(|| incontact::dispatch(&state, &method, &uri, &headers, &body))
+        .or_else(|| incontact::dispatch(&incoming))
     {
         return resp;
     }
-    agent_sessions::dispatch(&state, &method, &uri, &headers, &body)
+    agent_sessions::dispatch(&incoming)
         .await
         .unwrap_or_else(|| ApiError::not_found("no such route").into_response())
 }
