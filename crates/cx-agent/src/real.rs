@@ -12,6 +12,12 @@
 //! | unavailable codes | [`Client::unavailable_codes`] (`Stream`) | `GET /unavailable-codes` |
 //! | current states | [`Client::agent_states`] | `GET /agents/states` (`updatedSince`) |
 //! | supervisor state change | [`Client::set_state`] | `POST /agents/{agentId}/state` |
+//! | start an agent session | [`Client::start_session`] | `POST /agent-sessions` → 202 `{sessionId}` |
+//! | join an agent's live session | [`Client::join_session`] | `POST /agent-sessions/join` → 202 `{sessionId}` |
+//! | set the session's state | [`Client::set_session_state`] | `POST /agent-sessions/{sessionId}/state` → 202 |
+//! | keep the session alive | [`Client::keep_alive`] | `POST /agent-sessions/{sessionId}/keep-alive` → 202 |
+//! | end the session | [`Client::end_session`] | `DELETE /agent-sessions/{sessionId}` → 202 |
+//! | the session's events | [`Client::events`] (`Stream`) | `GET /agent-sessions/{sessionId}/get-next-event?timeout=N` (long poll) |
 //!
 //! Lists page with `top`/`skip`: the first page is asked for with
 //! `top` = [`RealConfig::page_size`], and each next page is `_links.next`,
@@ -36,7 +42,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
+
+mod sessions;
 use crate::types::AgentId;
+pub use sessions::{EndSession, EventType, SessionEvent, SessionId, SessionState, StartSession};
 
 /// The `vNN.0` version segment of each resource family. Defaults are the
 /// versions `../shared/CXONE_REST.md` §3 records published clients using.
@@ -56,6 +65,12 @@ pub struct Versions {
     pub agent_states: String,
     /// `POST /agents/{agentId}/state` (default `v12.0`, the version documented).
     pub set_state: String,
+    /// `/agent-sessions` and its `state`, `DELETE` and `get-next-event`
+    /// (default `v23.0`; v33 in newer published clients).
+    pub agent_sessions: String,
+    /// `POST /agent-sessions/{sessionId}/keep-alive` (default `v31.0`, the
+    /// only version seen).
+    pub keep_alive: String,
 }
 
 impl Default for Versions {
@@ -67,6 +82,8 @@ impl Default for Versions {
             unavailable_codes: "v23.0".into(),
             agent_states: "v23.0".into(),
             set_state: "v12.0".into(),
+            agent_sessions: "v23.0".into(),
+            keep_alive: "v31.0".into(),
         }
     }
 }
@@ -84,6 +101,10 @@ cx_http::with_setters! { Versions {
     with_agent_states(agent_states: impl Into<String>) = agent_states.into();
     /// Set [`Versions::set_state`].
     with_set_state(set_state: impl Into<String>) = set_state.into();
+    /// Set [`Versions::agent_sessions`].
+    with_agent_sessions(agent_sessions: impl Into<String>) = agent_sessions.into();
+    /// Set [`Versions::keep_alive`].
+    with_keep_alive(keep_alive: impl Into<String>) = keep_alive.into();
 }}
 
 /// Settings of a real-API [`Client`].
@@ -94,6 +115,13 @@ pub struct RealConfig {
     pub versions: Versions,
     /// `top` of every list request (items per page; 1..=10000, default 100).
     pub page_size: u32,
+    /// `timeout` of each `get-next-event` long poll, in seconds (0..=60,
+    /// default 60 as NICE's own client).
+    pub event_timeout_secs: u32,
+    /// How long past its `timeout` a poll may stay unanswered before it is
+    /// dropped and sent again (default 30 s: NICE's client restarts a
+    /// 60 s poll silent for 90 s).
+    pub hung_poll_grace: std::time::Duration,
 }
 
 impl Default for RealConfig {
@@ -101,6 +129,8 @@ impl Default for RealConfig {
         Self {
             versions: Versions::default(),
             page_size: 100,
+            event_timeout_secs: 60,
+            hung_poll_grace: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -110,6 +140,10 @@ cx_http::with_setters! { RealConfig {
     with_versions(versions: Versions);
     /// Set [`RealConfig::page_size`] (1..=10000, checked by [`Client::new`]).
     with_page_size(page_size: u32);
+    /// Set [`RealConfig::event_timeout_secs`] (0..=60, checked by [`Client::new`]).
+    with_event_timeout_secs(event_timeout_secs: u32);
+    /// Set [`RealConfig::hung_poll_grace`].
+    with_hung_poll_grace(hung_poll_grace: std::time::Duration);
 }}
 
 /// A CXone id, kept as text whether the server sent a number or a string.
@@ -394,6 +428,8 @@ impl Client {
             ("versions.unavailable_codes", &v.unavailable_codes),
             ("versions.agent_states", &v.agent_states),
             ("versions.set_state", &v.set_state),
+            ("versions.agent_sessions", &v.agent_sessions),
+            ("versions.keep_alive", &v.keep_alive),
         ] {
             let ok = value
                 .strip_prefix('v')
@@ -410,6 +446,15 @@ impl Client {
             return Err(Error::new(
                 ErrorKind::Validation,
                 format!("page_size: must be in 1..=10000, got {}", config.page_size),
+            ));
+        }
+        if config.event_timeout_secs > 60 {
+            return Err(Error::new(
+                ErrorKind::Validation,
+                format!(
+                    "event_timeout_secs: must be in 0..=60, got {}",
+                    config.event_timeout_secs
+                ),
             ));
         }
         Ok(Self { http, config })

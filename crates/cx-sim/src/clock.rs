@@ -20,6 +20,9 @@ pub(crate) struct Clock {
     /// differences equal sim-time differences exactly).
     wall_origin_ms: i64,
     offset_ms: AtomicU64,
+    /// Woken on every [`Clock::advance`], so a long poll waiting for sim
+    /// time to pass (`get-next-event`) answers without real waiting.
+    advanced: tokio::sync::Notify,
 }
 
 impl Clock {
@@ -29,6 +32,7 @@ impl Clock {
             origin: Instant::now(),
             wall_origin_ms: Utc::now().timestamp_millis(),
             offset_ms: AtomicU64::new(0),
+            advanced: tokio::sync::Notify::new(),
         }
     }
 
@@ -47,6 +51,13 @@ impl Clock {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |cur| {
                 Some(cur.saturating_add(ms))
             });
+        self.advanced.notify_waiters();
+    }
+
+    /// Woken by the next [`Clock::advance`] (register it, with
+    /// `Notified::enable`, before reading the time).
+    pub(crate) fn advanced(&self) -> tokio::sync::futures::Notified<'_> {
+        self.advanced.notified()
     }
 
     /// The wall-clock instant of sim time `sim_ms`.

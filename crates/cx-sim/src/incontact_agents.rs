@@ -460,18 +460,54 @@ impl InContactStore {
                 ("Unavailable", code)
             }
         };
-        let state = self
+        if self
             .states
-            .get_mut(&agent_id)
-            .filter(|s| s.name != "LoggedOut")
-            .ok_or("Agent is not logged in")?;
+            .get(&agent_id)
+            .is_none_or(|s| s.name == "LoggedOut")
+        {
+            return Err("Agent is not logged in");
+        }
+        self.session_state(agent_id, name, out_state_id, now_ms);
+        Ok(())
+    }
+}
+
+impl InContactStore {
+    /// The first active agent (who an agent session acts as when the
+    /// request names none).
+    pub(crate) fn first_active_agent(&self) -> Option<u64> {
+        self.agents.iter().find(|a| a.is_active).map(|a| a.agent_id)
+    }
+
+    /// The id of the active unavailable code called `name` (any case).
+    pub(crate) fn code_named(&self, name: &str) -> Option<u64> {
+        self.codes
+            .iter()
+            .find(|c| c.is_active && c.name.eq_ignore_ascii_case(name.trim()))
+            .map(|c| c.id)
+    }
+
+    /// Sets `agent_id`'s state as its own agent session does (logging in
+    /// or out included); `out_state_id` 0 is a plain Unavailable.
+    pub(crate) fn session_state(
+        &mut self,
+        agent_id: u64,
+        name: &'static str,
+        out_state_id: u64,
+        now_ms: u64,
+    ) {
+        let state = self.states.entry(agent_id).or_insert(CurrentState {
+            name,
+            out_state_id,
+            start_ms: now_ms,
+            last_update_ms: now_ms,
+        });
         if state.name != name || state.out_state_id != out_state_id {
             state.start_ms = now_ms;
         }
         state.name = name;
         state.out_state_id = out_state_id;
         state.last_update_ms = now_ms;
-        Ok(())
     }
 }
 

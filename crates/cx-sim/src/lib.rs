@@ -60,6 +60,7 @@
 
 #![deny(missing_docs)]
 
+mod agent_sessions;
 mod agents;
 mod auth;
 mod callbacks;

@@ -404,6 +404,21 @@ impl Sim {
         self.shared.clock.advance(by);
     }
 
+    /// Gives agent session `session_id` (of any tenant) a new id, as CXone
+    /// may: the next `get-next-event` answer carries it (200, even with no
+    /// events) and the old id is then gone (409). `None` when no live
+    /// session has that id.
+    pub fn rotate_agent_session(&self, session_id: &str) -> Option<String> {
+        self.shared.sessions.rotate(session_id)
+    }
+
+    /// Queues `event` (a CXone event object such as
+    /// `{"Type": "CustomEvent", ...}`) for live agent session `session_id`
+    /// of any tenant, waking its poll; false when there is no such session.
+    pub fn push_agent_session_event(&self, session_id: &str, event: serde_json::Value) -> bool {
+        self.shared.sessions.push(None, session_id, event, false)
+    }
+
     /// Registers a signed completion callback for instances of `tenant` that
     /// finish from now on (see `POST /_sim/callbacks`); returns its id, or
     /// `None` when `url` is not `http://host[:port]/path`.

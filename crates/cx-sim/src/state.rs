@@ -67,6 +67,8 @@ pub(crate) struct Shared {
     pub webhooks: crate::dataactions::Webhooks,
     pub callbacks: crate::callbacks::Callbacks,
     pub history: crate::history::HistoryStore,
+    /// Every tenant's agent sessions.
+    pub sessions: crate::agent_sessions::Sessions,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -85,6 +87,7 @@ impl Shared {
             webhooks: crate::dataactions::Webhooks::default(),
             callbacks: Default::default(),
             history: crate::history::HistoryStore::default(),
+            sessions: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

@@ -5,4 +5,5 @@
 mod flow;
 mod lost_updates;
 mod real;
+mod sessions;
 mod support;

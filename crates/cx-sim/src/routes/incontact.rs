@@ -54,24 +54,78 @@ pub(crate) fn service_route(path: &str) -> Option<String> {
 }
 
 /// The error with `reason` in the body and the `icStatusDescription` header.
-fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
+pub(crate) fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
     ApiError::new(status, code, reason)
         .header(HeaderName::from_static("icstatusdescription"), reason)
 }
 
-fn bad_request(reason: &str) -> ApiError {
+pub(crate) fn bad_request(reason: &str) -> ApiError {
     ic_error(StatusCode::BAD_REQUEST, "invalid_request", reason)
+}
+
+/// 405 on a known route, the reason in `icStatusDescription` too.
+pub(crate) fn method_not_allowed() -> Response {
+    ic_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+    .into_response()
+}
+
+/// The query parameters of `uri`, names lower-cased.
+pub(crate) fn lower_query(uri: &Uri) -> HashMap<String, String> {
+    query_map(uri.query())
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect()
+}
+
+/// A JSON object body; an empty body is `{}`.
+pub(crate) fn optional_json(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    json_object(body).map_err(|_| bad_request("request body must be a JSON object"))
+}
+
+/// Field `name` of `body` (any case; a string, or a number as text), else
+/// query parameter `name` (`query`'s names lower-cased). Blank is absent.
+pub(crate) fn body_or_query(
+    body: &Map<String, Value>,
+    query: &HashMap<String, String>,
+    name: &str,
+) -> Option<String> {
+    body.iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| id_value(v).map(|n| n.to_string()))
+        })
+        .or_else(|| query.get(&name.to_ascii_lowercase()).cloned())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// A request the router's fallback matches by hand.
+pub(crate) struct Incoming<'a> {
+    pub state: &'a AppState,
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
 }
 
 /// Answers a request on this API, or `None` when `uri` is not one of its
 /// routes.
-pub(crate) fn dispatch(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Option<Response> {
+pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
+    let &Incoming {
+        state,
+        method,
+        uri,
+        headers,
+        body,
+    } = incoming;
     let route = service_route(uri.path())?;
     let segments: Vec<&str> = route.split('/').collect();
     let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
@@ -95,16 +149,7 @@ pub(crate) fn dispatch(
                 | ["skills"]
                 | ["unavailable-codes"],
                 _,
-            ) => {
-                return Some(
-                    ic_error(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method_not_allowed",
-                        "method not allowed on this route",
-                    )
-                    .into_response(),
-                );
-            }
+            ) => return Some(method_not_allowed()),
             _ => return None,
         };
     let now_ms = state.clock.now_ms();
@@ -120,10 +165,7 @@ pub(crate) fn dispatch(
         headers,
         body,
         segments: &segments,
-        query: query_map(uri.query())
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
+        query: lower_query(uri),
         now_ms,
     };
     Some(handler(&req).unwrap_or_else(IntoResponse::into_response))
@@ -412,21 +454,8 @@ fn change_skills(req: &Request<'_>) -> Result<Response, ApiError> {
 
 fn set_state(req: &Request<'_>) -> Result<Response, ApiError> {
     let id = req.agent_id()?;
-    let body = if req.body.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
-    } else {
-        json_object(req.body).map_err(|_| bad_request("request body must be a JSON object"))?
-    };
-    let field = |name: &str| -> Option<String> {
-        body.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| id_value(v).map(|n| n.to_string()))
-            })
-            .or_else(|| req.param(&name.to_ascii_lowercase()).map(str::to_owned))
-    };
+    let body = optional_json(req.body)?;
+    let field = |name: &str| body_or_query(&body, &req.query, name);
     let change = match field("state").as_deref() {
         Some(s) if s.eq_ignore_ascii_case("available") => StateChange::Available,
         Some(s) if s.eq_ignore_ascii_case("unavailable") => {

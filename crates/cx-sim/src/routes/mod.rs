@@ -18,6 +18,7 @@ use crate::state::AppState;
 use crate::wire::ApiError;
 
 pub(crate) mod admin;
+pub(crate) mod agent_sessions;
 pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod callbacks;
@@ -65,8 +66,20 @@ async fn not_found(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    oidc::business_unit(&state, &method, &uri, &headers)
-        .or_else(|| incontact::dispatch(&state, &method, &uri, &headers, &body))
+    let incoming = incontact::Incoming {
+        state: &state,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+    };
+    if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
+        .or_else(|| incontact::dispatch(&incoming))
+    {
+        return resp;
+    }
+    agent_sessions::dispatch(&incoming)
+        .await
         .unwrap_or_else(|| ApiError::not_found("no such route").into_response())
 }
 

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod agent_sessions;
 mod agents;
 mod audit;
 mod auth;
