@@ -10,7 +10,7 @@ use cx_agent::{
 use serde_json::{Value, json};
 
 use crate::output::{OutputFormat, print_json, say};
-use crate::session::Session;
+use crate::session::{Session, TenantKind};
 use crate::{CliResult, Globals};
 
 /// Agent availability commands.
@@ -23,11 +23,11 @@ pub enum AgentCommand {
         /// The agent id, e.g. agent-001.
         id: String,
     },
-    /// List every skill of an agent (all pages of nextPageUri).
-    Skills {
-        /// The agent id.
-        id: String,
-    },
+    /// An agent's skills, every agent's skill assignments (`--all`), or
+    /// `add|set|remove` skills of an agent (CXone's real API; each skill
+    /// succeeds or fails on its own and any failure exits non-zero).
+    /// `--output table|csv|json` for the lists.
+    Skills(crate::agent_real::SkillsArgs),
     /// Validate and apply a work-mode change with If-Match; on 409 re-read,
     /// re-apply and retry. Publishes agent.availability.changed and writes an
     /// audit record. `--skill` replaces the agent's whole skill list;
@@ -137,6 +137,17 @@ fn violations_text(report: &ValidationReport) -> String {
         .join("; ")
 }
 
+impl AgentCommand {
+    /// Whether the command prints a list (and so accepts `--output csv`).
+    pub fn lists(&self) -> bool {
+        match self {
+            AgentCommand::Real(cmd) => crate::agent_real::lists(cmd),
+            AgentCommand::Skills(args) => args.lists(),
+            _ => false,
+        }
+    }
+}
+
 /// Run an agent command.
 ///
 /// # Errors
@@ -189,19 +200,25 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AgentCommand::Skills { id } => {
-            let id: AgentId = id.parse()?;
-            let (_session, client) = connect(globals, Config::default()).await?;
-            let skills = client.skills(&id).await?;
-            match out {
-                OutputFormat::Json => print_json(&json!({ "agentId": id, "skills": skills }))?,
-                OutputFormat::Human => {
-                    for s in &skills {
-                        say!("{}  max concurrent {}", s.skill_id, s.max_concurrent());
-                    }
-                    say!("{} skill(s)", skills.len());
-                }
+        AgentCommand::Skills(args) => {
+            let session = Session::open(&globals.tenant).await?;
+            if args.real_only() || session.kind == TenantKind::AccessKey {
+                return crate::agent_real::skills(args, &session, globals).await;
             }
+            let id: AgentId = args.id.unwrap_or_default().parse()?;
+            let client = Client::new(session.http.clone(), Config::default());
+            let skills = client.skills(&id).await?;
+            let rows: Vec<Vec<String>> = skills
+                .iter()
+                .map(|s| vec![s.skill_id.clone(), s.max_concurrent().to_string()])
+                .collect();
+            crate::agent_real::print_list(
+                globals,
+                &json!({ "agentId": id, "skills": skills }),
+                &["SKILL", "MAX_CONCURRENT"],
+                &rows,
+                &format!("{} skill(s)", skills.len()),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         AgentCommand::SetWorkmode {

@@ -1,15 +1,21 @@
-//! `cx agent list | states`: CXone's real agent API (`cx_agent::real`), for
-//! a tenant logged in with an access key (or the embedded simulator, which
-//! serves the real API too).
+//! `cx agent list | states | state set | skills ...`: CXone's real agent
+//! API (`cx_agent::real`), for a tenant logged in with an access key (or
+//! the embedded simulator, which serves the real API too).
 
+use std::collections::HashMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use cx_agent::real::{AgentFilter, Client, RealConfig};
+use chrono::{DateTime, SecondsFormat, Utc};
+use cx_agent::AgentId;
+use cx_agent::real::{
+    AgentFilter, AgentState, Client, RealConfig, SkillAssignment, SkillChange, SkillResult,
+    StateChange,
+};
 use futures::TryStreamExt as _;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::output::{OutputFormat, human, print_json, say, simulated_note};
+use crate::output::{OutputArg, human, print_json, print_raw, say};
 use crate::session::{Session, TenantKind};
 use crate::{CliResult, Globals};
 
@@ -17,7 +23,7 @@ use crate::{CliResult, Globals};
 #[derive(Debug, clap::Subcommand)]
 pub enum RealAgentCommand {
     /// List agents (CXone `GET /agents`, every page). Needs an access-key
-    /// login.
+    /// login. `--output table|csv|json`.
     List {
         /// Only active (`true`) or inactive (`false`) agents.
         #[arg(long, value_name = "BOOL")]
@@ -30,32 +36,219 @@ pub enum RealAgentCommand {
         since: Option<DateTime<Utc>>,
     },
     /// Agents' current states (CXone `GET /agents/states`). Needs an
-    /// access-key login.
+    /// access-key login. `--output table|csv|json`.
     States {
         /// Only states changed at or after this ISO-8601 instant (pass the
         /// previous answer's `lastPollTime`).
         #[arg(long, value_name = "ISO-8601")]
         since: Option<DateTime<Utc>>,
+        /// Keep polling with `updatedSince` set to the previous answer's
+        /// `lastPollTime`, printing only agents whose state changed, until
+        /// interrupted (JSON output: one document per line per poll, its
+        /// `lastPollTime` the `--since` of the next poll).
+        #[arg(long)]
+        follow: bool,
+        /// Seconds between polls with --follow.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5, requires = "follow")]
+        interval: u64,
+        /// Stop --follow after this many polls (for scripts and tests).
+        #[arg(long, value_name = "N", hide = true, requires = "follow")]
+        polls: Option<u64>,
+    },
+    /// Supervisor state changes (CXone `POST /agents/{agentId}/state`).
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
     },
 }
 
-/// The session (kept alive: it may hold the embedded simulator) and a
-/// real-API client; a client-credentials tenant speaks the seed contract,
-/// not CXone's real API, and is refused.
-async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
-    let session = Session::open(&globals.tenant).await?;
+/// Whether `cmd` prints a list (and so accepts `--output csv`).
+pub fn lists(cmd: &RealAgentCommand) -> bool {
+    !matches!(cmd, RealAgentCommand::State { .. })
+}
+
+/// `cx agent state ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum StateCommand {
+    /// Set an agent's state as a supervisor: Available, or Unavailable with
+    /// an unavailable code id. Needs an access-key login.
+    Set {
+        /// The agent id.
+        agent: String,
+        /// Make the agent Available.
+        #[arg(
+            long,
+            conflicts_with = "unavailable",
+            required_unless_present = "unavailable"
+        )]
+        available: bool,
+        /// Make the agent Unavailable with this unavailable code id
+        /// (`outStateId`).
+        #[arg(long, value_name = "CODE_ID")]
+        unavailable: Option<u64>,
+    },
+}
+
+/// `cx agent skills`: list one agent's skills or every assignment, or change
+/// an agent's skills.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SkillsArgs {
+    #[command(subcommand)]
+    write: Option<SkillWrite>,
+    /// The agent whose skills to list. On the seed contract, every page of
+    /// nextPageUri; with an access key, CXone's `GET /agents/{agentId}/skills`.
+    #[arg(
+        required_unless_present = "all",
+        conflicts_with = "all",
+        value_parser = parse_agent_or_typo
+    )]
+    pub id: Option<String>,
+    /// Every agent's skill assignments (CXone `GET /agents/skills`).
+    #[arg(long)]
+    all: bool,
+}
+
+impl SkillsArgs {
+    /// Whether only CXone's real API can answer (all assignments, a write).
+    pub fn real_only(&self) -> bool {
+        self.all || self.write.is_some()
+    }
+
+    /// Whether this prints a list (and so accepts `--output csv`).
+    pub fn lists(&self) -> bool {
+        self.write.is_none()
+    }
+}
+
+/// Skill changes of one agent (CXone `POST|PUT|DELETE
+/// /agents/{agentId}/skills`); each skill succeeds or fails on its own, and
+/// any failure exits non-zero naming the failed skills.
+#[derive(Debug, clap::Subcommand)]
+enum SkillWrite {
+    /// Assign skills to an agent.
+    Add(SkillSet),
+    /// Change the proficiency (or activity) of skills the agent has.
+    Set(SkillSet),
+    /// Unassign skills from an agent.
+    Remove {
+        /// The agent id.
+        agent: String,
+        /// Skill ids.
+        #[arg(required = true, value_name = "SKILL_ID")]
+        skills: Vec<u64>,
+    },
+}
+
+/// The agent and skills of `add` / `set`.
+#[derive(Debug, clap::Args)]
+struct SkillSet {
+    /// The agent id.
+    agent: String,
+    /// `skillId` or `skillId:proficiency` (CXone's UI offers 1..=20).
+    #[arg(required = true, value_name = "SKILL_ID[:PROFICIENCY]", value_parser = parse_skill)]
+    skills: Vec<SkillChange>,
+    /// Leave the assignments inactive (they are made active otherwise).
+    #[arg(long)]
+    inactive: bool,
+}
+
+/// An agent id for `cx agent skills <ID>`; a word without digits within
+/// two edits of `add`, `set` or `remove` is a mistyped subcommand, not an
+/// agent (CXone's agent ids are numbers).
+fn parse_agent_or_typo(raw: &str) -> Result<String, String> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let next = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
+                prev = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[b.len()]
+    }
+    match ["add", "set", "remove"].into_iter().find(|name| {
+        raw.len() > 2
+            && !raw.bytes().any(|b| b.is_ascii_digit())
+            && distance(&raw.to_lowercase(), name) <= 2
+    }) {
+        Some(name) => Err(format!(
+            "not an agent id but a mistyped subcommand; a similar subcommand exists: '{name}'"
+        )),
+        None => Ok(raw.to_owned()),
+    }
+}
+
+fn parse_skill(raw: &str) -> Result<SkillChange, String> {
+    let (id, proficiency) = match raw.split_once(':') {
+        Some((id, p)) => (id, Some(p)),
+        None => (raw, None),
+    };
+    let id: u64 = id
+        .parse()
+        .map_err(|_| format!("skill id must be a number, got {id:?}"))?;
+    let mut change = SkillChange::new(id);
+    if let Some(p) = proficiency {
+        let p: u32 = p
+            .parse()
+            .map_err(|_| format!("proficiency must be a number, got {p:?}"))?;
+        change = change.with_proficiency(p);
+    }
+    Ok(change)
+}
+
+/// A real-API client on `session`; a client-credentials tenant speaks the
+/// seed contract, not CXone's real API, and is refused.
+fn client(session: &Session) -> CliResult<Client> {
     if session.kind == TenantKind::ClientCredentials {
         return Err("this command uses CXone's real agent API (/inContactAPI/services/...): \
                     log in with an access key (--access-key-id, or a profile of kind \"access-key\")"
             .into());
     }
-    let client = Client::new(session.http.clone(), RealConfig::default())?;
+    Ok(Client::new(session.http.clone(), RealConfig::default())?)
+}
+
+/// The session (kept alive: it may hold the embedded simulator) and a
+/// real-API client.
+async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
+    let session = Session::open(&globals.tenant).await?;
+    let client = client(&session)?;
     Ok((session, client))
 }
 
 /// The text of an optional field, escaped for a terminal.
 fn cell(v: Option<&str>) -> String {
     cx_http::escape(v.unwrap_or("-")).to_string()
+}
+
+fn yes_no(b: Option<bool>) -> String {
+    cell(b.map(|b| if b { "yes" } else { "no" }))
+}
+
+/// Print a list: `doc` as JSON, or `rows` under `header` as a table
+/// followed by `summary`, or as CSV (`--output csv`).
+pub fn print_list(
+    globals: &Globals,
+    doc: &Value,
+    header: &[&str],
+    rows: &[Vec<String>],
+    summary: &str,
+) -> CliResult {
+    match globals.output_arg {
+        OutputArg::Json => print_json(doc)?,
+        OutputArg::Csv => human(&crate::history::csv_table(header, rows)),
+        OutputArg::Human | OutputArg::Table => {
+            human(&crate::history::table(header, rows));
+            say!("{summary}");
+        }
+    }
+    Ok(())
 }
 
 /// Run a real-API agent command.
@@ -75,66 +268,268 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
             filter.search = search;
             filter.updated_since = since;
             let agents: Vec<_> = client.agents(&filter).try_collect().await?;
-            match globals.output {
-                OutputFormat::Json => print_json(&json!({ "agents": agents }))?,
-                OutputFormat::Human => {
-                    let rows: Vec<Vec<String>> = agents
-                        .iter()
-                        .map(|a| {
-                            vec![
-                                cell(Some(&a.agent_id.0)),
-                                cell(a.first_name.as_deref()),
-                                cell(a.last_name.as_deref()),
-                                cell(a.team_name.as_deref()),
-                                cell(a.is_active.map(|b| if b { "yes" } else { "no" })),
-                            ]
-                        })
-                        .collect();
-                    human(&crate::history::table(
-                        &["AGENT", "FIRST", "LAST", "TEAM", "ACTIVE"],
-                        &rows,
-                    ));
-                    say!("{} agent(s)", agents.len());
-                }
-            }
+            let rows: Vec<Vec<String>> = agents
+                .iter()
+                .map(|a| {
+                    vec![
+                        cell(Some(&a.agent_id.0)),
+                        cell(a.first_name.as_deref()),
+                        cell(a.last_name.as_deref()),
+                        cell(a.team_name.as_deref()),
+                        yes_no(a.is_active),
+                    ]
+                })
+                .collect();
+            print_list(
+                globals,
+                &json!({ "agents": agents }),
+                &["AGENT", "FIRST", "LAST", "TEAM", "ACTIVE"],
+                &rows,
+                &format!("{} agent(s)", agents.len()),
+            )?;
         }
-        RealAgentCommand::States { since } => {
+        RealAgentCommand::States {
+            since,
+            follow,
+            interval,
+            polls,
+        } => {
             let (_session, client) = connect(globals).await?;
-            let states = client.agent_states(since).await?;
-            let poll = states
-                .last_poll_time
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-            match globals.output {
-                OutputFormat::Json => print_json(&json!({
-                    "lastPollTime": poll,
-                    "agentStates": states.states,
-                }))?,
-                OutputFormat::Human => {
-                    let rows: Vec<Vec<String>> = states
-                        .states
-                        .iter()
-                        .map(|s| {
-                            vec![
-                                cell(Some(&s.agent_id.0)),
-                                cell(s.agent_state_name.as_deref()),
-                                cell(s.out_state_description.as_deref().filter(|d| !d.is_empty())),
-                                cell(s.start_date.as_deref()),
-                            ]
-                        })
-                        .collect();
-                    human(&crate::history::table(
-                        &["AGENT", "STATE", "REASON", "SINCE"],
-                        &rows,
-                    ));
-                    say!(
+            if follow {
+                follow_states(
+                    &client,
+                    globals,
+                    since,
+                    Duration::from_secs(interval),
+                    polls,
+                )
+                .await?;
+            } else {
+                let states = client.agent_states(since).await?;
+                let poll = states.last_poll_time.map(iso);
+                print_list(
+                    globals,
+                    &json!({ "lastPollTime": poll, "agentStates": states.states }),
+                    STATE_HEADER,
+                    &states.states.iter().map(state_row).collect::<Vec<_>>(),
+                    &format!(
                         "{} state(s); next --since {}",
                         states.states.len(),
                         poll.as_deref().unwrap_or("-")
-                    );
-                }
+                    ),
+                )?;
+            }
+        }
+        RealAgentCommand::State {
+            command:
+                StateCommand::Set {
+                    agent,
+                    available,
+                    unavailable,
+                },
+        } => {
+            let id: AgentId = agent.parse()?;
+            let change = match (available, unavailable) {
+                (_, Some(code)) => StateChange::Unavailable(code),
+                _ => StateChange::Available,
+            };
+            let (_session, client) = connect(globals).await?;
+            client.set_state(&id, change).await?;
+            let (state, code) = match change {
+                StateChange::Available => ("Available", None),
+                StateChange::Unavailable(code) => ("Unavailable", Some(code)),
+            };
+            match globals.output_arg {
+                OutputArg::Json => print_json(&json!({
+                    "agentId": id,
+                    "state": state,
+                    "outStateId": code,
+                }))?,
+                _ => match code {
+                    Some(code) => {
+                        say!("agent {id}: state set to {state} (unavailable code {code})")
+                    }
+                    None => say!("agent {id}: state set to {state}"),
+                },
             }
         }
     }
-    simulated_note(globals.output_arg);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `lastPollTime` as CXone writes it (UTC, milliseconds, `Z`).
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+const STATE_HEADER: &[&str] = &["AGENT", "STATE", "REASON", "SINCE"];
+
+fn state_row(s: &AgentState) -> Vec<String> {
+    vec![
+        cell(Some(&s.agent_id.0)),
+        cell(s.agent_state_name.as_deref()),
+        cell(s.out_state_description.as_deref().filter(|d| !d.is_empty())),
+        cell(s.start_date.as_deref()),
+    ]
+}
+
+/// `cx agent states --follow`: poll with `updatedSince` from the previous
+/// answer's `lastPollTime`, printing the agents whose state differs from
+/// what was last printed, until interrupted or after `polls` polls.
+async fn follow_states(
+    client: &Client,
+    globals: &Globals,
+    mut since: Option<DateTime<Utc>>,
+    interval: Duration,
+    polls: Option<u64>,
+) -> CliResult {
+    let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+    let mut done = 0u64;
+    if globals.output_arg == OutputArg::Csv {
+        human(&crate::history::csv_table(STATE_HEADER, &[]));
+    }
+    loop {
+        let states = client.agent_states(since).await?;
+        let changed: Vec<&AgentState> = states
+            .states
+            .iter()
+            .filter(|s| {
+                let row = state_row(s);
+                seen.insert(s.agent_id.0.clone(), row.clone()).as_ref() != Some(&row)
+            })
+            .collect();
+        // An answer without data (204) carries no lastPollTime: the
+        // previous one still marks where to read from.
+        since = states.last_poll_time.or(since);
+        let poll = since.map(iso);
+        let rows: Vec<Vec<String>> = changed.iter().map(|s| state_row(s)).collect();
+        match globals.output_arg {
+            OutputArg::Json => print_raw(&format!(
+                "{}\n",
+                json!({ "lastPollTime": poll, "agentStates": changed })
+            )),
+            OutputArg::Csv => {
+                let csv = crate::history::csv_table(STATE_HEADER, &rows);
+                human(csv.split_once('\n').map_or("", |(_, body)| body));
+            }
+            OutputArg::Human | OutputArg::Table => {
+                if !rows.is_empty() {
+                    human(&crate::history::table(STATE_HEADER, &rows));
+                }
+            }
+        }
+        done += 1;
+        if polls.is_some_and(|n| done >= n) {
+            return Ok(());
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// `cx agent skills` on CXone's real API, on an open `session`.
+///
+/// # Errors
+/// A client-credentials tenant; bad ids; API failures, among them a
+/// partial skill write (naming each failed skill).
+pub async fn skills(args: SkillsArgs, session: &Session, globals: &Globals) -> CliResult<ExitCode> {
+    let client = client(session)?;
+    match args.write {
+        None => {
+            let (doc, list) = match args.id {
+                Some(id) => {
+                    let id: AgentId = id.parse()?;
+                    let list: Vec<SkillAssignment> = client.skills(&id).try_collect().await?;
+                    (
+                        json!({ "agentId": id, "agentSkillAssignments": list }),
+                        list,
+                    )
+                }
+                None => {
+                    let list: Vec<SkillAssignment> =
+                        client.all_skill_assignments().try_collect().await?;
+                    (json!({ "agentSkillAssignments": list }), list)
+                }
+            };
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|s| {
+                    vec![
+                        cell(s.agent_id.as_ref().map(|a| a.0.as_str())),
+                        cell(Some(&s.skill_id.0)),
+                        cell(s.skill_name.as_deref()),
+                        cell(s.agent_proficiency_value.map(|p| p.to_string()).as_deref()),
+                        yes_no(s.is_active),
+                    ]
+                })
+                .collect();
+            print_list(
+                globals,
+                &doc,
+                &["AGENT", "SKILL", "NAME", "PROFICIENCY", "ACTIVE"],
+                &rows,
+                &format!("{} assignment(s)", list.len()),
+            )?;
+        }
+        Some(write) => {
+            let (verb, agent, results) = match write {
+                SkillWrite::Add(set) => set.send(&client, false).await?,
+                SkillWrite::Set(set) => set.send(&client, true).await?,
+                SkillWrite::Remove { agent, skills } => {
+                    let id: AgentId = agent.parse()?;
+                    let results = client.remove_skills(&id, &skills).await?;
+                    ("removed", id, results)
+                }
+            };
+            print_write(globals, verb, &agent, &results)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl SkillSet {
+    /// Assign (or, with `modify`, modify) the skills: what was done, to
+    /// whom, and each skill's result.
+    async fn send(
+        self,
+        client: &Client,
+        modify: bool,
+    ) -> CliResult<(&'static str, AgentId, Vec<SkillResult>)> {
+        let id: AgentId = self.agent.parse()?;
+        let skills: Vec<SkillChange> = self
+            .skills
+            .iter()
+            .map(|s| s.with_is_active(!self.inactive))
+            .collect();
+        Ok(if modify {
+            ("modified", client.modify_skills(&id, &skills).await?)
+        } else {
+            ("assigned", client.assign_skills(&id, &skills).await?)
+        })
+        .map(|(verb, results)| (verb, id, results))
+    }
+}
+
+fn print_write(
+    globals: &Globals,
+    verb: &str,
+    agent: &AgentId,
+    results: &[SkillResult],
+) -> CliResult {
+    match globals.output_arg {
+        OutputArg::Json => print_json(&json!({
+            "agentId": agent,
+            "action": verb,
+            "skillResults": results,
+        })),
+        _ => {
+            for r in results {
+                say!(
+                    "agent {agent}: skill {} {verb}",
+                    r.skill_id.as_ref().map_or("?", |id| id.0.as_str())
+                );
+            }
+            say!("{} skill(s) {verb}", results.len());
+            Ok(())
+        }
+    }
 }

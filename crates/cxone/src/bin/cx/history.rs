@@ -157,13 +157,7 @@ fn secs(v: f64) -> String {
 /// One CSV document: a `node` row per node aggregate and a `bottleneck`
 /// row per bottleneck, sharing one header.
 fn csv(report: &HistoryReport) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    }
+    let field = csv_field;
     let mut out = String::from(
         "record,interaction_id,node_id,node_type,count,mean_s,p50_s,p95_s,max_s,error_rate,dwell_s\n",
     );
@@ -188,6 +182,31 @@ fn csv(report: &HistoryReport) -> String {
             field(&b.node_type),
             b.dwell_seconds.map(secs).unwrap_or_default()
         ));
+    }
+    out
+}
+
+/// One CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// A CSV document: `header` then `rows`, one line each.
+pub(crate) fn csv_table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = header
+        .iter()
+        .map(|h| h.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for row in rows {
+        let fields: Vec<String> = row.iter().map(|c| csv_field(c)).collect();
+        out.push_str(&fields.join(","));
+        out.push('\n');
     }
     out
 }

@@ -253,6 +253,7 @@ fn main() -> ExitCode {
     let output = match (&cli.command, cli.output.general()) {
         (_, Ok(format)) => format,
         (Command::History(_), Err(_)) => OutputFormat::Human,
+        (Command::Agent(cmd), Err(_)) if cmd.lists() => OutputFormat::Human,
         (_, Err(reason)) => {
             note!("cx: {reason}");
             return ExitCode::from(2);

@@ -49,7 +49,7 @@ impl OutputArg {
             OutputArg::Human | OutputArg::Table => Ok(OutputFormat::Human),
             OutputArg::Json => Ok(OutputFormat::Json),
             OutputArg::Csv => {
-                Err("--output csv is only supported by `cx history query`".to_owned())
+                Err("--output csv is only supported by list commands (`cx history query`, `cx agent list | states | skills`)".to_owned())
             }
         }
     }
