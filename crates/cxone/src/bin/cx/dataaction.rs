@@ -134,12 +134,12 @@ fn print_report(report: &RunReport, output: OutputFormat) -> CliResult {
         })),
         OutputFormat::Human => {
             say!(
-                "job {} of {} {} in {:.0} ms ({} polls)",
+                "job {} of {} {} in {:.0} ms ({})",
                 report.job.job_id,
                 audit.action_id,
                 report.job.status,
                 audit.latency_ms,
-                report.polls
+                crate::output::count(report.polls, "poll")
             );
             if report.values.is_empty() {
                 let raw = report.job.output.clone().unwrap_or_default();

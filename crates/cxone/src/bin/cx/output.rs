@@ -55,6 +55,11 @@ impl OutputArg {
     }
 }
 
+/// `n` and `noun`, plural unless `n` is 1: `1 poll`, `3 polls`.
+pub fn count(n: u32, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// Print `value` as pretty JSON on stdout. When the command opened a
 /// tenant, an object gets `"tenant": {"kind": ...}` (`embedded-simulator`,
 /// `access-key` or `client-credentials`): the one place results say where

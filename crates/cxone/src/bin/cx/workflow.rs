@@ -275,12 +275,12 @@ fn print_run(
         })),
         OutputFormat::Human => {
             say!(
-                "execution {} of {} {} in {:.0} ms ({} polls)",
+                "execution {} of {} {} in {:.0} ms ({})",
                 report.execution.id,
                 report.execution.workflow_id,
                 report.execution.status,
                 report.elapsed_ms,
-                report.polls
+                crate::output::count(report.polls, "poll")
             );
             if report.output.is_empty() {
                 say!("output: (none)");
