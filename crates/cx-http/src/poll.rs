@@ -136,6 +136,17 @@ crate::with_setters! { Poller {
     with_expected(expected: Option<Duration>);
 }}
 
+/// `d` times `factor`, never panicking: a factor that is not a finite,
+/// non-negative number (a `jitter` of NaN) leaves `d` as it is, and a product
+/// past what a `Duration` holds is `Duration::MAX` (the deadline then bounds
+/// the wait).
+fn scale(d: Duration, factor: f64) -> Duration {
+    if !factor.is_finite() || factor < 0.0 {
+        return d;
+    }
+    Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
+}
+
 /// Added to an expected duration before the first check, as a fraction of
 /// it: a check that lands just before the end costs a second one.
 const EXPECTED_MARGIN: f64 = 0.02;
@@ -172,7 +183,7 @@ impl Poller {
     fn first_wait(&self, unit: f64) -> Duration {
         let expected = self.expected.map_or(Duration::ZERO, |e| {
             let late = EXPECTED_MARGIN + self.jitter.clamp(0.0, 1.0) * 0.5 * unit.clamp(0.0, 1.0);
-            e.mul_f64(1.0 + late)
+            scale(e, 1.0 + late)
         });
         self.first_delay.max(expected)
     }
@@ -185,9 +196,9 @@ impl Poller {
         let base = self.delay_for(pending);
         let jitter = self.jitter.clamp(0.0, 1.0) * unit.clamp(0.0, 1.0);
         if self.expected.is_some() {
-            base.mul_f64(1.0 + jitter * 0.5)
+            scale(base, 1.0 + jitter * 0.5)
         } else {
-            base.mul_f64(1.0 - jitter)
+            scale(base, 1.0 - jitter)
         }
     }
 
@@ -373,6 +384,11 @@ impl DurationEstimates {
     /// Keys kept at most.
     pub const MAX_KEYS: usize = 256;
 
+    /// The longest estimate kept: 1 h. A poller without a deadline never
+    /// waits longer than this before its first check because of what it
+    /// learned.
+    pub const MAX_ESTIMATE: Duration = Duration::from_secs(3600);
+
     /// An empty table.
     pub fn new() -> Self {
         Self::default()
@@ -394,9 +410,12 @@ impl DurationEstimates {
     }
 
     /// Record that an operation of `key` took `took`.
+    /// A duration past [`DurationEstimates::MAX_ESTIMATE`] (a clock jump on
+    /// the server, a hand-edited cache) counts as that.
     pub fn observe(&self, key: &str, took: Duration) {
+        let took = took.min(Self::MAX_ESTIMATE);
         let next = match self.expected(key) {
-            Some(old) => (old + took) / 2,
+            Some(old) => old.saturating_add(took) / 2,
             None => took,
         };
         self.set(key.to_owned(), next);
@@ -416,6 +435,7 @@ impl DurationEstimates {
     }
 
     fn set(&self, key: String, d: Duration) {
+        let d = d.min(Self::MAX_ESTIMATE);
         let mut table = self.lock();
         table.tick += 1;
         let tick = table.tick;
@@ -645,5 +665,23 @@ mod tests {
         assert_eq!(entries.first().map(|(k, _)| k.as_str()), Some("k0"));
         let back = DurationEstimates::from_entries(entries.clone());
         assert_eq!(back.entries(), entries);
+    }
+
+    #[test]
+    fn hostile_durations_and_jitter_do_not_panic() {
+        let huge = Poller::default().with_expected(Some(Duration::MAX));
+        assert_eq!(huge.first_wait(1.0), Duration::MAX);
+        let nan = Poller::default()
+            .with_jitter(f64::NAN)
+            .with_expected(Some(Duration::from_millis(300)));
+        // A factor that is no number leaves the wait as it is.
+        assert_eq!(nan.first_wait(1.0), Duration::from_millis(300));
+        assert_eq!(nan.jittered(1, 1.0), nan.delay_for(1));
+        let t = DurationEstimates::new();
+        t.observe("wf", Duration::MAX);
+        t.observe("wf", Duration::MAX);
+        assert_eq!(t.expected("wf"), Some(DurationEstimates::MAX_ESTIMATE));
+        let back = DurationEstimates::from_entries([("wf".to_owned(), Duration::MAX)]);
+        assert_eq!(back.expected("wf"), Some(DurationEstimates::MAX_ESTIMATE));
     }
 }
