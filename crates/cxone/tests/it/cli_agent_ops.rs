@@ -383,3 +383,71 @@ fn fifty_concurrent_skill_adds_of_distinct_skills_all_land() {
         after.len()
     );
 }
+
+/// `cx agent session events` follows the new session id CXone hands out
+/// (the simulator in-process, to rotate the id): the poll after the
+/// answer that carried it asks for the new id, and the stream ends with
+/// exit 0 on its 409.
+#[test]
+fn session_events_follow_a_new_session_id_until_the_session_ends() {
+    use crate::cli_agent_real::{KEY_ID, KEY_SECRET};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key = cx_sim::AccessKey::new(KEY_ID, KEY_SECRET, cx_sim::DEFAULT_TENANT);
+    let sim = runtime
+        .block_on(cx_sim::Sim::builder().access_key(key).start())
+        .unwrap();
+    let url = sim.base_url().to_owned();
+    let cx_json = |args: &[&str]| -> Value {
+        let (code, out, err) = run(logged_in(d, &url).args(args).args(["--output", "json"]));
+        assert_eq!(code, 0, "{args:?}: {err}");
+        json(&out)
+    };
+    let old = cx_json(&["agent", "session", "start", "--station-phone", "5550100"])["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, _, err) = run(logged_in(d, &url).args([
+        "agent",
+        "session",
+        "events",
+        &old,
+        "--timeout",
+        "0",
+        "--max-events",
+        "2",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let new = sim.rotate_agent_session(&old).unwrap();
+    assert!(sim.push_agent_session_event(&new, serde_json::json!({"Type": "CustomEvent"})));
+    cx_json(&["agent", "session", "end", &new]);
+
+    sim.clear_journal();
+    let (code, out, err) = run(logged_in(d, &url).args([
+        "agent",
+        "session",
+        "events",
+        &old,
+        "--timeout",
+        "0",
+        "--output",
+        "json",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let types: Vec<String> = out
+        .lines()
+        .map(|l| json(l)["Type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["CustomEvent", "AgentState", "AgentSessionEnd"]);
+    let polls: Vec<(String, u16)> = sim
+        .journal()
+        .into_iter()
+        .filter(|e| e.path.ends_with("/get-next-event"))
+        .map(|e| (e.path, e.status))
+        .collect();
+    assert_eq!(polls.len(), 2, "{polls:?}");
+    assert!(polls[0].0.contains(&old) && polls[0].1 == 200, "{polls:?}");
+    assert!(polls[1].0.contains(&new) && polls[1].1 == 409, "{polls:?}");
+    runtime.block_on(sim.shutdown());
+}
