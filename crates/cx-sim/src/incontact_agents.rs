@@ -82,6 +82,8 @@ pub(crate) struct CurrentState {
 #[derive(Debug, Clone)]
 pub(crate) struct HistoryEntry {
     pub agent_id: u64,
+    /// Position in the agent's history, from 1 (`stateIndex`).
+    pub index: u64,
     pub name: &'static str,
     pub out_state_id: u64,
     /// The agent session that made the change (`None`: a supervisor's
@@ -118,6 +120,8 @@ const MEDIA_TYPES: [(u64, &str); 4] = [
 /// Proficiencies a write may set (CXone's range is unconfirmed; its UI
 /// offers 1 to 20).
 const PROFICIENCY: std::ops::RangeInclusive<u64> = 1..=20;
+/// State history entries a tenant keeps.
+const MAX_HISTORY: usize = 100_000;
 
 /// The domain of one tenant.
 #[derive(Debug)]
@@ -128,8 +132,11 @@ pub(crate) struct InContactStore {
     pub assignments: BTreeMap<(u64, u64), Assignment>,
     pub codes: Vec<UnavailableCode>,
     pub states: BTreeMap<u64, CurrentState>,
-    /// Every state change of every agent, oldest first.
+    /// Every state change of every agent, oldest first (at most
+    /// [`MAX_HISTORY`]; the oldest tenth goes when it is full).
     pub history: Vec<HistoryEntry>,
+    /// Entries each agent has had, kept or not (the last `stateIndex`).
+    pub history_counts: BTreeMap<u64, u64>,
     /// The unavailable codes each team may use (`teamId` → code ids).
     pub team_codes: BTreeMap<u64, Vec<u64>>,
 }
@@ -236,54 +243,33 @@ impl Default for InContactStore {
         // An hour before the simulator started, agents 3100001..=3100003
         // logged in (Available), went to Lunch half an hour later, and at
         // sim time 0 entered their current state; the others were logged out.
-        let mut history = Vec::new();
-        for (&agent_id, state) in &states {
-            let session = format!("{:010}", 6_000_000_000u64 + agent_id % 100);
-            if state.name != "LoggedOut" {
-                history.push(entry(agent_id, "Available", 0, Some(&session), -3_600_000));
-                history.push(entry(
-                    agent_id,
-                    "Unavailable",
-                    502,
-                    Some(&session),
-                    -1_800_000,
-                ));
-            }
-            let at_zero = (state.name != "LoggedOut").then_some(session.as_str());
-            history.push(entry(agent_id, state.name, state.out_state_id, at_zero, 0));
-        }
-        let team_codes = [
-            (2001, vec![501, 502, 503, 504, 505]),
-            (2002, vec![501, 502, 505]),
-            (2003, vec![501, 502, 504]),
-        ]
-        .into_iter()
-        .collect();
-        Self {
+        let mut seeded = Self {
             agents,
             skills,
             assignments,
             codes,
-            states,
-            history,
-            team_codes,
+            states: BTreeMap::new(),
+            history: Vec::new(),
+            history_counts: BTreeMap::new(),
+            team_codes: [
+                (2001, vec![501, 502, 503, 504, 505]),
+                (2002, vec![501, 502, 505]),
+                (2003, vec![501, 502, 504]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        for (&agent_id, state) in &states {
+            let session = format!("{:010}", 6_000_000_000u64 + agent_id % 100);
+            if state.name != "LoggedOut" {
+                seeded.record(agent_id, "Available", 0, Some(&session), -3_600_000);
+                seeded.record(agent_id, "Unavailable", 502, Some(&session), -1_800_000);
+            }
+            let at_zero = (state.name != "LoggedOut").then_some(session.as_str());
+            seeded.record(agent_id, state.name, state.out_state_id, at_zero, 0);
         }
-    }
-}
-
-fn entry(
-    agent_id: u64,
-    name: &'static str,
-    out_state_id: u64,
-    session_id: Option<&str>,
-    start_ms: i64,
-) -> HistoryEntry {
-    HistoryEntry {
-        agent_id,
-        name,
-        out_state_id,
-        session_id: session_id.map(str::to_owned),
-        start_ms,
+        seeded.states = states;
+        seeded
     }
 }
 
@@ -583,17 +569,39 @@ impl InContactStore {
         });
         if changed {
             state.start_ms = now_ms;
-            self.history.push(entry(
-                agent_id,
-                name,
-                out_state_id,
-                session_id,
-                i64::try_from(now_ms).unwrap_or(i64::MAX),
-            ));
         }
         state.name = name;
         state.out_state_id = out_state_id;
         state.last_update_ms = now_ms;
+        if changed {
+            let at = i64::try_from(now_ms).unwrap_or(i64::MAX);
+            self.record(agent_id, name, out_state_id, session_id, at);
+        }
+    }
+
+    /// Appends a state history entry (dropping the oldest tenth when the
+    /// history is full).
+    fn record(
+        &mut self,
+        agent_id: u64,
+        name: &'static str,
+        out_state_id: u64,
+        session_id: Option<&str>,
+        start_ms: i64,
+    ) {
+        if self.history.len() >= MAX_HISTORY {
+            self.history.drain(..MAX_HISTORY / 10);
+        }
+        let count = self.history_counts.entry(agent_id).or_insert(0);
+        *count += 1;
+        self.history.push(HistoryEntry {
+            agent_id,
+            index: *count,
+            name,
+            out_state_id,
+            session_id: session_id.map(str::to_owned),
+            start_ms,
+        });
     }
 
     /// The state history of `only` (an agent) or of every agent, as
@@ -610,21 +618,19 @@ impl InContactStore {
         keep: impl Fn(i64, i64) -> bool,
     ) -> Vec<Value> {
         let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
-        let mut index: BTreeMap<u64, u64> = BTreeMap::new();
+        // Each entry ends where the agent's next one starts.
+        let mut next_start: BTreeMap<u64, i64> = BTreeMap::new();
+        let mut ends: Vec<Option<i64>> = self
+            .history
+            .iter()
+            .rev()
+            .map(|e| next_start.insert(e.agent_id, e.start_ms))
+            .collect();
+        ends.reverse();
         let mut out: Vec<(i64, u64, Value)> = Vec::new();
-        for (at, e) in self.history.iter().enumerate() {
-            let n = index.entry(e.agent_id).or_insert(0);
-            *n += 1;
-            if only.is_some_and(|o| o != e.agent_id) {
-                continue;
-            }
-            let end = self
-                .history
-                .iter()
-                .skip(at + 1)
-                .find(|later| later.agent_id == e.agent_id)
-                .map(|later| later.start_ms);
-            if !keep(e.start_ms, end.unwrap_or(e.start_ms)) {
+        for (e, end) in self.history.iter().zip(ends) {
+            if only.is_some_and(|o| o != e.agent_id) || !keep(e.start_ms, end.unwrap_or(e.start_ms))
+            {
                 continue;
             }
             let code = self.codes.iter().find(|c| c.id == e.out_state_id);
@@ -633,7 +639,7 @@ impl InContactStore {
                 e.start_ms,
                 e.agent_id,
                 json!({
-                    "stateIndex": *n,
+                    "stateIndex": e.index,
                     "agentId": e.agent_id,
                     "startDate": rfc3339_signed(clock, e.start_ms),
                     "endDate": end.map(|t| rfc3339_signed(clock, t)),
@@ -694,5 +700,32 @@ pub(crate) fn id_value(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_history_drops_its_oldest_tenth_and_keeps_each_agents_numbering() {
+        let mut store = InContactStore::default();
+        let seeded = store.history.len();
+        let changes = MAX_HISTORY - seeded + 1;
+        for n in 0..changes {
+            let name = if n % 2 == 0 {
+                "Unavailable"
+            } else {
+                "Available"
+            };
+            store.session_state(3_100_001, name, 0, 1 + n as u64, None);
+        }
+        assert_eq!(store.history.len(), MAX_HISTORY - MAX_HISTORY / 10 + 1);
+        let clock = Clock::new();
+        let ada = store.state_history(Some(3_100_001), 0, &clock, |_, _| true);
+        let last = ada.last().map(|v| v["stateIndex"].clone());
+        assert_eq!(last, Some(json!(3 + changes)), "numbering goes on");
+        let first = ada.first().map(|v| v["stateIndex"].clone());
+        assert_ne!(first, Some(json!(1)), "the oldest went");
     }
 }

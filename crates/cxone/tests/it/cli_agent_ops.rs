@@ -335,6 +335,24 @@ fn the_binding_is_chosen_by_flag_environment_or_profile_and_refusals_say_how_to_
         .args(["profile", "show", "--output", "json"]));
     assert_eq!(code, 0, "{err}");
     assert_eq!(json(&out)["api"], "real");
+    let (code, out, err) = run(cx(d)
+        .env("CX_TEST_PLAIN_SECRET", "plain-secret")
+        .arg("--config")
+        .arg(&config)
+        .args(["login", "--output", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let login = json(&out);
+    assert_eq!(
+        (&login["agentApi"], &login["api"]),
+        (&"real".into(), &"real".into())
+    );
+    let (code, out, err) = run(logged_in(d, &sim.url).args(["login", "--output", "json"]));
+    assert_eq!(code, 0, "{err}");
+    let login = json(&out);
+    assert_eq!(
+        (&login["agentApi"], &login["api"]),
+        (&"real".into(), &"auto".into())
+    );
 }
 
 /// Issue 16's acceptance: 50 `cx agent skills add` processes, each adding

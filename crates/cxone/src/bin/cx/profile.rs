@@ -697,6 +697,11 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
     use crate::output::{OutputFormat, print_json};
     let session = crate::session::Session::open(&globals.tenant).await?;
     let lifetime = session.token_lifetime().await?;
+    let agent_api = match session.binding() {
+        Some(crate::session::Binding::Real) => "real",
+        Some(crate::session::Binding::Seed) => "seed",
+        None => "real and seed",
+    };
     match globals.output {
         OutputFormat::Json => print_json(&json!({
             "loggedIn": true,
@@ -706,6 +711,8 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
             "area": session.area,
             "apiUrl": session.api_url,
             "tokenLifetimeSecs": lifetime.map(|d| d.as_secs()),
+            "agentApi": agent_api,
+            "api": session.api.as_str(),
         }))?,
         OutputFormat::Human => {
             let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
@@ -716,6 +723,10 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
             say!("tenant id       {}", or_unknown(&session.tenant_id));
             say!("area            {}", or_unknown(&session.area));
             say!("API host        {}", session.api_url);
+            say!(
+                "agent API       {agent_api} (--api {})",
+                session.api.as_str()
+            );
             match lifetime {
                 Some(d) => say!("token lifetime  {} s", d.as_secs()),
                 None => say!("token lifetime  unknown"),
