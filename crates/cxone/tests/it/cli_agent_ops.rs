@@ -107,26 +107,24 @@ fn agent_state_history_shows_the_seeded_hour_and_each_new_change() {
 fn agent_codes_lists_the_tenants_codes_or_a_teams() {
     let (dir, sim) = setup();
     let d = dir.path();
-    let doc = cx_json(d, &sim, &["agent", "codes"]);
-    let names: Vec<&str> = doc["unavailableCodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    // The `field` of each code `cx agent codes <args>` lists.
+    let names = |args: &[&str], field: &str| -> (Value, Vec<String>) {
+        let doc = cx_json(d, &sim, &[&["agent", "codes"][..], args].concat());
+        let names = doc["unavailableCodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c[field].as_str().unwrap().to_owned())
+            .collect();
+        (doc, names)
+    };
     assert_eq!(
-        names,
+        names(&[], "name").1,
         ["Break", "Lunch", "Training", "Meeting", "After Call Work"]
     );
-    let doc = cx_json(d, &sim, &["agent", "codes", "--team", "2002"]);
+    let (doc, team) = names(&["--team", "2002"], "outStateName");
     assert_eq!(doc["teamId"], "2002");
-    let names: Vec<&str> = doc["unavailableCodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["outStateName"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Break", "Lunch", "After Call Work"]);
+    assert_eq!(team, ["Break", "Lunch", "After Call Work"]);
     let query = sent(&sim, "/teams/2002/unavailable-codes").pop().unwrap();
     assert_eq!(query.1.as_deref(), Some("activityOnly=true"));
     let (code, out, err) = cx_on(d, &sim, &["agent", "codes", "--team", "2003"]);
