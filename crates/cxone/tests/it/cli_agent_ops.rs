@@ -424,34 +424,21 @@ fn session_events_follow_a_new_session_id_until_the_session_ends() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (code, _, err) = run(logged_in(d, &url).args([
-        "agent",
-        "session",
-        "events",
-        &old,
-        "--timeout",
-        "0",
-        "--max-events",
-        "2",
-    ]));
-    assert_eq!(code, 0, "{err}");
+    // `cx agent session events <old> --timeout 0 <extra>`, which must
+    // succeed: its stdout.
+    let events = |extra: &[&str]| -> String {
+        let base = ["agent", "session", "events", old.as_str(), "--timeout", "0"];
+        let (code, out, err) = run(logged_in(d, &url).args(base).args(extra));
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    events(&["--max-events", "2"]);
     let new = sim.rotate_agent_session(&old).unwrap();
     assert!(sim.push_agent_session_event(&new, serde_json::json!({"Type": "CustomEvent"})));
     cx_json(&["agent", "session", "end", &new]);
 
     sim.clear_journal();
-    let (code, out, err) = run(logged_in(d, &url).args([
-        "agent",
-        "session",
-        "events",
-        &old,
-        "--timeout",
-        "0",
-        "--output",
-        "json",
-    ]));
-    assert_eq!(code, 0, "{err}");
-    let types: Vec<String> = out
+    let types: Vec<String> = events(&["--output", "json"])
         .lines()
         .map(|l| json(l)["Type"].as_str().unwrap().to_owned())
         .collect();
