@@ -23,8 +23,8 @@ use crate::{CliResult, Globals};
 /// Commands on the real CXone agent API.
 #[derive(Debug, clap::Subcommand)]
 pub enum RealAgentCommand {
-    /// List agents (CXone `GET /agents`, every page). Needs an access-key
-    /// login. `--output table|csv|json`.
+    /// List agents (CXone `GET /agents`, every page). Needs the real API
+    /// (an access-key login, or `--api real`). `--output table|csv|json`.
     List {
         /// Only active (`true`) or inactive (`false`) agents.
         #[arg(long, value_name = "BOOL")]
@@ -36,8 +36,8 @@ pub enum RealAgentCommand {
         #[arg(long, value_name = "ISO-8601")]
         since: Option<DateTime<Utc>>,
     },
-    /// Agents' current states (CXone `GET /agents/states`). Needs an
-    /// access-key login. `--output table|csv|json`.
+    /// Agents' current states (CXone `GET /agents/states`). Needs the real
+    /// API. `--output table|csv|json`.
     States {
         /// Only states changed at or after this ISO-8601 instant (pass the
         /// previous answer's `lastPollTime`).
@@ -94,7 +94,8 @@ pub fn lists(cmd: &RealAgentCommand) -> bool {
 #[derive(Debug, clap::Subcommand)]
 pub enum StateCommand {
     /// Set an agent's state as a supervisor: Available, or Unavailable with
-    /// an unavailable code id. Needs an access-key login.
+    /// an unavailable code id (`cx agent codes` lists them). Needs the
+    /// real API.
     Set {
         /// The agent id.
         agent: String,
