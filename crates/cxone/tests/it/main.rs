@@ -4,6 +4,7 @@
 
 mod cli;
 mod cli_agent;
+mod cli_agent_ops;
 mod cli_agent_real;
 mod cli_audit;
 mod cli_dataaction;

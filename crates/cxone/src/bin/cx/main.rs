@@ -12,6 +12,7 @@
 
 mod agent;
 mod agent_real;
+mod agent_session;
 mod args;
 mod audit;
 mod dataaction;
