@@ -356,7 +356,7 @@ pub(crate) fn business_unit(
 
 /// The response of a password or refresh grant: a new access token, a new
 /// refresh token and a signed id_token for the key's user.
-fn user_tokens(
+pub(crate) fn user_tokens(
     state: &AppState,
     headers: &HeaderMap,
     key: &AccessKey,

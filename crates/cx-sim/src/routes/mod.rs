@@ -36,6 +36,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/oauth2/token", post(token_endpoint))
         .route("/auth/token", post(token_endpoint))
         .route(
+            "/authentication/v1/token/access-key",
+            post(crate::auth::access_key_endpoint),
+        )
+        .route(
             "/.well-known/openid-configuration",
             get(oidc::openid_configuration),
         )

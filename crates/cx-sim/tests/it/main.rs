@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access_key;
 mod agent_sessions;
 mod agents;
 mod audit;
