@@ -84,21 +84,22 @@ impl std::fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter allowing `limit.per_second` slots per second with bursts of
-    /// `limit.burst`.
+    /// A limiter allowing `limit.per_second` slots per `limit.period` (one
+    /// second by default) with bursts of `limit.burst`.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::InvalidInput`] naming `rate_limit.per_second` or
-    /// `rate_limit.burst` when either is zero.
+    /// [`crate::ErrorKind::InvalidInput`] naming `rate_limit.per_second`,
+    /// `rate_limit.burst` or `rate_limit.period` when one is zero.
     pub fn new(limit: RateLimit) -> Result<Self, Error> {
-        let per_second = NonZeroU32::new(limit.per_second)
+        NonZeroU32::new(limit.per_second)
             .ok_or_else(|| Error::invalid_input("rate_limit.per_second", "must be at least 1"))?;
         let burst = NonZeroU32::new(limit.burst)
             .ok_or_else(|| Error::invalid_input("rate_limit.burst", "must be at least 1"))?;
+        let quota = Quota::with_period(limit.emission_interval()).ok_or_else(|| {
+            Error::invalid_input("rate_limit.period", "must be at least 1 ns per slot")
+        })?;
         Ok(Self {
-            inner: Arc::new(DefaultDirectRateLimiter::direct(
-                Quota::per_second(per_second).allow_burst(burst),
-            )),
+            inner: Arc::new(DefaultDirectRateLimiter::direct(quota.allow_burst(burst))),
             limit,
             shared: None,
         })
@@ -123,7 +124,7 @@ impl RateLimiter {
         }
         Self::new(limit)?;
         let share = store.0.fallback_share().max(1);
-        let period = Duration::from_secs(u64::from(share)) / limit.per_second;
+        let period = limit.emission_interval().saturating_mul(share);
         let quota = Quota::with_period(period)
             .ok_or_else(|| Error::invalid_input("rate_limit.per_second", "must be at least 1"))?;
         Ok(Self {
@@ -161,6 +162,21 @@ mod tests {
     use crate::ErrorKind;
 
     #[test]
+    fn a_limit_of_one_per_period_is_spaced_by_the_period() {
+        let cases = [
+            (RateLimit::one_per(Duration::from_secs(30)), 30_000_000),
+            (RateLimit::new(5, 1), 200_000),
+            (RateLimit::new(0, 1), 0),
+        ];
+        for (limit, micros) in cases {
+            assert_eq!(limit.emission_interval().as_micros(), micros, "{limit:?}");
+        }
+        assert!(RateLimiter::new(RateLimit::one_per(Duration::from_secs(30))).is_ok());
+        let zero = RateLimiter::new(RateLimit::one_per(Duration::ZERO)).err();
+        assert!(zero.is_some_and(|e| e.to_string().contains("rate_limit.period")));
+    }
+
+    #[test]
     fn zero_limits_are_refused_by_name() {
         let cases = [
             (0, 1, Some("rate_limit.per_second")),
@@ -168,7 +184,7 @@ mod tests {
             (5, 1, None),
         ];
         for (per_second, burst, field) in cases {
-            let got = RateLimiter::new(RateLimit { per_second, burst });
+            let got = RateLimiter::new(RateLimit::new(per_second, burst));
             match field {
                 None => assert!(got.is_ok()),
                 Some(f) => {
