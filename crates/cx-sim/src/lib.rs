@@ -66,6 +66,7 @@ mod auth;
 mod callbacks;
 mod clock;
 mod dataactions;
+mod extraction;
 mod faults;
 mod fixtures;
 mod history;
@@ -86,6 +87,7 @@ mod workflows;
 pub use auth::ClientRegistration;
 pub use callbacks::CallbackAttempt;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
+pub use extraction::ExtractionSettings;
 pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
 pub use history::{

@@ -212,7 +212,7 @@ impl RefreshTokens {
 }
 
 /// `http://{Host}`: the simulator's own base URL as the caller reached it.
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = header_str(headers, &header::HOST).unwrap_or("127.0.0.1");
     format!("http://{host}")
 }

@@ -388,6 +388,12 @@ impl Sim {
         self.shared.history.set_settings(settings);
     }
 
+    /// Replaces the Data Extraction settings (tenant limit, job duration,
+    /// URL lifetime, rows, failures) of every tenant (issue 17).
+    pub fn set_extraction_settings(&self, settings: crate::ExtractionSettings) {
+        self.shared.extraction.set_settings(settings);
+    }
+
     /// Bodies received on `POST /webhooks/history`, oldest first.
     pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
         self.shared.history.webhooks()

@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub history: crate::history::HistoryStore,
     /// Every tenant's agent sessions.
     pub sessions: crate::agent_sessions::Sessions,
+    /// Every tenant's Data Extraction jobs (issue 17).
+    pub extraction: crate::extraction::Extractions,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -88,6 +90,7 @@ impl Shared {
             callbacks: Default::default(),
             history: crate::history::HistoryStore::default(),
             sessions: Default::default(),
+            extraction: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

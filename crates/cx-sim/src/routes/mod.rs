@@ -24,6 +24,7 @@ pub(crate) mod audit;
 pub(crate) mod callbacks;
 mod common;
 pub(crate) mod dataactions;
+pub(crate) mod extraction;
 pub(crate) mod history;
 pub(crate) mod incontact;
 pub(crate) mod instances;
@@ -79,6 +80,7 @@ async fn not_found(
     };
     if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
         .or_else(|| incontact::dispatch(&incoming))
+        .or_else(|| extraction::dispatch(&incoming))
     {
         return resp;
     }

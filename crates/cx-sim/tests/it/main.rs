@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod callbacks;
 mod dataactions;
+mod extraction;
 mod faults;
 mod history;
 mod instances;
