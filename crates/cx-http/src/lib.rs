@@ -72,7 +72,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use conditional::{Applied, ConditionalUpdate, Versioned};
 pub use config::{Config, DEFAULT_MAX_BODY_BYTES, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
-pub use limit::{RateLimiter, SharedLimitStore, SharedLimits};
+pub use limit::{RateLimiter, SharedLimitStore, SharedLimits, Spacing};
 pub use paginate::{Page, PageFields};
 pub use path::{ApiPath, check_id};
 pub use poll::{DurationEstimates, PollOutcome, PollProgress, PollStatus, Poller};

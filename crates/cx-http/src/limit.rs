@@ -156,10 +156,62 @@ impl RateLimiter {
     }
 }
 
+/// Consecutive slots at least `interval` apart on tokio's clock, in this
+/// process (clones share the slots): for a limit far slower than once a
+/// second, such as Data Extraction's one call per 30 s
+/// (`../shared/CXONE_REST.md` §6). Unlike [`RateLimiter`] (governor, the
+/// wall clock) it waits on tokio's clock, so a test with paused time
+/// checks a 30 s spacing without waiting 30 s. Pair it with a
+/// [`RateLimiter::shared`] limit when a fleet shares the quota.
+#[derive(Debug, Clone)]
+pub struct Spacing {
+    interval: Duration,
+    last: Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>,
+}
+
+impl Spacing {
+    /// Slots at least `interval` apart (zero: no spacing).
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The spacing.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Wait until `interval` has passed since the previous slot was taken,
+    /// then take one. Waiters are served one at a time, in order.
+    pub async fn until_ready(&self) {
+        let mut last = self.last.lock().await;
+        if let Some(at) = *last
+            && let Some(free) = at.checked_add(self.interval)
+        {
+            tokio::time::sleep_until(free).await;
+        }
+        *last = Some(tokio::time::Instant::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[tokio::test(start_paused = true)]
+    async fn spacing_spaces_slots_on_tokios_clock() {
+        let spacing = Spacing::new(Duration::from_secs(30));
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            spacing.clone().until_ready().await;
+            at.push(start.elapsed().as_secs());
+        }
+        assert_eq!(at, vec![0, 30, 60]);
+    }
 
     #[test]
     fn a_limit_of_one_per_period_is_spaced_by_the_period() {
