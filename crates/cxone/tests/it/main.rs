@@ -7,6 +7,7 @@ mod cli_agent;
 mod cli_agent_real;
 mod cli_audit;
 mod cli_dataaction;
+mod cli_extract;
 mod cli_history;
 mod cli_hostile;
 mod cli_login;

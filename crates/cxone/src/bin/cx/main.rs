@@ -16,6 +16,7 @@ mod args;
 mod audit;
 mod dataaction;
 mod durations;
+mod extract;
 mod history;
 mod output;
 mod profile;
@@ -96,6 +97,9 @@ enum Command {
     /// Data actions: execute, poll the job, extract typed values.
     #[command(subcommand)]
     Dataaction(dataaction::DataActionCommand),
+    /// CXone Data Extraction jobs: export an entity's data to a file.
+    #[command(subcommand)]
+    Extract(extract::ExtractCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -282,6 +286,7 @@ fn main() -> ExitCode {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
             Command::Agent(cmd) => agent::run(cmd, &globals).await,
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
+            Command::Extract(cmd) => extract::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Login => profile::login(&globals).await,
