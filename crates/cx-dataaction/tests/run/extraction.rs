@@ -163,3 +163,66 @@ async fn the_synchronous_form_downloads_at_once_and_bad_input_sends_nothing() {
     assert!(err.to_string().contains("startDate"), "{err}");
     assert_eq!(api_calls(&sim).len(), 1);
 }
+
+/// A shared limit store that grants every slot and records what was asked.
+#[derive(Default)]
+struct Recorder {
+    asked: std::sync::Mutex<Vec<(String, cx_http::RateLimit)>>,
+}
+
+#[async_trait::async_trait]
+impl cx_http::SharedLimits for Recorder {
+    async fn try_take(
+        &self,
+        name: &str,
+        limit: cx_http::RateLimit,
+    ) -> Result<Option<Duration>, cx_http::Error> {
+        self.asked.lock().unwrap().push((name.to_owned(), limit));
+        Ok(None)
+    }
+
+    fn fallback_share(&self) -> u32 {
+        10
+    }
+}
+
+/// With a fleet store configured (Redis in production), every API call
+/// also takes a slot of the tenant-wide limit, one per 30 s.
+#[tokio::test(start_paused = true)]
+async fn with_a_shared_store_every_call_takes_a_slot_of_the_fleet_limit() {
+    let sim = Sim::start().await.unwrap();
+    let store = std::sync::Arc::new(Recorder::default());
+    let client = Client::new(
+        client_http_with_store(&sim, store.clone()),
+        ExtractionConfig::default(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    client
+        .run(&request(), &dir.path().join("m.csv"))
+        .send()
+        .await
+        .unwrap();
+    let asked = store.asked.lock().unwrap().clone();
+    // One slot per attempt: at least one per call the simulator saw (an
+    // attempt on a pooled connection the simulator closed while idle for
+    // 30 s is retried and takes another).
+    assert!(asked.len() >= api_calls(&sim).len(), "{asked:?}");
+    assert!(asked.iter().all(|(name, limit)| name
+        == cx_dataaction::extraction::EXTRACTION_LIMIT_NAME
+        && limit.emission_interval() == Duration::from_secs(30)));
+
+    let zero = Client::new(
+        client_http_with_store(&sim, store),
+        ExtractionConfig::default().with_min_interval(Duration::ZERO),
+    );
+    assert!(zero.is_err_and(|e| e.to_string().contains("min_interval")));
+}
+
+fn client_http_with_store(sim: &Sim, store: std::sync::Arc<Recorder>) -> cx_http::Client {
+    let mut tenant = cx_testkit::tenant(sim);
+    tenant.http = tenant
+        .http
+        .with_shared_limits(cx_http::SharedLimitStore(store));
+    tenant.connect().unwrap().0
+}
