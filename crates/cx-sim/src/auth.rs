@@ -393,10 +393,12 @@ pub(crate) async fn token_endpoint(
 ) -> Response {
     let mut ctx = JournalCtx::default();
     let result = issue_token(&state, &uri, &headers, &body, &mut ctx);
-    let mut resp = match result {
-        Ok(resp) => resp,
-        Err(err) => err.into_response(),
-    };
+    token_answer(result, ctx)
+}
+
+/// A token endpoint's answer: never cached, with who asked for the journal.
+fn token_answer(result: Result<Response, ApiError>, ctx: JournalCtx) -> Response {
+    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -608,14 +610,8 @@ pub(crate) async fn access_key_endpoint(
         grant_type: Some("access_key".to_owned()),
         ..JournalCtx::default()
     };
-    let mut resp = access_key_tokens(&state, &headers, &body, &mut ctx)
-        .unwrap_or_else(IntoResponse::into_response);
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    resp.extensions_mut().insert(ctx);
-    resp
+    let result = access_key_tokens(&state, &headers, &body, &mut ctx);
+    token_answer(result, ctx)
 }
 
 fn access_key_tokens(
