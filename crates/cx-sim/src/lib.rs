@@ -65,6 +65,7 @@ mod agents;
 mod auth;
 mod callbacks;
 mod clock;
+mod contacts;
 mod dataactions;
 mod faults;
 mod fixtures;
@@ -85,6 +86,7 @@ mod workflows;
 
 pub use auth::ClientRegistration;
 pub use callbacks::CallbackAttempt;
+pub use contacts::SyntheticContacts;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};

@@ -23,6 +23,7 @@ pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod callbacks;
 mod common;
+pub(crate) mod contacts;
 pub(crate) mod dataactions;
 pub(crate) mod history;
 pub(crate) mod incontact;
@@ -75,6 +76,7 @@ async fn not_found(
     };
     if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
         .or_else(|| incontact::dispatch(&incoming))
+        .or_else(|| contacts::dispatch(&incoming))
     {
         return resp;
     }

@@ -7,6 +7,7 @@ mod agents;
 mod audit;
 mod auth;
 mod callbacks;
+mod contacts;
 mod dataactions;
 mod faults;
 mod history;
