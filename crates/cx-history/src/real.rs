@@ -35,11 +35,11 @@
 use std::fmt;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, cursor_pages};
-use cx_http::{ApiPath, Method, RequestBuilder};
+use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
+use cx_http::{ApiPath, RequestBuilder};
 use futures::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Rule, Violation, from_http};
 use crate::query::{Clock, SystemClock};
@@ -115,40 +115,7 @@ cx_http::with_setters! { RealConfig {
 }}
 
 /// A CXone id, kept as text whether the server sent a number or a string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct Id(pub String);
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Id;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an id (a number or a string)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Id, E> {
-                Ok(Id(v.to_owned()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Id, E> {
-                Ok(Id(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+pub use cx_http::TextId as Id;
 
 /// One completed contact (`GET /contacts/completed` item), under either
 /// generation of field names. Durations are seconds. Fields not named
@@ -482,11 +449,7 @@ impl Client {
             ("versions.contacts", &v.contacts),
             ("versions.agents", &v.agents),
         ] {
-            let ok = value
-                .strip_prefix('v')
-                .and_then(|r| r.strip_suffix(".0"))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            if !ok {
+            if !cx_http::is_version_segment(value) {
                 violations.push(Violation::new(
                     field,
                     Rule::Format,
@@ -536,34 +499,18 @@ impl Client {
         first: RequestBuilder,
         what: String,
     ) -> impl Stream<Item = Result<Body<T>, Error>> + use<T> {
-        let http = self.http.clone();
         let top = self.config.page_size;
-        let mut first = Some(first.query(&[("top", top.to_string().as_str()), ("skip", "0")]));
+        let first = first.query(&[("top", top.to_string().as_str()), ("skip", "0")]);
         let what_pages = what.clone();
-        cursor_pages(DEFAULT_MAX_PAGES, move |next: Option<String>| {
-            let req = match next {
-                Some(href) => Some(http.link(Method::GET, &href)),
-                None => first.take(),
-            };
-            let what = what_pages.clone();
-            async move {
-                let req = req.ok_or_else(|| {
-                    cx_http::Error::new(
-                        cx_http::ErrorKind::PaginationLoop,
-                        "first page asked twice",
-                    )
-                })?;
-                let resp = req.send().await?;
-                if resp.status() == 204 || resp.body().iter().all(u8::is_ascii_whitespace) {
-                    return Ok(Page {
-                        items: Vec::new(),
-                        next: None,
-                    });
-                }
+        link_pages(
+            self.http.clone(),
+            first,
+            DEFAULT_MAX_PAGES,
+            move |resp: &cx_http::Response| {
                 let mut body: Body<T> = serde_json::from_slice(resp.body()).map_err(|e| {
                     cx_http::Error::new(
                         cx_http::ErrorKind::Decode,
-                        format!("{what}: the page is not the expected list"),
+                        format!("{what_pages}: the page is not the expected list"),
                     )
                     .with_source(e)
                 })?;
@@ -577,8 +524,8 @@ impl Client {
                     items: vec![body],
                     next,
                 })
-            }
-        })
+            },
+        )
         .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
         .try_flatten()
         .map_err(move |e| from_http(e, &what))

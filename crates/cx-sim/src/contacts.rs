@@ -235,6 +235,41 @@ pub(crate) struct Contact {
 }
 
 impl Contact {
+    /// A contact with only these set: no agent, zero seconds, no flags, no states.
+    fn new(contact_id: u64, start_ms: i64, skill_id: u64, media_type_id: u64) -> Self {
+        Self {
+            contact_id,
+            master_contact_id: contact_id,
+            start_ms,
+            agent_id: None,
+            team_id: None,
+            skill_id,
+            campaign_id: 0,
+            media_type_id,
+            point_of_contact_id: 0,
+            point_of_contact_name: String::new(),
+            is_outbound: false,
+            pre_queue_s: 0,
+            in_queue_s: 0,
+            agent_s: 0,
+            hold_s: 0,
+            hold_count: 0,
+            acw_s: 0,
+            conference_s: 0,
+            abandon_s: 0,
+            abandoned: false,
+            is_short_abandon: false,
+            is_refused: false,
+            refuse_ms: None,
+            transfer: 0,
+            service_level_flag: 0,
+            end_reason: "Contact Hung Up",
+            from_address: String::new(),
+            to_address: String::new(),
+            states: Vec::new(),
+        }
+    }
+
     /// `totalDurationSeconds`.
     pub(crate) fn total_s(&self) -> i64 {
         self.states.iter().map(|s| s.duration_ms).sum::<i64>() / 1000
@@ -374,35 +409,16 @@ fn generate(seed: u64, k: u64, start_ms: i64) -> Contact {
         skill_id,
     );
     let mut c = Contact {
-        contact_id: TIMELINE_BASE_ID + k,
-        master_contact_id: TIMELINE_BASE_ID + k,
-        start_ms,
-        agent_id: None,
-        team_id: None,
-        skill_id,
         campaign_id: 7001 + d.below(3),
-        media_type_id,
         point_of_contact_id: 8_000 + (skill_id - 4_100_000),
         point_of_contact_name: format!("POC {}", skill_id - 4_100_000),
         is_outbound,
         pre_queue_s,
         in_queue_s,
-        agent_s: 0,
-        hold_s: 0,
-        hold_count: 0,
-        acw_s: 0,
-        conference_s: 0,
-        abandon_s: 0,
         abandoned,
-        is_short_abandon: false,
         is_refused,
-        refuse_ms: None,
         transfer,
-        service_level_flag: 0,
-        end_reason: "Contact Hung Up",
-        from_address: String::new(),
-        to_address: String::new(),
-        states: Vec::new(),
+        ..Contact::new(TIMELINE_BASE_ID + k, start_ms, skill_id, media_type_id)
     };
     let caller = format!("+1555{:07}", d.below(10_000_000));
     let line = format!("+1800555{:04}", skill_id % 10_000);
@@ -569,35 +585,12 @@ impl ContactStore {
         }
         push(&mut states, now_ms, END_CONTACT, 0, None, spawn.skill_id);
         let contact = Contact {
-            contact_id: id,
-            master_contact_id: id,
-            start_ms: now_ms,
-            agent_id: None,
-            team_id: None,
-            skill_id: spawn.skill_id,
-            campaign_id: 0,
-            media_type_id,
-            point_of_contact_id: 0,
             point_of_contact_name: spawn.script_name,
             is_outbound: true,
-            pre_queue_s: 0,
-            in_queue_s: 0,
-            agent_s: 0,
-            hold_s: 0,
-            hold_count: 0,
-            acw_s: 0,
-            conference_s: 0,
-            abandon_s: 0,
-            abandoned: false,
-            is_short_abandon: false,
-            is_refused: false,
-            refuse_ms: None,
-            transfer: 0,
-            service_level_flag: 0,
             end_reason: "Script Ended",
             from_address: spawn.parameters.join("|"),
-            to_address: String::new(),
             states,
+            ..Contact::new(id, now_ms, spawn.skill_id, media_type_id)
         };
         self.spawned.insert(id, contact);
         id
