@@ -65,6 +65,7 @@ mod agents;
 mod auth;
 mod callbacks;
 mod clock;
+mod contacts;
 mod dataactions;
 mod extraction;
 mod faults;
@@ -86,6 +87,7 @@ mod workflows;
 
 pub use auth::ClientRegistration;
 pub use callbacks::CallbackAttempt;
+pub use contacts::SyntheticContacts;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
 pub use extraction::ExtractionSettings;
 pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};

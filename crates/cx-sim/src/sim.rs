@@ -383,6 +383,13 @@ impl Sim {
         self.shared.history.set_synthetic(tenant, set);
     }
 
+    /// Serves the synthetic completed contacts `set` to `tenant` (benches,
+    /// load tests) in place of its generated day-to-day contacts.
+    pub fn set_synthetic_contacts(&self, tenant: &str, set: crate::SyntheticContacts) {
+        self.shared
+            .with_tenant(tenant, |t, _| t.contacts.set_synthetic(set));
+    }
+
     /// Replaces the history endpoint's settings (quota, latency).
     pub fn set_history_settings(&self, settings: crate::HistorySettings) {
         self.shared.history.set_settings(settings);

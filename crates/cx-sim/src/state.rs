@@ -207,6 +207,8 @@ pub(crate) struct TenantState {
     pub agents: crate::agents::AgentStore,
     /// CXone's real agent API: agents, skills, assignments, states.
     pub incontact: crate::incontact_agents::InContactStore,
+    /// CXone's completed and active contacts and their state histories.
+    pub contacts: crate::contacts::ContactStore,
     /// Seed 004: data action definitions and their jobs.
     pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
@@ -234,6 +236,7 @@ impl TenantState {
             now_ms: 0,
             agents: crate::agents::AgentStore::default(),
             incontact: Default::default(),
+            contacts: Default::default(),
             data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,

@@ -23,6 +23,7 @@ pub(crate) mod agents;
 pub(crate) mod audit;
 pub(crate) mod callbacks;
 mod common;
+pub(crate) mod contacts;
 pub(crate) mod dataactions;
 pub(crate) mod extraction;
 pub(crate) mod history;
@@ -81,6 +82,7 @@ async fn not_found(
     if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
         .or_else(|| incontact::dispatch(&incoming))
         .or_else(|| extraction::dispatch(&incoming))
+        .or_else(|| contacts::dispatch(&incoming))
     {
         return resp;
     }

@@ -8,6 +8,7 @@ mod agents;
 mod audit;
 mod auth;
 mod callbacks;
+mod contacts;
 mod dataactions;
 mod extraction;
 mod faults;
