@@ -78,6 +78,7 @@ mod oidc;
 mod retention;
 mod routes;
 mod scopes;
+mod scripts;
 mod server;
 mod sim;
 mod state;

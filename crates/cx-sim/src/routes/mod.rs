@@ -29,6 +29,7 @@ pub(crate) mod extraction;
 pub(crate) mod history;
 pub(crate) mod incontact;
 pub(crate) mod instances;
+pub(crate) mod scripts;
 pub(crate) mod workflows;
 
 /// Every route: token endpoints, the API, and the `/_sim/` admin API.
@@ -83,6 +84,7 @@ async fn not_found(
         .or_else(|| incontact::dispatch(&incoming))
         .or_else(|| extraction::dispatch(&incoming))
         .or_else(|| contacts::dispatch(&incoming))
+        .or_else(|| scripts::dispatch(&incoming))
     {
         return resp;
     }

@@ -16,5 +16,6 @@ mod history;
 mod instances;
 mod journal_admin;
 mod load;
+mod scripts;
 mod support;
 mod workflows;
