@@ -44,6 +44,23 @@ pub(crate) const SCRIPTS: &[Script] = &[
     },
 ];
 
+/// A run time every script's contact takes instead of its own
+/// ([`crate::Sim::set_script_run_time`]); `None` = each script's own.
+#[derive(Debug, Default)]
+pub(crate) struct RunTimeOverride(std::sync::Mutex<Option<i64>>);
+
+impl RunTimeOverride {
+    /// Sets (or clears) the override, ms.
+    pub(crate) fn set(&self, ms: Option<i64>) {
+        *crate::sync::lock(&self.0) = ms;
+    }
+
+    /// How long `script`'s contact stays active, ms.
+    pub(crate) fn run_ms(&self, script: &Script) -> i64 {
+        crate::sync::lock(&self.0).unwrap_or(script.run_ms)
+    }
+}
+
 /// The script with id `id`.
 pub(crate) fn by_id(id: u64) -> Option<&'static Script> {
     SCRIPTS.iter().find(|s| s.id == id)

@@ -401,6 +401,15 @@ impl Sim {
         self.shared.extraction.set_settings(settings);
     }
 
+    /// Makes every script started from now on run `run_time` of sim time
+    /// (its contact's active span) instead of its own (90 s, 300 s, 60 s);
+    /// `None` restores those.
+    pub fn set_script_run_time(&self, run_time: Option<Duration>) {
+        self.shared
+            .script_run_time
+            .set(run_time.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    }
+
     /// Bodies received on `POST /webhooks/history`, oldest first.
     pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
         self.shared.history.webhooks()

@@ -125,7 +125,7 @@ impl Call<'_> {
             script_name: script.name.to_owned(),
             skill_id,
             parameters,
-            duration_ms: script.run_ms,
+            duration_ms: self.incoming.state.script_run_time.run_ms(script),
         };
         let contact_id = self.incoming.state.with_tenant(&self.tenant, |t, now| {
             t.contacts

@@ -12,5 +12,6 @@ mod cli_history;
 mod cli_hostile;
 mod cli_login;
 mod cli_redis;
+mod cli_script;
 mod cli_webhook;
 mod support;

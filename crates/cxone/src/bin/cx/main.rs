@@ -20,6 +20,7 @@ mod extract;
 mod history;
 mod output;
 mod profile;
+mod script;
 mod session;
 mod sim;
 mod webhook;
@@ -100,6 +101,9 @@ enum Command {
     /// CXone Data Extraction jobs: export an entity's data to a file.
     #[command(subcommand)]
     Extract(extract::ExtractCommand),
+    /// CXone Studio scripts: start one, signal it, follow its contact.
+    #[command(subcommand)]
+    Script(script::ScriptCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -287,6 +291,7 @@ fn main() -> ExitCode {
             Command::Agent(cmd) => agent::run(cmd, &globals).await,
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
             Command::Extract(cmd) => extract::run(cmd, &globals).await,
+            Command::Script(cmd) => script::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Login => profile::login(&globals).await,
