@@ -226,3 +226,46 @@ fn client_http_with_store(sim: &Sim, store: std::sync::Arc<Recorder>) -> cx_http
         .with_shared_limits(cx_http::SharedLimitStore(store));
     tenant.connect().unwrap().0
 }
+
+/// Two processes (two runtime clients, each with its own in-process
+/// spacing) on one tenant share the Data Extraction limit through Redis:
+/// the simulator, whose limit is 0.9 s here, refuses none of their calls.
+/// Real time (Redis' clock): the limit is 1 s, so this takes a few seconds.
+#[tokio::test]
+async fn two_processes_sharing_redis_keep_to_the_tenant_limit() {
+    let server = cx_redis::testing::RedisServer::start().unwrap();
+    let sim = Sim::start().await.unwrap();
+    sim.set_extraction_settings(
+        ExtractionSettings::default()
+            .with_min_interval(Duration::from_millis(900))
+            .with_job_duration(Duration::from_millis(1500)),
+    );
+    let pace = Duration::from_secs(1);
+    let process = || {
+        let redis =
+            cx_redis::Redis::new(cx_redis::RedisConfig::new(server.url(), "extract")).unwrap();
+        let (http, _) = redis.share(cx_testkit::tenant(&sim)).connect().unwrap();
+        let config = ExtractionConfig::default()
+            .with_min_interval(pace)
+            .with_poller(
+                cx_http::Poller::default()
+                    .with_initial_delay(pace)
+                    .with_multiplier(1.0)
+                    .with_jitter(0.0),
+            );
+        Client::new(http, config).unwrap()
+    };
+    let (a, b) = (process(), process());
+    let dir = tempfile::tempdir().unwrap();
+    let (out_a, out_b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+    let req = request();
+    let (ra, rb) = tokio::join!(a.run(&req, &out_a).send(), b.run(&req, &out_b).send());
+    ra.unwrap();
+    rb.unwrap();
+    let calls = api_calls(&sim);
+    assert!(calls.len() >= 6, "{calls:#?}");
+    assert!(calls.iter().all(|e| e.status < 400), "{calls:#?}");
+    for pair in calls.windows(2) {
+        assert!(pair[1].at_ms - pair[0].at_ms >= 900, "{pair:#?}");
+    }
+}
