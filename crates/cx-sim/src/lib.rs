@@ -23,6 +23,11 @@
 //!   password grant with rotating refresh tokens and RS256 id_tokens, the
 //!   tenant lookup (`/.well-known/cxone-configuration`) and `GET
 //!   /inContactAPI/services/vNN.0/business-unit`;
+//! - CXone's Data Extraction jobs on the virtual clock (a CSV at a URL
+//!   that expires after 30 s, one call per 30 s per tenant;
+//!   [`Sim::set_extraction_settings`]), the access-key JSON token endpoint
+//!   and script starts and signals on spawned contacts
+//!   ([`Sim::set_script_run_time`]) (issue 17);
 //! - an admin API under `/_sim/` mirroring the methods on [`Sim`].
 //!
 //! The simulator shares no types with the client crates: the wire contract
