@@ -729,3 +729,51 @@ impl<'a> RunExtraction<'a> {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The answers the synchronous form accepts (its shape is unconfirmed)
+    /// and the ones it refuses: (body, Some((id, status, url)) or None).
+    #[test]
+    fn synchronous_answers_are_read_leniently_and_only_in_known_shapes() {
+        let cases = [
+            (
+                json!({"jobStatus": {"id": "j1", "status": "SUCCEEDED", "result": {"url": "https://x/f"}}}),
+                Some(("j1", "SUCCEEDED", Some("https://x/f"))),
+            ),
+            (
+                json!({"id": "j2", "status": "FAILED", "result": {"errorMessage": "no"}}),
+                Some(("j2", "FAILED", None)),
+            ),
+            (
+                json!({"url": "https://x/g", "jobId": "j3"}),
+                Some(("j3", "SUCCEEDED", Some("https://x/g"))),
+            ),
+            (
+                json!({"url": "https://x/h"}),
+                Some(("sync", "SUCCEEDED", Some("https://x/h"))),
+            ),
+            (json!({"url": "https://x/h", "id": "a/b"}), None),
+            (json!({"downloadLink": "https://x"}), None),
+            (json!("https://x/i"), None),
+            (json!({"jobStatus": {"status": "SUCCEEDED"}}), None),
+        ];
+        for (body, want) in cases {
+            let got = sync_job(&body);
+            let got = got
+                .as_ref()
+                .map(|j| (j.id.as_str(), j.status.as_str(), j.url.as_deref()));
+            assert_eq!(got, want, "{body}");
+        }
+    }
+
+    #[test]
+    fn the_part_file_sits_beside_the_target() {
+        let id = JobId::new("j-1").unwrap_or_else(|e| panic!("{e}"));
+        let part = part_path(Path::new("/tmp/out/m.csv"), &id).ok();
+        assert_eq!(part, Some(PathBuf::from("/tmp/out/.m.csv.j-1.part")));
+        assert!(part_path(Path::new("/"), &id).is_err());
+    }
+}
