@@ -36,11 +36,11 @@
 use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, cursor_pages, items};
+use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, items, link_pages};
 use cx_http::{ApiPath, Method, RequestBuilder};
 use futures::stream::{self, Stream, TryStreamExt as _};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
@@ -162,27 +162,7 @@ cx_http::with_setters! { RealConfig {
 }}
 
 /// A CXone id, kept as text whether the server sent a number or a string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
-pub struct Id(pub String);
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(Id(s)),
-            Value::Number(n) => Ok(Id(n.to_string())),
-            other => Err(serde::de::Error::custom(format!(
-                "an id must be a number or a string, got {other}"
-            ))),
-        }
-    }
-}
+pub use cx_http::TextId as Id;
 
 /// An agent (`GET /agents` item). Fields CXone sends that are not named
 /// here are kept in `other`.
@@ -448,11 +428,7 @@ impl Client {
             ("versions.state_history", &v.state_history),
             ("versions.teams", &v.teams),
         ] {
-            let ok = value
-                .strip_prefix('v')
-                .and_then(|r| r.strip_suffix(".0"))
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-            if !ok {
+            if !cx_http::is_version_segment(value) {
                 return Err(Error::new(
                     ErrorKind::Validation,
                     format!("{field}: must look like v23.0 (v, digits, .0), got {value:?}"),
@@ -506,33 +482,23 @@ impl Client {
         key: &'static str,
         what: String,
     ) -> impl Stream<Item = Result<Chunk<T>, Error>> + use<T> {
-        let http = self.http.clone();
         let top = self.config.page_size.to_string();
-        let mut first = Some(first.query(&[("top", top.as_str()), ("skip", "0")]));
+        let first = first.query(&[("top", top.as_str()), ("skip", "0")]);
         let what_pages = what.clone();
-        let pages = cursor_pages(DEFAULT_MAX_PAGES, move |next: Option<String>| {
-            let req = match next {
-                Some(href) => Some(http.link(Method::GET, &href)),
-                None => first.take(),
-            };
-            let what = what_pages.clone();
-            async move {
-                let req = req.ok_or_else(|| {
-                    cx_http::Error::new(
-                        cx_http::ErrorKind::PaginationLoop,
-                        "first page asked twice",
-                    )
-                })?;
-                let resp = req.send().await?;
-                split(&resp, key).map_err(|e| {
+        let pages = link_pages(
+            self.http.clone(),
+            first,
+            DEFAULT_MAX_PAGES,
+            move |resp: &cx_http::Response| {
+                split(resp, key).map_err(|e| {
                     cx_http::Error::new(
                         cx_http::ErrorKind::Decode,
-                        format!("{what}: the page's `{key}` is not the expected array"),
+                        format!("{what_pages}: the page's `{key}` is not the expected array"),
                     )
                     .with_source(e)
                 })
-            }
-        });
+            },
+        );
         items(pages).map_err(move |e| Error::from_http(e, &what))
     }
 
@@ -878,18 +844,12 @@ fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A list answer: 204 → empty; else the array under `key`, `_links.next`
-/// and `lastPollTime`.
+/// A list answer (not 204): the array under `key`, `_links.next` and
+/// `lastPollTime`.
 fn split<T: DeserializeOwned>(
     resp: &cx_http::Response,
     key: &str,
 ) -> Result<Page<Chunk<T>>, serde_json::Error> {
-    if resp.status() == 204 || resp.body().iter().all(u8::is_ascii_whitespace) {
-        return Ok(Page {
-            items: Vec::new(),
-            next: None,
-        });
-    }
     let mut body: Map<String, Value> = serde_json::from_slice(resp.body())?;
     let items: Vec<T> =
         serde_json::from_value(body.remove(key).unwrap_or(Value::Array(Vec::new())))?;

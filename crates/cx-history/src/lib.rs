@@ -50,6 +50,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod query;
+pub mod real;
 pub mod report;
 pub mod sketch;
 mod time;

@@ -114,3 +114,52 @@ macro_rules! id_newtype {
         }
     };
 }
+
+/// An id kept as text whether the server sent a JSON number or a string
+/// (CXone sends `agentId`, `contactId`, `skillId` as integers in newer
+/// versions and as strings in v23, `../shared/CXONE_REST.md` §2). Serializes
+/// as a string.
+///
+/// ```
+/// let ids: Vec<cx_http::TextId> = serde_json::from_str(r#"[12, "34"]"#).unwrap();
+/// assert_eq!(ids[0].0, "12");
+/// assert_eq!(ids[1].to_string(), "34");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct TextId(pub String);
+
+impl std::fmt::Display for TextId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TextId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = TextId;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an id (a number or a string)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TextId, E> {
+                Ok(TextId(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<TextId, E> {
+                Ok(TextId(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TextId, E> {
+                Ok(TextId(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<TextId, E> {
+                // As JSON writes it (`5.0`, not `5`).
+                Ok(TextId(
+                    serde_json::Number::from_f64(v)
+                        .map_or_else(|| v.to_string(), |n| n.to_string()),
+                ))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}

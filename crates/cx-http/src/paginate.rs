@@ -109,6 +109,46 @@ where
     })
 }
 
+/// Pages of a list whose answers link to the next page (CXone's
+/// `_links.next`, `../shared/CXONE_REST.md` §2): `first` is sent, then each
+/// next page's link through [`Client::link`] (so it must stay on the API's
+/// origin). A 204 or blank answer is an empty last page; any other answer
+/// goes to `decode`, which returns its items and the next link (`None`
+/// ends the list).
+///
+/// # Errors
+/// As [`cursor_pages`]; `decode`'s error; the runtime's errors.
+pub fn link_pages<T, D>(
+    http: Client,
+    first: crate::client::RequestBuilder,
+    max_pages: u64,
+    decode: D,
+) -> impl Stream<Item = Result<Page<T>, Error>>
+where
+    D: Fn(&crate::client::Response) -> Result<Page<T>, Error> + Clone,
+{
+    let mut first = Some(first);
+    cursor_pages(max_pages, move |next: Option<String>| {
+        let req = match next {
+            Some(href) => Some(http.link(reqwest::Method::GET, &href)),
+            None => first.take(),
+        };
+        let decode = decode.clone();
+        async move {
+            let req =
+                req.ok_or_else(|| Error::new(ErrorKind::PaginationLoop, "first page asked twice"))?;
+            let resp = req.send().await?;
+            if resp.status() == 204 || resp.body().iter().all(u8::is_ascii_whitespace) {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+            decode(&resp)
+        }
+    })
+}
+
 /// One page of an offset/limit list, as [`offset_pages`] yields it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OffsetPage<T> {

@@ -133,6 +133,15 @@ pub fn check_id(value: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Whether `value` is a CXone API version segment: `v`, digits, `.0`
+/// (`v23.0`; `../shared/CXONE_REST.md` §2).
+pub fn is_version_segment(value: &str) -> bool {
+    value
+        .strip_prefix('v')
+        .and_then(|r| r.strip_suffix(".0"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The origin (`scheme://host:port`) of `url`, as error messages name it.
 pub(crate) fn origin_of(url: &Url) -> String {
     url.origin().ascii_serialization()

@@ -383,9 +383,31 @@ impl Sim {
         self.shared.history.set_synthetic(tenant, set);
     }
 
+    /// Serves the synthetic completed contacts `set` to `tenant` (benches,
+    /// load tests) in place of its generated day-to-day contacts.
+    pub fn set_synthetic_contacts(&self, tenant: &str, set: crate::SyntheticContacts) {
+        self.shared
+            .with_tenant(tenant, |t, _| t.contacts.set_synthetic(set));
+    }
+
     /// Replaces the history endpoint's settings (quota, latency).
     pub fn set_history_settings(&self, settings: crate::HistorySettings) {
         self.shared.history.set_settings(settings);
+    }
+
+    /// Replaces the Data Extraction settings (tenant limit, job duration,
+    /// URL lifetime, rows, failures) of every tenant (issue 17).
+    pub fn set_extraction_settings(&self, settings: crate::ExtractionSettings) {
+        self.shared.extraction.set_settings(settings);
+    }
+
+    /// Makes every script started from now on run `run_time` of sim time
+    /// (its contact's active span) instead of its own (90 s, 300 s, 60 s);
+    /// `None` restores those.
+    pub fn set_script_run_time(&self, run_time: Option<Duration>) {
+        self.shared
+            .script_run_time
+            .set(run_time.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
     }
 
     /// Bodies received on `POST /webhooks/history`, oldest first.

@@ -69,6 +69,10 @@ pub(crate) struct Shared {
     pub history: crate::history::HistoryStore,
     /// Every tenant's agent sessions.
     pub sessions: crate::agent_sessions::Sessions,
+    /// Every tenant's Data Extraction jobs (issue 17).
+    pub extraction: crate::extraction::Extractions,
+    /// The scripts' run time when a test or the CLI shortens it (issue 17).
+    pub script_run_time: crate::scripts::RunTimeOverride,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -88,6 +92,8 @@ impl Shared {
             callbacks: Default::default(),
             history: crate::history::HistoryStore::default(),
             sessions: Default::default(),
+            extraction: Default::default(),
+            script_run_time: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }
@@ -204,6 +210,8 @@ pub(crate) struct TenantState {
     pub agents: crate::agents::AgentStore,
     /// CXone's real agent API: agents, skills, assignments, states.
     pub incontact: crate::incontact_agents::InContactStore,
+    /// CXone's completed and active contacts and their state histories.
+    pub contacts: crate::contacts::ContactStore,
     /// Seed 004: data action definitions and their jobs.
     pub data_actions: crate::dataactions::DataActions,
     /// (due sim ms, insertion seq, target), earliest first.
@@ -231,6 +239,7 @@ impl TenantState {
             now_ms: 0,
             agents: crate::agents::AgentStore::default(),
             incontact: Default::default(),
+            contacts: Default::default(),
             data_actions: crate::dataactions::DataActions::default(),
             transitions: BinaryHeap::new(),
             next_seq: 0,

@@ -2,5 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod contact_analytics;
 mod props;
+mod real;
 mod sdk;

@@ -121,17 +121,10 @@ pub(crate) struct Incoming<'a> {
 /// Answers a request on this API, or `None` when `uri` is not one of its
 /// routes.
 pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
-    let &Incoming {
-        state,
-        method,
-        uri,
-        headers,
-        body,
-    } = incoming;
-    let route = service_route(uri.path())?;
+    let route = service_route(incoming.uri.path())?;
     let segments: Vec<&str> = route.split('/').collect();
     let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
-        match (segments.as_slice(), method) {
+        match (segments.as_slice(), incoming.method) {
             (["agents"], &Method::GET) => list_agents,
             (["agents", "states"], &Method::GET) => agent_states,
             (["agents", "skills"], &Method::GET) => all_assignments,
@@ -158,10 +151,27 @@ pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
             ) => return Some(method_not_allowed()),
             _ => return None,
         };
+    Some(serve(incoming, &segments, handler))
+}
+
+/// Authenticates `incoming` (any valid bearer token) and runs `handler` on
+/// it, `segments` being its route under `/inContactAPI/services/vNN.0/`.
+pub(crate) fn serve(
+    incoming: &Incoming<'_>,
+    segments: &[&str],
+    handler: fn(&Request<'_>) -> Result<Response, ApiError>,
+) -> Response {
+    let &Incoming {
+        state,
+        method,
+        uri,
+        headers,
+        body,
+    } = incoming;
     let now_ms = state.clock.now_ms();
     let caller = match state.tokens.authenticate(headers, now_ms) {
         Ok(c) => c,
-        Err(err) => return Some(err.into_response()),
+        Err(err) => return err.into_response(),
     };
     let req = Request {
         state,
@@ -170,25 +180,27 @@ pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
         uri,
         headers,
         body,
-        segments: &segments,
+        segments,
         query: lower_query(uri),
         now_ms,
     };
-    Some(handler(&req).unwrap_or_else(IntoResponse::into_response))
+    handler(&req).unwrap_or_else(IntoResponse::into_response)
 }
 
 /// What a handler sees.
-struct Request<'a> {
-    state: &'a AppState,
-    tenant: &'a str,
+pub(crate) struct Request<'a> {
+    pub state: &'a AppState,
+    pub tenant: &'a str,
     method: &'a Method,
     uri: &'a Uri,
     headers: &'a HeaderMap,
     body: &'a [u8],
-    segments: &'a [&'a str],
+    /// The route's segments under `/inContactAPI/services/vNN.0/`, lower-cased.
+    pub segments: &'a [&'a str],
     /// Query parameters, names lower-cased.
     query: HashMap<String, String>,
-    now_ms: u64,
+    /// Sim time of the request, ms.
+    pub now_ms: u64,
 }
 
 impl Request<'_> {
@@ -199,7 +211,8 @@ impl Request<'_> {
         f(&mut t.incontact)
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
+    /// Query parameter `name` (lower-case), trimmed; blank is absent.
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.query
             .get(name)
             .map(|v| v.trim())
@@ -217,7 +230,9 @@ impl Request<'_> {
         }
     }
 
-    fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
+    /// Query parameter `name` as an integer in `0..=max`, `default` when
+    /// absent; else 400.
+    pub(crate) fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
         match self.param(name) {
             None => Ok(default),
             Some(v) => v
@@ -240,6 +255,17 @@ impl Request<'_> {
             )
         })?;
         Ok(since.map_or(0, |ms| u64::try_from(ms).unwrap_or(0)))
+    }
+
+    /// Query parameter `name` (lower-case) as an ISO-8601 date-time, in sim
+    /// ms (negative before the simulator started); 400 naming `shown` when
+    /// it is not one.
+    pub(crate) fn date(&self, name: &str, shown: &str) -> Result<Option<i64>, ApiError> {
+        self.instant(&[name], |raw| {
+            format!(
+                "{shown} must be an ISO-8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw:?}"
+            )
+        })
     }
 
     /// Sim ms (negative before the start) of the first of the query
@@ -272,7 +298,7 @@ impl Request<'_> {
     }
 
     /// The agent of path segment 1, or 404 `Invalid Agent Id`.
-    fn agent_id(&self) -> Result<u64, ApiError> {
+    pub(crate) fn agent_id(&self) -> Result<u64, ApiError> {
         let raw = self.segments.get(1).copied().unwrap_or_default();
         self.store(|s| s.agent(raw).map(|a| a.agent_id))
             .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Agent Id"))
@@ -281,25 +307,50 @@ impl Request<'_> {
     /// A list page of `items` under `key`: 204 when there are none, else
     /// `{businessUnitId, lastPollTime, totalRecords, _links, key: page}`
     /// (`fields` applied).
-    fn page(&self, key: &str, items: Vec<Value>) -> Result<Response, ApiError> {
-        let top = self.number("top", 100, 10_000)?.max(1);
-        let skip = self.number("skip", 0, usize::MAX)?;
+    pub(crate) fn page(&self, key: &str, items: Vec<Value>) -> Result<Response, ApiError> {
+        let (top, skip) = self.window()?;
+        let fields = self.fields();
         let total = items.len();
-        if total == 0 {
-            return Ok(StatusCode::NO_CONTENT.into_response());
-        }
-        let fields: Option<Vec<String>> = self.param("fields").map(|f| {
-            f.split(',')
-                .map(|s| s.trim().to_ascii_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
         let page: Vec<Value> = items
             .into_iter()
             .skip(skip)
             .take(top)
             .map(|item| project(item, fields.as_deref()))
             .collect();
+        Ok(self.page_of(key, total, (top, skip), &page))
+    }
+
+    /// `(top, skip)` of a list request: `top` 1 to 10000 (default 100),
+    /// `skip` from 0; else 400.
+    pub(crate) fn window(&self) -> Result<(usize, usize), ApiError> {
+        let top = self.number("top", 100, 10_000)?.max(1);
+        let skip = self.number("skip", 0, usize::MAX)?;
+        Ok((top, skip))
+    }
+
+    /// The `fields` projection, names lower-cased; `None` when absent.
+    pub(crate) fn fields(&self) -> Option<Vec<String>> {
+        self.param("fields").map(|f| {
+            f.split(',')
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+    }
+
+    /// A list page of `total` items, `page` being the `(top, skip)` window
+    /// of them: 204 when `total` is 0, else `{businessUnitId, lastPollTime,
+    /// totalRecords, _links, key: page}`.
+    pub(crate) fn page_of<T: serde::Serialize>(
+        &self,
+        key: &str,
+        total: usize,
+        (top, skip): (usize, usize),
+        page: &[T],
+    ) -> Response {
+        if total == 0 {
+            return StatusCode::NO_CONTENT.into_response();
+        }
         let link = |skip: usize| Value::String(self.url_with(top, skip));
         let next = (skip.saturating_add(top) < total).then(|| link(skip + top));
         let previous = (skip > 0).then(|| link(skip.saturating_sub(top)));
@@ -321,11 +372,7 @@ impl Request<'_> {
                 "previous": previous.unwrap_or(Value::Null),
             }),
         );
-        body.insert(key.into(), Value::Array(page));
-        Ok(crate::wire::json_response(
-            StatusCode::OK,
-            &Value::Object(body),
-        ))
+        crate::wire::json_response(StatusCode::OK, &Envelope { body, key, page })
     }
 
     /// This request's absolute URL with `top` and `skip` replaced.
@@ -353,6 +400,25 @@ impl Request<'_> {
     }
 }
 
+/// A list answer: the entries of `body`, then `key: page`.
+struct Envelope<'a, T> {
+    body: Map<String, Value>,
+    key: &'a str,
+    page: &'a [T],
+}
+
+impl<T: serde::Serialize> serde::Serialize for Envelope<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.body.len().saturating_add(1)))?;
+        for (k, v) in &self.body {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry(self.key, self.page)?;
+        map.end()
+    }
+}
+
 /// The `isActive` and `searchString` filters of a list.
 struct Keep {
     active: Option<bool>,
@@ -373,7 +439,7 @@ impl Keep {
 }
 
 /// `item` with only the keys named in `fields` (case-insensitive).
-fn project(item: Value, fields: Option<&[String]>) -> Value {
+pub(crate) fn project(item: Value, fields: Option<&[String]>) -> Value {
     match (item, fields) {
         (Value::Object(map), Some(fields)) => Value::Object(
             map.into_iter()
@@ -400,11 +466,7 @@ fn list_agents(req: &Request<'_>) -> Result<Response, ApiError> {
 
 fn get_agent(req: &Request<'_>) -> Result<Response, ApiError> {
     let id = req.agent_id()?;
-    let fields: Option<Vec<String>> = req.param("fields").map(|f| {
-        f.split(',')
-            .map(|s| s.trim().to_ascii_lowercase())
-            .collect()
-    });
+    let fields = req.fields();
     let agent = req.store(|s| {
         s.agents
             .iter()
