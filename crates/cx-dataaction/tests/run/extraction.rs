@@ -229,15 +229,17 @@ fn client_http_with_store(sim: &Sim, store: std::sync::Arc<Recorder>) -> cx_http
 
 /// Two processes (two runtime clients, each with its own in-process
 /// spacing) on one tenant share the Data Extraction limit through Redis:
-/// the simulator, whose limit is 0.9 s here, refuses none of their calls.
-/// Real time (Redis' clock): the limit is 1 s, so this takes a few seconds.
+/// the simulator, whose limit is 0.5 s here, refuses none of their calls
+/// (unshared, the two would call at once). Real time (Redis' clock): the
+/// limit is 1 s, so this takes a few seconds; the half second between the
+/// two limits absorbs the arrival jitter of a loaded machine.
 #[tokio::test]
 async fn two_processes_sharing_redis_keep_to_the_tenant_limit() {
     let server = cx_redis::testing::RedisServer::start().unwrap();
     let sim = Sim::start().await.unwrap();
     sim.set_extraction_settings(
         ExtractionSettings::default()
-            .with_min_interval(Duration::from_millis(900))
+            .with_min_interval(Duration::from_millis(500))
             .with_job_duration(Duration::from_millis(1500)),
     );
     let pace = Duration::from_secs(1);
@@ -263,9 +265,11 @@ async fn two_processes_sharing_redis_keep_to_the_tenant_limit() {
     ra.unwrap();
     rb.unwrap();
     let calls = api_calls(&sim);
-    assert!(calls.len() >= 6, "{calls:#?}");
+    // Each process creates its job and reads it at least once; how many
+    // reads a job takes depends on which process got the earlier slots.
+    assert!(calls.len() >= 4, "{calls:#?}");
     assert!(calls.iter().all(|e| e.status < 400), "{calls:#?}");
     for pair in calls.windows(2) {
-        assert!(pair[1].at_ms - pair[0].at_ms >= 900, "{pair:#?}");
+        assert!(pair[1].at_ms - pair[0].at_ms >= 500, "{pair:#?}");
     }
 }
