@@ -26,7 +26,9 @@
 //! Environment: `BENCH_RECORDS` (hashing iterations, default 200000),
 //! `BENCH_DURABLE_RECORDS` (appends with fsync per record, default 500),
 //! `BENCH_DAY_RECORDS` (records in the big day file, default 100000),
-//! `BENCH_RUNS` (workflow runs per directory, default 20).
+//! `BENCH_RUNS` (workflow runs per directory, default 20), `BENCH_ONLY`
+//! (run only the append cases whose name contains it, e.g. `on close`, and
+//! skip the workflow runs: for profiling one case).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -129,6 +131,7 @@ fn main() {
     let rt = runtime();
     let base = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     let durable = env_or("BENCH_DURABLE_RECORDS", 500);
+    let only = std::env::var("BENCH_ONLY").ok();
     println!(
         "appends, JsonlSink, 1 KiB payloads, under {}:",
         base.display()
@@ -170,6 +173,9 @@ fn main() {
             64,
         ),
     ] {
+        if only.as_deref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
         let dir = tempdir_in(base);
         let cpu = cpu_time();
         let elapsed = rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));
@@ -188,6 +194,9 @@ fn main() {
         );
     }
 
+    if only.is_some() {
+        return;
+    }
     let day_records = env_or("BENCH_DAY_RECORDS", 100_000);
     let runs = env_or("BENCH_RUNS", 20);
     println!("a `cx workflow run` (in process, {runs} runs each, median):");

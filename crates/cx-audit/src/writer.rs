@@ -12,7 +12,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::sync::{Arc, Condvar, Mutex, mpsc as std_mpsc};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDate, Utc};
@@ -38,6 +38,10 @@ const COALESCE: usize = 64;
 
 /// See [`COALESCE`].
 const COALESCE_WAIT: Duration = Duration::from_millis(1);
+
+/// The longest a batch whose callers wait is held back for the syncer to
+/// finish its fsync (see [`Syncing`]); a stuck disk does not hold the writer.
+const SYNCING_WAIT: Duration = Duration::from_millis(50);
 
 /// The index is rewritten in place as this many bytes (JSON, then spaces).
 const INDEX_LEN: usize = 512;
@@ -291,9 +295,11 @@ impl Writer {
     /// Serve batches until every sender is gone, then close.
     pub(crate) fn serve(mut self, mut rx: mpsc::Receiver<Msg>) {
         let (to_syncer, jobs) = std_mpsc::channel();
+        let syncing = Arc::new(Syncing::default());
+        let in_syncer = syncing.clone();
         let syncer = std::thread::Builder::new()
             .name("cx-audit-sync".into())
-            .spawn(move || sync_jobs(&jobs));
+            .spawn(move || sync_jobs(&jobs, &in_syncer));
         let to_syncer = match syncer {
             Ok(_) => Some(to_syncer),
             // No second thread: sync in this one.
@@ -306,6 +312,13 @@ impl Writer {
                 // Nobody waits for this batch (fsync on close): let more
                 // records join it rather than pay a lock and a write each.
                 std::thread::sleep(COALESCE_WAIT);
+                take_queued(&mut rx, &mut batch);
+            } else if to_syncer.is_some() && batch.len() < MAX_BATCH {
+                // Callers wait for an fsync. One is running: what is written
+                // now waits for the next one anyway, so gather until it ends
+                // and write one batch rather than several small ones (each
+                // costs the lock, the index and a hand-off to the syncer).
+                syncing.wait_until_idle();
                 take_queued(&mut rx, &mut batch);
             }
             self.run(batch, to_syncer.as_ref());
@@ -858,7 +871,7 @@ impl SyncJob {
 /// records and leave the rest for the next. A round therefore waits (at most
 /// half the last fsync's time, 1 ms at most) until it holds as many
 /// records as the larger of the last two rounds. One appender waits never.
-fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>) {
+fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>, syncing: &Syncing) {
     const MAX_DELAY: Duration = Duration::from_millis(1);
     let records = |round: &[SyncJob]| round.iter().map(SyncJob::records).sum::<usize>();
     let mut recent = [0usize; 2];
@@ -877,6 +890,7 @@ fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>) {
             }
         }
         let started = Instant::now();
+        syncing.set(true);
         let mut synced: Vec<&Arc<File>> = Vec::new();
         let mut outcome = Ok(());
         for job in &round {
@@ -892,9 +906,41 @@ fn sync_jobs(jobs: &std_mpsc::Receiver<SyncJob>) {
         }
         delay = (started.elapsed() / 2).min(MAX_DELAY);
         recent = [recent[1], records(&round)];
+        syncing.set(false);
         for job in round {
             job.answer(outcome.as_ref());
         }
+    }
+}
+
+/// Whether the syncer is in an fsync: the writer holds a batch whose
+/// callers wait until it is not (at most [`SYNCING_WAIT`]).
+#[derive(Default)]
+struct Syncing {
+    busy: Mutex<bool>,
+    idle: Condvar,
+}
+
+impl Syncing {
+    fn set(&self, busy: bool) {
+        *self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = busy;
+        if !busy {
+            self.idle.notify_all();
+        }
+    }
+
+    fn wait_until_idle(&self) {
+        let busy = self
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        drop(
+            self.idle
+                .wait_timeout_while(busy, SYNCING_WAIT, |busy| *busy),
+        );
     }
 }
 
