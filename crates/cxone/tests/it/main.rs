@@ -6,6 +6,7 @@ mod cli;
 mod cli_agent;
 mod cli_agent_real;
 mod cli_audit;
+mod cli_contacts;
 mod cli_dataaction;
 mod cli_history;
 mod cli_hostile;

@@ -16,7 +16,7 @@ use futures::TryStreamExt as _;
 use serde_json::{Value, json};
 
 use crate::output::{OutputArg, human, print_json, print_raw, say};
-use crate::session::{Session, TenantKind};
+use crate::session::Session;
 use crate::{CliResult, Globals};
 
 /// Commands on the real CXone agent API.
@@ -206,11 +206,7 @@ fn parse_skill(raw: &str) -> Result<SkillChange, String> {
 /// A real-API client on `session`; a client-credentials tenant speaks the
 /// seed contract, not CXone's real API, and is refused.
 fn client(session: &Session) -> CliResult<Client> {
-    if session.kind == TenantKind::ClientCredentials {
-        return Err("this command uses CXone's real agent API (/inContactAPI/services/...): \
-                    log in with an access key (--access-key-id, or a profile of kind \"access-key\")"
-            .into());
-    }
+    session.require_real_api("agent")?;
     Ok(Client::new(session.http.clone(), RealConfig::default())?)
 }
 

@@ -163,6 +163,22 @@ pub struct Session {
 }
 
 impl Session {
+    /// Ok when this session can use CXone's real API (`api` names the
+    /// command's, e.g. "agent"): any login but client credentials.
+    ///
+    /// # Errors
+    /// A client-credentials tenant, with how to log in instead.
+    pub fn require_real_api(&self, api: &str) -> crate::CliResult {
+        if self.kind == TenantKind::ClientCredentials {
+            return Err(format!(
+                "this command uses CXone's real {api} API (/inContactAPI/services/...): \
+                 log in with an access key (--access-key-id, or a profile of kind \"access-key\")"
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Connect to the configured tenant, or start the embedded simulator when
     /// nothing at all is configured. The access-key login runs here
     /// (discovery tells the API host).
