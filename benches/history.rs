@@ -26,7 +26,7 @@
 use std::process::Command;
 use std::time::Instant;
 
-use cx_benches::{runtime, sdk_client};
+use cx_benches::{env_or, runtime, sdk_client, vm_hwm_kib};
 use cx_history::{
     AnalyzerConfig, Client, Config, HistoryQuery, HistoryReport, Interaction, PathAnalyzer,
 };
@@ -35,13 +35,6 @@ use futures::TryStreamExt;
 
 const STEPS: u32 = 10;
 const CHILD_FLAG: &str = "--rss-child";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn synthetic(sim: &Sim, interactions: u64) {
     sim.set_synthetic_history(
@@ -69,19 +62,6 @@ async fn timed_report(client: &Client, query: &HistoryQuery) -> (HistoryReport, 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     (report, started.elapsed().as_secs_f64())
-}
-
-/// Peak resident set size of this process, in KiB.
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// Child mode: stream the `n` interactions the simulator at `base_url`

@@ -1,0 +1,179 @@
+//! Bench: completed contacts (issue 17) streamed from the in-process
+//! simulator's synthetic volume and analyzed end to end.
+//!
+//! `cargo bench -p cx-benches --bench contacts`
+//!
+//! Prints:
+//! 1. the analyzer alone: contacts per second through
+//!    `ContactAnalyzer::observe` (grouped by skill, top 10 by queue time)
+//!    over `BENCH_ANALYZER` (default 100,000) contacts already in memory;
+//! 2. end to end, in a fresh child process per size (`BENCH_SMALL`, default
+//!    100,000, and `BENCH_LARGE`, default 1,000,000): contacts per second
+//!    of `cx_history::real::Client::completed_pages` (paging by
+//!    `_links.next`, JSON decoding) feeding the analyzer, and the child's
+//!    peak RSS (`VmHWM`) — the simulator runs in this (parent) process, so
+//!    its page rendering is not in the child's memory (it shares the
+//!    machine's cores). With `MALLOC_ARENA_MAX=1` in the child; the RSS
+//!    ratio large/small shows whether memory grows with the volume.
+//!
+//! The query asks only for the fields the analyzer reads (`fields=`), 20
+//! days of contacts in one window, `BENCH_PAGE` (default 5000) per page.
+
+use std::process::Command;
+use std::time::Instant;
+
+use cx_benches::{env_or, runtime, sdk_client, vm_hwm_kib};
+use cx_history::real::analytics::{ContactAnalyzer, GroupBy};
+use cx_history::real::{Client, CompletedContact, ContactQuery, RealConfig};
+use cx_sim::{Sim, SyntheticContacts};
+use futures::TryStreamExt;
+
+const CHILD_FLAG: &str = "--contacts-child";
+const DAYS: u32 = 20;
+
+/// The fields the analyzer reads.
+const FIELDS: [&str; 16] = [
+    "contactId",
+    "contactStartDate",
+    "skillId",
+    "skillName",
+    "agentId",
+    "teamId",
+    "abandoned",
+    "isShortAbandon",
+    "isRefused",
+    "serviceLevelFlag",
+    "inQueueSeconds",
+    "agentSeconds",
+    "holdSeconds",
+    "acwSeconds",
+    "totalDurationSeconds",
+    "transferIndicatorName",
+];
+
+fn client(http: cx_http::Client) -> Client {
+    let page = u32::try_from(env_or("BENCH_PAGE", 5000)).unwrap_or(5000);
+    Client::new(http, RealConfig::default().with_page_size(page)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn query() -> ContactQuery {
+    let now = chrono::Utc::now();
+    ContactQuery::range(now - chrono::Duration::days(i64::from(DAYS) + 1), Some(now))
+        .with_fields(FIELDS)
+}
+
+/// Streams every contact through a fresh analyzer: (contacts, seconds).
+async fn end_to_end(client: &Client) -> (u64, f64) {
+    let started = Instant::now();
+    let mut analyzer = ContactAnalyzer::new(GroupBy::Skill, 10);
+    let mut pages = std::pin::pin!(client.completed_pages(&query()));
+    while let Some(page) = pages.try_next().await.unwrap_or_else(|e| panic!("{e}")) {
+        for c in &page.contacts {
+            analyzer.observe(c);
+        }
+    }
+    let table = analyzer.finish();
+    (table.contacts, started.elapsed().as_secs_f64())
+}
+
+/// Child mode: stream the contacts the simulator at `base_url` serves;
+/// print `contacts hwm_kib secs`.
+fn child(base_url: &str) {
+    runtime().block_on(async {
+        let tenant = cx_auth::Tenant::new(
+            base_url,
+            cx_sim::DEFAULT_CLIENT_ID,
+            cx_sim::DEFAULT_CLIENT_SECRET,
+        );
+        let (http, _) = tenant.connect().unwrap_or_else(|e| panic!("{e}"));
+        let (n, secs) = end_to_end(&client(http)).await;
+        println!("{n} {} {secs:.3}", vm_hwm_kib());
+    });
+}
+
+fn run_child(sim: &Sim, n: u64) -> (u64, u64, f64) {
+    sim.set_synthetic_contacts(
+        cx_sim::DEFAULT_TENANT,
+        SyntheticContacts::new(n, DAYS).with_seed(17),
+    );
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(exe)
+        .args([CHILD_FLAG, sim.base_url()])
+        .env("MALLOC_ARENA_MAX", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: Vec<&str> = text.split_whitespace().collect();
+    match f.as_slice() {
+        [n, hwm, secs] => (
+            n.parse().unwrap_or(0),
+            hwm.parse().unwrap_or(0),
+            secs.parse().unwrap_or(f64::NAN),
+        ),
+        _ => panic!("unexpected child output {text:?}"),
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
+        child(args.get(i + 1).map_or("", String::as_str));
+        return;
+    }
+    let rt = runtime();
+    let sim = rt.block_on(async {
+        let sim = Sim::start().await.unwrap_or_else(|e| panic!("{e}"));
+        let n = env_or("BENCH_ANALYZER", 100_000);
+        sim.set_synthetic_contacts(
+            cx_sim::DEFAULT_TENANT,
+            SyntheticContacts::new(n, DAYS).with_seed(17),
+        );
+        let c = client(sdk_client(&sim, cx_http::Config::default()));
+        let data: Vec<CompletedContact> = c
+            .completed_contacts(&query())
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(data.len() as u64, n, "every contact read");
+        let rounds = 10;
+        let started = Instant::now();
+        let mut seen = 0;
+        for _ in 0..rounds {
+            let mut analyzer = ContactAnalyzer::new(GroupBy::Skill, 10);
+            for c in &data {
+                analyzer.observe(c);
+            }
+            seen += analyzer.finish().contacts;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "contacts/analyzer: {seen} contacts in {secs:.3} s = {:.0} contacts/s",
+            seen as f64 / secs
+        );
+        sim
+    });
+    let small = env_or("BENCH_SMALL", 100_000);
+    let large = env_or("BENCH_LARGE", 1_000_000);
+    let mut hwm = Vec::new();
+    for n in [small, large] {
+        let (read, kib, secs) = run_child(&sim, n);
+        assert_eq!(read, n, "every contact read");
+        println!(
+            "contacts/end_to_end: {n} contacts in {secs:.2} s = {:.0} contacts/s; peak RSS {:.1} MiB",
+            n as f64 / secs,
+            kib as f64 / 1024.0
+        );
+        hwm.push(kib);
+    }
+    if let [s, l] = hwm.as_slice() {
+        println!(
+            "contacts/peak_rss: {small} → {large} contacts: ratio {:.2}",
+            *l as f64 / (*s).max(1) as f64
+        );
+    }
+}
