@@ -13,8 +13,13 @@
 //!    `_links.next`, JSON decoding) feeding the analyzer, and the child's
 //!    peak RSS (`VmHWM`) — the simulator runs in this (parent) process, so
 //!    its page rendering is not in the child's memory (it shares the
-//!    machine's cores). With `MALLOC_ARENA_MAX=1` in the child; the RSS
-//!    ratio large/small shows whether memory grows with the volume.
+//!    machine's cores). The child runs with `MALLOC_ARENA_MAX=1` and
+//!    `MALLOC_MMAP_THRESHOLD_=131072` (glibc): page bodies (megabytes) are
+//!    then always mapped and unmapped whole instead of glibc raising its
+//!    mmap threshold after the first one and carving later bodies out of a
+//!    heap that only grows — which makes the high-water mark creep with the
+//!    number of pages rather than show the working set. The RSS ratio
+//!    large/small shows whether memory grows with the volume.
 //!
 //! The query asks only for the fields the analyzer reads (`fields=`), 20
 //! days of contacts in one window, `BENCH_PAGE` (default 5000) per page.
@@ -100,6 +105,7 @@ fn run_child(sim: &Sim, n: u64) -> (u64, u64, f64) {
     let out = Command::new(exe)
         .args([CHILD_FLAG, sim.base_url()])
         .env("MALLOC_ARENA_MAX", "1")
+        .env("MALLOC_MMAP_THRESHOLD_", "131072")
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(&out.stdout);
