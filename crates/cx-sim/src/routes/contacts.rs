@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `GET /contacts/completed` | `startDate`, `endDate`, `updatedSince`, `top`, `skip`, `fields`, `orderBy`, `skillId`, `agentId`, `teamId`, `mediaTypeId`, `campaignId` → `{totalRecords, _links, businessUnitId, lastPollTime, completedContacts[]}` |
 //! | `GET /contacts/active` | `updatedSince`, `contactId`, the same filters → `{..., activeContacts[]}` |
-//! | `GET /contacts/{contactId}` | the contact's record (completed or so far); 404 `InvalidContactId` |
+//! | `GET /contacts/{contactId}` | a completed contact's record, or an active one's `/contacts/active` item; 404 `InvalidContactId` (unknown or not started) |
 //! | `GET /contacts/{contactId}/state-history` (also `statehistory`) | `{contactStateHistory[]}`; 404 `InvalidContactId` |
 //! | `GET /agents/{agentId}/interaction-history` | `startDate`, `endDate`, `updatedSince`, `mediaTypeId`, `top`, `skip`, `fields`, `orderBy` → `{..., contactStates[]}`; 404 `Invalid Agent Id` |
 //!
@@ -619,6 +619,17 @@ fn one_contact(req: &Request<'_>) -> Result<Response, ApiError> {
     let contact = started_contact(req)?;
     let fields = fields(req, &CONTACT_FIELDS)?;
     let stamp = Stamp::new(req);
+    let now = now(req);
+    if now < contact.end_ms()
+        && let Some(state) = contact.state_at(now)
+    {
+        // Not ended: what `/contacts/active` shows of it, nothing of its future.
+        let item = active_json(&contact, state, &stamp);
+        return Ok(crate::wire::json_response(
+            StatusCode::OK,
+            &super::incontact::project(item, fields.as_deref()),
+        ));
+    }
     let body = ContactJson {
         c: &contact,
         old: old_names(req),

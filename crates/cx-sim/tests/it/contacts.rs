@@ -251,3 +251,25 @@ async fn active_contacts_and_agent_interaction_history() {
         .await;
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn an_active_contact_reads_as_active_until_it_ends() {
+    let ctx = Ctx::new().await;
+    let active: Value = ctx
+        .get_json("/inContactAPI/services/v33.0/contacts/active?top=1")
+        .await;
+    let item = &active["activeContacts"][0];
+    let id = item["contactId"].as_u64().unwrap();
+    let one: Value = ctx
+        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
+        .await;
+    assert_eq!(one["stateName"], item["stateName"]);
+    assert!(one.get("totalDurationSeconds").is_none());
+
+    // Every contact ends within 45 minutes.
+    ctx.sim.advance_clock(Duration::from_secs(46 * 60));
+    let one: Value = ctx
+        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
+        .await;
+    assert!(one["totalDurationSeconds"].as_u64().is_some());
+}
