@@ -510,7 +510,25 @@ impl Serialize for ContactJson<'_> {
             &transfer_name(c.transfer),
         );
         put!("primaryDispositionId", "primaryDispositionId", &Value::Null);
+        put!(
+            "secondaryDispositionId",
+            "secondaryDispositionId",
+            &Value::Null
+        );
+        put!("dispositionNotes", "dispositionNotes", &Value::Null);
         put!("tags", "tags", &Vec::<Value>::new());
+        put!(
+            "campaignName",
+            "campaignName",
+            &format!("Campaign {}", c.campaign_id)
+        );
+        put!("mediaSubTypeId", "mediaSubTypeId", &Value::Null);
+        put!("mediaSubTypeName", "mediaSubTypeName", &Value::Null);
+        put!("firstName", "firstName", &Value::Null);
+        put!("lastName", "lastName", &Value::Null);
+        put!("routingTime", "routingTime", &0);
+        put!("divisionNo", "divisionNo", &0);
+        put!("analyticsProcessed", "analyticsProcessed", &false);
         map.end()
     }
 }
@@ -532,7 +550,7 @@ fn fields(req: &Request<'_>, known: &[&str]) -> Result<Option<Vec<String>>, ApiE
 }
 
 /// Every completed-contact field name, both generations.
-const CONTACT_FIELDS: [&str; 50] = [
+const CONTACT_FIELDS: [&str; 59] = [
     "contactId",
     "masterContactId",
     "contactStartDate",
@@ -583,6 +601,15 @@ const CONTACT_FIELDS: [&str; 50] = [
     "primaryDispositionId",
     "tags",
     "routingTime",
+    "secondaryDispositionId",
+    "dispositionNotes",
+    "campaignName",
+    "mediaSubTypeId",
+    "mediaSubTypeName",
+    "firstName",
+    "lastName",
+    "divisionNo",
+    "analyticsProcessed",
 ];
 
 fn completed(req: &Request<'_>) -> Result<Response, ApiError> {

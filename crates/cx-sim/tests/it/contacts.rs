@@ -125,6 +125,12 @@ async fn field_names_follow_the_version() {
     let start = new["contactStartDate"].as_str().unwrap();
     assert!(start.ends_with('Z') && start.len() == "2024-05-01T12:00:00.000Z".len());
 
+    let day = (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
+    let by_day = ctx
+        .get(&completed("v33.0", &format!("startDate={day}&top=1")))
+        .await;
+    assert_eq!(by_day.status(), 200, "a date alone is its midnight");
+
     let projected: Value = ctx
         .get_json(&completed(
             "v33.0",
