@@ -7,7 +7,10 @@
 //! 1. the analyzer alone: contacts per second through
 //!    `ContactAnalyzer::observe` (grouped by skill, top 10 by queue time)
 //!    over `BENCH_ANALYZER` (default 100,000) contacts already in memory;
-//! 2. end to end, in a fresh child process per size (`BENCH_SMALL`, default
+//! 2. the simulator alone: contacts per second of its pages fetched (not
+//!    decoded) with a plain reqwest client — how much of the end-to-end
+//!    time is the server's;
+//! 3. end to end, in a fresh child process per size (`BENCH_SMALL`, default
 //!    100,000, and `BENCH_LARGE`, default 1,000,000): contacts per second
 //!    of `cx_history::real::Client::completed_pages` (paging by
 //!    `_links.next`, JSON decoding) feeding the analyzer, and the child's
@@ -125,6 +128,49 @@ fn run_child(sim: &Sim, n: u64) -> (u64, u64, f64) {
     }
 }
 
+/// The simulator alone: its `n` contacts fetched page by page (`skip`)
+/// with a plain reqwest client and not decoded.
+async fn sim_pages(sim: &Sim, n: u64) {
+    let auth = cx_benches::bearer(sim).await;
+    let http = reqwest::Client::new();
+    let page = env_or("BENCH_PAGE", 5000).max(1);
+    let now = chrono::Utc::now();
+    let start = (now - chrono::Duration::days(i64::from(DAYS) + 1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let end = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let started = Instant::now();
+    let mut bytes = 0;
+    for skip in (0..n).step_by(usize::try_from(page).unwrap_or(5000)) {
+        let body = http
+            .get(format!(
+                "{}/inContactAPI/services/v26.0/contacts/completed",
+                sim.base_url()
+            ))
+            .header("Authorization", &auth)
+            .query(&[
+                ("startDate", start.as_str()),
+                ("endDate", end.as_str()),
+                ("fields", FIELDS.join(",").as_str()),
+                ("top", page.to_string().as_str()),
+                ("skip", skip.to_string().as_str()),
+            ])
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        bytes += body.len();
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "contacts/sim_pages: {n} contacts ({:.1} MiB of JSON) served in {secs:.3} s = {:.0} contacts/s",
+        bytes as f64 / 1_048_576.0,
+        n as f64 / secs
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
@@ -161,6 +207,7 @@ fn main() {
             "contacts/analyzer: {seen} contacts in {secs:.3} s = {:.0} contacts/s",
             seen as f64 / secs
         );
+        sim_pages(&sim, n).await;
         sim
     });
     let small = env_or("BENCH_SMALL", 100_000);

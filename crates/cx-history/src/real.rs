@@ -493,9 +493,11 @@ impl Client {
 
     /// Pages of `first`, following `_links.next` (see the module docs
     /// for when it stops), each with `lastPollTime` and `totalRecords`.
-    /// Pages are read one ahead (see [`read_ahead`]): each answer is only
-    /// scanned for its link and length before the next is asked for, and
-    /// decoded into `T`s while the server prepares the next.
+    /// Pages are read ahead in two stages (see [`read_ahead`]): one task
+    /// asks for each page and scans it only for its link and length before
+    /// asking for the next; another decodes it into `T`s; the consumer works
+    /// on the page before — so server, decoding and consumer overlap, with
+    /// at most a few pages held.
     fn pages<T: DeserializeOwned + Send + 'static>(
         &self,
         first: RequestBuilder,
@@ -524,11 +526,11 @@ impl Client {
         )
         .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
         .try_flatten();
-        read_ahead(raw).map(move |raw| {
+        read_ahead(read_ahead(raw).map(move |raw| {
             let raw = raw.map_err(|e| from_http(e, &what))?;
             serde_json::from_slice::<Body<T>>(&raw)
                 .map_err(|e| from_http(not_a_list(&what, e), &what))
-        })
+        }))
     }
 
     /// Pages of completed contacts of `query`, window after window.
