@@ -143,7 +143,7 @@ async fn sim_pages(sim: &Sim, n: u64) {
     for skip in (0..n).step_by(usize::try_from(page).unwrap_or(5000)) {
         let body = http
             .get(format!(
-                "{}/inContactAPI/services/v26.0/contacts/completed",
+                "{}/inContactAPI/services/v33.0/contacts/completed",
                 sim.base_url()
             ))
             .header("Authorization", &auth)

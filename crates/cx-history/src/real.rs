@@ -53,17 +53,17 @@ pub const MAX_WINDOW_DAYS: i64 = 30;
 /// clamped, seconds (5 minutes).
 pub const CLAMP_MARGIN_SECS: i64 = 300;
 
-/// The `vNN.0` version segment of each resource family. Defaults: `v26.0`
-/// for contacts, the first version with the newer field names the
-/// simulator serves (`../shared/CXONE_REST.md` §4 records v23 and v33 in
-/// published clients, v6 to v24 elsewhere); `v23.0` for agents, as
+/// The `vNN.0` version segment of each resource family. Defaults:
+/// `v33.0` for contacts, the newest version `../shared/CXONE_REST.md` §4
+/// records a published client reading completed contacts with (the other,
+/// v23, has the older field names; both are read); `v23.0` for agents, as
 /// `cx_agent::real`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Versions {
-    /// `/contacts/completed` (default `v26.0`).
+    /// `/contacts/completed` (default `v33.0`).
     pub completed_contacts: String,
-    /// `/contacts/{contactId}` and its `state-history` (default `v26.0`).
+    /// `/contacts/{contactId}` and its `state-history` (default `v33.0`).
     pub contacts: String,
     /// `/agents/{agentId}/interaction-history` (default `v23.0`).
     pub agents: String,
@@ -72,8 +72,8 @@ pub struct Versions {
 impl Default for Versions {
     fn default() -> Self {
         Self {
-            completed_contacts: "v26.0".into(),
-            contacts: "v26.0".into(),
+            completed_contacts: "v33.0".into(),
+            contacts: "v33.0".into(),
             agents: "v23.0".into(),
         }
     }
