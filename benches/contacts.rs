@@ -33,7 +33,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use cx_benches::{env_or, runtime, sdk_client, vm_hwm_kib};
+use cx_benches::{
+    child_figures, env_or, runtime, sdk_client, sdk_client_at, timed_rounds, vm_hwm_kib,
+};
 use cx_history::real::analytics::{ContactAnalyzer, GroupBy};
 use cx_history::real::{Client, CompletedContact, ContactQuery, RealConfig};
 use cx_sim::{Sim, SyntheticContacts};
@@ -91,12 +93,7 @@ async fn end_to_end(client: &Client) -> (u64, f64) {
 /// print `contacts hwm_kib secs`.
 fn child(base_url: &str) {
     runtime().block_on(async {
-        let tenant = cx_auth::Tenant::new(
-            base_url,
-            cx_sim::DEFAULT_CLIENT_ID,
-            cx_sim::DEFAULT_CLIENT_SECRET,
-        );
-        let (http, _) = tenant.connect().unwrap_or_else(|e| panic!("{e}"));
+        let http = sdk_client_at(base_url, cx_http::Config::default());
         let (n, secs) = end_to_end(&client(http)).await;
         println!("{n} {} {secs:.3}", vm_hwm_kib());
     });
@@ -108,27 +105,12 @@ fn run_child(sim: &Sim, n: u64) -> (u64, u64, f64) {
         SyntheticContacts::new(n, DAYS).with_seed(17),
     );
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let out = Command::new(exe)
-        .args([CHILD_FLAG, sim.base_url()])
-        .env("MALLOC_ARENA_MAX", "1")
-        .env("MALLOC_MMAP_THRESHOLD_", "131072")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let f: Vec<&str> = text.split_whitespace().collect();
-    match f.as_slice() {
-        [n, hwm, secs] => (
-            n.parse().unwrap_or(0),
-            hwm.parse().unwrap_or(0),
-            secs.parse().unwrap_or(f64::NAN),
-        ),
-        _ => panic!("unexpected child output {text:?}"),
-    }
+    child_figures(
+        Command::new(exe)
+            .args([CHILD_FLAG, sim.base_url()])
+            .env("MALLOC_ARENA_MAX", "1")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072"),
+    )
 }
 
 /// The simulator alone: its `n` contacts fetched page by page (`skip`)
@@ -195,17 +177,11 @@ fn main() {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(data.len() as u64, n, "every contact read");
-        let rounds = 10;
-        let started = Instant::now();
-        let mut seen = 0;
-        for _ in 0..rounds {
+        let (seen, secs) = timed_rounds(10, || {
             let mut analyzer = ContactAnalyzer::new(GroupBy::Skill, 10);
-            for c in &data {
-                analyzer.observe(c);
-            }
-            seen += analyzer.finish().contacts;
-        }
-        let secs = started.elapsed().as_secs_f64();
+            data.iter().for_each(|c| analyzer.observe(c));
+            analyzer.finish().contacts
+        });
         println!(
             "contacts/analyzer: {seen} contacts in {secs:.3} s = {:.0} contacts/s",
             seen as f64 / secs
