@@ -10,6 +10,8 @@
 //! | skill catalogue | [`Client::skill_catalogue`] (`Stream`) | `GET /skills` |
 //! | assign / modify / remove skills | [`Client::assign_skills`], [`Client::modify_skills`], [`Client::remove_skills`] | `POST`/`PUT`/`DELETE /agents/{agentId}/skills` (DELETE with a JSON body) |
 //! | unavailable codes | [`Client::unavailable_codes`] (`Stream`) | `GET /unavailable-codes` |
+//! | a team's unavailable codes | [`Client::team_unavailable_codes`] | `GET /teams/{teamId}/unavailable-codes?activityOnly=` |
+//! | state history | [`Client::state_history`] (`Stream`) | `GET /agents/state-history`, `GET /agents/{agentId}/state-history` (`startDate`, `endDate`, `updatedSince`) |
 //! | current states | [`Client::agent_states`] | `GET /agents/states` (`updatedSince`) |
 //! | supervisor state change | [`Client::set_state`] | `POST /agents/{agentId}/state` |
 //! | start an agent session | [`Client::start_session`] | `POST /agent-sessions` → 202 `{sessionId}` |
@@ -43,8 +45,10 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind};
 
+mod history;
 mod sessions;
 use crate::types::AgentId;
+pub use history::{HistoryFilter, StateRecord, TeamUnavailableCode};
 pub use sessions::{EndSession, EventType, SessionEvent, SessionId, SessionState, StartSession};
 
 /// The `vNN.0` version segment of each resource family. Defaults are the
@@ -71,6 +75,11 @@ pub struct Versions {
     /// `POST /agent-sessions/{sessionId}/keep-alive` (default `v31.0`, the
     /// only version seen).
     pub keep_alive: String,
+    /// `/agents/state-history` and `/agents/{agentId}/state-history`
+    /// (default `v23.0`).
+    pub state_history: String,
+    /// `/teams/{teamId}/unavailable-codes` (default `v23.0`; v34 is seen too).
+    pub teams: String,
 }
 
 impl Default for Versions {
@@ -84,6 +93,8 @@ impl Default for Versions {
             set_state: "v12.0".into(),
             agent_sessions: "v23.0".into(),
             keep_alive: "v31.0".into(),
+            state_history: "v23.0".into(),
+            teams: "v23.0".into(),
         }
     }
 }
@@ -105,6 +116,10 @@ cx_http::with_setters! { Versions {
     with_agent_sessions(agent_sessions: impl Into<String>) = agent_sessions.into();
     /// Set [`Versions::keep_alive`].
     with_keep_alive(keep_alive: impl Into<String>) = keep_alive.into();
+    /// Set [`Versions::state_history`].
+    with_state_history(state_history: impl Into<String>) = state_history.into();
+    /// Set [`Versions::teams`].
+    with_teams(teams: impl Into<String>) = teams.into();
 }}
 
 /// Settings of a real-API [`Client`].
@@ -410,6 +425,8 @@ impl Client {
             ("versions.set_state", &v.set_state),
             ("versions.agent_sessions", &v.agent_sessions),
             ("versions.keep_alive", &v.keep_alive),
+            ("versions.state_history", &v.state_history),
+            ("versions.teams", &v.teams),
         ] {
             if !cx_http::is_version_segment(value) {
                 return Err(Error::new(

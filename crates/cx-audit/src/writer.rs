@@ -162,6 +162,14 @@ fn encode_unlinked(
     Ok(line)
 }
 
+/// Where [`Writer::link`] put a record in the head's file.
+struct Link {
+    offset: u64,
+    len: u64,
+    /// The head it was linked to.
+    prev_hash: String,
+}
+
 /// The head of the log, as the index stores it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Head {
@@ -210,6 +218,8 @@ pub(crate) struct Writer {
     unsynced: u64,
     /// Whether this sink has checked the index against the directory.
     dir_checked: bool,
+    /// [`Writer::head_day`]'s last answer and the file name it is for.
+    day_cache: Option<(String, Option<NaiveDate>)>,
     repairs: Vec<Repair>,
     /// Where errors for callers that do not wait go.
     latch: Latch,
@@ -264,6 +274,7 @@ impl Writer {
             buffer: Vec::new(),
             unsynced: 0,
             dir_checked: false,
+            day_cache: None,
             repairs: Vec::new(),
             latch: Latch::default(),
         };
@@ -345,7 +356,9 @@ impl Writer {
             for msg in batch.by_ref() {
                 match msg {
                     Msg::Append(prepared, ack) => {
-                        let appended = w.append(prepared)?;
+                        let link = w.append(&prepared)?;
+                        // Where the record went, only for a caller that waits.
+                        let waiting = ack.map(|ack| (ack, w.appended(link)));
                         let mut made = Vec::new();
                         if w.key.is_some()
                             && w.head
@@ -355,7 +368,7 @@ impl Writer {
                         {
                             made.extend(w.checkpoint()?);
                         }
-                        replies.push(Reply::Append(ack, appended, made));
+                        replies.push(Reply::Append(waiting, made));
                     }
                     Msg::Flush(ack) => {
                         force_sync = true;
@@ -592,25 +605,47 @@ impl Writer {
 
     /// Link `prepared` to the head and add its line to the buffer, moving to
     /// its day's file first if that is newer.
-    fn append(&mut self, mut prepared: Prepared) -> Result<Appended, Error> {
+    fn append(&mut self, prepared: &Prepared) -> Result<Link, Error> {
         if self.single.is_none() {
-            let newest = self
-                .head
-                .file
-                .as_deref()
-                .and_then(|n| day_of_file(Path::new(n)));
-            let day = newest.map_or(prepared.day, |d| d.max(prepared.day));
-            let name = day_file_name(day);
-            if self.head.file.as_deref() != Some(name.as_str()) {
-                self.roll(name)?;
+            match self.head_day() {
+                // The common case: the record belongs in the head's file.
+                Some(newest) if newest >= prepared.day => {}
+                _ => {
+                    let newest = self
+                        .head
+                        .file
+                        .as_deref()
+                        .and_then(|n| day_of_file(Path::new(n)));
+                    let day = newest.map_or(prepared.day, |d| d.max(prepared.day));
+                    let name = day_file_name(day);
+                    if self.head.file.as_deref() != Some(name.as_str()) {
+                        self.roll(name)?;
+                    }
+                }
             }
         } else if self.head.file.is_none() {
             self.head.file = self.single.as_ref().map(|p| name_of(p));
         }
-        Ok(self.link(&mut prepared))
+        Ok(self.link(prepared))
     }
 
-    fn link(&mut self, prepared: &mut Prepared) -> Appended {
+    /// The day of the head's file when its name is exactly
+    /// [`day_file_name`] of that day (cached per name: parsing and
+    /// formatting a date for every record cost more than linking it).
+    fn head_day(&mut self) -> Option<NaiveDate> {
+        let name = self.head.file.as_deref()?;
+        if let Some((cached, day)) = &self.day_cache
+            && cached == name
+        {
+            return *day;
+        }
+        let day = day_of_file(Path::new(name)).filter(|d| day_file_name(*d) == name);
+        self.day_cache = Some((name.to_owned(), day));
+        day
+    }
+
+    /// Link `prepared` to the head and add its line to the buffer.
+    fn link(&mut self, prepared: &Prepared) -> Link {
         let prev = std::mem::take(&mut self.head.hash);
         let hash = prepared.hash.finish(Some(&prev), &prepared.timestamp);
         let start = self.buffer.len();
@@ -621,11 +656,9 @@ impl Writer {
         self.buffer.extend_from_slice(hash.as_bytes());
         self.buffer.extend_from_slice(b"\"}\n");
         let len = (self.buffer.len() - start) as u64;
-        let appended = Appended {
-            path: self.path_of(self.head.file.as_deref().unwrap_or_default()),
+        let link = Link {
             offset: self.head.len,
             len,
-            hash: hash.clone(),
             prev_hash: prev,
         };
         self.head.len += len;
@@ -635,7 +668,18 @@ impl Writer {
             c.uncovered += 1;
         }
         self.unsynced += 1;
-        appended
+        link
+    }
+
+    /// Where the record just linked as `link` went (the head is its hash).
+    fn appended(&self, link: Link) -> Appended {
+        Appended {
+            path: self.path_of(self.head.file.as_deref().unwrap_or_default()),
+            offset: link.offset,
+            len: link.len,
+            hash: self.head.hash.clone(),
+            prev_hash: link.prev_hash,
+        }
     }
 
     /// Leave the current day file for `name`: checkpoint and sync the old
@@ -702,13 +746,13 @@ impl Writer {
             previous.hash,
         ));
         let record = AuditRecord::new(CHECKPOINT_EVENT, checkpoint.to_payload());
-        let appended = self.link(&mut Prepared::of(&record)?);
+        let link = self.link(&Prepared::of(&record)?);
         self.head.checkpoint = Some(CheckpointHead {
-            hash: appended.hash.clone(),
+            hash: self.head.hash.clone(),
             seq: previous.seq + 1,
             uncovered: 0,
         });
-        Ok(vec![record.chained(&appended.prev_hash)])
+        Ok(vec![record.chained(&link.prev_hash)])
     }
 
     /// Rewrite the index in place, padded with spaces to [`INDEX_LEN`]
@@ -749,7 +793,9 @@ impl Writer {
 
 /// A reply waiting for its batch's commit.
 enum Reply {
-    Append(Option<Ack<Appended>>, Appended, Vec<AuditRecord>),
+    /// The waiting caller and where its record went (`None`: nobody waits),
+    /// and the checkpoints the record triggered.
+    Append(Option<(Ack<Appended>, Appended)>, Vec<AuditRecord>),
     Flush(Ack<()>, Vec<AuditRecord>),
     Head(Ack<String>, String),
 }
@@ -758,11 +804,11 @@ impl Reply {
     fn send(self, outcome: Result<&(), &Error>, latch: &Latch) {
         // A caller that stopped waiting (cancelled) does not mind.
         match (self, outcome) {
-            (Self::Append(Some(ack), a, made), Ok(_)) => drop(ack.send(Ok((a, made)))),
+            (Self::Append(Some((ack, a)), made), Ok(_)) => drop(ack.send(Ok((a, made)))),
             (Self::Append(None, ..), Ok(_)) => {}
             (Self::Flush(ack, made), Ok(_)) => drop(ack.send(Ok(((), made)))),
             (Self::Head(ack, hash), Ok(_)) => drop(ack.send(Ok((hash, Vec::new())))),
-            (Self::Append(Some(ack), ..), Err(e)) => drop(ack.send(Err(copy_error(e)))),
+            (Self::Append(Some((ack, _)), _), Err(e)) => drop(ack.send(Err(copy_error(e)))),
             (Self::Append(None, ..), Err(e)) => latch_error(latch, e),
             (Self::Flush(ack, _), Err(e)) => drop(ack.send(Err(copy_error(e)))),
             (Self::Head(ack, _), Err(e)) => drop(ack.send(Err(copy_error(e)))),

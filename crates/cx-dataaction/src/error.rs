@@ -15,7 +15,9 @@
 //! | `Domain(Extraction)` | a JMESPath expression failed on the output | VALIDATION |
 //! | `Transport`, `OutcomeUnknown` | no response; or the execute or the polls failed transiently until the max wait | NETWORK |
 //! | `RateLimited`, `Server` | 429 or 5xx (503 "compute unavailable") left after the runtime's retries | COMPUTE |
-//! | `Domain(JobFailed)` | the job ended FAILED ([`Error::error_detail`]) | COMPUTE |
+//! | `Domain(JobFailed)` | the job (or a Data Extraction job) ended FAILED ([`Error::error_detail`]) | COMPUTE |
+//! | `Domain(JobEnded)` | a Data Extraction job ended CANCELLED or EXPIRED | COMPUTE |
+//! | `Domain(File)` | a Data Extraction file could not be written | COMPUTE |
 //! | `Api`, `UnknownStatus`, other shared kinds | any other failed call; a status this crate does not know | COMPUTE |
 //! | `Domain(JobTimedOut)` | the job ended TIMED_OUT | TIMEOUT |
 //! | `WaitTimeout` | the job was not terminal within the max wait (outcome unknown) | TIMEOUT |
@@ -37,6 +39,12 @@ pub enum DataActionKind {
     JobTimedOut,
     /// An extraction expression failed on the job output.
     Extraction,
+    /// A Data Extraction job ended CANCELLED or EXPIRED (or in a status
+    /// this crate does not know); [`Error::error_detail`] holds any
+    /// `errorMessage`.
+    JobEnded,
+    /// The file of a Data Extraction job could not be written or renamed.
+    File,
 }
 
 impl cx_http::DomainKind for DataActionKind {
@@ -45,6 +53,8 @@ impl cx_http::DomainKind for DataActionKind {
             DataActionKind::JobFailed => "job_failed",
             DataActionKind::JobTimedOut => "job_timed_out",
             DataActionKind::Extraction => "extraction",
+            DataActionKind::JobEnded => "job_ended",
+            DataActionKind::File => "file",
         }
     }
 }

@@ -11,6 +11,7 @@
 //! | 4, parse and coerce | [`Extraction`] (compiled once), [`coerce_str`], [`Typed`] |
 //! | 5, audit and webhook | [`ExecutionAudit`], [`ErrorClass`], [`Config::webhook_url`], [`Client::with_audit`] |
 //! | complete example, `run` | [`Client::run`] → [`RunBuilder::send`] → [`RunReport`] or [`Error`] with [`Error::audit`] |
+//! | CXone's real counterpart (issue 17) | [`extraction`]: Data Extraction jobs → a file, under the tenant's one-call-per-30-s limit |
 //!
 //! Every request goes through the [`cx_http::Client`] it is given (retries,
 //! `Retry-After`, token refresh, breaker); this crate has no retry or sleep
@@ -51,6 +52,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod extraction;
 pub mod types;
 
 pub use audit::{ErrorClass, ExecutionAudit, WebhookDelivery, payload_hash};

@@ -18,6 +18,9 @@ use cx_testkit::fragile_http;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
+#[path = "run/extraction.rs"]
+mod extraction;
+
 struct Ctx {
     sim: Sim,
     client: Client,

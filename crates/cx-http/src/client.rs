@@ -262,6 +262,7 @@ impl Client {
             declared_idempotent: false,
             limiter: None,
             max_body_bytes: None,
+            body_file: None,
         };
         match url {
             Ok(u) => rb.url = u,
@@ -312,6 +313,8 @@ pub struct RequestBuilder {
     declared_idempotent: bool,
     limiter: Option<RateLimiter>,
     max_body_bytes: Option<usize>,
+    /// Where a 2xx body goes instead of memory ([`RequestBuilder::send_to_file`]).
+    body_file: Option<std::path::PathBuf>,
 }
 
 impl RequestBuilder {
@@ -458,6 +461,22 @@ impl RequestBuilder {
     /// As [`RequestBuilder::send`], plus [`ErrorKind::Decode`] when the body is not a `T`.
     pub async fn send_json<T: DeserializeOwned>(self) -> Result<T, Error> {
         self.send().await?.json()
+    }
+
+    /// Send as [`RequestBuilder::send`], streaming a 2xx body into the file
+    /// at `path` chunk by chunk instead of memory (an export file of any
+    /// size: [`Config::max_body_bytes`] does not apply to it). The file is
+    /// created or truncated by each attempt that gets a 2xx answer, so a
+    /// retried download never appends to a partial one; an error answer's
+    /// body is read into memory as usual. The returned [`Response`] has an
+    /// empty body and [`Response::streamed_bytes`] set.
+    ///
+    /// # Errors
+    /// As [`RequestBuilder::send`], plus [`ErrorKind::Io`] naming `path`
+    /// when the file cannot be created or written (not retried).
+    pub async fn send_to_file(mut self, path: &std::path::Path) -> Result<Response, Error> {
+        self.body_file = Some(path.to_path_buf());
+        self.send().await
     }
 
     /// Send with the runtime's retry policy (see the module docs' table).
@@ -726,6 +745,19 @@ impl RequestBuilder {
             return Err((err, true));
         }
         let headers = std::mem::take(resp.headers_mut());
+        if let Some(path) = self.body_file.as_deref()
+            && resp.status().is_success()
+        {
+            let streamed = stream_to_file(resp, path, &what()).await?;
+            return Ok(Response {
+                status,
+                headers,
+                body: Bytes::new(),
+                attempts: 1,
+                elapsed: Duration::ZERO,
+                streamed_bytes: streamed,
+            });
+        }
         let cap = self.max_body_bytes.unwrap_or(inner.config.max_body_bytes);
         let body = read_capped(resp, cap, &what())
             .await
@@ -736,8 +768,44 @@ impl RequestBuilder {
             body,
             attempts: 1,
             elapsed: Duration::ZERO,
+            streamed_bytes: 0,
         })
     }
+}
+
+/// Writes the body of `resp` to `path` (created or truncated) as it
+/// arrives; the bytes written. `Err((error, sent))` as an attempt's: a
+/// transport failure mid-body is retried by the caller's loop (for an
+/// idempotent request), a file that cannot be written is not.
+async fn stream_to_file(
+    mut resp: reqwest::Response,
+    path: &std::path::Path,
+    what: &str,
+) -> Result<u64, (Error, bool)> {
+    use tokio::io::AsyncWriteExt as _;
+    let status = resp.status().as_u16();
+    let io = |e: std::io::Error| {
+        (
+            Error::new(
+                ErrorKind::Io,
+                format!("{what}: writing the body to {}", path.display()),
+            )
+            .with_source(e),
+            true,
+        )
+    };
+    let mut file = tokio::fs::File::create(path).await.map_err(io)?;
+    let mut written: u64 = 0;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| {
+        let (err, _) = transport_error(e, &format!("{what}: reading the body"));
+        (err.with_status(status), true)
+    })? {
+        file.write_all(&chunk).await.map_err(io)?;
+        written = written.saturating_add(chunk.len() as u64);
+    }
+    file.flush().await.map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    Ok(written)
 }
 
 /// The body of `resp`, refused as soon as it is known to be longer than
@@ -904,9 +972,16 @@ pub struct Response {
     body: Bytes,
     attempts: u32,
     elapsed: Duration,
+    streamed_bytes: u64,
 }
 
 impl Response {
+    /// Bytes written to the file of [`RequestBuilder::send_to_file`] (0 for
+    /// a body read into memory).
+    pub fn streamed_bytes(&self) -> u64 {
+        self.streamed_bytes
+    }
+
     /// HTTP status.
     pub fn status(&self) -> u16 {
         self.status

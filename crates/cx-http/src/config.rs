@@ -26,21 +26,50 @@ use crate::error::Error;
 use crate::limit::SharedLimitStore;
 use crate::retry::{RetryBudgetConfig, RetryPolicy};
 
-/// Client-side rate limit: `per_second` requests per second with bursts of up to `burst`.
+/// Client-side rate limit: `per_second` requests per `period` (one second
+/// unless made with [`RateLimit::one_per`]) with bursts of up to `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateLimit {
-    /// Sustained requests per second (≥ 1).
+    /// Sustained requests per `period` (≥ 1).
     pub per_second: u32,
     /// Requests that may go at once after a quiet spell (≥ 1).
     pub burst: u32,
+    /// The window `per_second` requests are spread over: 1 s, or longer for
+    /// a limit such as Data Extraction's one call per 30 s
+    /// ([`RateLimit::one_per`]).
+    pub period: Duration,
 }
 
 impl RateLimit {
     /// `per_second` requests per second with bursts of up to `burst` (both ≥ 1;
     /// [`crate::RateLimiter::new`] refuses 0, naming the field).
     pub const fn new(per_second: u32, burst: u32) -> Self {
-        Self { per_second, burst }
+        Self {
+            per_second,
+            burst,
+            period: Duration::from_secs(1),
+        }
+    }
+
+    /// One request per `period`, no burst: consecutive slots are at least
+    /// `period` apart (`../shared/CXONE_REST.md` §6: Data Extraction allows
+    /// one call per 30 s per tenant). [`crate::RateLimiter::new`] refuses a
+    /// zero `period`, naming `rate_limit.period`.
+    pub const fn one_per(period: Duration) -> Self {
+        Self {
+            per_second: 1,
+            burst: 1,
+            period,
+        }
+    }
+
+    /// The spacing of consecutive slots: `period / per_second` (zero for a
+    /// zero limit, which [`crate::RateLimiter::new`] refuses).
+    pub fn emission_interval(&self) -> Duration {
+        self.period
+            .checked_div(self.per_second)
+            .unwrap_or(Duration::ZERO)
     }
 }
 

@@ -47,6 +47,9 @@ pub enum ErrorKind {
     /// A link, redirect or request pointed at an origin other than the
     /// configured one while carrying credentials; nothing was sent there.
     ForeignOrigin,
+    /// A local file could not be written (the target of
+    /// [`crate::RequestBuilder::send_to_file`]); see the source.
+    Io,
 }
 
 /// The error of every runtime call.

@@ -73,7 +73,7 @@ pub use conditional::{Applied, ConditionalUpdate, Versioned};
 pub use config::{Config, DEFAULT_MAX_BODY_BYTES, RateLimit};
 pub use error::{BoxError, Error, ErrorKind};
 pub use id::TextId;
-pub use limit::{RateLimiter, SharedLimitStore, SharedLimits};
+pub use limit::{RateLimiter, SharedLimitStore, SharedLimits, Spacing};
 pub use paginate::{Page, PageFields};
 pub use path::{ApiPath, check_id, is_version_segment};
 pub use poll::{DurationEstimates, PollOutcome, PollProgress, PollStatus, Poller};

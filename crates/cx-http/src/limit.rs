@@ -84,21 +84,22 @@ impl std::fmt::Debug for RateLimiter {
 }
 
 impl RateLimiter {
-    /// A limiter allowing `limit.per_second` slots per second with bursts of
-    /// `limit.burst`.
+    /// A limiter allowing `limit.per_second` slots per `limit.period` (one
+    /// second by default) with bursts of `limit.burst`.
     ///
     /// # Errors
-    /// [`crate::ErrorKind::InvalidInput`] naming `rate_limit.per_second` or
-    /// `rate_limit.burst` when either is zero.
+    /// [`crate::ErrorKind::InvalidInput`] naming `rate_limit.per_second`,
+    /// `rate_limit.burst` or `rate_limit.period` when one is zero.
     pub fn new(limit: RateLimit) -> Result<Self, Error> {
-        let per_second = NonZeroU32::new(limit.per_second)
+        NonZeroU32::new(limit.per_second)
             .ok_or_else(|| Error::invalid_input("rate_limit.per_second", "must be at least 1"))?;
         let burst = NonZeroU32::new(limit.burst)
             .ok_or_else(|| Error::invalid_input("rate_limit.burst", "must be at least 1"))?;
+        let quota = Quota::with_period(limit.emission_interval()).ok_or_else(|| {
+            Error::invalid_input("rate_limit.period", "must be at least 1 ns per slot")
+        })?;
         Ok(Self {
-            inner: Arc::new(DefaultDirectRateLimiter::direct(
-                Quota::per_second(per_second).allow_burst(burst),
-            )),
+            inner: Arc::new(DefaultDirectRateLimiter::direct(quota.allow_burst(burst))),
             limit,
             shared: None,
         })
@@ -123,7 +124,7 @@ impl RateLimiter {
         }
         Self::new(limit)?;
         let share = store.0.fallback_share().max(1);
-        let period = Duration::from_secs(u64::from(share)) / limit.per_second;
+        let period = limit.emission_interval().saturating_mul(share);
         let quota = Quota::with_period(period)
             .ok_or_else(|| Error::invalid_input("rate_limit.per_second", "must be at least 1"))?;
         Ok(Self {
@@ -155,10 +156,77 @@ impl RateLimiter {
     }
 }
 
+/// Consecutive slots at least `interval` apart on tokio's clock, in this
+/// process (clones share the slots): for a limit far slower than once a
+/// second, such as Data Extraction's one call per 30 s
+/// (`../shared/CXONE_REST.md` §6). Unlike [`RateLimiter`] (governor, the
+/// wall clock) it waits on tokio's clock, so a test with paused time
+/// checks a 30 s spacing without waiting 30 s. Pair it with a
+/// [`RateLimiter::shared`] limit when a fleet shares the quota.
+#[derive(Debug, Clone)]
+pub struct Spacing {
+    interval: Duration,
+    last: Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>,
+}
+
+impl Spacing {
+    /// Slots at least `interval` apart (zero: no spacing).
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: Arc::new(tokio::sync::Mutex::new(None)),
+        }
+    }
+
+    /// The spacing.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Wait until `interval` has passed since the previous slot was taken,
+    /// then take one. Waiters are served one at a time, in order.
+    pub async fn until_ready(&self) {
+        let mut last = self.last.lock().await;
+        if let Some(at) = *last
+            && let Some(free) = at.checked_add(self.interval)
+        {
+            tokio::time::sleep_until(free).await;
+        }
+        *last = Some(tokio::time::Instant::now());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[tokio::test(start_paused = true)]
+    async fn spacing_spaces_slots_on_tokios_clock() {
+        let spacing = Spacing::new(Duration::from_secs(30));
+        let start = tokio::time::Instant::now();
+        let mut at = Vec::new();
+        for _ in 0..3 {
+            spacing.clone().until_ready().await;
+            at.push(start.elapsed().as_secs());
+        }
+        assert_eq!(at, vec![0, 30, 60]);
+    }
+
+    #[test]
+    fn a_limit_of_one_per_period_is_spaced_by_the_period() {
+        let cases = [
+            (RateLimit::one_per(Duration::from_secs(30)), 30_000_000),
+            (RateLimit::new(5, 1), 200_000),
+            (RateLimit::new(0, 1), 0),
+        ];
+        for (limit, micros) in cases {
+            assert_eq!(limit.emission_interval().as_micros(), micros, "{limit:?}");
+        }
+        assert!(RateLimiter::new(RateLimit::one_per(Duration::from_secs(30))).is_ok());
+        let zero = RateLimiter::new(RateLimit::one_per(Duration::ZERO)).err();
+        assert!(zero.is_some_and(|e| e.to_string().contains("rate_limit.period")));
+    }
 
     #[test]
     fn zero_limits_are_refused_by_name() {
@@ -168,7 +236,7 @@ mod tests {
             (5, 1, None),
         ];
         for (per_second, burst, field) in cases {
-            let got = RateLimiter::new(RateLimit { per_second, burst });
+            let got = RateLimiter::new(RateLimit::new(per_second, burst));
             match field {
                 None => assert!(got.is_ok()),
                 Some(f) => {

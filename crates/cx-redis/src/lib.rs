@@ -50,7 +50,8 @@ pub mod testing;
 
 /// The GCRA step (the same arithmetic as governor's, which backs
 /// [`cx_http::RateLimiter::new`]): `KEYS[1]` the limit's key, `ARGV[1]` the
-/// emission interval `T` in µs (`1 s / per_second`), `ARGV[2]` the burst.
+/// emission interval `T` in µs (`period / per_second`, 1 s / per_second for
+/// a per-second limit), `ARGV[2]` the burst.
 /// Time is Redis' own (`TIME`), so the fleet's clocks do not matter.
 /// Returns 0 when a slot was taken, else the µs until the next one.
 pub const GCRA: &str = r"
@@ -384,7 +385,9 @@ impl Redis {
 #[async_trait::async_trait]
 impl SharedLimits for Redis {
     async fn try_take(&self, name: &str, limit: RateLimit) -> Result<Option<Duration>, Error> {
-        let interval_us = 1_000_000 / u64::from(limit.per_second.max(1));
+        let interval_us = u64::try_from(limit.emission_interval().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
         let key = self.key("rate", name);
         let wait_us: u64 = self
             .eval(

@@ -393,10 +393,12 @@ pub(crate) async fn token_endpoint(
 ) -> Response {
     let mut ctx = JournalCtx::default();
     let result = issue_token(&state, &uri, &headers, &body, &mut ctx);
-    let mut resp = match result {
-        Ok(resp) => resp,
-        Err(err) => err.into_response(),
-    };
+    token_answer(result, ctx)
+}
+
+/// A token endpoint's answer: never cached, with who asked for the journal.
+fn token_answer(result: Result<Response, ApiError>, ctx: JournalCtx) -> Response {
+    let mut resp = result.unwrap_or_else(IntoResponse::into_response);
     resp.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("no-store"),
@@ -585,6 +587,63 @@ fn issue_token(
             "scope": granted.join(" "),
         }),
     ))
+}
+
+/// The client id recorded for tokens of the access-key JSON endpoint (it
+/// takes no client authentication; the id_token's `aud`).
+pub(crate) const ACCESS_KEY_CLIENT_ID: &str = "cx-sim-access-key";
+
+/// `POST /authentication/v1/token/access-key` (`../shared/CXONE_REST.md`
+/// §1.9, the endpoint exporters still use): a JSON body `{"accessKeyId",
+/// "accessKeySecret"}` and no client authentication. 200 answers as the
+/// password grant does (`access_token`, `token_type`, `expires_in` in s,
+/// `refresh_token`, `id_token`, `issued_token_type`, `scope`; only
+/// `access_token` is confirmed for CXone); an unknown key or a wrong secret
+/// is 401 `invalid_grant`, a body that is not such an object 400
+/// `invalid_request`. The journal's `grantType` is `access_key`.
+pub(crate) async fn access_key_endpoint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut ctx = JournalCtx {
+        grant_type: Some("access_key".to_owned()),
+        ..JournalCtx::default()
+    };
+    let result = access_key_tokens(&state, &headers, &body, &mut ctx);
+    token_answer(result, ctx)
+}
+
+fn access_key_tokens(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    ctx: &mut JournalCtx,
+) -> Result<Response, ApiError> {
+    let bad = |why: &str| ApiError::oauth(StatusCode::BAD_REQUEST, "invalid_request", why);
+    let body: Value = serde_json::from_slice(body)
+        .map_err(|_| bad("the body must be a JSON object {accessKeyId, accessKeySecret}"))?;
+    let field = |name: &str| {
+        body.get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| bad(&format!("{name} is required (a string)")))
+    };
+    let (key_id, secret) = (field("accessKeyId")?, field("accessKeySecret")?);
+    let rejected = || {
+        ApiError::oauth(
+            StatusCode::UNAUTHORIZED,
+            "invalid_grant",
+            "unknown access key or wrong secret",
+        )
+    };
+    let key = state.access_keys.get(key_id).ok_or_else(rejected)?;
+    if key.access_key_secret != secret {
+        return Err(rejected());
+    }
+    let client = ClientRegistration::new(ACCESS_KEY_CLIENT_ID, "", key.tenant.clone());
+    ctx.client_id = Some(ACCESS_KEY_CLIENT_ID.to_owned());
+    crate::oidc::user_tokens(state, headers, &key, &client, ctx)
 }
 
 /// Stores and returns a new access token for `tenant` / `client_id`,

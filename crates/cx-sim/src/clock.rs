@@ -1,14 +1,18 @@
 //! The virtual clock.
 //!
-//! Sim time is "milliseconds since the simulator started": real elapsed time
-//! plus an offset that only grows ([`crate::Sim::advance_clock`],
+//! Sim time is "milliseconds since the simulator started": elapsed time
+//! (tokio's clock, which is real time except under a test's paused tokio
+//! time, where the simulator then runs on the same virtual time as its
+//! client) plus an offset that only grows ([`crate::Sim::advance_clock`],
 //! `POST /_sim/clock/advance`). Every lifecycle decision (execution and
 //! instance completion, token expiry) and every timestamp the API renders
 //! is derived from it, so advancing the clock completes due work on the
 //! next read without any background timer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

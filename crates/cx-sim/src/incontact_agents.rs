@@ -7,10 +7,19 @@
 //! without setup: six agents (ids 3100001..=3100006, the last inactive) in
 //! three teams, sixty skills (ids 4100001..=4100060; 4100006 inactive),
 //! eleven assignments, five unavailable codes (ids 501..=505; 504
-//! inactive, 505 is ACW) and current states (3100001 and 3100003
-//! Available, 3100002 Unavailable with "Break", the rest LoggedOut). All of
-//! it was last updated at sim time 0; each write stamps the record with the
-//! virtual clock's "now" (ms), which `updatedSince` compares against.
+//! inactive, 505 is ACW), the codes each team may use (Tier 1 all five,
+//! Tier 2 501, 502 and 505, Supervisors 501, 502 and 504) and current
+//! states (3100001 and 3100003 Available, 3100002 Unavailable with "Break",
+//! the rest LoggedOut). All of it was last updated at sim time 0; each
+//! write stamps the record with the virtual clock's "now" (ms), which
+//! `updatedSince` compares against.
+//!
+//! The state history holds every change of an agent's state, whoever made
+//! it (a supervisor or the agent's session), at the virtual clock's time.
+//! It starts with an hour before sim time 0: agents 3100001..=3100003
+//! Available at -60 min, Unavailable "Lunch" at -30 min, then their current
+//! state at 0 (each in a seeded agent session `60000000NN`, NN the last two
+//! digits of the agent id); the others LoggedOut at 0.
 
 use std::collections::BTreeMap;
 
@@ -66,6 +75,23 @@ pub(crate) struct CurrentState {
     pub last_update_ms: u64,
 }
 
+/// One entry of an agent's state history: the state it entered at
+/// `start_ms` (sim ms; the default tenant's seeded entries lie before the
+/// simulator started, so it may be negative) and kept until the agent's
+/// next entry.
+#[derive(Debug, Clone)]
+pub(crate) struct HistoryEntry {
+    pub agent_id: u64,
+    /// Position in the agent's history, from 1 (`stateIndex`).
+    pub index: u64,
+    pub name: &'static str,
+    pub out_state_id: u64,
+    /// The agent session that made the change (`None`: a supervisor's
+    /// change or the seed's opening state).
+    pub session_id: Option<String>,
+    pub start_ms: i64,
+}
+
 /// A state a supervisor may set (`POST /agents/{agentId}/state`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum StateChange {
@@ -94,6 +120,8 @@ const MEDIA_TYPES: [(u64, &str); 4] = [
 /// Proficiencies a write may set (CXone's range is unconfirmed; its UI
 /// offers 1 to 20).
 const PROFICIENCY: std::ops::RangeInclusive<u64> = 1..=20;
+/// State history entries a tenant keeps.
+const MAX_HISTORY: usize = 100_000;
 
 /// The domain of one tenant.
 #[derive(Debug)]
@@ -104,6 +132,13 @@ pub(crate) struct InContactStore {
     pub assignments: BTreeMap<(u64, u64), Assignment>,
     pub codes: Vec<UnavailableCode>,
     pub states: BTreeMap<u64, CurrentState>,
+    /// Every state change of every agent, oldest first (at most
+    /// [`MAX_HISTORY`]; the oldest tenth goes when it is full).
+    pub history: Vec<HistoryEntry>,
+    /// Entries each agent has had, kept or not (the last `stateIndex`).
+    pub history_counts: BTreeMap<u64, u64>,
+    /// The unavailable codes each team may use (`teamId` → code ids).
+    pub team_codes: BTreeMap<u64, Vec<u64>>,
 }
 
 impl Default for InContactStore {
@@ -187,7 +222,7 @@ impl Default for InContactStore {
             code(504, "Meeting", false, false),
             code(505, "After Call Work", true, true),
         ];
-        let states = (1..=6u64)
+        let states: BTreeMap<u64, CurrentState> = (1..=6u64)
             .map(|a| {
                 let (name, out) = match a {
                     1 | 3 => ("Available", 0),
@@ -205,13 +240,36 @@ impl Default for InContactStore {
                 )
             })
             .collect();
-        Self {
+        // An hour before the simulator started, agents 3100001..=3100003
+        // logged in (Available), went to Lunch half an hour later, and at
+        // sim time 0 entered their current state; the others were logged out.
+        let mut seeded = Self {
             agents,
             skills,
             assignments,
             codes,
-            states,
+            states: BTreeMap::new(),
+            history: Vec::new(),
+            history_counts: BTreeMap::new(),
+            team_codes: [
+                (2001, vec![501, 502, 503, 504, 505]),
+                (2002, vec![501, 502, 505]),
+                (2003, vec![501, 502, 504]),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        for (&agent_id, state) in &states {
+            let session = format!("{:010}", 6_000_000_000u64 + agent_id % 100);
+            if state.name != "LoggedOut" {
+                seeded.record(agent_id, "Available", 0, Some(&session), -3_600_000);
+                seeded.record(agent_id, "Unavailable", 502, Some(&session), -1_800_000);
+            }
+            let at_zero = (state.name != "LoggedOut").then_some(session.as_str());
+            seeded.record(agent_id, state.name, state.out_state_id, at_zero, 0);
         }
+        seeded.states = states;
+        seeded
     }
 }
 
@@ -467,7 +525,7 @@ impl InContactStore {
         {
             return Err("Agent is not logged in");
         }
-        self.session_state(agent_id, name, out_state_id, now_ms);
+        self.session_state(agent_id, name, out_state_id, now_ms, None);
         Ok(())
     }
 }
@@ -487,27 +545,152 @@ impl InContactStore {
             .map(|c| c.id)
     }
 
-    /// Sets `agent_id`'s state as its own agent session does (logging in
-    /// or out included); `out_state_id` 0 is a plain Unavailable.
+    /// Sets `agent_id`'s state as its own agent session `session_id` does
+    /// (logging in or out included; `None`: a supervisor's change);
+    /// `out_state_id` 0 is a plain Unavailable. A change of state or code
+    /// is recorded in the state history.
     pub(crate) fn session_state(
         &mut self,
         agent_id: u64,
         name: &'static str,
         out_state_id: u64,
         now_ms: u64,
+        session_id: Option<&str>,
     ) {
+        let changed = self
+            .states
+            .get(&agent_id)
+            .is_none_or(|s| s.name != name || s.out_state_id != out_state_id);
         let state = self.states.entry(agent_id).or_insert(CurrentState {
             name,
             out_state_id,
             start_ms: now_ms,
             last_update_ms: now_ms,
         });
-        if state.name != name || state.out_state_id != out_state_id {
+        if changed {
             state.start_ms = now_ms;
         }
         state.name = name;
         state.out_state_id = out_state_id;
         state.last_update_ms = now_ms;
+        if changed {
+            let at = i64::try_from(now_ms).unwrap_or(i64::MAX);
+            self.record(agent_id, name, out_state_id, session_id, at);
+        }
+    }
+
+    /// Appends a state history entry (dropping the oldest tenth when the
+    /// history is full).
+    fn record(
+        &mut self,
+        agent_id: u64,
+        name: &'static str,
+        out_state_id: u64,
+        session_id: Option<&str>,
+        start_ms: i64,
+    ) {
+        if self.history.len() >= MAX_HISTORY {
+            self.history.drain(..MAX_HISTORY / 10);
+        }
+        let count = self.history_counts.entry(agent_id).or_insert(0);
+        *count += 1;
+        self.history.push(HistoryEntry {
+            agent_id,
+            index: *count,
+            name,
+            out_state_id,
+            session_id: session_id.map(str::to_owned),
+            start_ms,
+        });
+    }
+
+    /// The state history of `only` (an agent) or of every agent, as
+    /// `GET /agents/state-history` lists it: each entry with its
+    /// per-agent `stateIndex` (from 1), its `duration` in seconds (up to
+    /// `now_ms` for the current state) and the sim ms it was last updated
+    /// at (its end, or its start while it lasts), kept when `keep(start_ms,
+    /// updated_ms)` holds. Ordered by start, then agent.
+    pub(crate) fn state_history(
+        &self,
+        only: Option<u64>,
+        now_ms: u64,
+        clock: &Clock,
+        keep: impl Fn(i64, i64) -> bool,
+    ) -> Vec<Value> {
+        let now = i64::try_from(now_ms).unwrap_or(i64::MAX);
+        // Each entry ends where the agent's next one starts.
+        let mut next_start: BTreeMap<u64, i64> = BTreeMap::new();
+        let mut ends: Vec<Option<i64>> = self
+            .history
+            .iter()
+            .rev()
+            .map(|e| next_start.insert(e.agent_id, e.start_ms))
+            .collect();
+        ends.reverse();
+        let mut out: Vec<(i64, u64, Value)> = Vec::new();
+        for (e, end) in self.history.iter().zip(ends) {
+            if only.is_some_and(|o| o != e.agent_id) || !keep(e.start_ms, end.unwrap_or(e.start_ms))
+            {
+                continue;
+            }
+            let code = self.codes.iter().find(|c| c.id == e.out_state_id);
+            let millis = end.unwrap_or(now).saturating_sub(e.start_ms).max(0);
+            out.push((
+                e.start_ms,
+                e.agent_id,
+                json!({
+                    "stateIndex": e.index,
+                    "agentId": e.agent_id,
+                    "startDate": rfc3339_signed(clock, e.start_ms),
+                    "endDate": end.map(|t| rfc3339_signed(clock, t)),
+                    "agentStateId": state_id(e.name),
+                    "agentStateName": e.name,
+                    "agentSessionId": e.session_id,
+                    "contactId": 0,
+                    "skillId": 0,
+                    "outStateId": e.out_state_id,
+                    "outStateDescription": code.map_or("", |c| c.name),
+                    "isACW": code.is_some_and(|c| c.is_acw),
+                    "duration": millis as f64 / 1000.0,
+                }),
+            ));
+        }
+        out.sort_by_key(|(start, agent, _)| (*start, *agent));
+        out.into_iter().map(|(_, _, v)| v).collect()
+    }
+
+    /// The unavailable codes team `team_id` may use, as `GET
+    /// /teams/{teamId}/unavailable-codes` lists them (only active ones
+    /// when `active_only`); `None` for an unknown team.
+    pub(crate) fn team_codes_json(&self, team_id: u64, active_only: bool) -> Option<Vec<Value>> {
+        let ids = self.team_codes.get(&team_id)?;
+        Some(
+            ids.iter()
+                .filter_map(|id| self.codes.iter().find(|c| c.id == *id))
+                .filter(|c| !active_only || c.is_active)
+                .map(|c| {
+                    json!({
+                        "outStateId": c.id,
+                        "outStateName": c.name,
+                        "isAcw": c.is_acw,
+                        "isActive": c.is_active,
+                        "isPersonalConnection": false,
+                        "skillName": "",
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `clock`'s rendering of sim ms `ms`, which may lie before the start.
+fn rfc3339_signed(clock: &Clock, ms: i64) -> String {
+    match u64::try_from(ms) {
+        Ok(ms) => clock.rfc3339(ms),
+        Err(_) => chrono::TimeDelta::try_milliseconds(ms.saturating_neg())
+            .and_then(|back| clock.wall(0).checked_sub_signed(back))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     }
 }
 
@@ -517,5 +700,32 @@ pub(crate) fn id_value(v: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_history_drops_its_oldest_tenth_and_keeps_each_agents_numbering() {
+        let mut store = InContactStore::default();
+        let seeded = store.history.len();
+        let changes = MAX_HISTORY - seeded + 1;
+        for n in 0..changes {
+            let name = if n % 2 == 0 {
+                "Unavailable"
+            } else {
+                "Available"
+            };
+            store.session_state(3_100_001, name, 0, 1 + n as u64, None);
+        }
+        assert_eq!(store.history.len(), MAX_HISTORY - MAX_HISTORY / 10 + 1);
+        let clock = Clock::new();
+        let ada = store.state_history(Some(3_100_001), 0, &clock, |_, _| true);
+        let last = ada.last().map(|v| v["stateIndex"].clone());
+        assert_eq!(last, Some(json!(3 + changes)), "numbering goes on");
+        let first = ada.first().map(|v| v["stateIndex"].clone());
+        assert_ne!(first, Some(json!(1)), "the oldest went");
     }
 }

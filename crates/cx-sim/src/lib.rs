@@ -23,6 +23,11 @@
 //!   password grant with rotating refresh tokens and RS256 id_tokens, the
 //!   tenant lookup (`/.well-known/cxone-configuration`) and `GET
 //!   /inContactAPI/services/vNN.0/business-unit`;
+//! - CXone's Data Extraction jobs on the virtual clock (a CSV at a URL
+//!   that expires after 30 s, one call per 30 s per tenant;
+//!   [`Sim::set_extraction_settings`]), the access-key JSON token endpoint
+//!   and script starts and signals on spawned contacts
+//!   ([`Sim::set_script_run_time`]) (issue 17);
 //! - an admin API under `/_sim/` mirroring the methods on [`Sim`].
 //!
 //! The simulator shares no types with the client crates: the wire contract
@@ -67,6 +72,7 @@ mod callbacks;
 mod clock;
 mod contacts;
 mod dataactions;
+mod extraction;
 mod faults;
 mod fixtures;
 mod history;
@@ -77,6 +83,7 @@ mod oidc;
 mod retention;
 mod routes;
 mod scopes;
+mod scripts;
 mod server;
 mod sim;
 mod state;
@@ -88,6 +95,7 @@ pub use auth::ClientRegistration;
 pub use callbacks::CallbackAttempt;
 pub use contacts::SyntheticContacts;
 pub use dataactions::{DataActionFixture, DataActionVersion, JobOutcome, SEED_DATA_ACTION_ID};
+pub use extraction::ExtractionSettings;
 pub use faults::{Fault, FaultRule, RetryAfter, fault_mix, soak_faults};
 pub use fixtures::{Outcome, SEED_WORKFLOW_ID, WorkflowFixture};
 pub use history::{

@@ -212,7 +212,7 @@ impl RefreshTokens {
 }
 
 /// `http://{Host}`: the simulator's own base URL as the caller reached it.
-fn base_url(headers: &HeaderMap) -> String {
+pub(crate) fn base_url(headers: &HeaderMap) -> String {
     let host = header_str(headers, &header::HOST).unwrap_or("127.0.0.1");
     format!("http://{host}")
 }
@@ -356,7 +356,7 @@ pub(crate) fn business_unit(
 
 /// The response of a password or refresh grant: a new access token, a new
 /// refresh token and a signed id_token for the key's user.
-fn user_tokens(
+pub(crate) fn user_tokens(
     state: &AppState,
     headers: &HeaderMap,
     key: &AccessKey,

@@ -395,6 +395,21 @@ impl Sim {
         self.shared.history.set_settings(settings);
     }
 
+    /// Replaces the Data Extraction settings (tenant limit, job duration,
+    /// URL lifetime, rows, failures) of every tenant (issue 17).
+    pub fn set_extraction_settings(&self, settings: crate::ExtractionSettings) {
+        self.shared.extraction.set_settings(settings);
+    }
+
+    /// Makes every script started from now on run `run_time` of sim time
+    /// (its contact's active span) instead of its own (90 s, 300 s, 60 s);
+    /// `None` restores those.
+    pub fn set_script_run_time(&self, run_time: Option<Duration>) {
+        self.shared
+            .script_run_time
+            .set(run_time.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
+    }
+
     /// Bodies received on `POST /webhooks/history`, oldest first.
     pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
         self.shared.history.webhooks()

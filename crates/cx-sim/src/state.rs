@@ -69,6 +69,10 @@ pub(crate) struct Shared {
     pub history: crate::history::HistoryStore,
     /// Every tenant's agent sessions.
     pub sessions: crate::agent_sessions::Sessions,
+    /// Every tenant's Data Extraction jobs (issue 17).
+    pub extraction: crate::extraction::Extractions,
+    /// The scripts' run time when a test or the CLI shortens it (issue 17).
+    pub script_run_time: crate::scripts::RunTimeOverride,
     tenants: RwLock<HashMap<String, Arc<Mutex<TenantState>>>>,
 }
 
@@ -88,6 +92,8 @@ impl Shared {
             callbacks: Default::default(),
             history: crate::history::HistoryStore::default(),
             sessions: Default::default(),
+            extraction: Default::default(),
+            script_run_time: Default::default(),
             tenants: RwLock::new(HashMap::new()),
         }
     }

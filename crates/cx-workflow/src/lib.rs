@@ -77,6 +77,7 @@ pub mod error;
 pub mod execute;
 pub mod mapping;
 pub mod metrics;
+pub mod scripts;
 pub mod trigger;
 pub mod types;
 pub mod validate;

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod flow;
+mod history;
 mod lost_updates;
 mod real;
 mod sessions;

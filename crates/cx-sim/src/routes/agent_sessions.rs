@@ -144,6 +144,7 @@ impl Req<'_> {
     fn agent_state(
         &self,
         agent_id: u64,
+        session_id: &str,
         name: &'static str,
         reason: Option<(u64, String)>,
     ) -> Vec<Value> {
@@ -153,7 +154,7 @@ impl Req<'_> {
             let t = self.state.tenant(self.tenant);
             lock(&t)
                 .incontact
-                .session_state(agent_id, name, out, now_ms);
+                .session_state(agent_id, name, out, now_ms, Some(session_id));
         }
         vec![event(
             "AgentState",
@@ -192,13 +193,11 @@ fn start(req: &Req<'_>) -> Result<Response, ApiError> {
     }
     .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Agent Id"))?;
     let (_, now) = req.now();
-    let mut events = vec![event(
-        "AgentSessionStart",
-        &now,
-        json!({ "AgentId": agent_id }),
-    )];
-    events.extend(req.agent_state(agent_id, "Unavailable", None));
-    let id = req.state.sessions.start(req.tenant, agent_id, events);
+    let start = event("AgentSessionStart", &now, json!({ "AgentId": agent_id }));
+    let id = req.state.sessions.start(req.tenant, agent_id, vec![start]);
+    for e in req.agent_state(agent_id, &id, "Unavailable", None) {
+        req.state.sessions.push(Some(req.tenant), &id, e, false);
+    }
     Ok(accepted(&json!({ "sessionId": id })))
 }
 
@@ -242,7 +241,7 @@ fn set_state(req: &Req<'_>) -> Result<Response, ApiError> {
         }
         _ => return Err(invalid()),
     };
-    for e in req.agent_state(agent_id, name, reason) {
+    for e in req.agent_state(agent_id, req.session_id, name, reason) {
         req.state
             .sessions
             .push(Some(req.tenant), req.session_id, e, false);
@@ -252,7 +251,7 @@ fn set_state(req: &Req<'_>) -> Result<Response, ApiError> {
 
 fn end(req: &Req<'_>) -> Result<Response, ApiError> {
     let agent_id = req.session_agent("InvalidAgentSession")?;
-    let mut events = req.agent_state(agent_id, "LoggedOut", None);
+    let mut events = req.agent_state(agent_id, req.session_id, "LoggedOut", None);
     let (_, now) = req.now();
     events.push(event(
         "AgentSessionEnd",

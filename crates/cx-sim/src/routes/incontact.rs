@@ -16,6 +16,8 @@
 //! | `GET /unavailable-codes` | `isActive`, `searchString` → `{..., unavailableCodes[]}` |
 //! | `GET /agents/states` | `updatedSince` → `{..., agentStates[]}` |
 //! | `POST /agents/{agentId}/state` | `state` (`Available`/`Unavailable`) and `outStateId`, in the query or a JSON body → 200 `{}` |
+//! | `GET /agents/state-history`, `GET /agents/{agentId}/state-history` | `startDate`, `endDate` (a state is listed when it began in `[startDate, endDate)`; both optional here), `updatedSince` → `{..., agentStateHistory[{stateIndex, agentId, startDate, endDate, agentStateId, agentStateName, agentSessionId, contactId, skillId, outStateId, outStateDescription, isACW, duration (s)}]}`; 400 `Invalid Start Date` / `Invalid End Date` |
+//! | `GET /teams/{teamId}/unavailable-codes` | `activityOnly=true` keeps active codes → `{unavailableCodes[{outStateId, outStateName, isAcw, isActive, isPersonalConnection, skillName}]}`; 404 `Invalid Team Id` |
 //!
 //! Lists page with `top` (default 100, at most 10000) and `skip`;
 //! `_links` always has `self`, `next` and `previous` (absolute URLs, `null`
@@ -126,6 +128,9 @@ pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
             (["agents"], &Method::GET) => list_agents,
             (["agents", "states"], &Method::GET) => agent_states,
             (["agents", "skills"], &Method::GET) => all_assignments,
+            (["agents", "state-history"], &Method::GET) => all_state_history,
+            (["agents", _, "state-history"], &Method::GET) => agent_state_history,
+            (["teams", _, "unavailable-codes"], &Method::GET) => team_codes,
             (["agents", _], &Method::GET) => get_agent,
             (["agents", _, "skills"], &Method::GET) => agent_assignments,
             (["agents", _, "skills"], &Method::POST | &Method::PUT | &Method::DELETE) => {
@@ -136,9 +141,10 @@ pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
             (["unavailable-codes"], &Method::GET) => list_codes,
             (
                 ["agents"]
-                | ["agents", "states" | "skills"]
+                | ["agents", "states" | "skills" | "state-history"]
                 | ["agents", _]
-                | ["agents", _, "skills" | "state"]
+                | ["agents", _, "skills" | "state" | "state-history"]
+                | ["teams", _, "unavailable-codes"]
                 | ["skills"]
                 | ["unavailable-codes"],
                 _,
@@ -243,9 +249,11 @@ impl Request<'_> {
 
     /// Sim ms of the `updatedSince` filter (either spelling), 0 when absent.
     fn updated_since(&self) -> Result<u64, ApiError> {
-        let since = self
-            .date("updatedsince", "updatedSince")?
-            .or(self.date("updatesince", "updatedSince")?);
+        let since = self.instant(&["updatedsince", "updatesince"], |raw| {
+            format!(
+                "updatedSince must be an ISO-8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw:?}"
+            )
+        })?;
         Ok(since.map_or(0, |ms| u64::try_from(ms).unwrap_or(0)))
     }
 
@@ -253,7 +261,23 @@ impl Request<'_> {
     /// zone: UTC; a date alone: its midnight UTC), in sim ms (negative
     /// before the simulator started); 400 naming `shown` when it is not one.
     pub(crate) fn date(&self, name: &str, shown: &str) -> Result<Option<i64>, ApiError> {
-        let Some(raw) = self.param(name) else {
+        self.instant(&[name], |raw| {
+            format!(
+                "{shown} must be an ISO-8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw:?}"
+            )
+        })
+    }
+
+    /// Sim ms (negative before the start) of the first of the query
+    /// parameters `names` given, an ISO-8601 date-time (UTC when it has no
+    /// offset; a date alone is its midnight UTC); a bad value is 400
+    /// `reason(value)`.
+    fn instant(
+        &self,
+        names: &[&str],
+        reason: impl Fn(&str) -> String,
+    ) -> Result<Option<i64>, ApiError> {
+        let Some(raw) = names.iter().find_map(|n| self.param(n)) else {
             return Ok(None);
         };
         let wall = DateTime::parse_from_rfc3339(raw)
@@ -266,11 +290,7 @@ impl Request<'_> {
                 chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                     .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
             })
-            .map_err(|_| {
-                bad_request(&format!(
-                    "{shown} must be an ISO-8601 date-time such as 2024-05-01T12:00:00.000Z, got {raw:?}"
-                ))
-            })?;
+            .map_err(|_| bad_request(&reason(raw)))?;
         let origin = self.state.clock.wall(0).timestamp_millis();
         Ok(Some(wall.timestamp_millis().saturating_sub(origin)))
     }
@@ -568,4 +588,51 @@ fn agent_states(req: &Request<'_>) -> Result<Response, ApiError> {
             .collect()
     });
     req.page("agentStates", items)
+}
+
+/// The state history of `only` (an agent) or of every agent: states that
+/// began in `[startDate, endDate)` and were updated at or after
+/// `updatedSince`.
+fn state_history(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+    let start = req.instant(&["startdate"], |_| "Invalid Start Date".to_owned())?;
+    let end = req.instant(&["enddate"], |_| "Invalid End Date".to_owned())?;
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        return Err(bad_request("Invalid End Date"));
+    }
+    let since = req.instant(&["updatedsince", "updatesince"], |raw| {
+        format!("updatedSince must be an ISO-8601 date-time, got {raw:?}")
+    })?;
+    let keep = |began: i64, updated: i64| {
+        start.is_none_or(|s| began >= s)
+            && end.is_none_or(|e| began < e)
+            && since.is_none_or(|s| updated >= s)
+    };
+    let items = req.store(|s| s.state_history(only, req.now_ms, &req.state.clock, keep));
+    req.page("agentStateHistory", items)
+}
+
+fn all_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
+    state_history(req, None)
+}
+
+fn agent_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
+    let id = req.agent_id()?;
+    state_history(req, Some(id))
+}
+
+fn team_codes(req: &Request<'_>) -> Result<Response, ApiError> {
+    let team = req.segments.get(1).and_then(|t| t.parse::<u64>().ok());
+    let active_only = req.flag("activityonly")?.unwrap_or(false);
+    let codes = req
+        .store(|s| team.and_then(|t| s.team_codes_json(t, active_only)))
+        .ok_or_else(|| ic_error(StatusCode::NOT_FOUND, "not_found", "Invalid Team Id"))?;
+    if codes.is_empty() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(crate::wire::json_response(
+        StatusCode::OK,
+        &json!({ "unavailableCodes": codes }),
+    ))
 }

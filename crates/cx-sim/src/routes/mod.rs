@@ -25,9 +25,11 @@ pub(crate) mod callbacks;
 mod common;
 pub(crate) mod contacts;
 pub(crate) mod dataactions;
+pub(crate) mod extraction;
 pub(crate) mod history;
 pub(crate) mod incontact;
 pub(crate) mod instances;
+pub(crate) mod scripts;
 pub(crate) mod workflows;
 
 /// Every route: token endpoints, the API, and the `/_sim/` admin API.
@@ -36,6 +38,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/oauth/token", post(token_endpoint))
         .route("/v1/oauth2/token", post(token_endpoint))
         .route("/auth/token", post(token_endpoint))
+        .route(
+            "/authentication/v1/token/access-key",
+            post(crate::auth::access_key_endpoint),
+        )
         .route(
             "/.well-known/openid-configuration",
             get(oidc::openid_configuration),
@@ -76,7 +82,9 @@ async fn not_found(
     };
     if let Some(resp) = oidc::business_unit(&state, &method, &uri, &headers)
         .or_else(|| incontact::dispatch(&incoming))
+        .or_else(|| extraction::dispatch(&incoming))
         .or_else(|| contacts::dispatch(&incoming))
+        .or_else(|| scripts::dispatch(&incoming))
     {
         return resp;
     }

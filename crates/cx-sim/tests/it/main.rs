@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod access_key;
 mod agent_sessions;
 mod agents;
 mod audit;
@@ -9,10 +10,12 @@ mod auth;
 mod callbacks;
 mod contacts;
 mod dataactions;
+mod extraction;
 mod faults;
 mod history;
 mod instances;
 mod journal_admin;
 mod load;
+mod scripts;
 mod support;
 mod workflows;

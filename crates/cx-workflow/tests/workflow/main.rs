@@ -7,3 +7,4 @@ mod coercion;
 mod executions;
 mod faults;
 mod instances;
+mod scripts;

@@ -11,35 +11,35 @@ use serde_json::Value;
 
 use crate::support::{Served, cx, journal, json, request, run};
 
-const KEY_ID: &str = "REALAGENTS01";
-const KEY_SECRET: &str = "real-agents-secret";
+pub(crate) const KEY_ID: &str = "REALAGENTS01";
+pub(crate) const KEY_SECRET: &str = "real-agents-secret";
 
 /// `cx` logged in with the test's access key on `url`.
-fn logged_in(dir: &Path, url: &str) -> Command {
+pub(crate) fn logged_in(dir: &Path, url: &str) -> Command {
     crate::support::logged_in_with_key(dir, url, KEY_ID, KEY_SECRET)
 }
 
 /// The sim and a temporary directory for `cx`.
-fn setup() -> (tempfile::TempDir, Served) {
+pub(crate) fn setup() -> (tempfile::TempDir, Served) {
     let dir = tempfile::tempdir().unwrap();
     let sim = crate::support::serve_access_key(dir.path(), KEY_ID, KEY_SECRET);
     (dir, sim)
 }
 
 /// `cx <args>` logged in on `sim`: `(exit code, stdout, stderr)`.
-fn cx_on(dir: &Path, sim: &Served, args: &[&str]) -> (i32, String, String) {
+pub(crate) fn cx_on(dir: &Path, sim: &Served, args: &[&str]) -> (i32, String, String) {
     run(logged_in(dir, &sim.url).args(args))
 }
 
 /// `cx <args> --output json` logged in on `sim`, which must succeed.
-fn cx_json(dir: &Path, sim: &Served, args: &[&str]) -> Value {
+pub(crate) fn cx_json(dir: &Path, sim: &Served, args: &[&str]) -> Value {
     let (code, out, err) = cx_on(dir, sim, &[args, &["--output", "json"]].concat());
     assert_eq!(code, 0, "{args:?}: {err}");
     json(&out)
 }
 
 /// Agent `agent`'s skills as `(skillId, proficiency)`, read through `cx`.
-fn skills_of(dir: &Path, sim: &Served, agent: &str) -> Vec<(String, i64)> {
+pub(crate) fn skills_of(dir: &Path, sim: &Served, agent: &str) -> Vec<(String, i64)> {
     let doc = cx_json(dir, sim, &["agent", "skills", agent]);
     assert_eq!(doc["agentId"], agent);
     doc["agentSkillAssignments"]
@@ -56,7 +56,7 @@ fn skills_of(dir: &Path, sim: &Served, agent: &str) -> Vec<(String, i64)> {
 }
 
 /// The journal's requests whose path ends with `suffix`, as `(method, query, status)`.
-fn sent(sim: &Served, suffix: &str) -> Vec<(String, Option<String>, u64)> {
+pub(crate) fn sent(sim: &Served, suffix: &str) -> Vec<(String, Option<String>, u64)> {
     journal(&sim.url)
         .into_iter()
         .filter(|e| {
@@ -92,7 +92,7 @@ fn follow(dir: &Path, sim: &Served, args: &[&str]) -> String {
 }
 
 /// `cx <args>` on `sim`, which must succeed printing `text`.
-fn succeeds(dir: &Path, sim: &Served, args: &[&str], text: &str) {
+pub(crate) fn succeeds(dir: &Path, sim: &Served, args: &[&str], text: &str) {
     let (code, out, err) = cx_on(dir, sim, args);
     assert_eq!(code, 0, "{args:?}: {err}");
     assert!(out.contains(text), "{args:?}: {text:?} in {out}");
@@ -100,7 +100,7 @@ fn succeeds(dir: &Path, sim: &Served, args: &[&str], text: &str) {
 
 /// `cx <args>` on `sim`, which must fail with each of `reasons` on stderr:
 /// `(stdout, stderr)`.
-fn fails(dir: &Path, sim: &Served, args: &[&str], reasons: &[&str]) -> (String, String) {
+pub(crate) fn fails(dir: &Path, sim: &Served, args: &[&str], reasons: &[&str]) -> (String, String) {
     let (code, out, err) = cx_on(dir, sim, args);
     assert_eq!(code, 1, "{args:?}: {out}");
     for reason in reasons {

@@ -1,4 +1,7 @@
-//! `cx agent show | skills | set-workmode | simulate` (seed 002).
+//! `cx agent show | skills | set-workmode | simulate` (seed 002), and the
+//! real-API commands of `agent_real` flattened in. `show` and `skills
+//! <agentId>` exist on both bindings; `set-workmode` only on the seed
+//! contract.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,7 +13,7 @@ use cx_agent::{
 use serde_json::{Value, json};
 
 use crate::output::{OutputFormat, print_json, say};
-use crate::session::{Session, TenantKind};
+use crate::session::{Binding, Session};
 use crate::{CliResult, Globals};
 
 /// Agent availability commands.
@@ -18,9 +21,10 @@ use crate::{CliResult, Globals};
 pub enum AgentCommand {
     #[command(flatten)]
     Real(crate::agent_real::RealAgentCommand),
-    /// Show an agent's profile and its ETag.
+    /// Show an agent: on the seed contract its profile and ETag; on
+    /// CXone's real API the agent (`GET /agents/{agentId}`).
     Show {
-        /// The agent id, e.g. agent-001.
+        /// The agent id, e.g. agent-001 (seed) or 3100001 (real).
         id: String,
     },
     /// An agent's skills, every agent's skill assignments (`--all`), or
@@ -32,6 +36,9 @@ pub enum AgentCommand {
     /// re-apply and retry. Publishes agent.availability.changed and writes an
     /// audit record. `--skill` replaces the agent's whole skill list;
     /// `--add-skill` / `--remove-skill` edit the list of each fresh read.
+    /// Seed contract only: CXone's real API has no work mode and no
+    /// If-Match; there use `cx agent skills add|remove` and `cx agent state
+    /// set`.
     SetWorkmode {
         /// The agent id.
         id: String,
@@ -181,7 +188,11 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         }
         AgentCommand::Show { id } => {
             let id: AgentId = id.parse()?;
-            let (_session, client) = connect(globals, Config::default()).await?;
+            let session = Session::open(&globals.tenant).await?;
+            if session.binding() == Some(Binding::Real) {
+                return show_real(&session, &id, globals).await;
+            }
+            let client = Client::new(session.http.clone(), Config::default());
             let profile = client.profile(&id).await?;
             match out {
                 OutputFormat::Json => print_json(&json!({
@@ -202,7 +213,7 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
         }
         AgentCommand::Skills(args) => {
             let session = Session::open(&globals.tenant).await?;
-            if args.real_only() || session.kind == TenantKind::AccessKey {
+            if args.real_only() || session.binding() == Some(Binding::Real) {
                 return crate::agent_real::skills(args, &session, globals).await;
             }
             let id: AgentId = args.id.unwrap_or_default().parse()?;
@@ -236,6 +247,17 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             let payload = change.payload(&clock)?;
             let config = Config::default().with_max_update_attempts(max_attempts);
             let (session, client) = connect(globals, config).await?;
+            session
+                .require(Binding::Seed, "cx agent set-workmode")
+                .map_err(|e| {
+                    format!(
+                        "{e}. CXone's real agent API has no work mode and no ETag/If-Match: \
+                     change skills with `cx agent skills add|remove <agentId> <skillId>...` \
+                     (one write per skill, so concurrent writers never lose each other's \
+                     change) and the state with `cx agent state set <agentId> \
+                     --available|--unavailable <codeId>`"
+                    )
+                })?;
             // Removals first, then additions.
             let deltas: Vec<SkillDelta> = remove_skills
                 .into_iter()
@@ -299,6 +321,42 @@ pub async fn run(cmd: AgentCommand, globals: &Globals) -> CliResult<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `cx agent show` on CXone's real API (`GET /agents/{agentId}`).
+async fn show_real(session: &Session, id: &AgentId, globals: &Globals) -> CliResult<ExitCode> {
+    let client = crate::agent_real::client_with(
+        session,
+        "cx agent show",
+        cx_agent::real::RealConfig::default(),
+    )?;
+    let agent = client.agent(id).await?;
+    match globals.output {
+        OutputFormat::Json => print_json(&json!({ "agent": agent }))?,
+        OutputFormat::Human => {
+            let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
+            say!("agent      {}", agent.agent_id);
+            say!(
+                "name       {} {}",
+                or_dash(agent.first_name.as_deref()),
+                or_dash(agent.last_name.as_deref())
+            );
+            say!("user       {}", or_dash(agent.user_name.as_deref()));
+            say!(
+                "team       {} ({})",
+                or_dash(agent.team_name.as_deref()),
+                or_dash(agent.team_id.as_ref().map(|t| t.0.as_str()))
+            );
+            say!(
+                "active     {}",
+                agent
+                    .is_active
+                    .map_or("-", |a| if a { "yes" } else { "no" })
+            );
+            say!("updated    {}", or_dash(agent.last_updated.as_deref()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_update(

@@ -1,6 +1,7 @@
-//! `cx agent list | states | state set | skills ...`: CXone's real agent
-//! API (`cx_agent::real`), for a tenant logged in with an access key (or
-//! the embedded simulator, which serves the real API too).
+//! `cx agent list | states | state set | state history | codes | skills
+//! ...`: CXone's real agent API (`cx_agent::real`), for a tenant whose
+//! binding is real (`--api real`, or `auto` with an access-key login) or
+//! the embedded simulator, which serves the real API too.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -9,21 +10,21 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use cx_agent::AgentId;
 use cx_agent::real::{
-    AgentFilter, AgentState, Client, RealConfig, SkillAssignment, SkillChange, SkillResult,
-    StateChange,
+    AgentFilter, AgentState, Client, HistoryFilter, RealConfig, SkillAssignment, SkillChange,
+    SkillResult, StateChange, StateRecord,
 };
 use futures::TryStreamExt as _;
 use serde_json::{Value, json};
 
 use crate::output::{OutputArg, human, print_json, print_raw, say};
-use crate::session::Session;
+use crate::session::{Binding, Session};
 use crate::{CliResult, Globals};
 
 /// Commands on the real CXone agent API.
 #[derive(Debug, clap::Subcommand)]
 pub enum RealAgentCommand {
-    /// List agents (CXone `GET /agents`, every page). Needs an access-key
-    /// login. `--output table|csv|json`.
+    /// List agents (CXone `GET /agents`, every page). Needs the real API
+    /// (an access-key login, or `--api real`). `--output table|csv|json`.
     List {
         /// Only active (`true`) or inactive (`false`) agents.
         #[arg(long, value_name = "BOOL")]
@@ -35,8 +36,8 @@ pub enum RealAgentCommand {
         #[arg(long, value_name = "ISO-8601")]
         since: Option<DateTime<Utc>>,
     },
-    /// Agents' current states (CXone `GET /agents/states`). Needs an
-    /// access-key login. `--output table|csv|json`.
+    /// Agents' current states (CXone `GET /agents/states`). Needs the real
+    /// API. `--output table|csv|json`.
     States {
         /// Only states changed at or after this ISO-8601 instant (pass the
         /// previous answer's `lastPollTime`).
@@ -55,23 +56,46 @@ pub enum RealAgentCommand {
         #[arg(long, value_name = "N", hide = true, requires = "follow")]
         polls: Option<u64>,
     },
-    /// Supervisor state changes (CXone `POST /agents/{agentId}/state`).
+    /// Supervisor state changes (CXone `POST /agents/{agentId}/state`) and
+    /// agents' state history.
     State {
         #[command(subcommand)]
         command: StateCommand,
+    },
+    /// Unavailable codes: the tenant's (CXone `GET /unavailable-codes`), or
+    /// the active ones a team may use (`GET
+    /// /teams/{teamId}/unavailable-codes?activityOnly=true`). Needs the real
+    /// API. `--output table|csv|json`.
+    Codes {
+        /// Only the active codes this team may use.
+        #[arg(long, value_name = "TEAM_ID")]
+        team: Option<String>,
+    },
+    /// Act as an agent through a CXone agent session: start or join one,
+    /// set its state, follow its events, end it. Needs the real API.
+    Session {
+        #[command(subcommand)]
+        command: crate::agent_session::SessionCommand,
     },
 }
 
 /// Whether `cmd` prints a list (and so accepts `--output csv`).
 pub fn lists(cmd: &RealAgentCommand) -> bool {
-    !matches!(cmd, RealAgentCommand::State { .. })
+    match cmd {
+        RealAgentCommand::List { .. }
+        | RealAgentCommand::States { .. }
+        | RealAgentCommand::Codes { .. } => true,
+        RealAgentCommand::State { command } => matches!(command, StateCommand::History { .. }),
+        RealAgentCommand::Session { .. } => false,
+    }
 }
 
 /// `cx agent state ...`.
 #[derive(Debug, clap::Subcommand)]
 pub enum StateCommand {
     /// Set an agent's state as a supervisor: Available, or Unavailable with
-    /// an unavailable code id. Needs an access-key login.
+    /// an unavailable code id (`cx agent codes` lists them). Needs the
+    /// real API.
     Set {
         /// The agent id.
         agent: String,
@@ -86,6 +110,25 @@ pub enum StateCommand {
         /// (`outStateId`).
         #[arg(long, value_name = "CODE_ID")]
         unavailable: Option<u64>,
+    },
+    /// An agent's state history, or every agent's: each state with its
+    /// start, unavailable code, agent session and duration (CXone `GET
+    /// /agents/{agentId}/state-history`, `GET /agents/state-history`,
+    /// every page). Needs the real API. `--output table|csv|json`.
+    History {
+        /// The agent id (default: every agent).
+        agent: Option<String>,
+        /// Only states that began at or after this ISO-8601 instant
+        /// (`startDate`).
+        #[arg(long, value_name = "ISO-8601")]
+        since: Option<DateTime<Utc>>,
+        /// Only states that began before this ISO-8601 instant (`endDate`).
+        #[arg(long, value_name = "ISO-8601")]
+        until: Option<DateTime<Utc>>,
+        /// Only states updated at or after this ISO-8601 instant
+        /// (`updatedSince`).
+        #[arg(long, value_name = "ISO-8601")]
+        updated_since: Option<DateTime<Utc>>,
     },
 }
 
@@ -203,19 +246,27 @@ fn parse_skill(raw: &str) -> Result<SkillChange, String> {
     Ok(change)
 }
 
-/// A real-API client on `session`; a client-credentials tenant speaks the
-/// seed contract, not CXone's real API, and is refused.
-fn client(session: &Session) -> CliResult<Client> {
-    session.require_real_api("agent")?;
-    Ok(Client::new(session.http.clone(), RealConfig::default())?)
+/// A real-API client with `config` on `session`, after checking that the
+/// tenant speaks the real API (`command` names what was refused).
+pub fn client_with(session: &Session, command: &str, config: RealConfig) -> CliResult<Client> {
+    session.require(Binding::Real, command)?;
+    Ok(Client::new(session.http.clone(), config)?)
 }
 
 /// The session (kept alive: it may hold the embedded simulator) and a
-/// real-API client.
-async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
+/// real-API client with `config` for `command`.
+pub async fn connect_with(
+    globals: &Globals,
+    command: &str,
+    config: RealConfig,
+) -> CliResult<(Session, Client)> {
     let session = Session::open(&globals.tenant).await?;
-    let client = client(&session)?;
+    let client = client_with(&session, command, config)?;
     Ok((session, client))
+}
+
+async fn connect(globals: &Globals, command: &str) -> CliResult<(Session, Client)> {
+    connect_with(globals, command, RealConfig::default()).await
 }
 
 /// The text of an optional field, escaped for a terminal.
@@ -258,7 +309,7 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
             search,
             since,
         } => {
-            let (_session, client) = connect(globals).await?;
+            let (_session, client) = connect(globals, "cx agent list").await?;
             let mut filter = AgentFilter::default();
             filter.is_active = active;
             filter.search = search;
@@ -290,7 +341,7 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
             interval,
             polls,
         } => {
-            let (_session, client) = connect(globals).await?;
+            let (_session, client) = connect(globals, "cx agent states").await?;
             if follow {
                 follow_states(
                     &client,
@@ -329,7 +380,7 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
                 (_, Some(code)) => StateChange::Unavailable(code),
                 _ => StateChange::Available,
             };
-            let (_session, client) = connect(globals).await?;
+            let (_session, client) = connect(globals, "cx agent state set").await?;
             client.set_state(&id, change).await?;
             let (state, code) = match change {
                 StateChange::Available => ("Available", None),
@@ -349,8 +400,113 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
                 },
             }
         }
+        RealAgentCommand::State {
+            command:
+                StateCommand::History {
+                    agent,
+                    since,
+                    until,
+                    updated_since,
+                },
+        } => {
+            let agent: Option<AgentId> = agent.map(|a| a.parse()).transpose()?;
+            let (_session, client) = connect(globals, "cx agent state history").await?;
+            let mut filter = HistoryFilter::default();
+            filter.start = since;
+            filter.end = until;
+            filter.updated_since = updated_since;
+            let records: Vec<StateRecord> = client
+                .state_history(agent.as_ref(), &filter)
+                .try_collect()
+                .await?;
+            let rows: Vec<Vec<String>> = records.iter().map(history_row).collect();
+            let mut doc = json!({ "agentStateHistory": records });
+            if let Some(agent) = &agent {
+                doc["agentId"] = json!(agent);
+            }
+            print_list(
+                globals,
+                &doc,
+                &[
+                    "AGENT",
+                    "INDEX",
+                    "STATE",
+                    "REASON",
+                    "START",
+                    "DURATION_S",
+                    "SESSION",
+                ],
+                &rows,
+                &format!("{} state(s)", records.len()),
+            )?;
+        }
+        RealAgentCommand::Codes { team } => codes(globals, team).await?,
+        RealAgentCommand::Session { command } => {
+            return crate::agent_session::run(command, globals).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn history_row(r: &StateRecord) -> Vec<String> {
+    vec![
+        cell(Some(&r.agent_id.0)),
+        cell(r.state_index.map(|i| i.to_string()).as_deref()),
+        cell(r.agent_state_name.as_deref()),
+        cell(r.out_state_description.as_deref().filter(|d| !d.is_empty())),
+        cell(r.start_date.as_deref()),
+        cell(r.duration.map(|d| format!("{d:.3}")).as_deref()),
+        cell(r.agent_session_id.as_ref().map(|s| s.0.as_str())),
+    ]
+}
+
+/// `cx agent codes [--team <teamId>]`.
+async fn codes(globals: &Globals, team: Option<String>) -> CliResult {
+    let (_session, client) = connect(globals, "cx agent codes").await?;
+    match team {
+        Some(team) => {
+            let codes = client.team_unavailable_codes(&team, true).await?;
+            let rows: Vec<Vec<String>> = codes
+                .iter()
+                .map(|c| {
+                    vec![
+                        cell(c.out_state_name.as_deref()),
+                        yes_no(c.is_active),
+                        yes_no(c.is_acw),
+                        cell(c.skill_name.as_deref().filter(|s| !s.is_empty())),
+                    ]
+                })
+                .collect();
+            print_list(
+                globals,
+                &json!({ "teamId": team, "unavailableCodes": codes }),
+                &["NAME", "ACTIVE", "ACW", "SKILL"],
+                &rows,
+                &format!("{} code(s) of team {}", codes.len(), cx_http::escape(&team)),
+            )
+        }
+        None => {
+            let codes: Vec<_> = client.unavailable_codes().try_collect().await?;
+            let rows: Vec<Vec<String>> = codes
+                .iter()
+                .map(|c| {
+                    vec![
+                        cell(Some(&c.id.0)),
+                        cell(c.name.as_deref()),
+                        yes_no(c.is_active),
+                        yes_no(c.is_acw),
+                    ]
+                })
+                .collect();
+            print_list(
+                globals,
+                &json!({ "unavailableCodes": codes }),
+                &["ID", "NAME", "ACTIVE", "ACW"],
+                &rows,
+                &format!("{} code(s)", codes.len()),
+            )
+        }
+    }
 }
 
 /// `lastPollTime` as CXone writes it (UTC, milliseconds, `Z`).
@@ -428,7 +584,14 @@ async fn follow_states(
 /// A client-credentials tenant; bad ids; API failures, among them a
 /// partial skill write (naming each failed skill).
 pub async fn skills(args: SkillsArgs, session: &Session, globals: &Globals) -> CliResult<ExitCode> {
-    let client = client(session)?;
+    let command = match (&args.write, args.all) {
+        (Some(SkillWrite::Add(_)), _) => "cx agent skills add",
+        (Some(SkillWrite::Set(_)), _) => "cx agent skills set",
+        (Some(SkillWrite::Remove { .. }), _) => "cx agent skills remove",
+        (None, true) => "cx agent skills --all",
+        (None, false) => "cx agent skills",
+    };
+    let client = client_with(session, command, RealConfig::default())?;
     match args.write {
         None => {
             let (doc, list) = match args.id {

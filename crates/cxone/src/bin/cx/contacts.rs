@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use crate::agent_real::print_list;
 use crate::output::{OutputArg, human, print_json, records_bar, say};
-use crate::session::{Session, TenantKind};
+use crate::session::{Binding, Session, TenantKind};
 use crate::{CliResult, Globals};
 
 /// Completed contacts, state histories and their analytics (CXone's
@@ -127,7 +127,7 @@ impl RangeArgs {
 
 async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
     let session = Session::open(&globals.tenant).await?;
-    session.require_real_api("contact")?;
+    session.require(Binding::Real, "cx contacts")?;
     let client = Client::new(session.http.clone(), RealConfig::default())?;
     Ok((session, client))
 }

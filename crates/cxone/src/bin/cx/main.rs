@@ -12,14 +12,17 @@
 
 mod agent;
 mod agent_real;
+mod agent_session;
 mod args;
 mod audit;
 mod contacts;
 mod dataaction;
 mod durations;
+mod extract;
 mod history;
 mod output;
 mod profile;
+mod script;
 mod session;
 mod sim;
 mod webhook;
@@ -97,6 +100,12 @@ enum Command {
     /// Data actions: execute, poll the job, extract typed values.
     #[command(subcommand)]
     Dataaction(dataaction::DataActionCommand),
+    /// CXone Data Extraction jobs: export an entity's data to a file.
+    #[command(subcommand)]
+    Extract(extract::ExtractCommand),
+    /// CXone Studio scripts: start one, signal it, follow its contact.
+    #[command(subcommand)]
+    Script(script::ScriptCommand),
     /// Export CXone's audit log; verify local audit files.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -286,6 +295,8 @@ fn main() -> ExitCode {
             Command::Workflow(cmd) => workflow::run(cmd, &globals).await,
             Command::Agent(cmd) => agent::run(cmd, &globals).await,
             Command::Dataaction(cmd) => dataaction::run(cmd, &globals).await,
+            Command::Extract(cmd) => extract::run(cmd, &globals).await,
+            Command::Script(cmd) => script::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::History(cmd) => history::run(cmd, &globals).await,
             Command::Contacts(cmd) => contacts::run(cmd, &globals).await,

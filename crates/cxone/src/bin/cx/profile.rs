@@ -18,6 +18,7 @@
 //! # client_auth = "basic"                  # or "post"
 //! # refresh_client_auth = true
 //! # redis_url = { env = "CX_REDIS_URL_PROD" }   # share limits and tokens with a fleet
+//! # api = "real"                           # or "seed" or "auto" (the default), as --api / CX_API
 //! ```
 //!
 //! A secret is `{ env = "VAR" }` (read from that environment variable) or
@@ -62,6 +63,31 @@ impl LoginKind {
         match self {
             LoginKind::AccessKey => "access-key",
             LoginKind::ClientCredentials => "client-credentials",
+        }
+    }
+}
+
+/// Which agent API a tenant speaks: `api` in a profile, `--api`, `CX_API`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiChoice {
+    /// By the login: an access key speaks CXone's real API, client
+    /// credentials the seed contract, the embedded simulator both.
+    #[default]
+    Auto,
+    /// CXone's real API (`/inContactAPI/services/vNN.0/...`).
+    Real,
+    /// The seed contract (`/api/v2/agents/...`: work modes with If-Match).
+    Seed,
+}
+
+impl ApiChoice {
+    /// The name used in the file, the flag and output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiChoice::Auto => "auto",
+            ApiChoice::Real => "real",
+            ApiChoice::Seed => "seed",
         }
     }
 }
@@ -132,6 +158,8 @@ pub struct Profile {
     /// `redis_url`: share rate limits and tokens through this Redis (a
     /// secret source: the URL may hold a password).
     pub redis_url: Option<Spanned<SecretSource>>,
+    /// `api`: the agent API the tenant speaks (default `auto`).
+    pub api: Option<ApiChoice>,
 }
 
 #[derive(Default, Deserialize)]
@@ -389,6 +417,8 @@ pub struct Resolved {
     pub profile: Option<String>,
     /// The Redis that shares limits and tokens with a fleet, if any.
     pub redis_url: Option<SecretString>,
+    /// The agent API the tenant speaks, after precedence.
+    pub api: ApiChoice,
 }
 
 /// A setting's value from flag/env, else from the profile.
@@ -437,6 +467,7 @@ pub fn resolve(args: &TenantArgs) -> CliResult<Resolved> {
                 login: Login::Embedded,
                 profile: None,
                 redis_url: None,
+                api: args.api.unwrap_or_default(),
             });
         }
         None => (None, None),
@@ -546,6 +577,7 @@ pub fn resolve(args: &TenantArgs) -> CliResult<Resolved> {
         login,
         profile: name,
         redis_url,
+        api: args.api.or(p.api).unwrap_or_default(),
     })
 }
 
@@ -582,6 +614,7 @@ fn describe(name: &str, p: &Profile, is_default: bool) -> Value {
         }),
         "refreshClientAuth": p.refresh_client_auth,
         "redisUrl": source(&p.redis_url),
+        "api": p.api.map(ApiChoice::as_str),
     })
 }
 
@@ -664,6 +697,11 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
     use crate::output::{OutputFormat, print_json};
     let session = crate::session::Session::open(&globals.tenant).await?;
     let lifetime = session.token_lifetime().await?;
+    let agent_api = match session.binding() {
+        Some(crate::session::Binding::Real) => "real",
+        Some(crate::session::Binding::Seed) => "seed",
+        None => "real and seed",
+    };
     match globals.output {
         OutputFormat::Json => print_json(&json!({
             "loggedIn": true,
@@ -673,6 +711,8 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
             "area": session.area,
             "apiUrl": session.api_url,
             "tokenLifetimeSecs": lifetime.map(|d| d.as_secs()),
+            "agentApi": agent_api,
+            "api": session.api.as_str(),
         }))?,
         OutputFormat::Human => {
             let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
@@ -683,6 +723,10 @@ pub async fn login(globals: &crate::Globals) -> CliResult<std::process::ExitCode
             say!("tenant id       {}", or_unknown(&session.tenant_id));
             say!("area            {}", or_unknown(&session.area));
             say!("API host        {}", session.api_url);
+            say!(
+                "agent API       {agent_api} (--api {})",
+                session.api.as_str()
+            );
             match lifetime {
                 Some(d) => say!("token lifetime  {} s", d.as_secs()),
                 None => say!("token lifetime  unknown"),

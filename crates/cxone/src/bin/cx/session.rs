@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::output::note;
-use crate::profile::{Login, resolve};
+use crate::profile::{ApiChoice, Login, resolve};
 
 /// Tenant flags; each falls back to its environment variable, then to the
 /// profile (see `profile` for the precedence).
@@ -84,6 +84,13 @@ pub struct TenantArgs {
         value_parser = secret_arg
     )]
     pub redis_url: Option<SecretString>,
+    /// Which agent API the tenant speaks: `real` (CXone's
+    /// /inContactAPI/services/...), `seed` (the seed contract: work modes
+    /// with If-Match) or `auto` (the default: an access-key login real,
+    /// client credentials seed, the embedded simulator both). Overrides the
+    /// profile's `api`.
+    #[arg(long, global = true, env = "CX_API", value_enum)]
+    pub api: Option<ApiChoice>,
 }
 
 /// A secret flag's value, held as a `SecretString` from the moment it is
@@ -108,6 +115,7 @@ impl std::fmt::Debug for TenantArgs {
             .field("access_key_id", &self.access_key_id)
             .field("access_key_secret", &given(&self.access_key_secret))
             .field("redis_url", &given(&self.redis_url))
+            .field("api", &self.api)
             .finish()
     }
 }
@@ -134,6 +142,15 @@ impl TenantKind {
     }
 }
 
+/// One of the two agent APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// CXone's real API (`/inContactAPI/services/vNN.0/...`).
+    Real,
+    /// The seed contract (`/api/v2/agents/...`).
+    Seed,
+}
+
 static KIND: OnceLock<TenantKind> = OnceLock::new();
 
 /// The kind of the tenant this process opened, if it opened one.
@@ -157,28 +174,14 @@ pub struct Session {
     pub area: Option<String>,
     /// API base URL.
     pub api_url: String,
+    /// The agent API chosen (`--api`, `CX_API`, the profile's `api`).
+    pub api: ApiChoice,
     /// The embedded simulator, when no tenant was configured; held so it
     /// keeps serving until the session ends.
     pub _sim: Option<Sim>,
 }
 
 impl Session {
-    /// Ok when this session can use CXone's real API (`api` names the
-    /// command's, e.g. "agent"): any login but client credentials.
-    ///
-    /// # Errors
-    /// A client-credentials tenant, with how to log in instead.
-    pub fn require_real_api(&self, api: &str) -> crate::CliResult {
-        if self.kind == TenantKind::ClientCredentials {
-            return Err(format!(
-                "this command uses CXone's real {api} API (/inContactAPI/services/...): \
-                 log in with an access key (--access-key-id, or a profile of kind \"access-key\")"
-            )
-            .into());
-        }
-        Ok(())
-    }
-
     /// Connect to the configured tenant, or start the embedded simulator when
     /// nothing at all is configured. The access-key login runs here
     /// (discovery tells the API host).
@@ -212,6 +215,7 @@ impl Session {
                     tenant_id: Some(cx_sim::tenant_id(cx_sim::DEFAULT_TENANT)),
                     area: Some(cx_sim::SIM_AREA.to_owned()),
                     api_url: sim.base_url().to_owned(),
+                    api: resolved.api,
                     _sim: Some(sim),
                 }
             }
@@ -245,6 +249,7 @@ impl Session {
                     tenant_id: Some(found.tenant_id),
                     area: found.area,
                     api_url: found.api_url,
+                    api: resolved.api,
                     _sim: None,
                 }
             }
@@ -272,12 +277,62 @@ impl Session {
                     tenant_id: None,
                     area: None,
                     api_url,
+                    api: resolved.api,
                     _sim: None,
                 }
             }
         };
         let _ = KIND.set(session.kind);
         Ok(session)
+    }
+
+    /// The agent API this tenant speaks: the one chosen, else (`auto`) by
+    /// the login: an access key [`Binding::Real`], client credentials
+    /// [`Binding::Seed`], the embedded simulator `None` (it serves both).
+    pub fn binding(&self) -> Option<Binding> {
+        match (self.api, self.kind) {
+            (ApiChoice::Real, _) | (ApiChoice::Auto, TenantKind::AccessKey) => Some(Binding::Real),
+            (ApiChoice::Seed, _) | (ApiChoice::Auto, TenantKind::ClientCredentials) => {
+                Some(Binding::Seed)
+            }
+            (ApiChoice::Auto, TenantKind::EmbeddedSimulator) => None,
+        }
+    }
+
+    /// Refuses `command` (e.g. `cx agent list`), which exists only on
+    /// `needed`, when this tenant speaks the other API: the error names
+    /// the binding, why it was chosen, and how to switch.
+    ///
+    /// # Errors
+    /// The other binding.
+    pub fn require(&self, needed: Binding, command: &str) -> crate::CliResult<()> {
+        if self.binding().is_none_or(|have| have == needed) {
+            return Ok(());
+        }
+        let why = match self.api {
+            ApiChoice::Auto => format!("auto, from its {} login", self.kind.as_str()),
+            chosen => format!("--api / CX_API / the profile's api = {}", chosen.as_str()),
+        };
+        let (needed_name, have_name, flag, login) = match needed {
+            Binding::Real => (
+                "CXone's real agent API (/inContactAPI/services/...)",
+                "the seed contract",
+                "real",
+                "log in with an access key (--access-key-id, or a profile of kind \"access-key\")",
+            ),
+            Binding::Seed => (
+                "the seed contract (/api/v2/agents/...)",
+                "CXone's real agent API",
+                "seed",
+                "log in with client credentials",
+            ),
+        };
+        Err(format!(
+            "`{command}` exists only on {needed_name}, but this tenant speaks {have_name} ({why}); \
+             {login}, or pass --api {flag} (CX_API={flag}, or api = \"{flag}\" in the profile) \
+             if the tenant serves it"
+        )
+        .into())
     }
 
     /// The audit sink of this session: JSONL files in `dir`, each record's

@@ -11,7 +11,8 @@ use std::process::{Child, Command, Output, Stdio};
 use serde_json::Value;
 
 pub const WF: &str = "wf_12345678-abcd-efgh-ijkl-1234567890ab";
-const TENANT_VARS: [&str; 9] = [
+const TENANT_VARS: [&str; 10] = [
+    "CX_API",
     "CXONE_API_URL",
     "CXONE_AUTH_URL",
     "CXONE_CLIENT_ID",
