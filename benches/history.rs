@@ -26,7 +26,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use cx_benches::{runtime, sdk_client};
+use cx_benches::{
+    child_figures, env_or, runtime, sdk_client, sdk_client_at, timed_rounds, vm_hwm_kib,
+};
 use cx_history::{
     AnalyzerConfig, Client, Config, HistoryQuery, HistoryReport, Interaction, PathAnalyzer,
 };
@@ -35,13 +37,6 @@ use futures::TryStreamExt;
 
 const STEPS: u32 = 10;
 const CHILD_FLAG: &str = "--rss-child";
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn synthetic(sim: &Sim, interactions: u64) {
     sim.set_synthetic_history(
@@ -71,29 +66,11 @@ async fn timed_report(client: &Client, query: &HistoryQuery) -> (HistoryReport, 
     (report, started.elapsed().as_secs_f64())
 }
 
-/// Peak resident set size of this process, in KiB.
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Child mode: stream the `n` interactions the simulator at `base_url`
 /// serves, print `steps hwm_kib secs`.
 fn rss_child(base_url: &str, n: u64) {
     runtime().block_on(async {
-        let tenant = cx_auth::Tenant::new(
-            base_url,
-            cx_sim::DEFAULT_CLIENT_ID,
-            cx_sim::DEFAULT_CLIENT_SECRET,
-        );
-        let (http, _) = tenant.connect().unwrap_or_else(|e| panic!("{e}"));
+        let http = sdk_client_at(base_url, cx_http::Config::default());
         let client = Client::new(http, Config::default());
         let (report, secs) = timed_report(&client, &query()).await;
         assert_eq!(report.records_retrieved, n, "every record retrieved");
@@ -113,22 +90,7 @@ fn run_child(sim: &Sim, n: u64, one_arena: bool) -> (u64, u64, f64) {
     if one_arena {
         cmd.env("MALLOC_ARENA_MAX", "1");
     }
-    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "child failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let f: Vec<&str> = text.split_whitespace().collect();
-    match f.as_slice() {
-        [steps, hwm, secs] => (
-            steps.parse().unwrap_or(0),
-            hwm.parse().unwrap_or(0),
-            secs.parse().unwrap_or(f64::NAN),
-        ),
-        _ => panic!("unexpected child output {text:?}"),
-    }
+    child_figures(&mut cmd)
 }
 
 fn main() {
@@ -156,17 +118,11 @@ fn main() {
             .try_collect()
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let rounds = 5;
-        let started = Instant::now();
-        let mut steps = 0;
-        for _ in 0..rounds {
+        let (steps, secs) = timed_rounds(5, || {
             let mut analyzer = PathAnalyzer::new(AnalyzerConfig::default());
-            for i in &data {
-                analyzer.observe(i);
-            }
-            steps += analyzer.finish().steps_analysed;
-        }
-        let secs = started.elapsed().as_secs_f64();
+            data.iter().for_each(|i| analyzer.observe(i));
+            analyzer.finish().steps_analysed
+        });
         println!(
             "history/analyzer: {steps} steps in {secs:.3} s = {:.0} steps/s",
             steps as f64 / secs

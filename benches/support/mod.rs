@@ -20,8 +20,13 @@ pub fn runtime() -> tokio::runtime::Runtime {
 
 /// An authenticated runtime client for the simulator's default client.
 pub fn sdk_client(sim: &Sim, config: cx_http::Config) -> cx_http::Client {
+    sdk_client_at(sim.base_url(), config)
+}
+
+/// [`sdk_client`] for the simulator at `base_url` (another process's).
+pub fn sdk_client_at(base_url: &str, config: cx_http::Config) -> cx_http::Client {
     let mut tenant = cx_auth::Tenant::new(
-        sim.base_url(),
+        base_url,
         cx_sim::DEFAULT_CLIENT_ID,
         cx_sim::DEFAULT_CLIENT_SECRET,
     );
@@ -65,4 +70,49 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
+}
+
+/// Peak resident set size of this process (`VmHWM` of
+/// `/proc/self/status`), in KiB; 0 where it cannot be read.
+pub fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Runs this bench binary again as `cmd` (built from
+/// `std::env::current_exe()` by the caller) and reads the child's one
+/// output line `count hwm_kib secs`: (count, peak RSS in KiB, seconds).
+/// Panics, with the child's output, when it fails or prints anything else.
+pub fn child_figures(cmd: &mut std::process::Command) -> (u64, u64, f64) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f: Vec<&str> = text.split_whitespace().collect();
+    match f.as_slice() {
+        [count, hwm, secs] => (
+            count.parse().unwrap_or(0),
+            hwm.parse().unwrap_or(0),
+            secs.parse().unwrap_or(f64::NAN),
+        ),
+        _ => panic!("unexpected child output {text:?}"),
+    }
+}
+
+/// Runs `round` `rounds` times: the sum of what it returns (items
+/// processed) and the seconds all rounds took.
+pub fn timed_rounds(rounds: u32, mut round: impl FnMut() -> u64) -> (u64, f64) {
+    let started = std::time::Instant::now();
+    let done = (0..rounds).map(|_| round()).sum();
+    (done, started.elapsed().as_secs_f64())
 }

@@ -38,7 +38,7 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
 use cx_http::{ApiPath, RequestBuilder};
 use futures::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Rule, Violation, from_http};
@@ -53,17 +53,17 @@ pub const MAX_WINDOW_DAYS: i64 = 30;
 /// clamped, seconds (5 minutes).
 pub const CLAMP_MARGIN_SECS: i64 = 300;
 
-/// The `vNN.0` version segment of each resource family. Defaults: `v26.0`
-/// for contacts, the first version with the newer field names the
-/// simulator serves (`../shared/CXONE_REST.md` §4 records v23 and v33 in
-/// published clients, v6 to v24 elsewhere); `v23.0` for agents, as
+/// The `vNN.0` version segment of each resource family. Defaults:
+/// `v33.0` for contacts, the newest version `../shared/CXONE_REST.md` §4
+/// records a published client reading completed contacts with (the other,
+/// v23, has the older field names; both are read); `v23.0` for agents, as
 /// `cx_agent::real`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Versions {
-    /// `/contacts/completed` (default `v26.0`).
+    /// `/contacts/completed` (default `v33.0`).
     pub completed_contacts: String,
-    /// `/contacts/{contactId}` and its `state-history` (default `v26.0`).
+    /// `/contacts/{contactId}` and its `state-history` (default `v33.0`).
     pub contacts: String,
     /// `/agents/{agentId}/interaction-history` (default `v23.0`).
     pub agents: String,
@@ -72,8 +72,8 @@ pub struct Versions {
 impl Default for Versions {
     fn default() -> Self {
         Self {
-            completed_contacts: "v26.0".into(),
-            contacts: "v26.0".into(),
+            completed_contacts: "v33.0".into(),
+            contacts: "v33.0".into(),
             agents: "v23.0".into(),
         }
     }
@@ -491,9 +491,13 @@ impl Client {
         ApiPath::new("/inContactAPI/services").id("version", version)
     }
 
-    /// Pages of `first` under `key`, following `_links.next` (see the
-    /// module docs for when it stops), each with `lastPollTime` and
-    /// `totalRecords`.
+    /// Pages of `first`, following `_links.next` (see the module docs
+    /// for when it stops), each with `lastPollTime` and `totalRecords`.
+    /// Pages are read ahead in two stages (see [`read_ahead`]): one task
+    /// asks for each page and scans it only for its link and length before
+    /// asking for the next; another decodes it into `T`s; the consumer works
+    /// on the page before — so server, decoding and consumer overlap, with
+    /// at most a few pages held.
     fn pages<T: DeserializeOwned + Send + 'static>(
         &self,
         first: RequestBuilder,
@@ -501,34 +505,32 @@ impl Client {
     ) -> impl Stream<Item = Result<Body<T>, Error>> + use<T> {
         let top = self.config.page_size;
         let first = first.query(&[("top", top.to_string().as_str()), ("skip", "0")]);
-        let what_pages = what.clone();
-        link_pages(
+        let what_raw = what.clone();
+        let raw = link_pages(
             self.http.clone(),
             first,
             DEFAULT_MAX_PAGES,
             move |resp: &cx_http::Response| {
-                let mut body: Body<T> = serde_json::from_slice(resp.body()).map_err(|e| {
-                    cx_http::Error::new(
-                        cx_http::ErrorKind::Decode,
-                        format!("{what_pages}: the page is not the expected list"),
-                    )
-                    .with_source(e)
-                })?;
+                let body: Body<IgnoredAny> =
+                    serde_json::from_slice(resp.body()).map_err(|e| not_a_list(&what_raw, e))?;
                 let short = body.items.len() < usize::try_from(top).unwrap_or(usize::MAX);
                 let next = body
                     .links
-                    .take()
                     .and_then(|l| l.next)
                     .filter(|s| !s.is_empty() && !short);
                 Ok(Page {
-                    items: vec![body],
+                    items: vec![resp.body().clone()],
                     next,
                 })
             },
         )
         .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
-        .try_flatten()
-        .map_err(move |e| from_http(e, &what))
+        .try_flatten();
+        read_ahead(read_ahead(raw).map(move |raw| {
+            let raw = raw.map_err(|e| from_http(e, &what))?;
+            serde_json::from_slice::<Body<T>>(&raw)
+                .map_err(|e| from_http(not_a_list(&what, e), &what))
+        }))
     }
 
     /// Pages of completed contacts of `query`, window after window.
@@ -724,6 +726,51 @@ impl Client {
             })
             .flatten()
             .boxed()
+    }
+}
+
+/// The decode error of a page that is not the expected list.
+fn not_a_list(what: &str, e: serde_json::Error) -> cx_http::Error {
+    cx_http::Error::new(
+        cx_http::ErrorKind::Decode,
+        format!("{what}: the page is not the expected list"),
+    )
+    .with_source(e)
+}
+
+/// `pages` driven one item ahead of its consumer by a task on the current
+/// tokio runtime, so the next page is asked for and prepared while the
+/// consumer works on this one; `pages` as is when there is no runtime. At
+/// most one item waits in the channel and one is being read; dropping the
+/// stream stops the task.
+fn read_ahead<T: Send + 'static>(
+    pages: impl Stream<Item = T> + Send + 'static,
+) -> stream::BoxStream<'static, T> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return pages.boxed();
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel::<T>(1);
+    let task = runtime.spawn(async move {
+        let mut pages = std::pin::pin!(pages);
+        while let Some(page) = pages.next().await {
+            if tx.send(page).await.is_err() {
+                break;
+            }
+        }
+    });
+    let stop = AbortOnDrop(task.abort_handle());
+    stream::unfold((rx, stop), |(mut rx, stop)| async move {
+        rx.recv().await.map(|page| (page, (rx, stop)))
+    })
+    .boxed()
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -52,7 +52,9 @@ where
     struct State<F> {
         fetch: F,
         cursor: Option<String>,
-        seen: HashSet<String>,
+        /// Hashes of the cursors followed (8 bytes a page, not the
+        /// cursor: a long pull's URLs add up).
+        seen: HashSet<u64>,
         pages: u64,
         done: bool,
         pending: Option<Error>,
@@ -90,7 +92,7 @@ where
                 match &page.next {
                     None => st.done = true,
                     Some(next) if next.is_empty() => st.done = true,
-                    Some(next) if !st.seen.insert(next.clone()) => {
+                    Some(next) if !st.seen.insert(cursor_hash(next)) => {
                         // Yield this page's items, then the loop error.
                         st.done = true;
                         st.pending = Some(Error::new(
@@ -147,6 +149,14 @@ where
             decode(&resp)
         }
     })
+}
+
+/// A fixed-key hash of `cursor` (the same in every run).
+fn cursor_hash(cursor: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    cursor.hash(&mut h);
+    h.finish()
 }
 
 /// One page of an offset/limit list, as [`offset_pages`] yields it.

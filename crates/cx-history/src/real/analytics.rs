@@ -7,7 +7,7 @@
 //! and for queue (`inQueueSeconds`), handle (`agentSeconds`), hold, ACW and
 //! total duration the count, mean and max exactly and p50/p95 from a
 //! [`DwellSketch`] (within its 1% relative error). It also keeps the
-//! [`ContactAnalyzer::top`] contacts with the longest queue time. Memory is
+//! `top` contacts (see [`ContactAnalyzer::new`]) with the longest queue time. Memory is
 //! bounded by the number of groups (at most [`MAX_GROUPS`]; further keys are
 //! pooled under `(other)`), the sketches' buckets and the top-N heap — not
 //! by the number of contacts.

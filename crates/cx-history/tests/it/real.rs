@@ -238,3 +238,39 @@ async fn state_histories_feed_the_path_analysis_and_agents_have_interaction_hist
         .await;
     assert_eq!(unknown.unwrap_err().kind(), cx_history::ErrorKind::NotFound);
 }
+
+#[tokio::test]
+async fn reading_ahead_is_bounded_and_stops_when_the_stream_is_dropped() {
+    let sim = Sim::start().await.unwrap();
+    let c = client(&sim, RealConfig::default().with_page_size(25));
+    // About 540 contacts: 22 pages of 25.
+    let query = ContactQuery::range(hours_ago(6), Some(hours_ago(3)));
+    {
+        let mut pages = std::pin::pin!(c.completed_pages(&query));
+        let first = pages.try_next().await.unwrap().unwrap();
+        assert_eq!(first.contacts.len(), 25);
+        // The stages read ahead of the consumer (which holds page 1)...
+        let completed =
+            |j: &[cx_sim::JournalEntry]| j.iter().filter(|e| e.path.ends_with(COMPLETED)).count();
+        sim.wait_for_journal(Duration::from_secs(30), |j| completed(j) >= 5)
+            .await
+            .unwrap();
+        // ...but no further than a page in each stage's slot and one held
+        // by each stage (pages 2 to 5), plus the one being asked for.
+        for _ in 0..200 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            completed_requests(&sim).len() <= 6,
+            "{:?}",
+            completed_requests(&sim)
+        );
+    }
+    let after_drop = completed_requests(&sim).len();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    // A request already sent may still land; nothing further is asked for.
+    assert!(completed_requests(&sim).len() <= after_drop + 1);
+    assert!(after_drop < 22);
+}

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `GET /contacts/completed` | `startDate`, `endDate`, `updatedSince`, `top`, `skip`, `fields`, `orderBy`, `skillId`, `agentId`, `teamId`, `mediaTypeId`, `campaignId` → `{totalRecords, _links, businessUnitId, lastPollTime, completedContacts[]}` |
 //! | `GET /contacts/active` | `updatedSince`, `contactId`, the same filters → `{..., activeContacts[]}` |
-//! | `GET /contacts/{contactId}` | the contact's record (completed or so far); 404 `InvalidContactId` |
+//! | `GET /contacts/{contactId}` | a completed contact's record, or an active one's `/contacts/active` item; 404 `InvalidContactId` (unknown or not started) |
 //! | `GET /contacts/{contactId}/state-history` (also `statehistory`) | `{contactStateHistory[]}`; 404 `InvalidContactId` |
 //! | `GET /agents/{agentId}/interaction-history` | `startDate`, `endDate`, `updatedSince`, `mediaTypeId`, `top`, `skip`, `fields`, `orderBy` → `{..., contactStates[]}`; 404 `Invalid Agent Id` |
 //!
@@ -510,7 +510,25 @@ impl Serialize for ContactJson<'_> {
             &transfer_name(c.transfer),
         );
         put!("primaryDispositionId", "primaryDispositionId", &Value::Null);
+        put!(
+            "secondaryDispositionId",
+            "secondaryDispositionId",
+            &Value::Null
+        );
+        put!("dispositionNotes", "dispositionNotes", &Value::Null);
         put!("tags", "tags", &Vec::<Value>::new());
+        put!(
+            "campaignName",
+            "campaignName",
+            &format!("Campaign {}", c.campaign_id)
+        );
+        put!("mediaSubTypeId", "mediaSubTypeId", &Value::Null);
+        put!("mediaSubTypeName", "mediaSubTypeName", &Value::Null);
+        put!("firstName", "firstName", &Value::Null);
+        put!("lastName", "lastName", &Value::Null);
+        put!("routingTime", "routingTime", &0);
+        put!("divisionNo", "divisionNo", &0);
+        put!("analyticsProcessed", "analyticsProcessed", &false);
         map.end()
     }
 }
@@ -532,7 +550,7 @@ fn fields(req: &Request<'_>, known: &[&str]) -> Result<Option<Vec<String>>, ApiE
 }
 
 /// Every completed-contact field name, both generations.
-const CONTACT_FIELDS: [&str; 50] = [
+const CONTACT_FIELDS: [&str; 59] = [
     "contactId",
     "masterContactId",
     "contactStartDate",
@@ -583,6 +601,15 @@ const CONTACT_FIELDS: [&str; 50] = [
     "primaryDispositionId",
     "tags",
     "routingTime",
+    "secondaryDispositionId",
+    "dispositionNotes",
+    "campaignName",
+    "mediaSubTypeId",
+    "mediaSubTypeName",
+    "firstName",
+    "lastName",
+    "divisionNo",
+    "analyticsProcessed",
 ];
 
 fn completed(req: &Request<'_>) -> Result<Response, ApiError> {
@@ -619,6 +646,17 @@ fn one_contact(req: &Request<'_>) -> Result<Response, ApiError> {
     let contact = started_contact(req)?;
     let fields = fields(req, &CONTACT_FIELDS)?;
     let stamp = Stamp::new(req);
+    let now = now(req);
+    if now < contact.end_ms()
+        && let Some(state) = contact.state_at(now)
+    {
+        // Not ended: what `/contacts/active` shows of it, nothing of its future.
+        let item = active_json(&contact, state, &stamp);
+        return Ok(crate::wire::json_response(
+            StatusCode::OK,
+            &super::incontact::project(item, fields.as_deref()),
+        ));
+    }
     let body = ContactJson {
         c: &contact,
         old: old_names(req),

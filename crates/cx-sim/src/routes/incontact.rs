@@ -257,9 +257,9 @@ impl Request<'_> {
         Ok(since.map_or(0, |ms| u64::try_from(ms).unwrap_or(0)))
     }
 
-    /// Query parameter `name` (lower-case) as an ISO-8601 date-time, in sim
-    /// ms (negative before the simulator started); 400 naming `shown` when
-    /// it is not one.
+    /// Query parameter `name` (lower-case) as an ISO-8601 date-time (no
+    /// zone: UTC; a date alone: its midnight UTC), in sim ms (negative
+    /// before the simulator started); 400 naming `shown` when it is not one.
     pub(crate) fn date(&self, name: &str, shown: &str) -> Result<Option<i64>, ApiError> {
         self.instant(&[name], |raw| {
             format!(
@@ -270,7 +270,8 @@ impl Request<'_> {
 
     /// Sim ms (negative before the start) of the first of the query
     /// parameters `names` given, an ISO-8601 date-time (UTC when it has no
-    /// offset); a bad value is 400 `reason(value)`.
+    /// offset; a date alone is its midnight UTC); a bad value is 400
+    /// `reason(value)`.
     fn instant(
         &self,
         names: &[&str],
@@ -283,6 +284,11 @@ impl Request<'_> {
             .map(|d| d.with_timezone(&Utc))
             .or_else(|_| {
                 NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+            })
+            .or_else(|_| {
+                // A date alone is its midnight, UTC.
+                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                    .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
             })
             .map_err(|_| bad_request(&reason(raw)))?;
         let origin = self.state.clock.wall(0).timestamp_millis();

@@ -125,6 +125,12 @@ async fn field_names_follow_the_version() {
     let start = new["contactStartDate"].as_str().unwrap();
     assert!(start.ends_with('Z') && start.len() == "2024-05-01T12:00:00.000Z".len());
 
+    let day = (Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
+    let by_day = ctx
+        .get(&completed("v33.0", &format!("startDate={day}&top=1")))
+        .await;
+    assert_eq!(by_day.status(), 200, "a date alone is its midnight");
+
     let projected: Value = ctx
         .get_json(&completed(
             "v33.0",
@@ -250,4 +256,26 @@ async fn active_contacts_and_agent_interaction_history() {
         ))
         .await;
     assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn an_active_contact_reads_as_active_until_it_ends() {
+    let ctx = Ctx::new().await;
+    let active: Value = ctx
+        .get_json("/inContactAPI/services/v33.0/contacts/active?top=1")
+        .await;
+    let item = &active["activeContacts"][0];
+    let id = item["contactId"].as_u64().unwrap();
+    let one: Value = ctx
+        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
+        .await;
+    assert_eq!(one["stateName"], item["stateName"]);
+    assert!(one.get("totalDurationSeconds").is_none());
+
+    // Every contact ends within 45 minutes.
+    ctx.sim.advance_clock(Duration::from_secs(46 * 60));
+    let one: Value = ctx
+        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
+        .await;
+    assert!(one["totalDurationSeconds"].as_u64().is_some());
 }

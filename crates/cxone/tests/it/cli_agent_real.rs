@@ -16,20 +16,7 @@ pub(crate) const KEY_SECRET: &str = "real-agents-secret";
 
 /// `cx` logged in with the test's access key on `url`.
 pub(crate) fn logged_in(dir: &Path, url: &str) -> Command {
-    let mut cmd = cx(dir);
-    cmd.args([
-        "--auth-url",
-        url,
-        "--client-id",
-        cx_sim::DEFAULT_CLIENT_ID,
-        "--client-secret",
-        cx_sim::DEFAULT_CLIENT_SECRET,
-        "--access-key-id",
-        KEY_ID,
-        "--access-key-secret",
-        KEY_SECRET,
-    ]);
-    cmd
+    crate::support::logged_in_with_key(dir, url, KEY_ID, KEY_SECRET)
 }
 
 /// The sim and a temporary directory for `cx`.

@@ -7,6 +7,7 @@ mod cli_agent;
 mod cli_agent_ops;
 mod cli_agent_real;
 mod cli_audit;
+mod cli_contacts;
 mod cli_dataaction;
 mod cli_extract;
 mod cli_history;

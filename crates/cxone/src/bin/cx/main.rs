@@ -15,6 +15,7 @@ mod agent_real;
 mod agent_session;
 mod args;
 mod audit;
+mod contacts;
 mod dataaction;
 mod durations;
 mod extract;
@@ -111,6 +112,9 @@ enum Command {
     /// Interaction history: query, path analysis, bottlenecks.
     #[command(subcommand)]
     History(history::HistoryCommand),
+    /// Completed contacts, state histories and their analytics.
+    #[command(subcommand)]
+    Contacts(contacts::ContactsCommand),
     /// Log in and show the tenant: id, area, API host, token lifetime.
     Login,
     /// Named profiles of the config file.
@@ -261,7 +265,7 @@ fn main() -> ExitCode {
     }
     let output = match (&cli.command, cli.output.general()) {
         (_, Ok(format)) => format,
-        (Command::History(_), Err(_)) => OutputFormat::Human,
+        (Command::History(_) | Command::Contacts(_), Err(_)) => OutputFormat::Human,
         (Command::Agent(cmd), Err(_)) if cmd.lists() => OutputFormat::Human,
         (_, Err(reason)) => {
             note!("cx: {reason}");
@@ -295,6 +299,7 @@ fn main() -> ExitCode {
             Command::Script(cmd) => script::run(cmd, &globals).await,
             Command::Audit(cmd) => audit::run(cmd, &globals).await,
             Command::History(cmd) => history::run(cmd, &globals).await,
+            Command::Contacts(cmd) => contacts::run(cmd, &globals).await,
             Command::Login => profile::login(&globals).await,
             Command::Profile(cmd) => profile::run(cmd, &globals),
             Command::Sim(cmd) => sim::run(cmd).await,

@@ -127,6 +127,25 @@ pub fn serve_access_key(dir: &Path, key_id: &str, key_secret: &str) -> Served {
     ]))
 }
 
+/// `cx` logged in on `url` with the default client and access key
+/// `key_id`/`key_secret` (CXone's real API).
+pub fn logged_in_with_key(dir: &Path, url: &str, key_id: &str, key_secret: &str) -> Command {
+    let mut cmd = cx(dir);
+    cmd.args([
+        "--auth-url",
+        url,
+        "--client-id",
+        cx_sim::DEFAULT_CLIENT_ID,
+        "--client-secret",
+        cx_sim::DEFAULT_CLIENT_SECRET,
+        "--access-key-id",
+        key_id,
+        "--access-key-secret",
+        key_secret,
+    ]);
+    cmd
+}
+
 /// Start a `cx ... serve` command; its first stdout line is its URL.
 pub fn spawn_server(cmd: &mut Command) -> Served {
     let mut child = cmd
