@@ -16,7 +16,8 @@
 //!    `_links.next`, JSON decoding) feeding the analyzer, and the child's
 //!    peak RSS (`VmHWM`) — the simulator runs in this (parent) process, so
 //!    its page rendering is not in the child's memory (it shares the
-//!    machine's cores). The child runs with `MALLOC_ARENA_MAX=1` and
+//!    machine's cores). Each size runs twice: with the default allocator
+//!    settings a user has, and with `MALLOC_ARENA_MAX=1` and
 //!    `MALLOC_MMAP_THRESHOLD_=131072` (glibc): page bodies (megabytes) are
 //!    then always mapped and unmapped whole instead of glibc raising its
 //!    mmap threshold after the first one and carving later bodies out of a
@@ -99,18 +100,21 @@ fn child(base_url: &str) {
     });
 }
 
-fn run_child(sim: &Sim, n: u64) -> (u64, u64, f64) {
+/// One child run over `n` contacts, with the default allocator settings a
+/// user has or (`tuned`) glibc's arena and mmap threshold fixed.
+fn run_child(sim: &Sim, n: u64, tuned: bool) -> (u64, u64, f64) {
     sim.set_synthetic_contacts(
         cx_sim::DEFAULT_TENANT,
         SyntheticContacts::new(n, DAYS).with_seed(17),
     );
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    child_figures(
-        Command::new(exe)
-            .args([CHILD_FLAG, sim.base_url()])
-            .env("MALLOC_ARENA_MAX", "1")
-            .env("MALLOC_MMAP_THRESHOLD_", "131072"),
-    )
+    let mut cmd = Command::new(exe);
+    cmd.args([CHILD_FLAG, sim.base_url()]);
+    if tuned {
+        cmd.env("MALLOC_ARENA_MAX", "1")
+            .env("MALLOC_MMAP_THRESHOLD_", "131072");
+    }
+    child_figures(&mut cmd)
 }
 
 /// The simulator alone: its `n` contacts fetched page by page (`skip`)
@@ -191,21 +195,28 @@ fn main() {
     });
     let small = env_or("BENCH_SMALL", 100_000);
     let large = env_or("BENCH_LARGE", 1_000_000);
-    let mut hwm = Vec::new();
-    for n in [small, large] {
-        let (read, kib, secs) = run_child(&sim, n);
-        assert_eq!(read, n, "every contact read");
-        println!(
-            "contacts/end_to_end: {n} contacts in {secs:.2} s = {:.0} contacts/s; peak RSS {:.1} MiB",
-            n as f64 / secs,
-            kib as f64 / 1024.0
-        );
-        hwm.push(kib);
-    }
-    if let [s, l] = hwm.as_slice() {
-        println!(
-            "contacts/peak_rss: {small} → {large} contacts: ratio {:.2}",
-            *l as f64 / (*s).max(1) as f64
-        );
+    for tuned in [false, true] {
+        let label = if tuned {
+            "MALLOC_ARENA_MAX=1 MALLOC_MMAP_THRESHOLD_=131072"
+        } else {
+            "default malloc"
+        };
+        let mut hwm = Vec::new();
+        for n in [small, large] {
+            let (read, kib, secs) = run_child(&sim, n, tuned);
+            assert_eq!(read, n, "every contact read");
+            println!(
+                "contacts/end_to_end ({label}): {n} contacts in {secs:.2} s = {:.0} contacts/s; peak RSS {:.1} MiB",
+                n as f64 / secs,
+                kib as f64 / 1024.0
+            );
+            hwm.push(kib);
+        }
+        if let [s, l] = hwm.as_slice() {
+            println!(
+                "contacts/peak_rss ({label}): {small} → {large} contacts: ratio {:.2}",
+                *l as f64 / (*s).max(1) as f64
+            );
+        }
     }
 }
