@@ -182,30 +182,29 @@ impl HistoryStore {
     }
 }
 
-/// One step, before rendering.
-#[derive(Debug, Clone, PartialEq)]
+/// One step. Serializes as the seed's step object (`nodeId`, `nodeType`,
+/// `startTime`/`endTime` as RFC 3339 with milliseconds and `Z`,
+/// `variablesBefore`, `variablesAfter`, `errorState`), written straight to
+/// the response without an intermediate JSON tree.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub(crate) struct Step {
     pub node_id: String,
     pub node_type: &'static str,
+    #[serde(rename = "startTime", serialize_with = "ms_rfc3339")]
     pub start_ms: i64,
+    #[serde(rename = "endTime", serialize_with = "ms_rfc3339")]
     pub end_ms: i64,
+    #[serde(rename = "variablesBefore")]
     pub before: Map<String, Value>,
+    #[serde(rename = "variablesAfter")]
     pub after: Map<String, Value>,
+    #[serde(rename = "errorState")]
     pub error: bool,
 }
 
-impl Step {
-    pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "nodeId": self.node_id,
-            "nodeType": self.node_type,
-            "startTime": rfc3339(self.start_ms),
-            "endTime": rfc3339(self.end_ms),
-            "variablesBefore": self.before,
-            "variablesAfter": self.after,
-            "errorState": self.error,
-        })
-    }
+fn ms_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*ms))
 }
 
 /// Unix ms as RFC 3339 with milliseconds and `Z`.

@@ -36,6 +36,7 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::history::{
@@ -200,6 +201,24 @@ fn ms_to_utc(ms: i64) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// One interaction of a query page, serialized as it is (no JSON tree).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageItem {
+    interaction_id: String,
+    steps: Vec<Step>,
+}
+
+/// A query page: `{data, totalCount, offset, limit}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryPage {
+    data: Vec<PageItem>,
+    total_count: usize,
+    offset: usize,
+    limit: usize,
+}
+
 async fn query(api: Api, body: Bytes) -> Result<Response, ApiError> {
     api.require(Permission::HistoryRead)?;
     let Api { state, caller, .. } = &api;
@@ -263,19 +282,21 @@ async fn query(api: Api, body: Bytes) -> Result<Response, ApiError> {
             if page.descending {
                 steps.reverse();
             }
-            let steps: Vec<Value> = steps.iter().map(Step::to_json).collect();
-            data.push(json!({ "interactionId": id, "steps": steps }));
+            data.push(PageItem {
+                interaction_id: id,
+                steps,
+            });
         }
         total += 1;
     }
     Ok(json_response(
         StatusCode::OK,
-        &json!({
-            "data": data,
-            "totalCount": total,
-            "offset": page.offset,
-            "limit": page.limit,
-        }),
+        &QueryPage {
+            data,
+            total_count: total,
+            offset: page.offset,
+            limit: page.limit,
+        },
     ))
 }
 
