@@ -55,6 +55,31 @@ pub fn canonical_json(value: &Value) -> Vec<u8> {
     out
 }
 
+/// [`canonical_json`] as a shared slice of exactly its length: written into
+/// this thread's reused buffer, then copied once (a record's payload is
+/// canonicalized for every audit record; growing a fresh vector to ~1 KiB
+/// reallocated several times).
+pub(crate) fn canonical_shared(value: &Value) -> std::sync::Arc<[u8]> {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    /// A buffer grown beyond this is not kept for the next record.
+    const KEEP: usize = 64 * 1024;
+    BUFFER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut out) => {
+            out.clear();
+            write_value(&mut out, value);
+            let shared = std::sync::Arc::from(out.as_slice());
+            if out.capacity() > KEEP {
+                *out = Vec::new();
+            }
+            shared
+        }
+        // Re-entered (cannot happen: writing a value calls no user code).
+        Err(_) => canonical_json(value).into(),
+    })
+}
+
 /// Append the canonical form of `value` to `out`.
 pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {

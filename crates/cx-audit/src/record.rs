@@ -29,7 +29,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::canonical::{canonical_json, compliance_hash, sha256_hex};
+use crate::canonical::{compliance_hash, sha256_hex};
 
 /// The kind of event an [`AuditRecord`] logs, e.g. `WORKFLOW_TRIGGERED`.
 ///
@@ -189,7 +189,7 @@ impl AuditRecord {
     /// A record stamped with `timestamp`, truncated to whole milliseconds so
     /// that the record equals itself after a round trip through JSON.
     pub fn at(timestamp: DateTime<Utc>, event_type: impl Into<EventType>, payload: Value) -> Self {
-        let canonical: Arc<[u8]> = canonical_json(&payload).into();
+        let canonical = crate::canonical::canonical_shared(&payload);
         let compliance_hash = sha256_hex(&canonical);
         Self {
             timestamp: timestamp.trunc_subsecs(3),
@@ -217,7 +217,7 @@ impl AuditRecord {
     pub fn canonical_payload(&self) -> &[u8] {
         self.canonical_payload
             .0
-            .get_or_init(|| canonical_json(&self.payload).into())
+            .get_or_init(|| crate::canonical::canonical_shared(&self.payload))
     }
 
     /// Replace the payload without updating `compliance_hash`: how tests
