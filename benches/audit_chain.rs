@@ -176,6 +176,9 @@ fn main() {
         if only.as_deref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
+        // Start each case with no dirty pages of the one before: the
+        // kernel's writeback of them would run on the cores this case uses.
+        settle_disk();
         let dir = tempdir_in(base);
         let cpu = cpu_time();
         let elapsed = rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));
@@ -240,6 +243,13 @@ fn main() {
             ms(full)
         );
     });
+}
+
+/// Write back every dirty page (`sync`, where there is one) so a case does
+/// not pay for the previous case's writeback.
+fn settle_disk() {
+    // Without a `sync` command the figures are only noisier.
+    let _ = std::process::Command::new("sync").status();
 }
 
 /// The disk's own figure for appends of `line`: `count` lines written raw,
