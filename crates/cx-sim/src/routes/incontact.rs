@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
 use crate::incontact_agents::{InContactStore, SkillOp, StateChange, id_value};
@@ -54,6 +54,16 @@ pub(crate) fn service_route(path: &str) -> Option<String> {
     }
     Some(segments.collect::<Vec<_>>().join("/"))
 }
+
+/// What a `_links` URL escapes in its query: everything but letters, digits,
+/// RFC 3986's unreserved `-._~` and `:`, so a date reads as sent
+/// (`2024-05-01T12:00:00.000Z`) to a client that reads the link.
+const LINK_QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b':');
 
 /// The error with `reason` in the body and the `icStatusDescription` header.
 pub(crate) fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError {
@@ -396,8 +406,8 @@ impl Request<'_> {
             .map(|(k, v)| {
                 format!(
                     "{}={}",
-                    utf8_percent_encode(k, NON_ALPHANUMERIC),
-                    utf8_percent_encode(v, NON_ALPHANUMERIC)
+                    utf8_percent_encode(k, LINK_QUERY),
+                    utf8_percent_encode(v, LINK_QUERY)
                 )
             })
             .collect::<Vec<_>>()
