@@ -17,6 +17,7 @@
 //! | `POST /_sim/workflows?tenant=` | `WorkflowFixture` | 204 (tenant defaults to `tenant-default`) |
 //! | `POST /_sim/clock/advance` | `{"ms": n}` | 200 `{"nowMs"}` |
 //! | `GET /_sim/stats?tenant=` | | 200 `StoreSizes` `{executions, instances, jobs, idempotencyKeys, auditEntries, tokens}` |
+//! | `PUT /_sim/contacts/synthetic?tenant=` | `SyntheticContacts` `{contacts, days, seed}` | 204: the tenant's completed contacts become that synthetic volume (issue 17 benches) |
 //! | `POST /_sim/callbacks`, `GET /_sim/callbacks/deliveries`, `DELETE /_sim/callbacks` | see `routes::callbacks` | signed completion callbacks |
 
 use std::time::Duration;
@@ -25,7 +26,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use bytes::Bytes;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -52,6 +53,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sim/workflows", post(add_workflow))
         .route("/_sim/clock/advance", post(advance_clock))
         .route("/_sim/stats", get(stats))
+        .route("/_sim/contacts/synthetic", put(set_synthetic_contacts))
+}
+
+async fn set_synthetic_contacts(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let set: crate::SyntheticContacts = parse(&body)?;
+    state.with_tenant(&tenant_param(&uri), |t, _| t.contacts.set_synthetic(set));
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn stats(State(state): State<AppState>, uri: Uri) -> Response {

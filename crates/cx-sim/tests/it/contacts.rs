@@ -279,3 +279,40 @@ async fn an_active_contact_reads_as_active_until_it_ends() {
         .await;
     assert!(one["totalDurationSeconds"].as_u64().is_some());
 }
+
+/// `PUT /_sim/contacts/synthetic` (for `cx sim serve` benches) replaces the
+/// tenant's contacts with that volume; the `_links` of its pages carry the
+/// dates as the client sent them.
+#[tokio::test]
+async fn a_synthetic_volume_is_set_through_the_admin_api() {
+    let ctx = Ctx::new().await;
+    let resp = ctx
+        .http
+        .put(ctx.url("/_sim/contacts/synthetic"))
+        .json(&serde_json::json!({"contacts": 1234, "days": 2, "seed": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let (start, end) = (hours_ago(24 * 3), hours_ago(0));
+    let query = format!("startDate={start}&endDate={end}&top=1000");
+    let body: Value = send_json(
+        ctx.http
+            .get(ctx.url(&completed("v33.0", &query)))
+            .bearer_auth(&ctx.token),
+    )
+    .await;
+    assert_eq!(body["totalRecords"], 1234);
+    assert_eq!(body["completedContacts"].as_array().unwrap().len(), 1000);
+    let next = body["_links"]["next"].as_str().unwrap();
+    assert!(next.contains(&format!("startDate={start}&")), "{next}");
+
+    let bad = ctx
+        .http
+        .put(ctx.url("/_sim/contacts/synthetic"))
+        .json(&serde_json::json!({"contacts": "many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
