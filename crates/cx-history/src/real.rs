@@ -118,8 +118,8 @@ cx_http::with_setters! { RealConfig {
 pub use cx_http::TextId as Id;
 
 /// One completed contact (`GET /contacts/completed` item), under either
-/// generation of field names. Durations are seconds. Fields not named
-/// here are not kept.
+/// generation of field names (`../shared/CXONE_REST.md` §4). Durations are
+/// seconds. Fields not named here are not kept.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 #[non_exhaustive]
@@ -182,6 +182,56 @@ pub struct CompletedContact {
     pub transfer_indicator_name: Option<String>,
     /// `endReason`.
     pub end_reason: Option<String>,
+    /// `teamName`.
+    pub team_name: Option<String>,
+    /// `campaignName`.
+    pub campaign_name: Option<String>,
+    /// `mediaTypeName`.
+    pub media_type_name: Option<String>,
+    /// `mediaSubTypeId`.
+    pub media_sub_type_id: Option<Id>,
+    /// `pointOfContactId`.
+    pub point_of_contact_id: Option<Id>,
+    /// `pointOfContactName`.
+    pub point_of_contact_name: Option<String>,
+    /// `firstName` of the agent.
+    pub first_name: Option<String>,
+    /// `lastName` of the agent.
+    pub last_name: Option<String>,
+    /// `dateContactWarehoused`, ISO-8601.
+    pub date_contact_warehoused: Option<String>,
+    /// `dateACWWarehoused`, ISO-8601.
+    #[serde(rename = "dateACWWarehoused")]
+    pub date_acw_warehoused: Option<String>,
+    /// `holdCount`.
+    pub hold_count: Option<i64>,
+    /// `preQueueSeconds`.
+    pub pre_queue_seconds: Option<f64>,
+    /// `postQueueSeconds`.
+    pub post_queue_seconds: Option<f64>,
+    /// `releaseSeconds`.
+    pub release_seconds: Option<f64>,
+    /// `routingTime` (seconds).
+    pub routing_time: Option<f64>,
+    /// `isLogged`.
+    pub is_logged: Option<bool>,
+    /// `isTakeover`.
+    pub is_takeover: Option<bool>,
+    /// `refuseReason`.
+    pub refuse_reason: Option<String>,
+    /// `refuseTime`.
+    pub refuse_time: Option<String>,
+    /// `primaryDispositionId`.
+    pub primary_disposition_id: Option<Id>,
+    /// `secondaryDispositionId`.
+    pub secondary_disposition_id: Option<Id>,
+    /// `dispositionNotes`.
+    pub disposition_notes: Option<String>,
+    /// `transferIndicatorId`.
+    pub transfer_indicator_id: Option<Id>,
+    /// `tags`, as sent: `[{tagId, tagName, ...}]` (older versions:
+    /// `[{Contact_Id, TagId, TagName}]`).
+    pub tags: Option<serde_json::Value>,
 }
 
 /// One state of a contact (`GET /contacts/{contactId}/state-history` item).

@@ -140,6 +140,11 @@ async fn both_field_name_generations_read_the_same_contacts() {
             && c.media_type_id.is_some()
             && c.acw_seconds.is_some()
             && c.from_address.is_some()));
+        // Fields beyond the analyzer's are kept too.
+        assert!(contacts.iter().all(|c| c.date_acw_warehoused.is_some()
+            && c.point_of_contact_id.is_some()
+            && c.hold_count.is_some()
+            && c.team_name.is_some() == c.team_id.is_some()));
         read.push(contacts);
     }
     assert_eq!(read[0], read[1]);
