@@ -319,6 +319,22 @@ pub(crate) fn created(body: &Value, location: &str) -> Response {
     resp
 }
 
+/// A date-time as CXone clients send it: RFC 3339 (any offset), a naive
+/// `YYYY-MM-DDTHH:MM:SS[.fff]` read as UTC, or a date alone (its midnight,
+/// UTC); `None` for anything else.
+pub(crate) fn parse_instant(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .or_else(|_| {
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
+        })
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

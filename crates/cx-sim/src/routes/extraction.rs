@@ -25,7 +25,7 @@
 
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::extraction::{ENTITIES, FileRefusal, Job};
@@ -238,18 +238,9 @@ fn file(incoming: &Incoming<'_>, token: &str) -> Response {
 
 /// An ISO-8601 date-time (offset or naive UTC) or a date.
 fn date(raw: &str, field: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.with_timezone(&Utc))
-        .or_else(|_| {
-            NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-        })
-        .or_else(|_| {
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-        })
-        .map_err(|_| {
-            bad_request(&format!(
-                "{field} must be an ISO-8601 date-time such as 2024-05-01T00:00:00.000Z"
-            ))
-        })
+    crate::wire::parse_instant(raw).ok_or_else(|| {
+        bad_request(&format!(
+            "{field} must be an ISO-8601 date-time such as 2024-05-01T00:00:00.000Z"
+        ))
+    })
 }

@@ -31,7 +31,6 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
@@ -290,17 +289,7 @@ impl Request<'_> {
         let Some(raw) = names.iter().find_map(|n| self.param(n)) else {
             return Ok(None);
         };
-        let wall = DateTime::parse_from_rfc3339(raw)
-            .map(|d| d.with_timezone(&Utc))
-            .or_else(|_| {
-                NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|n| n.and_utc())
-            })
-            .or_else(|_| {
-                // A date alone is its midnight, UTC.
-                chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                    .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
-            })
-            .map_err(|_| bad_request(&reason(raw)))?;
+        let wall = crate::wire::parse_instant(raw).ok_or_else(|| bad_request(&reason(raw)))?;
         let origin = self.state.clock.wall(0).timestamp_millis();
         Ok(Some(wall.timestamp_millis().saturating_sub(origin)))
     }
