@@ -454,6 +454,38 @@ async fn fsync_on_close_writes_queued_records_in_order_by_the_flush() -> TestRes
 }
 
 #[tokio::test]
+async fn fsync_on_close_past_the_background_sync_size_keeps_every_record() -> TestResult {
+    // More than the 8 MiB after which the writer has the disk start writing
+    // in the background (a sync nobody waits for) while appends go on.
+    let tmp = tempfile::tempdir()?;
+    let sink = Arc::new(JsonlSink::open_with(tmp.path(), FsyncPolicy::OnClose).await?);
+    let at = utc(2024, 6, 2, 10, 0, 0)?;
+    let text = "x".repeat(1024);
+    let tasks: Vec<_> = (0..4u64)
+        .map(|task| {
+            let (sink, text) = (Arc::clone(&sink), text.clone());
+            tokio::spawn(async move {
+                for i in 0..2500u64 {
+                    let payload = json!({"task": task, "i": i, "text": text});
+                    sink.write(&AuditRecord::at(at, "LOAD", payload)).await?;
+                }
+                Ok::<_, cx_audit::Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    sink.flush().await?;
+    let path = tmp.path().join("audit-20240602.jsonl");
+    assert!(std::fs::metadata(&path)?.len() > 10 << 20);
+    let report = verify_file(&path)?;
+    assert!(report.is_ok(), "{report:?}");
+    assert_eq!(report.records, 4 * 2500);
+    Ok(())
+}
+
+#[tokio::test]
 async fn fsync_on_close_reports_a_failed_queued_write_at_the_flush_once() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let dir = tmp.path().join("gone");
