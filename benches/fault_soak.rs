@@ -173,13 +173,7 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
                 .map(|i| {
                     let client = &client;
                     async move {
-                        let payload = cx_workflow::TriggerPayload::builder(WF_ID)
-                            .context(
-                                "customerId",
-                                json!(format!("CUST-{i}")),
-                                cx_workflow::ContextType::String,
-                            )
-                            .build()
+                        let payload = cx_testkit::customer_trigger(WF_ID, i)
                             .unwrap_or_else(|e| panic!("{e}"));
                         match client.trigger(payload).skip_capacity_check().send().await {
                             Ok(r) => Ok(r.instance_id),

@@ -9,7 +9,8 @@ use std::time::Duration;
 use chrono::Utc;
 use cx_audit::MemorySink;
 use cx_history::{Client, ComplianceStatus, Config, ErrorKind, FixedClock, HistoryQuery};
-use cx_sim::{Fault, FaultRule, HistorySettings, Sim, SyntheticHistory};
+use cx_sim::{FaultRule, HistorySettings, Sim, SyntheticHistory};
+use cx_testkit::status_fault;
 use futures::TryStreamExt;
 
 const QUERY_PATH: &str = "/api/v2/interactions/history/query";
@@ -214,14 +215,7 @@ async fn the_page_limit_ends_a_query_that_has_not_finished() {
 async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![
-        FaultRule::new(
-            format!("POST {QUERY_PATH}"),
-            Fault::Status {
-                status: 500,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new(format!("POST {QUERY_PATH}"), status_fault(500)).with_times(1),
     ]);
     let query = HistoryQuery::builder()
         .interaction(cx_sim::BAD_CLOCK_INTERACTION_ID)
@@ -253,14 +247,7 @@ async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
 async fn the_completion_webhook_is_retried_and_a_failure_is_recorded() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![
-        FaultRule::new(
-            "POST /webhooks/history",
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new("POST /webhooks/history", status_fault(503)).with_times(1),
     ]);
     let sink = Arc::new(MemorySink::new());
     let client = client(&sim, Config::default()).with_audit(sink.clone());
