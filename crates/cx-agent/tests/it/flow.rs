@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use crate::support::{AGENT, agents, events, id, seed_payload, sent, update_from, writes};
+use crate::support::{
+    AGENT, agents, events, id, seed_payload, sent, update_err, update_from, writes,
+};
 use cx_agent::{AgentId, Config, ErrorKind, Rule, SkillLevel, WorkModePayload};
 use cx_sim::Sim;
 use cx_testkit::status_fault;
@@ -246,11 +248,7 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pagination);
     // The update flow stops there too, before any write.
-    let err = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = update_err(&client).await;
     assert_eq!(err.kind(), ErrorKind::Pagination);
     assert!(sent(&sim, "PATCH", "/workmodes").is_empty());
 }
@@ -340,11 +338,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
         status_fault(400),
     )]);
     let (client, sink) = agents(&sim, fast());
-    let err = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = update_err(&client).await;
     assert_eq!(
         err.kind(),
         ErrorKind::Domain(cx_agent::AgentKind::EventPublish)
@@ -357,11 +351,7 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     sim.set_faults(Vec::new());
     let broken = cx_agent::Client::new(crate::support::http(&sim), fast())
         .with_audit(std::sync::Arc::new(cx_testkit::FailingSink));
-    let err = broken
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = update_err(&broken).await;
     assert_eq!(err.kind(), ErrorKind::Audit);
     assert!(err.audit_error().is_some());
     assert_eq!(err.report().unwrap().attempts, 1);
