@@ -16,13 +16,15 @@ use futures::TryStreamExt;
 const QUERY_PATH: &str = "/api/v2/interactions/history/query";
 
 fn client(sim: &Sim, config: Config) -> Client {
-    let tenant = cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    );
-    let (http, _) = tenant.connect().unwrap();
-    Client::new(http, config)
+    Client::new(cx_testkit::sdk_http(sim), config)
+}
+
+/// `query`'s report from `sim` with the default config.
+async fn report(
+    sim: &Sim,
+    query: &HistoryQuery,
+) -> Result<cx_history::HistoryReport, cx_history::Error> {
+    client(sim, Config::default()).report(query).send().await
 }
 
 fn seed_query() -> HistoryQuery {
@@ -133,11 +135,7 @@ async fn the_server_rejects_what_an_injected_clock_let_through() {
         .start_at(Utc::now() - chrono::Duration::days(35))
         .build()
         .unwrap();
-    let err = client(&sim, Config::default())
-        .report(&query)
-        .send()
-        .await
-        .unwrap_err();
+    let err = report(&sim, &query).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("retention"), "{err}");
@@ -221,11 +219,7 @@ async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
         .interaction(cx_sim::BAD_CLOCK_INTERACTION_ID)
         .build()
         .unwrap();
-    let report = client(&sim, Config::default())
-        .report(&query)
-        .send()
-        .await
-        .unwrap();
+    let report = report(&sim, &query).await.unwrap();
     assert_eq!(queries_sent(&sim), vec![500, 200]);
     let a = &report.analysis;
     assert_eq!(a.data_error_count, 1);
