@@ -282,6 +282,20 @@ pub fn faults_hit(sim: &Sim) -> usize {
     sim.journal().iter().filter(|e| e.fault.is_some()).count()
 }
 
+/// Every audit record of the JSONL day files in `dir`, oldest first, after
+/// checking that every file verifies (panics otherwise, with the reports).
+pub fn audit_records(dir: &std::path::Path) -> Vec<cx_audit::AuditRecord> {
+    let reports = cx_audit::verify_dir(dir).unwrap();
+    assert!(
+        reports.iter().all(cx_audit::VerifyReport::is_ok),
+        "{reports:#?}"
+    );
+    reports
+        .iter()
+        .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
+        .collect()
+}
+
 /// Journal entries of `sim` with `method` whose path satisfies `path`.
 pub fn sent(sim: &Sim, method: &str, path: impl Fn(&str) -> bool) -> Vec<JournalEntry> {
     sim.journal()
