@@ -269,8 +269,8 @@ async fn connect(globals: &Globals, command: &str) -> CliResult<(Session, Client
     connect_with(globals, command, RealConfig::default()).await
 }
 
-/// The text of an optional field, escaped for a terminal.
-fn cell(v: Option<&str>) -> String {
+/// The text of an optional field, escaped for a terminal (`-` when absent).
+pub(crate) fn cell(v: Option<&str>) -> String {
     cx_http::escape(v.unwrap_or("-")).to_string()
 }
 
@@ -510,7 +510,8 @@ async fn codes(globals: &Globals, team: Option<String>) -> CliResult {
 }
 
 /// `lastPollTime` as CXone writes it (UTC, milliseconds, `Z`).
-fn iso(t: DateTime<Utc>) -> String {
+/// `t` as RFC 3339 UTC with milliseconds (`2024-05-01T12:00:00.123Z`).
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

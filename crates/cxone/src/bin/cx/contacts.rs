@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use cx_history::parse_instant;
 use cx_history::real::analytics::{
     ContactAnalyzer, ContactTable, GroupBy, GroupRow, QueueTop, Summary, state_path,
@@ -24,7 +24,7 @@ use cx_history::{AnalyzerConfig, PathAnalyzer};
 use futures::TryStreamExt as _;
 use serde_json::{Map, Value, json};
 
-use crate::agent_real::print_list;
+use crate::agent_real::{cell, iso, print_list};
 use crate::output::{OutputArg, human, print_json, records_bar, say};
 use crate::session::{Binding, Session, TenantKind};
 use crate::{CliResult, Globals};
@@ -132,16 +132,8 @@ async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
     Ok((session, client))
 }
 
-fn cell(v: Option<&str>) -> String {
-    cx_http::escape(v.unwrap_or("-")).to_string()
-}
-
 fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Runs `cmd`.
