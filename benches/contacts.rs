@@ -35,7 +35,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use cx_benches::{
-    child_figures, env_or, runtime, sdk_client, sdk_client_at, timed_rounds, vm_hwm_kib,
+    child_figures, env_or, ok, runtime, sdk_client, sdk_client_at, timed_rounds, vm_hwm_kib,
 };
 use cx_history::real::analytics::{ContactAnalyzer, GroupBy};
 use cx_history::real::{Client, CompletedContact, ContactQuery, RealConfig};
@@ -130,7 +130,7 @@ async fn sim_pages(sim: &Sim, n: u64) {
     let started = Instant::now();
     let mut bytes = 0;
     for skip in (0..n).step_by(usize::try_from(page).unwrap_or(1000)) {
-        let body = http
+        let body = ok(http
             .get(format!(
                 "{}/inContactAPI/services/v33.0/contacts/completed",
                 sim.base_url()
@@ -142,14 +142,11 @@ async fn sim_pages(sim: &Sim, n: u64) {
                 ("fields", FIELDS.join(",").as_str()),
                 ("top", page.to_string().as_str()),
                 ("skip", skip.to_string().as_str()),
-            ])
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .bytes()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
+            ]))
+        .await
+        .bytes()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
         bytes += body.len();
     }
     let secs = started.elapsed().as_secs_f64();

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cx_audit::MemorySink;
-use cx_benches::{WF_ID, env_or, runtime, sdk_client};
+use cx_benches::{WF_ID, env_or, runtime, sdk_client, sim_with_action};
 use cx_http::Poller;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -123,6 +123,27 @@ fn tally(
     }
 }
 
+/// `one(i)` for each `i` in `0..n`, `concurrency` at a time: the outcomes
+/// in the order they end.
+async fn each<F: Future<Output = Result<String, bool>>>(
+    n: usize,
+    concurrency: usize,
+    one: impl Fn(usize) -> F,
+) -> Vec<Result<String, bool>> {
+    futures::stream::iter(0..n)
+        .map(one)
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+/// The outcome of run `i` of `flow` that ended with `err` (printed):
+/// `Err(true)` when it is unknown, `Err(false)` for a failure.
+fn lost(flow: &str, i: usize, err: &dyn std::fmt::Display, unknown: bool) -> Result<String, bool> {
+    eprintln!("{flow} {i}: {err}");
+    Err(unknown)
+}
+
 async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usize) -> Figures {
     let http = sdk_client(sim, http_config());
     let audit = Arc::new(MemorySink::new());
@@ -139,29 +160,23 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
             )
             .with_audit(audit.clone());
             let id = cx_workflow::WorkflowId::new(WF_ID).unwrap_or_else(|e| panic!("{e}"));
-            futures::stream::iter(0..n)
-                .map(|i| {
-                    let (client, id) = (&client, &id);
-                    async move {
-                        match client
-                            .run(id)
-                            .input_value("customerId", json!(format!("CUST-{i}")))
-                            .input_value("priorityScore", json!(50))
-                            .send()
-                            .await
-                        {
-                            Ok(r) if r.succeeded() => Ok(r.execution.id),
-                            Ok(_) => Err(false),
-                            Err(e) => {
-                                eprintln!("run {i}: {e}");
-                                Err(e.is_outcome_unknown())
-                            }
-                        }
+            each(n, concurrency, |i| {
+                let (client, id) = (&client, &id);
+                async move {
+                    match client
+                        .run(id)
+                        .input_value("customerId", json!(format!("CUST-{i}")))
+                        .input_value("priorityScore", json!(50))
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.succeeded() => Ok(r.execution.id),
+                        Ok(_) => Err(false),
+                        Err(e) => lost("run", i, &e, e.is_outcome_unknown()),
                     }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await
+                }
+            })
+            .await
         }
         "workflow trigger" => {
             let client = cx_workflow::Client::new(
@@ -169,30 +184,18 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
                 cx_workflow::Config::default().with_poller(cli_poller()),
             )
             .with_audit(audit.clone());
-            futures::stream::iter(0..n)
-                .map(|i| {
-                    let client = &client;
-                    async move {
-                        let payload = cx_workflow::TriggerPayload::builder(WF_ID)
-                            .context(
-                                "customerId",
-                                json!(format!("CUST-{i}")),
-                                cx_workflow::ContextType::String,
-                            )
-                            .build()
-                            .unwrap_or_else(|e| panic!("{e}"));
-                        match client.trigger(payload).skip_capacity_check().send().await {
-                            Ok(r) => Ok(r.instance_id),
-                            Err(e) => {
-                                eprintln!("trigger {i}: {e}");
-                                Err(e.is_outcome_unknown())
-                            }
-                        }
+            each(n, concurrency, |i| {
+                let client = &client;
+                async move {
+                    let payload =
+                        cx_testkit::customer_trigger(WF_ID, i).unwrap_or_else(|e| panic!("{e}"));
+                    match client.trigger(payload).skip_capacity_check().send().await {
+                        Ok(r) => Ok(r.instance_id),
+                        Err(e) => lost("trigger", i, &e, e.is_outcome_unknown()),
                     }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await
+                }
+            })
+            .await
         }
         _ => {
             let client = cx_dataaction::Client::new(
@@ -204,29 +207,23 @@ async fn soak(sim: &cx_sim::Sim, flow: &'static str, n: usize, concurrency: usiz
             )
             .with_audit(audit.clone());
             let id = cx_dataaction::ActionId::new("DA-SOAK-0001").unwrap_or_else(|e| panic!("{e}"));
-            futures::stream::iter(0..n)
-                .map(|i| {
-                    let (client, id) = (&client, &id);
-                    async move {
-                        let payload = cx_dataaction::Payload::new("v2.1.0")
-                            .param("customerId", json!(format!("CUST-{i}")))
-                            .param("interactionType", json!("voice"));
-                        match client.run(id, payload).send().await {
-                            Ok(r) => Ok(r.job.job_id),
-                            Err(e) => {
-                                eprintln!("data action {i}: {e}");
-                                Err(e.is_outcome_unknown())
-                            }
-                        }
+            each(n, concurrency, |i| {
+                let (client, id) = (&client, &id);
+                async move {
+                    let payload = cx_dataaction::Payload::new("v2.1.0")
+                        .param("customerId", json!(format!("CUST-{i}")))
+                        .param("interactionType", json!("voice"));
+                    match client.run(id, payload).send().await {
+                        Ok(r) => Ok(r.job.job_id),
+                        Err(e) => lost("data action", i, &e, e.is_outcome_unknown()),
                     }
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await
+                }
+            })
+            .await
         }
     };
     let wall = started.elapsed();
-    let faults = sim.journal().iter().filter(|e| e.fault.is_some()).count();
+    let faults = cx_testkit::faults_hit(sim);
     sim.set_faults(vec![]);
     let server = match flow {
         "workflow run" => {
@@ -254,17 +251,14 @@ fn main() {
     let rt = runtime();
     rt.block_on(async {
         let concurrency = env_or("SOAK_CONCURRENCY", 20) as usize;
-        let sim = cx_sim::Sim::builder()
-            .seed(env_or("SOAK_SEED", 9))
-            .journal_capacity(2_000_000)
-            .max_concurrent_instances(100_000)
-            .start()
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        sim.add_data_action(
-            cx_sim::DEFAULT_TENANT,
+        let sim = sim_with_action(
+            cx_sim::Sim::builder()
+                .seed(env_or("SOAK_SEED", 9))
+                .journal_capacity(2_000_000)
+                .max_concurrent_instances(100_000),
             cx_sim::DataActionFixture::new("DA-SOAK-0001", "soak"),
-        );
+        )
+        .await;
         let plan = [
             ("workflow run", env_or("SOAK_EXECUTIONS", 1000)),
             ("workflow trigger", env_or("SOAK_TRIGGERS", 300)),

@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cx_benches::{WF_ID, bearer, env_or, percentile, runtime, sdk_client};
+use cx_benches::{WF_ID, bearer, env_or, ok, percentile, runtime, sdk_client, sim_with_action};
 use cx_sim::{DataActionFixture, Sim};
 use serde_json::{Value, json};
 
@@ -44,16 +44,13 @@ fn main() {
 
 /// A simulator whose runs take `d`, and a bearer token for the plain loop.
 async fn sim_with(d: Duration) -> (Sim, String) {
-    let sim = Sim::builder()
-        .execution_duration(d)
-        .journal_capacity(100_000)
-        .start()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    sim.add_data_action(
-        cx_sim::DEFAULT_TENANT,
+    let sim = sim_with_action(
+        Sim::builder()
+            .execution_duration(d)
+            .journal_capacity(100_000),
         DataActionFixture::new(ACTION, "500 ms").with_duration(d),
-    );
+    )
+    .await;
     let bearer = bearer(&sim).await;
     (sim, bearer)
 }
@@ -86,22 +83,11 @@ async fn workflow_case(d: Duration, n: usize) {
         started.elapsed()
     };
     run().await; // learns the duration (and warms the token and definition)
-    let plain = reqwest::Client::new();
     let base = format!("{}/api/v2/workflows/{WF_ID}/executions", sim.base_url());
-    let (mut ours, mut ideal, mut reads) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let before = status_reads(&sim, "/executions/");
-        ours.push(ms(run().await));
-        reads.push((status_reads(&sim, "/executions/") - before) as f64);
-        ideal.push(ms(plain_run(
-            &plain,
-            &bearer,
-            &base,
-            &format!("plain-{i}"),
-            d,
-        )
-        .await));
-    }
+    let (ours, ideal, reads) = rounds(n, d, &bearer, &base, run, || {
+        status_reads(&sim, "/executions/")
+    })
+    .await;
     report(
         &format!("workflow run, {} ms execution", d.as_millis()),
         d,
@@ -136,22 +122,9 @@ async fn dataaction_case(d: Duration, n: usize) {
         started.elapsed()
     };
     run().await; // learns the duration (and warms the token)
-    let plain = reqwest::Client::new();
     let execute = format!("{}/api/v2/dataactions/{ACTION}/execute", sim.base_url());
-    let (mut ours, mut ideal, mut requests) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..n {
-        let before = sim.journal().len();
-        ours.push(ms(run().await));
-        requests.push((sim.journal().len() - before) as f64);
-        ideal.push(ms(plain_run(
-            &plain,
-            &bearer,
-            &execute,
-            &format!("plain-{i}"),
-            d,
-        )
-        .await));
-    }
+    let (ours, ideal, requests) =
+        rounds(n, d, &bearer, &execute, run, || sim.journal().len()).await;
     report(
         &format!("dataaction run, {} ms job", d.as_millis()),
         d,
@@ -162,6 +135,35 @@ async fn dataaction_case(d: Duration, n: usize) {
         4.0,
     );
     sim.shutdown().await;
+}
+
+/// `n` rounds of our `run` then the oracle ([`plain_run`] submitting to
+/// `submit`): our times (ms), the oracle's (ms), and how much `counter` grew
+/// over each of our runs.
+async fn rounds<F: Future<Output = Duration>>(
+    n: usize,
+    d: Duration,
+    bearer: &str,
+    submit: &str,
+    run: impl Fn() -> F,
+    counter: impl Fn() -> usize,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let plain = reqwest::Client::new();
+    let (mut ours, mut ideal, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..n {
+        let before = counter();
+        ours.push(ms(run().await));
+        counted.push((counter() - before) as f64);
+        ideal.push(ms(plain_run(
+            &plain,
+            bearer,
+            submit,
+            &format!("plain-{i}"),
+            d,
+        )
+        .await));
+    }
+    (ours, ideal, counted)
 }
 
 /// The oracle: submit, sleep exactly `d`, read the status until done.
@@ -178,18 +180,15 @@ async fn plain_run(
     } else {
         json!({"input": {"customerId": "CUST-1"}})
     };
-    let created: Value = plain
+    let created: Value = ok(plain
         .post(submit)
         .header("authorization", bearer)
         .header("idempotency-key", key)
-        .json(&body)
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+        .json(&body))
+    .await
+    .json()
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let status_url = match (created["jobId"].as_str(), created["id"].as_str()) {
         (Some(job), _) => format!("{}/jobs/{job}", submit.trim_end_matches("/execute")),
         (None, Some(exec)) => format!("{submit}/{exec}"),

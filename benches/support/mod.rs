@@ -55,6 +55,25 @@ pub async fn bearer(sim: &Sim) -> String {
     format!("Bearer {}", token.expose())
 }
 
+/// The simulator `builder` describes, serving the data action `action` for
+/// the default tenant (panics when it cannot start).
+pub async fn sim_with_action(
+    builder: cx_sim::SimBuilder,
+    action: cx_sim::DataActionFixture,
+) -> Sim {
+    let sim = builder.start().await.unwrap_or_else(|e| panic!("{e}"));
+    sim.add_data_action(cx_sim::DEFAULT_TENANT, action);
+    sim
+}
+
+/// The answer to `req` (panics on a transport error or a non-2xx status).
+pub async fn ok(req: reqwest::RequestBuilder) -> reqwest::Response {
+    req.send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// The environment variable `name` as a number, or `default`.
 pub fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use cx_http::ServiceKind;
 use cx_sim::{Fault, FaultRule, Sim};
+use cx_testkit::status_fault;
 
 /// A service-independent name for a kind: the shared kinds' `as_str`.
 type Kind = &'static str;
@@ -60,10 +61,7 @@ async fn runtime(sim: &Sim, case: Case) -> cx_http::Client {
 
 fn fault(case: Case) -> Option<Fault> {
     match case {
-        Case::Status(status) => Some(Fault::Status {
-            status,
-            retry_after: None,
-        }),
+        Case::Status(status) => Some(status_fault(status)),
         Case::Reset => Some(Fault::ConnectionReset),
         Case::Timeout => Some(Fault::Latency { ms: 2_000 }),
         Case::TokenServerDown => None,

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use cx_audit::{ExportQuery, MemorySink, export_audit_logs};
 use cx_sim::{Fault, FaultRule, RetryAfter, Sim};
-use cx_workflow::{ContextType, TriggerPayload, WorkflowId};
+use cx_workflow::WorkflowId;
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -165,20 +165,7 @@ async fn the_seed_001_example_triggers_an_instance_with_typed_context() {
     let sim = Sim::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (client, http) = workflow_client(&sim, dir.path()).await;
-    let payload = TriggerPayload::builder(WF)
-        .priority(2)
-        .context("customerId", json!("CUST-99887"), ContextType::String)
-        .context("priorityScore", json!("85"), ContextType::Integer)
-        .context("requiresCallback", json!("true"), ContextType::Boolean)
-        .context(
-            "routingMetadata",
-            json!({"channel": "voice", "queue": "sales"}),
-            ContextType::Object,
-        )
-        .metadata("sourceSystem", "erp_sync_module")
-        .metadata("batchId", "BATCH-001")
-        .build()
-        .unwrap();
+    let payload = cx_testkit::seed_trigger(WF).unwrap();
     let report = client.trigger(payload).send().await.unwrap();
     let instance: Value = http
         .get(

@@ -14,7 +14,7 @@ use cx_dataaction::{
     Typed, payload_hash,
 };
 use cx_sim::{Fault, FaultRule, JournalEntry, SEED_DATA_ACTION_ID, Sim};
-use cx_testkit::fragile_http;
+use cx_testkit::{FailingSink, faults_hit, fragile_http, soak_http, status_fault};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -34,13 +34,7 @@ impl Ctx {
 
     async fn with(config: Config, sink: Option<Arc<dyn AuditSink>>) -> Self {
         let sim = Sim::start().await.unwrap();
-        let (http, _tokens) = cx_auth::Tenant::new(
-            sim.base_url(),
-            cx_sim::DEFAULT_CLIENT_ID,
-            cx_sim::DEFAULT_CLIENT_SECRET,
-        )
-        .connect()
-        .unwrap();
+        let (http, _tokens) = cx_testkit::connect(&sim);
         let audit = Arc::new(MemorySink::new());
         let client = Client::new(http, config).with_audit(sink.unwrap_or_else(|| audit.clone()));
         Self { sim, client, audit }
@@ -49,11 +43,7 @@ impl Ctx {
     /// A simulator from `builder` and a client with runtime settings `http`.
     async fn on(builder: cx_sim::SimBuilder, http: cx_http::Config, config: Config) -> Self {
         let sim = builder.start().await.unwrap();
-        let mut tenant = cx_auth::Tenant::new(
-            sim.base_url(),
-            cx_sim::DEFAULT_CLIENT_ID,
-            cx_sim::DEFAULT_CLIENT_SECRET,
-        );
+        let mut tenant = cx_testkit::tenant(&sim);
         tenant.http = http;
         let (http, _tokens) = tenant.connect().unwrap();
         let audit = Arc::new(MemorySink::new());
@@ -68,6 +58,17 @@ impl Ctx {
             .extract(Extraction::seed())
             .send()
             .await
+    }
+
+    /// The error of a run of `id` with the seed payload that may wait
+    /// `max_wait` (panics when the run succeeds).
+    async fn run_err(&self, id: &ActionId, max_wait: Duration) -> cx_dataaction::Error {
+        self.client
+            .run(id, seed_payload())
+            .max_wait(max_wait)
+            .send()
+            .await
+            .unwrap_err()
     }
 
     /// API requests (token calls excluded).
@@ -283,13 +284,7 @@ async fn failed_and_timed_out_jobs_are_classified_with_their_detail() {
 async fn a_job_stuck_in_queued_ends_with_a_timeout_naming_it() {
     let ctx = Ctx::start().await;
     let id = ActionId::new("DA-QUEUED-0001").unwrap();
-    let err = ctx
-        .client
-        .run(&id, seed_payload())
-        .max_wait(Duration::from_millis(600))
-        .send()
-        .await
-        .unwrap_err();
+    let err = ctx.run_err(&id, Duration::from_millis(600)).await;
     assert_eq!(err.kind(), ErrorKind::WaitTimeout, "{err}");
     let job = err.job_id().unwrap().to_owned();
     assert!(err.to_string().contains(&job), "{err}");
@@ -329,14 +324,7 @@ async fn compute_unavailable_is_retried_then_classified() {
     let ctx = Ctx::on(Sim::builder(), http, Config::default()).await;
     let id = seed_id();
     let rule = |times| {
-        FaultRule::new(
-            "POST /api/v2/dataactions/*/execute",
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(times)
+        FaultRule::new("POST /api/v2/dataactions/*/execute", status_fault(503)).with_times(times)
     };
     ctx.sim.set_faults(vec![rule(2)]);
     let report = ctx.client.run(&id, seed_payload()).send().await.unwrap();
@@ -348,13 +336,7 @@ async fn compute_unavailable_is_retried_then_classified() {
     // outcome is unknown (the job could exist), not a failure. The wait is
     // long enough that a loaded machine still sees 503s before it ends.
     ctx.sim.set_faults(vec![rule(1000)]);
-    let err = ctx
-        .client
-        .run(&id, seed_payload())
-        .max_wait(Duration::from_secs(2))
-        .send()
-        .await
-        .unwrap_err();
+    let err = ctx.run_err(&id, Duration::from_secs(2)).await;
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(err.to_string().starts_with("unknown outcome"), "{err}");
     assert_eq!(
@@ -396,18 +378,6 @@ async fn the_webhook_outcome_is_recorded_not_swallowed() {
     assert!(probe.journal().is_empty());
 }
 
-struct FailingSink;
-
-#[async_trait::async_trait]
-impl AuditSink for FailingSink {
-    async fn write(&self, _: &AuditRecord) -> Result<(), cx_audit::Error> {
-        Err(cx_audit::Error::new(cx_audit::ErrorKind::Sink, "disk full"))
-    }
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_failing_audit_sink_is_reported_with_the_result() {
     let ctx = Ctx::with(Config::default(), Some(Arc::new(FailingSink))).await;
@@ -425,14 +395,7 @@ const EXECUTE_ROUTE: &str = "POST /api/v2/dataactions/*/execute";
 async fn job_polls_that_exhaust_a_calls_retries_do_not_end_the_run() {
     let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
     ctx.sim.set_faults(vec![
-        FaultRule::new(
-            JOB_ROUTE,
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(4),
+        FaultRule::new(JOB_ROUTE, status_fault(503)).with_times(4),
         FaultRule::new(JOB_ROUTE, Fault::ConnectionReset).with_times(2),
     ]);
     let report = ctx.run_seed(&seed_id()).await.unwrap();
@@ -450,13 +413,8 @@ async fn job_polls_that_exhaust_a_calls_retries_do_not_end_the_run() {
 #[tokio::test]
 async fn job_polls_failing_until_the_poll_limit_are_an_unknown_outcome() {
     let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        JOB_ROUTE,
-        Fault::Status {
-            status: 502,
-            retry_after: None,
-        },
-    )]);
+    ctx.sim
+        .set_faults(vec![FaultRule::new(JOB_ROUTE, status_fault(502))]);
     let err = ctx
         .client
         .run(&seed_id(), seed_payload())
@@ -543,21 +501,12 @@ async fn an_unknown_job_status_ends_the_wait_at_once_naming_it() {
 #[tokio::test]
 async fn soak_60_runs_under_the_fault_mix_all_complete_exactly_once() {
     const RUNS: usize = 60;
-    let http = cx_http::Config::default()
-        .with_retry(
-            cx_http::RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(50)),
-        )
-        .with_breaker(Some(
-            cx_http::BreakerConfig::default().with_open_for(Duration::from_millis(50)),
-        ));
     let ctx = Ctx::on(
         Sim::builder()
             .seed(4)
             .journal_capacity(100_000)
             .faults(cx_sim::soak_faults()),
-        http,
+        soak_http(),
         Config::default(),
     )
     .await;
@@ -584,12 +533,7 @@ async fn soak_60_runs_under_the_fault_mix_all_complete_exactly_once() {
         jobs.insert(report.job.job_id);
     }
     assert_eq!(jobs.len(), RUNS);
-    let faults = ctx
-        .sim
-        .journal()
-        .iter()
-        .filter(|e| e.fault.is_some())
-        .count();
+    let faults = faults_hit(&ctx.sim);
     assert!(faults > RUNS, "the mix must have hit: {faults}");
     ctx.sim.set_faults(vec![]);
     let server: std::collections::BTreeSet<String> = ctx

@@ -1,7 +1,8 @@
 //! Test support shared by the workspace's integration tests: a simulator with
 //! a raw HTTP client and a token ([`Ctx`]), an SDK runtime authenticated
 //! against a simulator ([`sdk_http`]), fragile runtime settings for fault
-//! tests, and journal queries. Everything goes over real HTTP.
+//! tests, an audit sink that always fails ([`FailingSink`]), and journal
+//! queries. Everything goes over real HTTP.
 //!
 //! Helpers unwrap: a panic is the test failure report. Unpublished.
 
@@ -169,6 +170,46 @@ pub fn seed_input(score: u32) -> Value {
     })
 }
 
+/// Seed 001's example trigger of `workflow` ("Complete Working Example"):
+/// priority 2, its four typed context variables and two metadata entries.
+///
+/// # Errors
+/// The builder's validation error for a bad `workflow` id.
+pub fn seed_trigger(workflow: &str) -> Result<cx_workflow::TriggerPayload, cx_workflow::Error> {
+    use cx_workflow::ContextType;
+    cx_workflow::TriggerPayload::builder(workflow)
+        .priority(2)
+        .context("customerId", json!("CUST-99887"), ContextType::String)
+        .context("priorityScore", json!("85"), ContextType::Integer)
+        .context("requiresCallback", json!("true"), ContextType::Boolean)
+        .context(
+            "routingMetadata",
+            json!({"channel": "voice", "queue": "sales"}),
+            ContextType::Object,
+        )
+        .metadata("sourceSystem", "erp_sync_module")
+        .metadata("batchId", "BATCH-001")
+        .build()
+}
+
+/// A trigger of `workflow` whose only context variable is the string
+/// `customerId` = `CUST-{n}` (the soaks' payload).
+///
+/// # Errors
+/// The builder's validation error for a bad `workflow` id.
+pub fn customer_trigger(
+    workflow: &str,
+    n: usize,
+) -> Result<cx_workflow::TriggerPayload, cx_workflow::Error> {
+    cx_workflow::TriggerPayload::builder(workflow)
+        .context(
+            "customerId",
+            json!(format!("CUST-{n}")),
+            cx_workflow::ContextType::String,
+        )
+        .build()
+}
+
 /// The SDK tenant settings for `sim`'s default client (default runtime settings).
 pub fn tenant(sim: &Sim) -> cx_auth::Tenant {
     cx_auth::Tenant::new(sim.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
@@ -196,6 +237,63 @@ pub fn fragile_http() -> cx_http::Config {
                 .with_max_backoff(Duration::from_millis(20)),
         )
         .with_breaker(None)
+}
+
+/// Runtime settings for the fault soaks: the default retries with backoff
+/// 5 ms up to 50 ms, and a circuit breaker that reopens after 50 ms (a soak
+/// waits in real time).
+pub fn soak_http() -> cx_http::Config {
+    cx_http::Config::default()
+        .with_retry(
+            cx_http::RetryPolicy::default()
+                .with_initial_backoff(Duration::from_millis(5))
+                .with_max_backoff(Duration::from_millis(50)),
+        )
+        .with_breaker(Some(
+            cx_http::BreakerConfig::default().with_open_for(Duration::from_millis(50)),
+        ))
+}
+
+/// An audit sink whose every write fails with
+/// [`cx_audit::ErrorKind::Sink`] ("disk full"); flushing succeeds.
+pub struct FailingSink;
+
+#[async_trait::async_trait]
+impl cx_audit::AuditSink for FailingSink {
+    async fn write(&self, _: &cx_audit::AuditRecord) -> Result<(), cx_audit::Error> {
+        Err(cx_audit::Error::new(cx_audit::ErrorKind::Sink, "disk full"))
+    }
+
+    async fn flush(&self) -> Result<(), cx_audit::Error> {
+        Ok(())
+    }
+}
+
+/// A [`Fault::Status`] answering `status` without a `Retry-After`.
+pub fn status_fault(status: u16) -> Fault {
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
+}
+
+/// How many requests in `sim`'s journal a fault rule hit.
+pub fn faults_hit(sim: &Sim) -> usize {
+    sim.journal().iter().filter(|e| e.fault.is_some()).count()
+}
+
+/// Every audit record of the JSONL day files in `dir`, oldest first, after
+/// checking that every file verifies (panics otherwise, with the reports).
+pub fn audit_records(dir: &std::path::Path) -> Vec<cx_audit::AuditRecord> {
+    let reports = cx_audit::verify_dir(dir).unwrap();
+    assert!(
+        reports.iter().all(cx_audit::VerifyReport::is_ok),
+        "{reports:#?}"
+    );
+    reports
+        .iter()
+        .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
+        .collect()
 }
 
 /// Journal entries of `sim` with `method` whose path satisfies `path`.

@@ -40,14 +40,4 @@ pub fn count(sim: &Sim, method: &str, path: &str) -> usize {
 }
 
 /// Every record in `dir`, after checking every hash.
-pub fn audit_records(dir: &std::path::Path) -> Vec<cx_audit::AuditRecord> {
-    let reports = cx_audit::verify_dir(dir).unwrap();
-    assert!(
-        reports.iter().all(cx_audit::VerifyReport::is_ok),
-        "{reports:?}"
-    );
-    reports
-        .iter()
-        .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
-        .collect()
-}
+pub use cx_testkit::audit_records;

@@ -6,9 +6,12 @@
 
 use std::time::Duration;
 
-use crate::support::{AGENT, agents, events, id, seed_payload, sent, update_from, writes};
+use crate::support::{
+    AGENT, agents, events, id, seed_payload, sent, update_err, update_from, writes,
+};
 use cx_agent::{AgentId, Config, ErrorKind, Rule, SkillLevel, WorkModePayload};
 use cx_sim::Sim;
+use cx_testkit::status_fault;
 
 fn fast() -> Config {
     Config::default().with_patch_rate_limit(cx_http::RateLimit::new(1000, 1000))
@@ -245,11 +248,7 @@ async fn a_skills_page_loop_ends_with_an_error_not_a_hang() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Pagination);
     // The update flow stops there too, before any write.
-    let err = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = update_err(&client).await;
     assert_eq!(err.kind(), ErrorKind::Pagination);
     assert!(sent(&sim, "PATCH", "/workmodes").is_empty());
 }
@@ -331,36 +330,15 @@ async fn zero_settings_are_refused_by_the_first_update_naming_them_before_any_re
     assert!(sim.journal().iter().all(|e| !e.path.contains("/agents")));
 }
 
-/// A sink that refuses every record.
-struct BrokenSink;
-
-#[async_trait::async_trait]
-impl cx_audit::AuditSink for BrokenSink {
-    async fn write(&self, _: &cx_audit::AuditRecord) -> Result<(), cx_audit::Error> {
-        Err(cx_audit::Error::new(cx_audit::ErrorKind::Io, "disk full"))
-    }
-
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_report() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![cx_sim::FaultRule::new(
         "POST /api/v2/events/publish",
-        cx_sim::Fault::Status {
-            status: 400,
-            retry_after: None,
-        },
+        status_fault(400),
     )]);
     let (client, sink) = agents(&sim, fast());
-    let err = client
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+    let err = update_err(&client).await;
     assert_eq!(
         err.kind(),
         ErrorKind::Domain(cx_agent::AgentKind::EventPublish)
@@ -372,12 +350,8 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
 
     sim.set_faults(Vec::new());
     let broken = cx_agent::Client::new(crate::support::http(&sim), fast())
-        .with_audit(std::sync::Arc::new(BrokenSink));
-    let err = broken
-        .update_work_mode(&id(AGENT), seed_payload())
-        .send()
-        .await
-        .unwrap_err();
+        .with_audit(std::sync::Arc::new(cx_testkit::FailingSink));
+    let err = update_err(&broken).await;
     assert_eq!(err.kind(), ErrorKind::Audit);
     assert!(err.audit_error().is_some());
     assert_eq!(err.report().unwrap().attempts, 1);

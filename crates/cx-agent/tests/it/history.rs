@@ -9,21 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cx_agent::ErrorKind;
-use cx_agent::real::{
-    Client, HistoryFilter, RealConfig, SessionState, StartSession, StateChange, StateRecord,
-};
-use cx_sim::Sim;
+use cx_agent::real::{Client, HistoryFilter, SessionState, StartSession, StateChange, StateRecord};
 use futures::TryStreamExt as _;
 
-use crate::support::id;
-
-fn real(sim: &Sim, page_size: u32) -> Client {
-    Client::new(
-        crate::support::http(sim),
-        RealConfig::default().with_page_size(page_size),
-    )
-    .unwrap()
-}
+use crate::support::{id, real_sim};
 
 async fn history(client: &Client, agent: Option<&str>, filter: HistoryFilter) -> Vec<StateRecord> {
     let agent = agent.map(id);
@@ -55,8 +44,7 @@ fn summary(records: &[StateRecord]) -> Vec<(i64, String, String, Option<String>)
 
 #[tokio::test]
 async fn the_default_tenant_has_an_hour_of_history_with_durations() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let ada = history(&client, Some("3100001"), HistoryFilter::default()).await;
     let session = Some("6000000001".to_owned());
     assert_eq!(
@@ -87,8 +75,7 @@ async fn the_default_tenant_has_an_hour_of_history_with_durations() {
 
 #[tokio::test]
 async fn supervisor_and_session_changes_are_recorded_at_virtual_clock_times() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let zero = at(&history(&client, Some("3100001"), HistoryFilter::default()).await[2]);
 
     sim.advance_clock(Duration::from_secs(90));
@@ -166,8 +153,7 @@ async fn supervisor_and_session_changes_are_recorded_at_virtual_clock_times() {
 
 #[tokio::test]
 async fn all_history_pages_by_links_next_and_windows_by_start_and_end() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 5);
+    let (sim, client) = real_sim(5).await;
     sim.clear_journal();
     let all = history(&client, None, HistoryFilter::default()).await;
     assert_eq!(all.len(), 12, "3 agents × 3 states + 3 logged out");
@@ -215,8 +201,7 @@ async fn all_history_pages_by_links_next_and_windows_by_start_and_end() {
 
 #[tokio::test]
 async fn a_teams_unavailable_codes_are_read_active_only_or_all() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let names = |codes: &[cx_agent::real::TeamUnavailableCode]| -> Vec<String> {
         codes
             .iter()

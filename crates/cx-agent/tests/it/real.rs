@@ -9,19 +9,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::id;
+use crate::support::{id, real_sim};
 use cx_agent::ErrorKind;
-use cx_agent::real::{AgentFilter, Client, Id, RealConfig, SkillChange, StateChange};
+use cx_agent::real::{AgentFilter, Id, SkillChange, StateChange};
 use cx_sim::Sim;
 use futures::TryStreamExt as _;
-
-fn real(sim: &Sim, page_size: u32) -> Client {
-    Client::new(
-        crate::support::http(sim),
-        RealConfig::default().with_page_size(page_size),
-    )
-    .unwrap()
-}
 
 fn ids<'a>(it: impl IntoIterator<Item = &'a Id>) -> BTreeSet<String> {
     it.into_iter().map(|id| id.0.clone()).collect()
@@ -29,8 +21,7 @@ fn ids<'a>(it: impl IntoIterator<Item = &'a Id>) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn agents_are_listed_across_three_pages_by_links_next() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 2);
+    let (sim, client) = real_sim(2).await;
     sim.clear_journal();
     let agents: Vec<_> = client
         .agents(&AgentFilter::default())
@@ -80,8 +71,7 @@ async fn agents_are_listed_across_three_pages_by_links_next() {
 
 #[tokio::test]
 async fn one_agent_by_id_and_an_unknown_one_is_not_found() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let agent = client.agent(&id("3100003")).await.unwrap();
     assert_eq!(agent.last_name.as_deref(), Some("Turing"));
     assert_eq!(agent.team_id, Some(Id("2002".into())));
@@ -99,8 +89,7 @@ async fn one_agent_by_id_and_an_unknown_one_is_not_found() {
 
 #[tokio::test]
 async fn updated_since_returns_only_what_changed_on_the_virtual_clock() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 2);
+    let (sim, client) = real_sim(2).await;
     sim.advance_clock(Duration::from_secs(1));
     let all = client.agent_states(None).await.unwrap();
     assert_eq!(all.states.len(), 6, "every agent, over three pages");
@@ -143,8 +132,7 @@ async fn updated_since_returns_only_what_changed_on_the_virtual_clock() {
 
 #[tokio::test]
 async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let err = client
         .assign_skills(
             &id("3100006"),
@@ -205,8 +193,7 @@ async fn a_partial_skill_failure_is_an_error_listing_the_failed_skills() {
 
 #[tokio::test]
 async fn fifty_concurrent_writers_of_distinct_skills_leave_all_fifty_assigned() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 100);
+    let (sim, client) = real_sim(100).await;
     let before: Vec<_> = client.skills(&id("3100004")).try_collect().await.unwrap();
     let tasks: Vec<_> = (0..50u64)
         .map(|i| {
@@ -237,8 +224,7 @@ async fn fifty_concurrent_writers_of_distinct_skills_leave_all_fifty_assigned() 
 
 #[tokio::test]
 async fn assignments_catalogue_and_codes_page_through_every_item() {
-    let sim = Sim::start().await.unwrap();
-    let client = real(&sim, 4);
+    let (sim, client) = real_sim(4).await;
     let all: Vec<_> = client.all_skill_assignments().try_collect().await.unwrap();
     assert_eq!(all.len(), 11);
     assert!(all.iter().all(|a| a.agent_id.is_some()));
@@ -257,12 +243,8 @@ async fn assignments_catalogue_and_codes_page_through_every_item() {
 async fn the_simulator_is_as_lenient_as_the_real_host() {
     let sim = Sim::start().await.unwrap();
     let http = crate::support::http(&sim);
-    let resp = http
-        .link(
-            cx_http::Method::GET,
-            "/INCONTACTAPI/Services/v33.0//agents//?TOP=1&searchString=lovelace",
-        )
-        .send()
+    let get = |path| http.link(cx_http::Method::GET, path).send();
+    let resp = get("/INCONTACTAPI/Services/v33.0//agents//?TOP=1&searchString=lovelace")
         .await
         .unwrap();
     let body: serde_json::Value = resp.json().unwrap();
@@ -279,22 +261,12 @@ async fn the_simulator_is_as_lenient_as_the_real_host() {
         chrono::NaiveDateTime::parse_from_str(poll, "%Y-%m-%dT%H:%M:%S%.3fZ").is_ok(),
         "{poll}"
     );
-    let none = http
-        .link(
-            cx_http::Method::GET,
-            "/incontactapi/services/v2.0/agents?searchString=nobody",
-        )
-        .send()
+    let none = get("/incontactapi/services/v2.0/agents?searchString=nobody")
         .await
         .unwrap();
     assert_eq!(none.status(), 204);
     assert!(none.body().is_empty());
-    let err = http
-        .link(
-            cx_http::Method::GET,
-            "/inContactAPI/services/v23.0/agents/42",
-        )
-        .send()
+    let err = get("/inContactAPI/services/v23.0/agents/42")
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(404));

@@ -14,6 +14,7 @@ use cx_agent::real::{
     Client, EndSession, EventType, RealConfig, SessionEvent, SessionId, SessionState, StartSession,
 };
 use cx_sim::{Fault, FaultRule, JournalEntry, Sim};
+use cx_testkit::status_fault;
 use futures::{Stream, StreamExt as _, TryStreamExt as _};
 use serde_json::json;
 
@@ -215,14 +216,7 @@ async fn the_stream_survives_a_storm_of_injected_304s() {
     let client = client(&sim, 60);
     let session = start(&client).await;
     sim.set_faults(vec![
-        FaultRule::new(
-            EVENTS_ROUTE,
-            Fault::Status {
-                status: 304,
-                retry_after: None,
-            },
-        )
-        .with_times(25),
+        FaultRule::new(EVENTS_ROUTE, status_fault(304)).with_times(25),
     ]);
     let first = take(&mut Box::pin(client.events(&session)), 2).await;
     assert_eq!(

@@ -47,6 +47,21 @@ fn edit_lines(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<
     std::fs::write(path, lines.join("\n") + "\n")
 }
 
+/// Cuts the last `n` bytes off `path`.
+fn cut_tail(path: &Path, n: u64) -> std::io::Result<()> {
+    let len = std::fs::metadata(path)?.len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .set_len(len.saturating_sub(n))
+}
+
+/// Replaces the first `from` in `path` with `to`.
+fn replace_first(path: &Path, from: &str, to: &str) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(path)?;
+    std::fs::write(path, text.replacen(from, to, 1))
+}
+
 type Tamper = fn(&Path) -> std::io::Result<()>;
 
 #[tokio::test]
@@ -70,11 +85,7 @@ async fn each_kind_of_tampering_is_found_with_its_file_and_line() -> TestResult 
         ),
         (
             "one edited timestamp byte",
-            |d| {
-                let path = d.join(DAYS[0]);
-                let text = std::fs::read_to_string(&path)?;
-                std::fs::write(path, text.replacen("09:01:00.000Z", "09:01:01.000Z", 1))
-            },
+            |d| replace_first(&d.join(DAYS[0]), "09:01:00.000Z", "09:01:01.000Z"),
             DAYS[0],
             2,
             "edited",
@@ -95,14 +106,7 @@ async fn each_kind_of_tampering_is_found_with_its_file_and_line() -> TestResult 
         ),
         (
             "a truncated last line",
-            |d| {
-                let path = d.join(DAYS[2]);
-                let len = std::fs::metadata(&path)?.len();
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)?
-                    .set_len(len - 40)
-            },
+            |d| cut_tail(&d.join(DAYS[2]), 40),
             DAYS[2],
             4,
             "truncated",
@@ -226,34 +230,38 @@ fn forged_after(path: &Path, index: usize) -> std::io::Result<String> {
     Ok(serde_json::to_string(&forged)?)
 }
 
+/// Edits the lines of `path` with `place`, which gets a made-up record
+/// chained after line `after` ([`forged_after`]) to put among them.
+fn insert_forged(
+    path: &Path,
+    after: usize,
+    place: impl FnOnce(&mut Vec<String>, String),
+) -> std::io::Result<()> {
+    let line = forged_after(path, after)?;
+    edit_lines(path, |l| place(l, line))
+}
+
+/// Replaces the hash of line `index` of `path` with 64 `f`s.
+fn forge_hash(path: &Path, index: usize) -> std::io::Result<()> {
+    let record: AuditRecord = serde_json::from_str(&line_of(path, index)?)?;
+    let hash = record.hash.unwrap_or_default();
+    let forged = format!("\"hash\":\"{}", "f".repeat(64));
+    replace_first(path, &format!("\"hash\":\"{hash}"), &forged)
+}
+
 #[tokio::test]
 async fn with_a_key_every_tampering_is_caught() -> TestResult {
     let cases: [(&str, Tamper, Caught, bool); 14] = [
         // (name, tampering, how the key catches it, caught without a key too)
         (
             "edit a payload byte",
-            |d| {
-                let path = d.join(DAYS[1]);
-                let text = std::fs::read_to_string(&path)?;
-                std::fs::write(path, text.replacen("inst_2_0", "inst_2_9", 1))
-            },
+            |d| replace_first(&d.join(DAYS[1]), "inst_2_0", "inst_2_9"),
             Caught::At(1, 1, "edited"),
             true,
         ),
         (
             "edit a hash",
-            |d| {
-                let path = d.join(DAYS[1]);
-                let line = line_of(&path, 1)?;
-                let record: AuditRecord = serde_json::from_str(&line)?;
-                let hash = record.hash.unwrap_or_default();
-                let text = std::fs::read_to_string(&path)?;
-                let forged = format!("\"hash\":\"{}", "f".repeat(64));
-                std::fs::write(
-                    path,
-                    text.replacen(&format!("\"hash\":\"{hash}"), &forged, 1),
-                )
-            },
+            |d| forge_hash(&d.join(DAYS[1]), 1),
             Caught::At(1, 2, "edited"),
             true,
         ),
@@ -282,44 +290,27 @@ async fn with_a_key_every_tampering_is_caught() -> TestResult {
         ),
         (
             "insert a line",
-            |d| {
-                let path = d.join(DAYS[1]);
-                let line = forged_after(&path, 1)?;
-                edit_lines(&path, |l| l.insert(2, line))
-            },
+            |d| insert_forged(&d.join(DAYS[1]), 1, |l, line| l.insert(2, line)),
             Caught::At(1, 4, "reordered"),
             true,
         ),
         (
             "truncate mid-line",
-            |d| {
-                let path = d.join(DAYS[2]);
-                let len = std::fs::metadata(&path)?.len();
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(path)?
-                    .set_len(len - 40)
-            },
+            |d| cut_tail(&d.join(DAYS[2]), 40),
             // The cut checkpoint leaves line 5 unsigned (line 6 is truncated).
             Caught::At(2, 5, "unsigned"),
             true,
         ),
         (
             "forge an appended record with recomputed hashes",
-            |d| {
-                let path = d.join(DAYS[2]);
-                let line = forged_after(&path, 5)?;
-                edit_lines(&path, |l| l.push(line))
-            },
+            |d| insert_forged(&d.join(DAYS[2]), 5, |l, line| l.push(line)),
             Caught::At(2, 7, "unsigned"),
             false,
         ),
         (
             "edit a payload and re-link the rest of the chain",
             |d| {
-                let path = d.join(DAYS[1]);
-                let text = std::fs::read_to_string(&path)?;
-                std::fs::write(path, text.replacen("inst_2_0", "inst_2_9", 1))?;
+                replace_first(&d.join(DAYS[1]), "inst_2_0", "inst_2_9")?;
                 relink(d)
             },
             Caught::At(1, 4, "bad checkpoint"),

@@ -9,7 +9,8 @@ use std::time::Duration;
 use crate::support::{TestClock, fast_http};
 use cx_auth::{ClientAuthMethod, ClientCredentials, Tenant, TokenCache, TokenCacheConfig};
 use cx_http::{Authenticate, ErrorKind};
-use cx_sim::{ClientRegistration, Fault, FaultRule, Sim};
+use cx_sim::{ClientRegistration, FaultRule, Sim};
+use cx_testkit::status_fault;
 
 const WF: &str = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
 
@@ -90,13 +91,7 @@ async fn a_failed_refresh_keeps_serving_a_valid_token_and_is_not_cached() {
     let cache = TokenCache::with_config(creds, config);
     let first = cache.access_token().await.unwrap();
     clock.advance(&sim, Duration::from_millis(2_100));
-    sim.set_faults(vec![FaultRule::new(
-        "POST /oauth/token",
-        Fault::Status {
-            status: 500,
-            retry_after: None,
-        },
-    )]);
+    sim.set_faults(vec![FaultRule::new("POST /oauth/token", status_fault(500))]);
     let served = cache.access_token().await.unwrap();
     assert!(served.same_as(&first), "still-valid token served");
     clock.advance(&sim, Duration::from_millis(2_000));

@@ -15,13 +15,7 @@ use futures::TryStreamExt;
 const COMPLETED: &str = "/contacts/completed";
 
 fn client(sim: &Sim, config: RealConfig) -> Client {
-    let tenant = cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    );
-    let (http, _) = tenant.connect().unwrap();
-    Client::new(http, config).unwrap()
+    Client::new(cx_testkit::sdk_http(sim), config).unwrap()
 }
 
 fn hours_ago(h: i64) -> chrono::DateTime<Utc> {

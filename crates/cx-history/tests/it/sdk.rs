@@ -9,19 +9,22 @@ use std::time::Duration;
 use chrono::Utc;
 use cx_audit::MemorySink;
 use cx_history::{Client, ComplianceStatus, Config, ErrorKind, FixedClock, HistoryQuery};
-use cx_sim::{Fault, FaultRule, HistorySettings, Sim, SyntheticHistory};
+use cx_sim::{FaultRule, HistorySettings, Sim, SyntheticHistory};
+use cx_testkit::status_fault;
 use futures::TryStreamExt;
 
 const QUERY_PATH: &str = "/api/v2/interactions/history/query";
 
 fn client(sim: &Sim, config: Config) -> Client {
-    let tenant = cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    );
-    let (http, _) = tenant.connect().unwrap();
-    Client::new(http, config)
+    Client::new(cx_testkit::sdk_http(sim), config)
+}
+
+/// `query`'s report from `sim` with the default config.
+async fn report(
+    sim: &Sim,
+    query: &HistoryQuery,
+) -> Result<cx_history::HistoryReport, cx_history::Error> {
+    client(sim, Config::default()).report(query).send().await
 }
 
 fn seed_query() -> HistoryQuery {
@@ -132,11 +135,7 @@ async fn the_server_rejects_what_an_injected_clock_let_through() {
         .start_at(Utc::now() - chrono::Duration::days(35))
         .build()
         .unwrap();
-    let err = client(&sim, Config::default())
-        .report(&query)
-        .send()
-        .await
-        .unwrap_err();
+    let err = report(&sim, &query).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert_eq!(err.status(), Some(400));
     assert!(err.to_string().contains("retention"), "{err}");
@@ -214,24 +213,13 @@ async fn the_page_limit_ends_a_query_that_has_not_finished() {
 async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![
-        FaultRule::new(
-            format!("POST {QUERY_PATH}"),
-            Fault::Status {
-                status: 500,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new(format!("POST {QUERY_PATH}"), status_fault(500)).with_times(1),
     ]);
     let query = HistoryQuery::builder()
         .interaction(cx_sim::BAD_CLOCK_INTERACTION_ID)
         .build()
         .unwrap();
-    let report = client(&sim, Config::default())
-        .report(&query)
-        .send()
-        .await
-        .unwrap();
+    let report = report(&sim, &query).await.unwrap();
     assert_eq!(queries_sent(&sim), vec![500, 200]);
     let a = &report.analysis;
     assert_eq!(a.data_error_count, 1);
@@ -253,14 +241,7 @@ async fn a_5xx_is_retried_and_the_data_error_fixture_is_reported() {
 async fn the_completion_webhook_is_retried_and_a_failure_is_recorded() {
     let sim = Sim::start().await.unwrap();
     sim.set_faults(vec![
-        FaultRule::new(
-            "POST /webhooks/history",
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new("POST /webhooks/history", status_fault(503)).with_times(1),
     ]);
     let sink = Arc::new(MemorySink::new());
     let client = client(&sim, Config::default()).with_audit(sink.clone());

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use cx_audit::MemorySink;
 use cx_http::Poller;
-use cx_sim::{JournalEntry, Sim, SimBuilder};
+use cx_sim::{Fault, FaultRule, JournalEntry, Sim, SimBuilder};
 use cx_workflow::{Client, Config, ExecutionReport, WorkflowId};
 use serde_json::{Map, Value, json};
 
@@ -39,6 +39,12 @@ pub fn fast_poller() -> Poller {
         .with_max_polls(Some(200))
 }
 
+/// [`fast_poller`] without a deadline, ending after `max_polls` polls
+/// (`None`: never, which the client refuses).
+pub fn counted_poller(max_polls: Option<u32>) -> Poller {
+    fast_poller().with_max_polls(max_polls).with_deadline(None)
+}
+
 /// The default test config: the fast poller, no quota, no capacity check,
 /// definitions read on every execution (the cache has its own test).
 pub fn fast_config() -> Config {
@@ -52,6 +58,19 @@ impl Ctx {
     /// A simulator whose runs take 60 ms, and [`fast_config`].
     pub async fn start() -> Result<Self, BoxError> {
         Self::with(Sim::builder(), fast_config()).await
+    }
+
+    /// As [`Ctx::start`], with one fault rule: `fault` on `route`
+    /// (`"METHOD /path/glob"`).
+    pub async fn with_fault(route: &str, fault: Fault) -> Result<Self, BoxError> {
+        let ctx = Self::start().await?;
+        ctx.sim.set_faults(vec![FaultRule::new(route, fault)]);
+        Ok(ctx)
+    }
+
+    /// A default simulator (runs take 60 ms) and a client with `config`.
+    pub async fn with_config(config: Config) -> Result<Self, BoxError> {
+        Self::with(Sim::builder(), config).await
     }
 
     /// A simulator from `builder` (runs take 60 ms unless it says otherwise)
@@ -95,6 +114,23 @@ impl Ctx {
         self.client.run(&id).input(seed_input()).send().await
     }
 
+    /// The error of [`Ctx::run_seed`] waiting with `poller`; a run that ends
+    /// without one fails the test.
+    pub async fn run_seed_err(&self, poller: Poller) -> Result<cx_workflow::Error, BoxError> {
+        let id = wf(SEED_WORKFLOW_ID)?;
+        match self
+            .client
+            .run(&id)
+            .input(seed_input())
+            .poller(poller)
+            .send()
+            .await
+        {
+            Ok(report) => fail(format!("the run was expected to fail: {report:?}")),
+            Err(err) => Ok(err),
+        }
+    }
+
     /// API requests (token calls excluded) with `method`, in order.
     pub fn api_requests(&self, method: &str) -> Vec<JournalEntry> {
         self.sim
@@ -126,14 +162,19 @@ impl Ctx {
             .map(cx_audit::AuditRecord::into_payload)
     }
 
-    /// `totalCount` of `GET path` (any list endpoint), straight from the API.
-    pub async fn total_count(&self, path: &str) -> Result<u64, BoxError> {
-        let body: Value = self
+    /// `GET path` (an API path and query) as JSON, straight from the API.
+    pub async fn get_json(&self, path: &str) -> Result<Value, BoxError> {
+        Ok(self
             .client
             .http()
             .link(cx_http::Method::GET, path)
             .send_json()
-            .await?;
+            .await?)
+    }
+
+    /// `totalCount` of `GET path` (any list endpoint), straight from the API.
+    pub async fn total_count(&self, path: &str) -> Result<u64, BoxError> {
+        let body = self.get_json(path).await?;
         body.get("totalCount")
             .and_then(Value::as_u64)
             .ok_or_else(|| format!("no totalCount in {body}").into())

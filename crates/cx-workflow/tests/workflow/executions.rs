@@ -3,26 +3,22 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use cx_audit::{AuditRecord, AuditSink, EventType};
+use cx_audit::{AuditRecord, EventType};
 use cx_sim::{Fault, FaultRule, Sim};
+use cx_testkit::status_fault;
 use cx_workflow::{
     Client, ErrorKind, ExecutionPriority, ExecutionStatus, OutputMapping, Progress, Rule,
 };
 use serde_json::{Value, json};
 
 use crate::support::{
-    BoxError, Ctx, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, TestResult, fail,
-    fast_config, fields, object, seed_input, wf,
+    BoxError, Ctx, READONLY_CLIENT_ID, READONLY_CLIENT_SECRET, SEED_WORKFLOW_ID, TestResult,
+    counted_poller, fail, fast_config, fields, object, seed_input, wf,
 };
 
 #[tokio::test]
 async fn happy_path_completes_with_mapped_output_and_metrics() -> TestResult {
-    let ctx = Ctx::with(
-        Sim::builder(),
-        fast_config().with_max_concurrent_executions(5),
-    )
-    .await?;
+    let ctx = Ctx::with_config(fast_config().with_max_concurrent_executions(5)).await?;
     let id = wf(SEED_WORKFLOW_ID)?;
     let progress = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&progress);
@@ -209,11 +205,7 @@ async fn unknown_workflow_is_not_found() -> TestResult {
 
 #[tokio::test]
 async fn quota_exceeded_is_refused_before_posting() -> TestResult {
-    let ctx = Ctx::with(
-        Sim::builder(),
-        fast_config().with_max_concurrent_executions(1),
-    )
-    .await?;
+    let ctx = Ctx::with_config(fast_config().with_max_concurrent_executions(1)).await?;
     // One slow execution (2 s) is running.
     let _: Value = ctx
         .client
@@ -323,10 +315,7 @@ async fn a_failed_execution_is_a_report_and_counts_its_error_codes() -> TestResu
 #[tokio::test]
 async fn a_500_on_submit_is_retried_with_the_same_key_and_runs_once() -> TestResult {
     let faults = [
-        Fault::Status {
-            status: 500,
-            retry_after: None,
-        },
+        status_fault(500),
         // The server processed the first POST but the answer was lost.
         Fault::StatusAfterProcessing { status: 500 },
     ];
@@ -415,23 +404,13 @@ async fn audit_records_have_the_right_events_and_verifiable_hashes() -> TestResu
     Ok(())
 }
 
-/// A sink that always fails.
-struct BrokenSink;
-
-#[async_trait]
-impl AuditSink for BrokenSink {
-    async fn write(&self, _: &AuditRecord) -> Result<(), cx_audit::Error> {
-        Err(cx_audit::Error::new(cx_audit::ErrorKind::Sink, "disk full"))
-    }
-    async fn flush(&self) -> Result<(), cx_audit::Error> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_failing_audit_sink_is_reported_with_the_outcome() -> TestResult {
     let ctx = Ctx::start().await?;
-    let client: Client = ctx.client.clone().with_audit(Arc::new(BrokenSink));
+    let client: Client = ctx
+        .client
+        .clone()
+        .with_audit(Arc::new(cx_testkit::FailingSink));
     let id = wf(SEED_WORKFLOW_ID)?;
 
     let Err(err) = client.run(&id).input(seed_input()).send().await else {
@@ -489,14 +468,8 @@ async fn submit_statuses_map_to_error_kinds() -> TestResult {
         (418, ErrorKind::Api),
     ];
     for (status, kind) in cases {
-        let ctx = Ctx::start().await?;
-        ctx.sim.set_faults(vec![FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::Status {
-                status,
-                retry_after: None,
-            },
-        )]);
+        let ctx =
+            Ctx::with_fault("POST /api/v2/workflows/*/executions", status_fault(status)).await?;
         let Err(err) = ctx.run_seed().await else {
             return fail(format!("{status} must fail"));
         };
@@ -529,19 +502,7 @@ async fn the_send_future_is_send() -> TestResult {
 #[tokio::test]
 async fn an_unbounded_poller_is_refused_before_submitting() -> TestResult {
     let ctx = Ctx::start().await?;
-    let forever = fast_config()
-        .poller
-        .with_max_polls(None)
-        .with_deadline(None);
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .poller(forever)
-        .send()
-        .await
-    else {
-        return fail("a poller that never gives up must be refused");
-    };
+    let err = ctx.run_seed_err(counted_poller(None)).await?;
     assert_eq!(err.kind(), ErrorKind::Validation);
     assert_eq!(fields(&err), ["poller"]);
     assert!(ctx.posts().is_empty());
@@ -550,25 +511,9 @@ async fn an_unbounded_poller_is_refused_before_submitting() -> TestResult {
 
 #[tokio::test]
 async fn a_server_that_never_answers_is_a_transport_error() -> TestResult {
-    let ctx = Ctx::start().await?;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "GET /api/v2/workflows/*",
-        Fault::ConnectionReset,
-    )]);
+    let ctx = Ctx::with_fault("GET /api/v2/workflows/*", Fault::ConnectionReset).await?;
     // One call: reads are also retried on the poller's schedule until its limit.
-    let once = fast_config()
-        .poller
-        .with_max_polls(Some(1))
-        .with_deadline(None);
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .poller(once)
-        .send()
-        .await
-    else {
-        return fail("expected a transport error");
-    };
+    let err = ctx.run_seed_err(counted_poller(Some(1))).await?;
     assert_eq!(err.kind(), ErrorKind::Transport, "{err:?}");
     assert_eq!(err.status(), None);
     assert!(
@@ -605,14 +550,7 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
     // The server refuses (409, the resource changed): the cached copy is
     // dropped and read again next time.
     ctx.sim.set_faults(vec![
-        FaultRule::new(
-            "POST /api/v2/workflows/*/executions",
-            Fault::Status {
-                status: 409,
-                retry_after: None,
-            },
-        )
-        .with_times(1),
+        FaultRule::new("POST /api/v2/workflows/*/executions", status_fault(409)).with_times(1),
     ]);
     let refused = ctx.client.run(&id).input(seed_input()).send().await;
     assert_eq!(refused.err().map(|e| e.kind()), Some(ErrorKind::Conflict));
@@ -623,14 +561,7 @@ async fn definitions_are_read_once_per_ttl_and_dropped_when_the_server_refuses()
 
 #[tokio::test]
 async fn a_success_status_with_an_unreadable_body_is_not_called_a_failure() -> TestResult {
-    let ctx = Ctx::start().await?;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        "POST /api/v2/workflows/*/executions",
-        Fault::Status {
-            status: 201,
-            retry_after: None,
-        },
-    )]);
+    let ctx = Ctx::with_fault("POST /api/v2/workflows/*/executions", status_fault(201)).await?;
     let Err(err) = ctx.run_seed().await else {
         return fail("expected an error for an unreadable 201");
     };

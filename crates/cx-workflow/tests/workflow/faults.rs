@@ -7,22 +7,26 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use cx_sim::{Fault, FaultRule, Sim};
-use cx_testkit::fragile_http;
+use cx_testkit::{faults_hit, fragile_http, soak_http, status_fault};
 use cx_workflow::{Config, ErrorKind};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, seed_input, wf};
+use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, counted_poller, fail, fast_config, wf};
 
-async fn fragile(config: Config) -> Result<Ctx, crate::support::BoxError> {
-    Ctx::with_client(
+/// A simulator with `faults` set, and a [`fast_config`] client on the fragile
+/// runtime settings.
+async fn fragile(faults: Vec<FaultRule>) -> Result<Ctx, crate::support::BoxError> {
+    let ctx = Ctx::with_client(
         Sim::builder().journal_capacity(100_000),
-        config,
+        fast_config(),
         crate::support::DEFAULT_CLIENT_ID,
         crate::support::DEFAULT_CLIENT_SECRET,
         Some(fragile_http()),
     )
-    .await
+    .await?;
+    ctx.sim.set_faults(faults);
+    Ok(ctx)
 }
 
 const STATUS_ROUTE: &str = "GET /api/v2/workflows/*/executions/*";
@@ -34,19 +38,12 @@ fn executions_path() -> String {
 
 #[tokio::test]
 async fn polls_that_exhaust_a_calls_retries_do_not_end_the_run() -> TestResult {
-    let ctx = fragile(fast_config()).await?;
     // 3 calls' worth of failures on the status route (2 attempts each).
-    ctx.sim.set_faults(vec![
-        FaultRule::new(
-            STATUS_ROUTE,
-            Fault::Status {
-                status: 503,
-                retry_after: None,
-            },
-        )
-        .with_times(4),
+    let ctx = fragile(vec![
+        FaultRule::new(STATUS_ROUTE, status_fault(503)).with_times(4),
         FaultRule::new(STATUS_ROUTE, Fault::ConnectionReset).with_times(2),
-    ]);
+    ])
+    .await?;
     let report = ctx.run_seed().await?;
     assert!(report.succeeded(), "{report:?}");
     let statuses: Vec<u16> = ctx
@@ -69,28 +66,8 @@ async fn polls_that_exhaust_a_calls_retries_do_not_end_the_run() -> TestResult {
 
 #[tokio::test]
 async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -> TestResult {
-    let ctx = fragile(fast_config()).await?;
-    ctx.sim.set_faults(vec![FaultRule::new(
-        STATUS_ROUTE,
-        Fault::Status {
-            status: 502,
-            retry_after: None,
-        },
-    )]);
-    let poller = fast_config()
-        .poller
-        .with_max_polls(Some(4))
-        .with_deadline(None);
-    let Err(err) = ctx
-        .client
-        .run(&wf(SEED_WORKFLOW_ID)?)
-        .input(seed_input())
-        .poller(poller)
-        .send()
-        .await
-    else {
-        return fail("every poll failed; the run cannot have succeeded");
-    };
+    let ctx = fragile(vec![FaultRule::new(STATUS_ROUTE, status_fault(502))]).await?;
+    let err = ctx.run_seed_err(counted_poller(Some(4))).await?;
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(err.is_outcome_unknown());
     let Some(exec_id) = err.execution_id().map(str::to_owned) else {
@@ -120,12 +97,12 @@ async fn polls_failing_until_the_limit_give_an_unknown_outcome_not_a_failure() -
 
 #[tokio::test]
 async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult {
-    let ctx = fragile(fast_config()).await?;
     // The first 2 calls (2 attempts each) create the execution, then lose
     // the answer; the third gets the stored answer back.
-    ctx.sim.set_faults(vec![
+    let ctx = fragile(vec![
         FaultRule::new(SUBMIT_ROUTE, Fault::StatusAfterProcessing { status: 500 }).with_times(4),
-    ]);
+    ])
+    .await?;
     let report = ctx.run_seed().await?;
     assert!(report.succeeded());
     let posts = ctx.posts();
@@ -147,13 +124,13 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
 
 #[tokio::test]
 async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
-    let ctx = fragile(fast_config()).await?;
-    ctx.sim.set_faults(vec![FaultRule::new(
+    let ctx = fragile(vec![FaultRule::new(
         STATUS_ROUTE,
         Fault::ReportStatus {
             value: "SUSPENDED".to_owned(),
         },
-    )]);
+    )])
+    .await?;
     let Err(err) = ctx.run_seed().await else {
         return fail("SUSPENDED is not a status this client knows");
     };
@@ -179,21 +156,8 @@ async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
     Ok(())
 }
 
-/// Settings the soak runs under: the client's own defaults except faster
-/// backoffs and a circuit breaker that reopens quickly (the test waits in
-/// real time), and a fast poller with a 120 s deadline.
-fn soak_http() -> cx_http::Config {
-    cx_http::Config::default()
-        .with_retry(
-            cx_http::RetryPolicy::default()
-                .with_initial_backoff(Duration::from_millis(5))
-                .with_max_backoff(Duration::from_millis(50)),
-        )
-        .with_breaker(Some(
-            cx_http::BreakerConfig::default().with_open_for(Duration::from_millis(50)),
-        ))
-}
-
+/// The config the soak runs under (with [`soak_http`]): a fast poller with a
+/// 120 s deadline.
 fn soak_config() -> Config {
     let config = fast_config();
     let poller = config
@@ -223,12 +187,7 @@ async fn listed(
     ctx: &Ctx,
     path: &str,
 ) -> Result<(BTreeSet<String>, Value), crate::support::BoxError> {
-    let body: Value = ctx
-        .client
-        .http()
-        .link(cx_http::Method::GET, path)
-        .send_json()
-        .await?;
+    let body = ctx.get_json(path).await?;
     let ids = body["items"]
         .as_array()
         .into_iter()
@@ -269,12 +228,7 @@ async fn soak_200_executions_at_concurrency_20_all_complete_exactly_once() -> Te
         }
     }
     assert_eq!(ids.len(), RUNS, "every run has its own execution");
-    let faults = ctx
-        .sim
-        .journal()
-        .iter()
-        .filter(|e| e.fault.is_some())
-        .count();
+    let faults = faults_hit(&ctx.sim);
     ctx.sim.set_faults(vec![]);
     // 0 duplicates, 0 orphans: the server holds exactly the reported executions.
     let (server, total) = listed(&ctx, &executions_path()).await?;
@@ -305,13 +259,7 @@ async fn soak_60_triggers_all_create_exactly_one_instance() -> TestResult {
         .map(|i| {
             let client = &ctx.client;
             async move {
-                let payload = cx_workflow::TriggerPayload::builder(SEED_WORKFLOW_ID)
-                    .context(
-                        "customerId",
-                        json!(format!("CUST-{i}")),
-                        cx_workflow::ContextType::String,
-                    )
-                    .build()?;
+                let payload = cx_testkit::customer_trigger(SEED_WORKFLOW_ID, i)?;
                 client.trigger(payload).skip_capacity_check().send().await
             }
         })

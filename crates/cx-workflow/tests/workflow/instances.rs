@@ -4,38 +4,18 @@ use std::time::{Duration, Instant};
 
 use cx_audit::EventType;
 use cx_sim::Sim;
+use cx_testkit::seed_trigger;
 use cx_workflow::{ContextType, ErrorKind, InstanceCompletion, Priority, TriggerPayload};
 use serde_json::json;
 
 use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, fields, wf};
 
-/// The seed's example payload (seed 001 "Complete Working Example").
-fn seed_payload(workflow: &str) -> Result<TriggerPayload, cx_workflow::Error> {
-    TriggerPayload::builder(workflow)
-        .priority(2)
-        .context("customerId", json!("CUST-99887"), ContextType::String)
-        .context("priorityScore", json!("85"), ContextType::Integer)
-        .context("requiresCallback", json!("true"), ContextType::Boolean)
-        .context(
-            "routingMetadata",
-            json!({"channel": "voice", "queue": "sales"}),
-            ContextType::Object,
-        )
-        .metadata("sourceSystem", "erp_sync_module")
-        .metadata("batchId", "BATCH-001")
-        .build()
-}
-
 #[tokio::test]
 async fn trigger_creates_an_instance_with_metrics_and_audit() -> TestResult {
-    let ctx = Ctx::with(
-        Sim::builder(),
-        fast_config().with_max_concurrent_instances(Some(25)),
-    )
-    .await?;
+    let ctx = Ctx::with_config(fast_config().with_max_concurrent_instances(Some(25))).await?;
     let report = ctx
         .client
-        .trigger(seed_payload(SEED_WORKFLOW_ID)?)
+        .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
         .send()
         .await?;
     assert!(report.instance_id.starts_with("inst_"), "{report:?}");
@@ -120,8 +100,8 @@ async fn capacity_exhausted_is_refused_before_posting() -> TestResult {
     )
     .await?;
     let stuck = "wf_stuck_0001";
-    ctx.client.trigger(seed_payload(stuck)?).send().await?;
-    let Err(err) = ctx.client.trigger(seed_payload(stuck)?).send().await else {
+    ctx.client.trigger(seed_trigger(stuck)?).send().await?;
+    let Err(err) = ctx.client.trigger(seed_trigger(stuck)?).send().await else {
         return fail("the second instance must be refused");
     };
     assert_eq!(
@@ -150,13 +130,13 @@ async fn a_429_at_the_instance_limit_is_retried_by_the_runtime() -> TestResult {
     // Retry-After: 1, and by then the first instance has finished.
     let ctx = Ctx::with(Sim::builder().max_concurrent_instances(1), fast_config()).await?;
     ctx.client
-        .trigger(seed_payload(SEED_WORKFLOW_ID)?)
+        .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
         .send()
         .await?;
     let started = Instant::now();
     let second = ctx
         .client
-        .trigger(seed_payload(SEED_WORKFLOW_ID)?)
+        .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
         .send()
         .await?;
     assert!(
@@ -189,18 +169,17 @@ async fn a_429_that_outlasts_the_retries_and_the_polls_is_an_unknown_outcome() -
     )
     .await?;
     let stuck = "wf_stuck_0001";
-    ctx.client.trigger(seed_payload(stuck)?).send().await?;
+    ctx.client.trigger(seed_trigger(stuck)?).send().await?;
     // 429 is transient: retried on the poller's schedule, here 2 calls.
     let poller = fast_config().poller.with_max_polls(Some(2));
-    let Err(err) = ctx
+    let err = ctx
         .client
-        .trigger(seed_payload(stuck)?)
+        .trigger(seed_trigger(stuck)?)
         .poller(poller)
         .send()
         .await
-    else {
-        return fail("the stuck instance holds the only slot");
-    };
+        .err()
+        .ok_or("the stuck instance holds the only slot")?;
     // No answer settled it: reported as unknown, never as failed.
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert!(err.to_string().starts_with("unknown outcome"), "{err}");
@@ -235,7 +214,7 @@ async fn server_side_context_type_errors_are_invalid_payloads() -> TestResult {
 async fn a_completion_webhook_is_audited_at_the_configured_clock() -> TestResult {
     let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")?.to_utc();
     let clock = std::sync::Arc::new(cx_http::FixedClock(at));
-    let ctx = Ctx::with(Sim::builder(), fast_config().with_clock(clock)).await?;
+    let ctx = Ctx::with_config(fast_config().with_clock(clock)).await?;
     let completion = InstanceCompletion::from_json(
         br#"{"instanceId":"inst_1","workflowId":"wf_1","status":"COMPLETED","context":{"customerId":"C1","routingDecision":"priority-queue"}}"#,
     )?;

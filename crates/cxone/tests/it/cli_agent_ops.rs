@@ -11,7 +11,7 @@ use std::process::Stdio;
 use serde_json::Value;
 
 use crate::cli_agent_real::{cx_json, cx_on, fails, logged_in, sent, setup, skills_of};
-use crate::support::{cx, finish, journal, json, run};
+use crate::support::{InProcess, cx, finish, journal, json, run};
 
 /// `(stateIndex, agentStateName, outStateDescription)` of a history.
 fn states(doc: &Value) -> Vec<(i64, String, String)> {
@@ -409,12 +409,8 @@ fn session_events_follow_a_new_session_id_until_the_session_ends() {
     use crate::cli_agent_real::{KEY_ID, KEY_SECRET};
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = cx_sim::AccessKey::new(KEY_ID, KEY_SECRET, cx_sim::DEFAULT_TENANT);
-    let sim = runtime
-        .block_on(cx_sim::Sim::builder().access_key(key).start())
-        .unwrap();
-    let url = sim.base_url().to_owned();
+    let InProcess { sim, url, runtime } = InProcess::start(cx_sim::Sim::builder().access_key(key));
     let cx_json = |args: &[&str]| -> Value {
         let (code, out, err) = run(logged_in(d, &url).args(args).args(["--output", "json"]));
         assert_eq!(code, 0, "{args:?}: {err}");

@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{Line, WF, cx, finish, journal, serve, sim_get, spawn_server};
+use crate::support::{InProcess, Line, WF, cx, finish, journal, serve, sim_get, spawn_server};
 use cx_redis::testing::RedisServer;
 use serde_json::Value;
 
@@ -179,7 +179,13 @@ fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
     let dir = tempfile::tempdir().unwrap();
     // The simulator runs in this process, so the test can wait on its
     // journal; the writers are `cx` processes as everywhere else.
-    let served = InProcess::serve("fleet-client", "fleet-secret");
+    let served = InProcess::start(
+        cx_sim::Sim::builder().client(cx_sim::ClientRegistration::new(
+            "fleet-client",
+            "fleet-secret",
+            cx_sim::DEFAULT_TENANT,
+        )),
+    );
     let running: Vec<_> = (1..=BEFORE)
         .map(|i| add_skill(dir.path(), &served.url, &url, i))
         .collect();
@@ -227,35 +233,6 @@ fn redis_killed_mid_run_every_run_completes_and_each_process_warns_once() {
     .unwrap();
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains(WARNING), "{err}");
-}
-
-/// The simulator on a multi-threaded runtime of this process (it serves
-/// while the test thread blocks), with one registered client.
-struct InProcess {
-    sim: cx_sim::Sim,
-    url: String,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl InProcess {
-    fn serve(id: &str, secret: &str) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let client = cx_sim::ClientRegistration::new(id, secret, cx_sim::DEFAULT_TENANT);
-        let sim = runtime
-            .block_on(cx_sim::Sim::builder().client(client).start())
-            .unwrap();
-        let url = sim.base_url().to_owned();
-        Self { sim, url, runtime }
-    }
-
-    /// Blocks until the journal holds an entry satisfying `pred` (60 s at
-    /// most, then fails with the journal).
-    fn wait_for(&self, pred: impl Fn(&cx_sim::JournalEntry) -> bool) {
-        let limit = std::time::Duration::from_secs(60);
-        self.runtime
-            .block_on(self.sim.wait_for_journal(limit, |j| j.iter().any(&pred)))
-            .unwrap_or_else(|j| panic!("no such request in {limit:?}: {j:?}"));
-    }
 }
 
 /// `--redis-url` is checked before any request: a TLS URL is refused by

@@ -32,14 +32,8 @@ fn completed_records(audit: &Path) -> Vec<AuditRecord> {
     if !audit.is_dir() {
         return Vec::new();
     }
-    let reports = cx_audit::verify_dir(audit).unwrap();
-    assert!(
-        reports.iter().all(cx_audit::VerifyReport::is_ok),
-        "{reports:#?}"
-    );
-    reports
-        .iter()
-        .flat_map(|r| cx_audit::read_jsonl(&r.path).unwrap())
+    cx_testkit::audit_records(audit)
+        .into_iter()
         .filter(|r| r.event_type == EventType::WORKFLOW_COMPLETED)
         .collect()
 }

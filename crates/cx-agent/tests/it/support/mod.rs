@@ -43,6 +43,33 @@ pub fn seed_payload() -> WorkModePayload {
         .unwrap()
 }
 
+/// The error of updating [`AGENT`] to [`seed_payload`] with `client`
+/// (panics when the update succeeds).
+pub async fn update_err(client: &Client) -> cx_agent::Error {
+    client
+        .update_work_mode(&id(AGENT), seed_payload())
+        .send()
+        .await
+        .unwrap_err()
+}
+
+/// A real-binding client (`cx_agent::real`) for `sim` reading `page_size`
+/// items a page.
+pub fn real_client(sim: &Sim, page_size: u32) -> cx_agent::real::Client {
+    cx_agent::real::Client::new(
+        http(sim),
+        cx_agent::real::RealConfig::default().with_page_size(page_size),
+    )
+    .unwrap()
+}
+
+/// A default simulator and a [`real_client`] for it.
+pub async fn real_sim(page_size: u32) -> (Sim, cx_agent::real::Client) {
+    let sim = Sim::start().await.unwrap();
+    let client = real_client(&sim, page_size);
+    (sim, client)
+}
+
 /// Update [`AGENT`] to [`seed_payload`] starting from `profile` (its ETag,
 /// if any, goes in the first `If-Match`).
 pub async fn update_from(client: &Client, profile: Versioned<AgentProfile>) -> UpdateReport {

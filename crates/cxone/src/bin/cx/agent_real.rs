@@ -10,8 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use cx_agent::AgentId;
 use cx_agent::real::{
-    AgentFilter, AgentState, Client, HistoryFilter, RealConfig, SkillAssignment, SkillChange,
-    SkillResult, StateChange, StateRecord,
+    Agent, AgentFilter, AgentState, Client, HistoryFilter, RealConfig, SkillAssignment,
+    SkillChange, SkillResult, StateChange, StateRecord, TeamUnavailableCode, UnavailableCode,
 };
 use futures::TryStreamExt as _;
 use serde_json::{Value, json};
@@ -269,8 +269,8 @@ async fn connect(globals: &Globals, command: &str) -> CliResult<(Session, Client
     connect_with(globals, command, RealConfig::default()).await
 }
 
-/// The text of an optional field, escaped for a terminal.
-fn cell(v: Option<&str>) -> String {
+/// The text of an optional field, escaped for a terminal (`-` when absent).
+pub(crate) fn cell(v: Option<&str>) -> String {
     cx_http::escape(v.unwrap_or("-")).to_string()
 }
 
@@ -315,18 +315,7 @@ pub async fn run(cmd: RealAgentCommand, globals: &Globals) -> CliResult<ExitCode
             filter.search = search;
             filter.updated_since = since;
             let agents: Vec<_> = client.agents(&filter).try_collect().await?;
-            let rows: Vec<Vec<String>> = agents
-                .iter()
-                .map(|a| {
-                    vec![
-                        cell(Some(&a.agent_id.0)),
-                        cell(a.first_name.as_deref()),
-                        cell(a.last_name.as_deref()),
-                        cell(a.team_name.as_deref()),
-                        yes_no(a.is_active),
-                    ]
-                })
-                .collect();
+            let rows: Vec<Vec<String>> = agents.iter().map(agent_row).collect();
             print_list(
                 globals,
                 &json!({ "agents": agents }),
@@ -461,22 +450,43 @@ fn history_row(r: &StateRecord) -> Vec<String> {
 }
 
 /// `cx agent codes [--team <teamId>]`.
+/// An agent's row: id, first and last name, team, active.
+fn agent_row(a: &Agent) -> Vec<String> {
+    vec![
+        cell(Some(&a.agent_id.0)),
+        cell(a.first_name.as_deref()),
+        cell(a.last_name.as_deref()),
+        cell(a.team_name.as_deref()),
+        yes_no(a.is_active),
+    ]
+}
+
+/// A team's unavailable code's row: name, active, ACW, skill.
+fn team_code_row(c: &TeamUnavailableCode) -> Vec<String> {
+    vec![
+        cell(c.out_state_name.as_deref()),
+        yes_no(c.is_active),
+        yes_no(c.is_acw),
+        cell(c.skill_name.as_deref().filter(|s| !s.is_empty())),
+    ]
+}
+
+/// An unavailable code's row: id, name, active, ACW.
+fn code_row(c: &UnavailableCode) -> Vec<String> {
+    vec![
+        cell(Some(&c.id.0)),
+        cell(c.name.as_deref()),
+        yes_no(c.is_active),
+        yes_no(c.is_acw),
+    ]
+}
+
 async fn codes(globals: &Globals, team: Option<String>) -> CliResult {
     let (_session, client) = connect(globals, "cx agent codes").await?;
     match team {
         Some(team) => {
             let codes = client.team_unavailable_codes(&team, true).await?;
-            let rows: Vec<Vec<String>> = codes
-                .iter()
-                .map(|c| {
-                    vec![
-                        cell(c.out_state_name.as_deref()),
-                        yes_no(c.is_active),
-                        yes_no(c.is_acw),
-                        cell(c.skill_name.as_deref().filter(|s| !s.is_empty())),
-                    ]
-                })
-                .collect();
+            let rows: Vec<Vec<String>> = codes.iter().map(team_code_row).collect();
             print_list(
                 globals,
                 &json!({ "teamId": team, "unavailableCodes": codes }),
@@ -487,17 +497,7 @@ async fn codes(globals: &Globals, team: Option<String>) -> CliResult {
         }
         None => {
             let codes: Vec<_> = client.unavailable_codes().try_collect().await?;
-            let rows: Vec<Vec<String>> = codes
-                .iter()
-                .map(|c| {
-                    vec![
-                        cell(Some(&c.id.0)),
-                        cell(c.name.as_deref()),
-                        yes_no(c.is_active),
-                        yes_no(c.is_acw),
-                    ]
-                })
-                .collect();
+            let rows: Vec<Vec<String>> = codes.iter().map(code_row).collect();
             print_list(
                 globals,
                 &json!({ "unavailableCodes": codes }),
@@ -510,7 +510,8 @@ async fn codes(globals: &Globals, team: Option<String>) -> CliResult {
 }
 
 /// `lastPollTime` as CXone writes it (UTC, milliseconds, `Z`).
-fn iso(t: DateTime<Utc>) -> String {
+/// `t` as RFC 3339 UTC with milliseconds (`2024-05-01T12:00:00.123Z`).
+pub(crate) fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

@@ -14,17 +14,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use cx_history::parse_instant;
 use cx_history::real::analytics::{
-    ContactAnalyzer, ContactTable, GroupBy, GroupRow, Summary, state_path,
+    ContactAnalyzer, ContactTable, GroupBy, GroupRow, QueueTop, Summary, state_path,
 };
 use cx_history::real::{Client, CompletedContact, ContactQuery, Pull, RealConfig};
 use cx_history::{AnalyzerConfig, PathAnalyzer};
 use futures::TryStreamExt as _;
 use serde_json::{Map, Value, json};
 
-use crate::agent_real::print_list;
+use crate::agent_real::{cell, iso, print_list};
 use crate::output::{OutputArg, human, print_json, records_bar, say};
 use crate::session::{Binding, Session, TenantKind};
 use crate::{CliResult, Globals};
@@ -132,16 +132,8 @@ async fn connect(globals: &Globals) -> CliResult<(Session, Client)> {
     Ok((session, client))
 }
 
-fn cell(v: Option<&str>) -> String {
-    cx_http::escape(v.unwrap_or("-")).to_string()
-}
-
 fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"))
-}
-
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Runs `cmd`.
@@ -355,22 +347,31 @@ fn group_row(g: &GroupRow) -> Vec<String> {
     row
 }
 
+/// A longest-in-queue row: contact, queue time (s), group, start.
+fn queue_top_row(t: &QueueTop) -> Vec<String> {
+    vec![
+        cell(Some(&t.contact_id)),
+        num(Some(t.in_queue_seconds)),
+        cell(Some(&t.key)),
+        cell(t.contact_start_date.as_deref()),
+    ]
+}
+
+/// A contact state's row: state, count, mean and max time in it (s).
+fn contact_state_row(n: &cx_history::NodeStats) -> Vec<String> {
+    vec![
+        cell(Some(&n.node_id)),
+        n.count.to_string(),
+        num(Some(n.mean_seconds)),
+        num(Some(n.max_seconds)),
+    ]
+}
+
 fn print_extras(table: &ContactTable, states: Option<&cx_history::Analysis>) {
     if !table.top_queue.is_empty() {
         say!();
         say!("longest in queue:");
-        let rows: Vec<Vec<String>> = table
-            .top_queue
-            .iter()
-            .map(|t| {
-                vec![
-                    cell(Some(&t.contact_id)),
-                    num(Some(t.in_queue_seconds)),
-                    cell(Some(&t.key)),
-                    cell(t.contact_start_date.as_deref()),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = table.top_queue.iter().map(queue_top_row).collect();
         human(&crate::history::table(
             &["CONTACT", "QUEUE_S", "GROUP", "START"],
             &rows,
@@ -382,18 +383,7 @@ fn print_extras(table: &ContactTable, states: Option<&cx_history::Analysis>) {
             "time per contact state ({} contacts sampled):",
             a.interactions
         );
-        let rows: Vec<Vec<String>> = a
-            .nodes
-            .iter()
-            .map(|n| {
-                vec![
-                    cell(Some(&n.node_id)),
-                    n.count.to_string(),
-                    num(Some(n.mean_seconds)),
-                    num(Some(n.max_seconds)),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = a.nodes.iter().map(contact_state_row).collect();
         human(&crate::history::table(
             &["STATE", "COUNT", "MEAN_S", "MAX_S"],
             &rows,

@@ -234,6 +234,30 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A bottleneck's row: interaction, node, type, dwell (s).
+fn bottleneck_row(b: &cx_history::StepReport) -> Vec<String> {
+    vec![
+        b.interaction_id.clone(),
+        b.node_id.clone(),
+        b.node_type.clone(),
+        b.dwell_seconds.map(secs).unwrap_or_default(),
+    ]
+}
+
+/// A node's row: node, type, count, mean/p50/p95/max (s), error rate.
+fn node_row(n: &cx_history::NodeStats) -> Vec<String> {
+    vec![
+        n.node_id.clone(),
+        n.node_type.clone(),
+        n.count.to_string(),
+        secs(n.mean_seconds),
+        secs(n.p50_seconds),
+        secs(n.p95_seconds),
+        secs(n.max_seconds),
+        format!("{:.1}%", n.error_rate * 100.0),
+    ]
+}
+
 fn tables(report: &HistoryReport) -> String {
     let a = &report.analysis;
     let mut out = format!(
@@ -250,37 +274,11 @@ fn tables(report: &HistoryReport) -> String {
         a.threshold_seconds, a.bottleneck_count
     ));
     if !a.bottlenecks.is_empty() {
-        let rows: Vec<Vec<String>> = a
-            .bottlenecks
-            .iter()
-            .map(|b| {
-                vec![
-                    b.interaction_id.clone(),
-                    b.node_id.clone(),
-                    b.node_type.clone(),
-                    b.dwell_seconds.map(secs).unwrap_or_default(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = a.bottlenecks.iter().map(bottleneck_row).collect();
         out.push_str(&table(&["INTERACTION", "NODE", "TYPE", "DWELL_S"], &rows));
     }
     out.push_str("\nnodes:\n");
-    let rows: Vec<Vec<String>> = a
-        .nodes
-        .iter()
-        .map(|n| {
-            vec![
-                n.node_id.clone(),
-                n.node_type.clone(),
-                n.count.to_string(),
-                secs(n.mean_seconds),
-                secs(n.p50_seconds),
-                secs(n.p95_seconds),
-                secs(n.max_seconds),
-                format!("{:.1}%", n.error_rate * 100.0),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = a.nodes.iter().map(node_row).collect();
     out.push_str(&table(
         &[
             "NODE", "TYPE", "COUNT", "MEAN_S", "P50_S", "P95_S", "MAX_S", "ERRORS",

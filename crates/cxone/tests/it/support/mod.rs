@@ -206,3 +206,33 @@ pub fn request(
     // Chunked bodies (axum's JSON answers are not; keep this simple).
     (status, body.to_owned())
 }
+
+/// The simulator on a multi-threaded runtime of this process (it serves
+/// while the test thread blocks).
+pub struct InProcess {
+    /// The simulator.
+    pub sim: cx_sim::Sim,
+    /// Its base URL.
+    pub url: String,
+    /// The runtime it serves on.
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl InProcess {
+    /// Starts the simulator `builder` describes.
+    pub fn start(builder: cx_sim::SimBuilder) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let sim = runtime.block_on(builder.start()).unwrap();
+        let url = sim.base_url().to_owned();
+        Self { sim, url, runtime }
+    }
+
+    /// Blocks until the journal holds an entry satisfying `pred` (60 s at
+    /// most, then fails with the journal).
+    pub fn wait_for(&self, pred: impl Fn(&cx_sim::JournalEntry) -> bool) {
+        let limit = std::time::Duration::from_secs(60);
+        self.runtime
+            .block_on(self.sim.wait_for_journal(limit, |j| j.iter().any(&pred)))
+            .unwrap_or_else(|j| panic!("no such request in {limit:?}: {j:?}"));
+    }
+}
