@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
+use crate::setters::with_setters;
 
 /// Seed 004's example action.
 pub const SEED_DATA_ACTION_ID: &str = "DA-123456";
@@ -135,28 +136,18 @@ impl DataActionFixture {
             outcome: JobOutcome::Complete,
         }
     }
+}
 
+with_setters! { DataActionFixture {
     /// Sets the versions, newest first.
-    #[must_use]
-    pub fn with_versions(mut self, versions: Vec<DataActionVersion>) -> Self {
-        self.versions = versions;
-        self
-    }
-
+    with_versions(versions: Vec<DataActionVersion>);
     /// Sets the job duration.
-    #[must_use]
-    pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
+    with_duration(duration: Duration);
     /// Sets the outcome.
-    #[must_use]
-    pub fn with_outcome(mut self, outcome: JobOutcome) -> Self {
-        self.outcome = outcome;
-        self
-    }
+    with_outcome(outcome: JobOutcome);
+}}
 
+impl DataActionFixture {
     /// The JSON definition `GET /api/v2/dataactions/{id}` answers.
     pub(crate) fn definition_json(&self) -> Value {
         json!({

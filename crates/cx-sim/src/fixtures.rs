@@ -23,6 +23,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ClientRegistration;
+use crate::setters::with_setters;
 
 /// A workflow definition the simulator serves (`GET /api/v2/workflows/{id}`)
 /// and runs. JSON (for `POST /_sim/workflows?tenant=`): camelCase, variables
@@ -70,28 +71,16 @@ impl WorkflowFixture {
             outcome: Outcome::Complete,
         }
     }
-
-    /// Sets the status.
-    #[must_use]
-    pub fn with_status(mut self, status: impl Into<String>) -> Self {
-        self.status = status.into();
-        self
-    }
-
-    /// Sets the run duration.
-    #[must_use]
-    pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
-    /// Sets the outcome.
-    #[must_use]
-    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
-        self.outcome = outcome;
-        self
-    }
 }
+
+with_setters! { WorkflowFixture {
+    /// Sets the status.
+    with_status(status: impl Into<String>) = status.into();
+    /// Sets the run duration.
+    with_duration(duration: Duration);
+    /// Sets the outcome.
+    with_outcome(outcome: Outcome);
+}}
 
 /// How an execution or instance of a workflow ends. JSON: `{"kind":
 /// "complete"}`, `{"kind": "fail", "code": "...", "message": "..."}`,

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::clock::duration_ms;
+use crate::setters::with_setters;
 
 /// How long finished resources and stored idempotent responses are kept,
 /// and how many at most, per tenant and kind. See `SimBuilder::retention`.
@@ -33,21 +34,14 @@ impl Default for Retention {
     }
 }
 
-impl Retention {
+with_setters! { Retention {
     /// Sets [`Retention::max_age`].
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = max_age;
-        self
-    }
-
+    with_max_age(max_age: Duration);
     /// Sets [`Retention::max_finished`].
-    #[must_use]
-    pub fn with_max_finished(mut self, max_finished: usize) -> Self {
-        self.max_finished = max_finished;
-        self
-    }
+    with_max_finished(max_finished: usize);
+}}
 
+impl Retention {
     /// `max_age` in ms.
     pub(crate) fn max_age_ms(&self) -> u64 {
         duration_ms(self.max_age)
