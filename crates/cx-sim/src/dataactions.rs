@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
+use crate::fixtures::by_id;
 use crate::setters::with_setters;
 
 /// Seed 004's example action.
@@ -303,10 +304,7 @@ pub(crate) struct DataActions {
 impl Default for DataActions {
     fn default() -> Self {
         Self {
-            actions: builtin_actions()
-                .into_iter()
-                .map(|a| (a.id.clone(), a))
-                .collect(),
+            actions: by_id(builtin_actions(), |a| &a.id),
             jobs: crate::retention::Retained::default(),
         }
     }

@@ -18,6 +18,7 @@
 //! (all scopes, [`crate::TENANT_B`]) and [`crate::READONLY_CLIENT_ID`]
 //! (`workflow.read audit.read`, default tenant).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -141,6 +142,18 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// The workflows every tenant starts with.
+/// `items` keyed by `id` (a later item with the same id replaces an earlier
+/// one): how a tenant's state holds its built-in resources.
+pub(crate) fn by_id<T>(
+    items: impl IntoIterator<Item = T>,
+    id: impl Fn(&T) -> &str,
+) -> HashMap<String, T> {
+    items
+        .into_iter()
+        .map(|item| (id(&item).to_owned(), item))
+        .collect()
+}
+
 pub(crate) fn builtin_workflows() -> Vec<WorkflowFixture> {
     vec![
         WorkflowFixture::new(SEED_WORKFLOW_ID, "Customer Priority Routing"),

@@ -209,12 +209,16 @@ pub(crate) fn trim_log<T>(log: &mut Vec<T>, max: usize) {
 mod tests {
     use super::*;
 
+    /// Keeps finished resources 1 s of sim time, at most `max_finished`.
+    fn one_second(max_finished: usize) -> Retention {
+        Retention::default()
+            .with_max_age(Duration::from_secs(1))
+            .with_max_finished(max_finished)
+    }
+
     #[test]
     fn finished_resources_are_evicted_by_age_and_count_running_ones_never() {
-        let r = Retention {
-            max_age: Duration::from_millis(1000),
-            max_finished: 2,
-        };
+        let r = one_second(2);
         let mut s = Retained::default();
         for i in 0..5u64 {
             s.insert(format!("r{i}"), i, Some(100 + i));
@@ -231,10 +235,7 @@ mod tests {
 
     #[test]
     fn expiring_values_and_logs_stay_bounded() {
-        let r = Retention {
-            max_age: Duration::from_millis(1000),
-            max_finished: 3,
-        };
+        let r = one_second(3);
         let mut e = Expiring::default();
         for i in 0..10u64 {
             e.insert(i, i, i, &r);

@@ -27,7 +27,7 @@
 use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -35,10 +35,10 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
-use crate::routes::admin::{parse, parse_named, tenant_param};
+use crate::routes::admin::{TenantFixture, add_fixture, parse};
 use crate::routes::common::{Api, json_type, object_field};
 use crate::scopes::Permission;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
@@ -52,7 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v2/dataactions/{id}/execute", post(execute))
         .route("/api/v2/dataactions/{id}/jobs", get(list_jobs))
         .route("/api/v2/dataactions/{id}/jobs/{job_id}", get(get_job))
-        .route("/_sim/dataactions", post(add_action))
+        .route("/_sim/dataactions", post(add_fixture::<DataActionFixture>))
         .route("/_sim/webhooks/{name}", post(receive_hook).get(list_hooks))
 }
 
@@ -224,14 +224,14 @@ async fn list_jobs(api: Api<String>) -> Result<Response, ApiError> {
     })
 }
 
-async fn add_action(
-    State(state): State<AppState>,
-    uri: Uri,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    let action = parse_named(&body, "id", |a: &DataActionFixture| &a.id)?;
-    state.add_data_action(&tenant_param(&uri), action);
-    Ok(StatusCode::NO_CONTENT)
+impl TenantFixture for DataActionFixture {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn add(self, state: &Shared, tenant: &str) {
+        state.add_data_action(tenant, self);
+    }
 }
 
 async fn receive_hook(

@@ -28,6 +28,8 @@
 //! Errors carry their reason in the `icStatusDescription` header too.
 
 use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
 
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -72,6 +74,19 @@ pub(crate) fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError
 
 pub(crate) fn bad_request(reason: &str) -> ApiError {
     ic_error(StatusCode::BAD_REQUEST, "invalid_request", reason)
+}
+
+/// `raw`, the value of query parameter `name`, as an integer in `0..=max`;
+/// else 400 naming the parameter, the range and the value.
+pub(crate) fn bounded_int<T>(name: &str, raw: &str, max: T) -> Result<T, ApiError>
+where
+    T: FromStr + PartialOrd + Display,
+{
+    raw.parse::<T>().ok().filter(|n| *n <= max).ok_or_else(|| {
+        bad_request(&format!(
+            "{name} must be an integer in 0..={max}, got {raw:?}"
+        ))
+    })
 }
 
 /// 405 on a known route, the reason in `icStatusDescription` too.
@@ -242,18 +257,8 @@ impl Request<'_> {
     /// Query parameter `name` as an integer in `0..=max`, `default` when
     /// absent; else 400.
     pub(crate) fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
-        match self.param(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    bad_request(&format!(
-                        "{name} must be an integer in 0..={max}, got {v:?}"
-                    ))
-                }),
-        }
+        self.param(name)
+            .map_or(Ok(default), |v| bounded_int(name, v, max))
     }
 
     /// Sim ms of the `updatedSince` filter (either spelling), 0 when absent.
