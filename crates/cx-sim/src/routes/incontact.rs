@@ -151,12 +151,12 @@ pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
         match (segments.as_slice(), incoming.method) {
             (["agents"], &Method::GET) => list_agents,
             (["agents", "states"], &Method::GET) => agent_states,
-            (["agents", "skills"], &Method::GET) => all_assignments,
-            (["agents", "state-history"], &Method::GET) => all_state_history,
-            (["agents", _, "state-history"], &Method::GET) => agent_state_history,
+            (["agents", "skills"] | ["agents", _, "skills"], &Method::GET) => assignments,
+            (["agents", "state-history"] | ["agents", _, "state-history"], &Method::GET) => {
+                state_history
+            }
             (["teams", _, "unavailable-codes"], &Method::GET) => team_codes,
             (["agents", _], &Method::GET) => get_agent,
-            (["agents", _, "skills"], &Method::GET) => agent_assignments,
             (["agents", _, "skills"], &Method::POST | &Method::PUT | &Method::DELETE) => {
                 change_skills
             }
@@ -305,6 +305,16 @@ impl Request<'_> {
             active: self.flag("isactive")?,
             search: self.param("searchstring").map(str::to_ascii_lowercase),
         })
+    }
+
+    /// The agent of a per-agent route (`agents/{id}/...`, 404 `Invalid
+    /// Agent Id` when unknown), `None` on an every-agent route
+    /// (`agents/skills`, `agents/state-history`).
+    fn only_agent(&self) -> Result<Option<u64>, ApiError> {
+        match self.segments {
+            [_, _, _, ..] => self.agent_id().map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The agent of path segment 1, or 404 `Invalid Agent Id`.
@@ -491,8 +501,10 @@ fn get_agent(req: &Request<'_>) -> Result<Response, ApiError> {
     ))
 }
 
-/// Assignments of `only` (an agent) or of every agent, filtered.
-fn assignments(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+/// Assignments of the route's agent ([`Request::only_agent`]) or of every
+/// agent, filtered.
+fn assignments(req: &Request<'_>) -> Result<Response, ApiError> {
+    let only = req.only_agent()?;
     let since = req.updated_since()?;
     let active = req.flag("isactive")?;
     let skill_active = req
@@ -509,15 +521,6 @@ fn assignments(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiErro
             .collect()
     });
     req.page("agentSkillAssignments", items)
-}
-
-fn all_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
-    assignments(req, None)
-}
-
-fn agent_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
-    let id = req.agent_id()?;
-    assignments(req, Some(id))
 }
 
 fn change_skills(req: &Request<'_>) -> Result<Response, ApiError> {
@@ -594,10 +597,11 @@ fn agent_states(req: &Request<'_>) -> Result<Response, ApiError> {
     req.page("agentStates", items)
 }
 
-/// The state history of `only` (an agent) or of every agent: states that
-/// began in `[startDate, endDate)` and were updated at or after
-/// `updatedSince`.
-fn state_history(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+/// The state history of the route's agent ([`Request::only_agent`]) or of
+/// every agent: states that began in `[startDate, endDate)` and were
+/// updated at or after `updatedSince`.
+fn state_history(req: &Request<'_>) -> Result<Response, ApiError> {
+    let only = req.only_agent()?;
     let start = req.instant(&["startdate"], |_| "Invalid Start Date".to_owned())?;
     let end = req.instant(&["enddate"], |_| "Invalid End Date".to_owned())?;
     if let (Some(s), Some(e)) = (start, end)
@@ -615,15 +619,6 @@ fn state_history(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiEr
     };
     let items = req.store(|s| s.state_history(only, req.now_ms, &req.state.clock, keep));
     req.page("agentStateHistory", items)
-}
-
-fn all_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
-    state_history(req, None)
-}
-
-fn agent_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
-    let id = req.agent_id()?;
-    state_history(req, Some(id))
 }
 
 fn team_codes(req: &Request<'_>) -> Result<Response, ApiError> {
