@@ -15,8 +15,7 @@ async fn the_access_key_endpoint_answers_tokens_that_work_and_refuses_a_bad_key(
         "accessKeySecret": cx_sim::DEFAULT_ACCESS_KEY_SECRET,
     });
     let resp = fetch(http.post(&url).json(&good)).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert!(body["refresh_token"].as_str().unwrap().len() >= 32);

@@ -184,8 +184,7 @@ async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
     assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     ctx.sim.advance_clock(Duration::from_secs(61));
     let resp = ctx.get(&path).await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::UNAUTHORIZED).await;
     assert_eq!(body["error"], "invalid_token");
 
     let fresh = token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
@@ -366,8 +365,7 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
 
     // The key id ends in `=`: reqwest percent-encodes it as %3D.
     let resp = user_grant(&http, &sim, &password_form()).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(
@@ -436,8 +434,7 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
             .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1)]),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let second: Value = resp.json().await.unwrap();
+    let second: Value = json_with(resp, StatusCode::OK).await;
     let rt2 = second["refresh_token"].as_str().unwrap();
     assert_ne!(rt1, rt2);
     assert!(second["id_token"].is_string());
@@ -468,8 +465,7 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
     let third = password_login(&http, &sim).await;
     sim.advance_clock(Duration::from_secs(601));
     let expired = refresh_with(&http, &sim, &third).await;
-    assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
-    let err: Value = expired.json().await.unwrap();
+    let err: Value = json_with(expired, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["error"], "invalid_grant");
     assert_eq!(err["error_description"], "refresh token has expired");
 

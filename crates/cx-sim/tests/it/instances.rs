@@ -29,8 +29,7 @@ async fn create_get_and_complete_an_instance() {
             }),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let inst: Value = resp.json().await.unwrap();
+    let inst: Value = json_with(resp, StatusCode::CREATED).await;
     let id = inst["id"].as_str().unwrap();
     assert!(id.starts_with("inst_"), "{id}");
     assert_eq!(inst["status"], "RUNNING");
