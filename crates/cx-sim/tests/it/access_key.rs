@@ -21,12 +21,11 @@ async fn the_access_key_endpoint_answers_tokens_that_work_and_refuses_a_bad_key(
     assert!(body["refresh_token"].as_str().unwrap().len() >= 32);
     let token = body["access_token"].as_str().unwrap();
     // The token opens CXone's API.
-    let bu = fetch(
-        http.get(format!(
-            "{}/inContactAPI/services/v23.0/business-unit",
-            sim.base_url()
-        ))
-        .bearer_auth(token),
+    let bu = get_with_token(
+        &http,
+        &sim,
+        token,
+        "/inContactAPI/services/v23.0/business-unit",
     )
     .await;
     assert_eq!(bu.status(), StatusCode::OK);

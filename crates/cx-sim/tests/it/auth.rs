@@ -55,14 +55,8 @@ async fn token_endpoints_accept_both_paths_and_both_client_auth_styles() {
             }
             // The token works on the API.
             let token = body["access_token"].as_str().unwrap();
-            let resp = fetch(
-                http.get(format!(
-                    "{}/api/v2/workflows/{SEED_WORKFLOW_ID}",
-                    sim.base_url()
-                ))
-                .bearer_auth(token),
-            )
-            .await;
+            let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+            let resp = get_with_token(&http, &sim, token, &path).await;
             assert_eq!(resp.status(), StatusCode::OK, "{path} {auth:?}");
         }
     }
@@ -297,11 +291,7 @@ async fn registered_clients_get_their_scopes_and_ttl() {
     .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     // No audit scope.
-    let resp = fetch(
-        http.get(format!("{}/api/v2/audit/logs", sim.base_url()))
-            .bearer_auth(t),
-    )
-    .await;
+    let resp = get_with_token(&http, &sim, t, "/api/v2/audit/logs").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
 
@@ -390,11 +380,9 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     assert!(claims["sub"].as_str().unwrap().starts_with("user:"));
 
     // The access token is a user's: every scope, the key's tenant.
-    let resp = fetch(
-        http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
-            .bearer_auth(body["access_token"].as_str().unwrap()),
-    )
-    .await;
+    let token = body["access_token"].as_str().unwrap();
+    let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+    let resp = get_with_token(&http, &sim, token, &path).await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     // The tenant lookup.

@@ -10,6 +10,12 @@ use serde_json::{Value, json};
 
 const API: &str = "/inContactAPI/services/v23.0";
 
+/// `POST {API}/interactions/{id}/signal` with the parameters `body`.
+async fn signal(ctx: &Ctx, id: u64, body: Value) -> reqwest::Response {
+    ctx.post(&format!("{API}/interactions/{id}/signal"), &body)
+        .await
+}
+
 #[tokio::test]
 async fn a_started_script_is_an_active_contact_then_a_completed_one() {
     let ctx = Ctx::new().await;
@@ -41,19 +47,9 @@ async fn a_started_script_is_an_active_contact_then_a_completed_one() {
         .get_json(&format!("{API}/contacts/active?contactId={id}"))
         .await;
     assert_eq!(active["activeContacts"][0]["contactId"], id, "{active}");
-    let signal = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p1": "go", "p2": "7"}),
-        )
-        .await;
-    assert_eq!(signal.status(), StatusCode::ACCEPTED);
-    let too_many = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p10": "x"}),
-        )
-        .await;
+    let signalled = signal(&ctx, id, json!({"p1": "go", "p2": "7"})).await;
+    assert_eq!(signalled.status(), StatusCode::ACCEPTED);
+    let too_many = signal(&ctx, id, json!({"p10": "x"})).await;
     assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
 
     // Its run time (90 s) passes: it leaves the active list.
@@ -62,12 +58,7 @@ async fn a_started_script_is_an_active_contact_then_a_completed_one() {
         .get(&format!("{API}/contacts/active?contactId={id}"))
         .await;
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
-    let late = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p1": "x"}),
-        )
-        .await;
+    let late = signal(&ctx, id, json!({"p1": "x"})).await;
     assert_eq!(late.status(), StatusCode::NOT_FOUND);
     assert_eq!(late.headers()["icstatusdescription"], "InvalidContactId");
     let record = ctx.get(&format!("{API}/contacts/{id}")).await;

@@ -53,7 +53,22 @@ pub async fn admin(
 
 /// GETs `path` with `token` instead of `ctx`'s.
 pub async fn get_as(ctx: &Ctx, token: &str, path: &str) -> reqwest::Response {
-    fetch(ctx.http.get(ctx.url(path)).bearer_auth(token)).await
+    get_with_token(&ctx.http, &ctx.sim, token, path).await
+}
+
+/// GETs `path` on `sim` with the bearer `token`, for tests that fetch
+/// their tokens themselves.
+pub async fn get_with_token(
+    http: &reqwest::Client,
+    sim: &Sim,
+    token: &str,
+    path: &str,
+) -> reqwest::Response {
+    fetch(
+        http.get(format!("{}{path}", sim.base_url()))
+            .bearer_auth(token),
+    )
+    .await
 }
 
 /// `resp`'s JSON body, once its status is `status`.
