@@ -36,7 +36,7 @@ use serde_json::{Map, Value, json};
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
 use crate::routes::admin::{TenantFixture, add_fixture, parse};
-use crate::routes::common::{Api, json_type, object_field};
+use crate::routes::common::{Api, json_type, object_field, validated};
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
@@ -79,83 +79,82 @@ fn validate_execute(
     body: &Map<String, Value>,
     action: &DataActionFixture,
 ) -> Result<ExecuteRequest, ApiError> {
-    let mut errors = Vec::new();
-    let version = match body.get("versionId") {
-        Some(Value::String(v)) => {
-            let found = action.versions.iter().find(|x| &x.version_id == v);
-            if found.is_none() {
-                let known: Vec<&str> = action
-                    .versions
-                    .iter()
-                    .map(|x| x.version_id.as_str())
-                    .collect();
+    validated(|errors| {
+        let version = match body.get("versionId") {
+            Some(Value::String(v)) => {
+                let found = action.versions.iter().find(|x| &x.version_id == v);
+                if found.is_none() {
+                    let known: Vec<&str> = action
+                        .versions
+                        .iter()
+                        .map(|x| x.version_id.as_str())
+                        .collect();
+                    errors.push(FieldError::new(
+                        "versionId",
+                        "unknown_version",
+                        format!(
+                            "{v} is not a version of data action {}; known: {}",
+                            action.id,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                found
+            }
+            _ => {
                 errors.push(FieldError::new(
                     "versionId",
-                    "unknown_version",
-                    format!(
-                        "{v} is not a version of data action {}; known: {}",
-                        action.id,
-                        known.join(", ")
-                    ),
+                    "required",
+                    "versionId is required",
                 ));
+                None
             }
-            found
-        }
-        _ => {
-            errors.push(FieldError::new(
-                "versionId",
-                "required",
-                "versionId is required",
-            ));
-            None
-        }
-    };
-    let input = object_field(body, "inputParameters", "an object", &mut errors)
-        .cloned()
-        .unwrap_or_default();
-    for name in version.iter().flat_map(|v| &v.required_parameters) {
-        if input.get(name).is_none_or(Value::is_null) {
-            errors.push(FieldError::new(
-                format!("inputParameters.{name}"),
-                "required",
-                format!("{name} is required by this version"),
-            ));
-        }
-    }
-    let context = object_field(body, "environmentContext", "an object", &mut errors);
-    for (k, v) in context
-        .iter()
-        .flat_map(|m| m.iter())
-        .filter(|(_, v)| !v.is_string())
-    {
-        errors.push(FieldError::new(
-            format!("environmentContext.{k}"),
-            "type_mismatch",
-            format!("expected a string, got {}", json_type(v)),
-        ));
-    }
-    let timeout_ms = match body.get("executionTimeoutMs") {
-        None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
-        Some(v) => match v.as_u64().filter(|t| TIMEOUT_MS.contains(t)) {
-            Some(t) => t,
-            None => {
+        };
+        let input = object_field(body, "inputParameters", "an object", errors)
+            .cloned()
+            .unwrap_or_default();
+        for name in version.iter().flat_map(|v| &v.required_parameters) {
+            if input.get(name).is_none_or(Value::is_null) {
                 errors.push(FieldError::new(
-                    "executionTimeoutMs",
-                    "range",
-                    format!("must be an integer within 1000..=60000, got {v}"),
+                    format!("inputParameters.{name}"),
+                    "required",
+                    format!("{name} is required by this version"),
                 ));
-                0
             }
-        },
-    };
-    match version {
-        Some(v) if errors.is_empty() => Ok(ExecuteRequest {
-            version_id: v.version_id.clone(),
+        }
+        let context = object_field(body, "environmentContext", "an object", errors);
+        for (k, v) in context
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter(|(_, v)| !v.is_string())
+        {
+            errors.push(FieldError::new(
+                format!("environmentContext.{k}"),
+                "type_mismatch",
+                format!("expected a string, got {}", json_type(v)),
+            ));
+        }
+        let timeout_ms = match body.get("executionTimeoutMs") {
+            None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
+            Some(v) => match v.as_u64().filter(|t| TIMEOUT_MS.contains(t)) {
+                Some(t) => t,
+                None => {
+                    errors.push(FieldError::new(
+                        "executionTimeoutMs",
+                        "range",
+                        format!("must be an integer within 1000..=60000, got {v}"),
+                    ));
+                    0
+                }
+            },
+        };
+        // An unknown or missing version is an error pushed above.
+        ExecuteRequest {
+            version_id: version.map(|v| v.version_id.clone()).unwrap_or_default(),
             input,
             timeout_ms,
-        }),
-        _ => Err(ApiError::invalid_payload(errors)),
-    }
+        }
+    })
 }
 
 async fn execute(api: Api<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
