@@ -142,49 +142,89 @@ pub(crate) struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
+/// One route of a hand-matched API under `/inContactAPI/services/vNN.0/`:
+/// its methods (space-separated), its path (lower-case segments joined by
+/// `/`, `*` for any one segment) and its handler.
+pub(crate) struct Route<H> {
+    methods: &'static str,
+    path: &'static str,
+    handler: H,
+}
+
+impl<H> Route<H> {
+    /// `handler` for `methods` on `path`.
+    pub(crate) const fn new(methods: &'static str, path: &'static str, handler: H) -> Self {
+        Self {
+            methods,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Matches `incoming` against `routes`, in order: `Some(Ok((segments,
+/// handler)))` for the first route whose path and method match (the
+/// route's lower-cased segments), `Some(Err(405))` when some route's path
+/// matches but none of their methods, `None` when `incoming` is not on one
+/// of these routes.
+pub(crate) fn find_route<H: Copy>(
+    incoming: &Incoming<'_>,
+    routes: &[Route<H>],
+) -> Option<Result<(Vec<String>, H), Response>> {
+    let route = service_route(incoming.uri.path())?;
+    let segments: Vec<String> = route.split('/').map(str::to_owned).collect();
+    let on_path = |r: &&Route<H>| {
+        r.path.split('/').count() == segments.len()
+            && r.path
+                .split('/')
+                .zip(&segments)
+                .all(|(p, s)| p == "*" || p == s)
+    };
+    let mut matching = routes.iter().filter(on_path).peekable();
+    matching.peek()?;
+    let method = incoming.method.as_str();
+    Some(
+        match matching.find(|r| r.methods.split(' ').any(|m| m == method)) {
+            Some(r) => Ok((segments, r.handler)),
+            None => Err(method_not_allowed()),
+        },
+    )
+}
+
+/// The handler of a route of this API ([`serve`] runs it).
+pub(crate) type Handler = fn(&Request<'_>) -> Result<Response, ApiError>;
+
+/// This API's routes, most specific first.
+const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "agents", list_agents),
+    Route::new("GET", "agents/states", agent_states),
+    Route::new("GET", "agents/skills", assignments),
+    Route::new("GET", "agents/state-history", state_history),
+    Route::new("GET", "agents/*/state-history", state_history),
+    Route::new("GET", "teams/*/unavailable-codes", team_codes),
+    Route::new("GET", "agents/*", get_agent),
+    Route::new("GET", "agents/*/skills", assignments),
+    Route::new("POST PUT DELETE", "agents/*/skills", change_skills),
+    Route::new("POST", "agents/*/state", set_state),
+    Route::new("GET", "skills", list_skills),
+    Route::new("GET", "unavailable-codes", list_codes),
+];
+
 /// Answers a request on this API, or `None` when `uri` is not one of its
 /// routes.
 pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
-    let route = service_route(incoming.uri.path())?;
-    let segments: Vec<&str> = route.split('/').collect();
-    let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
-        match (segments.as_slice(), incoming.method) {
-            (["agents"], &Method::GET) => list_agents,
-            (["agents", "states"], &Method::GET) => agent_states,
-            (["agents", "skills"] | ["agents", _, "skills"], &Method::GET) => assignments,
-            (["agents", "state-history"] | ["agents", _, "state-history"], &Method::GET) => {
-                state_history
-            }
-            (["teams", _, "unavailable-codes"], &Method::GET) => team_codes,
-            (["agents", _], &Method::GET) => get_agent,
-            (["agents", _, "skills"], &Method::POST | &Method::PUT | &Method::DELETE) => {
-                change_skills
-            }
-            (["agents", _, "state"], &Method::POST) => set_state,
-            (["skills"], &Method::GET) => list_skills,
-            (["unavailable-codes"], &Method::GET) => list_codes,
-            (
-                ["agents"]
-                | ["agents", "states" | "skills" | "state-history"]
-                | ["agents", _]
-                | ["agents", _, "skills" | "state" | "state-history"]
-                | ["teams", _, "unavailable-codes"]
-                | ["skills"]
-                | ["unavailable-codes"],
-                _,
-            ) => return Some(method_not_allowed()),
-            _ => return None,
-        };
-    Some(serve(incoming, &segments, handler))
+    Some(match find_route(incoming, ROUTES)? {
+        Ok((segments, handler)) => {
+            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+            serve(incoming, &segments, handler)
+        }
+        Err(not_allowed) => not_allowed,
+    })
 }
 
 /// Authenticates `incoming` (any valid bearer token) and runs `handler` on
 /// it, `segments` being its route under `/inContactAPI/services/vNN.0/`.
-pub(crate) fn serve(
-    incoming: &Incoming<'_>,
-    segments: &[&str],
-    handler: fn(&Request<'_>) -> Result<Response, ApiError>,
-) -> Response {
+pub(crate) fn serve(incoming: &Incoming<'_>, segments: &[&str], handler: Handler) -> Response {
     let &Incoming {
         state,
         method,
