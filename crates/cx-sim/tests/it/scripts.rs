@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::support::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const API: &str = "/inContactAPI/services/v23.0";
@@ -103,5 +103,66 @@ async fn the_sdk_form_starts_by_id_and_bad_starts_are_refused() {
         let resp = ctx.post(&path, &body).await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path} {body}");
         assert!(resp.headers().contains_key("icstatusdescription"));
+    }
+}
+
+/// The hand-matched real APIs (agents, contacts, scripts): a known path with
+/// another method is 405 with `icStatusDescription`, an unknown path under
+/// `vNN.0` is 404, a known one is served whatever the case and version.
+#[tokio::test]
+async fn known_paths_with_another_method_are_405_and_unknown_ones_404() {
+    let ctx = Ctx::new().await;
+    let cases = [
+        (Method::DELETE, "agents", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::POST,
+            "agents/states",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PATCH,
+            "agents/3100001/skills",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "agents/3100001/state",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::POST,
+            "contacts/completed",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PUT,
+            "contacts/42/statehistory",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (Method::GET, "scripts/start", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::GET,
+            "interactions/1/signal",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (Method::GET, "agents/3100001/nothing", StatusCode::NOT_FOUND),
+        (Method::GET, "nothing", StatusCode::NOT_FOUND),
+        (Method::GET, "Agents/States", StatusCode::OK),
+        (Method::GET, "agents/3100001/skills", StatusCode::OK),
+    ];
+    for (method, route, status) in cases {
+        let resp = fetch(
+            ctx.http
+                .request(method.clone(), ctx.url(&format!("{API}/{route}")))
+                .bearer_auth(&ctx.token),
+        )
+        .await;
+        assert_eq!(resp.status(), status, "{method} {route}");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(
+                resp.headers().contains_key("icstatusdescription"),
+                "{route}"
+            );
+        }
     }
 }
