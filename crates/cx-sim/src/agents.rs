@@ -25,6 +25,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::fixtures::by_id;
+
 /// One skill an agent holds (`GET /api/v2/agents/{id}/skills` entity).
 #[derive(Debug, Clone)]
 pub(crate) struct SkillDef {
@@ -97,10 +99,7 @@ pub(crate) struct AgentStore {
 impl Default for AgentStore {
     fn default() -> Self {
         Self {
-            agents: builtin_agents()
-                .into_iter()
-                .map(|a| (a.id.clone(), a))
-                .collect(),
+            agents: by_id(builtin_agents(), |a| &a.id),
             events: Vec::new(),
             event_keys: HashMap::new(),
         }

@@ -32,6 +32,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::setters::with_setters;
+
 /// Contact id of timeline contact 0.
 const TIMELINE_BASE_ID: u64 = 600_000_000;
 /// Contact id of the first spawned contact.
@@ -89,14 +91,12 @@ impl SyntheticContacts {
             seed: 0,
         }
     }
-
-    /// Sets the generator seed.
-    #[must_use]
-    pub fn with_seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
 }
+
+with_setters! { SyntheticContacts {
+    /// Sets the generator seed.
+    with_seed(seed: u64);
+}}
 
 /// The generated part of a tenant's contacts.
 #[derive(Debug, Clone, Copy)]

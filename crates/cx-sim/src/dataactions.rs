@@ -31,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
+use crate::fixtures::by_id;
+use crate::setters::with_setters;
 
 /// Seed 004's example action.
 pub const SEED_DATA_ACTION_ID: &str = "DA-123456";
@@ -135,28 +137,18 @@ impl DataActionFixture {
             outcome: JobOutcome::Complete,
         }
     }
+}
 
+with_setters! { DataActionFixture {
     /// Sets the versions, newest first.
-    #[must_use]
-    pub fn with_versions(mut self, versions: Vec<DataActionVersion>) -> Self {
-        self.versions = versions;
-        self
-    }
-
+    with_versions(versions: Vec<DataActionVersion>);
     /// Sets the job duration.
-    #[must_use]
-    pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
+    with_duration(duration: Duration);
     /// Sets the outcome.
-    #[must_use]
-    pub fn with_outcome(mut self, outcome: JobOutcome) -> Self {
-        self.outcome = outcome;
-        self
-    }
+    with_outcome(outcome: JobOutcome);
+}}
 
+impl DataActionFixture {
     /// The JSON definition `GET /api/v2/dataactions/{id}` answers.
     pub(crate) fn definition_json(&self) -> Value {
         json!({
@@ -312,10 +304,7 @@ pub(crate) struct DataActions {
 impl Default for DataActions {
     fn default() -> Self {
         Self {
-            actions: builtin_actions()
-                .into_iter()
-                .map(|a| (a.id.clone(), a))
-                .collect(),
+            actions: by_id(builtin_actions(), |a| &a.id),
             jobs: crate::retention::Retained::default(),
         }
     }

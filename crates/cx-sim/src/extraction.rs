@@ -23,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::clock::duration_ms;
+use crate::setters::with_setters;
 use crate::sync::lock;
 
 /// Knobs of the simulated Data Extraction API ([`crate::Sim::set_extraction_settings`]).
@@ -55,42 +56,18 @@ impl Default for ExtractionSettings {
     }
 }
 
-impl ExtractionSettings {
+with_setters! { ExtractionSettings {
     /// Sets [`ExtractionSettings::min_interval`].
-    #[must_use]
-    pub fn with_min_interval(mut self, d: Duration) -> Self {
-        self.min_interval = d;
-        self
-    }
-
+    with_min_interval(min_interval: Duration);
     /// Sets [`ExtractionSettings::job_duration`].
-    #[must_use]
-    pub fn with_job_duration(mut self, d: Duration) -> Self {
-        self.job_duration = d;
-        self
-    }
-
+    with_job_duration(job_duration: Duration);
     /// Sets [`ExtractionSettings::url_ttl`].
-    #[must_use]
-    pub fn with_url_ttl(mut self, d: Duration) -> Self {
-        self.url_ttl = d;
-        self
-    }
-
+    with_url_ttl(url_ttl: Duration);
     /// Sets [`ExtractionSettings::rows_per_day`].
-    #[must_use]
-    pub fn with_rows_per_day(mut self, rows: u32) -> Self {
-        self.rows_per_day = rows;
-        self
-    }
-
+    with_rows_per_day(rows_per_day: u32);
     /// Sets [`ExtractionSettings::fail_with`].
-    #[must_use]
-    pub fn with_fail_with(mut self, message: Option<String>) -> Self {
-        self.fail_with = message;
-        self
-    }
-}
+    with_fail_with(fail_with: Option<String>);
+}}
 
 /// The entities a tenant may extract, with the versions it serves (the
 /// ones seen in published clients, `../shared/CXONE_REST.md` §6).

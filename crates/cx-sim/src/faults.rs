@@ -22,6 +22,8 @@ use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::setters::with_setters;
+
 /// When a rule applies and what it does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -56,21 +58,16 @@ impl FaultRule {
             times: None,
         }
     }
+}
 
+with_setters! { FaultRule {
     /// Sets the probability (`0..=1`).
-    #[must_use]
-    pub fn with_probability(mut self, probability: f64) -> Self {
-        self.probability = probability;
-        self
-    }
-
+    with_probability(probability: f64);
     /// Limits the rule to its first `times` hits.
-    #[must_use]
-    pub fn with_times(mut self, times: u32) -> Self {
-        self.times = Some(times);
-        self
-    }
+    with_times(times: u32) = Some(times);
+}}
 
+impl FaultRule {
     /// Checks the probability is in `0..=1` and status codes are in
     /// `200..=599`.
     ///

@@ -18,11 +18,13 @@
 //! (all scopes, [`crate::TENANT_B`]) and [`crate::READONLY_CLIENT_ID`]
 //! (`workflow.read audit.read`, default tenant).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ClientRegistration;
+use crate::setters::with_setters;
 
 /// A workflow definition the simulator serves (`GET /api/v2/workflows/{id}`)
 /// and runs. JSON (for `POST /_sim/workflows?tenant=`): camelCase, variables
@@ -70,28 +72,16 @@ impl WorkflowFixture {
             outcome: Outcome::Complete,
         }
     }
-
-    /// Sets the status.
-    #[must_use]
-    pub fn with_status(mut self, status: impl Into<String>) -> Self {
-        self.status = status.into();
-        self
-    }
-
-    /// Sets the run duration.
-    #[must_use]
-    pub fn with_duration(mut self, duration: Duration) -> Self {
-        self.duration = duration;
-        self
-    }
-
-    /// Sets the outcome.
-    #[must_use]
-    pub fn with_outcome(mut self, outcome: Outcome) -> Self {
-        self.outcome = outcome;
-        self
-    }
 }
+
+with_setters! { WorkflowFixture {
+    /// Sets the status.
+    with_status(status: impl Into<String>) = status.into();
+    /// Sets the run duration.
+    with_duration(duration: Duration);
+    /// Sets the outcome.
+    with_outcome(outcome: Outcome);
+}}
 
 /// How an execution or instance of a workflow ends. JSON: `{"kind":
 /// "complete"}`, `{"kind": "fail", "code": "...", "message": "..."}`,
@@ -152,6 +142,18 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// The workflows every tenant starts with.
+/// `items` keyed by `id` (a later item with the same id replaces an earlier
+/// one): how a tenant's state holds its built-in resources.
+pub(crate) fn by_id<T>(
+    items: impl IntoIterator<Item = T>,
+    id: impl Fn(&T) -> &str,
+) -> HashMap<String, T> {
+    items
+        .into_iter()
+        .map(|item| (id(&item).to_owned(), item))
+        .collect()
+}
+
 pub(crate) fn builtin_workflows() -> Vec<WorkflowFixture> {
     vec![
         WorkflowFixture::new(SEED_WORKFLOW_ID, "Customer Priority Routing"),

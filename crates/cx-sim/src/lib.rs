@@ -85,6 +85,7 @@ mod routes;
 mod scopes;
 mod scripts;
 mod server;
+mod setters;
 mod sim;
 mod state;
 mod sync;

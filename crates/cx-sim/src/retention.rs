@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 
 use crate::clock::duration_ms;
+use crate::setters::with_setters;
 
 /// How long finished resources and stored idempotent responses are kept,
 /// and how many at most, per tenant and kind. See `SimBuilder::retention`.
@@ -33,21 +34,14 @@ impl Default for Retention {
     }
 }
 
-impl Retention {
+with_setters! { Retention {
     /// Sets [`Retention::max_age`].
-    #[must_use]
-    pub fn with_max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = max_age;
-        self
-    }
-
+    with_max_age(max_age: Duration);
     /// Sets [`Retention::max_finished`].
-    #[must_use]
-    pub fn with_max_finished(mut self, max_finished: usize) -> Self {
-        self.max_finished = max_finished;
-        self
-    }
+    with_max_finished(max_finished: usize);
+}}
 
+impl Retention {
     /// `max_age` in ms.
     pub(crate) fn max_age_ms(&self) -> u64 {
         duration_ms(self.max_age)
@@ -215,12 +209,16 @@ pub(crate) fn trim_log<T>(log: &mut Vec<T>, max: usize) {
 mod tests {
     use super::*;
 
+    /// Keeps finished resources 1 s of sim time, at most `max_finished`.
+    fn one_second(max_finished: usize) -> Retention {
+        Retention::default()
+            .with_max_age(Duration::from_secs(1))
+            .with_max_finished(max_finished)
+    }
+
     #[test]
     fn finished_resources_are_evicted_by_age_and_count_running_ones_never() {
-        let r = Retention {
-            max_age: Duration::from_millis(1000),
-            max_finished: 2,
-        };
+        let r = one_second(2);
         let mut s = Retained::default();
         for i in 0..5u64 {
             s.insert(format!("r{i}"), i, Some(100 + i));
@@ -237,10 +235,7 @@ mod tests {
 
     #[test]
     fn expiring_values_and_logs_stay_bounded() {
-        let r = Retention {
-            max_age: Duration::from_millis(1000),
-            max_finished: 3,
-        };
+        let r = one_second(3);
         let mut e = Expiring::default();
         for i in 0..10u64 {
             e.insert(i, i, i, &r);

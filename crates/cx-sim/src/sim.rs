@@ -16,6 +16,7 @@ use crate::fixtures::{WorkflowFixture, builtin_access_keys, builtin_clients};
 use crate::journal::{Journal, JournalEntry};
 use crate::oidc::AccessKey;
 use crate::retention::Retention;
+use crate::setters::with_setters;
 use crate::state::{Settings, Shared};
 use crate::sync::wait_until;
 use serde::{Deserialize, Serialize};
@@ -51,7 +52,6 @@ pub enum SimError {
 ///     .await?;
 /// # drop(sim); Ok(()) }
 /// ```
-#[must_use]
 #[derive(Debug, Clone)]
 pub struct SimBuilder {
     port: u16,
@@ -111,28 +111,44 @@ pub struct StoreSizes {
     pub tokens: usize,
 }
 
-impl SimBuilder {
+with_setters! { SimBuilder {
     /// TCP port on 127.0.0.1; 0 (the default) picks an ephemeral port.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
+    port(port: u16);
     /// Seed for fault randomness (default 0). Same seed, same rules and same
     /// request sequence give the same faults.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
+    seed(seed: u64);
     /// Initial fault rules (replaceable later with [`Sim::set_faults`]).
-    pub fn faults(mut self, faults: Vec<FaultRule>) -> Self {
-        self.faults = faults;
-        self
-    }
+    faults(faults: Vec<FaultRule>);
+    /// Refresh-token lifetime of the access-key login (default 7200 s, sim
+    /// time).
+    refresh_token_ttl(refresh_token_ttl: Duration);
+    /// The `api_endpoint` `/.well-known/cxone-configuration` reports (default:
+    /// the simulator's own base URL).
+    api_endpoint(api_endpoint: impl Into<String>) = Some(api_endpoint.into());
+    /// Default token lifetime (default 3600 s); clients may override it.
+    token_ttl(token_ttl: Duration);
+    /// Journal size in entries (default 10 000); the oldest are dropped.
+    journal_capacity(journal_capacity: usize);
+    /// Run time of executions and instances for workflows that do not set
+    /// one (default 300 ms, sim time).
+    execution_duration(execution_duration: Duration);
+    /// Running instances allowed per workflow before `POST
+    /// /api/v2/workflows/instances` answers 429 (default 25).
+    max_concurrent_instances(max_concurrent_instances: u32);
+    /// What is kept of finished executions, instances and jobs, stored
+    /// idempotent responses and the audit log (default 24 h and 10,000 per
+    /// tenant and kind; see [`Retention`]).
+    retention(retention: Retention);
+    /// Access tokens kept at most (default [`DEFAULT_MAX_TOKENS`]): expired
+    /// ones are dropped first, then the oldest live ones (their holders get
+    /// 401 and fetch a new one).
+    max_tokens(max_tokens: usize);
+}}
 
+impl SimBuilder {
     /// Registers an extra client (call repeatedly for several); a client
     /// with a built-in id replaces it.
+    #[must_use]
     pub fn client(mut self, client: ClientRegistration) -> Self {
         self.clients.push(client);
         self
@@ -140,64 +156,9 @@ impl SimBuilder {
 
     /// Registers an extra access key for the password grant (call
     /// repeatedly for several); a key with a built-in id replaces it.
+    #[must_use]
     pub fn access_key(mut self, key: AccessKey) -> Self {
         self.access_keys.push(key);
-        self
-    }
-
-    /// Refresh-token lifetime of the access-key login (default 7200 s, sim
-    /// time).
-    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
-        self.refresh_token_ttl = ttl;
-        self
-    }
-
-    /// The `api_endpoint` `/.well-known/cxone-configuration` reports (default:
-    /// the simulator's own base URL).
-    pub fn api_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.api_endpoint = Some(url.into());
-        self
-    }
-
-    /// Default token lifetime (default 3600 s); clients may override it.
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
-        self
-    }
-
-    /// Journal size in entries (default 10 000); the oldest are dropped.
-    pub fn journal_capacity(mut self, capacity: usize) -> Self {
-        self.journal_capacity = capacity;
-        self
-    }
-
-    /// Run time of executions and instances for workflows that do not set
-    /// one (default 300 ms, sim time).
-    pub fn execution_duration(mut self, duration: Duration) -> Self {
-        self.execution_duration = duration;
-        self
-    }
-
-    /// Running instances allowed per workflow before `POST
-    /// /api/v2/workflows/instances` answers 429 (default 25).
-    pub fn max_concurrent_instances(mut self, max: u32) -> Self {
-        self.max_concurrent_instances = max;
-        self
-    }
-
-    /// What is kept of finished executions, instances and jobs, stored
-    /// idempotent responses and the audit log (default 24 h and 10,000 per
-    /// tenant and kind; see [`Retention`]).
-    pub fn retention(mut self, retention: Retention) -> Self {
-        self.retention = retention;
-        self
-    }
-
-    /// Access tokens kept at most (default [`DEFAULT_MAX_TOKENS`]): expired
-    /// ones are dropped first, then the oldest live ones (their holders get
-    /// 401 and fetch a new one).
-    pub fn max_tokens(mut self, max: usize) -> Self {
-        self.max_tokens = max;
         self
     }
 
@@ -292,6 +253,7 @@ impl Sim {
     }
 
     /// A builder with the default configuration.
+    #[must_use]
     pub fn builder() -> SimBuilder {
         SimBuilder::default()
     }

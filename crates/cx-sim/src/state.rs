@@ -26,7 +26,7 @@ use serde_json::Value;
 use crate::auth::{Clients, TokenStore};
 use crate::clock::Clock;
 use crate::faults::FaultEngine;
-use crate::fixtures::WorkflowFixture;
+use crate::fixtures::{WorkflowFixture, builtin_workflows, by_id};
 use crate::journal::Journal;
 use crate::retention::{Expiring, Retained, Retention, trim_log};
 use crate::workflows::{Execution, Instance, Workflow};
@@ -221,13 +221,12 @@ pub(crate) struct TenantState {
 
 impl TenantState {
     fn new(settings: &Settings) -> Self {
-        let workflows = crate::fixtures::builtin_workflows()
-            .into_iter()
-            .map(|f| {
-                let wf = Workflow::new(f, settings);
-                (wf.fixture.id.clone(), wf)
-            })
-            .collect();
+        let workflows = by_id(
+            builtin_workflows()
+                .into_iter()
+                .map(|f| Workflow::new(f, settings)),
+            |wf| &wf.fixture.id,
+        );
         Self {
             workflows,
             executions: Retained::default(),

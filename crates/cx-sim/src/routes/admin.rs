@@ -35,7 +35,7 @@ use serde_json::json;
 use crate::auth::ClientRegistration;
 use crate::faults::FaultRule;
 use crate::fixtures::WorkflowFixture;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::wire::{ApiError, json_response, query_map};
 
 /// The routes of this module.
@@ -50,7 +50,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/_sim/clients", post(add_client))
         .route("/_sim/access-keys", post(add_access_key))
         .route("/_sim/tokens/revoke", post(revoke_tokens))
-        .route("/_sim/workflows", post(add_workflow))
+        .route("/_sim/workflows", post(add_fixture::<WorkflowFixture>))
         .route("/_sim/clock/advance", post(advance_clock))
         .route("/_sim/stats", get(stats))
         .route("/_sim/contacts/synthetic", put(set_synthetic_contacts))
@@ -179,13 +179,34 @@ async fn revoke_tokens(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn add_workflow(
+/// A fixture the admin API adds to (or replaces in) one tenant: `POST
+/// /_sim/workflows?tenant=`, `POST /_sim/dataactions?tenant=`.
+pub(crate) trait TenantFixture: DeserializeOwned {
+    /// The fixture's `id` (400 `invalid_payload` when empty).
+    fn id(&self) -> &str;
+    /// Adds or replaces it in `tenant`.
+    fn add(self, state: &Shared, tenant: &str);
+}
+
+impl TenantFixture for WorkflowFixture {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn add(self, state: &Shared, tenant: &str) {
+        state.add_workflow(tenant, self);
+    }
+}
+
+/// The handler of a [`TenantFixture`]'s route: 204 once the body's fixture
+/// is in the tenant of `?tenant=` ([`tenant_param`]); 400 for a body that
+/// does not parse or has an empty `id`.
+pub(crate) async fn add_fixture<T: TenantFixture>(
     State(state): State<AppState>,
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let wf = parse_named(&body, "id", |w: &WorkflowFixture| &w.id)?;
-    state.add_workflow(&tenant_param(&uri), wf);
+    parse_named(&body, "id", T::id)?.add(&state, &tenant_param(&uri));
     Ok(StatusCode::NO_CONTENT)
 }
 

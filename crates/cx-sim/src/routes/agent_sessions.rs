@@ -27,8 +27,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::incontact::{
-    Incoming, bad_request, body_or_query, ic_error, lower_query, method_not_allowed, optional_json,
-    service_route,
+    Incoming, bad_request, body_or_query, bounded_int, ic_error, lower_query, method_not_allowed,
+    optional_json, service_route,
 };
 use crate::agent_sessions::{Poll, event};
 use crate::state::AppState;
@@ -274,15 +274,7 @@ fn end(req: &Req<'_>) -> Result<Response, ApiError> {
 async fn next_event(req: &Req<'_>) -> Result<Response, ApiError> {
     let timeout = match req.query.get("timeout").map(|v| v.trim()) {
         None | Some("") => 0,
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n <= MAX_TIMEOUT_S)
-            .ok_or_else(|| {
-                bad_request(&format!(
-                    "timeout must be an integer in 0..={MAX_TIMEOUT_S}, got {v:?}"
-                ))
-            })?,
+        Some(v) => bounded_int("timeout", v, MAX_TIMEOUT_S)?,
     };
     let clock = &req.state.clock;
     let deadline = clock.now_ms().saturating_add(timeout * 1000);

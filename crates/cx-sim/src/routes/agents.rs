@@ -44,7 +44,7 @@ use serde_json::{Map, Value, json};
 
 use crate::agents::{Agent, AgentStore, object};
 use crate::routes::admin::tenant_param;
-use crate::routes::common::Api;
+use crate::routes::common::{Api, validated};
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
@@ -202,59 +202,58 @@ fn non_negative_int(v: Option<&Value>) -> bool {
 }
 
 fn parse_write(body: &Map<String, Value>) -> Result<WorkModeWrite, ApiError> {
-    let mut errors = Vec::new();
-    let work_mode_id = match body.get("workModeId") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        _ => {
-            errors.push(FieldError::new(
-                "workModeId",
-                "required",
-                "workModeId must be a non-empty string",
-            ));
-            String::new()
-        }
-    };
-    let skill_levels = match body.get("skillLevels") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                let ok_id = matches!(item.get("skillId"), Some(Value::String(s)) if !s.is_empty());
-                if !ok_id {
-                    errors.push(FieldError::new(
-                        format!("skillLevels[{i}].skillId"),
-                        "required",
-                        "skillId must be a non-empty string",
-                    ));
-                }
-                for field in ["level", "concurrentInteractions"] {
-                    if !non_negative_int(item.get(field)) {
+    validated(|errors| {
+        let work_mode_id = match body.get("workModeId") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            _ => {
+                errors.push(FieldError::new(
+                    "workModeId",
+                    "required",
+                    "workModeId must be a non-empty string",
+                ));
+                String::new()
+            }
+        };
+        let skill_levels = match body.get("skillLevels") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    let ok_id =
+                        matches!(item.get("skillId"), Some(Value::String(s)) if !s.is_empty());
+                    if !ok_id {
                         errors.push(FieldError::new(
-                            format!("skillLevels[{i}].{field}"),
-                            "type_mismatch",
-                            format!("{field} must be a non-negative integer"),
+                            format!("skillLevels[{i}].skillId"),
+                            "required",
+                            "skillId must be a non-empty string",
                         ));
                     }
+                    for field in ["level", "concurrentInteractions"] {
+                        if !non_negative_int(item.get(field)) {
+                            errors.push(FieldError::new(
+                                format!("skillLevels[{i}].{field}"),
+                                "type_mismatch",
+                                format!("{field} must be a non-negative integer"),
+                            ));
+                        }
+                    }
                 }
+                items.clone()
             }
-            items.clone()
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "skillLevels",
+                    "type_mismatch",
+                    "skillLevels must be an array",
+                ));
+                Vec::new()
+            }
+        };
+        WorkModeWrite {
+            work_mode_id,
+            skill_levels,
+            reason: body.get("reason").cloned().unwrap_or(Value::Null),
+            metadata: body.get("metadata").cloned().unwrap_or(Value::Null),
         }
-        Some(_) => {
-            errors.push(FieldError::new(
-                "skillLevels",
-                "type_mismatch",
-                "skillLevels must be an array",
-            ));
-            Vec::new()
-        }
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid_payload(errors));
-    }
-    Ok(WorkModeWrite {
-        work_mode_id,
-        skill_levels,
-        reason: body.get("reason").cloned().unwrap_or(Value::Null),
-        metadata: body.get("metadata").cloned().unwrap_or(Value::Null),
     })
 }
 

@@ -120,14 +120,14 @@ fn idempotent_create(
 /// against the workflow's `declared` `(name, type)` variables, pushing one
 /// error per offending key onto `errors`: `unknown_variable` for a key not
 /// declared ("`key` is not `article_kind` variable of workflow `workflow_id`",
-/// e.g. `article_kind` = "an input"), `type_mismatch` for a value `type_ok`
-/// refuses. Fields are named `section.key`.
+/// e.g. `article_kind` = "an input"), `type_mismatch` for a value of
+/// another type than declared ([`declared_type_ok`]). Fields are named
+/// `section.key`.
 pub(crate) fn check_variables(
     map: &Map<String, Value>,
     section: &str,
     article_kind: &str,
     declared: &[(String, String)],
-    type_ok: fn(&str, &Value) -> bool,
     workflow_id: &str,
     errors: &mut Vec<FieldError>,
 ) {
@@ -139,7 +139,7 @@ pub(crate) fn check_variables(
                 "unknown_variable",
                 format!("{key} is not {article_kind} variable of workflow {workflow_id}"),
             )),
-            Some((_, ty)) if !type_ok(ty, value) => errors.push(FieldError::new(
+            Some((_, ty)) if !declared_type_ok(ty, value) => errors.push(FieldError::new(
                 field,
                 "type_mismatch",
                 format!("expected {ty}, got {}", json_type(value)),
@@ -190,6 +190,35 @@ pub(crate) fn object_field<'b>(
     }
 }
 
+/// What `check` builds from a request body, unless it pushed field errors:
+/// then 400 `invalid_payload` listing every one of them.
+pub(crate) fn validated<T>(check: impl FnOnce(&mut Vec<FieldError>) -> T) -> Result<T, ApiError> {
+    let mut errors = Vec::new();
+    let value = check(&mut errors);
+    if errors.is_empty() {
+        Ok(value)
+    } else {
+        Err(ApiError::invalid_payload(errors))
+    }
+}
+
+/// Whether `value` has the JSON type a workflow variable declares, in any
+/// case: seed 000's input variables (`STRING`, `NUMBER`, `BOOLEAN`,
+/// `OBJECT`) and seed 001's context variables (`string`, `integer`,
+/// `boolean`, `object`, `array`); `number` and `float` accept any number,
+/// `integer` only whole ones; an unknown declared type accepts anything.
+pub(crate) fn declared_type_ok(declared: &str, value: &Value) -> bool {
+    match declared.to_ascii_lowercase().as_str() {
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" | "float" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        _ => true,
+    }
+}
+
 /// The JSON type name of a value, for error messages.
 pub(crate) fn json_type(value: &Value) -> &'static str {
     match value {
@@ -200,5 +229,40 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn declared_types_of_inputs_and_contexts() {
+        let cases = [
+            // Seed 000's input variables.
+            ("STRING", json!("x"), true),
+            ("STRING", json!(1), false),
+            ("NUMBER", json!(85), true),
+            ("NUMBER", json!(85.5), true),
+            ("NUMBER", json!("85"), false),
+            ("BOOLEAN", json!(true), true),
+            ("BOOLEAN", json!("true"), false),
+            ("OBJECT", json!({"a": 1}), true),
+            ("OBJECT", json!([1]), false),
+            ("WHATEVER", json!(null), true),
+            // Seed 001's context variables.
+            ("string", json!("CUST-1"), true),
+            ("integer", json!(85), true),
+            ("integer", json!(85.5), false),
+            ("integer", json!("85"), false),
+            ("boolean", json!(false), true),
+            ("object", json!({}), true),
+            ("array", json!([1, 2]), true),
+            ("array", json!({}), false),
+            ("number", json!(1.5), true),
+        ];
+        for (ty, value, want) in cases {
+            assert_eq!(declared_type_ok(ty, &value), want, "{ty} {value}");
+        }
     }
 }

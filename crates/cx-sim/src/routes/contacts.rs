@@ -28,13 +28,15 @@
 //! `conferenceSeconds`, `fromAddress`, `toAddress`, `mediaTypeId`,
 //! `acwSeconds`, numeric ids). Times are ISO-8601 with milliseconds and `Z`.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, SecondsFormat};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
-use super::incontact::{Incoming, Request, bad_request, ic_error, method_not_allowed, serve};
+use super::incontact::{
+    Handler, Incoming, Request, Route, bad_request, find_route, ic_error, serve,
+};
 use crate::contacts::{Contact, ContactStore, MAX_CONTACT_MS};
 use crate::sync::lock;
 use crate::wire::ApiError;
@@ -61,32 +63,26 @@ pub(crate) const ORDER_KEYS: [&str; 10] = [
 
 /// Answers a contact read, or `None` when `incoming` is not one.
 pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
-    let route = super::incontact::service_route(incoming.uri.path())?;
-    let segments: Vec<&str> = route.split('/').collect();
-    let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
-        match (segments.as_slice(), incoming.method) {
-            (["contacts", "completed"], &Method::GET) => completed,
-            (["contacts", "active"], &Method::GET) => active,
-            (["contacts", _], &Method::GET) => one_contact,
-            (["contacts", _, "state-history" | "statehistory"], &Method::GET) => state_history,
-            (["agents", _, "interaction-history"], &Method::GET) => interaction_history,
-            (
-                ["contacts", _]
-                | ["contacts", _, "state-history" | "statehistory"]
-                | ["agents", _, "interaction-history"],
-                _,
-            ) => return Some(method_not_allowed()),
-            _ => return None,
-        };
-    let old_names = version(incoming.uri.path()).is_some_and(|v| v < NEW_NAMES_FROM);
-    let segments: Vec<&str> = if old_names {
-        // Handlers learn the name generation from a marker segment.
-        segments.into_iter().chain(["~old"]).collect()
-    } else {
-        segments
+    let (segments, handler) = match find_route(incoming, ROUTES)? {
+        Ok(found) => found,
+        Err(not_allowed) => return Some(not_allowed),
     };
+    let old_names = version(incoming.uri.path()).is_some_and(|v| v < NEW_NAMES_FROM);
+    // Handlers learn the name generation from a marker segment.
+    let marker = old_names.then_some("~old");
+    let segments: Vec<&str> = segments.iter().map(String::as_str).chain(marker).collect();
     Some(serve(incoming, &segments, handler))
 }
+
+/// The contact routes, most specific first.
+const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "contacts/completed", completed),
+    Route::new("GET", "contacts/active", active),
+    Route::new("GET", "contacts/*", one_contact),
+    Route::new("GET", "contacts/*/state-history", state_history),
+    Route::new("GET", "contacts/*/statehistory", state_history),
+    Route::new("GET", "agents/*/interaction-history", interaction_history),
+];
 
 /// The `NN` of `/inContactAPI/services/vNN.0/...`.
 fn version(path: &str) -> Option<u32> {

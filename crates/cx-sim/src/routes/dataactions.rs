@@ -27,7 +27,7 @@
 use axum::Router;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -35,10 +35,10 @@ use serde_json::{Map, Value, json};
 
 use crate::clock::duration_ms;
 use crate::dataactions::{DataActionFixture, Job};
-use crate::routes::admin::{parse, parse_named, tenant_param};
-use crate::routes::common::{Api, json_type, object_field};
+use crate::routes::admin::{TenantFixture, add_fixture, parse};
+use crate::routes::common::{Api, json_type, object_field, validated};
 use crate::scopes::Permission;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::wire::{ApiError, FieldError, json_object, json_response, path_param};
 
 /// Bounds of `executionTimeoutMs` (seed 004 step 1) and its default.
@@ -52,7 +52,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v2/dataactions/{id}/execute", post(execute))
         .route("/api/v2/dataactions/{id}/jobs", get(list_jobs))
         .route("/api/v2/dataactions/{id}/jobs/{job_id}", get(get_job))
-        .route("/_sim/dataactions", post(add_action))
+        .route("/_sim/dataactions", post(add_fixture::<DataActionFixture>))
         .route("/_sim/webhooks/{name}", post(receive_hook).get(list_hooks))
 }
 
@@ -79,83 +79,82 @@ fn validate_execute(
     body: &Map<String, Value>,
     action: &DataActionFixture,
 ) -> Result<ExecuteRequest, ApiError> {
-    let mut errors = Vec::new();
-    let version = match body.get("versionId") {
-        Some(Value::String(v)) => {
-            let found = action.versions.iter().find(|x| &x.version_id == v);
-            if found.is_none() {
-                let known: Vec<&str> = action
-                    .versions
-                    .iter()
-                    .map(|x| x.version_id.as_str())
-                    .collect();
+    validated(|errors| {
+        let version = match body.get("versionId") {
+            Some(Value::String(v)) => {
+                let found = action.versions.iter().find(|x| &x.version_id == v);
+                if found.is_none() {
+                    let known: Vec<&str> = action
+                        .versions
+                        .iter()
+                        .map(|x| x.version_id.as_str())
+                        .collect();
+                    errors.push(FieldError::new(
+                        "versionId",
+                        "unknown_version",
+                        format!(
+                            "{v} is not a version of data action {}; known: {}",
+                            action.id,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                found
+            }
+            _ => {
                 errors.push(FieldError::new(
                     "versionId",
-                    "unknown_version",
-                    format!(
-                        "{v} is not a version of data action {}; known: {}",
-                        action.id,
-                        known.join(", ")
-                    ),
+                    "required",
+                    "versionId is required",
                 ));
+                None
             }
-            found
-        }
-        _ => {
-            errors.push(FieldError::new(
-                "versionId",
-                "required",
-                "versionId is required",
-            ));
-            None
-        }
-    };
-    let input = object_field(body, "inputParameters", "an object", &mut errors)
-        .cloned()
-        .unwrap_or_default();
-    for name in version.iter().flat_map(|v| &v.required_parameters) {
-        if input.get(name).is_none_or(Value::is_null) {
-            errors.push(FieldError::new(
-                format!("inputParameters.{name}"),
-                "required",
-                format!("{name} is required by this version"),
-            ));
-        }
-    }
-    let context = object_field(body, "environmentContext", "an object", &mut errors);
-    for (k, v) in context
-        .iter()
-        .flat_map(|m| m.iter())
-        .filter(|(_, v)| !v.is_string())
-    {
-        errors.push(FieldError::new(
-            format!("environmentContext.{k}"),
-            "type_mismatch",
-            format!("expected a string, got {}", json_type(v)),
-        ));
-    }
-    let timeout_ms = match body.get("executionTimeoutMs") {
-        None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
-        Some(v) => match v.as_u64().filter(|t| TIMEOUT_MS.contains(t)) {
-            Some(t) => t,
-            None => {
+        };
+        let input = object_field(body, "inputParameters", "an object", errors)
+            .cloned()
+            .unwrap_or_default();
+        for name in version.iter().flat_map(|v| &v.required_parameters) {
+            if input.get(name).is_none_or(Value::is_null) {
                 errors.push(FieldError::new(
-                    "executionTimeoutMs",
-                    "range",
-                    format!("must be an integer within 1000..=60000, got {v}"),
+                    format!("inputParameters.{name}"),
+                    "required",
+                    format!("{name} is required by this version"),
                 ));
-                0
             }
-        },
-    };
-    match version {
-        Some(v) if errors.is_empty() => Ok(ExecuteRequest {
-            version_id: v.version_id.clone(),
+        }
+        let context = object_field(body, "environmentContext", "an object", errors);
+        for (k, v) in context
+            .iter()
+            .flat_map(|m| m.iter())
+            .filter(|(_, v)| !v.is_string())
+        {
+            errors.push(FieldError::new(
+                format!("environmentContext.{k}"),
+                "type_mismatch",
+                format!("expected a string, got {}", json_type(v)),
+            ));
+        }
+        let timeout_ms = match body.get("executionTimeoutMs") {
+            None | Some(Value::Null) => DEFAULT_TIMEOUT_MS,
+            Some(v) => match v.as_u64().filter(|t| TIMEOUT_MS.contains(t)) {
+                Some(t) => t,
+                None => {
+                    errors.push(FieldError::new(
+                        "executionTimeoutMs",
+                        "range",
+                        format!("must be an integer within 1000..=60000, got {v}"),
+                    ));
+                    0
+                }
+            },
+        };
+        // An unknown or missing version is an error pushed above.
+        ExecuteRequest {
+            version_id: version.map(|v| v.version_id.clone()).unwrap_or_default(),
             input,
             timeout_ms,
-        }),
-        _ => Err(ApiError::invalid_payload(errors)),
-    }
+        }
+    })
 }
 
 async fn execute(api: Api<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
@@ -224,14 +223,14 @@ async fn list_jobs(api: Api<String>) -> Result<Response, ApiError> {
     })
 }
 
-async fn add_action(
-    State(state): State<AppState>,
-    uri: Uri,
-    body: Bytes,
-) -> Result<StatusCode, ApiError> {
-    let action = parse_named(&body, "id", |a: &DataActionFixture| &a.id)?;
-    state.add_data_action(&tenant_param(&uri), action);
-    Ok(StatusCode::NO_CONTENT)
+impl TenantFixture for DataActionFixture {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn add(self, state: &Shared, tenant: &str) {
+        state.add_data_action(tenant, self);
+    }
 }
 
 async fn receive_hook(

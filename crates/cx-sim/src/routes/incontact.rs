@@ -28,6 +28,8 @@
 //! Errors carry their reason in the `icStatusDescription` header too.
 
 use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
 
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -72,6 +74,19 @@ pub(crate) fn ic_error(status: StatusCode, code: &str, reason: &str) -> ApiError
 
 pub(crate) fn bad_request(reason: &str) -> ApiError {
     ic_error(StatusCode::BAD_REQUEST, "invalid_request", reason)
+}
+
+/// `raw`, the value of query parameter `name`, as an integer in `0..=max`;
+/// else 400 naming the parameter, the range and the value.
+pub(crate) fn bounded_int<T>(name: &str, raw: &str, max: T) -> Result<T, ApiError>
+where
+    T: FromStr + PartialOrd + Display,
+{
+    raw.parse::<T>().ok().filter(|n| *n <= max).ok_or_else(|| {
+        bad_request(&format!(
+            "{name} must be an integer in 0..={max}, got {raw:?}"
+        ))
+    })
 }
 
 /// 405 on a known route, the reason in `icStatusDescription` too.
@@ -127,49 +142,89 @@ pub(crate) struct Incoming<'a> {
     pub body: &'a [u8],
 }
 
+/// One route of a hand-matched API under `/inContactAPI/services/vNN.0/`:
+/// its methods (space-separated), its path (lower-case segments joined by
+/// `/`, `*` for any one segment) and its handler.
+pub(crate) struct Route<H> {
+    methods: &'static str,
+    path: &'static str,
+    handler: H,
+}
+
+impl<H> Route<H> {
+    /// `handler` for `methods` on `path`.
+    pub(crate) const fn new(methods: &'static str, path: &'static str, handler: H) -> Self {
+        Self {
+            methods,
+            path,
+            handler,
+        }
+    }
+}
+
+/// Matches `incoming` against `routes`, in order: `Some(Ok((segments,
+/// handler)))` for the first route whose path and method match (the
+/// route's lower-cased segments), `Some(Err(405))` when some route's path
+/// matches but none of their methods, `None` when `incoming` is not on one
+/// of these routes.
+pub(crate) fn find_route<H: Copy>(
+    incoming: &Incoming<'_>,
+    routes: &[Route<H>],
+) -> Option<Result<(Vec<String>, H), Response>> {
+    let route = service_route(incoming.uri.path())?;
+    let segments: Vec<String> = route.split('/').map(str::to_owned).collect();
+    let on_path = |r: &&Route<H>| {
+        r.path.split('/').count() == segments.len()
+            && r.path
+                .split('/')
+                .zip(&segments)
+                .all(|(p, s)| p == "*" || p == s)
+    };
+    let mut matching = routes.iter().filter(on_path).peekable();
+    matching.peek()?;
+    let method = incoming.method.as_str();
+    Some(
+        match matching.find(|r| r.methods.split(' ').any(|m| m == method)) {
+            Some(r) => Ok((segments, r.handler)),
+            None => Err(method_not_allowed()),
+        },
+    )
+}
+
+/// The handler of a route of this API ([`serve`] runs it).
+pub(crate) type Handler = fn(&Request<'_>) -> Result<Response, ApiError>;
+
+/// This API's routes, most specific first.
+const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "agents", list_agents),
+    Route::new("GET", "agents/states", agent_states),
+    Route::new("GET", "agents/skills", assignments),
+    Route::new("GET", "agents/state-history", state_history),
+    Route::new("GET", "agents/*/state-history", state_history),
+    Route::new("GET", "teams/*/unavailable-codes", team_codes),
+    Route::new("GET", "agents/*", get_agent),
+    Route::new("GET", "agents/*/skills", assignments),
+    Route::new("POST PUT DELETE", "agents/*/skills", change_skills),
+    Route::new("POST", "agents/*/state", set_state),
+    Route::new("GET", "skills", list_skills),
+    Route::new("GET", "unavailable-codes", list_codes),
+];
+
 /// Answers a request on this API, or `None` when `uri` is not one of its
 /// routes.
 pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
-    let route = service_route(incoming.uri.path())?;
-    let segments: Vec<&str> = route.split('/').collect();
-    let handler: fn(&Request<'_>) -> Result<Response, ApiError> =
-        match (segments.as_slice(), incoming.method) {
-            (["agents"], &Method::GET) => list_agents,
-            (["agents", "states"], &Method::GET) => agent_states,
-            (["agents", "skills"], &Method::GET) => all_assignments,
-            (["agents", "state-history"], &Method::GET) => all_state_history,
-            (["agents", _, "state-history"], &Method::GET) => agent_state_history,
-            (["teams", _, "unavailable-codes"], &Method::GET) => team_codes,
-            (["agents", _], &Method::GET) => get_agent,
-            (["agents", _, "skills"], &Method::GET) => agent_assignments,
-            (["agents", _, "skills"], &Method::POST | &Method::PUT | &Method::DELETE) => {
-                change_skills
-            }
-            (["agents", _, "state"], &Method::POST) => set_state,
-            (["skills"], &Method::GET) => list_skills,
-            (["unavailable-codes"], &Method::GET) => list_codes,
-            (
-                ["agents"]
-                | ["agents", "states" | "skills" | "state-history"]
-                | ["agents", _]
-                | ["agents", _, "skills" | "state" | "state-history"]
-                | ["teams", _, "unavailable-codes"]
-                | ["skills"]
-                | ["unavailable-codes"],
-                _,
-            ) => return Some(method_not_allowed()),
-            _ => return None,
-        };
-    Some(serve(incoming, &segments, handler))
+    Some(match find_route(incoming, ROUTES)? {
+        Ok((segments, handler)) => {
+            let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+            serve(incoming, &segments, handler)
+        }
+        Err(not_allowed) => not_allowed,
+    })
 }
 
 /// Authenticates `incoming` (any valid bearer token) and runs `handler` on
 /// it, `segments` being its route under `/inContactAPI/services/vNN.0/`.
-pub(crate) fn serve(
-    incoming: &Incoming<'_>,
-    segments: &[&str],
-    handler: fn(&Request<'_>) -> Result<Response, ApiError>,
-) -> Response {
+pub(crate) fn serve(incoming: &Incoming<'_>, segments: &[&str], handler: Handler) -> Response {
     let &Incoming {
         state,
         method,
@@ -242,18 +297,8 @@ impl Request<'_> {
     /// Query parameter `name` as an integer in `0..=max`, `default` when
     /// absent; else 400.
     pub(crate) fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, ApiError> {
-        match self.param(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= max)
-                .ok_or_else(|| {
-                    bad_request(&format!(
-                        "{name} must be an integer in 0..={max}, got {v:?}"
-                    ))
-                }),
-        }
+        self.param(name)
+            .map_or(Ok(default), |v| bounded_int(name, v, max))
     }
 
     /// Sim ms of the `updatedSince` filter (either spelling), 0 when absent.
@@ -300,6 +345,16 @@ impl Request<'_> {
             active: self.flag("isactive")?,
             search: self.param("searchstring").map(str::to_ascii_lowercase),
         })
+    }
+
+    /// The agent of a per-agent route (`agents/{id}/...`, 404 `Invalid
+    /// Agent Id` when unknown), `None` on an every-agent route
+    /// (`agents/skills`, `agents/state-history`).
+    fn only_agent(&self) -> Result<Option<u64>, ApiError> {
+        match self.segments {
+            [_, _, _, ..] => self.agent_id().map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// The agent of path segment 1, or 404 `Invalid Agent Id`.
@@ -486,8 +541,10 @@ fn get_agent(req: &Request<'_>) -> Result<Response, ApiError> {
     ))
 }
 
-/// Assignments of `only` (an agent) or of every agent, filtered.
-fn assignments(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+/// Assignments of the route's agent ([`Request::only_agent`]) or of every
+/// agent, filtered.
+fn assignments(req: &Request<'_>) -> Result<Response, ApiError> {
+    let only = req.only_agent()?;
     let since = req.updated_since()?;
     let active = req.flag("isactive")?;
     let skill_active = req
@@ -504,15 +561,6 @@ fn assignments(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiErro
             .collect()
     });
     req.page("agentSkillAssignments", items)
-}
-
-fn all_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
-    assignments(req, None)
-}
-
-fn agent_assignments(req: &Request<'_>) -> Result<Response, ApiError> {
-    let id = req.agent_id()?;
-    assignments(req, Some(id))
 }
 
 fn change_skills(req: &Request<'_>) -> Result<Response, ApiError> {
@@ -589,10 +637,11 @@ fn agent_states(req: &Request<'_>) -> Result<Response, ApiError> {
     req.page("agentStates", items)
 }
 
-/// The state history of `only` (an agent) or of every agent: states that
-/// began in `[startDate, endDate)` and were updated at or after
-/// `updatedSince`.
-fn state_history(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiError> {
+/// The state history of the route's agent ([`Request::only_agent`]) or of
+/// every agent: states that began in `[startDate, endDate)` and were
+/// updated at or after `updatedSince`.
+fn state_history(req: &Request<'_>) -> Result<Response, ApiError> {
+    let only = req.only_agent()?;
     let start = req.instant(&["startdate"], |_| "Invalid Start Date".to_owned())?;
     let end = req.instant(&["enddate"], |_| "Invalid End Date".to_owned())?;
     if let (Some(s), Some(e)) = (start, end)
@@ -610,15 +659,6 @@ fn state_history(req: &Request<'_>, only: Option<u64>) -> Result<Response, ApiEr
     };
     let items = req.store(|s| s.state_history(only, req.now_ms, &req.state.clock, keep));
     req.page("agentStateHistory", items)
-}
-
-fn all_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
-    state_history(req, None)
-}
-
-fn agent_state_history(req: &Request<'_>) -> Result<Response, ApiError> {
-    let id = req.agent_id()?;
-    state_history(req, Some(id))
 }
 
 fn team_codes(req: &Request<'_>) -> Result<Response, ApiError> {

@@ -21,14 +21,13 @@
 
 use std::collections::HashMap;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::contacts::SpawnedContact;
 use crate::routes::incontact::{
-    Incoming, bad_request, body_or_query, ic_error, lower_query, method_not_allowed, optional_json,
-    service_route,
+    Incoming, Route, bad_request, body_or_query, find_route, ic_error, lower_query, optional_json,
 };
 use crate::scripts::{SCRIPTS, Script, by_id, by_path};
 use crate::wire::{ApiError, json_response};
@@ -45,32 +44,24 @@ struct Call<'a> {
 
 /// Answers a request on these routes, or `None` when it is not one of them.
 pub(crate) fn dispatch(incoming: &Incoming<'_>) -> Option<Response> {
-    let route = service_route(incoming.uri.path())?;
-    let lower: Vec<&str> = route.split('/').collect();
-    let handler: fn(&Call<'_>) -> Result<Response, ApiError> =
-        match (lower.as_slice(), incoming.method) {
-            (["scripts"], &Method::GET) => list,
-            (["scripts", "start"], &Method::POST) => start_query_form,
-            (["scripts", _, "start"], &Method::POST) => start_sdk_form,
-            (["interactions", _, "signal"], &Method::POST) => signal,
-            (
-                ["scripts"]
-                | ["scripts", "start"]
-                | ["scripts", _, "start"]
-                | ["interactions", _, "signal"],
-                _,
-            ) => {
-                return Some(method_not_allowed());
-            }
-            _ => return None,
-        };
-    Some(run(incoming, handler).unwrap_or_else(IntoResponse::into_response))
+    Some(match find_route(incoming, ROUTES)? {
+        Ok((_, handler)) => run(incoming, handler).unwrap_or_else(IntoResponse::into_response),
+        Err(not_allowed) => not_allowed,
+    })
 }
 
-fn run(
-    incoming: &Incoming<'_>,
-    handler: fn(&Call<'_>) -> Result<Response, ApiError>,
-) -> Result<Response, ApiError> {
+/// The handler of a script route ([`run`] runs it).
+type Handler = fn(&Call<'_>) -> Result<Response, ApiError>;
+
+/// The script routes, most specific first.
+const ROUTES: &[Route<Handler>] = &[
+    Route::new("GET", "scripts", list),
+    Route::new("POST", "scripts/start", start_query_form),
+    Route::new("POST", "scripts/*/start", start_sdk_form),
+    Route::new("POST", "interactions/*/signal", signal),
+];
+
+fn run(incoming: &Incoming<'_>, handler: Handler) -> Result<Response, ApiError> {
     let now_ms = incoming.state.clock.now_ms();
     let caller = incoming
         .state

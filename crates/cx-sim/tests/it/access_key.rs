@@ -15,19 +15,17 @@ async fn the_access_key_endpoint_answers_tokens_that_work_and_refuses_a_bad_key(
         "accessKeySecret": cx_sim::DEFAULT_ACCESS_KEY_SECRET,
     });
     let resp = fetch(http.post(&url).json(&good)).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert!(body["refresh_token"].as_str().unwrap().len() >= 32);
     let token = body["access_token"].as_str().unwrap();
     // The token opens CXone's API.
-    let bu = fetch(
-        http.get(format!(
-            "{}/inContactAPI/services/v23.0/business-unit",
-            sim.base_url()
-        ))
-        .bearer_auth(token),
+    let bu = get_with_token(
+        &http,
+        &sim,
+        token,
+        "/inContactAPI/services/v23.0/business-unit",
     )
     .await;
     assert_eq!(bu.status(), StatusCode::OK);

@@ -60,12 +60,7 @@ async fn sessions_answer_with_cxone_shapes_and_statuses() {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["sessionId"], json!(id));
-    let types: Vec<_> = body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["Type"].as_str().unwrap_or_default())
-        .collect();
+    let types = strings(&body["events"], "Type");
     assert_eq!(types, ["AgentSessionStart", "AgentState"]);
     assert!(body["events"][0]["IISHost"].is_string());
     assert!(body["events"][0]["VCHost"].is_string());

@@ -4,7 +4,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use crate::support::{Ctx, Sim, fetch, http, post_twice, send_json, token};
+use crate::support::{Ctx, Sim, fetch, http, json_with, post_twice, send_json, strings, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -47,8 +47,7 @@ async fn writes(ctx: &Ctx) -> Vec<Value> {
             .get(ctx.url(&format!("/_sim/agents/{AGENT}/writes"))),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json().await.unwrap()
+    json_with(resp, StatusCode::OK).await
 }
 
 #[tokio::test]
@@ -68,8 +67,7 @@ async fn etag_changes_on_every_write_and_a_stale_if_match_is_409() {
 
     // The first update's old ETag: refused, nothing written.
     let resp = patch(&ctx, Some(&etag0), &seed_payload()).await;
-    assert_eq!(resp.status(), StatusCode::CONFLICT);
-    let err: Value = resp.json().await.unwrap();
+    let err: Value = json_with(resp, StatusCode::CONFLICT).await;
     assert_eq!(err["error"], "etag_mismatch");
     let history = writes(&ctx).await;
     assert_eq!(history.len(), 1);
@@ -102,14 +100,8 @@ async fn bad_work_mode_bodies_name_every_field() {
         "skillLevels": [{"skillId": "", "level": -1, "concurrentInteractions": "2"}]
     });
     let resp = patch(&ctx, None, &body).await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let err: Value = resp.json().await.unwrap();
-    let fields: Vec<&str> = err["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
+    let err: Value = json_with(resp, StatusCode::BAD_REQUEST).await;
+    let fields = strings(&err["details"], "field");
     assert_eq!(
         fields,
         [
@@ -132,8 +124,7 @@ async fn follow_skills(ctx: &Ctx, max_pages: usize) -> (Vec<String>, usize, bool
             return (ids, pages, true);
         }
         let resp = ctx.get(&uri).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let page: Value = resp.json().await.unwrap();
+        let page: Value = json_with(resp, StatusCode::OK).await;
         pages += 1;
         for e in page["entities"].as_array().unwrap() {
             ids.push(e["skillId"].as_str().unwrap().to_owned());

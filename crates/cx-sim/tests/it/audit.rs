@@ -46,8 +46,7 @@ async fn audit_log_pages_through_entries_written_by_mutations() {
                 .query(&q),
         )
         .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let page: Value = resp.json().await.unwrap();
+        let page: Value = json_with(resp, StatusCode::OK).await;
         assert_eq!(page["totalCount"], 10);
         pages += 1;
         let page_items = page["items"].as_array().unwrap();

@@ -55,14 +55,8 @@ async fn token_endpoints_accept_both_paths_and_both_client_auth_styles() {
             }
             // The token works on the API.
             let token = body["access_token"].as_str().unwrap();
-            let resp = fetch(
-                http.get(format!(
-                    "{}/api/v2/workflows/{SEED_WORKFLOW_ID}",
-                    sim.base_url()
-                ))
-                .bearer_auth(token),
-            )
-            .await;
+            let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+            let resp = get_with_token(&http, &sim, token, &path).await;
             assert_eq!(resp.status(), StatusCode::OK, "{path} {auth:?}");
         }
     }
@@ -184,8 +178,7 @@ async fn tokens_expire_on_the_virtual_clock_and_can_be_revoked() {
     assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     ctx.sim.advance_clock(Duration::from_secs(61));
     let resp = ctx.get(&path).await;
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::UNAUTHORIZED).await;
     assert_eq!(body["error"], "invalid_token");
 
     let fresh = token_for(&ctx, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET).await;
@@ -298,11 +291,7 @@ async fn registered_clients_get_their_scopes_and_ttl() {
     .await;
     assert_eq!(resp.status(), StatusCode::CREATED);
     // No audit scope.
-    let resp = fetch(
-        http.get(format!("{}/api/v2/audit/logs", sim.base_url()))
-            .bearer_auth(t),
-    )
-    .await;
+    let resp = get_with_token(&http, &sim, t, "/api/v2/audit/logs").await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }
 
@@ -366,8 +355,7 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
 
     // The key id ends in `=`: reqwest percent-encodes it as %3D.
     let resp = user_grant(&http, &sim, &password_form()).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
     assert_eq!(
@@ -392,11 +380,9 @@ async fn discovery_and_jwks_point_at_the_simulator_and_verify_its_id_tokens() {
     assert!(claims["sub"].as_str().unwrap().starts_with("user:"));
 
     // The access token is a user's: every scope, the key's tenant.
-    let resp = fetch(
-        http.get(format!("{base}/api/v2/workflows/{SEED_WORKFLOW_ID}"))
-            .bearer_auth(body["access_token"].as_str().unwrap()),
-    )
-    .await;
+    let token = body["access_token"].as_str().unwrap();
+    let path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+    let resp = get_with_token(&http, &sim, token, &path).await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     // The tenant lookup.
@@ -436,8 +422,7 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
             .form(&[("grant_type", "refresh_token"), ("refresh_token", rt1)]),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let second: Value = resp.json().await.unwrap();
+    let second: Value = json_with(resp, StatusCode::OK).await;
     let rt2 = second["refresh_token"].as_str().unwrap();
     assert_ne!(rt1, rt2);
     assert!(second["id_token"].is_string());
@@ -468,8 +453,7 @@ async fn refresh_tokens_rotate_expire_on_the_virtual_clock_and_are_bound_to_thei
     let third = password_login(&http, &sim).await;
     sim.advance_clock(Duration::from_secs(601));
     let expired = refresh_with(&http, &sim, &third).await;
-    assert_eq!(expired.status(), StatusCode::BAD_REQUEST);
-    let err: Value = expired.json().await.unwrap();
+    let err: Value = json_with(expired, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["error"], "invalid_grant");
     assert_eq!(err["error_description"], "refresh token has expired");
 

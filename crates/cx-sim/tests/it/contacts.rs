@@ -14,6 +14,14 @@ fn hours_ago(hours: i64) -> String {
     (Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// The v33 API, whose contact fields have their new names.
+const V33: &str = "/inContactAPI/services/v33.0";
+
+/// `GET {V33}/contacts/{id}` (any status).
+async fn contact_by_id(ctx: &Ctx, id: u64) -> Value {
+    ctx.get_json(&format!("{V33}/contacts/{id}")).await
+}
+
 fn completed(version: &str, query: &str) -> String {
     format!("/inContactAPI/services/{version}/contacts/completed?{query}")
 }
@@ -199,15 +207,11 @@ async fn one_contact_and_its_state_history_under_both_spellings() {
         .await;
     let contact = &page["completedContacts"][0];
     let id = contact["contactId"].as_u64().unwrap();
-    let one: Value = ctx
-        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
-        .await;
+    let one = contact_by_id(&ctx, id).await;
     assert_eq!(&one, contact);
 
     let hyphen: Value = ctx
-        .get_json(&format!(
-            "/inContactAPI/services/v33.0/contacts/{id}/state-history"
-        ))
+        .get_json(&format!("{V33}/contacts/{id}/state-history"))
         .await;
     let plain: Value = ctx
         .get_json(&format!(
@@ -221,9 +225,7 @@ async fn one_contact_and_its_state_history_under_both_spellings() {
     let seconds: f64 = states.iter().map(|s| s["duration"].as_f64().unwrap()).sum();
     assert_eq!(seconds, contact["totalDurationSeconds"].as_f64().unwrap());
 
-    let missing = ctx
-        .get("/inContactAPI/services/v33.0/contacts/42/state-history")
-        .await;
+    let missing = ctx.get(&format!("{V33}/contacts/42/state-history")).await;
     assert_eq!(missing.status(), 404);
     assert_eq!(missing.headers()["icStatusDescription"], "InvalidContactId");
 }
@@ -231,18 +233,14 @@ async fn one_contact_and_its_state_history_under_both_spellings() {
 #[tokio::test]
 async fn active_contacts_and_agent_interaction_history() {
     let ctx = Ctx::new().await;
-    let active: Value = ctx
-        .get_json("/inContactAPI/services/v33.0/contacts/active")
-        .await;
+    let active: Value = ctx.get_json(&format!("{V33}/contacts/active")).await;
     assert!(active["totalRecords"].as_u64().unwrap() > 0);
-    let none = ctx
-        .get("/inContactAPI/services/v33.0/contacts/active?contactId=1")
-        .await;
+    let none = ctx.get(&format!("{V33}/contacts/active?contactId=1")).await;
     assert_eq!(none.status(), 204);
 
     let history: Value = ctx
         .get_json(&format!(
-            "/inContactAPI/services/v33.0/agents/3100001/interaction-history?startDate={}",
+            "{V33}/agents/3100001/interaction-history?startDate={}",
             hours_ago(4)
         ))
         .await;
@@ -251,7 +249,7 @@ async fn active_contacts_and_agent_interaction_history() {
     assert!(states.iter().all(|s| s["agentId"] == 3_100_001));
     let unknown = ctx
         .get(&format!(
-            "/inContactAPI/services/v33.0/agents/99/interaction-history?startDate={}",
+            "{V33}/agents/99/interaction-history?startDate={}",
             hours_ago(4)
         ))
         .await;
@@ -261,22 +259,16 @@ async fn active_contacts_and_agent_interaction_history() {
 #[tokio::test]
 async fn an_active_contact_reads_as_active_until_it_ends() {
     let ctx = Ctx::new().await;
-    let active: Value = ctx
-        .get_json("/inContactAPI/services/v33.0/contacts/active?top=1")
-        .await;
+    let active: Value = ctx.get_json(&format!("{V33}/contacts/active?top=1")).await;
     let item = &active["activeContacts"][0];
     let id = item["contactId"].as_u64().unwrap();
-    let one: Value = ctx
-        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
-        .await;
+    let one = contact_by_id(&ctx, id).await;
     assert_eq!(one["stateName"], item["stateName"]);
     assert!(one.get("totalDurationSeconds").is_none());
 
     // Every contact ends within 45 minutes.
     ctx.sim.advance_clock(Duration::from_secs(46 * 60));
-    let one: Value = ctx
-        .get_json(&format!("/inContactAPI/services/v33.0/contacts/{id}"))
-        .await;
+    let one = contact_by_id(&ctx, id).await;
     assert!(one["totalDurationSeconds"].as_u64().is_some());
 }
 
@@ -286,22 +278,18 @@ async fn an_active_contact_reads_as_active_until_it_ends() {
 #[tokio::test]
 async fn a_synthetic_volume_is_set_through_the_admin_api() {
     let ctx = Ctx::new().await;
-    let resp = ctx
-        .http
-        .put(ctx.url("/_sim/contacts/synthetic"))
-        .json(&serde_json::json!({"contacts": 1234, "days": 2, "seed": 5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
-    let (start, end) = (hours_ago(24 * 3), hours_ago(0));
-    let query = format!("startDate={start}&endDate={end}&top=1000");
-    let body: Value = send_json(
-        ctx.http
-            .get(ctx.url(&completed("v33.0", &query)))
-            .bearer_auth(&ctx.token),
+    let volume = serde_json::json!({"contacts": 1234, "days": 2, "seed": 5});
+    let set = admin(
+        &ctx,
+        reqwest::Method::PUT,
+        "/_sim/contacts/synthetic",
+        &volume,
     )
     .await;
+    assert_eq!(set, 204);
+    let (start, end) = (hours_ago(24 * 3), hours_ago(0));
+    let query = format!("startDate={start}&endDate={end}&top=1000");
+    let body: Value = ctx.get_json(&completed("v33.0", &query)).await;
     assert_eq!(body["totalRecords"], 1234);
     assert_eq!(body["completedContacts"].as_array().unwrap().len(), 1000);
     let next = body["_links"]["next"].as_str().unwrap();

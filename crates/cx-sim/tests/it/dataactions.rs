@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::support::*;
 use cx_sim::{DataActionFixture, JobOutcome, SEED_DATA_ACTION_ID};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 fn seed_body() -> Value {
@@ -20,16 +20,14 @@ async fn execute(ctx: &Ctx, action: &str, body: &Value) -> Value {
     let resp = ctx
         .post(&format!("/api/v2/dataactions/{action}/execute"), body)
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    resp.json().await.unwrap()
+    json_with(resp, StatusCode::CREATED).await
 }
 
 async fn job(ctx: &Ctx, action: &str, id: &str) -> Value {
     let resp = ctx
         .get(&format!("/api/v2/dataactions/{action}/jobs/{id}"))
         .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json().await.unwrap()
+    json_with(resp, StatusCode::OK).await
 }
 
 /// `GET /api/v2/dataactions/DA-123456/jobs`.
@@ -37,8 +35,7 @@ async fn seed_jobs(ctx: &Ctx) -> Value {
     let resp = ctx
         .get(&format!("/api/v2/dataactions/{SEED_DATA_ACTION_ID}/jobs"))
         .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json().await.unwrap()
+    json_with(resp, StatusCode::OK).await
 }
 
 #[tokio::test]
@@ -189,8 +186,7 @@ async fn scopes_are_the_seeds() {
             .json(&seed_body()),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::FORBIDDEN).await;
     assert!(body.to_string().contains("dataactions:execute"), "{body}");
 }
 
@@ -198,20 +194,14 @@ async fn scopes_are_the_seeds() {
 async fn admin_adds_actions_and_records_webhooks() {
     let ctx = Ctx::new().await;
     let fixture = DataActionFixture::new("DA-ADMIN", "Admin").with_outcome(JobOutcome::TimeOut);
-    let resp = fetch(ctx.http.post(ctx.url("/_sim/dataactions")).json(&fixture)).await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        ctx.get("/api/v2/dataactions/DA-ADMIN").await.status(),
-        StatusCode::OK
-    );
+    let added = admin(&ctx, Method::POST, "/_sim/dataactions", &fixture).await;
+    assert_eq!(added, StatusCode::NO_CONTENT);
+    let read = ctx.get("/api/v2/dataactions/DA-ADMIN").await;
+    assert_eq!(read.status(), StatusCode::OK);
 
-    let resp = fetch(
-        ctx.http
-            .post(ctx.url("/_sim/webhooks/audit"))
-            .json(&json!({"jobId": "JOB-1"})),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let hook = json!({"jobId": "JOB-1"});
+    let recorded = admin(&ctx, Method::POST, "/_sim/webhooks/audit", &hook).await;
+    assert_eq!(recorded, StatusCode::NO_CONTENT);
     let got: Value = send_json(ctx.http.get(ctx.url("/_sim/webhooks/audit"))).await;
     assert_eq!(got, json!([{"jobId": "JOB-1"}]));
     assert_eq!(ctx.sim.webhooks("audit"), vec![json!({"jobId": "JOB-1"})]);

@@ -234,8 +234,7 @@ async fn stalled_body_sends_the_head_first() {
     let start = Instant::now();
     let resp = ctx.get(&workflow_path()).await;
     let head_after = start.elapsed();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     let body_after = start.elapsed();
     assert_eq!(body["id"], SEED_WORKFLOW_ID);
     // The head came first: the body followed it by most of the stall.
@@ -258,15 +257,13 @@ async fn status_after_processing_loses_the_response_but_keeps_the_mutation() {
     let path = executions_path();
     let send = || post_keyed(&ctx, &path, "retry-me", &body);
     let lost = send().await;
-    assert_eq!(lost.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let body: Value = lost.json().await.unwrap();
+    let body: Value = json_with(lost, StatusCode::INTERNAL_SERVER_ERROR).await;
     assert_eq!(body["error"], "injected_fault");
     // The execution exists although the client never saw its id...
     assert_eq!(execution_count(&ctx).await, 1);
     // ...and a retry with the same key gets it instead of a duplicate.
     let retry = send().await;
-    assert_eq!(retry.status(), StatusCode::CREATED);
-    let retry: Value = retry.json().await.unwrap();
+    let retry: Value = json_with(retry, StatusCode::CREATED).await;
     let list: Value = ctx.get_json(&executions_path()).await;
     assert_eq!(list["totalCount"], 1);
     assert_eq!(list["items"][0]["id"], retry["id"]);
@@ -376,8 +373,7 @@ async fn report_status_rewrites_the_status_field_only() {
         },
     );
     let resp = ctx.get(&workflow_path()).await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["status"], json!("SUSPENDED"));
     assert_eq!(body["id"], json!(SEED_WORKFLOW_ID));
     let again: Value = ctx.get_json(&workflow_path()).await;

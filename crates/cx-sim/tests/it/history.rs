@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::support::*;
 use chrono::{SecondsFormat, Utc};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const QUERY: &str = "/api/v2/interactions/history/query";
@@ -29,14 +29,10 @@ async fn the_seed_query_returns_the_error_steps_of_its_interaction() {
             &json!({"filter": filter, "limit": 50, "offset": 0, "sort": "nodeTimestamp DESC"}),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(body["totalCount"], 1);
     let steps = body["data"][0]["steps"].as_array().unwrap();
-    let nodes: Vec<&str> = steps
-        .iter()
-        .map(|s| s["nodeId"].as_str().unwrap())
-        .collect();
+    let nodes = strings(&body["data"][0]["steps"], "nodeId");
     assert_eq!(
         nodes,
         ["n5-data-dip", "n3-decision", "n2-menu"],
@@ -114,8 +110,7 @@ async fn synthetic_sets_page_by_prefix_and_by_id() {
         let resp = ctx
             .post(QUERY, &json!({"filter": "interactionId STARTSWITH 'syn-'", "limit": 100, "offset": offset}))
             .await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let body: Value = resp.json().await.unwrap();
+        let body: Value = json_with(resp, StatusCode::OK).await;
         assert_eq!(body["totalCount"], 250);
         for item in body["data"].as_array().unwrap() {
             assert_eq!(item["steps"].as_array().unwrap().len(), 10);
@@ -191,8 +186,7 @@ async fn history_needs_the_interactions_scope_and_webhooks_are_kept() {
             .json(&json!({"filter": "interactionId IN ['a']"})),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::FORBIDDEN).await;
     assert_eq!(body["message"], "missing scope: interactions:read");
 
     let resp = fetch(
@@ -207,24 +201,19 @@ async fn history_needs_the_interactions_scope_and_webhooks_are_kept() {
     );
 }
 
+/// The admin route of the history settings.
+const SETTINGS: &str = "/_sim/history/settings";
+
 #[tokio::test]
 async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
     let ctx = Ctx::new().await;
-    let admin = |path: &str| format!("{}/_sim/history/{path}", ctx.sim.base_url());
-    let resp = fetch(
-        ctx.http
-            .put(admin("synthetic?tenant=tenant-default"))
-            .json(&json!({"interactions": 3, "steps": 4})),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    let resp = fetch(
-        ctx.http
-            .put(admin("settings"))
-            .json(&json!({"maxConcurrentQueries": 1, "latencyMs": 0})),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let synthetic = json!({"interactions": 3, "steps": 4});
+    let path = "/_sim/history/synthetic?tenant=tenant-default";
+    let set = admin(&ctx, Method::PUT, path, &synthetic).await;
+    assert_eq!(set, StatusCode::NO_CONTENT);
+    let settings = json!({"maxConcurrentQueries": 1, "latencyMs": 0});
+    let set = admin(&ctx, Method::PUT, SETTINGS, &settings).await;
+    assert_eq!(set, StatusCode::NO_CONTENT);
     let body: Value = ctx
         .post_json(
             QUERY,
@@ -233,13 +222,8 @@ async fn the_admin_api_configures_synthetic_sets_settings_and_lists_webhooks() {
         .await;
     assert_eq!(body["totalCount"], 3);
     assert_eq!(body["data"][2]["steps"].as_array().unwrap().len(), 4);
-    let bad = fetch(
-        ctx.http
-            .put(admin("settings"))
-            .json(&json!({"latencyMs": 5})),
-    )
-    .await;
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    let hooks: Value = send_json(ctx.http.get(admin("webhooks"))).await;
+    let bad = admin(&ctx, Method::PUT, SETTINGS, &json!({"latencyMs": 5})).await;
+    assert_eq!(bad, StatusCode::BAD_REQUEST);
+    let hooks: Value = send_json(ctx.http.get(ctx.url("/_sim/history/webhooks"))).await;
     assert_eq!(hooks, json!([]));
 }

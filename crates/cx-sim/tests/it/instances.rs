@@ -6,6 +6,11 @@ use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// `POST /api/v2/workflows/instances` with `body`: the answer's status.
+async fn create(ctx: &Ctx, body: &Value) -> StatusCode {
+    ctx.post("/api/v2/workflows/instances", body).await.status()
+}
+
 fn seed_context() -> Value {
     json!({
         "customerId": "CUST-99887",
@@ -29,8 +34,7 @@ async fn create_get_and_complete_an_instance() {
             }),
         )
         .await;
-    assert_eq!(resp.status(), StatusCode::CREATED);
-    let inst: Value = resp.json().await.unwrap();
+    let inst: Value = json_with(resp, StatusCode::CREATED).await;
     let id = inst["id"].as_str().unwrap();
     assert!(id.starts_with("inst_"), "{id}");
     assert_eq!(inst["status"], "RUNNING");
@@ -138,26 +142,11 @@ async fn concurrent_instance_limit_answers_429_with_retry_after() {
     );
     let slow = json!({"workflowId": "wf_ten_sec", "priority": 5, "context": {}});
     for _ in 0..2 {
-        assert_eq!(
-            ctx.post("/api/v2/workflows/instances", &slow)
-                .await
-                .status(),
-            StatusCode::CREATED
-        );
+        assert_eq!(create(&ctx, &slow).await, StatusCode::CREATED);
     }
-    assert_eq!(
-        ctx.post("/api/v2/workflows/instances", &slow)
-            .await
-            .status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(create(&ctx, &slow).await, StatusCode::TOO_MANY_REQUESTS);
     ctx.sim.advance_clock(Duration::from_secs(11));
-    assert_eq!(
-        ctx.post("/api/v2/workflows/instances", &slow)
-            .await
-            .status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(create(&ctx, &slow).await, StatusCode::CREATED);
 
     // The seed's capacity check: running count via the list endpoint.
     let list = ctx
@@ -172,12 +161,7 @@ async fn list_instances_filters() {
     let ctx = Ctx::new().await;
     for wf in ["wf_stuck_0001", "wf_failing_0001", SEED_WORKFLOW_ID] {
         let body = json!({"workflowId": wf, "priority": 3, "context": {}});
-        assert_eq!(
-            ctx.post("/api/v2/workflows/instances", &body)
-                .await
-                .status(),
-            StatusCode::CREATED
-        );
+        assert_eq!(create(&ctx, &body).await, StatusCode::CREATED);
     }
     ctx.sim.advance_clock(Duration::from_secs(1));
     let cases = [

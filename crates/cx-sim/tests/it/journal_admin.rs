@@ -167,8 +167,7 @@ async fn admin_api_mirrors_the_rust_methods() {
                 .json(&json!({"input": {"n": 1}})),
         )
         .await;
-        assert_eq!(resp.status(), StatusCode::CREATED);
-        let created: Value = resp.json().await.unwrap();
+        let created: Value = json_with(resp, StatusCode::CREATED).await;
 
         // Clock.
         let resp = fetch(
@@ -201,12 +200,10 @@ async fn admin_api_mirrors_the_rust_methods() {
 async fn unknown_routes_and_methods_answer_json() {
     let ctx = Ctx::new().await;
     let resp = ctx.get("/api/v2/nothing-here").await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::NOT_FOUND).await;
     assert_eq!(body["error"], "not_found");
     let resp = fetch(ctx.http.delete(ctx.url("/oauth/token"))).await;
-    assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::METHOD_NOT_ALLOWED).await;
     assert_eq!(body["error"], "method_not_allowed");
 }
 

@@ -5,10 +5,16 @@
 use std::time::Duration;
 
 use crate::support::*;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const API: &str = "/inContactAPI/services/v23.0";
+
+/// `POST {API}/interactions/{id}/signal` with the parameters `body`.
+async fn signal(ctx: &Ctx, id: u64, body: Value) -> reqwest::Response {
+    ctx.post(&format!("{API}/interactions/{id}/signal"), &body)
+        .await
+}
 
 #[tokio::test]
 async fn a_started_script_is_an_active_contact_then_a_completed_one() {
@@ -41,19 +47,9 @@ async fn a_started_script_is_an_active_contact_then_a_completed_one() {
         .get_json(&format!("{API}/contacts/active?contactId={id}"))
         .await;
     assert_eq!(active["activeContacts"][0]["contactId"], id, "{active}");
-    let signal = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p1": "go", "p2": "7"}),
-        )
-        .await;
-    assert_eq!(signal.status(), StatusCode::ACCEPTED);
-    let too_many = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p10": "x"}),
-        )
-        .await;
+    let signalled = signal(&ctx, id, json!({"p1": "go", "p2": "7"})).await;
+    assert_eq!(signalled.status(), StatusCode::ACCEPTED);
+    let too_many = signal(&ctx, id, json!({"p10": "x"})).await;
     assert_eq!(too_many.status(), StatusCode::BAD_REQUEST);
 
     // Its run time (90 s) passes: it leaves the active list.
@@ -62,12 +58,7 @@ async fn a_started_script_is_an_active_contact_then_a_completed_one() {
         .get(&format!("{API}/contacts/active?contactId={id}"))
         .await;
     assert_eq!(gone.status(), StatusCode::NO_CONTENT);
-    let late = ctx
-        .post(
-            &format!("{API}/interactions/{id}/signal"),
-            &json!({"p1": "x"}),
-        )
-        .await;
+    let late = signal(&ctx, id, json!({"p1": "x"})).await;
     assert_eq!(late.status(), StatusCode::NOT_FOUND);
     assert_eq!(late.headers()["icstatusdescription"], "InvalidContactId");
     let record = ctx.get(&format!("{API}/contacts/{id}")).await;
@@ -112,5 +103,66 @@ async fn the_sdk_form_starts_by_id_and_bad_starts_are_refused() {
         let resp = ctx.post(&path, &body).await;
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path} {body}");
         assert!(resp.headers().contains_key("icstatusdescription"));
+    }
+}
+
+/// The hand-matched real APIs (agents, contacts, scripts): a known path with
+/// another method is 405 with `icStatusDescription`, an unknown path under
+/// `vNN.0` is 404, a known one is served whatever the case and version.
+#[tokio::test]
+async fn known_paths_with_another_method_are_405_and_unknown_ones_404() {
+    let ctx = Ctx::new().await;
+    let cases = [
+        (Method::DELETE, "agents", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::POST,
+            "agents/states",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PATCH,
+            "agents/3100001/skills",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "agents/3100001/state",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::POST,
+            "contacts/completed",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PUT,
+            "contacts/42/statehistory",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (Method::GET, "scripts/start", StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::GET,
+            "interactions/1/signal",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (Method::GET, "agents/3100001/nothing", StatusCode::NOT_FOUND),
+        (Method::GET, "nothing", StatusCode::NOT_FOUND),
+        (Method::GET, "Agents/States", StatusCode::OK),
+        (Method::GET, "agents/3100001/skills", StatusCode::OK),
+    ];
+    for (method, route, status) in cases {
+        let resp = fetch(
+            ctx.http
+                .request(method.clone(), ctx.url(&format!("{API}/{route}")))
+                .bearer_auth(&ctx.token),
+        )
+        .await;
+        assert_eq!(resp.status(), status, "{method} {route}");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(
+                resp.headers().contains_key("icstatusdescription"),
+                "{route}"
+            );
+        }
     }
 }

@@ -14,8 +14,7 @@ async fn workflow_definition_has_seed_shape() {
             "/api/v2/workflows/{SEED_WORKFLOW_ID}?expand=inputVariables"
         ))
         .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let wf: Value = resp.json().await.unwrap();
+    let wf: Value = json_with(resp, StatusCode::OK).await;
     assert_eq!(wf["id"], SEED_WORKFLOW_ID);
     assert_eq!(wf["name"], "Customer Priority Routing");
     assert_eq!(wf["status"], "ACTIVE");
@@ -48,8 +47,7 @@ async fn workflow_definition_has_seed_shape() {
     }
 
     let resp = ctx.get("/api/v2/workflows/wf_nope").await;
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = json_with(resp, StatusCode::NOT_FOUND).await;
     assert_eq!(body["error"], "not_found");
 }
 
@@ -256,8 +254,7 @@ async fn invalid_payloads_get_400_naming_the_field() {
             .body("{nope"),
     )
     .await;
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let err: Value = resp.json().await.unwrap();
+    let err: Value = json_with(resp, StatusCode::BAD_REQUEST).await;
     assert_eq!(err["error"], "invalid_payload");
     // Valid priorities and context pass.
     for p in ["LOW", "NORMAL", "HIGH"] {
@@ -278,8 +275,7 @@ async fn idempotency_key_returns_the_same_execution() {
     let body = json!({"input": seed_input(42)});
     let send = |key: &'static str| post_keyed(&ctx, &path, key, &body);
     let first = send("key-1").await;
-    assert_eq!(first.status(), StatusCode::CREATED);
-    let first: Value = first.json().await.unwrap();
+    let first: Value = json_with(first, StatusCode::CREATED).await;
     let again = send("key-1").await;
     assert_eq!(again.status(), StatusCode::CREATED);
     assert_eq!(again.headers()["idempotent-replayed"], "true");
@@ -339,12 +335,7 @@ async fn tenants_are_isolated() {
     .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     // Tenant B has its own fixtures and its own empty audit log.
-    let resp = fetch(
-        ctx.http
-            .get(ctx.url(&format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")))
-            .bearer_auth(&b),
-    )
-    .await;
+    let resp = get_as(&ctx, &b, &format!("/api/v2/workflows/{SEED_WORKFLOW_ID}")).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let audit: Value = send_json(ctx.http.get(ctx.url("/api/v2/audit/logs")).bearer_auth(&b)).await;
     assert_eq!(audit["totalCount"], 0);
@@ -353,15 +344,8 @@ async fn tenants_are_isolated() {
         cx_sim::TENANT_B,
         cx_sim::WorkflowFixture::new("wf_only_b", "Only B"),
     );
-    assert_eq!(
-        ctx.get("/api/v2/workflows/wf_only_b").await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let resp = fetch(
-        ctx.http
-            .get(ctx.url("/api/v2/workflows/wf_only_b"))
-            .bearer_auth(&b),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::OK);
+    let from_a = ctx.get("/api/v2/workflows/wf_only_b").await;
+    assert_eq!(from_a.status(), StatusCode::NOT_FOUND);
+    let from_b = get_as(&ctx, &b, "/api/v2/workflows/wf_only_b").await;
+    assert_eq!(from_b.status(), StatusCode::OK);
 }

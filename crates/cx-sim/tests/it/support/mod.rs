@@ -37,3 +37,55 @@ pub async fn post_twice(
     }
     bodies
 }
+
+/// Sends `body` as JSON with `method` to the admin route `path` (no
+/// token); the answer's status.
+pub async fn admin(
+    ctx: &Ctx,
+    method: reqwest::Method,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> reqwest::StatusCode {
+    fetch(ctx.http.request(method, ctx.url(path)).json(body))
+        .await
+        .status()
+}
+
+/// GETs `path` with `token` instead of `ctx`'s.
+pub async fn get_as(ctx: &Ctx, token: &str, path: &str) -> reqwest::Response {
+    get_with_token(&ctx.http, &ctx.sim, token, path).await
+}
+
+/// GETs `path` on `sim` with the bearer `token`, for tests that fetch
+/// their tokens themselves.
+pub async fn get_with_token(
+    http: &reqwest::Client,
+    sim: &Sim,
+    token: &str,
+    path: &str,
+) -> reqwest::Response {
+    fetch(
+        http.get(format!("{}{path}", sim.base_url()))
+            .bearer_auth(token),
+    )
+    .await
+}
+
+/// `resp`'s JSON body, once its status is `status`.
+pub async fn json_with<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    status: reqwest::StatusCode,
+) -> T {
+    assert_eq!(resp.status(), status, "{}", resp.url());
+    resp.json().await.unwrap()
+}
+
+/// The string `key` of each item of the array `list` (`""` where an item
+/// has none); panics when `list` is not an array.
+pub fn strings<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap_or_default())
+        .collect()
+}
