@@ -410,43 +410,59 @@ async fn a_witness_receives_every_checkpoint_the_sink_writes() -> TestResult {
     Ok(())
 }
 
-#[tokio::test]
-async fn fsync_on_close_writes_queued_records_in_order_by_the_flush() -> TestResult {
-    // With fsync on close `write` only queues; the flush must find every
-    // record written, chained, and each task's records in its own order.
+/// `tasks` concurrent writers of `per` records each (payload `{"task", "i"}`
+/// plus `extra`'s members) into a fresh sink with fsync on close, then one
+/// flush: checks the day file verifies with every record, each task's in its
+/// own order, and returns the directory and the records read back.
+async fn on_close_load(
+    tasks: u64,
+    per: u64,
+    extra: serde_json::Value,
+) -> Result<(tempfile::TempDir, Vec<AuditRecord>), Box<dyn std::error::Error>> {
     let tmp = tempfile::tempdir()?;
     let sink = Arc::new(JsonlSink::open_with(tmp.path(), FsyncPolicy::OnClose).await?);
     let at = utc(2024, 6, 2, 10, 0, 0)?;
-    let tasks: Vec<_> = (0..8u64)
+    let writers: Vec<_> = (0..tasks)
         .map(|task| {
-            let sink = Arc::clone(&sink);
+            let (sink, extra) = (Arc::clone(&sink), extra.clone());
             tokio::spawn(async move {
-                for i in 0..300u64 {
-                    let payload = json!({"task": task, "i": i, "ms": 1.5, "big": u64::MAX});
+                for i in 0..per {
+                    let mut payload = json!({"task": task, "i": i});
+                    if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+                        p.extend(e.clone());
+                    }
                     sink.write(&AuditRecord::at(at, "LOAD", payload)).await?;
                 }
                 Ok::<_, cx_audit::Error>(())
             })
         })
         .collect();
-    for task in tasks {
-        task.await??;
+    for writer in writers {
+        writer.await??;
     }
     sink.flush().await?;
 
     let path = tmp.path().join("audit-20240602.jsonl");
     let report = verify_file(&path)?;
     assert!(report.is_ok(), "{report:?}");
-    assert_eq!(report.records, 8 * 300);
+    assert_eq!(report.records as u64, tasks * per);
     let records = read_jsonl(&path)?;
-    for task in 0..8u64 {
+    for task in 0..tasks {
         let order: Vec<u64> = records
             .iter()
             .filter(|r| r.payload()["task"] == task)
             .filter_map(|r| r.payload()["i"].as_u64())
             .collect();
-        assert_eq!(order, (0..300).collect::<Vec<u64>>(), "task {task}");
+        assert_eq!(order, (0..per).collect::<Vec<u64>>(), "task {task}");
     }
+    Ok((tmp, records))
+}
+
+#[tokio::test]
+async fn fsync_on_close_writes_queued_records_in_order_by_the_flush() -> TestResult {
+    // With fsync on close `write` only queues; the flush must find every
+    // record written, chained, and each task's records in its own order.
+    let (_dir, records) = on_close_load(8, 300, json!({"ms": 1.5, "big": u64::MAX})).await?;
     // Numbers come back as written (a u64 beyond 2^53 is not rounded).
     assert_eq!(records[0].payload()["big"], json!(u64::MAX));
     assert_eq!(records[0].payload()["ms"], json!(1.5));
@@ -457,31 +473,9 @@ async fn fsync_on_close_writes_queued_records_in_order_by_the_flush() -> TestRes
 async fn fsync_on_close_past_the_background_sync_size_keeps_every_record() -> TestResult {
     // More than the 8 MiB after which the writer has the disk start writing
     // in the background (a sync nobody waits for) while appends go on.
-    let tmp = tempfile::tempdir()?;
-    let sink = Arc::new(JsonlSink::open_with(tmp.path(), FsyncPolicy::OnClose).await?);
-    let at = utc(2024, 6, 2, 10, 0, 0)?;
-    let text = "x".repeat(1024);
-    let tasks: Vec<_> = (0..4u64)
-        .map(|task| {
-            let (sink, text) = (Arc::clone(&sink), text.clone());
-            tokio::spawn(async move {
-                for i in 0..2500u64 {
-                    let payload = json!({"task": task, "i": i, "text": text});
-                    sink.write(&AuditRecord::at(at, "LOAD", payload)).await?;
-                }
-                Ok::<_, cx_audit::Error>(())
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await??;
-    }
-    sink.flush().await?;
-    let path = tmp.path().join("audit-20240602.jsonl");
-    assert!(std::fs::metadata(&path)?.len() > 10 << 20);
-    let report = verify_file(&path)?;
-    assert!(report.is_ok(), "{report:?}");
-    assert_eq!(report.records, 4 * 2500);
+    let (dir, _) = on_close_load(4, 2500, json!({"text": "x".repeat(1024)})).await?;
+    let size = std::fs::metadata(dir.path().join("audit-20240602.jsonl"))?.len();
+    assert!(size > 10 << 20, "only {size} bytes written");
     Ok(())
 }
 
