@@ -165,23 +165,6 @@ impl<'a> UpdateBuilder<'a> {
         }
     }
 
-    /// Start from a profile read earlier (its ETag goes in the first
-    /// `If-Match`) instead of reading it again.
-    pub fn profile(mut self, profile: Versioned<AgentProfile>) -> Self {
-        self.profile = Some(profile);
-        self
-    }
-
-    /// Make the update conditional on `etag` (quotes included), a version
-    /// the caller read: the precondition is then the caller's, so a 409/412
-    /// ends the update with [`AgentKind::PreconditionFailed`] naming the
-    /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
-    /// apply).
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-        self.if_match = Some(etag.into());
-        self
-    }
-
     /// Add `level`'s skill to the skills of the profile each attempt reads
     /// (or set its level and concurrency if the agent has it). Re-applied
     /// on the fresh profile after every 409. Not combinable with a payload
@@ -201,13 +184,6 @@ impl<'a> UpdateBuilder<'a> {
     /// [`UpdateBuilder::remove_skill`]); deltas apply in the order given.
     pub fn skill_delta(mut self, delta: SkillDelta) -> Self {
         self.deltas.push(delta);
-        self
-    }
-
-    /// Attempts of the conditional update (default
-    /// [`crate::Config::max_update_attempts`]).
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts;
         self
     }
 
@@ -257,6 +233,21 @@ impl<'a> UpdateBuilder<'a> {
         flow.audit_changed(report, published).await
     }
 }
+
+cx_http::with_setters! { builder UpdateBuilder<'_> {
+    /// Start from a profile read earlier (its ETag goes in the first
+    /// `If-Match`) instead of reading it again.
+    profile(profile: Versioned<AgentProfile>) = Some(profile);
+    /// Make the update conditional on `etag` (quotes included), a version
+    /// the caller read: the precondition is then the caller's, so a 409/412
+    /// ends the update with [`AgentKind::PreconditionFailed`] naming the
+    /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
+    /// apply).
+    if_match(if_match: impl Into<String>) = Some(if_match.into());
+    /// Attempts of the conditional update (default
+    /// [`crate::Config::max_update_attempts`]).
+    max_attempts(max_attempts: u32);
+}}
 
 /// What [`Update::prerequisites`] hands to the write.
 struct Checked {

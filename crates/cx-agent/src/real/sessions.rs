@@ -184,7 +184,6 @@ struct Started {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Answer {
-    #[serde(default)]
     session_id: Option<SessionId>,
     #[serde(default)]
     events: Vec<SessionEvent>,
