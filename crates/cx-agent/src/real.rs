@@ -351,10 +351,10 @@ impl Client {
     /// [`ErrorKind::Validation`] naming the field when a version is not
     /// `vNN.0` or `page_size` is outside 1..=10000.
     pub fn new(http: cx_http::Client, config: RealConfig) -> Result<Self, Error> {
-        if let Some((field, value)) = config.versions.malformed().first() {
+        if let Some(bad) = config.versions.violations(()).first() {
             return Err(Error::new(
                 ErrorKind::Validation,
-                format!("{field}: must look like v23.0 (v, digits, .0), got {value:?}"),
+                format!("{}: {}", bad.field, bad.message),
             ));
         }
         if !(1..=10_000).contains(&config.page_size) {

@@ -468,20 +468,9 @@ impl Client {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] when a version does not look like
-    /// `v26.0` or `page_size` is outside 1..=10000.
+    /// `v23.0` or `page_size` is outside 1..=10000.
     pub fn new(http: cx_http::Client, config: RealConfig) -> Result<Self, Error> {
-        let mut violations: Vec<Violation> = config
-            .versions
-            .malformed()
-            .into_iter()
-            .map(|(field, value)| {
-                Violation::new(
-                    field,
-                    Rule::Format,
-                    format!("must look like v26.0 (v, digits, .0), got {value:?}"),
-                )
-            })
-            .collect();
+        let mut violations = config.versions.violations(Rule::Format);
         if !(1..=10_000).contains(&config.page_size) {
             violations.push(Violation::new(
                 "page_size",

@@ -22,16 +22,18 @@
 //!
 //! let v = Versions::default().with_skills("27");
 //! assert_eq!(v.agents, "v23.0");
-//! assert_eq!(v.malformed(), vec![("versions.skills", "27")]);
+//! let bad = v.violations("format");
+//! assert_eq!(bad.len(), 1);
+//! assert_eq!(bad[0].to_string(), r#"`versions.skills` (format): must look like v23.0 (v, digits, .0), got "27""#);
 //! ```
 
 /// Declare a version settings struct: `pub field: String` per family with
 /// the doc comment written above it, `Default` (the given versions),
 /// `Debug`, `Clone`, `PartialEq`, `Eq`, `#[non_exhaustive]`, the
 /// `#[must_use]` setters named in each line, and
-/// `malformed(&self) -> Vec<(&'static str, &str)>`: the fields (as
-/// `versions.<field>`) whose value is not a `vNN.0` segment, with the value,
-/// in declaration order. See the module [`versions`](crate::versions).
+/// `violations(&self, rule) -> Vec<Violation<R>>`: one violation of `rule`
+/// per field (as `versions.<field>`) whose value is not a `vNN.0` segment.
+/// See the module [`versions`](crate::versions).
 #[macro_export]
 macro_rules! api_versions {
     (
@@ -65,13 +67,22 @@ macro_rules! api_versions {
                 }
             )*
 
-            /// The fields, named `versions.<field>`, whose value is not a
-            /// `vNN.0` segment, with that value, in declaration order (empty
-            /// when every version is well formed).
-            pub fn malformed(&self) -> ::std::vec::Vec<(&'static str, &str)> {
+            /// One [`Violation`]($crate::Violation) of `rule` per field
+            /// (named `versions.<field>`) whose value is not a `vNN.0`
+            /// segment, in declaration order, with the message
+            /// `must look like v23.0 (v, digits, .0), got "<value>"`; empty
+            /// when every version is well formed.
+            pub fn violations<R: ::std::clone::Clone>(&self, rule: R) -> ::std::vec::Vec<$crate::Violation<R>> {
                 [$( (::std::concat!("versions.", ::std::stringify!($field)), self.$field.as_str()), )*]
                     .into_iter()
                     .filter(|(_, value)| !$crate::is_version_segment(value))
+                    .map(|(field, value)| {
+                        $crate::Violation::new(
+                            field,
+                            rule.clone(),
+                            ::std::format!("must look like v23.0 (v, digits, .0), got {value:?}"),
+                        )
+                    })
                     .collect()
             }
         }

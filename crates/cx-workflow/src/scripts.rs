@@ -241,18 +241,7 @@ impl Client {
     /// [`ErrorKind::Validation`] naming each `versions.*` that is not
     /// `v<digits>.0`.
     pub fn new(http: cx_http::Client, config: ScriptsConfig) -> Result<Self, Error> {
-        let bad: Vec<Violation> = config
-            .versions
-            .malformed()
-            .into_iter()
-            .map(|(field, value)| {
-                Violation::new(
-                    field,
-                    Rule::Format,
-                    format!("must look like v23.0 (v, digits, .0), got {value:?}"),
-                )
-            })
-            .collect();
+        let bad = config.versions.violations(Rule::Format);
         if !bad.is_empty() {
             return Err(Error::validation(bad));
         }
