@@ -33,8 +33,6 @@
 //! an error ([`ErrorKind::Api`]) that names every failed skill and its
 //! reason — a partial failure is never reported as success.
 
-use std::fmt;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, items, link_pages};
 use cx_http::{ApiPath, Method, RequestBuilder};
@@ -328,14 +326,7 @@ pub struct Client {
     config: RealConfig,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_agent::real::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_agent::real::Client");
 
 /// One page of a list: its items and `lastPollTime`.
 struct Chunk<T> {
@@ -603,6 +594,10 @@ impl Client {
         if let Some(out) = &out {
             body["outStateId"] = json!(out);
         }
+        let what = format!(
+            "setting the state of agent {}",
+            cx_http::escape(agent_id.as_str())
+        );
         self.http
             .post(
                 Self::service(&self.config.versions.set_state)
@@ -616,15 +611,7 @@ impl Client {
             .json(&body)
             .send()
             .await
-            .map_err(|e| {
-                Error::from_http(
-                    e,
-                    &format!(
-                        "setting the state of agent {}",
-                        cx_http::escape(agent_id.as_str())
-                    ),
-                )
-            })?;
+            .map_err(|e| Error::from_http(e, &what))?;
         Ok(())
     }
 

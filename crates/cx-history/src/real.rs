@@ -32,8 +32,6 @@
 //! `ACWSeconds`); [`CompletedContact`] accepts both generations, and ids as
 //! numbers or strings ([`Id`]).
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
 use cx_http::{ApiPath, RequestBuilder};
@@ -433,14 +431,7 @@ pub struct Client {
     clock: std::sync::Arc<dyn Clock>,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_history::real::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_history::real::Client");
 
 /// A list page as CXone sends it.
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
 //! `service_client!`: the struct, constructor and accessors every service
-//! crate's `Client` has.
+//! crate's `Client` has; `real_client_debug!`: the `Debug` of the real-API
+//! clients.
 
 /// Give a service crate's `Client` the members every service client shares:
 /// `with_audit(sink)`, `config()`, `http()`, and a `Debug` that shows the
@@ -147,6 +148,37 @@ macro_rules! service_client {
             /// The runtime client requests go through.
             pub fn http(&self) -> &$crate::Client {
                 &self.http
+            }
+        }
+    };
+}
+
+/// `Debug` for a real-API client (the `cx_*::real::Client` kind): the type
+/// named as given, the runtime's base URL and the settings, never the
+/// runtime's credentials. The client must have the fields
+/// `http: cx_http::Client` and `config` (a `Debug` settings struct).
+///
+/// ```
+/// #[derive(Debug, Default)]
+/// pub struct RealConfig { page_size: u32 }
+///
+/// pub struct Client { http: cx_http::Client, config: RealConfig }
+///
+/// cx_http::real_client_debug!(Client, "things::real::Client");
+///
+/// let http = cx_http::Client::builder().base_url("http://127.0.0.1:9").build().unwrap();
+/// let client = Client { http, config: RealConfig::default() };
+/// assert!(format!("{client:?}").starts_with("things::real::Client { base_url: "));
+/// ```
+#[macro_export]
+macro_rules! real_client_debug {
+    ($client:ty, $name:literal) => {
+        impl ::std::fmt::Debug for $client {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct($name)
+                    .field("base_url", &self.http.base_url())
+                    .field("config", &self.config)
+                    .finish()
             }
         }
     };

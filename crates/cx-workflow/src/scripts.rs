@@ -25,7 +25,6 @@
 //! the published test suite do (one published client sends them as query
 //! parameters instead).
 
-use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -225,14 +224,7 @@ pub struct Client {
     config: ScriptsConfig,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_workflow::scripts::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_workflow::scripts::Client");
 
 impl Client {
     /// A client on `http` (base URL = the API host).
