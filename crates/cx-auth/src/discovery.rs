@@ -408,7 +408,9 @@ impl fmt::Debug for Discover {
     }
 }
 
-/// A logged-in tenant: the API client and what discovery found.
+/// A logged-in tenant: the API client and what discovery found. `Debug`
+/// shows no secret (the client's and the cache's own `Debug` redact theirs).
+#[derive(Debug)]
 pub struct Discovered {
     /// Authenticated client whose base URL is [`Discovered::api_url`].
     pub client: Client,
@@ -426,19 +428,6 @@ pub struct Discovered {
     pub issuer: String,
     /// Lifetime of the access token just issued (`expires_in`, s precision).
     pub token_lifetime: Duration,
-}
-
-impl fmt::Debug for Discovered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Discovered")
-            .field("tenant_id", &self.tenant_id)
-            .field("tenant_name", &self.tenant_name)
-            .field("area", &self.area)
-            .field("api_url", &self.api_url)
-            .field("issuer", &self.issuer)
-            .field("token_lifetime", &self.token_lifetime)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Discover {
