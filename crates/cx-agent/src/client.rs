@@ -19,44 +19,46 @@ use crate::validate::{ValidationReport, validate_availability};
 /// `eventType` of the event published after an update (seed 002 step 4).
 pub const AVAILABILITY_CHANGED: &str = "agent.availability.changed";
 
-/// The agent-availability API of one tenant (seed 002). Cheap to clone;
-/// clones share the runtime client, the PATCH rate limiter, the clock and
-/// the audit sink.
-///
-/// ```no_run
-/// # async fn demo(http: cx_http::Client) -> Result<(), cx_agent::Error> {
-/// use cx_agent::{Client, Config, SkillLevel, WorkModePayload};
-///
-/// let agents = Client::new(http, Config::default());
-/// let payload = WorkModePayload::builder("workMode-123")
-///     .skill(SkillLevel::new("skill-456", 1, 2))
-///     .skill(SkillLevel::new("skill-789", 0, 0))
-///     .build(agents.clock())?;
-/// let agent: cx_agent::AgentId = "agent-001".parse()?;
-/// let report = agents.update_work_mode(&agent, payload).send().await?;
-/// println!("{:?} → {:?} in {:.1} ms", report.previous_state.etag, report.new_state.etag, report.latency_ms);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Client {
-    pub(crate) http: cx_http::Client,
-    pub(crate) config: Arc<Config>,
-    /// Built on first use from `config.patch_rate_limit` (so that `new`
-    /// cannot fail), shared by clones.
-    patch_limiter: Arc<OnceLock<RateLimiter>>,
-    audit: Option<Arc<dyn AuditSink>>,
-}
-
 cx_http::service_client! {
-    impl Client {
+    /// The agent-availability API of one tenant (seed 002). Cheap to clone;
+    /// clones share the runtime client, the PATCH rate limiter, the clock and
+    /// the audit sink.
+    ///
+    /// ```no_run
+    /// # async fn demo(http: cx_http::Client) -> Result<(), cx_agent::Error> {
+    /// use cx_agent::{Client, Config, SkillLevel, WorkModePayload};
+    ///
+    /// let agents = Client::new(http, Config::default());
+    /// let payload = WorkModePayload::builder("workMode-123")
+    ///     .skill(SkillLevel::new("skill-456", 1, 2))
+    ///     .skill(SkillLevel::new("skill-789", 0, 0))
+    ///     .build(agents.clock())?;
+    /// let agent: cx_agent::AgentId = "agent-001".parse()?;
+    /// let report = agents.update_work_mode(&agent, payload).send().await?;
+    /// println!("{:?} → {:?} in {:.1} ms", report.previous_state.etag, report.new_state.etag, report.latency_ms);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone)]
+    pub struct Client {
         config: Config,
         sink: dyn AuditSink,
-        /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
-        /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
-        /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
-        /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
-        fn with_audit;
+        /// Built on first use from `config.patch_rate_limit` (so that `new`
+        /// cannot fail), shared by clones.
+        patch_limiter: Arc<OnceLock<RateLimiter>> = Arc::default(),
     }
+    /// Write audit records to `sink`: `AGENT_AVAILABILITY_CHANGED` after an
+    /// update (seed 002 step 5 shape), `AGENT_AVAILABILITY_REJECTED` when
+    /// validation refused it, `AGENT_AVAILABILITY_UPDATE_FAILED` when the
+    /// write failed. A failing sink is reported ([`crate::ErrorKind::Audit`]).
+    fn with_audit;
+    /// A client sending through `http` (build it with
+    /// `cx_auth::Tenant::connect` for an authenticated one), with a PATCH
+    /// rate limiter of `config.patch_rate_limit` (named [`PATCH_LIMIT_NAME`]:
+    /// shared by a fleet when `http` has
+    /// [`cx_http::Config::shared_limits`]). Never fails: a zero
+    /// `max_update_attempts` or rate is refused by the first update, naming
+    /// the setting, before any request.
+    fn new;
 }
 
 /// The answer of `POST /api/v2/events/publish`.
@@ -64,7 +66,6 @@ cx_http::service_client! {
 #[serde(rename_all = "camelCase")]
 pub struct EventReceipt {
     /// The event's id, if the server gave one.
-    #[serde(default)]
     pub event_id: Option<String>,
 }
 
@@ -73,22 +74,6 @@ pub struct EventReceipt {
 pub const PATCH_LIMIT_NAME: &str = "agent.workmode.patch";
 
 impl Client {
-    /// A client sending through `http` (build it with
-    /// `cx_auth::Tenant::connect` for an authenticated one), with a PATCH
-    /// rate limiter of `config.patch_rate_limit` (named [`PATCH_LIMIT_NAME`]:
-    /// shared by a fleet when `http` has
-    /// [`cx_http::Config::shared_limits`]). Never fails: a zero
-    /// `max_update_attempts` or rate is refused by the first update, naming
-    /// the setting, before any request.
-    pub fn new(http: cx_http::Client, config: Config) -> Self {
-        Self {
-            http,
-            config: Arc::new(config),
-            patch_limiter: Arc::default(),
-            audit: None,
-        }
-    }
-
     /// Share `limiter` for work-mode PATCHes, e.g. across several clients
     /// of one tenant, instead of this client's own.
     #[must_use]

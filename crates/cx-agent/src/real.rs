@@ -33,8 +33,6 @@
 //! an error ([`ErrorKind::Api`]) that names every failed skill and its
 //! reason — a partial failure is never reported as success.
 
-use std::fmt;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, items, link_pages};
 use cx_http::{ApiPath, Method, RequestBuilder};
@@ -51,76 +49,36 @@ use crate::types::AgentId;
 pub use history::{HistoryFilter, StateRecord, TeamUnavailableCode};
 pub use sessions::{EndSession, EventType, SessionEvent, SessionId, SessionState, StartSession};
 
-/// The `vNN.0` version segment of each resource family. Defaults are the
-/// versions `../shared/CXONE_REST.md` §3 records published clients using.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Versions {
-    /// `/agents` and `/agents/{agentId}` (default `v23.0`; v12, v23, v33
-    /// and v34 are documented).
-    pub agents: String,
-    /// `/agents/{agentId}/skills` and `/agents/skills` (default `v23.0`).
-    pub agent_skills: String,
-    /// `/skills` (default `v27.0`, as NICE's own client).
-    pub skills: String,
-    /// `/unavailable-codes` (default `v23.0`).
-    pub unavailable_codes: String,
-    /// `/agents/states` (default `v23.0`).
-    pub agent_states: String,
-    /// `POST /agents/{agentId}/state` (default `v12.0`, the version documented).
-    pub set_state: String,
-    /// `/agent-sessions` and its `state`, `DELETE` and `get-next-event`
-    /// (default `v23.0`; v33 in newer published clients).
-    pub agent_sessions: String,
-    /// `POST /agent-sessions/{sessionId}/keep-alive` (default `v31.0`, the
-    /// only version seen).
-    pub keep_alive: String,
-    /// `/agents/state-history` and `/agents/{agentId}/state-history`
-    /// (default `v23.0`).
-    pub state_history: String,
-    /// `/teams/{teamId}/unavailable-codes` (default `v23.0`; v34 is seen too).
-    pub teams: String,
-}
-
-impl Default for Versions {
-    fn default() -> Self {
-        Self {
-            agents: "v23.0".into(),
-            agent_skills: "v23.0".into(),
-            skills: "v27.0".into(),
-            unavailable_codes: "v23.0".into(),
-            agent_states: "v23.0".into(),
-            set_state: "v12.0".into(),
-            agent_sessions: "v23.0".into(),
-            keep_alive: "v31.0".into(),
-            state_history: "v23.0".into(),
-            teams: "v23.0".into(),
-        }
+cx_http::api_versions! {
+    /// The `vNN.0` version segment of each resource family. Defaults are the
+    /// versions `../shared/CXONE_REST.md` §3 records published clients using.
+    pub struct Versions {
+        /// `/agents` and `/agents/{agentId}` (default `v23.0`; v12, v23, v33
+        /// and v34 are documented).
+        with_agents(agents) = "v23.0";
+        /// `/agents/{agentId}/skills` and `/agents/skills` (default `v23.0`).
+        with_agent_skills(agent_skills) = "v23.0";
+        /// `/skills` (default `v27.0`, as NICE's own client).
+        with_skills(skills) = "v27.0";
+        /// `/unavailable-codes` (default `v23.0`).
+        with_unavailable_codes(unavailable_codes) = "v23.0";
+        /// `/agents/states` (default `v23.0`).
+        with_agent_states(agent_states) = "v23.0";
+        /// `POST /agents/{agentId}/state` (default `v12.0`, the version documented).
+        with_set_state(set_state) = "v12.0";
+        /// `/agent-sessions` and its `state`, `DELETE` and `get-next-event`
+        /// (default `v23.0`; v33 in newer published clients).
+        with_agent_sessions(agent_sessions) = "v23.0";
+        /// `POST /agent-sessions/{sessionId}/keep-alive` (default `v31.0`, the
+        /// only version seen).
+        with_keep_alive(keep_alive) = "v31.0";
+        /// `/agents/state-history` and `/agents/{agentId}/state-history`
+        /// (default `v23.0`).
+        with_state_history(state_history) = "v23.0";
+        /// `/teams/{teamId}/unavailable-codes` (default `v23.0`; v34 is seen too).
+        with_teams(teams) = "v23.0";
     }
 }
-
-cx_http::with_setters! { Versions {
-    /// Set [`Versions::agents`].
-    with_agents(agents: impl Into<String>) = agents.into();
-    /// Set [`Versions::agent_skills`].
-    with_agent_skills(agent_skills: impl Into<String>) = agent_skills.into();
-    /// Set [`Versions::skills`].
-    with_skills(skills: impl Into<String>) = skills.into();
-    /// Set [`Versions::unavailable_codes`].
-    with_unavailable_codes(unavailable_codes: impl Into<String>) = unavailable_codes.into();
-    /// Set [`Versions::agent_states`].
-    with_agent_states(agent_states: impl Into<String>) = agent_states.into();
-    /// Set [`Versions::set_state`].
-    with_set_state(set_state: impl Into<String>) = set_state.into();
-    /// Set [`Versions::agent_sessions`].
-    with_agent_sessions(agent_sessions: impl Into<String>) = agent_sessions.into();
-    /// Set [`Versions::keep_alive`].
-    with_keep_alive(keep_alive: impl Into<String>) = keep_alive.into();
-    /// Set [`Versions::state_history`].
-    with_state_history(state_history: impl Into<String>) = state_history.into();
-    /// Set [`Versions::teams`].
-    with_teams(teams: impl Into<String>) = teams.into();
-}}
 
 /// Settings of a real-API [`Client`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,28 +130,21 @@ pub struct Agent {
     /// `agentId`.
     pub agent_id: Id,
     /// Login name.
-    #[serde(default)]
     pub user_name: Option<String>,
     /// First name.
-    #[serde(default)]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(default)]
     pub last_name: Option<String>,
     /// The user's UUID (`userID`).
     #[serde(default, rename = "userID")]
     pub user_id: Option<String>,
     /// Whether the agent is active.
-    #[serde(default)]
     pub is_active: Option<bool>,
     /// Team id.
-    #[serde(default)]
     pub team_id: Option<Id>,
     /// Team name.
-    #[serde(default)]
     pub team_name: Option<String>,
     /// Last change, ISO-8601 UTC.
-    #[serde(default)]
     pub last_updated: Option<String>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -205,24 +156,18 @@ pub struct Agent {
 #[serde(rename_all = "camelCase")]
 pub struct SkillAssignment {
     /// The agent (present on `/agents/skills`; the per-agent list may omit it).
-    #[serde(default)]
     pub agent_id: Option<Id>,
     /// The skill.
     pub skill_id: Id,
     /// Skill name.
-    #[serde(default)]
     pub skill_name: Option<String>,
     /// Proficiency (`agentProficiencyValue`).
-    #[serde(default)]
     pub agent_proficiency_value: Option<i64>,
     /// Whether the assignment is active.
-    #[serde(default)]
     pub is_active: Option<bool>,
     /// Whether the skill itself is active.
-    #[serde(default)]
     pub is_skill_active: Option<bool>,
     /// Last change, ISO-8601 UTC.
-    #[serde(default)]
     pub last_update_time: Option<String>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -236,10 +181,8 @@ pub struct CatalogueSkill {
     /// `skillId`.
     pub skill_id: Id,
     /// `skillName`.
-    #[serde(default)]
     pub skill_name: Option<String>,
     /// Whether the skill is active.
-    #[serde(default)]
     pub is_active: Option<bool>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -254,10 +197,8 @@ pub struct UnavailableCode {
     /// The code's id.
     pub id: Id,
     /// Its name.
-    #[serde(default)]
     pub name: Option<String>,
     /// Whether it may be used.
-    #[serde(default)]
     pub is_active: Option<bool>,
     /// Whether it is an after-call-work code (`isACW`).
     #[serde(default, rename = "isACW")]
@@ -274,19 +215,14 @@ pub struct AgentState {
     /// The agent.
     pub agent_id: Id,
     /// `LoggedOut`, `Available`, `Unavailable`, `InboundContact`, ...
-    #[serde(default)]
     pub agent_state_name: Option<String>,
     /// The unavailable code, when Unavailable (0 otherwise).
-    #[serde(default)]
     pub out_state_id: Option<Id>,
     /// The unavailable code's name.
-    #[serde(default)]
     pub out_state_description: Option<String>,
     /// When the state began, ISO-8601 UTC.
-    #[serde(default)]
     pub start_date: Option<String>,
     /// Last change, ISO-8601 UTC.
-    #[serde(default)]
     pub last_update_time: Option<String>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -367,12 +303,10 @@ cx_http::with_setters! { SkillChange {
 #[serde(rename_all = "camelCase")]
 pub struct SkillResult {
     /// The skill (absent when the server could not read it).
-    #[serde(default)]
     pub skill_id: Option<Id>,
     /// Whether this skill's change was applied.
     pub success: bool,
     /// The server's reason when it was not.
-    #[serde(default)]
     pub error: Option<String>,
 }
 
@@ -392,14 +326,7 @@ pub struct Client {
     config: RealConfig,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_agent::real::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_agent::real::Client");
 
 /// One page of a list: its items and `lastPollTime`.
 struct Chunk<T> {
@@ -415,25 +342,11 @@ impl Client {
     /// [`ErrorKind::Validation`] naming the field when a version is not
     /// `vNN.0` or `page_size` is outside 1..=10000.
     pub fn new(http: cx_http::Client, config: RealConfig) -> Result<Self, Error> {
-        let v = &config.versions;
-        for (field, value) in [
-            ("versions.agents", &v.agents),
-            ("versions.agent_skills", &v.agent_skills),
-            ("versions.skills", &v.skills),
-            ("versions.unavailable_codes", &v.unavailable_codes),
-            ("versions.agent_states", &v.agent_states),
-            ("versions.set_state", &v.set_state),
-            ("versions.agent_sessions", &v.agent_sessions),
-            ("versions.keep_alive", &v.keep_alive),
-            ("versions.state_history", &v.state_history),
-            ("versions.teams", &v.teams),
-        ] {
-            if !cx_http::is_version_segment(value) {
-                return Err(Error::new(
-                    ErrorKind::Validation,
-                    format!("{field}: must look like v23.0 (v, digits, .0), got {value:?}"),
-                ));
-            }
+        if let Some(bad) = config.versions.violations(()).first() {
+            return Err(Error::new(
+                ErrorKind::Validation,
+                format!("{}: {}", bad.field, bad.message),
+            ));
         }
         if !(1..=10_000).contains(&config.page_size) {
             return Err(Error::new(
@@ -681,6 +594,10 @@ impl Client {
         if let Some(out) = &out {
             body["outStateId"] = json!(out);
         }
+        let what = format!(
+            "setting the state of agent {}",
+            cx_http::escape(agent_id.as_str())
+        );
         self.http
             .post(
                 Self::service(&self.config.versions.set_state)
@@ -694,15 +611,7 @@ impl Client {
             .json(&body)
             .send()
             .await
-            .map_err(|e| {
-                Error::from_http(
-                    e,
-                    &format!(
-                        "setting the state of agent {}",
-                        cx_http::escape(agent_id.as_str())
-                    ),
-                )
-            })?;
+            .map_err(|e| Error::from_http(e, &what))?;
         Ok(())
     }
 

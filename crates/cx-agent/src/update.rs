@@ -165,23 +165,6 @@ impl<'a> UpdateBuilder<'a> {
         }
     }
 
-    /// Start from a profile read earlier (its ETag goes in the first
-    /// `If-Match`) instead of reading it again.
-    pub fn profile(mut self, profile: Versioned<AgentProfile>) -> Self {
-        self.profile = Some(profile);
-        self
-    }
-
-    /// Make the update conditional on `etag` (quotes included), a version
-    /// the caller read: the precondition is then the caller's, so a 409/412
-    /// ends the update with [`AgentKind::PreconditionFailed`] naming the
-    /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
-    /// apply).
-    pub fn if_match(mut self, etag: impl Into<String>) -> Self {
-        self.if_match = Some(etag.into());
-        self
-    }
-
     /// Add `level`'s skill to the skills of the profile each attempt reads
     /// (or set its level and concurrency if the agent has it). Re-applied
     /// on the fresh profile after every 409. Not combinable with a payload
@@ -201,13 +184,6 @@ impl<'a> UpdateBuilder<'a> {
     /// [`UpdateBuilder::remove_skill`]); deltas apply in the order given.
     pub fn skill_delta(mut self, delta: SkillDelta) -> Self {
         self.deltas.push(delta);
-        self
-    }
-
-    /// Attempts of the conditional update (default
-    /// [`crate::Config::max_update_attempts`]).
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts;
         self
     }
 
@@ -257,6 +233,21 @@ impl<'a> UpdateBuilder<'a> {
         flow.audit_changed(report, published).await
     }
 }
+
+cx_http::with_setters! { builder UpdateBuilder<'_> {
+    /// Start from a profile read earlier (its ETag goes in the first
+    /// `If-Match`) instead of reading it again.
+    profile(profile: Versioned<AgentProfile>) = Some(profile);
+    /// Make the update conditional on `etag` (quotes included), a version
+    /// the caller read: the precondition is then the caller's, so a 409/412
+    /// ends the update with [`AgentKind::PreconditionFailed`] naming the
+    /// agent's current ETag, and nothing is re-sent (`max_attempts` does not
+    /// apply).
+    if_match(if_match: impl Into<String>) = Some(if_match.into());
+    /// Attempts of the conditional update (default
+    /// [`crate::Config::max_update_attempts`]).
+    max_attempts(max_attempts: u32);
+}}
 
 /// What [`Update::prerequisites`] hands to the write.
 struct Checked {
@@ -359,19 +350,12 @@ impl Update<'_> {
         }
         let (validation, skills, schedule) = client.validate(agent_id, &payload).await?;
         if !validation.valid {
-            let err = Error::violations_error(
-                &format!("work-mode change for agent {agent_id} refused"),
-                validation.violations.clone(),
-            );
-            let record = json!({
-                "agentId": agent_id,
-                "action": "workmode_transition",
-                "previousState": state_of(&first, client.clock().now()),
-                "requested": payload,
-                "validation": { "passed": false, "errors": validation.violations },
-                "written": false,
-            });
-            return Err(audited(client, AUDIT_REJECTED, record, err).await);
+            let refusal = Refusal {
+                message: format!("work-mode change for agent {agent_id} refused"),
+                base: &first,
+                extra: json!({ "requested": payload }),
+            };
+            return Err(refusal.audited(client, agent_id, &validation).await);
         }
         // The caller's own precondition is tried once: re-sending on a newer
         // version would overwrite what the caller has not seen.
@@ -475,19 +459,14 @@ impl Update<'_> {
             }),
             Err(validation) => {
                 // The fresh state made the re-applied change invalid.
-                let err = Error::violations_error(
-                    &format!("work-mode change for agent {agent_id} refused after a re-read"),
-                    validation.violations.clone(),
-                );
-                let record = json!({
-                    "agentId": agent_id,
-                    "action": "workmode_transition",
-                    "previousState": state_of(&applied.base, client.clock().now()),
-                    "validation": { "passed": false, "errors": validation.violations },
-                    "written": false,
-                    "attempts": applied.attempts,
-                });
-                Err(audited(client, AUDIT_REJECTED, record, err).await)
+                let refusal = Refusal {
+                    message: format!(
+                        "work-mode change for agent {agent_id} refused after a re-read"
+                    ),
+                    base: &applied.base,
+                    extra: json!({ "attempts": applied.attempts }),
+                };
+                Err(refusal.audited(client, agent_id, &validation).await)
             }
         }
     }
@@ -610,6 +589,39 @@ fn invalid_update(field: &str, rule: crate::Rule, message: &str) -> Error {
         "invalid update",
         vec![crate::Violation::new(field, rule, message)],
     )
+}
+
+/// A change that validation refused: the error's message, the state it
+/// was checked against and the fields the audit record adds.
+struct Refusal<'a> {
+    message: String,
+    base: &'a Versioned<AgentProfile>,
+    /// A JSON object merged into the record.
+    extra: Value,
+}
+
+impl Refusal<'_> {
+    /// The `Validation` error listing `validation`'s violations, after
+    /// writing `AGENT_AVAILABILITY_REJECTED` (nothing was written to CXone).
+    async fn audited(
+        self,
+        client: &Client,
+        agent_id: &AgentId,
+        validation: &ValidationReport,
+    ) -> Error {
+        let err = Error::violations_error(&self.message, validation.violations.clone());
+        let mut record = json!({
+            "agentId": agent_id,
+            "action": "workmode_transition",
+            "previousState": state_of(self.base, client.clock().now()),
+            "validation": { "passed": false, "errors": validation.violations },
+            "written": false,
+        });
+        if let (Some(record), Value::Object(extra)) = (record.as_object_mut(), self.extra) {
+            record.extend(extra);
+        }
+        audited(client, AUDIT_REJECTED, record, err).await
+    }
 }
 
 /// Write `record` as `event`, then return `err`, carrying the sink's error too.

@@ -91,24 +91,6 @@ pub struct ClientCredentialsBuilder {
 }
 
 impl ClientCredentialsBuilder {
-    /// Full token endpoint URL, e.g. `https://na1.niceincontact.com/oauth/token`.
-    pub fn token_url(mut self, url: impl Into<String>) -> Self {
-        self.token_url = Some(url.into());
-        self
-    }
-
-    /// The OAuth client id.
-    pub fn client_id(mut self, id: impl Into<String>) -> Self {
-        self.client_id = Some(id.into());
-        self
-    }
-
-    /// The OAuth client secret.
-    pub fn client_secret(mut self, secret: impl Into<SecretString>) -> Self {
-        self.client_secret = Some(secret.into());
-        self
-    }
-
     /// Scopes to request; none requests the client's default set.
     pub fn scopes<I, S>(mut self, scopes: I) -> Self
     where
@@ -116,18 +98,6 @@ impl ClientCredentialsBuilder {
         S: Into<String>,
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// How to authenticate the client (default: form body).
-    pub fn auth_method(mut self, method: ClientAuthMethod) -> Self {
-        self.method = method;
-        self
-    }
-
-    /// Runtime settings for the token calls (retries, timeouts). Its `base_url` is ignored.
-    pub fn http_config(mut self, config: cx_http::Config) -> Self {
-        self.config = Some(config);
         self
     }
 
@@ -162,6 +132,19 @@ impl ClientCredentialsBuilder {
         })
     }
 }
+
+cx_http::with_setters! { builder ClientCredentialsBuilder {
+    /// Full token endpoint URL, e.g. `https://na1.niceincontact.com/oauth/token`.
+    token_url(token_url: impl Into<String>) = Some(token_url.into());
+    /// The OAuth client id.
+    client_id(client_id: impl Into<String>) = Some(client_id.into());
+    /// The OAuth client secret.
+    client_secret(client_secret: impl Into<SecretString>) = Some(client_secret.into());
+    /// How to authenticate the client (default: form body).
+    auth_method(method: ClientAuthMethod);
+    /// Runtime settings for the token calls (retries, timeouts). Its `base_url` is ignored.
+    http_config(config: cx_http::Config) = Some(config);
+}}
 
 /// The origin (`scheme://host[:port]`) of an absolute http(s) URL.
 ///
@@ -201,10 +184,8 @@ impl ClientCredentials {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    #[serde(default)]
     token_type: Option<String>,
     expires_in: u64,
-    #[serde(default)]
     scope: Option<String>,
 }
 

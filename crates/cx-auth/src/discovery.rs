@@ -59,13 +59,10 @@ pub struct CxoneConfiguration {
     #[serde(rename = "tenantId", default)]
     pub tenant_id: Option<String>,
     /// `area`, e.g. `na1`.
-    #[serde(default)]
     pub area: Option<String>,
     /// `cluster`, e.g. `B32`.
-    #[serde(default)]
     pub cluster: Option<String>,
     /// `api_endpoint`, e.g. `https://api-na1.niceincontact.com`.
-    #[serde(default)]
     pub api_endpoint: Option<String>,
 }
 
@@ -78,15 +75,12 @@ pub struct IdTokenClaims {
     /// `iss`.
     pub iss: String,
     /// `sub`, e.g. `user:<uuid>`.
-    #[serde(default)]
     pub sub: Option<String>,
     /// `exp`, Unix seconds.
     pub exp: i64,
     /// `tenant`: the tenant's name.
-    #[serde(default)]
     pub tenant: Option<String>,
     /// `area`, e.g. `uk1`.
-    #[serde(default)]
     pub area: Option<String>,
 }
 
@@ -150,12 +144,9 @@ enum Grant {
 #[derive(Deserialize)]
 struct GrantResponse {
     access_token: String,
-    #[serde(default)]
     token_type: Option<String>,
     expires_in: u64,
-    #[serde(default)]
     refresh_token: Option<String>,
-    #[serde(default)]
     id_token: Option<String>,
 }
 
@@ -417,7 +408,9 @@ impl fmt::Debug for Discover {
     }
 }
 
-/// A logged-in tenant: the API client and what discovery found.
+/// A logged-in tenant: the API client and what discovery found. `Debug`
+/// shows no secret (the client's and the cache's own `Debug` redact theirs).
+#[derive(Debug)]
 pub struct Discovered {
     /// Authenticated client whose base URL is [`Discovered::api_url`].
     pub client: Client,
@@ -437,19 +430,6 @@ pub struct Discovered {
     pub token_lifetime: Duration,
 }
 
-impl fmt::Debug for Discovered {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Discovered")
-            .field("tenant_id", &self.tenant_id)
-            .field("tenant_name", &self.tenant_name)
-            .field("area", &self.area)
-            .field("api_url", &self.api_url)
-            .field("issuer", &self.issuer)
-            .field("token_lifetime", &self.token_lifetime)
-            .finish_non_exhaustive()
-    }
-}
-
 impl Discover {
     pub(crate) fn new(
         key: AccessKey,
@@ -467,47 +447,6 @@ impl Discover {
             http: cx_http::Config::default(),
             cache: TokenCacheConfig::default(),
         }
-    }
-
-    /// The issuer / auth host (default [`CXONE_AUTH_URL`]); discovery reads
-    /// `{auth_url}/.well-known/openid-configuration`.
-    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
-        self.auth_url = url.into();
-        self
-    }
-
-    /// Use this API base URL instead of cxone-configuration's `api_endpoint`.
-    pub fn api_url(mut self, url: impl Into<String>) -> Self {
-        self.api_url = Some(url.into());
-        self
-    }
-
-    /// Client authentication at the token endpoint (default HTTP Basic,
-    /// `client_secret_basic`; [`ClientAuthMethod::FormBody`] is
-    /// `client_secret_post`).
-    pub fn client_auth(mut self, method: ClientAuthMethod) -> Self {
-        self.method = method;
-        self
-    }
-
-    /// Whether the refresh grant authenticates the client too (default
-    /// true, per OAuth; unconfirmed for CXone).
-    pub fn refresh_client_auth(mut self, yes: bool) -> Self {
-        self.refresh_client_auth = yes;
-        self
-    }
-
-    /// Runtime settings for every call (retries, timeouts); `base_url` is
-    /// ignored.
-    pub fn http_config(mut self, config: cx_http::Config) -> Self {
-        self.http = config;
-        self
-    }
-
-    /// Token cache settings (refresh skew, clock).
-    pub fn cache_config(mut self, config: TokenCacheConfig) -> Self {
-        self.cache = config;
-        self
     }
 
     /// Runs discovery, the password grant, id_token verification and the
@@ -650,3 +589,23 @@ impl Discover {
         })
     }
 }
+
+cx_http::with_setters! { builder Discover {
+    /// The issuer / auth host (default [`CXONE_AUTH_URL`]); discovery reads
+    /// `{auth_url}/.well-known/openid-configuration`.
+    auth_url(auth_url: impl Into<String>) = auth_url.into();
+    /// Use this API base URL instead of cxone-configuration's `api_endpoint`.
+    api_url(api_url: impl Into<String>) = Some(api_url.into());
+    /// Client authentication at the token endpoint (default HTTP Basic,
+    /// `client_secret_basic`; [`ClientAuthMethod::FormBody`] is
+    /// `client_secret_post`).
+    client_auth(method: ClientAuthMethod);
+    /// Whether the refresh grant authenticates the client too (default
+    /// true, per OAuth; unconfirmed for CXone).
+    refresh_client_auth(refresh_client_auth: bool);
+    /// Runtime settings for every call (retries, timeouts); `base_url` is
+    /// ignored.
+    http_config(http: cx_http::Config);
+    /// Token cache settings (refresh skew, clock).
+    cache_config(cache: TokenCacheConfig);
+}}

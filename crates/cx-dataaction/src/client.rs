@@ -26,7 +26,7 @@
 //!    (outcome recorded) and written to the sink, on success and failure.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cx_audit::{AuditRecord, AuditSink};
@@ -41,41 +41,38 @@ use crate::types::{
     ActionDefinition, ActionId, Job, JobAccepted, JobStatus, Payload, is_path_segment,
 };
 
-/// The data-action API of one tenant. Cheap to clone; clones share the
-/// runtime client and the audit sink.
-///
-/// ```no_run
-/// # async fn demo(http: cx_http::Client) -> Result<(), cx_dataaction::Error> {
-/// use cx_dataaction::{ActionId, Client, Config, Extraction, Payload};
-/// use serde_json::json;
-///
-/// let client = Client::new(http, Config::default());
-/// let id = ActionId::new("DA-123456")?;
-/// let payload = Payload::new("v2.1.0")
-///     .param("customerId", json!("CUST-8842"))
-///     .param("interactionType", json!("voice"))
-///     .param("thresholdScore", json!(0.85))
-///     .env("region", "us-east-1")
-///     .timeout_ms(45_000);
-/// let report = client.run(&id, payload).extract(Extraction::seed()).send().await?;
-/// println!("risk {}", report.values["riskScore"]);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Client {
-    http: cx_http::Client,
-    config: Arc<Config>,
-    audit: Option<Arc<dyn AuditSink>>,
-}
-
 cx_http::service_client! {
-    impl Client {
+    /// The data-action API of one tenant. Cheap to clone; clones share the
+    /// runtime client and the audit sink.
+    ///
+    /// ```no_run
+    /// # async fn demo(http: cx_http::Client) -> Result<(), cx_dataaction::Error> {
+    /// use cx_dataaction::{ActionId, Client, Config, Extraction, Payload};
+    /// use serde_json::json;
+    ///
+    /// let client = Client::new(http, Config::default());
+    /// let id = ActionId::new("DA-123456")?;
+    /// let payload = Payload::new("v2.1.0")
+    ///     .param("customerId", json!("CUST-8842"))
+    ///     .param("interactionType", json!("voice"))
+    ///     .param("thresholdScore", json!(0.85))
+    ///     .env("region", "us-east-1")
+    ///     .timeout_ms(45_000);
+    /// let report = client.run(&id, payload).extract(Extraction::seed()).send().await?;
+    /// println!("risk {}", report.values["riskScore"]);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone)]
+    pub struct Client {
         config: Config,
         sink: dyn AuditSink,
-        /// Write every run's [`ExecutionAudit`] to `sink` (event
-        /// `DATA_ACTION_EXECUTED`). A failing sink is reported, never ignored.
-        fn with_audit;
     }
+    /// Write every run's [`ExecutionAudit`] to `sink` (event
+    /// `DATA_ACTION_EXECUTED`). A failing sink is reported, never ignored.
+    fn with_audit;
+    /// A client sending through `http` (authenticated, e.g. from
+    /// `cx_auth::Tenant::connect`).
+    fn new;
 }
 
 #[derive(Deserialize)]
@@ -84,16 +81,6 @@ struct JobList {
 }
 
 impl Client {
-    /// A client sending through `http` (authenticated, e.g. from
-    /// `cx_auth::Tenant::connect`).
-    pub fn new(http: cx_http::Client, config: Config) -> Self {
-        Self {
-            http,
-            config: Arc::new(config),
-            audit: None,
-        }
-    }
-
     /// `GET /api/v2/dataactions/{id}`: versions and their required parameters.
     ///
     /// # Errors
@@ -369,18 +356,6 @@ impl<'a> RunBuilder<'a> {
         self
     }
 
-    /// Extract these fields from the output (default: none).
-    pub fn extract(mut self, extraction: Extraction) -> Self {
-        self.extraction = extraction;
-        self
-    }
-
-    /// Poll on this schedule instead of `Config::poller`.
-    pub fn poller(mut self, poller: Poller) -> Self {
-        self.poller = Some(poller);
-        self
-    }
-
     /// The longest wait for a terminal state (default 120 s).
     pub fn max_wait(mut self, max_wait: Duration) -> Self {
         let mut p = self
@@ -389,13 +364,6 @@ impl<'a> RunBuilder<'a> {
             .unwrap_or_else(|| self.client.config.poller.clone());
         p.deadline = Some(max_wait);
         self.poller = Some(p);
-        self
-    }
-
-    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4 (a
-    /// re-run after a crash then reuses the first job). 1..=255 visible ASCII.
-    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
         self
     }
 
@@ -595,6 +563,16 @@ impl<'a> RunBuilder<'a> {
         self.payload.check_required(&version.required_parameters)
     }
 }
+
+cx_http::with_setters! { builder RunBuilder<'_> {
+    /// Extract these fields from the output (default: none).
+    extract(extraction: Extraction);
+    /// Poll on this schedule instead of `Config::poller`.
+    poller(poller: Poller) = Some(poller);
+    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4 (a
+    /// re-run after a crash then reuses the first job). 1..=255 visible ASCII.
+    idempotency_key(idempotency_key: impl Into<String>) = Some(idempotency_key.into());
+}}
 
 impl Client {
     /// POST the entry to the webhook, through the runtime and without the

@@ -134,10 +134,6 @@ impl Error {
             .into()
     }
 
-    pub(crate) fn with_http(self, err: cx_http::Error) -> Self {
-        self.0.with_http(err).into()
-    }
-
     pub(crate) fn with_error_detail(self, detail: Option<String>) -> Self {
         self.0.with_detail(|d| d.error_detail = detail).into()
     }

@@ -220,16 +220,13 @@ struct StatusWire {
 struct JobWire {
     id: JobId,
     status: ExtractionStatus,
-    #[serde(default)]
     result: Option<ResultWire>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultWire {
-    #[serde(default)]
     url: Option<String>,
-    #[serde(default)]
     error_message: Option<String>,
 }
 

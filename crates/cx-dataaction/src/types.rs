@@ -272,7 +272,6 @@ pub struct ActionDefinition {
     #[serde(default)]
     pub status: String,
     /// The newest version id, if the server says.
-    #[serde(default)]
     pub latest_version: Option<String>,
     /// Every version.
     #[serde(default)]
@@ -362,7 +361,6 @@ pub struct JobAccepted {
     /// Normally QUEUED.
     pub status: JobStatus,
     /// RFC 3339, if sent.
-    #[serde(default)]
     pub created_at: Option<String>,
 }
 

@@ -81,10 +81,6 @@ cx_http::domain_error! {
 }
 
 impl Error {
-    pub(crate) fn with_http(self, err: cx_http::Error) -> Self {
-        self.0.with_http(err).into()
-    }
-
     pub(crate) fn with_report(self, report: HistoryReport) -> Self {
         self.0.with_detail(|d| d.report = Some(report)).into()
     }

@@ -32,8 +32,6 @@
 //! `ACWSeconds`); [`CompletedContact`] accepts both generations, and ids as
 //! numbers or strings ([`Id`]).
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
 use cx_http::{ApiPath, RequestBuilder};
@@ -53,40 +51,21 @@ pub const MAX_WINDOW_DAYS: i64 = 30;
 /// clamped, seconds (5 minutes).
 pub const CLAMP_MARGIN_SECS: i64 = 300;
 
-/// The `vNN.0` version segment of each resource family. Defaults:
-/// `v33.0` for contacts, the newest version `../shared/CXONE_REST.md` §4
-/// records a published client reading completed contacts with (the other,
-/// v23, has the older field names; both are read); `v23.0` for agents, as
-/// `cx_agent::real`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Versions {
-    /// `/contacts/completed` (default `v33.0`).
-    pub completed_contacts: String,
-    /// `/contacts/{contactId}` and its `state-history` (default `v33.0`).
-    pub contacts: String,
-    /// `/agents/{agentId}/interaction-history` (default `v23.0`).
-    pub agents: String,
-}
-
-impl Default for Versions {
-    fn default() -> Self {
-        Self {
-            completed_contacts: "v33.0".into(),
-            contacts: "v33.0".into(),
-            agents: "v23.0".into(),
-        }
+cx_http::api_versions! {
+    /// The `vNN.0` version segment of each resource family. Defaults:
+    /// `v33.0` for contacts, the newest version `../shared/CXONE_REST.md` §4
+    /// records a published client reading completed contacts with (the other,
+    /// v23, has the older field names; both are read); `v23.0` for agents, as
+    /// `cx_agent::real`.
+    pub struct Versions {
+        /// `/contacts/completed` (default `v33.0`).
+        with_completed_contacts(completed_contacts) = "v33.0";
+        /// `/contacts/{contactId}` and its `state-history` (default `v33.0`).
+        with_contacts(contacts) = "v33.0";
+        /// `/agents/{agentId}/interaction-history` (default `v23.0`).
+        with_agents(agents) = "v23.0";
     }
 }
-
-cx_http::with_setters! { Versions {
-    /// Set [`Versions::completed_contacts`].
-    with_completed_contacts(completed_contacts: impl Into<String>) = completed_contacts.into();
-    /// Set [`Versions::contacts`].
-    with_contacts(contacts: impl Into<String>) = contacts.into();
-    /// Set [`Versions::agents`].
-    with_agents(agents: impl Into<String>) = agents.into();
-}}
 
 /// Settings of a real-API [`Client`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -452,14 +431,7 @@ pub struct Client {
     clock: std::sync::Arc<dyn Clock>,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_history::real::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_history::real::Client");
 
 /// A list page as CXone sends it.
 #[derive(Deserialize)]
@@ -473,15 +445,12 @@ struct Body<T> {
     items: Vec<T>,
     #[serde(default, rename = "_links")]
     links: Option<Links>,
-    #[serde(default)]
     last_poll_time: Option<String>,
-    #[serde(default)]
     total_records: Option<u64>,
 }
 
 #[derive(Deserialize)]
 struct Links {
-    #[serde(default)]
     next: Option<String>,
 }
 
@@ -490,23 +459,9 @@ impl Client {
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] when a version does not look like
-    /// `v26.0` or `page_size` is outside 1..=10000.
+    /// `v23.0` or `page_size` is outside 1..=10000.
     pub fn new(http: cx_http::Client, config: RealConfig) -> Result<Self, Error> {
-        let v = &config.versions;
-        let mut violations = Vec::new();
-        for (field, value) in [
-            ("versions.completed_contacts", &v.completed_contacts),
-            ("versions.contacts", &v.contacts),
-            ("versions.agents", &v.agents),
-        ] {
-            if !cx_http::is_version_segment(value) {
-                violations.push(Violation::new(
-                    field,
-                    Rule::Format,
-                    format!("must look like v26.0 (v, digits, .0), got {value:?}"),
-                ));
-            }
-        }
+        let mut violations = config.versions.violations(Rule::Format);
         if !(1..=10_000).contains(&config.page_size) {
             violations.push(Violation::new(
                 "page_size",

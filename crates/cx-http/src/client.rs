@@ -81,21 +81,9 @@ pub struct ClientBuilder {
 }
 
 impl ClientBuilder {
-    /// Replace all settings.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
     /// The base URL, e.g. `http://127.0.0.1:8080` or `https://api-na1.niceincontact.com`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.config.base_url = url.into();
-        self
-    }
-
-    /// Authenticate every request with tokens from `auth`.
-    pub fn auth(mut self, auth: Arc<dyn Authenticate>) -> Self {
-        self.auth = Some(auth);
         self
     }
 
@@ -152,6 +140,13 @@ impl ClientBuilder {
         })
     }
 }
+
+crate::with_setters! { builder ClientBuilder {
+    /// Replace all settings.
+    config(config: Config);
+    /// Authenticate every request with tokens from `auth`.
+    auth(auth: Arc<dyn Authenticate>) = Some(auth);
+}}
 
 /// The limiter `name` under `limit`: shared when `config` has a store.
 fn limiter_for(config: &Config, name: &str, limit: RateLimit) -> Result<RateLimiter, Error> {
@@ -433,25 +428,6 @@ impl RequestBuilder {
     /// Do not attach an access token (token endpoints, webhooks).
     pub fn without_auth(mut self) -> Self {
         self.authenticated = false;
-        self
-    }
-
-    /// Override the per-attempt timeout for this call.
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = Some(timeout);
-        self
-    }
-
-    /// Read a response body of up to `bytes` bytes for this call instead of
-    /// [`Config::max_body_bytes`] (e.g. large history pages).
-    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
-        self.max_body_bytes = Some(bytes);
-        self
-    }
-
-    /// A short operation name for spans and metrics (e.g. `"workflow.execute"`).
-    pub fn operation(mut self, name: &'static str) -> Self {
-        self.operation = Some(name);
         self
     }
 
@@ -772,6 +748,16 @@ impl RequestBuilder {
         })
     }
 }
+
+crate::with_setters! { builder RequestBuilder {
+    /// Override the per-attempt timeout for this call.
+    attempt_timeout(attempt_timeout: Duration) = Some(attempt_timeout);
+    /// Read a response body of up to `bytes` bytes for this call instead of
+    /// [`Config::max_body_bytes`] (e.g. large history pages).
+    max_body_bytes(max_body_bytes: usize) = Some(max_body_bytes);
+    /// A short operation name for spans and metrics (e.g. `"workflow.execute"`).
+    operation(operation: &'static str) = Some(operation);
+}}
 
 /// Writes the body of `resp` to `path` (created or truncated) as it
 /// arrives; the bytes written. `Err((error, sent))` as an attempt's: a

@@ -6,7 +6,8 @@
 /// type name), the `Error` newtype of [`service_error!`](crate::service_error),
 /// a compile-time check that the error is `Send + Sync + 'static +
 /// std::error::Error`, and the crate-private constructors every crate uses:
-/// `Error::new(kind, message)`, `error.with_audit_failure(err)` and, when a
+/// `Error::new(kind, message)`, `error.with_http(err)`,
+/// `error.with_audit_failure(err)` and, when a
 /// `validation` context is given, `Error::validation(violations)`.
 ///
 /// ```
@@ -80,6 +81,12 @@ macro_rules! domain_error {
                 message: impl Into<String>,
             ) -> Self {
                 $crate::ServiceError::<$detail>::new(kind, message).into()
+            }
+
+            /// Attach the runtime error behind this one
+            /// ([`ServiceError::http`]($crate::ServiceError::http)).
+            pub(crate) fn with_http(self, err: $crate::Error) -> Self {
+                self.0.with_http(err).into()
             }
 
             /// Attach an audit-sink failure that happened while reporting

@@ -64,6 +64,7 @@ pub mod service_client;
 pub mod setters;
 mod text;
 mod validation;
+pub mod versions;
 
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;

@@ -60,19 +60,43 @@
 /// Each setter is `#[must_use]`, takes and returns `self` by value and
 /// carries the doc comment written above it. See the module
 /// [`setters`](crate::setters) for the pattern and an example.
+///
+/// `with_setters! { builder T<'_> { ... } }` writes the same setters for a
+/// request builder whose type is itself `#[must_use]` (the setters are then
+/// not marked again), with whatever names the builder uses:
+///
+/// ```
+/// #[must_use = "does nothing until sent"]
+/// pub struct Send<'a> {
+///     target: &'a str,
+///     key: Option<String>,
+/// }
+///
+/// cx_http::with_setters! { builder Send<'_> {
+///     /// The idempotency key.
+///     key(key: impl Into<String>) = Some(key.into());
+/// }}
+///
+/// let s = Send { target: "x", key: None }.key("k");
+/// assert_eq!((s.target, s.key.as_deref()), ("x", Some("k")));
+/// ```
 #[macro_export]
 macro_rules! with_setters {
-    ($ty:ty { $( $(#[$meta:meta])* $setter:ident ( $field:ident : $arg:ty ) $(= $value:expr)? ; )* }) => {
+    (builder $ty:ty { $( $(#[$meta:meta])* $setter:ident ( $field:ident : $arg:ty ) $(= $value:expr)? ; )* }) => {
         impl $ty {
             $(
                 $(#[$meta])*
-                #[must_use]
                 pub fn $setter(mut self, $field: $arg) -> Self {
                     self.$field = $crate::__setter_value!($field $(, $value)?);
                     self
                 }
             )*
         }
+    };
+    ($ty:ty { $( $(#[$meta:meta])* $setter:ident ( $field:ident : $arg:ty ) $(= $value:expr)? ; )* }) => {
+        $crate::with_setters! { builder $ty {
+            $( $(#[$meta])* #[must_use] $setter($field: $arg) $(= $value)?; )*
+        }}
     };
 }
 

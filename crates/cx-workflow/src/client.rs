@@ -58,48 +58,54 @@ pub(crate) async fn send_on<T: DeserializeOwned>(
 /// Path of the instances collection (seed 001).
 pub(crate) const INSTANCES_PATH: &str = "/api/v2/workflows/instances";
 
-/// The workflow API of one tenant: definitions, executions (seed 000) and
-/// instances (seed 001). Cheap to clone; clones share the runtime client,
-/// the metrics and the audit sink, and may be used from many tasks at once.
-///
-/// ```no_run
-/// # async fn demo(http: cx_http::Client) -> Result<(), cx_workflow::Error> {
-/// use cx_workflow::{Client, Config, ExecutionPriority, WorkflowId};
-/// use serde_json::json;
-///
-/// let client = Client::new(http, Config::default());
-/// let id: WorkflowId = "wf_12345678-abcd-efgh-ijkl-1234567890ab".parse()?;
-/// let report = client
-///     .run(&id)
-///     .input_value("customerId", json!("CUST-99887"))
-///     .input_str("priorityScore", "85")
-///     .priority(ExecutionPriority::High)
-///     .send()
-///     .await?;
-/// println!("{} {}", report.execution.id, report.execution.status);
-/// # Ok(()) }
-/// ```
-#[derive(Clone)]
-pub struct Client {
-    pub(crate) http: cx_http::Client,
-    pub(crate) config: Arc<Config>,
-    audit: Option<Arc<dyn AuditSink>>,
-    pub(crate) metrics: Arc<MetricsTracker>,
-    pub(crate) triggers: Arc<TriggerMetrics>,
-    definitions: Arc<Mutex<HashMap<String, (Instant, WorkflowDefinition)>>>,
-}
-
 cx_http::service_client! {
-    impl Client {
+    /// The workflow API of one tenant: definitions, executions (seed 000) and
+    /// instances (seed 001). Cheap to clone; clones share the runtime client,
+    /// the metrics and the audit sink, and may be used from many tasks at once.
+    ///
+    /// ```no_run
+    /// # async fn demo(http: cx_http::Client) -> Result<(), cx_workflow::Error> {
+    /// use cx_workflow::{Client, Config, ExecutionPriority, WorkflowId};
+    /// use serde_json::json;
+    ///
+    /// let client = Client::new(http, Config::default());
+    /// let id: WorkflowId = "wf_12345678-abcd-efgh-ijkl-1234567890ab".parse()?;
+    /// let report = client
+    ///     .run(&id)
+    ///     .input_value("customerId", json!("CUST-99887"))
+    ///     .input_str("priorityScore", "85")
+    ///     .priority(ExecutionPriority::High)
+    ///     .send()
+    ///     .await?;
+    /// println!("{} {}", report.execution.id, report.execution.status);
+    /// # Ok(()) }
+    /// ```
+    #[derive(Clone)]
+    pub struct Client {
         config: Config,
         sink: dyn AuditSink,
-        /// Write audit records (seed 001 step 4 shape) to `sink`: `TRIGGERED`,
-        /// `TRIGGER_FAILED`, `EXECUTION_COMPLETED`, `EXECUTION_FAILED` for
-        /// executions; `WORKFLOW_TRIGGERED`, `WORKFLOW_TRIGGER_FAILED` for
-        /// instances; `WORKFLOW_COMPLETED` for completion webhooks. A failing
-        /// sink is reported to the caller ([`ErrorKind::Audit`]), never ignored.
-        fn with_audit;
+        pub(crate) metrics: Arc<MetricsTracker> = Arc::new(MetricsTracker::new()),
+        pub(crate) triggers: Arc<TriggerMetrics> = Arc::new(TriggerMetrics::new()),
+        definitions: Arc<Mutex<HashMap<String, (Instant, WorkflowDefinition)>>> = Arc::default(),
     }
+    /// Write audit records (seed 001 step 4 shape) to `sink`: `TRIGGERED`,
+    /// `TRIGGER_FAILED`, `EXECUTION_COMPLETED`, `EXECUTION_FAILED` for
+    /// executions; `WORKFLOW_TRIGGERED`, `WORKFLOW_TRIGGER_FAILED` for
+    /// instances; `WORKFLOW_COMPLETED` for completion webhooks. A failing
+    /// sink is reported to the caller ([`ErrorKind::Audit`]), never ignored.
+    fn with_audit;
+    /// A client sending through `http` (build it with
+    /// `cx_auth::Tenant::connect` for an authenticated one).
+    fn new;
+}
+
+/// What [`Client::count_running`] counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Running {
+    /// Executions (seed 000's quota).
+    Executions,
+    /// Instances (seed 001's capacity).
+    Instances,
 }
 
 #[derive(Deserialize)]
@@ -109,19 +115,6 @@ struct Count {
 }
 
 impl Client {
-    /// A client sending through `http` (build it with
-    /// `cx_auth::Tenant::connect` for an authenticated one).
-    pub fn new(http: cx_http::Client, config: Config) -> Self {
-        Self {
-            http,
-            config: Arc::new(config),
-            audit: None,
-            metrics: Arc::new(MetricsTracker::new()),
-            triggers: Arc::new(TriggerMetrics::new()),
-            definitions: Arc::default(),
-        }
-    }
-
     /// Execution metrics so far (seed 000 step 4), over every execution
     /// this client (and its clones) saw reach a terminal state.
     pub fn metrics(&self) -> MetricsSnapshot {
@@ -216,26 +209,7 @@ impl Client {
     /// # Errors
     /// The failed call, mapped; a body without `totalCount` is [`ErrorKind::Api`].
     pub async fn running_executions(&self, id: &WorkflowId) -> Result<u64, Error> {
-        self.running_executions_on(id, None).await
-    }
-
-    /// As [`Client::running_executions`], retried on `poller`.
-    pub(crate) async fn running_executions_on(
-        &self,
-        id: &WorkflowId,
-        poller: Option<&Poller>,
-    ) -> Result<u64, Error> {
-        let req = || {
-            self.http
-                .get(
-                    ApiPath::new("/api/v2/workflows")
-                        .id("workflow_id", id.as_str())
-                        .lit("executions"),
-                )
-                .query(&[("status", "running"), ("pageSize", "1")])
-                .operation("workflow.executions.count")
-        };
-        self.count_running(poller, req, "executions", id).await
+        self.count_running(Running::Executions, id, None).await
     }
 
     /// How many instances of `id` are running:
@@ -246,36 +220,39 @@ impl Client {
     /// The failed call, mapped (the seed treats a failure as "no capacity";
     /// here the caller sees why).
     pub async fn running_instances(&self, id: &WorkflowId) -> Result<u64, Error> {
-        self.running_instances_on(id, None).await
+        self.count_running(Running::Instances, id, None).await
     }
 
-    /// As [`Client::running_instances`], retried on `poller`.
-    pub(crate) async fn running_instances_on(
+    /// The running executions or instances of workflow `id` (the
+    /// `totalCount` of a one-item page), retried on `poller`.
+    pub(crate) async fn count_running(
         &self,
+        running: Running,
         id: &WorkflowId,
         poller: Option<&Poller>,
     ) -> Result<u64, Error> {
+        let (what, operation) = match running {
+            Running::Executions => ("executions", "workflow.executions.count"),
+            Running::Instances => ("instances", "workflow.instances.count"),
+        };
         let req = || {
-            self.http
-                .get(INSTANCES_PATH)
-                .query(&[
+            let req = match running {
+                Running::Executions => self
+                    .http
+                    .get(
+                        ApiPath::new("/api/v2/workflows")
+                            .id("workflow_id", id.as_str())
+                            .lit("executions"),
+                    )
+                    .query(&[("status", "running"), ("pageSize", "1")]),
+                Running::Instances => self.http.get(INSTANCES_PATH).query(&[
                     ("workflowId", id.as_str()),
                     ("status", "running"),
                     ("pageSize", "1"),
-                ])
-                .operation("workflow.instances.count")
+                ]),
+            };
+            req.operation(operation)
         };
-        self.count_running(poller, req, "instances", id).await
-    }
-
-    /// Send a `{totalCount}` query for the running `what` of workflow `id`.
-    async fn count_running(
-        &self,
-        poller: Option<&Poller>,
-        req: impl Fn() -> RequestBuilder,
-        what: &str,
-        id: &WorkflowId,
-    ) -> Result<u64, Error> {
         let op = format!("counting running {what} of workflow {id}");
         send_on::<Count>(poller, &op, req)
             .await

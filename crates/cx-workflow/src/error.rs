@@ -130,10 +130,6 @@ impl Error {
             .into()
     }
 
-    pub(crate) fn with_http(self, err: cx_http::Error) -> Self {
-        self.0.with_http(err).into()
-    }
-
     /// Map a failed runtime call (described as `what`, e.g. "submitting an
     /// execution of workflow wf_1") with the shared table; a 409 whose body
     /// says `workflow_not_deployable` is [`WorkflowKind::NotDeployable`].

@@ -165,12 +165,6 @@ impl<'a> RunBuilder<'a> {
         }
     }
 
-    /// Replace the input variables (`input` in the body).
-    pub fn input(mut self, input: Map<String, Value>) -> Self {
-        self.input = input;
-        self
-    }
-
     /// Set one input variable to a JSON value.
     pub fn input_value(mut self, key: impl Into<String>, value: Value) -> Self {
         self.input.insert(key.into(), value);
@@ -186,41 +180,9 @@ impl<'a> RunBuilder<'a> {
         self
     }
 
-    /// Context data (`context` in the body; omitted unless set).
-    pub fn context(mut self, context: Map<String, Value>) -> Self {
-        self.context = Some(context);
-        self
-    }
-
-    /// Priority (omitted unless set; the server's default is NORMAL).
-    pub fn priority(mut self, priority: ExecutionPriority) -> Self {
-        self.priority = Some(priority);
-        self
-    }
-
-    /// Map the output (seed 000 `transformOutput`); see [`OutputMapping`].
-    pub fn mapping(mut self, mapping: OutputMapping) -> Self {
-        self.mapping = Some(mapping);
-        self
-    }
-
     /// Called after the submission and before every wait between polls.
     pub fn on_progress(mut self, callback: impl FnMut(&Progress) + Send + 'a) -> Self {
         self.on_progress = Some(Box::new(callback));
-        self
-    }
-
-    /// Poll on this schedule instead of `Config::poller`.
-    pub fn poller(mut self, poller: Poller) -> Self {
-        self.poller = Some(poller);
-        self
-    }
-
-    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4, e.g. to
-    /// make a re-run of the same job after a crash reuse the first execution.
-    /// It must be 1..=255 visible ASCII characters.
-    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
         self
     }
 
@@ -308,6 +270,23 @@ impl<'a> RunBuilder<'a> {
         }
     }
 }
+
+cx_http::with_setters! { builder RunBuilder<'_> {
+    /// Replace the input variables (`input` in the body).
+    input(input: Map<String, Value>);
+    /// Context data (`context` in the body; omitted unless set).
+    context(context: Map<String, Value>) = Some(context);
+    /// Priority (omitted unless set; the server's default is NORMAL).
+    priority(priority: ExecutionPriority) = Some(priority);
+    /// Map the output (seed 000 `transformOutput`); see [`OutputMapping`].
+    mapping(mapping: OutputMapping) = Some(mapping);
+    /// Poll on this schedule instead of `Config::poller`.
+    poller(poller: Poller) = Some(poller);
+    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4, e.g. to
+    /// make a re-run of the same job after a crash reuse the first execution.
+    /// It must be 1..=255 visible ASCII characters.
+    idempotency_key(idempotency_key: impl Into<String>) = Some(idempotency_key.into());
+}}
 
 /// One execution in flight: what every step of [`RunBuilder::send`]
 /// shares. The steps, in order: [`prerequisites`], [`Run::submit`],
@@ -662,7 +641,11 @@ async fn prerequisites(
     }
     if let Some(max) = client.config.max_concurrent_executions {
         let running = client
-            .running_executions_on(workflow_id, Some(&poller.spent(started.elapsed())))
+            .count_running(
+                crate::client::Running::Executions,
+                workflow_id,
+                Some(&poller.spent(started.elapsed())),
+            )
             .await?;
         if running >= max {
             violations.push(

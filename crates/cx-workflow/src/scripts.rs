@@ -25,7 +25,6 @@
 //! the published test suite do (one published client sends them as query
 //! parameters instead).
 
-use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -35,48 +34,23 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, ErrorKind, Rule, Violation};
 
-/// The `vNN.0` version segment of each call; defaults are the versions the
-/// reference records published clients using.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ScriptVersions {
-    /// `GET /scripts` (default `v23.0`, NICE's SDK).
-    pub scripts: String,
-    /// `POST /scripts/start` (default `v34.0`, the spec that documents it).
-    pub start: String,
-    /// `POST /scripts/{scriptId}/start` (default `v23.0`, NICE's SDK).
-    pub start_sdk: String,
-    /// `POST /interactions/{contactId}/signal` (default `v30.0`).
-    pub signal: String,
-    /// `/contacts/active`, `/contacts/{contactId}` and its state history
-    /// (default `v23.0`).
-    pub contacts: String,
-}
-
-impl Default for ScriptVersions {
-    fn default() -> Self {
-        Self {
-            scripts: "v23.0".into(),
-            start: "v34.0".into(),
-            start_sdk: "v23.0".into(),
-            signal: "v30.0".into(),
-            contacts: "v23.0".into(),
-        }
+cx_http::api_versions! {
+    /// The `vNN.0` version segment of each call; defaults are the versions the
+    /// reference records published clients using.
+    pub struct ScriptVersions {
+        /// `GET /scripts` (default `v23.0`, NICE's SDK).
+        with_scripts(scripts) = "v23.0";
+        /// `POST /scripts/start` (default `v34.0`, the spec that documents it).
+        with_start(start) = "v34.0";
+        /// `POST /scripts/{scriptId}/start` (default `v23.0`, NICE's SDK).
+        with_start_sdk(start_sdk) = "v23.0";
+        /// `POST /interactions/{contactId}/signal` (default `v30.0`).
+        with_signal(signal) = "v30.0";
+        /// `/contacts/active`, `/contacts/{contactId}` and its state history
+        /// (default `v23.0`).
+        with_contacts(contacts) = "v23.0";
     }
 }
-
-cx_http::with_setters! { ScriptVersions {
-    /// Set [`ScriptVersions::scripts`].
-    with_scripts(scripts: impl Into<String>) = scripts.into();
-    /// Set [`ScriptVersions::start`].
-    with_start(start: impl Into<String>) = start.into();
-    /// Set [`ScriptVersions::start_sdk`].
-    with_start_sdk(start_sdk: impl Into<String>) = start_sdk.into();
-    /// Set [`ScriptVersions::signal`].
-    with_signal(signal: impl Into<String>) = signal.into();
-    /// Set [`ScriptVersions::contacts`].
-    with_contacts(contacts: impl Into<String>) = contacts.into();
-}}
 
 /// Settings of a scripts [`Client`].
 #[derive(Debug, Clone, PartialEq)]
@@ -131,10 +105,8 @@ pub struct Script {
     /// `scriptId`.
     pub script_id: TextId,
     /// `scriptName`.
-    #[serde(default)]
     pub script_name: Option<String>,
     /// `scriptPath`.
-    #[serde(default)]
     pub script_path: Option<String>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -215,13 +187,10 @@ cx_http::with_setters! { StartScript {
 #[serde(rename_all = "camelCase")]
 pub struct ContactStateEntry {
     /// `contactStateName` (`Active`, `EndContact`, ...).
-    #[serde(default)]
     pub contact_state_name: Option<String>,
     /// `startDate`, ISO-8601 UTC.
-    #[serde(default)]
     pub start_date: Option<String>,
     /// `duration` as sent (seconds on CXone's schema).
-    #[serde(default)]
     pub duration: Option<Value>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -255,14 +224,7 @@ pub struct Client {
     config: ScriptsConfig,
 }
 
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("cx_workflow::scripts::Client")
-            .field("base_url", &self.http.base_url())
-            .field("config", &self.config)
-            .finish()
-    }
-}
+cx_http::real_client_debug!(Client, "cx_workflow::scripts::Client");
 
 impl Client {
     /// A client on `http` (base URL = the API host).
@@ -271,24 +233,7 @@ impl Client {
     /// [`ErrorKind::Validation`] naming each `versions.*` that is not
     /// `v<digits>.0`.
     pub fn new(http: cx_http::Client, config: ScriptsConfig) -> Result<Self, Error> {
-        let v = &config.versions;
-        let bad: Vec<Violation> = [
-            ("versions.scripts", &v.scripts),
-            ("versions.start", &v.start),
-            ("versions.start_sdk", &v.start_sdk),
-            ("versions.signal", &v.signal),
-            ("versions.contacts", &v.contacts),
-        ]
-        .into_iter()
-        .filter(|(_, value)| !cx_http::is_version_segment(value))
-        .map(|(field, value)| {
-            Violation::new(
-                field,
-                Rule::Format,
-                format!("must look like v23.0 (v, digits, .0), got {value:?}"),
-            )
-        })
-        .collect();
+        let bad = config.versions.violations(Rule::Format);
         if !bad.is_empty() {
             return Err(Error::validation(bad));
         }

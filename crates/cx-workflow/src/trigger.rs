@@ -57,7 +57,6 @@ pub struct TriggerReport {
 #[derive(Deserialize)]
 struct Created {
     id: String,
-    #[serde(default)]
     status: Option<String>,
 }
 
@@ -82,20 +81,6 @@ impl<'a> TriggerBuilder<'a> {
             check_capacity: true,
             poller: None,
         }
-    }
-
-    /// Retry transient failures on this schedule (within its `deadline` and
-    /// `max_polls`) instead of `Config::poller`'s.
-    pub fn poller(mut self, poller: Poller) -> Self {
-        self.poller = Some(poller);
-        self
-    }
-
-    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4 (1..=255
-    /// visible ASCII characters).
-    pub fn idempotency_key(mut self, key: impl Into<String>) -> Self {
-        self.idempotency_key = Some(key.into());
-        self
     }
 
     /// Skip the client-side capacity check for this trigger (the server's
@@ -187,6 +172,15 @@ impl<'a> TriggerBuilder<'a> {
     }
 }
 
+cx_http::with_setters! { builder TriggerBuilder<'_> {
+    /// Retry transient failures on this schedule (within its `deadline` and
+    /// `max_polls`) instead of `Config::poller`'s.
+    poller(poller: Poller) = Some(poller);
+    /// Use `key` as the `Idempotency-Key` instead of a fresh UUID v4 (1..=255
+    /// visible ASCII characters).
+    idempotency_key(idempotency_key: impl Into<String>) = Some(idempotency_key.into());
+}}
+
 /// Steps 1–2. On failure, the idempotency key when the outcome is unknown.
 async fn create(
     client: &Client,
@@ -208,7 +202,11 @@ async fn create(
     }
     if let (true, Some(max)) = (check_capacity, client.config.max_concurrent_instances) {
         let running = client
-            .running_instances_on(&payload.workflow_id, Some(poller))
+            .count_running(
+                crate::client::Running::Instances,
+                &payload.workflow_id,
+                Some(poller),
+            )
             .await
             .map_err(|e| (e, None))?;
         if running >= max {

@@ -19,34 +19,24 @@ pub struct StateRecord {
     /// The agent.
     pub agent_id: Id,
     /// Position in the agent's history (`stateIndex`).
-    #[serde(default)]
     pub state_index: Option<i64>,
     /// When the state began, ISO-8601 UTC.
-    #[serde(default)]
     pub start_date: Option<String>,
     /// `agentStateId` (CXone's number for the state name).
-    #[serde(default)]
     pub agent_state_id: Option<Id>,
     /// `LoggedOut`, `Available`, `Unavailable`, `InboundContact`, ...
-    #[serde(default)]
     pub agent_state_name: Option<String>,
     /// The agent session the state belonged to.
-    #[serde(default)]
     pub agent_session_id: Option<Id>,
     /// The contact handled in the state (0 or absent when none).
-    #[serde(default)]
     pub contact_id: Option<Id>,
     /// The skill of that contact (0 or absent when none).
-    #[serde(default)]
     pub skill_id: Option<Id>,
     /// The unavailable code, when Unavailable (0 otherwise).
-    #[serde(default)]
     pub out_state_id: Option<Id>,
     /// The unavailable code's name.
-    #[serde(default)]
     pub out_state_description: Option<String>,
     /// How long the state lasted (so far, for the current one), in seconds.
-    #[serde(default)]
     pub duration: Option<f64>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -81,19 +71,14 @@ cx_http::with_setters! { HistoryFilter {
 pub struct TeamUnavailableCode {
     /// The code's name (`outStateName`), which an agent session's
     /// Unavailable state takes as its reason.
-    #[serde(default)]
     pub out_state_name: Option<String>,
     /// Whether it is an after-call-work code (`isAcw`).
-    #[serde(default)]
     pub is_acw: Option<bool>,
     /// Whether it may be used.
-    #[serde(default)]
     pub is_active: Option<bool>,
     /// Whether it belongs to a personal connection (`isPersonalConnection`).
-    #[serde(default)]
     pub is_personal_connection: Option<bool>,
     /// The skill of an after-call-work code (`skillName`).
-    #[serde(default)]
     pub skill_name: Option<String>,
     /// Every other field, as sent.
     #[serde(flatten)]

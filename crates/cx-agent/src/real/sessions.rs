@@ -184,7 +184,6 @@ struct Started {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Answer {
-    #[serde(default)]
     session_id: Option<SessionId>,
     #[serde(default)]
     events: Vec<SessionEvent>,
@@ -253,6 +252,10 @@ impl Client {
     /// # Errors
     /// [`ErrorKind::NotFound`] when the agent has no live session.
     pub async fn join_session(&self, agent_id: &AgentId) -> Result<SessionId, Error> {
+        let what = format!(
+            "joining the session of agent {}",
+            cx_http::escape(agent_id.as_str())
+        );
         let started: Started = self
             .http
             .post(self.sessions_path().lit("join"))
@@ -260,15 +263,7 @@ impl Client {
             .json(&json!({ "asAgentId": agent_id.as_str() }))
             .send_json()
             .await
-            .map_err(|e| {
-                Error::from_http(
-                    e,
-                    &format!(
-                        "joining the session of agent {}",
-                        cx_http::escape(agent_id.as_str())
-                    ),
-                )
-            })?;
+            .map_err(|e| Error::from_http(e, &what))?;
         Ok(started.session_id)
     }
 
