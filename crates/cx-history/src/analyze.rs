@@ -362,7 +362,8 @@ struct NodeAcc {
 struct Slow {
     dwell: f64,
     seq: u64,
-    report: StepReport,
+    /// Boxed: the heap moves its entries as it reorders them.
+    report: Box<StepReport>,
 }
 
 impl PartialEq for Slow {
@@ -383,6 +384,9 @@ impl Ord for Slow {
             .then(other.seq.cmp(&self.seq))
     }
 }
+
+/// Path positions with a node hint ([`PathAnalyzer`]'s `hints`).
+const MAX_HINTS: usize = 256;
 
 /// Separator of node ids in a path key.
 const PATH_SEP: char = '\u{1f}';
@@ -409,6 +413,10 @@ pub struct PathAnalyzer {
     /// allocating its key (the hot path: one lookup a step).
     nodes: Vec<(String, NodeAcc)>,
     node_index: HashMap<String, usize>,
+    /// Per position in a path (the first [`MAX_HINTS`]), the node last
+    /// seen there: interactions of one workflow mostly take the same
+    /// nodes, so a string comparison usually spares the hash lookup.
+    hints: Vec<usize>,
     paths: HashMap<String, (u64, u64)>,
     /// Reused per interaction: (start, step index, parsed start).
     order: Vec<(i64, usize, Option<i64>)>,
@@ -429,6 +437,7 @@ impl PathAnalyzer {
             config,
             nodes: Vec::new(),
             node_index: HashMap::new(),
+            hints: Vec::new(),
             paths: HashMap::new(),
             order: Vec::new(),
             path: String::new(),
@@ -451,9 +460,34 @@ impl PathAnalyzer {
         self.steps
     }
 
-    fn node(&mut self, step: &impl StepFields) -> &mut NodeAcc {
+    /// The aggregates of `step`'s node, at `position` in its path.
+    fn node(&mut self, position: usize, step: &impl StepFields) -> &mut NodeAcc {
+        let id = step.node_id();
+        let hinted = self
+            .hints
+            .get(position)
+            .copied()
+            .filter(|&i| self.nodes.get(i).is_some_and(|(k, _)| k == id));
+        let i = match hinted {
+            Some(i) => i,
+            None => {
+                let i = self.node_slot(step);
+                let known = self.hints.len();
+                match self.hints.get_mut(position) {
+                    Some(hint) => *hint = i,
+                    None if position == known && position < MAX_HINTS => self.hints.push(i),
+                    None => {}
+                }
+                i
+            }
+        };
+        &mut self.nodes[i].1
+    }
+
+    /// The index of `step`'s node in `nodes`, added when new.
+    fn node_slot(&mut self, step: &impl StepFields) -> usize {
         let known = self.node_index.get(step.node_id()).copied();
-        let i = match known {
+        match known {
             Some(i) => i,
             None => {
                 let key = if self.nodes.len() < self.config.max_nodes {
@@ -482,8 +516,7 @@ impl PathAnalyzer {
                     }
                 }
             }
-        };
-        &mut self.nodes[i].1
+        }
     }
 
     /// Analyse one interaction: steps are taken in `startTime` order (steps
@@ -519,7 +552,7 @@ impl PathAnalyzer {
             path.push_str(step.node_id());
             match dwell_from(step, start) {
                 Ok(d) => {
-                    let acc = self.node(step);
+                    let acc = self.node(n, step);
                     acc.count += 1;
                     acc.sum += d;
                     acc.min = acc.min.min(d);
@@ -532,7 +565,7 @@ impl PathAnalyzer {
                     }
                 }
                 Err(message) => {
-                    self.node(step).data_errors += 1;
+                    self.node(n, step).data_errors += 1;
                     self.data_error_count += 1;
                     if self.data_errors.len() < self.config.max_data_errors {
                         self.data_errors.push(DataError {
@@ -567,7 +600,7 @@ impl PathAnalyzer {
         self.bottlenecks.push(Reverse(Slow {
             dwell,
             seq: self.bottleneck_count,
-            report: report_of(interaction_id, step, &self.config),
+            report: Box::new(report_of(interaction_id, step, &self.config)),
         }));
         if self.bottlenecks.len() > self.config.max_bottlenecks {
             self.bottlenecks.pop();
@@ -653,7 +686,7 @@ impl PathAnalyzer {
             steps_analysed: self.steps,
             nodes,
             top_paths: paths,
-            bottlenecks: slow.into_iter().map(|s| s.report).collect(),
+            bottlenecks: slow.into_iter().map(|s| *s.report).collect(),
             bottleneck_count: self.bottleneck_count,
             data_errors: self.data_errors,
             data_error_count: self.data_error_count,

@@ -22,20 +22,69 @@ pub(crate) fn unix_micros(raw: &str) -> Option<i64> {
     })
 }
 
-/// The common form, or `None` (then chrono decides).
-fn fast(b: &[u8]) -> Option<i64> {
-    let num = |at: usize, len: usize| -> Option<i64> {
-        let digits = b.get(at..at + len)?;
-        digits.iter().try_fold(0i64, |n, d| {
-            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
-        })
-    };
-    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
-    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
-        return None;
+/// `10^(9 - n)`: scales a fraction of `n` digits to nanoseconds.
+const FRACTION_SCALE: [i64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1000,
+    100,
+    10,
+    1,
+];
+
+/// The decimal number `digits` spells, or `None` when one is not a digit.
+#[inline]
+fn decimal(digits: &[u8]) -> Option<i64> {
+    let mut n = 0i64;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + i64::from(d);
     }
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    Some(n)
+}
+
+/// The common form, or `None` (then chrono decides). Issue 13: two a
+/// step, so it reads fixed positions, with no allocation and few branches.
+fn fast(b: &[u8]) -> Option<i64> {
+    let (head, rest) = b.split_first_chunk::<19>()?;
+    let [
+        y0,
+        y1,
+        y2,
+        y3,
+        b'-',
+        mo0,
+        mo1,
+        b'-',
+        d0,
+        d1,
+        b'T',
+        h0,
+        h1,
+        b':',
+        mi0,
+        mi1,
+        b':',
+        s0,
+        s1,
+    ] = *head
+    else {
+        return None;
+    };
+    let year = decimal(&[y0, y1, y2, y3])?;
+    let (month, day) = (decimal(&[mo0, mo1])?, decimal(&[d0, d1])?);
+    let (hour, minute, second) = (
+        decimal(&[h0, h1])?,
+        decimal(&[mi0, mi1])?,
+        decimal(&[s0, s1])?,
+    );
     if !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
@@ -45,28 +94,27 @@ fn fast(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let mut at = 19;
     let mut micros = 0i64;
-    if sep(at, b'.') {
-        at += 1;
-        let digits = b[at..].iter().take_while(|d| d.is_ascii_digit()).count();
-        if digits == 0 || digits > 9 {
-            return None;
+    let zone = match rest.split_first() {
+        Some((b'.', fraction)) => {
+            let digits = fraction.iter().take_while(|d| d.is_ascii_digit()).count();
+            let (frac, zone) = fraction.split_at_checked(digits)?;
+            let scale = FRACTION_SCALE.get(digits).filter(|_| digits > 0)?;
+            // Scale to nanoseconds, then drop below the microsecond.
+            micros = decimal(frac)? * scale / 1000;
+            zone
         }
-        let frac = num(at, digits)?;
-        // Scale to nanoseconds, then drop below the microsecond.
-        micros = frac * 10i64.pow(9 - digits as u32) / 1000;
-        at += digits;
-    }
-    let offset = match b.get(at)? {
-        b'Z' if b.len() == at + 1 => 0,
-        sign @ (b'+' | b'-') if b.len() == at + 6 && sep(at + 3, b':') => {
-            let (h, m) = (num(at + 1, 2)?, num(at + 4, 2)?);
+        _ => rest,
+    };
+    let offset = match *zone {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h0, h1, b':', m0, m1] => {
+            let (h, m) = (decimal(&[h0, h1])?, decimal(&[m0, m1])?);
             if h > 23 || m > 59 {
                 return None;
             }
             let secs = h * 3600 + m * 60;
-            if *sign == b'+' { secs } else { -secs }
+            if sign == b'+' { secs } else { -secs }
         }
         _ => return None,
     };
