@@ -11,11 +11,13 @@
 //! idempotent POST: the runtime retries 429 (honouring `Retry-After`) and
 //! 5xx.
 //!
-//! Pages are read one ahead of their consumer (issue 13): a task sends the
-//! requests and splits each page's body into its interactions' bytes
-//! (one scan, no copy); the consumer decodes them — [`Client::pages`] into
-//! owned [`Interaction`]s, [`ReportBuilder::send`] in place, borrowing
-//! from the body ([`crate::wire`]) — while the next pages arrive.
+//! Each page's body is split into its interactions' bytes (one scan, no
+//! copy) as it arrives; they are decoded as consumed (issue 13):
+//! [`Client::pages`] into owned [`Interaction`]s, [`ReportBuilder::send`]
+//! in place, borrowing from the body, with no owned
+//! interaction built. The other pages in flight keep arriving meanwhile;
+//! no further read-ahead: it added pages held (peak RSS) without adding
+//! throughput in the history bench.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -133,7 +135,7 @@ impl Client {
     }
 
     /// The pages of `query`, each interaction as its bytes (slices of the
-    /// page's body), read one page ahead (see the module docs).
+    /// page's body).
     fn raw_pages(
         &self,
         query: &HistoryQuery,
@@ -174,15 +176,13 @@ impl Client {
                 })
             }
         };
-        crate::real::read_ahead(
-            offset_pages(
-                u64::from(query.limit()),
-                self.config.max_pages,
-                self.config.max_in_flight,
-                fetch,
-            )
-            .map_err(|e| from_http(e, QUERYING)),
+        offset_pages(
+            u64::from(query.limit()),
+            self.config.max_pages,
+            self.config.max_in_flight,
+            fetch,
         )
+        .map_err(|e| from_http(e, QUERYING))
     }
 
     /// The interactions of `query`, one by one (pages flattened).

@@ -793,7 +793,7 @@ fn not_a_list(what: &str, e: serde_json::Error) -> cx_http::Error {
 /// consumer works on this one; `pages` as is when there is no runtime. At
 /// most one item waits in the channel and one is being read; dropping the
 /// stream stops the task.
-pub(crate) fn read_ahead<T: Send + 'static>(
+fn read_ahead<T: Send + 'static>(
     pages: impl Stream<Item = T> + Send + 'static,
 ) -> stream::BoxStream<'static, T> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
