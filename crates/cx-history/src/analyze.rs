@@ -263,26 +263,40 @@ pub(crate) trait StepFields {
     fn variable_changes(&self) -> VariableChanges;
 }
 
-impl StepFields for Step {
-    fn node_id(&self) -> &str {
-        &self.node_id
-    }
-    fn node_type(&self) -> &str {
-        &self.node_type
-    }
-    fn start_time(&self) -> Option<&str> {
-        self.start_time.as_deref()
-    }
-    fn end_time(&self) -> Option<&str> {
-        self.end_time.as_deref()
-    }
-    fn error_state(&self) -> bool {
-        self.error_state
-    }
-    fn variable_changes(&self) -> VariableChanges {
-        VariableChanges::between(&self.variables_before, &self.variables_after)
-    }
+/// `impl StepFields` for a step type whose fields are named as [`Step`]'s
+/// (`node_id`, `node_type` deref to `str`; `start_time`, `end_time` are
+/// options of one), with `$changes` computing the variable changes of `$s`.
+macro_rules! step_fields {
+    ($ty:ty, |$s:ident| $changes:expr) => {
+        impl $crate::analyze::StepFields for $ty {
+            fn node_id(&self) -> &str {
+                &self.node_id
+            }
+            fn node_type(&self) -> &str {
+                &self.node_type
+            }
+            fn start_time(&self) -> Option<&str> {
+                self.start_time.as_deref()
+            }
+            fn end_time(&self) -> Option<&str> {
+                self.end_time.as_deref()
+            }
+            fn error_state(&self) -> bool {
+                self.error_state
+            }
+            fn variable_changes(&self) -> $crate::analyze::VariableChanges {
+                let $s = self;
+                $changes
+            }
+        }
+    };
 }
+pub(crate) use step_fields;
+
+step_fields!(Step, |s| VariableChanges::between(
+    &s.variables_before,
+    &s.variables_after
+));
 
 /// Parse an RFC 3339 time to Unix microseconds.
 fn micros(raw: Option<&str>, field: &str) -> Result<i64, String> {

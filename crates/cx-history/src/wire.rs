@@ -16,7 +16,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::analyze::{StepFields, VariableChanges};
+use crate::analyze::{VariableChanges, step_fields};
 
 /// A page body, its interactions as raw JSON: `{data, totalCount}`.
 #[derive(Deserialize)]
@@ -107,26 +107,9 @@ fn object(raw: Option<&RawValue>) -> Result<Map<String, Value>, serde_json::Erro
     raw.map_or_else(|| Ok(Map::new()), |r| serde_json::from_str(r.get()))
 }
 
-impl StepFields for StepRef<'_> {
-    fn node_id(&self) -> &str {
-        &self.node_id
-    }
-    fn node_type(&self) -> &str {
-        &self.node_type
-    }
-    fn start_time(&self) -> Option<&str> {
-        self.start_time.as_deref()
-    }
-    fn end_time(&self) -> Option<&str> {
-        self.end_time.as_deref()
-    }
-    fn error_state(&self) -> bool {
-        self.error_state
-    }
-    fn variable_changes(&self) -> VariableChanges {
-        // Checked to be objects when read, so this parse does not fail.
-        let before = object(self.variables_before).unwrap_or_default();
-        let after = object(self.variables_after).unwrap_or_default();
-        VariableChanges::between(&before, &after)
-    }
-}
+step_fields!(StepRef<'_>, |s| {
+    // Checked to be objects when read, so this parse does not fail.
+    let before = object(s.variables_before).unwrap_or_default();
+    let after = object(s.variables_after).unwrap_or_default();
+    VariableChanges::between(&before, &after)
+});
