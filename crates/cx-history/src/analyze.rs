@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::sketch::DwellSketch;
+use crate::time::Instants;
 use crate::types::{Interaction, Step};
 
 /// Settings of a [`PathAnalyzer`].
@@ -299,25 +300,30 @@ step_fields!(Step, |s| VariableChanges::between(
 ));
 
 /// Parse an RFC 3339 time to Unix microseconds.
-fn micros(raw: Option<&str>, field: &str) -> Result<i64, String> {
+fn micros(instants: &mut Instants, raw: Option<&str>, field: &str) -> Result<i64, String> {
     let raw = raw.ok_or_else(|| format!("missing {field}"))?;
-    crate::time::unix_micros(raw)
+    instants
+        .unix_micros(raw)
         .ok_or_else(|| format!("{field} {raw:?} is not RFC 3339 with a zone"))
 }
 
 /// Dwell of `step` in seconds, or why there is none.
 fn dwell(step: &impl StepFields) -> Result<f64, String> {
-    dwell_from(step, None)
+    dwell_from(&mut Instants::default(), step, None)
 }
 
 /// As [`dwell`], with the start already parsed when `start` is `Some` (the
 /// analyzer parses it once, to order the steps).
-fn dwell_from(step: &impl StepFields, start: Option<i64>) -> Result<f64, String> {
+fn dwell_from(
+    instants: &mut Instants,
+    step: &impl StepFields,
+    start: Option<i64>,
+) -> Result<f64, String> {
     let start = match start {
         Some(start) => start,
-        None => micros(step.start_time(), "startTime")?,
+        None => micros(instants, step.start_time(), "startTime")?,
     };
-    let end = micros(step.end_time(), "endTime")?;
+    let end = micros(instants, step.end_time(), "endTime")?;
     if end < start {
         return Err(format!(
             "endTime is {:.3} s before startTime",
@@ -436,6 +442,8 @@ pub struct PathAnalyzer {
     order: Vec<(i64, usize, Option<i64>)>,
     /// Reused per interaction: the path key.
     path: String,
+    /// Reads the steps' times, remembering the last one's hour.
+    instants: Instants,
     bottlenecks: BinaryHeap<Reverse<Slow>>,
     bottleneck_count: u64,
     data_errors: Vec<DataError>,
@@ -455,6 +463,7 @@ impl PathAnalyzer {
             paths: HashMap::new(),
             order: Vec::new(),
             path: String::new(),
+            instants: Instants::default(),
             bottlenecks: BinaryHeap::new(),
             bottleneck_count: 0,
             data_errors: Vec::new(),
@@ -548,8 +557,9 @@ impl PathAnalyzer {
         let mut path = std::mem::take(&mut self.path);
         order.clear();
         path.clear();
+        let instants = &mut self.instants;
         order.extend(steps.iter().enumerate().map(|(i, s)| {
-            let start = s.start_time().and_then(crate::time::unix_micros);
+            let start = s.start_time().and_then(|t| instants.unix_micros(t));
             (start.unwrap_or(i64::MAX), i, start)
         }));
         order.sort_unstable_by_key(|&(at, i, _)| (at, i));
@@ -564,7 +574,7 @@ impl PathAnalyzer {
                 path.push(PATH_SEP);
             }
             path.push_str(step.node_id());
-            match dwell_from(step, start) {
+            match dwell_from(&mut self.instants, step, start) {
                 Ok(d) => {
                     let acc = self.node(n, step);
                     acc.count += 1;
