@@ -9,8 +9,9 @@
 //! 2. end to end: steps per second of `Client::report` (paged retrieval
 //!    with 5 requests in flight, JSON decoding, analysis);
 //! 3. peak RSS (`VmHWM` from `/proc/self/status`) of a child process that
-//!    streams `BENCH_RSS_SMALL` (default 10,000) and then one that streams
-//!    `BENCH_RSS_LARGE` (default 100,000) interactions end to end through
+//!    streams `BENCH_RSS_SMALL` (default 10,000), then `BENCH_RSS_LARGE`
+//!    (default 100,000), then `BENCH_RSS_HUGE` (default 200,000)
+//!    interactions end to end through
 //!    the SDK (retrieval and analysis) from the simulator, which runs in
 //!    this (parent) process so that its page rendering is not counted: with
 //!    retrieval bounded by the pages in flight, the two are about the same.
@@ -20,8 +21,8 @@
 //!    working set itself.
 //!
 //! Environment: `BENCH_INTERACTIONS` (for 1 and 2, default 10,000),
-//! `BENCH_RSS_SMALL`, `BENCH_RSS_LARGE`, `BENCH_PAGE` (page size, default
-//! 1000).
+//! `BENCH_RSS_SMALL`, `BENCH_RSS_LARGE`, `BENCH_RSS_HUGE`, `BENCH_PAGE`
+//! (page size, default 1000).
 
 use std::process::Command;
 use std::time::Instant;
@@ -145,16 +146,22 @@ fn main() {
     //    keeps serving from this one's runtime threads.
     let small = env_or("BENCH_RSS_SMALL", 10_000);
     let large = env_or("BENCH_RSS_LARGE", 100_000);
+    let huge = env_or("BENCH_RSS_HUGE", 200_000);
     for (label, one_arena) in [("default malloc", false), ("MALLOC_ARENA_MAX=1", true)] {
         let (s_steps, s_hwm, s_secs) = run_child(&sim, small, one_arena);
-        let (l_steps, l_hwm, l_secs) = run_child(&sim, large, one_arena);
-        println!(
-            "history/peak_rss (page {}, {label}): {small} interactions ({s_steps} steps, {s_secs:.1} s): {:.1} MiB; \
-             {large} interactions ({l_steps} steps, {l_secs:.1} s): {:.1} MiB; ratio {:.2}",
+        let mut line = format!(
+            "history/peak_rss (page {}, {label}): {small} interactions ({s_steps} steps, {s_secs:.1} s): {:.1} MiB",
             query().limit(),
             s_hwm as f64 / 1024.0,
-            l_hwm as f64 / 1024.0,
-            l_hwm as f64 / s_hwm.max(1) as f64
         );
+        for n in [large, huge] {
+            let (steps, hwm, secs) = run_child(&sim, n, one_arena);
+            line.push_str(&format!(
+                "; {n} ({steps} steps, {secs:.1} s): {:.1} MiB, ratio {:.2}",
+                hwm as f64 / 1024.0,
+                hwm as f64 / s_hwm.max(1) as f64
+            ));
+        }
+        println!("{line}");
     }
 }

@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::sketch::DwellSketch;
+use crate::time::Instants;
 use crate::types::{Interaction, Step};
 
 /// Settings of a [`PathAnalyzer`].
@@ -243,26 +244,86 @@ pub struct Analysis {
     pub data_error_count: u64,
 }
 
+/// What the analyzer reads of a step: an owned [`Step`], or one borrowed
+/// from a page's bytes ([`crate::wire`]), which [`Client::report`] analyses
+/// without building the owned form (issue 13).
+///
+/// [`Client::report`]: crate::Client::report
+pub(crate) trait StepFields {
+    /// `nodeId`.
+    fn node_id(&self) -> &str;
+    /// `nodeType`.
+    fn node_type(&self) -> &str;
+    /// `startTime`, as received.
+    fn start_time(&self) -> Option<&str>;
+    /// `endTime`, as received.
+    fn end_time(&self) -> Option<&str>;
+    /// `errorState`.
+    fn error_state(&self) -> bool;
+    /// How the step changed the variables (only for the reports kept).
+    fn variable_changes(&self) -> VariableChanges;
+}
+
+/// `impl StepFields` for a step type whose fields are named as [`Step`]'s
+/// (`node_id`, `node_type` deref to `str`; `start_time`, `end_time` are
+/// options of one), with `$changes` computing the variable changes of `$s`.
+macro_rules! step_fields {
+    ($ty:ty, |$s:ident| $changes:expr) => {
+        impl $crate::analyze::StepFields for $ty {
+            fn node_id(&self) -> &str {
+                &self.node_id
+            }
+            fn node_type(&self) -> &str {
+                &self.node_type
+            }
+            fn start_time(&self) -> Option<&str> {
+                self.start_time.as_deref()
+            }
+            fn end_time(&self) -> Option<&str> {
+                self.end_time.as_deref()
+            }
+            fn error_state(&self) -> bool {
+                self.error_state
+            }
+            fn variable_changes(&self) -> $crate::analyze::VariableChanges {
+                let $s = self;
+                $changes
+            }
+        }
+    };
+}
+pub(crate) use step_fields;
+
+step_fields!(Step, |s| VariableChanges::between(
+    &s.variables_before,
+    &s.variables_after
+));
+
 /// Parse an RFC 3339 time to Unix microseconds.
-fn micros(raw: Option<&str>, field: &str) -> Result<i64, String> {
+fn micros(instants: &mut Instants, raw: Option<&str>, field: &str) -> Result<i64, String> {
     let raw = raw.ok_or_else(|| format!("missing {field}"))?;
-    crate::time::unix_micros(raw)
+    instants
+        .unix_micros(raw)
         .ok_or_else(|| format!("{field} {raw:?} is not RFC 3339 with a zone"))
 }
 
 /// Dwell of `step` in seconds, or why there is none.
-fn dwell(step: &Step) -> Result<f64, String> {
-    dwell_from(step, None)
+fn dwell(step: &impl StepFields) -> Result<f64, String> {
+    dwell_from(&mut Instants::default(), step, None)
 }
 
 /// As [`dwell`], with the start already parsed when `start` is `Some` (the
 /// analyzer parses it once, to order the steps).
-fn dwell_from(step: &Step, start: Option<i64>) -> Result<f64, String> {
+fn dwell_from(
+    instants: &mut Instants,
+    step: &impl StepFields,
+    start: Option<i64>,
+) -> Result<f64, String> {
     let start = match start {
         Some(start) => start,
-        None => micros(step.start_time.as_deref(), "startTime")?,
+        None => micros(instants, step.start_time(), "startTime")?,
     };
-    let end = micros(step.end_time.as_deref(), "endTime")?;
+    let end = micros(instants, step.end_time(), "endTime")?;
     if end < start {
         return Err(format!(
             "endTime is {:.3} s before startTime",
@@ -282,19 +343,24 @@ impl AnalyzerConfig {
 
 /// Seed 003 step 3 for one step of interaction `interaction_id`.
 pub fn step_report(interaction_id: &str, step: &Step, config: &AnalyzerConfig) -> StepReport {
+    report_of(interaction_id, step, config)
+}
+
+/// [`step_report`] of any [`StepFields`].
+fn report_of(interaction_id: &str, step: &impl StepFields, config: &AnalyzerConfig) -> StepReport {
     let dwell = dwell(step);
-    let is_decision = config.is_decision(&step.node_type);
+    let is_decision = config.is_decision(step.node_type());
     let dwell_seconds = dwell.as_ref().ok().copied();
     StepReport {
         interaction_id: interaction_id.to_owned(),
-        node_id: step.node_id.clone(),
-        node_type: step.node_type.clone(),
+        node_id: step.node_id().to_owned(),
+        node_type: step.node_type().to_owned(),
         dwell_seconds,
-        variable_changes: VariableChanges::between(&step.variables_before, &step.variables_after),
+        variable_changes: step.variable_changes(),
         is_decision,
         is_bottleneck: is_decision
             && dwell_seconds.is_some_and(|d| d > config.threshold.as_secs_f64()),
-        error_state: step.error_state,
+        error_state: step.error_state(),
         data_error: dwell.err(),
     }
 }
@@ -316,7 +382,8 @@ struct NodeAcc {
 struct Slow {
     dwell: f64,
     seq: u64,
-    report: StepReport,
+    /// Boxed: the heap moves its entries as it reorders them.
+    report: Box<StepReport>,
 }
 
 impl PartialEq for Slow {
@@ -337,6 +404,9 @@ impl Ord for Slow {
             .then(other.seq.cmp(&self.seq))
     }
 }
+
+/// Path positions with a node hint ([`PathAnalyzer`]'s `hints`).
+const MAX_HINTS: usize = 256;
 
 /// Separator of node ids in a path key.
 const PATH_SEP: char = '\u{1f}';
@@ -363,7 +433,17 @@ pub struct PathAnalyzer {
     /// allocating its key (the hot path: one lookup a step).
     nodes: Vec<(String, NodeAcc)>,
     node_index: HashMap<String, usize>,
+    /// Per position in a path (the first [`MAX_HINTS`]), the node last
+    /// seen there: interactions of one workflow mostly take the same
+    /// nodes, so a string comparison usually spares the hash lookup.
+    hints: Vec<usize>,
     paths: HashMap<String, (u64, u64)>,
+    /// Reused per interaction: (start, step index, parsed start).
+    order: Vec<(i64, usize, Option<i64>)>,
+    /// Reused per interaction: the path key.
+    path: String,
+    /// Reads the steps' times, remembering the last one's hour.
+    instants: Instants,
     bottlenecks: BinaryHeap<Reverse<Slow>>,
     bottleneck_count: u64,
     data_errors: Vec<DataError>,
@@ -379,7 +459,11 @@ impl PathAnalyzer {
             config,
             nodes: Vec::new(),
             node_index: HashMap::new(),
+            hints: Vec::new(),
             paths: HashMap::new(),
+            order: Vec::new(),
+            path: String::new(),
+            instants: Instants::default(),
             bottlenecks: BinaryHeap::new(),
             bottleneck_count: 0,
             data_errors: Vec::new(),
@@ -399,13 +483,38 @@ impl PathAnalyzer {
         self.steps
     }
 
-    fn node(&mut self, step: &Step) -> &mut NodeAcc {
-        let known = self.node_index.get(step.node_id.as_str()).copied();
-        let i = match known {
+    /// The aggregates of `step`'s node, at `position` in its path.
+    fn node(&mut self, position: usize, step: &impl StepFields) -> &mut NodeAcc {
+        let id = step.node_id();
+        let hinted = self
+            .hints
+            .get(position)
+            .copied()
+            .filter(|&i| self.nodes.get(i).is_some_and(|(k, _)| k == id));
+        let i = match hinted {
+            Some(i) => i,
+            None => {
+                let i = self.node_slot(step);
+                let known = self.hints.len();
+                match self.hints.get_mut(position) {
+                    Some(hint) => *hint = i,
+                    None if position == known && position < MAX_HINTS => self.hints.push(i),
+                    None => {}
+                }
+                i
+            }
+        };
+        &mut self.nodes[i].1
+    }
+
+    /// The index of `step`'s node in `nodes`, added when new.
+    fn node_slot(&mut self, step: &impl StepFields) -> usize {
+        let known = self.node_index.get(step.node_id()).copied();
+        match known {
             Some(i) => i,
             None => {
                 let key = if self.nodes.len() < self.config.max_nodes {
-                    step.node_id.as_str()
+                    step.node_id()
                 } else {
                     "(other)"
                 };
@@ -416,7 +525,7 @@ impl PathAnalyzer {
                         self.nodes.push((
                             key.to_owned(),
                             NodeAcc {
-                                node_type: step.node_type.clone(),
+                                node_type: step.node_type().to_owned(),
                                 count: 0,
                                 sum: 0.0,
                                 min: f64::INFINITY,
@@ -430,55 +539,62 @@ impl PathAnalyzer {
                     }
                 }
             }
-        };
-        &mut self.nodes[i].1
+        }
     }
 
     /// Analyse one interaction: steps are taken in `startTime` order (steps
     /// without a parseable start last, as received).
     pub fn observe(&mut self, interaction: &Interaction) {
+        self.observe_steps(&interaction.interaction_id, &interaction.steps);
+    }
+
+    /// [`PathAnalyzer::observe`] of an interaction given by its id and
+    /// steps, owned or borrowed.
+    pub(crate) fn observe_steps<S: StepFields>(&mut self, interaction_id: &str, steps: &[S]) {
         self.interactions += 1;
         // Each start is parsed once: to order the steps, and for the dwell.
-        let mut order: Vec<(i64, usize, Option<i64>)> = interaction
-            .steps
+        let mut order = std::mem::take(&mut self.order);
+        let mut path = std::mem::take(&mut self.path);
+        order.clear();
+        path.clear();
+        let instants = &mut self.instants;
+        order.extend(steps.iter().enumerate().map(|(i, s)| {
+            let start = s.start_time().and_then(|t| instants.unix_micros(t));
+            (start.unwrap_or(i64::MAX), i, start)
+        }));
+        order.sort_unstable_by_key(|&(at, i, _)| (at, i));
+        let threshold = self.config.threshold.as_secs_f64();
+        for (n, step, start) in order
             .iter()
             .enumerate()
-            .map(|(i, s)| {
-                let start = s.start_time.as_deref().and_then(crate::time::unix_micros);
-                (start.unwrap_or(i64::MAX), i, start)
-            })
-            .collect();
-        order.sort_unstable_by_key(|&(at, i, _)| (at, i));
-        let mut path = String::new();
-        let threshold = self.config.threshold.as_secs_f64();
-        for (n, &(_, i, start)) in order.iter().enumerate() {
-            let step = &interaction.steps[i];
+            .filter_map(|(n, &(_, i, start))| Some((n, steps.get(i)?, start)))
+        {
             self.steps += 1;
             if n > 0 {
                 path.push(PATH_SEP);
             }
-            path.push_str(&step.node_id);
-            match dwell_from(step, start) {
+            path.push_str(step.node_id());
+            match dwell_from(&mut self.instants, step, start) {
                 Ok(d) => {
-                    let acc = self.node(step);
+                    let acc = self.node(n, step);
                     acc.count += 1;
                     acc.sum += d;
                     acc.min = acc.min.min(d);
                     acc.max = acc.max.max(d);
-                    acc.errors += u64::from(step.error_state);
+                    acc.errors += u64::from(step.error_state());
                     acc.sketch.insert(d);
-                    if d > threshold && self.config.is_decision(&step.node_type) {
+                    if d > threshold && self.config.is_decision(step.node_type()) {
                         self.bottleneck_count += 1;
-                        self.keep_bottleneck(d, &interaction.interaction_id, step);
+                        self.keep_bottleneck(d, interaction_id, step);
                     }
                 }
                 Err(message) => {
-                    self.node(step).data_errors += 1;
+                    self.node(n, step).data_errors += 1;
                     self.data_error_count += 1;
                     if self.data_errors.len() < self.config.max_data_errors {
                         self.data_errors.push(DataError {
-                            interaction_id: interaction.interaction_id.clone(),
-                            node_id: step.node_id.clone(),
+                            interaction_id: interaction_id.to_owned(),
+                            node_id: step.node_id().to_owned(),
                             message,
                         });
                     }
@@ -486,11 +602,13 @@ impl PathAnalyzer {
             }
         }
         if !order.is_empty() {
-            self.count_path(path);
+            self.count_path(&path);
         }
+        self.order = order;
+        self.path = path;
     }
 
-    fn keep_bottleneck(&mut self, dwell: f64, interaction_id: &str, step: &Step) {
+    fn keep_bottleneck(&mut self, dwell: f64, interaction_id: &str, step: &impl StepFields) {
         if self.config.max_bottlenecks == 0 {
             return;
         }
@@ -506,7 +624,7 @@ impl PathAnalyzer {
         self.bottlenecks.push(Reverse(Slow {
             dwell,
             seq: self.bottleneck_count,
-            report: step_report(interaction_id, step, &self.config),
+            report: Box::new(report_of(interaction_id, step, &self.config)),
         }));
         if self.bottlenecks.len() > self.config.max_bottlenecks {
             self.bottlenecks.pop();
@@ -514,13 +632,13 @@ impl PathAnalyzer {
     }
 
     /// Space-Saving: count `path`, evicting the least counted key when full.
-    fn count_path(&mut self, path: String) {
-        if let Some(c) = self.paths.get_mut(&path) {
+    fn count_path(&mut self, path: &str) {
+        if let Some(c) = self.paths.get_mut(path) {
             c.0 += 1;
             return;
         }
         if self.paths.len() < self.config.path_capacity.max(1) {
-            self.paths.insert(path, (1, 0));
+            self.paths.insert(path.to_owned(), (1, 0));
             return;
         }
         let min = self
@@ -530,7 +648,7 @@ impl PathAnalyzer {
             .map(|(k, (count, _))| (k.clone(), *count));
         if let Some((key, count)) = min {
             self.paths.remove(&key);
-            self.paths.insert(path, (count + 1, count));
+            self.paths.insert(path.to_owned(), (count + 1, count));
         }
     }
 
@@ -592,7 +710,7 @@ impl PathAnalyzer {
             steps_analysed: self.steps,
             nodes,
             top_paths: paths,
-            bottlenecks: slow.into_iter().map(|s| s.report).collect(),
+            bottlenecks: slow.into_iter().map(|s| *s.report).collect(),
             bottleneck_count: self.bottleneck_count,
             data_errors: self.data_errors,
             data_error_count: self.data_error_count,

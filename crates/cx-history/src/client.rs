@@ -10,14 +10,22 @@
 //! records the query returns. The query is a read, so it is sent as an
 //! idempotent POST: the runtime retries 429 (honouring `Retry-After`) and
 //! 5xx.
+//!
+//! Each page's body is split into its interactions' bytes (one scan, no
+//! copy) as it arrives; they are decoded as consumed (issue 13):
+//! [`Client::pages`] into owned [`Interaction`]s, [`ReportBuilder::send`]
+//! in place, borrowing from the body, with no owned
+//! interaction built. The other pages in flight keep arriving meanwhile;
+//! no further read-ahead: it added pages held (peak RSS) without adding
+//! throughput in the history bench.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use cx_audit::{AuditRecord, AuditSink, EventType};
 use cx_http::paginate::{OffsetPage, offset_pages};
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::analyze::PathAnalyzer;
@@ -26,6 +34,10 @@ use crate::error::{Error, ErrorKind, HistoryKind, from_http};
 use crate::query::HistoryQuery;
 use crate::report::{ComplianceStatus, HistoryReport, WebhookDelivery};
 use crate::types::Interaction;
+use crate::wire::{InteractionRef, split_page};
+
+/// What the errors of retrieval say was being done.
+const QUERYING: &str = "querying interaction history";
 
 /// The history query endpoint (seed 003).
 pub const QUERY_PATH: &str = "/api/v2/interactions/history/query";
@@ -45,14 +57,6 @@ pub struct Page {
     pub total: Option<u64>,
     /// The interactions.
     pub interactions: Vec<Interaction>,
-}
-
-#[derive(Deserialize)]
-struct PageBody {
-    #[serde(default)]
-    data: Vec<Interaction>,
-    #[serde(rename = "totalCount")]
-    total_count: Option<u64>,
 }
 
 /// Retrieval progress, reported after each page.
@@ -111,6 +115,31 @@ impl Client {
         &self,
         query: &HistoryQuery,
     ) -> impl Stream<Item = Result<Page, Error>> + Send + 'static {
+        self.raw_pages(query).map(|page| {
+            let page = page?;
+            let interactions = page
+                .items
+                .iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    serde_json::from_slice::<Interaction>(raw)
+                        .map_err(|e| not_a_page(page.offset, i, e))
+                })
+                .collect::<Result<_, _>>()?;
+            Ok(Page {
+                offset: page.offset,
+                total: page.total,
+                interactions,
+            })
+        })
+    }
+
+    /// The pages of `query`, each interaction as its bytes (slices of the
+    /// page's body).
+    fn raw_pages(
+        &self,
+        query: &HistoryQuery,
+    ) -> impl Stream<Item = Result<OffsetPage<Bytes>, Error>> + Send + 'static {
         let http = self.http.clone();
         let filter: Arc<str> = query.filter().into();
         let max_page_bytes = self.config.max_page_bytes;
@@ -128,11 +157,22 @@ impl Client {
                 .max_body_bytes(max_page_bytes)
                 .operation("history.query");
             async move {
-                let page: PageBody = req.send_json().await?;
+                let resp = req.send().await?;
+                let (items, total) = split_page(resp.body()).map_err(|e| {
+                    cx_http::Error::new(
+                        cx_http::ErrorKind::Decode,
+                        format!(
+                            "response body is not the expected JSON (line {}, column {})",
+                            e.line(),
+                            e.column()
+                        ),
+                    )
+                    .with_source(e)
+                })?;
                 Ok(OffsetPage {
                     offset,
-                    items: page.data,
-                    total: page.total_count,
+                    items,
+                    total,
                 })
             }
         };
@@ -142,14 +182,7 @@ impl Client {
             self.config.max_in_flight,
             fetch,
         )
-        .map(|page| match page {
-            Ok(p) => Ok(Page {
-                offset: p.offset,
-                total: p.total,
-                interactions: p.items,
-            }),
-            Err(e) => Err(from_http(e, "querying interaction history")),
-        })
+        .map_err(|e| from_http(e, QUERYING))
     }
 
     /// The interactions of `query`, one by one (pages flattened).
@@ -186,6 +219,18 @@ impl Client {
             }
         }
     }
+}
+
+/// Interaction `index` of the page at `offset` is not an interaction.
+fn not_a_page(offset: u64, index: usize, e: serde_json::Error) -> Error {
+    let e = cx_http::Error::new(
+        cx_http::ErrorKind::Decode,
+        format!(
+            "response body is not the expected JSON (interaction {index} of the page at offset {offset}: {e})"
+        ),
+    )
+    .with_source(e);
+    from_http(e, QUERYING)
 }
 
 type ProgressFn = Box<dyn Fn(&Progress) + Send + Sync>;
@@ -241,18 +286,20 @@ impl ReportBuilder<'_> {
         let started = Instant::now();
         let (mut records, mut steps, mut pages_seen) = (0u64, 0u64, 0u64);
         let mut reported: Option<u64> = None;
-        let mut pages = std::pin::pin!(client.pages(self.query));
+        let mut pages = std::pin::pin!(client.raw_pages(self.query));
         while let Some(page) = pages.next().await {
             let page = page?;
             pages_seen += 1;
             if reported.is_none() {
                 reported = page.total;
             }
-            for interaction in &page.interactions {
-                analyzer.observe(interaction);
+            for (i, raw) in page.items.iter().enumerate() {
+                let interaction: InteractionRef<'_> =
+                    serde_json::from_slice(raw).map_err(|e| not_a_page(page.offset, i, e))?;
+                analyzer.observe_steps(&interaction.interaction_id, &interaction.steps);
                 steps += interaction.steps.len() as u64;
             }
-            records += page.interactions.len() as u64;
+            records += page.items.len() as u64;
             if let Some(f) = &self.progress {
                 f(&Progress {
                     records,

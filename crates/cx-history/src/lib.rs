@@ -55,6 +55,7 @@ pub mod report;
 pub mod sketch;
 mod time;
 pub mod types;
+mod wire;
 
 pub use analyze::{
     Analysis, AnalyzerConfig, DataError, NodeStats, PathAnalyzer, PathCount, StepReport,

@@ -15,64 +15,121 @@ use chrono::DateTime;
 /// `chrono::DateTime::timestamp_micros` does), or `None` when it is not
 /// RFC 3339 with a zone.
 pub(crate) fn unix_micros(raw: &str) -> Option<i64> {
-    fast(raw.as_bytes()).or_else(|| {
-        DateTime::parse_from_rfc3339(raw)
-            .ok()
-            .map(|t| t.timestamp_micros())
-    })
+    Instants::default().unix_micros(raw)
 }
 
-/// The common form, or `None` (then chrono decides).
-fn fast(b: &[u8]) -> Option<i64> {
-    let num = |at: usize, len: usize| -> Option<i64> {
-        let digits = b.get(at..at + len)?;
-        digits.iter().try_fold(0i64, |n, d| {
-            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
+/// A reader of many times that remembers the hour of the last one read
+/// (its `YYYY-MM-DDTHH` and that hour's Unix seconds): the steps of an
+/// interaction mostly fall in one hour, so their date is read once.
+#[derive(Debug, Default)]
+pub(crate) struct Instants {
+    hour: Option<([u8; 13], i64)>,
+}
+
+impl Instants {
+    /// As [`unix_micros`].
+    pub(crate) fn unix_micros(&mut self, raw: &str) -> Option<i64> {
+        self.fast(raw.as_bytes()).or_else(|| {
+            DateTime::parse_from_rfc3339(raw)
+                .ok()
+                .map(|t| t.timestamp_micros())
         })
-    };
-    let sep = |at: usize, c: u8| b.get(at) == Some(&c);
-    if !(sep(4, b'-') && sep(7, b'-') && sep(10, b'T') && sep(13, b':') && sep(16, b':')) {
-        return None;
     }
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let mut at = 19;
-    let mut micros = 0i64;
-    if sep(at, b'.') {
-        at += 1;
-        let digits = b[at..].iter().take_while(|d| d.is_ascii_digit()).count();
-        if digits == 0 || digits > 9 {
+
+    /// The common form, or `None` (then chrono decides). Issue 13: two a
+    /// step, so it reads fixed positions, with no allocation and few
+    /// branches, and the date only when the hour changes.
+    fn fast(&mut self, b: &[u8]) -> Option<i64> {
+        let (head, rest) = b.split_first_chunk::<13>()?;
+        let hour_secs = match self.hour {
+            Some((hour, secs)) if hour == *head => secs,
+            _ => {
+                let secs = hour_start(head)?;
+                self.hour = Some((*head, secs));
+                secs
+            }
+        };
+        let (minutes, rest) = rest.split_first_chunk::<6>()?;
+        let [b':', mi0, mi1, b':', s0, s1] = *minutes else {
+            return None;
+        };
+        let (minute, second) = (decimal(&[mi0, mi1])?, decimal(&[s0, s1])?);
+        if minute > 59 || second > 59 {
             return None;
         }
-        let frac = num(at, digits)?;
-        // Scale to nanoseconds, then drop below the microsecond.
-        micros = frac * 10i64.pow(9 - digits as u32) / 1000;
-        at += digits;
-    }
-    let offset = match b.get(at)? {
-        b'Z' if b.len() == at + 1 => 0,
-        sign @ (b'+' | b'-') if b.len() == at + 6 && sep(at + 3, b':') => {
-            let (h, m) = (num(at + 1, 2)?, num(at + 4, 2)?);
-            if h > 23 || m > 59 {
-                return None;
+        let mut micros = 0i64;
+        let zone = match rest.split_first() {
+            Some((b'.', fraction)) => {
+                let digits = fraction.iter().take_while(|d| d.is_ascii_digit()).count();
+                let (frac, zone) = fraction.split_at_checked(digits)?;
+                let scale = FRACTION_SCALE.get(digits).filter(|_| digits > 0)?;
+                // Scale to nanoseconds, then drop below the microsecond.
+                micros = decimal(frac)? * scale / 1000;
+                zone
             }
-            let secs = h * 3600 + m * 60;
-            if *sign == b'+' { secs } else { -secs }
+            _ => rest,
+        };
+        let offset = match *zone {
+            [b'Z'] => 0,
+            [sign @ (b'+' | b'-'), h0, h1, b':', m0, m1] => {
+                let (h, m) = (decimal(&[h0, h1])?, decimal(&[m0, m1])?);
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                let secs = h * 3600 + m * 60;
+                if sign == b'+' { secs } else { -secs }
+            }
+            _ => return None,
+        };
+        let secs = hour_secs + minute * 60 + second - offset;
+        Some(secs * 1_000_000 + micros)
+    }
+}
+
+/// `10^(9 - n)`: scales a fraction of `n` digits to nanoseconds.
+const FRACTION_SCALE: [i64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1000,
+    100,
+    10,
+    1,
+];
+
+/// The decimal number `digits` spells, or `None` when one is not a digit.
+#[inline]
+fn decimal(digits: &[u8]) -> Option<i64> {
+    let mut n = 0i64;
+    for &c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
         }
-        _ => return None,
+        n = n * 10 + i64::from(d);
+    }
+    Some(n)
+}
+
+/// Unix seconds of the hour `YYYY-MM-DDTHH` (before any zone offset), or
+/// `None` when it is not a valid date and hour.
+fn hour_start(head: &[u8; 13]) -> Option<i64> {
+    let [y0, y1, y2, y3, b'-', mo0, mo1, b'-', d0, d1, b'T', h0, h1] = *head else {
+        return None;
     };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    Some(secs * 1_000_000 + micros)
+    let year = decimal(&[y0, y1, y2, y3])?;
+    let (month, day, hour) = (
+        decimal(&[mo0, mo1])?,
+        decimal(&[d0, d1])?,
+        decimal(&[h0, h1])?,
+    );
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hour * 3600)
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -133,7 +190,11 @@ mod tests {
         ] {
             assert_eq!(unix_micros(raw), chrono_micros(raw), "{raw}");
         }
-        assert!(fast(b"2026-11-21T12:00:00.000Z").is_some());
+        assert!(
+            Instants::default()
+                .fast(b"2026-11-21T12:00:00.000Z")
+                .is_some()
+        );
     }
 
     proptest! {
@@ -148,6 +209,19 @@ mod tests {
             let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
             let raw = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{frac}{zone}");
             prop_assert_eq!(unix_micros(&raw), chrono_micros(&raw), "{}", raw);
+        }
+
+        #[test]
+        fn a_reused_reader_agrees_with_chrono(
+            times in proptest::collection::vec(
+                "2026-0[1-2]-2[89]T1[0-1]:[0-6][0-9]:[0-6][0-9](\\.[0-9]{1,4})?(Z|[+-]0[0-2]:[0-6]0)",
+                1..20,
+            ),
+        ) {
+            let mut reader = Instants::default();
+            for raw in &times {
+                prop_assert_eq!(reader.unix_micros(raw), chrono_micros(raw), "{}", raw);
+            }
         }
     }
 }

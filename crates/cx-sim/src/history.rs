@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::sync::lock;
@@ -74,6 +75,13 @@ impl SyntheticHistory {
     /// The id of synthetic interaction `index`: `syn-` and 8 digits.
     pub fn id(index: u64) -> String {
         format!("{}{index:08}", Self::PREFIX)
+    }
+
+    /// The earliest `startTime` of any step of the set, Unix ms, for a
+    /// simulator started at `origin_ms` (steps start within the 6 hours
+    /// before it).
+    pub(crate) fn earliest_start_ms(origin_ms: i64) -> i64 {
+        origin_ms - SIX_HOURS_MS as i64
     }
 
     /// The index of a synthetic id in this set, if it is one.
@@ -185,26 +193,130 @@ impl HistoryStore {
 /// One step. Serializes as the seed's step object (`nodeId`, `nodeType`,
 /// `startTime`/`endTime` as RFC 3339 with milliseconds and `Z`,
 /// `variablesBefore`, `variablesAfter`, `errorState`), written straight to
-/// the response without an intermediate JSON tree.
+/// the response without an intermediate JSON tree, string or map (issue 13:
+/// a page of 1,000 synthetic interactions is 10,000 steps).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Step {
-    pub node_id: String,
+    pub node_id: NodeId,
     pub node_type: &'static str,
     #[serde(rename = "startTime", serialize_with = "ms_rfc3339")]
     pub start_ms: i64,
     #[serde(rename = "endTime", serialize_with = "ms_rfc3339")]
     pub end_ms: i64,
     #[serde(rename = "variablesBefore")]
-    pub before: Map<String, Value>,
+    pub before: Variables,
     #[serde(rename = "variablesAfter")]
-    pub after: Map<String, Value>,
+    pub after: Variables,
     #[serde(rename = "errorState")]
     pub error: bool,
 }
 
-fn ms_rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&rfc3339(*ms))
+/// A step's node id: a fixture's, or a synthetic one written when
+/// serialized (`decision-{j}`, `task-{j}{branch}`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NodeId {
+    Fixed(&'static str),
+    Decision(u64),
+    Task(u64, char),
+}
+
+impl Serialize for NodeId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeId::Fixed(id) => s.serialize_str(id),
+            NodeId::Decision(j) => s.collect_str(&format_args!("decision-{j}")),
+            NodeId::Task(j, branch) => s.collect_str(&format_args!("task-{j}{branch}")),
+        }
+    }
+}
+
+/// A step's workflow variables: a fixture's map, or a synthetic step's
+/// `{route?, score, step}` (the keys in the order a map writes them).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Variables {
+    Map(Map<String, Value>),
+    Synthetic {
+        route: Option<&'static str>,
+        score: i64,
+        step: u64,
+    },
+}
+
+impl Serialize for Variables {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Variables::Map(m) => m.serialize(s),
+            Variables::Synthetic { route, score, step } => {
+                let mut m = s.serialize_map(Some(2 + usize::from(route.is_some())))?;
+                if let Some(route) = route {
+                    m.serialize_entry("route", route)?;
+                }
+                m.serialize_entry("score", score)?;
+                m.serialize_entry("step", step)?;
+                m.end()
+            }
+        }
+    }
+}
+
+fn ms_rfc3339<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    match Rfc3339Millis::new(*ms) {
+        Some(text) => s.serialize_str(text.as_str()),
+        None => s.serialize_str(&rfc3339(*ms)),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of a Unix ms instant in years 0000–9999,
+/// formatted on the stack (what [`rfc3339`] gives, without chrono's
+/// general formatter or a `String`).
+struct Rfc3339Millis([u8; 24]);
+
+impl Rfc3339Millis {
+    fn new(ms: i64) -> Option<Self> {
+        let days = ms.div_euclid(86_400_000);
+        let in_day = ms.rem_euclid(86_400_000);
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let mut b = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut n: i64| {
+            for i in (at..at + width).rev() {
+                if let Some(c) = b.get_mut(i) {
+                    *c = b'0' + (n % 10) as u8;
+                }
+                n /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, month);
+        put(8, 2, day);
+        put(11, 2, in_day / 3_600_000);
+        put(14, 2, in_day / 60_000 % 60);
+        put(17, 2, in_day / 1000 % 60);
+        put(20, 3, in_day % 1000);
+        Some(Self(b))
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// The proleptic Gregorian `(year, month, day)` of a day count from
+/// 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Unix ms as RFC 3339 with milliseconds and `Z`.
@@ -214,26 +326,31 @@ pub(crate) fn rfc3339(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn vars(pairs: &[(&str, Value)]) -> Map<String, Value> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
-        .collect()
+fn vars(pairs: &[(&str, Value)]) -> Variables {
+    Variables::Map(
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    )
 }
 
 /// The fixture interactions, their steps placed relative to `origin_ms`
 /// (the simulator's start, Unix ms).
 pub(crate) fn fixtures(origin_ms: i64) -> Vec<(&'static str, Vec<Step>)> {
     let t0 = origin_ms - 90 * 60_000;
-    let step = |node_id: &str, node_type: &'static str, from_s: i64, to_s: i64, error: bool| Step {
-        node_id: node_id.to_owned(),
-        node_type,
-        start_ms: t0 + from_s * 1000,
-        end_ms: t0 + to_s * 1000,
-        before: Map::new(),
-        after: Map::new(),
-        error,
-    };
+    let step =
+        |node_id: &'static str, node_type: &'static str, from_s: i64, to_s: i64, error: bool| {
+            Step {
+                node_id: NodeId::Fixed(node_id),
+                node_type,
+                start_ms: t0 + from_s * 1000,
+                end_ms: t0 + to_s * 1000,
+                before: Variables::Map(Map::new()),
+                after: Variables::Map(Map::new()),
+                error,
+            }
+        };
     let mut seed = vec![
         step("n1-start", "START", 0, 1, false),
         step("n2-menu", "MENU", 1, 7, true),
@@ -259,6 +376,9 @@ pub(crate) fn fixtures(origin_ms: i64) -> Vec<(&'static str, Vec<Step>)> {
     vec![(SEED_INTERACTION_ID, seed), (BAD_CLOCK_INTERACTION_ID, bad)]
 }
 
+/// Synthetic steps start within this many ms before the simulator started.
+const SIX_HOURS_MS: u64 = 6 * 3_600_000;
+
 /// SplitMix64 of a few words: the synthetic generator's only randomness.
 fn mix(words: &[u64]) -> u64 {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -280,9 +400,8 @@ pub(crate) fn synthetic_timing(
     origin_ms: i64,
     k: u64,
 ) -> impl Iterator<Item = (i64, i64, bool)> + '_ {
-    let six_hours = 6 * 3_600_000u64;
-    let first =
-        origin_ms - six_hours as i64 + (mix(&[set.seed, k, 1]) % (six_hours - 600_000)) as i64;
+    let first = SyntheticHistory::earliest_start_ms(origin_ms)
+        + (mix(&[set.seed, k, 1]) % (SIX_HOURS_MS - 600_000)) as i64;
     let mut next_start = first;
     (0..u64::from(set.steps.max(2))).map(move |j| {
         let h = mix(&[set.seed, k, j, 2]);
@@ -311,20 +430,22 @@ pub(crate) fn synthetic_steps(set: &SyntheticHistory, origin_ms: i64, k: u64) ->
                 'a'
             };
             let (node_id, node_type) = match j {
-                0 => ("start".to_owned(), "START"),
-                j if j == last => ("end".to_owned(), "END"),
-                j if j % 3 == 1 => (format!("decision-{j}"), "DECISION"),
-                j => (format!("task-{j}{branch}"), "TASK"),
+                0 => (NodeId::Fixed("start"), "START"),
+                j if j == last => (NodeId::Fixed("end"), "END"),
+                j if j % 3 == 1 => (NodeId::Decision(j), "DECISION"),
+                j => (NodeId::Task(j, branch), "TASK"),
             };
             let score = (mix(&[set.seed, k, j, 4]) % 100) as i64;
-            let before = vars(&[("step", json!(j)), ("score", json!(score))]);
-            let mut after = vars(&[
-                ("step", json!(j + 1)),
-                ("score", json!(score + (j as i64 % 2))),
-            ]);
-            if j % 3 == 1 {
-                after.insert("route".to_owned(), json!(format!("q{branch}")));
-            }
+            let before = Variables::Synthetic {
+                route: None,
+                score,
+                step: j,
+            };
+            let after = Variables::Synthetic {
+                route: (j % 3 == 1).then_some(if branch == 'b' { "qb" } else { "qa" }),
+                score: score + (j as i64 % 2),
+                step: j + 1,
+            };
             Step {
                 node_id,
                 node_type,
@@ -360,6 +481,29 @@ mod tests {
             }
             assert_eq!(steps, synthetic_steps(&set, 0, k), "deterministic");
         }
+        for ms in [
+            0,
+            -1,
+            1_764_000_000_123,
+            951_782_400_000,
+            253_402_300_799_999,
+            -62_167_219_200_000,
+        ] {
+            let fast = Rfc3339Millis::new(ms).map(|t| t.as_str().to_owned());
+            assert_eq!(fast, Some(rfc3339(ms)), "{ms}");
+        }
+        assert!(
+            Rfc3339Millis::new(253_402_300_800_000).is_none(),
+            "year 10000"
+        );
+        let step = &synthetic_steps(&set, 0, 1)[1];
+        let text = serde_json::to_value(step).unwrap();
+        assert_eq!(text["nodeId"], "decision-1");
+        assert_eq!(text["startTime"], rfc3339(step.start_ms));
+        let route = text["variablesAfter"]["route"].as_str().unwrap();
+        assert!(route == "qa" || route == "qb", "{route}");
+        assert_eq!(text["variablesAfter"]["step"], 2);
+        assert_eq!(text["variablesBefore"].as_object().unwrap().len(), 2);
         for bad in [
             "syn-00001000",
             "syn-1",

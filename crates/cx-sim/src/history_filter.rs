@@ -94,6 +94,14 @@ impl Filter {
         })
     }
 
+    /// Whether any condition is about steps (`nodeTimestamp`,
+    /// `errorState`); without one, every step is selected.
+    pub fn has_step_conditions(&self) -> bool {
+        self.conditions
+            .iter()
+            .any(|c| matches!(c, Condition::Timestamp { .. } | Condition::ErrorState(_)))
+    }
+
     /// Whether a step starting at `start` with `error_state` satisfies every
     /// step condition.
     pub fn selects_step(&self, start: &DateTime<Utc>, error_state: bool) -> bool {

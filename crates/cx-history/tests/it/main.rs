@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod borrowed;
 mod contact_analytics;
 mod props;
 mod real;
