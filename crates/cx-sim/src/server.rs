@@ -328,6 +328,15 @@ impl RequestMeta {
 /// client refuses to send them.
 fn hostile_segment(path: &str) -> Option<String> {
     path.split('/').skip(1).find_map(|raw| {
+        // Fast path for the usual segment: plain ASCII, nothing escaped.
+        let plain = raw != "."
+            && raw != ".."
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_control() && b != b'%' && b != b'\\');
+        if plain {
+            return None;
+        }
         let seg = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         let bad = seg == "."
             || seg == ".."
