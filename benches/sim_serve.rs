@@ -8,7 +8,10 @@
 //! token endpoint. The baselines answer every request with the body and
 //! `Content-Type` the simulator sent: a minimal hyper server in this
 //! process (a tokio runtime with one worker per core, as `cx` has) and,
-//! when `node` is on `PATH`, a Node `http` stub.
+//! when `node` is on `PATH`, a Node `http` stub. Next to requests/s it
+//! prints each server's CPU time per request (user + system time of its
+//! process while wrk ran, from `/proc/<pid>/stat`): on a shared machine
+//! req/s swings with the other load, CPU per request much less.
 //!
 //! ```text
 //! cargo build --release -p cxone --features cli --bin cx
@@ -59,13 +62,15 @@ fn main() {
                     .env("CX_BENCH_BODY", &body),
             )
         });
+    // (name, base URL, pid whose CPU time the server's work shows in).
     let mut servers = vec![
-        ("cx sim serve", sim.first_line.clone()),
-        ("bare hyper", format!("http://{hyper}")),
+        ("cx sim serve", sim.first_line.clone(), sim.child.id()),
+        ("bare hyper", format!("http://{hyper}"), std::process::id()),
     ];
     if let Some(node) = &node {
-        servers.push(("bare node http", node.first_line.clone()));
+        servers.push(("bare node http", node.first_line.clone(), node.child.id()));
     }
+    let tick_us = clock_tick_us();
 
     // Interleaved: each round loads every server once, starting with a
     // different one, so a busy machine weighs on all of them alike.
@@ -73,24 +78,35 @@ fn main() {
     for round in 0..rounds {
         for i in 0..servers.len() {
             let at = (i + round as usize) % servers.len();
-            let url = format!("{}{path}", servers[at].1);
-            figures[at].push(wrk(&url, &bearer, secs));
+            let (_, base, pid) = &servers[at];
+            let before = cpu_ticks(*pid);
+            let (rps, requests) = wrk(&format!("{base}{path}"), &bearer, secs);
+            let ticks = cpu_ticks(*pid).saturating_sub(before);
+            figures[at].push((rps, ticks as f64 * tick_us / requests.max(1) as f64));
         }
     }
 
     println!(
-        "sim_serve: wrk -t2 -c64 -d{secs}s x {rounds} round(s), authenticated GET {path} ({} bytes); median req/s",
+        "sim_serve: wrk -t2 -c64 -d{secs}s x {rounds} round(s), authenticated GET {path} ({} bytes); medians",
         body.len()
     );
-    let ours = median(&figures[0]);
-    for ((name, _), rps) in servers.iter().zip(&figures) {
-        let rps = median(rps);
-        if *name == "cx sim serve" {
-            println!("  {name:<16} {rps:>9.0} req/s   (target >= 45000)");
+    println!(
+        "  (server CPU per request is user + system time of its process; less sensitive to a busy machine than req/s)"
+    );
+    let column =
+        |i: usize, f: fn(&(f64, f64)) -> f64| median(&figures[i].iter().map(f).collect::<Vec<_>>());
+    let (ours, ours_cpu) = (column(0, |f| f.0), column(0, |f| f.1));
+    for (i, (name, ..)) in servers.iter().enumerate() {
+        let (rps, cpu) = (column(i, |f| f.0), column(i, |f| f.1));
+        if i == 0 {
+            println!(
+                "  {name:<16} {rps:>9.0} req/s  {cpu:>6.1} us CPU/req   (target >= 45000 req/s)"
+            );
         } else {
             println!(
-                "  {name:<16} {rps:>9.0} req/s   cx / this = {:.2}x",
-                ours / rps
+                "  {name:<16} {rps:>9.0} req/s  {cpu:>6.1} us CPU/req   cx/this: {:.2}x req/s, {:.2}x CPU/req",
+                ours / rps,
+                ours_cpu / cpu
             );
         }
     }
@@ -98,6 +114,41 @@ fn main() {
         println!("  bare node http   (node not on PATH)");
     }
     drop(rt);
+}
+
+/// User + system CPU time of process `pid` so far, in clock ticks (0 when
+/// `/proc/<pid>/stat` cannot be read).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the `(comm)`: state is the first, utime the 12th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// Length of a clock tick in us (`getconf CLK_TCK`, else 100 Hz).
+fn clock_tick_us() -> f64 {
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .filter(|hz| *hz > 0.0)
+        .unwrap_or(100.0);
+    1e6 / hz
 }
 
 /// The median of `v` (NaN when empty).
@@ -187,9 +238,9 @@ async fn token_and_body(base: &str, path: &str) -> (String, String) {
 }
 
 /// Runs `wrk -t2 -c64` for `secs` against `url` with `Authorization:
-/// <bearer>`: requests per second. Panics when any answer was not 2xx or
-/// the output has no figure.
-fn wrk(url: &str, bearer: &str, secs: u64) -> f64 {
+/// <bearer>`: requests per second and requests sent. Panics when any
+/// answer was not 2xx or the output has no figures.
+fn wrk(url: &str, bearer: &str, secs: u64) -> (f64, u64) {
     let out = Command::new("wrk")
         .args(["-t2", "-c64", &format!("-d{secs}s"), "-H"])
         .arg(format!("Authorization: {bearer}"))
@@ -199,10 +250,20 @@ fn wrk(url: &str, bearer: &str, secs: u64) -> f64 {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "wrk failed: {text}");
     assert!(!text.contains("Non-2xx"), "errors from {url}: {text}");
-    text.lines()
+    let rps = text
+        .lines()
         .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no Requests/sec in wrk output: {text}"))
+        .and_then(|v| v.trim().parse().ok());
+    // "  123456 requests in 10.00s, 78.90MB read"
+    let requests = text
+        .lines()
+        .find(|l| l.contains(" requests in "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    match (rps, requests) {
+        (Some(rps), Some(requests)) => (rps, requests),
+        _ => panic!("no figures in wrk output: {text}"),
+    }
 }
 
 /// A bare hyper HTTP/1 server on 127.0.0.1 answering every request with
