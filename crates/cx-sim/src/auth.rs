@@ -285,9 +285,10 @@ impl TokenStore {
     }
 
     /// `(tenant, client_id)` of a token regardless of expiry, for the journal.
-    pub(crate) fn peek(&self, token: &str) -> Option<(String, String)> {
-        self.get(token)
-            .map(|t| (t.tenant.to_string(), t.client_id.to_string()))
+    pub(crate) fn peek(&self, token: &str) -> Option<(Arc<str>, Arc<str>)> {
+        lock(self.shard(token))
+            .get(token)
+            .map(|t| (Arc::clone(&t.tenant), Arc::clone(&t.client_id)))
     }
 
     /// Kills every token issued so far.

@@ -5,7 +5,8 @@
 //! Read it with [`crate::Sim::journal`] or `GET /_sim/journal?since=<seq>`.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +58,99 @@ pub struct JournalEntry {
     pub request_id: String,
 }
 
+/// What the journal keeps of one request until someone reads it: the
+/// fields of a [`JournalEntry`] without its `seq`, in a compact form (no
+/// per-request strings for the method, the caller or the request id), so
+/// recording stays cheap on hot routes. [`Journal::snapshot`] renders the
+/// public entries.
+#[derive(Debug)]
+pub(crate) struct Record {
+    /// The request method (standard methods are not allocated).
+    pub method: axum::http::Method,
+    /// Request path without the query string.
+    pub path: Box<str>,
+    /// Raw query string, if any.
+    pub query: Option<Box<str>>,
+    /// Status returned (`0` for a reset connection).
+    pub status: u16,
+    /// Tenant of the caller, if identified.
+    pub tenant: Option<Arc<str>>,
+    /// Client id of the caller, if identified.
+    pub client_id: Option<Arc<str>>,
+    /// The `Idempotency-Key` request header.
+    pub idempotency_key: Option<Box<str>>,
+    /// The `If-Match` request header.
+    pub if_match: Option<Box<str>>,
+    /// Label of the injected fault, if any.
+    pub fault: Option<String>,
+    /// `grant_type` of a token request.
+    pub grant_type: Option<Box<str>>,
+    /// Sim time the request arrived, in ms.
+    pub at_ms: u64,
+    /// Length of the request body in bytes.
+    pub body_len: usize,
+    /// The request id sent as `x-request-id`.
+    pub request_id: RequestId,
+}
+
+impl Record {
+    fn entry(&self, seq: u64) -> JournalEntry {
+        let text = |s: &Option<Box<str>>| s.as_deref().map(str::to_owned);
+        let shared = |s: &Option<Arc<str>>| s.as_deref().map(str::to_owned);
+        JournalEntry {
+            seq,
+            method: self.method.as_str().to_owned(),
+            path: self.path.to_string(),
+            query: text(&self.query),
+            status: self.status,
+            tenant: shared(&self.tenant),
+            client_id: shared(&self.client_id),
+            idempotency_key: text(&self.idempotency_key),
+            if_match: text(&self.if_match),
+            fault: self.fault.clone(),
+            at_ms: self.at_ms,
+            body_len: self.body_len,
+            grant_type: text(&self.grant_type),
+            request_id: self.request_id.to_string(),
+        }
+    }
+}
+
+/// A request id, `req_<32 lowercase hex>` as text, drawn from the thread's
+/// random generator (no system call per request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RequestId(u128);
+
+impl RequestId {
+    /// Length of the text form: `req_` and 32 hex digits.
+    const LEN: usize = 36;
+
+    /// A fresh random id.
+    pub(crate) fn random() -> Self {
+        Self(rand::random())
+    }
+
+    /// The text form, without allocating.
+    pub(crate) fn encode(self) -> [u8; Self::LEN] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; Self::LEN];
+        let (prefix, digits) = out.split_at_mut(4);
+        prefix.copy_from_slice(b"req_");
+        for (i, d) in digits.iter_mut().enumerate() {
+            let nibble = (self.0 >> (124 - 4 * i)) & 0xf;
+            // A nibble is below 16: always a valid index.
+            *d = HEX[nibble as usize];
+        }
+        out
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "req_{:032x}", self.0)
+    }
+}
+
 /// Bounded, thread-safe journal. The lock is held only to push or copy.
 #[derive(Debug)]
 pub(crate) struct Journal {
@@ -69,7 +163,8 @@ pub(crate) struct Journal {
 #[derive(Debug)]
 struct Inner {
     next_seq: u64,
-    entries: VecDeque<JournalEntry>,
+    /// Records with their `seq`, oldest first.
+    entries: VecDeque<(u64, Record)>,
 }
 
 impl Journal {
@@ -85,18 +180,23 @@ impl Journal {
         }
     }
 
-    /// Appends `entry`, assigning its `seq`.
-    pub(crate) fn record(&self, mut entry: JournalEntry) {
+    /// Appends `record`, assigning the next `seq`.
+    pub(crate) fn record(&self, record: Record) {
         let mut inner = lock(&self.inner);
-        entry.seq = inner.next_seq;
+        let seq = inner.next_seq;
         inner.next_seq += 1;
+        // Dropped after the lock is released.
+        let mut evicted = None;
         if self.capacity > 0 {
             while inner.entries.len() >= self.capacity {
-                inner.entries.pop_front();
+                evicted = inner.entries.pop_front();
             }
-            inner.entries.push_back(entry);
+            inner.entries.push_back((seq, record));
+        } else {
+            evicted = Some((seq, record));
         }
         drop(inner);
+        drop(evicted);
         self.recorded.notify_waiters();
     }
 
@@ -105,8 +205,12 @@ impl Journal {
         let inner = lock(&self.inner);
         let since = since.unwrap_or(0);
         // Entries are ordered by seq: skip the prefix at or below `since`.
-        let start = inner.entries.partition_point(|e| e.seq <= since);
-        inner.entries.range(start..).cloned().collect()
+        let start = inner.entries.partition_point(|(seq, _)| *seq <= since);
+        inner
+            .entries
+            .range(start..)
+            .map(|(seq, r)| r.entry(*seq))
+            .collect()
     }
 
     /// Drops every entry (sequence numbers keep counting).
@@ -119,10 +223,9 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(path: &str) -> JournalEntry {
-        JournalEntry {
-            seq: 0,
-            method: "GET".into(),
+    fn entry(path: &str) -> Record {
+        Record {
+            method: axum::http::Method::GET,
             path: path.into(),
             query: None,
             status: 200,
@@ -134,8 +237,19 @@ mod tests {
             grant_type: None,
             at_ms: 0,
             body_len: 0,
-            request_id: String::new(),
+            request_id: RequestId(0x0123_4567_89ab_cdef_0011_2233_4455_6677),
         }
+    }
+
+    #[test]
+    fn request_ids_render_as_before() {
+        let id = RequestId(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+        assert_eq!(id.to_string(), "req_0123456789abcdef0011223344556677");
+        assert_eq!(id.encode().as_slice(), id.to_string().as_bytes());
+        let small = RequestId(0xa);
+        assert_eq!(small.encode().as_slice(), small.to_string().as_bytes());
+        let entry = entry("/p").entry(7);
+        assert_eq!((entry.seq, entry.request_id.len()), (7, 36));
     }
 
     #[test]

@@ -14,11 +14,13 @@
 //!    axum router;
 //! 5. for `StatusAfterProcessing`, `TruncatedBody`, `StallBody`,
 //!    `TamperIdToken` and `ReportStatus`, rewrites the handler's response;
-//! 6. records a [`JournalEntry`] with the status actually sent.
+//! 6. records a [`crate::JournalEntry`] with the status actually sent.
 
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,8 +32,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use futures::StreamExt as _;
-use hyper::body::Incoming;
+use futures::{FutureExt as _, StreamExt as _};
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::json;
@@ -42,7 +44,7 @@ use tower::ServiceExt as _;
 
 use crate::auth::bearer_token;
 use crate::faults::Fault;
-use crate::journal::JournalEntry;
+use crate::journal::{Record, RequestId};
 use crate::state::AppState;
 use crate::wire::{ApiError, FieldError, JournalCtx, header_str};
 
@@ -100,29 +102,15 @@ impl Connection {
         let state = self.state;
         let router = self.router;
         let svc = service_fn(move |req| {
-            // Each request runs in its own task so that it finishes (and is
-            // journaled, and its mutation happens) even when the client
-            // gives up and hyper drops this future, as on a real server.
-            let task = tokio::spawn(handle(
+            let handled = AssertUnwindSafe(handle(
                 Arc::clone(&state),
                 router.clone(),
                 Arc::clone(&reset),
                 req,
-            ));
-            async move {
-                match task.await {
-                    Ok(result) => result,
-                    Err(err) => {
-                        tracing::error!(%err, "request handler failed");
-                        Ok(ApiError::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "internal_error",
-                            "the simulator failed to handle this request",
-                        )
-                        .into_response())
-                    }
-                }
-            }
+            ))
+            .catch_unwind()
+            .map(recover);
+            Detached::new(handled)
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -135,6 +123,74 @@ impl Connection {
                 }
             }
             _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// A request's answer, or 500 `internal_error` when its handler panicked.
+fn recover(
+    outcome: std::thread::Result<Result<Response<Body>, InjectedReset>>,
+) -> Result<Response<Body>, InjectedReset> {
+    outcome.unwrap_or_else(|_panic| {
+        tracing::error!("request handler panicked");
+        Ok(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the simulator failed to handle this request",
+        )
+        .into_response())
+    })
+}
+
+/// A request's future, run on its connection's task (no task per request);
+/// when hyper drops it unfinished, because the client gave up, the rest
+/// runs in a task of its own, so the request still finishes (and is
+/// journaled, and its mutation happens), as on a real server.
+struct Detached<F: Future + Send + 'static>
+where
+    F::Output: Send,
+{
+    /// `None` once finished.
+    fut: Option<Pin<Box<F>>>,
+}
+
+impl<F: Future + Send + 'static> Detached<F>
+where
+    F::Output: Send,
+{
+    fn new(fut: F) -> Self {
+        Self {
+            fut: Some(Box::pin(fut)),
+        }
+    }
+}
+
+impl<F: Future + Send + 'static> Future for Detached<F>
+where
+    F::Output: Send,
+{
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let Some(fut) = self.fut.as_mut() else {
+            // Polled again after finishing: nothing more will come.
+            return Poll::Pending;
+        };
+        let out = std::task::ready!(fut.as_mut().poll(cx));
+        self.fut = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<F: Future + Send + 'static> Drop for Detached<F>
+where
+    F::Output: Send,
+{
+    fn drop(&mut self) {
+        if let Some(fut) = self.fut.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(fut);
         }
     }
 }
@@ -210,16 +266,7 @@ impl std::error::Error for InjectedReset {}
 
 /// What the journal needs to know about a request, captured up front.
 struct RequestMeta {
-    method: String,
-    path: String,
-    query: Option<String>,
-    tenant: Option<String>,
-    client_id: Option<String>,
-    idempotency_key: Option<String>,
-    if_match: Option<String>,
-    grant_type: Option<String>,
-    at_ms: u64,
-    request_id: String,
+    record: Record,
 }
 
 impl RequestMeta {
@@ -228,27 +275,29 @@ impl RequestMeta {
         let (tenant, client_id) = bearer_token(headers)
             .and_then(|t| state.tokens.peek(t))
             .map_or((None, None), |(t, c)| (Some(t), Some(c)));
+        let text = |name: &header::HeaderName| header_str(headers, name).map(Box::from);
         Self {
-            method: req.method().as_str().to_owned(),
-            path: req.uri().path().to_owned(),
-            query: req.uri().query().map(str::to_owned),
-            tenant,
-            client_id,
-            idempotency_key: header_str(
-                headers,
-                &header::HeaderName::from_static("idempotency-key"),
-            )
-            .map(str::to_owned),
-            if_match: header_str(headers, &header::IF_MATCH).map(str::to_owned),
-            grant_type: None,
-            at_ms: state.clock.now_ms(),
-            request_id: format!("req_{}", uuid::Uuid::new_v4().simple()),
+            record: Record {
+                method: req.method().clone(),
+                path: req.uri().path().into(),
+                query: req.uri().query().map(Box::from),
+                status: 0,
+                tenant,
+                client_id,
+                idempotency_key: text(&header::HeaderName::from_static("idempotency-key")),
+                if_match: text(&header::IF_MATCH),
+                fault: None,
+                grant_type: None,
+                at_ms: state.clock.now_ms(),
+                body_len: 0,
+                request_id: RequestId::random(),
+            },
         }
     }
 
     /// Send the request id back as `x-request-id`, as CXone does.
     fn stamp(&self, resp: &mut Response<Body>) {
-        if let Ok(v) = HeaderValue::from_str(&self.request_id) {
+        if let Ok(v) = HeaderValue::from_bytes(&self.record.request_id.encode()) {
             resp.headers_mut()
                 .insert(header::HeaderName::from_static("x-request-id"), v);
         }
@@ -264,23 +313,12 @@ impl RequestMeta {
     }
 
     fn record(self, state: &AppState, status: u16, fault: Option<&Fault>, body_len: usize) {
-        tracing::debug!(method = %self.method, path = %self.path, status, fault = ?fault, "request");
-        state.journal.record(JournalEntry {
-            seq: 0,
-            method: self.method,
-            path: self.path,
-            query: self.query,
-            status,
-            tenant: self.tenant,
-            client_id: self.client_id,
-            idempotency_key: self.idempotency_key,
-            if_match: self.if_match,
-            fault: fault.map(Fault::label),
-            grant_type: self.grant_type,
-            at_ms: self.at_ms,
-            body_len,
-            request_id: self.request_id,
-        });
+        let mut record = self.record;
+        tracing::debug!(method = %record.method, path = %record.path, status, fault = ?fault, "request");
+        record.status = status;
+        record.fault = fault.map(Fault::label);
+        record.body_len = body_len;
+        state.journal.record(record);
     }
 }
 
@@ -290,6 +328,15 @@ impl RequestMeta {
 /// client refuses to send them.
 fn hostile_segment(path: &str) -> Option<String> {
     path.split('/').skip(1).find_map(|raw| {
+        // Fast path for the usual segment: plain ASCII, nothing escaped.
+        let plain = raw != "."
+            && raw != ".."
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_control() && b != b'%' && b != b'\\');
+        if plain {
+            return None;
+        }
         let seg = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         let bad = seg == "."
             || seg == ".."
@@ -331,7 +378,9 @@ async fn handle(
     }
 
     let mut meta = RequestMeta::new(&state, &req);
-    let fault = state.faults.pick(&meta.method, &meta.path);
+    let fault = state
+        .faults
+        .pick(meta.record.method.as_str(), &meta.record.path);
 
     match &fault {
         Some(Fault::ConnectionReset) => {
@@ -356,15 +405,20 @@ async fn handle(
         );
         return Ok(meta.refuse(&state, err));
     }
-    let bytes = match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
-        Ok(b) => b,
-        Err(err) => {
-            let err = ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                format!("could not read request body: {err}"),
-            );
-            return Ok(meta.refuse(&state, err));
+    let bytes = if body.is_end_stream() {
+        // No body (a GET): nothing to buffer.
+        Bytes::new()
+    } else {
+        match axum::body::to_bytes(Body::new(body), MAX_BODY_BYTES).await {
+            Ok(b) => b,
+            Err(err) => {
+                let err = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("could not read request body: {err}"),
+                );
+                return Ok(meta.refuse(&state, err));
+            }
         }
     };
     let body_len = bytes.len();
@@ -386,19 +440,25 @@ async fn handle(
         return Ok(resp);
     }
 
-    let req = Request::from_parts(parts, Body::from(bytes));
+    let body = if bytes.is_empty() {
+        Body::empty()
+    } else {
+        Body::from(bytes)
+    };
+    let req = Request::from_parts(parts, body);
     let mut resp = router
         .oneshot(req)
         .await
         .unwrap_or_else(|never: Infallible| match never {});
     if let Some(ctx) = resp.extensions_mut().remove::<JournalCtx>() {
-        if ctx.tenant.is_some() {
-            meta.tenant = ctx.tenant;
+        let record = &mut meta.record;
+        if let Some(tenant) = ctx.tenant {
+            record.tenant = Some(tenant.into());
         }
-        if ctx.client_id.is_some() {
-            meta.client_id = ctx.client_id;
+        if let Some(client_id) = ctx.client_id {
+            record.client_id = Some(client_id.into());
         }
-        meta.grant_type = ctx.grant_type;
+        record.grant_type = ctx.grant_type.map(Box::from);
     }
 
     let mut resp = match &fault {

@@ -17,5 +17,6 @@ mod instances;
 mod journal_admin;
 mod load;
 mod scripts;
+mod server;
 mod support;
 mod workflows;
