@@ -43,13 +43,6 @@ const COALESCE_WAIT: Duration = Duration::from_millis(1);
 /// finish its fsync (see [`Syncing`]); a stuck disk does not hold the writer.
 const SYNCING_WAIT: Duration = Duration::from_millis(50);
 
-/// With [`FsyncPolicy::OnClose`], once this many bytes were written since
-/// the last sync the syncer starts one (`fdatasync`) in the background, which
-/// nobody waits for: the disk then writes while appends go on, so the fsync
-/// at close (or flush, or a day roll) waits for at most about this much data
-/// instead of everything since the last one (as RocksDB's `bytes_per_sync`).
-const WRITEBACK_BYTES: u64 = 8 << 20;
-
 /// The index is rewritten in place as this many bytes (JSON, then spaces).
 const INDEX_LEN: usize = 512;
 
@@ -227,8 +220,6 @@ pub(crate) struct Writer {
     /// Encoded lines not yet written to `current`.
     buffer: Vec<u8>,
     unsynced: u64,
-    /// Bytes written to `current` since its last sync (or background one).
-    unsynced_bytes: u64,
     /// Whether this sink has checked the index against the directory.
     dir_checked: bool,
     /// [`Writer::head_day`]'s last answer and the file name it is for.
@@ -286,7 +277,6 @@ impl Writer {
             current: None,
             buffer: Vec::new(),
             unsynced: 0,
-            unsynced_bytes: 0,
             dir_checked: false,
             day_cache: None,
             repairs: Vec::new(),
@@ -403,39 +393,26 @@ impl Writer {
             }
             w.commit(force_sync)
         });
-        let file = self
-            .current
-            .as_ref()
-            .map(|(name, file)| (self.path_of(name), file.clone()));
         let job = SyncJob {
-            file,
+            file: self
+                .current
+                .as_ref()
+                .map(|(name, file)| (self.path_of(name), file.clone())),
             replies,
             latch: self.latch.clone(),
-            writeback: false,
         };
         match (outcome, syncer) {
-            (Ok(Due::Sync), Some(syncer)) => {
+            (Ok(true), Some(syncer)) => {
                 if let Err(std_mpsc::SendError(job)) = syncer.send(job) {
                     let synced = job.sync();
                     job.answer(synced.as_ref());
                 }
             }
-            (Ok(Due::Sync), None) => {
+            (Ok(true), None) => {
                 let synced = job.sync();
                 job.answer(synced.as_ref());
             }
-            (Ok(Due::Writeback), Some(syncer)) => {
-                // Nobody waits for this sync: answer now, sync behind.
-                let writeback = SyncJob {
-                    file: job.file.clone(),
-                    replies: Vec::new(),
-                    latch: job.latch.clone(),
-                    writeback: true,
-                };
-                job.answer(Ok(&()));
-                drop(syncer.send(writeback));
-            }
-            (Ok(Due::Writeback | Due::Nothing), _) => job.answer(Ok(&())),
+            (Ok(false), _) => job.answer(Ok(&())),
             (Err(e), _) => {
                 job.answer(Err(&e));
                 // What the failure left unprocessed fails with it.
@@ -446,25 +423,18 @@ impl Writer {
         }
     }
 
-    /// Write the buffer and rewrite the index; which fsync is due (per the
-    /// policy, or `force`). The caller syncs, or has the syncer sync.
-    fn commit(&mut self, force: bool) -> Result<Due, Error> {
+    /// Write the buffer and rewrite the index; whether an fsync is due (per
+    /// the policy, or `force`). The caller syncs, or has the syncer sync.
+    fn commit(&mut self, force: bool) -> Result<bool, Error> {
         self.write_buffer()?;
-        let due = if force
+        let due = force
             || match self.policy {
                 FsyncPolicy::EveryRecord => self.unsynced > 0,
                 FsyncPolicy::EveryN(n) => self.unsynced >= u64::from(n.max(1)),
                 FsyncPolicy::OnClose => false,
-            } {
-            Due::Sync
-        } else if self.unsynced_bytes >= WRITEBACK_BYTES {
-            Due::Writeback
-        } else {
-            Due::Nothing
-        };
-        if due != Due::Nothing {
+            };
+        if due {
             self.unsynced = 0;
-            self.unsynced_bytes = 0;
         }
         self.write_index()?;
         Ok(due)
@@ -482,7 +452,6 @@ impl Writer {
                 return Err(Error::io("cannot append to audit file", &path, e));
             }
         }
-        self.unsynced_bytes += self.buffer.len() as u64;
         self.buffer.clear();
         Ok(())
     }
@@ -493,7 +462,6 @@ impl Writer {
                 .map_err(|e| Error::io("cannot sync audit file", &self.path_of(name), e))?;
         }
         self.unsynced = 0;
-        self.unsynced_bytes = 0;
         Ok(())
     }
 
@@ -836,16 +804,6 @@ impl Writer {
     }
 }
 
-/// Which fsync a commit calls for.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Due {
-    Nothing,
-    /// One that the batch's callers wait for (policy, flush).
-    Sync,
-    /// One in the background that nobody waits for ([`WRITEBACK_BYTES`]).
-    Writeback,
-}
-
 /// A reply waiting for its batch's commit.
 enum Reply {
     /// The waiting caller and where its record went (`None`: nobody waits),
@@ -876,8 +834,6 @@ pub(crate) struct SyncJob {
     file: Option<(PathBuf, Arc<File>)>,
     replies: Vec<Reply>,
     latch: Latch,
-    /// A background sync ([`Due::Writeback`]): its failure is latched.
-    writeback: bool,
 }
 
 impl SyncJob {
@@ -899,11 +855,6 @@ impl SyncJob {
     }
 
     fn answer(self, outcome: Result<&(), &Error>) {
-        if let (true, Err(e)) = (self.writeback, outcome) {
-            // A background sync failed: the records it covered may not be
-            // on disk, and a later fsync of this file need not say so again.
-            latch_error(&self.latch, e);
-        }
         for reply in self.replies {
             reply.send(outcome, &self.latch);
         }
