@@ -26,7 +26,7 @@
 //! Environment: `BENCH_RECORDS` (hashing iterations, default 200000),
 //! `BENCH_DURABLE_RECORDS` (appends with fsync per record, default 500),
 //! `BENCH_DAY_RECORDS` (records in the big day file, default 100000),
-//! `BENCH_RUNS` (workflow runs per directory, default 20), `BENCH_ONLY`
+//! `BENCH_RUNS` (workflow runs per directory, default 200), `BENCH_ONLY`
 //! (run only the append cases whose name contains it, e.g. `on close`, and
 //! skip the workflow runs: for profiling one case).
 
@@ -201,7 +201,7 @@ fn main() {
         return;
     }
     let day_records = env_or("BENCH_DAY_RECORDS", 100_000);
-    let runs = env_or("BENCH_RUNS", 20);
+    let runs = env_or("BENCH_RUNS", 200);
     println!("a `cx workflow run` (in process, {runs} runs each, median):");
     rt.block_on(async {
         let empty = tempdir_in(base);
@@ -231,9 +231,9 @@ fn main() {
         let full = Instant::now();
         let report = cx_audit::verify_file(&day_file).unwrap_or_else(|e| panic!("{e}"));
         let full = full.elapsed();
-        println!("  empty directory:                  {:>8.1} ms", ms(small));
+        println!("  empty directory:                  {:>8.2} ms", ms(small));
         println!(
-            "  {day_records}-record day file:        {:>8.1} ms  ({:+.1}% vs empty, target within 5%)",
+            "  {day_records}-record day file:        {:>8.2} ms  ({:+.1}% vs empty, target within 5%)",
             ms(large),
             (ms(large) / ms(small) - 1.0) * 100.0
         );
