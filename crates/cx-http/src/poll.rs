@@ -476,22 +476,36 @@ mod tests {
         assert_eq!(secs, vec![2.0, 3.0, 4.5, 6.75, 10.125, 15.0, 15.0]);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn max_polls_ends_with_an_error_naming_the_operation() {
+    /// Polls `operation` on the default schedule with at most `max_polls`,
+    /// `answer` giving the result of poll `n` (from 1); returns the outcome
+    /// and how many polls ran.
+    async fn poll_counted<T>(
+        operation: &str,
+        max_polls: u32,
+        answer: impl Fn(u32) -> Result<PollStatus<T>, Error>,
+    ) -> (Result<PollOutcome<T>, Error>, u32) {
         let p = Poller {
-            max_polls: Some(3),
+            max_polls: Some(max_polls),
             ..Poller::default()
         };
         let mut n = 0;
-        let err = p
-            .poll("execution exec_1", || {
+        let outcome = p
+            .poll(operation, || {
                 n += 1;
-                async { Ok(PollStatus::<()>::Pending { retry_after: None }) }
+                std::future::ready(answer(n))
             })
-            .await
-            .err();
+            .await;
+        (outcome, n)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_polls_ends_with_an_error_naming_the_operation() {
+        let (outcome, n) = poll_counted("execution exec_1", 3, |_| {
+            Ok(PollStatus::<()>::Pending { retry_after: None })
+        })
+        .await;
         assert_eq!(n, 3);
-        let err = err.map(|e| (e.kind(), e.to_string()));
+        let err = outcome.err().map(|e| (e.kind(), e.to_string()));
         assert!(
             matches!(&err, Some((ErrorKind::WaitTimeout, m)) if m.contains("exec_1") && m.contains("3 polls")),
             "{err:?}"
@@ -522,22 +536,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn transient_failures_are_polls_and_polling_goes_on() {
-        let p = Poller {
-            max_polls: Some(10),
-            ..Poller::default()
-        };
-        let mut n = 0;
-        let outcome = p
-            .poll("job j", || {
-                n += 1;
-                let answer = if n <= 3 {
-                    Err(unavailable())
-                } else {
-                    Ok(PollStatus::Done(n))
-                };
-                async move { answer }
-            })
-            .await;
+        let (outcome, _) = poll_counted("job j", 10, |n| {
+            if n <= 3 {
+                Err(unavailable())
+            } else {
+                Ok(PollStatus::Done(n))
+            }
+        })
+        .await;
         assert_eq!(outcome.ok().map(|o| (o.value, o.polls)), Some((4, 4)));
     }
 
