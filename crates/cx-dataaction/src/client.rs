@@ -611,10 +611,7 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
         assert_send_sync::<Extraction>();
-        let http = cx_http::Client::builder()
-            .base_url("http://127.0.0.1:9")
-            .build()?;
-        let client = Client::new(http, Config::default());
+        let client = Client::new(cx_testkit::unsent_http(), Config::default());
         let id = ActionId::new("DA-1")?;
         // Built, never polled: nothing is sent.
         let fut = client.run(&id, Payload::new("v1.0.0")).send();
