@@ -797,12 +797,7 @@ mod tests {
 
     #[test]
     fn bad_versions_name_the_field() {
-        let http = cx_http::Client::builder()
-            .base_url("http://127.0.0.1:9")
-            .build();
-        let Ok(http) = http else {
-            panic!("client builds")
-        };
+        let http = cx_testkit::unsent_http();
         let mut config = RealConfig::default();
         config.versions.skills = "27".into();
         let err = Client::new(http, config).err().map(|e| e.to_string());

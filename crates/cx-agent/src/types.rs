@@ -239,7 +239,10 @@ impl WorkModePayload {
     pub fn problems(&self) -> Vec<Violation> {
         let mut out = match garde::Validate::validate(self) {
             Ok(()) => Vec::new(),
-            Err(report) => violations_of(&report),
+            Err(report) => {
+                cx_http::report_violations(report.iter(), cx_http::camel_case_path, rule_of)
+                    .collect()
+            }
         };
         let mut seen = HashSet::new();
         for (i, s) in self.skill_levels.iter().enumerate() {
@@ -271,14 +274,6 @@ fn required(value: &str, _: &()) -> garde::Result {
 /// rule of this crate is `required`.
 fn rule_of(_field: &str, _message: &str) -> Rule {
     Rule::Required
-}
-
-/// One [`Violation`] per entry of a garde report, named by its wire field.
-fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    let entries = report
-        .iter()
-        .map(|(path, e)| (path.to_string(), e.message()));
-    cx_http::violations_from(entries, cx_http::camel_case_path, rule_of).collect()
 }
 
 /// Builds a [`WorkModePayload`]; [`WorkModePayloadBuilder::build`] checks it.

@@ -9,8 +9,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// A boxed error source.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// A boxed error source (the runtime's; one type across the crates).
+pub use cx_http::BoxError;
 
 /// What went wrong, for callers that branch on it.
 #[non_exhaustive]

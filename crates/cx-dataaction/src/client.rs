@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{EVENT_TYPE, ErrorClass, ExecutionAudit, RunFacts, WebhookDelivery};
 use crate::config::Config;
-use crate::error::{DataActionKind, Error, ErrorKind, Rule, Violation, from_http};
+use crate::error::{Core, DataActionKind, Error, ErrorKind, Rule, Violation, from_http};
 use crate::extract::{Extraction, Typed};
 use crate::types::{
     ActionDefinition, ActionId, Job, JobAccepted, JobStatus, Payload, is_path_segment,
@@ -145,18 +145,15 @@ impl Client {
         poller: &Poller,
     ) -> Result<JobAccepted, Error> {
         let what = format!("executing data action {id}");
+        let started = Instant::now();
         let sent = poller
             .retry(&what, || self.execute_request(id, payload, key).send_json())
             .await;
         match sent {
             Ok(o) => checked_job(o.value),
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => Err(Error::new(
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "unknown outcome: {what} (idempotency key {key}) got no answer within the max wait (last error: {e}); the job may exist"
-                ),
-            )
-            .with_http(e)),
+            Err(e) if e.leaves_outcome_unknown() => {
+                Err(Core::no_answer(e, &what, key, started.elapsed(), "job").into())
+            }
             Err(e) => Err(from_http(e, &what)),
         }
     }
@@ -270,35 +267,17 @@ impl Client {
             })
             .await;
         let status = last.into_inner().unwrap_or_else(PoisonError::into_inner);
-        let (polls, ms) = (polls.into_inner(), started.elapsed().as_millis());
-        let err = match outcome {
+        let polls = polls.into_inner();
+        let operation = format!("job {job_id} of data action {id}");
+        let err: Error = match outcome {
             Ok(o) => match &o.value.status {
-                JobStatus::Other(s) => Error::new(
-                    ErrorKind::UnknownStatus,
-                    format!(
-                        "unknown outcome: job {job_id} of data action {id} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
-                        cx_http::escape(s)
-                    ),
-                ),
+                JobStatus::Other(s) => Core::unknown_status(&operation, s, polls).into(),
                 _ => return Ok((o.value, o.polls)),
             },
-            Err(e) if e.kind() == cx_http::ErrorKind::WaitTimeout => Error::new(
-                ErrorKind::WaitTimeout,
-                format!(
-                    "unknown outcome: job {job_id} of data action {id} is still {status} after {polls} polls in {ms} ms (max wait {})",
-                    poller
-                        .deadline
-                        .map_or_else(|| "none".to_owned(), |d| format!("{} ms", d.as_millis())),
-                ),
-            ),
-            Err(e) if e.is_transient() => Error::new(
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "unknown outcome: job {job_id} of data action {id} was last seen {status}; its polls failed until the max wait ({polls} polls in {ms} ms, last error: {e})"
-                ),
-            )
-            .with_http(e),
-            Err(e) => from_http(e, &format!("polling job {job_id}")),
+            Err(e) => {
+                Core::wait_failed(e, &operation, &status.to_string(), polls, started.elapsed())
+                    .into()
+            }
         };
         Err(err.with_job(job_id))
     }
@@ -632,10 +611,7 @@ mod tests {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
         assert_send_sync::<Extraction>();
-        let http = cx_http::Client::builder()
-            .base_url("http://127.0.0.1:9")
-            .build()?;
-        let client = Client::new(http, Config::default());
+        let client = Client::new(cx_testkit::unsent_http(), Config::default());
         let id = ActionId::new("DA-1")?;
         // Built, never polled: nothing is sent.
         let fut = client.run(&id, Payload::new("v1.0.0")).send();

@@ -108,7 +108,8 @@ pub struct ErrorDetail {
     report: Option<Box<RunReport>>,
 }
 
-type Core = cx_http::ServiceError<ErrorDetail>;
+/// The shared error core this crate's [`Error`] wraps.
+pub(crate) type Core = cx_http::ServiceError<ErrorDetail>;
 
 cx_http::domain_error! {
     /// The error of every fallible `cx-dataaction` call; it derefs to

@@ -91,13 +91,7 @@ cx_http::with_setters! { ExtractionConfig {
 }}
 
 fn check_job_id(id: &str) -> Result<(), Error> {
-    cx_http::check_id(id).map_err(|rule| {
-        Error::violation(Violation::new(
-            "jobId",
-            Rule::Format,
-            format!("{rule}, got {:?}", cx_http::escape(id)),
-        ))
-    })
+    Violation::check_id("jobId", Rule::Format, id).map_err(Error::violation)
 }
 
 cx_http::id_newtype! {

@@ -139,14 +139,6 @@ fn rule_of(field: &str, _message: &str) -> Rule {
     }
 }
 
-/// One [`Violation`] per entry of a garde report, named by its wire field.
-fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    let entries = report
-        .iter()
-        .map(|(path, e)| (path.to_string(), e.message()));
-    cx_http::violations_from(entries, wire_field, rule_of).collect()
-}
-
 /// The body of `POST /api/v2/dataactions/{id}/execute` (seed 004 step 1,
 /// `DataActionPayload`). JSON: `{versionId, inputParameters,
 /// environmentContext, executionTimeoutMs}`.
@@ -216,7 +208,10 @@ impl Payload {
     pub fn check(&self) -> Result<(), Error> {
         match garde::Validate::validate(self) {
             Ok(()) => Ok(()),
-            Err(report) => Err(Error::validation(violations_of(&report))),
+            Err(report) => Err(Error::validation(
+                cx_http::report_violations(report.iter(), wire_field, rule_of)
+                    .collect::<Vec<Violation>>(),
+            )),
         }
     }
 

@@ -186,6 +186,14 @@ impl Error {
         }
     }
 
+    /// True when a request may have been carried out without its answer
+    /// being seen: a transient failure ([`Error::is_transient`]) or retries
+    /// that ran out of time ([`ErrorKind::WaitTimeout`]). A submission
+    /// failing so has an unknown outcome.
+    pub fn leaves_outcome_unknown(&self) -> bool {
+        self.is_transient() || self.inner.kind == ErrorKind::WaitTimeout
+    }
+
     /// True when the input was rejected before any request was sent.
     pub fn is_invalid_input(&self) -> bool {
         self.inner.kind == ErrorKind::InvalidInput

@@ -476,44 +476,28 @@ mod tests {
         assert_eq!(secs, vec![2.0, 3.0, 4.5, 6.75, 10.125, 15.0, 15.0]);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn max_polls_ends_with_an_error_naming_the_operation() {
-        let p = Poller {
-            max_polls: Some(3),
-            ..Poller::default()
-        };
+    /// Polls `"job j"` on `p`, `check(n)` answering poll `n` (from 1);
+    /// returns the outcome, how many polls ran and the (paused) time spent.
+    async fn poll_on<T, Fut>(
+        p: Poller,
+        check: impl Fn(u32) -> Fut,
+    ) -> (Result<PollOutcome<T>, Error>, u32, Duration)
+    where
+        Fut: Future<Output = Result<PollStatus<T>, Error>>,
+    {
+        let started = tokio::time::Instant::now();
         let mut n = 0;
-        let err = p
-            .poll("execution exec_1", || {
+        let outcome = p
+            .poll("job j", || {
                 n += 1;
-                async { Ok(PollStatus::<()>::Pending { retry_after: None }) }
+                check(n)
             })
-            .await
-            .err();
-        assert_eq!(n, 3);
-        let err = err.map(|e| (e.kind(), e.to_string()));
-        assert!(
-            matches!(&err, Some((ErrorKind::WaitTimeout, m)) if m.contains("exec_1") && m.contains("3 polls")),
-            "{err:?}"
-        );
+            .await;
+        (outcome, n, started.elapsed())
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn deadline_ends_polling() {
-        let p = Poller {
-            deadline: Some(Duration::from_secs(10)),
-            ..Poller::default()
-        };
-        let started = tokio::time::Instant::now();
-        let err = p
-            .poll("job j", || async {
-                Ok(PollStatus::<()>::Pending { retry_after: None })
-            })
-            .await
-            .err();
-        assert!(err.is_some_and(|e| e.is_timeout()));
-        assert!(started.elapsed() >= Duration::from_secs(10));
-        assert!(started.elapsed() < Duration::from_secs(11));
+    async fn pending(_: u32) -> Result<PollStatus<()>, Error> {
+        Ok(PollStatus::Pending { retry_after: None })
     }
 
     fn unavailable() -> Error {
@@ -521,47 +505,56 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn max_polls_ends_with_an_error_naming_the_operation() {
+        let p = Poller::default().with_max_polls(Some(3));
+        let (outcome, n, _) = poll_on(p, pending).await;
+        assert_eq!(n, 3);
+        let err = outcome.err().map(|e| (e.kind(), e.to_string()));
+        assert!(
+            matches!(&err, Some((ErrorKind::WaitTimeout, m)) if m.contains("job j") && m.contains("3 polls")),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deadline_ends_polling() {
+        let p = Poller::default().with_deadline(Some(Duration::from_secs(10)));
+        let (outcome, _, elapsed) = poll_on(p, pending).await;
+        assert!(outcome.err().is_some_and(|e| e.is_timeout()));
+        assert!(elapsed >= Duration::from_secs(10));
+        assert!(elapsed < Duration::from_secs(11));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn transient_failures_are_polls_and_polling_goes_on() {
-        let p = Poller {
-            max_polls: Some(10),
-            ..Poller::default()
-        };
-        let mut n = 0;
-        let outcome = p
-            .poll("job j", || {
-                n += 1;
-                let answer = if n <= 3 {
-                    Err(unavailable())
-                } else {
-                    Ok(PollStatus::Done(n))
-                };
-                async move { answer }
+        let p = Poller::default().with_max_polls(Some(10));
+        let (outcome, _, _) = poll_on(p, |n| {
+            std::future::ready(if n <= 3 {
+                Err(unavailable())
+            } else {
+                Ok(PollStatus::Done(n))
             })
-            .await;
+        })
+        .await;
         assert_eq!(outcome.ok().map(|o| (o.value, o.polls)), Some((4, 4)));
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_deadline_bounds_a_check_that_hangs() {
-        let p = Poller {
-            deadline: Some(Duration::from_secs(3)),
-            ..Poller::default()
-        };
-        let started = tokio::time::Instant::now();
-        let err = p
-            .poll("job j", || async {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                Ok(PollStatus::Done(()))
-            })
-            .await
-            .err();
+        let p = Poller::default().with_deadline(Some(Duration::from_secs(3)));
+        let (outcome, _, elapsed) = poll_on(p, |_| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            Ok(PollStatus::Done(()))
+        })
+        .await;
+        let err = outcome.err();
         assert!(
             err.as_ref().is_some_and(
                 |e| e.kind() == ErrorKind::WaitTimeout && e.to_string().contains("job j")
             ),
             "{err:?}"
         );
-        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        assert_eq!(elapsed, Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]

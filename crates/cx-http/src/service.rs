@@ -31,6 +31,7 @@
 
 use std::fmt;
 use std::hash::Hash;
+use std::time::Duration;
 
 use crate::error::{BoxError, Error, ErrorKind};
 use crate::validation::{Violation, ViolationRule, Violations};
@@ -255,6 +256,73 @@ impl<D: Domain> ServiceError<D> {
         e.inner.missing_scope = missing_scope;
         e.inner.http = Some(err);
         e
+    }
+
+    /// The [`ServiceKind::OutcomeUnknown`] error of a submission doing
+    /// `what` (e.g. `"executing data action da-1"`), sent with idempotency
+    /// key `key`, that no answer settled within `elapsed` (its last failure
+    /// `err`, one that [`Error::leaves_outcome_unknown`]): the message names
+    /// the key and says the `created` thing (e.g. `"job"`) may exist.
+    pub fn no_answer(err: Error, what: &str, key: &str, elapsed: Duration, created: &str) -> Self {
+        Self::new(
+            ServiceKind::OutcomeUnknown,
+            format!(
+                "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {err}); the {created} may exist",
+                elapsed.as_millis()
+            ),
+        )
+        .with_http(err)
+    }
+
+    /// The [`ServiceKind::UnknownStatus`] error of a wait for `operation`
+    /// (e.g. `"job j-1 of data action da-1"`) that read a status this crate
+    /// does not know, `status` (escaped in the message), after `polls` polls.
+    pub fn unknown_status(operation: &str, status: &str, polls: u32) -> Self {
+        Self::new(
+            ServiceKind::UnknownStatus,
+            format!(
+                "unknown outcome: {operation} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
+                crate::escape(status)
+            ),
+        )
+    }
+
+    /// The error of a wait for `operation` that ended with the
+    /// [`crate::Poller`]'s error `err` after `polls` polls in `elapsed`, the
+    /// last status read being `last_seen`; every case is "unknown outcome":
+    /// [`ServiceKind::WaitTimeout`] when polls or time ran out,
+    /// [`ServiceKind::OutcomeUnknown`] (with `err` as the cause) when the
+    /// polls failed transiently until then, else `err` mapped by
+    /// [`ServiceError::from_http`] (a poll refused for good).
+    pub fn wait_failed(
+        err: Error,
+        operation: &str,
+        last_seen: &str,
+        polls: u32,
+        elapsed: Duration,
+    ) -> Self {
+        let ms = elapsed.as_millis();
+        if err.kind() == ErrorKind::WaitTimeout {
+            Self::new(
+                ServiceKind::WaitTimeout,
+                format!(
+                    "unknown outcome: {operation} is still {last_seen} after {polls} polls in {ms} ms"
+                ),
+            )
+        } else if err.is_transient() {
+            Self::new(
+                ServiceKind::OutcomeUnknown,
+                format!(
+                    "unknown outcome: {operation} was last seen {last_seen}; its polls failed until the deadline ({polls} polls in {ms} ms, last error: {err})"
+                ),
+            )
+            .with_http(err)
+        } else {
+            Self::from_http(
+                err,
+                &format!("unknown outcome: polling {operation} (last seen {last_seen})"),
+            )
+        }
     }
 
     /// What kind of failure this is.

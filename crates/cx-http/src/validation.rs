@@ -64,6 +64,22 @@ impl<R> Violation<R> {
         }
     }
 
+    /// `Ok` when `id` can be one URL path segment ([`crate::check_id`]),
+    /// else a violation of `rule` on `field`: the rule `id` breaks and
+    /// `id` itself (escaped, quoted).
+    ///
+    /// # Errors
+    /// The violation, when `id` is not a path segment.
+    pub fn check_id(field: &str, rule: R, id: &str) -> Result<(), Self> {
+        crate::check_id(id).map_err(|broken| {
+            Self::new(
+                field,
+                rule,
+                format!("{broken}, got {:?}", crate::escape(id)),
+            )
+        })
+    }
+
     /// The same, recording what was expected and what was found.
     #[must_use]
     pub fn with_values(mut self, expected: impl Into<String>, actual: impl Into<String>) -> Self {
@@ -73,21 +89,41 @@ impl<R> Violation<R> {
     }
 }
 
-/// One [`Violation`] per entry of a validation report — garde's
-/// `Report::iter()` as `(path, message)` pairs — its field named by `field`
-/// (e.g. the wire name of a Rust path) and its rule by `rule(field,
-/// message)`. The one way the service crates turn a garde report into
-/// violations.
+/// One [`Violation`] per entry of a validation report, as `(path,
+/// message)` pairs, its field named by `field` (e.g. the wire name of a
+/// Rust path) and its rule by `rule(field, message)`.
 pub fn violations_from<'a, R: 'a>(
     entries: impl IntoIterator<Item = (String, &'a str)> + 'a,
     field: impl Fn(&str) -> String + 'a,
     rule: impl Fn(&str, &str) -> R + 'a,
 ) -> impl Iterator<Item = Violation<R>> + 'a {
+    entries
+        .into_iter()
+        .map(move |(path, message)| violation_at(&path, message, &field, &rule))
+}
+
+/// As [`violations_from`], straight from garde's `Report::iter()` (entries
+/// `&(Path, Error)`, both `Display`): the one way the service crates turn a
+/// garde report into violations.
+pub fn report_violations<'a, R: 'a, P: fmt::Display + 'a, M: fmt::Display + 'a>(
+    entries: impl IntoIterator<Item = &'a (P, M)> + 'a,
+    field: impl Fn(&str) -> String + 'a,
+    rule: impl Fn(&str, &str) -> R + 'a,
+) -> impl Iterator<Item = Violation<R>> + 'a {
     entries.into_iter().map(move |(path, message)| {
-        let field = field(&path);
-        let rule = rule(&field, message);
-        Violation::new(field, rule, message)
+        violation_at(&path.to_string(), &message.to_string(), &field, &rule)
     })
+}
+
+fn violation_at<R>(
+    path: &str,
+    message: &str,
+    field: impl Fn(&str) -> String,
+    rule: impl Fn(&str, &str) -> R,
+) -> Violation<R> {
+    let field = field(path);
+    let rule = rule(&field, message);
+    Violation::new(field, rule, message)
 }
 
 /// The wire (camelCase) name of a snake_case Rust path, as garde reports
@@ -228,6 +264,28 @@ impl<R> From<Vec<Violation<R>>> for Violations<R> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn check_id_names_the_field_the_rule_and_the_escaped_id() {
+        assert_eq!(Violation::check_id("jobId", "format", "j-1"), Ok(()));
+        let table = [
+            ("", "must not be empty, got \"\""),
+            ("a/b", "must not contain `/` or `\\`, got \"a/b\""),
+            (
+                "a\u{1b}b",
+                r#"must not contain control characters, got "a\\u{1b}b""#,
+            ),
+        ];
+        for (id, message) in table {
+            let v = Violation::check_id("jobId", "format", id).err();
+            assert_eq!(
+                v.as_ref()
+                    .map(|v| (v.field.as_str(), v.rule, v.message.as_str())),
+                Some(("jobId", "format", message)),
+                "{id:?}"
+            );
+        }
+    }
 
     #[test]
     fn json_leaves_out_absent_values_and_round_trips() {

@@ -226,6 +226,16 @@ pub fn sdk_http(sim: &Sim) -> cx_http::Client {
     connect(sim).0
 }
 
+/// A runtime with the default settings whose base URL is
+/// `http://127.0.0.1:9` (discard; nothing listens there), for tests that
+/// build clients, requests and futures but never send them.
+pub fn unsent_http() -> cx_http::Client {
+    cx_http::Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .build()
+        .unwrap()
+}
+
 /// Runtime settings for fault tests: 2 attempts per call (so a few faults in
 /// a row exhaust one call), backoff 5 ms up to 20 ms, no circuit breaker.
 pub fn fragile_http() -> cx_http::Config {

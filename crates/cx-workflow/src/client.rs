@@ -391,10 +391,7 @@ mod tests {
     fn client_and_operation_futures_are_send() -> Result<(), Box<dyn std::error::Error>> {
         fn assert_send_sync<T: Send + Sync + Clone>() {}
         assert_send_sync::<Client>();
-        let http = cx_http::Client::builder()
-            .base_url("http://127.0.0.1:9")
-            .build()?;
-        let client = Client::new(http, Config::default());
+        let client = Client::new(cx_testkit::unsent_http(), Config::default());
         let id = WorkflowId::new("wf_1")?;
         // Futures are built but never polled: nothing is sent.
         let execute = client.run(&id).on_progress(|_| {}).send();

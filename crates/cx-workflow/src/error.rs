@@ -94,7 +94,8 @@ pub struct ErrorDetail {
     outcome: Option<Outcome>,
 }
 
-type Core = cx_http::ServiceError<ErrorDetail>;
+/// The shared error core this crate's [`Error`] wraps.
+pub(crate) type Core = cx_http::ServiceError<ErrorDetail>;
 
 cx_http::domain_error! {
     /// The error of every fallible `cx-workflow` call; it derefs to

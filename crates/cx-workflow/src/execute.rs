@@ -48,7 +48,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::client::{Client, EXECUTION_OUTCOME_UNKNOWN, millis, send_on};
-use crate::error::{Error, ErrorKind, Rule, Violation, WorkflowKind};
+use crate::error::{Core, Error, ErrorKind, Rule, Violation, WorkflowKind};
 use crate::mapping::{MissingOutput, OutputMapping};
 use crate::metrics::MetricsSnapshot;
 use crate::types::{
@@ -367,16 +367,15 @@ impl Run<'_> {
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).
-            Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
-                let err = Error::new(
-                    ErrorKind::OutcomeUnknown,
-                    format!(
-                        "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {e}); the execution may exist",
-                        self.started.elapsed().as_millis()
-                    ),
-                )
-                .with_workflow(wf)
-                .with_http(e);
+            Err(e) if e.leaves_outcome_unknown() => {
+                let err = Error::from(Core::no_answer(
+                    e,
+                    &what,
+                    key,
+                    self.started.elapsed(),
+                    "execution",
+                ))
+                .with_workflow(wf);
                 Err(outcome_unknown(client, wf, None, None, key, err, self.started).await)
             }
             Err(e) => {
@@ -488,45 +487,19 @@ impl Run<'_> {
         if let Some(ms) = outcome.as_ref().ok().and_then(|o| o.value.latency_ms()) {
             durations.observe(wf, Duration::from_secs_f64(ms / 1000.0));
         }
-        let failed = match outcome {
+        let operation = format!("execution {exec_id} of workflow {wf}");
+        let failed: Error = match outcome {
             Ok(o) => match &o.value.status {
-                ExecutionStatus::Unknown(status) => Error::new(
-                    ErrorKind::UnknownStatus,
-                    format!(
-                        "unknown outcome: execution {exec_id} of workflow {wf} reported status {:?}, which this client does not know; stopped waiting after {polls} polls",
-                        cx_http::escape(status)
-                    ),
-                ),
+                ExecutionStatus::Unknown(status) => {
+                    Core::unknown_status(&operation, status, polls).into()
+                }
                 _ => return Ok(o),
             },
             Err(e) => {
-                let ms = submit_started.elapsed().as_millis();
                 let status = last_status
                     .as_ref()
                     .map_or_else(|| "UNKNOWN".to_owned(), ToString::to_string);
-                if e.kind() == cx_http::ErrorKind::WaitTimeout {
-                    Error::new(
-                        ErrorKind::WaitTimeout,
-                        format!(
-                            "unknown outcome: execution {exec_id} of workflow {wf} is still {status} after {polls} polls in {ms} ms; it may be stuck"
-                        ),
-                    )
-                } else if e.is_transient() {
-                    Error::new(
-                        ErrorKind::OutcomeUnknown,
-                        format!(
-                            "unknown outcome: execution {exec_id} of workflow {wf} was last seen {status}; its polls failed until the deadline ({polls} polls in {ms} ms, last error: {e})"
-                        ),
-                    )
-                    .with_http(e)
-                } else {
-                    Error::from_http(
-                        e,
-                        &format!(
-                            "unknown outcome: polling execution {exec_id} (last seen {status})"
-                        ),
-                    )
-                }
+                Core::wait_failed(e, &operation, &status, polls, submit_started.elapsed()).into()
             }
         };
         let err = failed.with_workflow(wf).with_execution(exec_id);

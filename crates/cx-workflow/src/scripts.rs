@@ -83,13 +83,7 @@ cx_http::with_setters! { ScriptsConfig {
 }}
 
 fn check_contact_id(id: &str) -> Result<(), Error> {
-    cx_http::check_id(id).map_err(|rule| {
-        Error::violation(Violation::new(
-            "contactId",
-            Rule::Format,
-            format!("{rule}, got {:?}", cx_http::escape(id)),
-        ))
-    })
+    Violation::check_id("contactId", Rule::Format, id).map_err(Error::violation)
 }
 
 cx_http::id_newtype! {

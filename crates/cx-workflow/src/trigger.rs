@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::client::{Client, INSTANCES_PATH, WORKFLOW_TRIGGER_OUTCOME_UNKNOWN, millis, send_on};
-use crate::error::{Error, ErrorKind, WorkflowKind};
+use crate::error::{Core, Error, ErrorKind, WorkflowKind};
 use crate::types::{Priority, TriggerPayload, path_segment_problem};
 use crate::validate::RequestInput;
 
@@ -232,16 +232,15 @@ async fn create(
     .await;
     let created = match sent {
         Ok((c, _)) => c,
-        Err(e) if e.is_transient() || e.kind() == cx_http::ErrorKind::WaitTimeout => {
-            let err = Error::new(
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {e}); the instance may exist",
-                    started.elapsed().as_millis()
-                ),
-            )
-            .with_workflow(wf)
-            .with_http(e);
+        Err(e) if e.leaves_outcome_unknown() => {
+            let err = Error::from(Core::no_answer(
+                e,
+                &what,
+                &key,
+                started.elapsed(),
+                "instance",
+            ))
+            .with_workflow(wf);
             return Err((err, Some(key)));
         }
         Err(e) => return Err((Error::from_http(e, &what).with_workflow(wf), None)),

@@ -214,10 +214,7 @@ fn rule_of(field: &str, message: &str) -> Rule {
 /// One [`Violation`] per entry of a garde report, each path named by
 /// `field` (its wire name).
 pub(crate) fn violations_of(report: &garde::Report, field: impl Fn(&str) -> String) -> Violations {
-    let entries = report
-        .iter()
-        .map(|(path, e)| (path.to_string(), e.message()));
-    cx_http::violations_from(entries, field, rule_of).collect()
+    cx_http::report_violations(report.iter(), field, rule_of).collect()
 }
 
 #[cfg(test)]

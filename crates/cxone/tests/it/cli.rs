@@ -78,7 +78,7 @@ fn failures_exit_non_zero_with_a_one_line_reason() {
         ),
         (
             "workflow run wf_stuck_0001 --input customerId=X --timeout 1",
-            "may be stuck",
+            "unknown outcome",
         ),
         (
             "workflow trigger {WF} --var priorityScore:integer=85 --priority 0",
