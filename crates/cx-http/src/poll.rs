@@ -336,7 +336,7 @@ impl Poller {
                 return Err(Error::new(
                     ErrorKind::WaitTimeout,
                     format!(
-                        "{operation} did not finish after {polls} polls in {} ms; it may be stuck",
+                        "{operation} had not finished after {polls} polls in {} ms (its outcome is unknown)",
                         elapsed.as_millis()
                     ),
                 ));
