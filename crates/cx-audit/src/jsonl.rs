@@ -61,7 +61,7 @@ use crate::checkpoint::SigningKey;
 use crate::error::{Error, ErrorKind};
 use crate::record::AuditRecord;
 use crate::sink::AuditSink;
-use crate::writer::{Ack, Latch, MAX_BATCH, Msg, Prepared, Writer};
+use crate::writer::{Ack, Latch, LinePool, MAX_BATCH, Msg, Prepared, Writer};
 
 /// The deepest nesting of arrays and objects a payload may have for
 /// [`JsonlSink`] to write it (a scalar has depth 0, `[]` and `{}` depth 1).
@@ -297,6 +297,8 @@ pub struct JsonlSink {
     /// `write` queues without waiting (fsync on close, no witness).
     no_wait: bool,
     latch: Latch,
+    /// Line buffers the writer handed back.
+    pool: Arc<LinePool>,
     queue: Option<tokio::sync::mpsc::Sender<Msg>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -386,6 +388,7 @@ impl JsonlSink {
                 Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
             })??;
         let latch = writer.latch();
+        let pool = writer.pool();
         let (queue, rx) = tokio::sync::mpsc::channel(MAX_BATCH);
         let thread = std::thread::Builder::new()
             .name("cx-audit-writer".into())
@@ -398,6 +401,7 @@ impl JsonlSink {
             witness,
             no_wait,
             latch,
+            pool,
             queue: Some(queue),
             thread: Some(thread),
         })
@@ -442,7 +446,7 @@ impl JsonlSink {
     ///
     /// As [`AuditSink::write`].
     pub async fn append(&self, record: &AuditRecord) -> Result<Appended, Error> {
-        let prepared = Prepared::of(record)?;
+        let prepared = Prepared::of(record, self.pool.take())?;
         let (appended, checkpoints) = self.send(|ack| Msg::Append(prepared, Some(ack))).await?;
         self.witness(checkpoints).await?;
         Ok(appended)
@@ -529,7 +533,8 @@ impl AuditSink for JsonlSink {
             return self.append(record).await.map(drop);
         }
         self.latched()?;
-        self.queue(Msg::Append(Prepared::of(record)?, None)).await
+        self.queue(Msg::Append(Prepared::of(record, self.pool.take())?, None))
+            .await
     }
 
     /// Fsync (`sync_data`) the file currently being appended to and, when
