@@ -691,32 +691,43 @@ pub(crate) struct PayloadShape {
 }
 
 /// Walk `value` once: whether it nests arrays/objects more than `max` levels
-/// deep, and whether its canonical form reads back as itself. Iterative, so
-/// a pathological value cannot exhaust the stack here.
+/// deep, and whether its canonical form reads back as itself. Recursive but
+/// never more than `max` + 1 calls deep (the walk stops at the first
+/// container nested deeper), so a pathological value cannot exhaust the
+/// stack here; and it allocates nothing (it runs for every record).
 pub(crate) fn payload_shape(value: &Value, max: usize) -> PayloadShape {
-    let mut canonical_reads_back = true;
-    let mut stack = vec![(value, 0usize)];
-    while let Some((value, depth)) = stack.pop() {
-        match value {
-            Value::Array(items) if depth < max => {
-                stack.extend(items.iter().map(|child| (child, depth + 1)));
-            }
-            Value::Object(members) if depth < max => {
-                stack.extend(members.values().map(|child| (child, depth + 1)));
-            }
-            Value::Array(_) | Value::Object(_) => {
-                return PayloadShape {
-                    too_deep: true,
-                    canonical_reads_back: false,
-                };
-            }
-            Value::Number(n) => canonical_reads_back &= number_reads_back(n),
-            Value::Null | Value::Bool(_) | Value::String(_) => {}
-        }
-    }
-    PayloadShape {
+    let mut shape = PayloadShape {
         too_deep: false,
-        canonical_reads_back,
+        canonical_reads_back: true,
+    };
+    walk_shape(value, max, &mut shape);
+    if shape.too_deep {
+        shape.canonical_reads_back = false;
+    }
+    shape
+}
+
+/// [`payload_shape`] of `value`, `levels` more container levels allowed;
+/// stops once `shape.too_deep`.
+fn walk_shape(value: &Value, levels: usize, shape: &mut PayloadShape) {
+    let children: &mut dyn Iterator<Item = &Value> = match value {
+        Value::Array(_) | Value::Object(_) if levels == 0 => {
+            shape.too_deep = true;
+            return;
+        }
+        Value::Array(items) => &mut items.iter(),
+        Value::Object(members) => &mut members.values(),
+        Value::Number(n) => {
+            shape.canonical_reads_back &= number_reads_back(n);
+            return;
+        }
+        Value::Null | Value::Bool(_) | Value::String(_) => return,
+    };
+    for child in children {
+        walk_shape(child, levels - 1, shape);
+        if shape.too_deep {
+            return;
+        }
     }
 }
 
