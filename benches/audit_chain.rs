@@ -181,7 +181,8 @@ fn main() {
         settle_disk();
         let dir = tempdir_in(base);
         let cpu = cpu_time();
-        let elapsed = rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));
+        let (elapsed, writer) =
+            rt.block_on(append_many(dir.path(), policy, count, appenders, &payload));
         let cpu = cpu_time().saturating_sub(cpu);
         let ours = count as f64 / elapsed.as_secs_f64();
         let per_sync = match policy {
@@ -190,10 +191,13 @@ fn main() {
             _ => None,
         };
         let raw = raw_appends(&tempdir_in(base), &line, count.min(20_000), per_sync);
+        let per_record = |d: Duration| d.as_secs_f64() * 1e6 / count as f64;
         println!(
-            "  {name:<34} {count:>7} records: {ours:>9.0} records/s   raw baseline {raw:>9.0}/s ({:.2}x)   CPU {:.1} us/record",
+            "  {name:<34} {count:>7} records: {ours:>9.0} records/s   raw baseline {raw:>9.0}/s ({:.2}x)   CPU {:.1} us/record (writer thread: user {:.1} + system {:.1})",
             ours / raw,
-            cpu.as_secs_f64() * 1e6 / count as f64
+            per_record(cpu),
+            per_record(writer.0),
+            per_record(writer.1),
         );
     }
 
@@ -283,17 +287,44 @@ fn raw_appends(dir: &tempfile::TempDir, line: &[u8], count: usize, per_sync: Opt
 /// `/proc/self/stat` (Linux; zero elsewhere): what a figure cost whatever
 /// else the machine was running.
 fn cpu_time() -> Duration {
+    let (user, system) = stat_times("/proc/self/stat");
+    user + system
+}
+
+/// User and system time of the `stat` file at `path` (`/proc/...`; zero
+/// when it cannot be read).
+fn stat_times(path: &str) -> (Duration, Duration) {
     const USER_HZ: u64 = 100;
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // Fields after the parenthesised command name; utime, stime are 14, 15.
     let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = rest
+    let mut ticks = rest
         .split_whitespace()
         .skip(11)
-        .take(2)
-        .filter_map(|t| t.parse::<u64>().ok())
-        .sum();
-    Duration::from_millis(ticks * 1000 / USER_HZ)
+        .map(|t| Duration::from_millis(t.parse::<u64>().unwrap_or(0) * 1000 / USER_HZ));
+    (
+        ticks.next().unwrap_or_default(),
+        ticks.next().unwrap_or_default(),
+    )
+}
+
+/// User and system time of this process's threads named `name` (the sink's
+/// writer thread: the one thread every record goes through, so its time a
+/// record bounds the rate whatever the cores).
+fn thread_times(name: &str) -> (Duration, Duration) {
+    let mut total = (Duration::ZERO, Duration::ZERO);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return total;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            let (user, system) = stat_times(&dir.join("stat").to_string_lossy());
+            total = (total.0 + user, total.1 + system);
+        }
+    }
+    total
 }
 
 fn ms(d: Duration) -> f64 {
@@ -308,14 +339,15 @@ fn tempdir_in(base: &std::path::Path) -> tempfile::TempDir {
 }
 
 /// Append `count` records from `appenders` concurrent tasks; the time from
-/// the first append to the flush that makes the last durable.
+/// the first append to the flush that makes the last durable, and the
+/// user and system time of the sink's writer thread by then.
 async fn append_many(
     dir: &std::path::Path,
     policy: FsyncPolicy,
     count: usize,
     appenders: usize,
     payload: &Value,
-) -> Duration {
+) -> (Duration, (Duration, Duration)) {
     let sink = match JsonlSink::open_with(dir, policy).await {
         Ok(s) => Arc::new(s),
         Err(e) => panic!("cannot open sink: {e}"),
@@ -343,7 +375,7 @@ async fn append_many(
     if let Err(e) = sink.flush().await {
         panic!("flush failed: {e}");
     }
-    start.elapsed()
+    (start.elapsed(), thread_times("cx-audit-writer"))
 }
 
 /// What `cx workflow run` does with the audit directory, in process: open

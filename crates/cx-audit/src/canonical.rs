@@ -250,16 +250,28 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A SHA-256 digest as 64 lowercase hex characters.
 pub(crate) fn digest_hex(digest: [u8; 32]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [0u8; 64];
-    for (pair, b) in text.chunks_exact_mut(2).zip(digest) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0xf)];
+    HexDigest::of(digest).as_str().to_owned()
+}
+
+/// A SHA-256 digest as 64 lowercase hex characters, on the stack.
+#[derive(Clone, Copy)]
+pub(crate) struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    pub(crate) fn of(digest: [u8; 32]) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 64];
+        for (pair, b) in text.chunks_exact_mut(2).zip(digest) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
+        Self(text)
     }
-    // Only ASCII hex digits were written.
-    std::str::from_utf8(&text)
-        .map(str::to_owned)
-        .unwrap_or_default()
+
+    /// The hex text; only ASCII hex digits were written.
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// The compliance hash of an audit payload: lowercase hex SHA-256 (64

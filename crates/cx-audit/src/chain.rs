@@ -24,7 +24,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::canonical::{digest_hex, hash_str, sha256_hex, write_object};
+use crate::canonical::{HexDigest, hash_str, sha256_hex, write_object};
 use crate::record::{AuditRecord, rfc3339_millis};
 use serde_json::{Map, Value};
 
@@ -68,6 +68,11 @@ impl HashPrefix {
     /// Finish the chain hash with the link (`None` for an unchained record)
     /// and the timestamp's RFC 3339 text. Leaves `self` usable again.
     pub(crate) fn finish(&self, prev: Option<&str>, timestamp: &str) -> String {
+        self.finish_hex(prev, timestamp).as_str().to_owned()
+    }
+
+    /// [`HashPrefix::finish`] without an allocation.
+    pub(crate) fn finish_hex(&self, prev: Option<&str>, timestamp: &str) -> HexDigest {
         let mut hasher = self.0.clone();
         if let Some(prev) = prev {
             hasher.update(b",\"prev_hash\":");
@@ -76,7 +81,7 @@ impl HashPrefix {
         hasher.update(b",\"timestamp\":");
         hash_str(&mut hasher, timestamp);
         hasher.update(b"}");
-        digest_hex(hasher.finalize().into())
+        HexDigest::of(hasher.finalize().into())
     }
 }
 

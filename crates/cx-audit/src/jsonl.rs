@@ -61,7 +61,7 @@ use crate::checkpoint::SigningKey;
 use crate::error::{Error, ErrorKind};
 use crate::record::AuditRecord;
 use crate::sink::AuditSink;
-use crate::writer::{Ack, Latch, MAX_BATCH, Msg, Prepared, Writer};
+use crate::writer::{Ack, Latch, LinePool, MAX_BATCH, Msg, Prepared, Writer};
 
 /// The deepest nesting of arrays and objects a payload may have for
 /// [`JsonlSink`] to write it (a scalar has depth 0, `[]` and `{}` depth 1).
@@ -297,6 +297,8 @@ pub struct JsonlSink {
     /// `write` queues without waiting (fsync on close, no witness).
     no_wait: bool,
     latch: Latch,
+    /// Line buffers the writer handed back.
+    pool: Arc<LinePool>,
     queue: Option<tokio::sync::mpsc::Sender<Msg>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -386,6 +388,7 @@ impl JsonlSink {
                 Error::new(ErrorKind::Io, "audit file task did not finish").with_source(e)
             })??;
         let latch = writer.latch();
+        let pool = writer.pool();
         let (queue, rx) = tokio::sync::mpsc::channel(MAX_BATCH);
         let thread = std::thread::Builder::new()
             .name("cx-audit-writer".into())
@@ -398,6 +401,7 @@ impl JsonlSink {
             witness,
             no_wait,
             latch,
+            pool,
             queue: Some(queue),
             thread: Some(thread),
         })
@@ -442,7 +446,7 @@ impl JsonlSink {
     ///
     /// As [`AuditSink::write`].
     pub async fn append(&self, record: &AuditRecord) -> Result<Appended, Error> {
-        let prepared = Prepared::of(record)?;
+        let prepared = Prepared::of(record, self.pool.take())?;
         let (appended, checkpoints) = self.send(|ack| Msg::Append(prepared, Some(ack))).await?;
         self.witness(checkpoints).await?;
         Ok(appended)
@@ -529,7 +533,8 @@ impl AuditSink for JsonlSink {
             return self.append(record).await.map(drop);
         }
         self.latched()?;
-        self.queue(Msg::Append(Prepared::of(record)?, None)).await
+        self.queue(Msg::Append(Prepared::of(record, self.pool.take())?, None))
+            .await
     }
 
     /// Fsync (`sync_data`) the file currently being appended to and, when
@@ -686,32 +691,43 @@ pub(crate) struct PayloadShape {
 }
 
 /// Walk `value` once: whether it nests arrays/objects more than `max` levels
-/// deep, and whether its canonical form reads back as itself. Iterative, so
-/// a pathological value cannot exhaust the stack here.
+/// deep, and whether its canonical form reads back as itself. Recursive but
+/// never more than `max` + 1 calls deep (the walk stops at the first
+/// container nested deeper), so a pathological value cannot exhaust the
+/// stack here; and it allocates nothing (it runs for every record).
 pub(crate) fn payload_shape(value: &Value, max: usize) -> PayloadShape {
-    let mut canonical_reads_back = true;
-    let mut stack = vec![(value, 0usize)];
-    while let Some((value, depth)) = stack.pop() {
-        match value {
-            Value::Array(items) if depth < max => {
-                stack.extend(items.iter().map(|child| (child, depth + 1)));
-            }
-            Value::Object(members) if depth < max => {
-                stack.extend(members.values().map(|child| (child, depth + 1)));
-            }
-            Value::Array(_) | Value::Object(_) => {
-                return PayloadShape {
-                    too_deep: true,
-                    canonical_reads_back: false,
-                };
-            }
-            Value::Number(n) => canonical_reads_back &= number_reads_back(n),
-            Value::Null | Value::Bool(_) | Value::String(_) => {}
-        }
-    }
-    PayloadShape {
+    let mut shape = PayloadShape {
         too_deep: false,
-        canonical_reads_back,
+        canonical_reads_back: true,
+    };
+    walk_shape(value, max, &mut shape);
+    if shape.too_deep {
+        shape.canonical_reads_back = false;
+    }
+    shape
+}
+
+/// [`payload_shape`] of `value`, `levels` more container levels allowed;
+/// stops once `shape.too_deep`.
+fn walk_shape(value: &Value, levels: usize, shape: &mut PayloadShape) {
+    let children: &mut dyn Iterator<Item = &Value> = match value {
+        Value::Array(_) | Value::Object(_) if levels == 0 => {
+            shape.too_deep = true;
+            return;
+        }
+        Value::Array(items) => &mut items.iter(),
+        Value::Object(members) => &mut members.values(),
+        Value::Number(n) => {
+            shape.canonical_reads_back &= number_reads_back(n);
+            return;
+        }
+        Value::Null | Value::Bool(_) | Value::String(_) => return,
+    };
+    for child in children {
+        walk_shape(child, levels - 1, shape);
+        if shape.too_deep {
+            return;
+        }
     }
 }
 

@@ -255,54 +255,66 @@ pub(crate) mod rfc3339_millis {
     /// Fails for years outside 0000..=9999, which RFC 3339 cannot express
     /// (chrono would write `+10000-...`, which no RFC 3339 parser reads back).
     pub(super) fn serialize<S: Serializer>(ts: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        if !(0..=9999).contains(&ts.year()) {
-            return Err(serde::ser::Error::custom(format!(
+        match Fixed::of(ts) {
+            Some(fixed) => s.serialize_str(fixed.as_str()),
+            None => Err(serde::ser::Error::custom(format!(
                 "timestamp year {} is outside 0000..=9999 and has no RFC 3339 form",
                 ts.year()
-            )));
+            ))),
         }
-        s.serialize_str(&text(ts))
     }
 
     /// The RFC 3339 text a record's timestamp is written as
     /// (`YYYY-MM-DDTHH:MM:SS.mmmZ`). Formatted by hand for years 0..=9999:
     /// it is on the hashing path of every record.
     pub(crate) fn text(ts: &DateTime<Utc>) -> String {
-        use chrono::Timelike;
-        let Ok(year) = u32::try_from(ts.year()) else {
-            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
-        };
-        if year > 9999 {
-            return ts.to_rfc3339_opts(SecondsFormat::Millis, true);
+        match Fixed::of(ts) {
+            Some(fixed) => fixed.as_str().to_owned(),
+            None => ts.to_rfc3339_opts(SecondsFormat::Millis, true),
         }
-        // A leap second shows as nanosecond >= 1e9; chrono writes it as :60.
-        let (second, millis) = match ts.nanosecond() / 1_000_000 {
-            ms @ 0..=999 => (ts.second(), ms),
-            ms => (60, ms - 1000),
-        };
-        let date = ts.date_naive();
-        let time = ts.time();
-        let mut out = *b"0000-00-00T00:00:00.000Z";
-        // Each field's last digit's index, its width and its value.
-        let fields = [
-            (3, 4, year),
-            (6, 2, date.month()),
-            (9, 2, date.day()),
-            (12, 2, time.hour()),
-            (15, 2, time.minute()),
-            (18, 2, second),
-            (22, 3, millis),
-        ];
-        for (last, width, mut value) in fields {
-            for i in (last + 1 - width..=last).rev() {
-                out[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
-                value /= 10;
+    }
+
+    /// [`text`] of a timestamp in years 0..=9999, on the stack: the sink
+    /// keeps one per queued record without an allocation.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Fixed([u8; 24]);
+
+    impl Fixed {
+        /// `None` for years outside 0..=9999 (no 24-byte form).
+        pub(crate) fn of(ts: &DateTime<Utc>) -> Option<Self> {
+            use chrono::Timelike;
+            let year = u32::try_from(ts.year()).ok().filter(|y| *y <= 9999)?;
+            // A leap second shows as nanosecond >= 1e9; chrono writes it as :60.
+            let (second, millis) = match ts.nanosecond() / 1_000_000 {
+                ms @ 0..=999 => (ts.second(), ms),
+                ms => (60, ms - 1000),
+            };
+            let date = ts.date_naive();
+            let time = ts.time();
+            let mut out = *b"0000-00-00T00:00:00.000Z";
+            // Each field's last digit's index, its width and its value.
+            let fields = [
+                (3, 4, year),
+                (6, 2, date.month()),
+                (9, 2, date.day()),
+                (12, 2, time.hour()),
+                (15, 2, time.minute()),
+                (18, 2, second),
+                (22, 3, millis),
+            ];
+            for (last, width, mut value) in fields {
+                for i in (last + 1 - width..=last).rev() {
+                    out[i] = b'0' + u8::try_from(value % 10).unwrap_or(0);
+                    value /= 10;
+                }
             }
+            Some(Self(out))
         }
-        // Only ASCII digits and separators were written.
-        std::str::from_utf8(&out)
-            .map(str::to_owned)
-            .unwrap_or_default()
+
+        /// The text; only ASCII digits and separators were written.
+        pub(crate) fn as_str(&self) -> &str {
+            std::str::from_utf8(&self.0).unwrap_or_default()
+        }
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {

@@ -3,14 +3,14 @@
 //!
 //! Each batch: take the OS lock on the lock file, read the true head (the
 //! index, trusted only when it matches the file), link and encode every
-//! queued record into one buffer, `write` it, rewrite the index, release the
+//! queued record, `writev` the lines, rewrite the index, release the
 //! lock. A batch that needs an fsync is then handed to the syncer thread,
 //! which answers its callers after one `fdatasync` that covers it and every
 //! batch queued behind it, while the writer goes on with the next batch
 //! (pipelined group commit); any other batch is answered at once.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, mpsc as std_mpsc};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use crate::jsonl::{
     Appended, FsyncPolicy, MAX_PAYLOAD_DEPTH, Repair, SinkOptions, day_file_name, day_files,
     day_of_file, payload_shape, recover_tail,
 };
-use crate::record::{AuditRecord, rfc3339_millis};
+use crate::record::{AuditRecord, rfc3339_millis::Fixed};
 
 /// The most messages one batch takes; also the queue's bound, so callers
 /// that do not wait for their batch still cannot run ahead without limit.
@@ -85,6 +85,63 @@ impl Msg {
     }
 }
 
+/// Line buffers the writer hands back once it has copied their lines into a
+/// batch, for the next records' lines: an appender then takes a warm buffer
+/// instead of allocating one, and the writer frees none. (Each line is over
+/// 1 KiB, beyond glibc's per-thread cache: an allocation on an appender's
+/// thread freed on the writer's took the appender's arena lock.)
+#[derive(Default)]
+pub(crate) struct LinePool(Mutex<PoolInner>);
+
+#[derive(Default)]
+struct PoolInner {
+    lines: Vec<Vec<u8>>,
+    /// Their capacity in bytes, at most [`LinePool::KEEP_BYTES`].
+    bytes: usize,
+}
+
+impl LinePool {
+    /// Bytes of buffers kept at most (a full batch of 1 KiB records).
+    const KEEP_BYTES: usize = 8 << 20;
+
+    /// An empty buffer, with room from an earlier line when there is one.
+    pub(crate) fn take(&self) -> Vec<u8> {
+        let mut pool = self.lock();
+        match pool.lines.pop() {
+            Some(line) => {
+                pool.bytes -= line.capacity();
+                line
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Keep what fits of `spent` (emptied), drop the rest.
+    fn give(&self, spent: &mut Vec<Vec<u8>>) {
+        {
+            let mut pool = self.lock();
+            while let Some(mut line) = spent.pop() {
+                if pool.bytes + line.capacity() > Self::KEEP_BYTES {
+                    spent.push(line);
+                    break;
+                }
+                line.clear();
+                pool.bytes += line.capacity();
+                pool.lines.push(line);
+            }
+        }
+        spent.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolInner> {
+        // Buffers and a byte count: nothing a panic could leave half done
+        // that matters (the count only bounds what is kept).
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 /// Move what is queued into `batch`, up to [`MAX_BATCH`] messages.
 fn take_queued(rx: &mut mpsc::Receiver<Msg>, batch: &mut Vec<Msg>) {
     while batch.len() < MAX_BATCH {
@@ -102,12 +159,13 @@ pub(crate) struct Prepared {
     /// The JSON line without its closing `}`.
     line: Vec<u8>,
     hash: HashPrefix,
-    timestamp: String,
+    timestamp: Fixed,
 }
 
 impl Prepared {
-    /// Check that `record` will read back, and encode and hash it.
-    pub(crate) fn of(record: &AuditRecord) -> Result<Self, Error> {
+    /// Check that `record` will read back, and encode and hash it; the line
+    /// goes into `line` (emptied first, e.g. from [`LinePool::take`]).
+    pub(crate) fn of(record: &AuditRecord, line: Vec<u8>) -> Result<Self, Error> {
         let shape = payload_shape(record.payload(), MAX_PAYLOAD_DEPTH);
         if shape.too_deep {
             return Err(Error::new(
@@ -117,7 +175,7 @@ impl Prepared {
                 ),
             ));
         }
-        if !(0..=9999).contains(&record.timestamp.year()) {
+        let Some(timestamp) = Fixed::of(&record.timestamp) else {
             return Err(Error::new(
                 ErrorKind::Serialize,
                 format!(
@@ -125,10 +183,9 @@ impl Prepared {
                     record.timestamp.year()
                 ),
             ));
-        }
-        let timestamp = rfc3339_millis::text(&record.timestamp);
-        let line =
-            encode_unlinked(record, &timestamp, shape.canonical_reads_back).map_err(|e| {
+        };
+        let line = encode_unlinked(line, record, timestamp.as_str(), shape.canonical_reads_back)
+            .map_err(|e| {
                 Error::new(ErrorKind::Serialize, "cannot serialize audit record").with_source(e)
             })?;
         Ok(Self {
@@ -146,11 +203,13 @@ impl Prepared {
 /// the compliance hash; the caller checked they read back as the payload)
 /// rather than a second serialisation.
 fn encode_unlinked(
+    mut line: Vec<u8>,
     record: &AuditRecord,
     timestamp: &str,
     canonical: bool,
 ) -> serde_json::Result<Vec<u8>> {
-    let mut line = Vec::with_capacity(record.canonical_payload().len() + 192);
+    line.clear();
+    line.reserve(record.canonical_payload().len() + 192);
     line.extend_from_slice(b"{\"timestamp\":\"");
     line.extend_from_slice(timestamp.as_bytes());
     line.extend_from_slice(b"\",\"event_type\":");
@@ -170,7 +229,7 @@ fn encode_unlinked(
 struct Link {
     offset: u64,
     len: u64,
-    /// The head it was linked to.
+    /// The head it was linked to (empty unless asked for).
     prev_hash: String,
 }
 
@@ -217,8 +276,12 @@ pub(crate) struct Writer {
     head: Head,
     /// The open file `head.file`, if open (shared with the syncer).
     current: Option<(String, Arc<File>)>,
-    /// Encoded lines not yet written to `current`.
-    buffer: Vec<u8>,
+    /// Lines not yet written to `current`, each with where its link (the
+    /// rest of the line) ends in `links`: written with `writev` straight
+    /// from the appenders' buffers rather than copied into one first.
+    pending: Vec<(Vec<u8>, usize)>,
+    /// The links of `pending`, one after the other.
+    links: Vec<u8>,
     unsynced: u64,
     /// Whether this sink has checked the index against the directory.
     dir_checked: bool,
@@ -227,6 +290,10 @@ pub(crate) struct Writer {
     repairs: Vec<Repair>,
     /// Where errors for callers that do not wait go.
     latch: Latch,
+    /// Where the lines of written records go back to.
+    pool: Arc<LinePool>,
+    /// Lines of this batch's records, for the pool.
+    spent: Vec<Vec<u8>>,
 }
 
 impl Writer {
@@ -275,12 +342,15 @@ impl Writer {
             lock: Some(fd_lock::RwLock::new(lock)),
             head: genesis(),
             current: None,
-            buffer: Vec::new(),
+            pending: Vec::new(),
+            links: Vec::new(),
             unsynced: 0,
             dir_checked: false,
             day_cache: None,
             repairs: Vec::new(),
             latch: Latch::default(),
+            pool: Arc::default(),
+            spent: Vec::new(),
         };
         writer.locked(Self::load_head)?;
         let repairs = std::mem::take(&mut writer.repairs);
@@ -290,6 +360,11 @@ impl Writer {
     /// Where this writer keeps errors for callers that did not wait.
     pub(crate) fn latch(&self) -> Latch {
         self.latch.clone()
+    }
+
+    /// Where appenders take line buffers from.
+    pub(crate) fn pool(&self) -> Arc<LinePool> {
+        self.pool.clone()
     }
 
     /// Serve batches until every sender is gone, then close.
@@ -352,7 +427,7 @@ impl Writer {
         if out.is_err() {
             // Start from the files again next time.
             self.current = None;
-            self.buffer.clear();
+            self.drop_pending();
             self.index_bytes.clear();
         }
         out
@@ -369,7 +444,7 @@ impl Writer {
             for msg in batch.by_ref() {
                 match msg {
                     Msg::Append(prepared, ack) => {
-                        let link = w.append(&prepared)?;
+                        let link = w.append(prepared, ack.is_some())?;
                         // Where the record went, only for a caller that waits.
                         let waiting = ack.map(|ack| (ack, w.appended(link)));
                         let mut made = Vec::new();
@@ -393,6 +468,7 @@ impl Writer {
             }
             w.commit(force_sync)
         });
+        self.pool.give(&mut self.spent);
         let job = SyncJob {
             file: self
                 .current
@@ -441,19 +517,24 @@ impl Writer {
     }
 
     fn write_buffer(&mut self) -> Result<(), Error> {
-        if self.buffer.is_empty() {
+        if self.pending.is_empty() {
             return Ok(());
         }
         self.open_current()?;
-        if let Some((name, file)) = &self.current {
-            let mut file: &File = file.as_ref();
-            if let Err(e) = file.write_all(&self.buffer) {
-                let path = self.path_of(name);
-                return Err(Error::io("cannot append to audit file", &path, e));
-            }
-        }
-        self.buffer.clear();
-        Ok(())
+        let written = match &self.current {
+            Some((name, file)) => write_lines(file, &self.pending, &self.links)
+                .map_err(|e| Error::io("cannot append to audit file", &self.path_of(name), e)),
+            None => Ok(()),
+        };
+        self.drop_pending();
+        written
+    }
+
+    /// Forget the lines not written (their buffers go to the pool).
+    fn drop_pending(&mut self) {
+        self.spent
+            .extend(self.pending.drain(..).map(|(line, _)| line));
+        self.links.clear();
     }
 
     fn sync(&mut self) -> Result<(), Error> {
@@ -618,7 +699,8 @@ impl Writer {
 
     /// Link `prepared` to the head and add its line to the buffer, moving to
     /// its day's file first if that is newer.
-    fn append(&mut self, prepared: &Prepared) -> Result<Link, Error> {
+    /// With `keep_prev`, the link's `prev_hash` is filled in.
+    fn append(&mut self, prepared: Prepared, keep_prev: bool) -> Result<Link, Error> {
         if self.single.is_none() {
             match self.head_day() {
                 // The common case: the record belongs in the head's file.
@@ -639,7 +721,7 @@ impl Writer {
         } else if self.head.file.is_none() {
             self.head.file = self.single.as_ref().map(|p| name_of(p));
         }
-        Ok(self.link(prepared))
+        Ok(self.link(prepared, keep_prev))
     }
 
     /// The day of the head's file when its name is exactly
@@ -657,25 +739,34 @@ impl Writer {
         day
     }
 
-    /// Link `prepared` to the head and add its line to the buffer.
-    fn link(&mut self, prepared: &Prepared) -> Link {
-        let prev = std::mem::take(&mut self.head.hash);
-        let hash = prepared.hash.finish(Some(&prev), &prepared.timestamp);
-        let start = self.buffer.len();
-        self.buffer.extend_from_slice(&prepared.line);
-        self.buffer.extend_from_slice(b",\"prev_hash\":\"");
-        self.buffer.extend_from_slice(prev.as_bytes());
-        self.buffer.extend_from_slice(b"\",\"hash\":\"");
-        self.buffer.extend_from_slice(hash.as_bytes());
-        self.buffer.extend_from_slice(b"\"}\n");
-        let len = (self.buffer.len() - start) as u64;
+    /// Link `prepared` to the head and queue its line for writing; with
+    /// `keep_prev`, say in the link which head that was. The head's hash is
+    /// overwritten in place (no allocation per record).
+    fn link(&mut self, prepared: Prepared, keep_prev: bool) -> Link {
+        let prev = &self.head.hash;
+        let hash = prepared
+            .hash
+            .finish_hex(Some(prev), prepared.timestamp.as_str());
+        let start = self.links.len();
+        self.links.extend_from_slice(b",\"prev_hash\":\"");
+        self.links.extend_from_slice(prev.as_bytes());
+        self.links.extend_from_slice(b"\",\"hash\":\"");
+        self.links.extend_from_slice(hash.as_str().as_bytes());
+        self.links.extend_from_slice(b"\"}\n");
+        let len = (prepared.line.len() + self.links.len() - start) as u64;
+        self.pending.push((prepared.line, self.links.len()));
         let link = Link {
             offset: self.head.len,
             len,
-            prev_hash: prev,
+            prev_hash: if keep_prev {
+                prev.clone()
+            } else {
+                String::new()
+            },
         };
         self.head.len += len;
-        self.head.hash = hash;
+        self.head.hash.clear();
+        self.head.hash.push_str(hash.as_str());
         self.head.records = self.head.records.map(|n| n + 1);
         if let Some(c) = &mut self.head.checkpoint {
             c.uncovered += 1;
@@ -759,7 +850,7 @@ impl Writer {
             previous.hash,
         ));
         let record = AuditRecord::new(CHECKPOINT_EVENT, checkpoint.to_payload());
-        let link = self.link(&Prepared::of(&record)?);
+        let link = self.link(Prepared::of(&record, Vec::new())?, true);
         self.head.checkpoint = Some(CheckpointHead {
             hash: self.head.hash.clone(),
             seq: previous.seq + 1,
@@ -802,6 +893,36 @@ impl Writer {
         }
         bytes
     }
+}
+
+/// Write each of `pending`'s lines followed by its link from `links` (see
+/// [`Writer::pending`]), up to 512 lines per `writev` (Linux takes 1024
+/// slices a call).
+fn write_lines(mut file: &File, pending: &[(Vec<u8>, usize)], links: &[u8]) -> std::io::Result<()> {
+    const LINES_PER_CALL: usize = 512;
+    let mut slices = Vec::with_capacity(2 * LINES_PER_CALL.min(pending.len()));
+    let mut start = 0;
+    for chunk in pending.chunks(LINES_PER_CALL) {
+        slices.clear();
+        for (line, end) in chunk {
+            let link = links.get(start..*end).ok_or_else(|| {
+                std::io::Error::other("audit writer: a line's link is out of range")
+            })?;
+            slices.push(IoSlice::new(line));
+            slices.push(IoSlice::new(link));
+            start = *end;
+        }
+        let mut left = &mut slices[..];
+        while !left.is_empty() {
+            match file.write_vectored(left) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A reply waiting for its batch's commit.
@@ -1040,10 +1161,10 @@ mod tests {
             let shape = payload_shape(&payload, MAX_PAYLOAD_DEPTH);
             assert_eq!(shape.canonical_reads_back, canonical, "{payload}");
             let record = AuditRecord::new("X", payload);
-            let mut prepared = Prepared::of(&record)?;
+            let mut prepared = Prepared::of(&record, Vec::new())?;
             let hash = prepared
                 .hash
-                .finish(Some(GENESIS_HASH), &prepared.timestamp);
+                .finish(Some(GENESIS_HASH), prepared.timestamp.as_str());
             let mut line = std::mem::take(&mut prepared.line);
             line.extend_from_slice(
                 format!(",\"prev_hash\":\"{GENESIS_HASH}\",\"hash\":\"{hash}\"}}").as_bytes(),
