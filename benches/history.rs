@@ -16,9 +16,10 @@
 //!    this (parent) process so that its page rendering is not counted: with
 //!    retrieval bounded by the pages in flight, the two are about the same.
 //!    Each size is measured twice: with glibc's default malloc (one arena
-//!    per thread: the high-water mark creeps up as more pages pass through
-//!    more threads' arenas) and with `MALLOC_ARENA_MAX=1`, which shows the
-//!    working set itself.
+//!    per thread, and an mmap threshold that rises once a large block is
+//!    freed, after which blocks of that size stay in the arenas: the
+//!    high-water mark creeps up with the pages read) and with
+//!    `MALLOC_ARENA_MAX=1`, which shows the working set itself.
 //!
 //! Environment: `BENCH_INTERACTIONS` (for 1 and 2, default 10,000),
 //! `BENCH_RSS_SMALL`, `BENCH_RSS_LARGE`, `BENCH_RSS_HUGE`, `BENCH_PAGE`
