@@ -32,6 +32,7 @@ use cx_http::paginate::{OffsetPage, offset_pages};
 use futures::future::Either;
 use futures::stream::{self, Stream, StreamExt, TryStreamExt};
 use serde_json::{Value, json};
+use tracing::Instrument as _;
 
 use crate::analyze::PathAnalyzer;
 use crate::config::Config;
@@ -235,14 +236,16 @@ impl Client {
 /// `page` run as a task of the current tokio runtime, so that its body is
 /// read while the consumer works on an earlier page, and the connection's
 /// read buffers are emptied as they fill (issue 13); awaited in place
-/// when there is no runtime. Dropping the returned future aborts the task.
+/// when there is no runtime. The task runs in the caller's current span.
+/// Dropping the returned future aborts the task.
 fn in_task<T: Send + 'static>(
     page: impl Future<Output = Result<T, cx_http::Error>> + Send + 'static,
 ) -> impl Future<Output = Result<T, cx_http::Error>> + Send + 'static {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Either::Left(page);
     };
-    let task = runtime.spawn(page);
+    // In the caller's span, as the request would be without the task.
+    let task = runtime.spawn(page.instrument(tracing::Span::current()));
     let stop = AbortOnDrop(task.abort_handle());
     Either::Right(async move {
         let done = task.await;
