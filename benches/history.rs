@@ -16,13 +16,17 @@
 //!    this (parent) process so that its page rendering is not counted: with
 //!    retrieval bounded by the pages in flight, the two are about the same.
 //!    Each size is measured twice: with glibc's default malloc (one arena
-//!    per thread: the high-water mark creeps up as more pages pass through
-//!    more threads' arenas) and with `MALLOC_ARENA_MAX=1`, which shows the
-//!    working set itself.
+//!    per thread, and an mmap threshold that rises once a large block is
+//!    freed, after which blocks of that size stay in the arenas: the
+//!    high-water mark creeps up with the pages read) and with
+//!    `MALLOC_ARENA_MAX=1`, which shows the working set itself.
 //!
 //! Environment: `BENCH_INTERACTIONS` (for 1 and 2, default 10,000),
 //! `BENCH_RSS_SMALL`, `BENCH_RSS_LARGE`, `BENCH_RSS_HUGE`, `BENCH_PAGE`
-//! (page size, default 1000).
+//! (page size, default 1000), `BENCH_CHILD_WRAP` (a shell command prefix
+//! the children of 3 run under, e.g. `/usr/bin/time -a -o /tmp/cpu -f
+//! '%U %S'` for their CPU time, or `heaptrack -o /tmp/h`; it must leave
+//! the child's standard output alone).
 
 use std::process::Command;
 use std::time::Instant;
@@ -86,7 +90,14 @@ fn rss_child(base_url: &str, n: u64) {
 fn run_child(sim: &Sim, n: u64, one_arena: bool) -> (u64, u64, f64) {
     synthetic(sim, n);
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd = Command::new(exe);
+    let mut cmd = match std::env::var("BENCH_CHILD_WRAP") {
+        Ok(wrap) => {
+            let mut sh = Command::new("sh");
+            sh.args(["-c", &format!("{wrap} \"$@\""), "sh"]).arg(exe);
+            sh
+        }
+        Err(_) => Command::new(exe),
+    };
     cmd.args([CHILD_FLAG, sim.base_url(), &n.to_string()]);
     if one_arena {
         cmd.env("MALLOC_ARENA_MAX", "1");

@@ -771,7 +771,7 @@ fn read_ahead<T: Send + 'static>(
 }
 
 /// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::AbortHandle);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

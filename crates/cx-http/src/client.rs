@@ -258,6 +258,7 @@ impl Client {
             limiter: None,
             max_body_bytes: None,
             body_file: None,
+            body_buffer: None,
         };
         match url {
             Ok(u) => rb.url = u,
@@ -310,6 +311,8 @@ pub struct RequestBuilder {
     max_body_bytes: Option<usize>,
     /// Where a 2xx body goes instead of memory ([`RequestBuilder::send_to_file`]).
     body_file: Option<std::path::PathBuf>,
+    /// Where the first attempt reads its body ([`RequestBuilder::read_into`]).
+    body_buffer: Option<Vec<u8>>,
 }
 
 impl RequestBuilder {
@@ -455,6 +458,17 @@ impl RequestBuilder {
         self.send().await
     }
 
+    /// Read the response body into `buf` (cleared first; its capacity is
+    /// reused and grown as needed) instead of a new allocation, so a caller
+    /// that reads many large bodies can recycle their buffers: once every
+    /// slice of [`Response::body`] is dropped, `Bytes::try_into_mut` gives
+    /// the buffer back. Only the first attempt uses `buf`; a retry reads
+    /// into a new one. [`RequestBuilder::max_body_bytes`] applies as usual.
+    pub fn read_into(mut self, buf: Vec<u8>) -> Self {
+        self.body_buffer = Some(buf);
+        self
+    }
+
     /// Send with the runtime's retry policy (see the module docs' table).
     ///
     /// # Errors
@@ -480,7 +494,7 @@ impl RequestBuilder {
 
     /// The retry loop; `span` is the request's, which gets `status` and
     /// `attempts` at the end.
-    async fn run(self, span: tracing::Span) -> Result<Response, Error> {
+    async fn run(mut self, span: tracing::Span) -> Result<Response, Error> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -570,8 +584,9 @@ impl RequestBuilder {
             } else {
                 tracing::Span::none()
             };
+            let buffer = self.body_buffer.take();
             let outcome = self
-                .attempt(inner, token.as_ref(), timeout)
+                .attempt(inner, token.as_ref(), timeout, buffer)
                 .instrument(attempt_span)
                 .await;
             drop(permit);
@@ -677,6 +692,7 @@ impl RequestBuilder {
         inner: &Inner,
         token: Option<&AccessToken>,
         timeout: Duration,
+        buffer: Option<Vec<u8>>,
     ) -> Result<Response, (Error, bool)> {
         let mut req = inner
             .http
@@ -735,7 +751,7 @@ impl RequestBuilder {
             });
         }
         let cap = self.max_body_bytes.unwrap_or(inner.config.max_body_bytes);
-        let body = read_capped(resp, cap, &what())
+        let body = read_capped(resp, cap, &what(), buffer.unwrap_or_default())
             .await
             .map_err(|err| (err.with_status(status), true))?;
         Ok(Response {
@@ -796,8 +812,14 @@ async fn stream_to_file(
 
 /// The body of `resp`, refused as soon as it is known to be longer than
 /// `cap` bytes: from `Content-Length` before reading, or from the chunks
-/// received so far, so no more than `cap` bytes are ever buffered.
-async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &str) -> Result<Bytes, Error> {
+/// received so far, so no more than `cap` bytes are ever buffered. Read
+/// into `body` (cleared first).
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+    what: &str,
+    mut body: Vec<u8>,
+) -> Result<Bytes, Error> {
     let too_large = |seen: String| {
         Error::new(
             ErrorKind::TooLarge,
@@ -813,7 +835,8 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize, what: &str) -> Res
     {
         return Err(too_large(format!("Content-Length {len}")));
     }
-    let mut body = Vec::with_capacity(declared.map_or(0, |l| l as usize));
+    body.clear();
+    body.reserve_exact(declared.map_or(0, |l| l as usize));
     while let Some(chunk) = resp.chunk().await.map_err(|e| {
         let (err, _) = transport_error(e, &format!("{what}: reading the body"));
         err

@@ -837,3 +837,26 @@ async fn a_per_request_cap_overrides_the_client_default() {
         .unwrap();
     assert!(resp.body().len() > 16);
 }
+
+#[tokio::test]
+async fn a_body_is_read_into_the_buffer_given() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(&sim, fast_config(&sim));
+    let plain = api.get("/api/v2/agents/agent-001").send().await.unwrap();
+    let mut buf = Vec::with_capacity(64 * 1024);
+    buf.extend_from_slice(b"stale bytes");
+    let at = buf.as_ptr();
+    let resp = api
+        .get("/api/v2/agents/agent-001")
+        .read_into(buf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.body(), plain.body(), "the buffer is cleared first");
+    assert_eq!(resp.body().as_ptr(), at, "read into the buffer, not a copy");
+    // Once the body is the only handle, the buffer comes back.
+    let body = resp.body().clone();
+    drop(resp);
+    let back = Vec::from(body.try_into_mut().unwrap());
+    assert_eq!((back.as_ptr(), back.capacity()), (at, 64 * 1024));
+}
