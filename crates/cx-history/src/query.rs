@@ -228,10 +228,7 @@ fn rule_of(field: &str, message: &str) -> Rule {
 
 /// One [`Violation`] per entry of a garde report, named by its field.
 fn violations_of(report: &garde::Report) -> Vec<Violation> {
-    let entries = report
-        .iter()
-        .map(|(path, e)| (path.to_string(), e.message()));
-    cx_http::violations_from(entries, str::to_owned, rule_of).collect()
+    cx_http::report_violations(report.iter(), str::to_owned, rule_of).collect()
 }
 
 /// A validated history query (seed 003 step 1). Build with

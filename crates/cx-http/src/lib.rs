@@ -81,9 +81,7 @@ pub use poll::{DurationEstimates, PollOutcome, PollProgress, PollStatus, Poller}
 pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
 pub use service::{Domain, DomainKind, ServiceError, ServiceKind};
 pub use text::escape;
-pub use validation::{
-    Violation, ViolationRule, Violations, camel_case_path, report_violations, violations_from,
-};
+pub use validation::{Violation, ViolationRule, Violations, camel_case_path, report_violations};
 
 /// serde, for the code [`open_enum!`] expands to.
 #[doc(hidden)]

@@ -89,22 +89,10 @@ impl<R> Violation<R> {
     }
 }
 
-/// One [`Violation`] per entry of a validation report, as `(path,
-/// message)` pairs, its field named by `field` (e.g. the wire name of a
-/// Rust path) and its rule by `rule(field, message)`.
-pub fn violations_from<'a, R: 'a>(
-    entries: impl IntoIterator<Item = (String, &'a str)> + 'a,
-    field: impl Fn(&str) -> String + 'a,
-    rule: impl Fn(&str, &str) -> R + 'a,
-) -> impl Iterator<Item = Violation<R>> + 'a {
-    entries
-        .into_iter()
-        .map(move |(path, message)| violation_at(&path, message, &field, &rule))
-}
-
-/// As [`violations_from`], straight from garde's `Report::iter()` (entries
-/// `&(Path, Error)`, both `Display`): the one way the service crates turn a
-/// garde report into violations.
+/// One [`Violation`] per entry of garde's `Report::iter()` (entries
+/// `&(Path, Error)`, both `Display`), its field named by `field` (e.g. the
+/// wire name of a Rust path) and its rule by `rule(field, message)`: the one
+/// way the service crates turn a garde report into violations.
 pub fn report_violations<'a, R: 'a, P: fmt::Display + 'a, M: fmt::Display + 'a>(
     entries: impl IntoIterator<Item = &'a (P, M)> + 'a,
     field: impl Fn(&str) -> String + 'a,
