@@ -279,6 +279,14 @@ fn took_between(took: Duration, from_ms: u64, to_ms: u64) {
     );
 }
 
+/// Asserts that `sent` failed as a timeout after `attempts` attempts.
+fn timed_out(sent: Result<cx_http::Response, cx_http::Error>, attempts: u32) -> cx_http::Error {
+    let err = sent.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.attempts(), attempts, "{err:?}");
+    err
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_slow_answer_times_out_each_attempt_on_time_and_is_retried() {
     let sim = Sim::start().await.unwrap();
@@ -312,10 +320,8 @@ async fn a_timed_out_attempt_reports_the_step_it_was_waiting_for() {
     for (fault, message) in cases {
         sim.set_faults(vec![get_wf(fault)]);
         let start = tokio::time::Instant::now();
-        let err = api.get(WF).send().await.unwrap_err();
+        let err = timed_out(api.get(WF).send().await, 2);
         took_between(start.elapsed(), 2_000, 2_200);
-        assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
-        assert_eq!(err.attempts(), 2, "{err:?}");
         let text = err.to_string();
         assert!(text.starts_with(&message), "{text:?} is not {message:?}");
     }
@@ -339,14 +345,12 @@ async fn a_short_attempt_timeout_fires_on_time_while_a_longer_one_is_outstanding
     // (sim time moves only once every task waits: the call is out)
     tokio::time::sleep(Duration::from_millis(100)).await;
     // ... and one with 1 s attempts sent while it waits.
-    let err = api
+    let sent = api
         .get(WF)
         .attempt_timeout(Duration::from_secs(1))
         .send()
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
-    assert_eq!(err.attempts(), 2, "{err:?}");
+        .await;
+    timed_out(sent, 2);
     // Two 1 s attempts and 10-50 ms of backoff, not cut at the 10 s answer
     // or the long call's 30 s deadline.
     took_between(start.elapsed(), 2_100, 2_300);
@@ -378,14 +382,12 @@ fn attempts_time_out_on_a_new_runtime_after_the_first_was_dropped() {
         sim.set_faults(vec![get_wf(Fault::Latency { ms: 10_000 })]);
         let url = format!("{}{WF}", sim.base_url());
         let start = tokio::time::Instant::now();
-        let err = api
+        let sent = api
             .request_url(cx_http::Method::GET, &url)
             .without_auth()
             .send()
-            .await
-            .unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
-        assert_eq!(err.attempts(), 2, "{err:?}");
+            .await;
+        timed_out(sent, 2);
         took_between(start.elapsed(), 2_000, 2_200);
     });
 }
