@@ -248,13 +248,18 @@ impl Client {
     }
 
     fn request_to(&self, method: Method, url: Result<Url, Error>) -> RequestBuilder {
-        let mut rb = RequestBuilder {
+        // The base URL stands in only for a request that will not be sent.
+        let (url, error) = match url {
+            Ok(u) => (u, None),
+            Err(e) => (self.inner.base_url.clone(), Some(e)),
+        };
+        RequestBuilder {
             client: self.clone(),
             method,
-            url: self.inner.base_url.clone(),
+            url,
             headers: HeaderMap::new(),
             body: None,
-            error: None,
+            error,
             authenticated: true,
             attempt_timeout: None,
             operation: None,
@@ -262,12 +267,7 @@ impl Client {
             limiter: None,
             max_body_bytes: None,
             body_file: None,
-        };
-        match url {
-            Ok(u) => rb.url = u,
-            Err(e) => rb.error = Some(e),
         }
-        rb
     }
 
     /// `GET path`.
