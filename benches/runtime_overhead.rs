@@ -11,6 +11,13 @@
 //! `cargo bench -p cx-benches --bench runtime_overhead`
 //! Environment: `BENCH_ROUNDS` (default 30), `BENCH_REQUESTS` (per side and
 //! round, default 2000).
+//!
+//! `BENCH_ONLY=plain` or `BENCH_ONLY=runtime` runs that side alone (the
+//! same requests, no ratio), for counting instructions, which the load of
+//! a shared machine does not move: the difference between the two sides'
+//! totals under `valgrind --tool=cachegrind --cache-sim=no`, divided by
+//! `BENCH_ROUNDS * BENCH_REQUESTS + BENCH_REQUESTS / 10 + 1`, is what the
+//! runtime adds to a request (setup and the warm-up token cancel out).
 
 use std::time::{Duration, Instant};
 
@@ -62,6 +69,24 @@ fn main() {
 
     let rounds = env_or("BENCH_ROUNDS", 30).max(1);
     let n = env_or("BENCH_REQUESTS", 2000).max(1);
+    if let Ok(side) = std::env::var("BENCH_ONLY") {
+        let round: &dyn Fn(u64) -> Spent = match side.as_str() {
+            "plain" => &plain_round,
+            "runtime" => &runtime_round,
+            other => panic!("BENCH_ONLY is `plain` or `runtime`, not {other:?}"),
+        };
+        round(n / 10 + 1);
+        let spent: Vec<Spent> = (0..rounds).map(|_| round(n)).collect();
+        let total = |f: fn(&Spent) -> Duration| spent.iter().map(f).sum::<Duration>();
+        let us = |d: Duration| d.as_secs_f64() * 1e6 / (rounds * n) as f64;
+        println!(
+            "{side} alone, {rounds} rounds of {n} requests: {:.1} us wall, {:.1} us CPU a request",
+            us(total(|s| s.wall)),
+            us(total(|s| s.cpu)),
+        );
+        rt.block_on(sim.shutdown());
+        return;
+    }
     // Warm both pools and the token once.
     plain_round(n / 10 + 1);
     runtime_round(n / 10 + 1);

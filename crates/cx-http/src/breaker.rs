@@ -68,10 +68,15 @@ impl Breakers {
     /// May a call to `host` go ahead? `Err(remaining)` while open.
     pub(crate) fn admit(&self, host: &str) -> Result<(), Duration> {
         let mut hosts = lock(&self.hosts);
+        // A host not seen yet, or closed, admits without allocating a key
+        // or reading the clock (this runs on every request).
+        let Some(state) = hosts.get_mut(host) else {
+            return Ok(());
+        };
+        if let State::Closed { .. } = state {
+            return Ok(());
+        }
         let now = Instant::now();
-        let state = hosts
-            .entry(host.to_owned())
-            .or_insert(State::Closed { failures: 0 });
         match *state {
             State::Closed { .. } => Ok(()),
             State::Open { until } if now >= until => {
@@ -91,10 +96,21 @@ impl Breakers {
 
     pub(crate) fn record(&self, host: &str, healthy: bool) {
         let mut hosts = lock(&self.hosts);
-        let state = hosts
-            .entry(host.to_owned())
-            .or_insert(State::Closed { failures: 0 });
-        *state = match (*state, healthy) {
+        match hosts.get_mut(host) {
+            Some(state) => *state = self.next(*state, healthy, host),
+            // A host not seen yet is closed with no failures: a success
+            // changes nothing, so only a failure adds its key.
+            None if healthy => {}
+            None => {
+                let state = self.next(State::Closed { failures: 0 }, false, host);
+                hosts.insert(host.to_owned(), state);
+            }
+        }
+    }
+
+    /// The state of `host` after `state` and a call that was `healthy`.
+    fn next(&self, state: State, healthy: bool, host: &str) -> State {
+        match (state, healthy) {
             (_, true) => State::Closed { failures: 0 },
             (State::Closed { failures }, false) if failures + 1 < self.config.failure_threshold => {
                 State::Closed {
@@ -108,7 +124,7 @@ impl Breakers {
                     until: Instant::now() + self.config.open_for,
                 }
             }
-        };
+        }
     }
 }
 

@@ -36,6 +36,7 @@ use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
 use crate::path::{ApiPath, origin_of, same_origin};
 use crate::retry::{RetryBudget, parse_retry_after};
+use crate::watchdog::{Deadline, Elapsed, Watchdog};
 
 /// Header carrying the idempotency key of a POST, identical on every attempt.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -60,6 +61,8 @@ struct Inner {
     pauses: HostPauses,
     limiter: Option<RateLimiter>,
     in_flight: Option<Semaphore>,
+    /// Times out attempts (instead of a reqwest timer per request).
+    watchdog: Watchdog,
 }
 
 impl std::fmt::Debug for Client {
@@ -134,6 +137,7 @@ impl ClientBuilder {
                 pauses: HostPauses::default(),
                 limiter,
                 in_flight,
+                watchdog: Watchdog::new(),
                 auth: self.auth,
                 config,
             }),
@@ -244,13 +248,18 @@ impl Client {
     }
 
     fn request_to(&self, method: Method, url: Result<Url, Error>) -> RequestBuilder {
-        let mut rb = RequestBuilder {
+        // The base URL stands in only for a request that will not be sent.
+        let (url, error) = match url {
+            Ok(u) => (u, None),
+            Err(e) => (self.inner.base_url.clone(), Some(e)),
+        };
+        RequestBuilder {
             client: self.clone(),
             method,
-            url: self.inner.base_url.clone(),
+            url,
             headers: HeaderMap::new(),
             body: None,
-            error: None,
+            error,
             authenticated: true,
             attempt_timeout: None,
             operation: None,
@@ -259,12 +268,7 @@ impl Client {
             max_body_bytes: None,
             body_file: None,
             body_buffer: None,
-        };
-        match url {
-            Ok(u) => rb.url = u,
-            Err(e) => rb.error = Some(e),
         }
-        rb
     }
 
     /// `GET path`.
@@ -685,8 +689,9 @@ impl RequestBuilder {
         }
     }
 
-    /// One attempt. `Err((error, sent))`: `sent` is false when the request
-    /// certainly never reached the server (connect failure).
+    /// One attempt, ended as a timeout after `timeout` (headers and body).
+    /// `Err((error, sent))`: `sent` is false when the request certainly
+    /// never reached the server (connect failure).
     async fn attempt(
         &self,
         inner: &Inner,
@@ -697,8 +702,7 @@ impl RequestBuilder {
         let mut req = inner
             .http
             .request(self.method.clone(), self.url.clone())
-            .headers(self.headers.clone())
-            .timeout(timeout);
+            .headers(self.headers.clone());
         if let Some(t) = token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(|e| {
                 (
@@ -716,7 +720,11 @@ impl RequestBuilder {
                 .body(body.clone());
         }
         let what = || format!("{} {}", self.method, self.url.path());
-        let mut resp = req.send().await.map_err(|e| transport_error(e, &what()))?;
+        let mut deadline = inner.watchdog.arm(timeout);
+        let mut resp = match deadline.within(req.send()).await {
+            Ok(sent) => sent.map_err(|e| transport_error(e, &what()))?,
+            Err(elapsed) => return Err(timed_out(elapsed, &what())),
+        };
         let status = resp.status().as_u16();
         if resp.status().is_redirection() && status != 304 {
             // Only same-origin redirects are followed (see
@@ -740,7 +748,7 @@ impl RequestBuilder {
         if let Some(path) = self.body_file.as_deref()
             && resp.status().is_success()
         {
-            let streamed = stream_to_file(resp, path, &what()).await?;
+            let streamed = stream_to_file(resp, &mut deadline, path, &what()).await?;
             return Ok(Response {
                 status,
                 headers,
@@ -751,9 +759,15 @@ impl RequestBuilder {
             });
         }
         let cap = self.max_body_bytes.unwrap_or(inner.config.max_body_bytes);
-        let body = read_capped(resp, cap, &what(), buffer.unwrap_or_default())
-            .await
-            .map_err(|err| (err.with_status(status), true))?;
+        let body = read_capped(
+            resp,
+            &mut deadline,
+            cap,
+            &what(),
+            buffer.unwrap_or_default(),
+        )
+        .await
+        .map_err(|err| (err.with_status(status), true))?;
         Ok(Response {
             status,
             headers,
@@ -781,6 +795,7 @@ crate::with_setters! { builder RequestBuilder {
 /// idempotent request), a file that cannot be written is not.
 async fn stream_to_file(
     mut resp: reqwest::Response,
+    deadline: &mut Deadline<'_>,
     path: &std::path::Path,
     what: &str,
 ) -> Result<u64, (Error, bool)> {
@@ -798,10 +813,10 @@ async fn stream_to_file(
     };
     let mut file = tokio::fs::File::create(path).await.map_err(io)?;
     let mut written: u64 = 0;
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        let (err, _) = transport_error(e, &format!("{what}: reading the body"));
-        (err.with_status(status), true)
-    })? {
+    while let Some(chunk) = next_chunk(&mut resp, deadline, what)
+        .await
+        .map_err(|err| (err.with_status(status), true))?
+    {
         file.write_all(&chunk).await.map_err(io)?;
         written = written.saturating_add(chunk.len() as u64);
     }
@@ -810,12 +825,27 @@ async fn stream_to_file(
     Ok(written)
 }
 
+/// The next chunk of the body of `resp` (`None` at its end), a timeout
+/// once `deadline` has passed.
+async fn next_chunk(
+    resp: &mut reqwest::Response,
+    deadline: &mut Deadline<'_>,
+    what: &str,
+) -> Result<Option<Bytes>, Error> {
+    let what = || format!("{what}: reading the body");
+    match deadline.within(resp.chunk()).await {
+        Ok(chunk) => chunk.map_err(|e| transport_error(e, &what()).0),
+        Err(elapsed) => Err(timed_out(elapsed, &what()).0),
+    }
+}
+
 /// The body of `resp`, refused as soon as it is known to be longer than
 /// `cap` bytes: from `Content-Length` before reading, or from the chunks
-/// received so far, so no more than `cap` bytes are ever buffered. Read
-/// into `body` (cleared first).
+/// received so far, so no more than `cap` bytes are ever buffered; a
+/// timeout once `deadline` has passed. Read into `body` (cleared first).
 async fn read_capped(
     mut resp: reqwest::Response,
+    deadline: &mut Deadline<'_>,
     cap: usize,
     what: &str,
     mut body: Vec<u8>,
@@ -837,10 +867,7 @@ async fn read_capped(
     }
     body.clear();
     body.reserve_exact(declared.map_or(0, |l| l as usize));
-    while let Some(chunk) = resp.chunk().await.map_err(|e| {
-        let (err, _) = transport_error(e, &format!("{what}: reading the body"));
-        err
-    })? {
+    while let Some(chunk) = next_chunk(&mut resp, deadline, what).await? {
         if chunk.len() > cap - body.len() {
             return Err(too_large(format!("more than {cap} bytes received")));
         }
@@ -884,11 +911,39 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The `status` label: a static name for the statuses the API answers
+/// (no allocation per request), the number as text otherwise.
+fn status_label(status: u16) -> metrics::SharedString {
+    let name = match status {
+        0 => "0",
+        200 => "200",
+        201 => "201",
+        202 => "202",
+        204 => "204",
+        304 => "304",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        409 => "409",
+        412 => "412",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        _ => return status.to_string().into(),
+    };
+    name.into()
+}
+
 fn finish_metrics(method: &'static str, status: u16, started: Instant) {
     metrics::counter!(
         "cx_http_requests_total",
         "method" => method,
-        "status" => status.to_string()
+        "status" => status_label(status)
     )
     .increment(1);
     metrics::histogram!("cx_http_request_duration_seconds", "method" => method)
@@ -940,6 +995,15 @@ fn foreign_origin(url: &Url, what: &str) -> Error {
 fn deadline_error(attempts: u32, started: Instant) -> Error {
     Error::new(ErrorKind::Timeout, "total deadline exceeded")
         .with_attempts(attempts, started.elapsed())
+}
+
+/// An attempt that ran out of time while `what`; it may have reached the
+/// server (`sent`).
+fn timed_out(elapsed: Elapsed, what: &str) -> (Error, bool) {
+    (
+        Error::new(ErrorKind::Timeout, format!("{what}: timed out")).with_source(elapsed),
+        true,
+    )
 }
 
 fn transport_error(e: reqwest::Error, what: &str) -> (Error, bool) {
@@ -1055,5 +1119,17 @@ impl Response {
             .with_status(self.status)
             .with_source(e)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::status_label;
+
+    #[test]
+    fn a_status_label_is_the_status_as_text() {
+        for status in 0..=u16::MAX {
+            assert_eq!(&*status_label(status), status.to_string());
+        }
     }
 }

@@ -65,6 +65,7 @@ pub mod setters;
 mod text;
 mod validation;
 pub mod versions;
+mod watchdog;
 
 pub use auth::{AccessToken, Authenticate};
 pub use breaker::BreakerConfig;

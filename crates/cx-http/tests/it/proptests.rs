@@ -4,14 +4,45 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use cx_http::{Poller, RetryPolicy, parse_retry_after};
+use cx_http::{Poller, RetryPolicy, check_id, parse_retry_after};
 use proptest::prelude::*;
 
 fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
+/// The id rules stated plainly, as a table in their order: the first
+/// broken rule is the answer.
+fn id_rule(value: &str) -> Result<(), &'static str> {
+    let rules = [
+        (value.is_empty(), "must not be empty"),
+        (matches!(value, "." | ".."), "must not be `.` or `..`"),
+        (
+            value.chars().any(|c| c == '/' || c == '\\'),
+            "must not contain `/` or `\\`",
+        ),
+        (
+            value.chars().any(char::is_control),
+            "must not contain control characters",
+        ),
+    ];
+    rules
+        .into_iter()
+        .find(|(broken, _)| *broken)
+        .map_or(Ok(()), |(_, rule)| Err(rule))
+}
+
 proptest! {
+    /// `check_id` (one pass over the bytes) gives the plain rule's answer
+    /// for any text: ASCII, C0 and C1 controls (U+0080..U+009F), other
+    /// non-ASCII, slashes and dots.
+    #[test]
+    fn check_id_is_the_plain_rule(
+        value in r"[a-z0-9./\\\x00-\x1f\x7f\u{80}-\u{a0}é€😀-]{0,12}"
+    ) {
+        prop_assert_eq!(check_id(&value), id_rule(&value));
+    }
+
     /// Any header text parses or is rejected; it never panics.
     #[test]
     fn retry_after_never_panics(s in ".{0,64}") {

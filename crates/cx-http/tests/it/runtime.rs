@@ -262,6 +262,136 @@ async fn the_total_deadline_bounds_a_call() {
     assert_eq!(sent(&sim, "GET", WF).len() as u32, err.attempts());
 }
 
+/// `fast_config` with `attempts` attempts of at most `attempt_timeout` each.
+fn timed_config(sim: &Sim, attempts: u32, attempt_timeout: Duration) -> Config {
+    let mut config = fast_config(sim);
+    config.attempt_timeout = attempt_timeout;
+    config.retry.max_attempts = attempts;
+    config
+}
+
+/// Asserts that `took` (sim time) is in `from_ms..to_ms`.
+fn took_between(took: Duration, from_ms: u64, to_ms: u64) {
+    let ms = took.as_millis() as u64;
+    assert!(
+        (from_ms..to_ms).contains(&ms),
+        "took {ms} ms, not {from_ms}..{to_ms}"
+    );
+}
+
+/// Asserts that `sent` failed as a timeout after `attempts` attempts.
+fn timed_out(sent: Result<cx_http::Response, cx_http::Error>, attempts: u32) -> cx_http::Error {
+    let err = sent.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
+    assert_eq!(err.attempts(), attempts, "{err:?}");
+    err
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_answer_times_out_each_attempt_on_time_and_is_retried() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(&sim, timed_config(&sim, 3, Duration::from_secs(1)));
+    api.get(WF).send().await.unwrap(); // the token
+    // Two answers 10 s late (sim time), then a prompt one.
+    sim.set_faults(vec![get_wf(Fault::Latency { ms: 10_000 }).with_times(2)]);
+    let start = tokio::time::Instant::now();
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.attempts(), 3);
+    // Each slow attempt ended at its 1 s timeout, then waited 10-50 ms of
+    // backoff: the call never waited for a 10 s answer.
+    took_between(start.elapsed(), 2_000, 2_200);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timed_out_attempt_reports_the_step_it_was_waiting_for() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(&sim, timed_config(&sim, 2, Duration::from_secs(1)));
+    api.get(WF).send().await.unwrap(); // the token
+    let cases = [
+        (
+            Fault::Latency { ms: 10_000 },
+            format!("GET {WF}: timed out"),
+        ),
+        (
+            Fault::StallBody { ms: 10_000 },
+            format!("GET {WF}: reading the body: timed out (HTTP 200)"),
+        ),
+    ];
+    for (fault, message) in cases {
+        sim.set_faults(vec![get_wf(fault)]);
+        let start = tokio::time::Instant::now();
+        let err = timed_out(api.get(WF).send().await, 2);
+        took_between(start.elapsed(), 2_000, 2_200);
+        let text = err.to_string();
+        assert!(text.starts_with(&message), "{text:?} is not {message:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_attempt_timeout_fires_on_time_while_a_longer_one_is_outstanding() {
+    let sim = Sim::start().await.unwrap();
+    let api = client_with(&sim, timed_config(&sim, 2, Duration::from_secs(30)));
+    api.get(WF).send().await.unwrap(); // the token
+    sim.set_faults(vec![get_wf(Fault::Latency { ms: 10_000 })]);
+    let start = tokio::time::Instant::now();
+    // A call with 30 s attempts, answered after 10 s ...
+    let long = tokio::spawn({
+        let api = api.clone();
+        async move {
+            let resp = api.get(WF).send().await;
+            (resp, start.elapsed())
+        }
+    });
+    // (sim time moves only once every task waits: the call is out)
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // ... and one with 1 s attempts sent while it waits.
+    let sent = api
+        .get(WF)
+        .attempt_timeout(Duration::from_secs(1))
+        .send()
+        .await;
+    timed_out(sent, 2);
+    // Two 1 s attempts and 10-50 ms of backoff, not cut at the 10 s answer
+    // or the long call's 30 s deadline.
+    took_between(start.elapsed(), 2_100, 2_300);
+    let (resp, took) = long.await.unwrap();
+    assert_eq!(resp.unwrap().attempts(), 1);
+    took_between(took, 10_000, 10_100);
+}
+
+#[test]
+fn attempts_time_out_on_a_new_runtime_after_the_first_was_dropped() {
+    let paused = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap()
+    };
+    let first = paused();
+    let api = first.block_on(async {
+        let sim = Sim::start().await.unwrap();
+        let api = client_with(&sim, timed_config(&sim, 2, Duration::from_secs(1)));
+        api.get(WF).send().await.unwrap();
+        api
+    });
+    // Ends the first simulator and everything the client ran on this runtime.
+    drop(first);
+    paused().block_on(async {
+        let sim = Sim::start().await.unwrap();
+        sim.set_faults(vec![get_wf(Fault::Latency { ms: 10_000 })]);
+        let url = format!("{}{WF}", sim.base_url());
+        let start = tokio::time::Instant::now();
+        let sent = api
+            .request_url(cx_http::Method::GET, &url)
+            .without_auth()
+            .send()
+            .await;
+        timed_out(sent, 2);
+        took_between(start.elapsed(), 2_000, 2_200);
+    });
+}
+
 /// A tracing subscriber that wakes one waiter on `Notify` each time the
 /// runtime logs "retrying" (after it recorded a 429's pause, before it waits).
 /// Installed per thread: `#[tokio::test]` runs everything on the test thread.
