@@ -68,14 +68,11 @@ impl Breakers {
     /// May a call to `host` go ahead? `Err(remaining)` while open.
     pub(crate) fn admit(&self, host: &str) -> Result<(), Duration> {
         let mut hosts = lock(&self.hosts);
-        // A host not seen yet, or closed, admits without allocating a key
-        // or reading the clock (this runs on every request).
+        // A host not seen yet is closed: it admits without allocating a key
+        // (this runs on every request).
         let Some(state) = hosts.get_mut(host) else {
             return Ok(());
         };
-        if let State::Closed { .. } = state {
-            return Ok(());
-        }
         let now = Instant::now();
         match *state {
             State::Closed { .. } => Ok(()),

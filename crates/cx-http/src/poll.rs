@@ -543,6 +543,8 @@ mod tests {
     async fn the_deadline_bounds_a_check_that_hangs() {
         let p = Poller::default().with_deadline(Some(Duration::from_secs(3)));
         let (outcome, _, elapsed) = poll_on(p, |_| async {
+            // The hang under test, on paused time: nothing waits on the
+            // wall clock.
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(PollStatus::Done(()))
         })

@@ -99,19 +99,10 @@ pub fn report_violations<'a, R: 'a, P: fmt::Display + 'a, M: fmt::Display + 'a>(
     rule: impl Fn(&str, &str) -> R + 'a,
 ) -> impl Iterator<Item = Violation<R>> + 'a {
     entries.into_iter().map(move |(path, message)| {
-        violation_at(&path.to_string(), &message.to_string(), &field, &rule)
+        let (field, message) = (field(&path.to_string()), message.to_string());
+        let rule = rule(&field, &message);
+        Violation::new(field, rule, message)
     })
-}
-
-fn violation_at<R>(
-    path: &str,
-    message: &str,
-    field: impl Fn(&str) -> String,
-    rule: impl Fn(&str, &str) -> R,
-) -> Violation<R> {
-    let field = field(path);
-    let rule = rule(&field, message);
-    Violation::new(field, rule, message)
 }
 
 /// The wire (camelCase) name of a snake_case Rust path, as garde reports

@@ -33,7 +33,7 @@ fn id_rule(value: &str) -> Result<(), &'static str> {
 }
 
 proptest! {
-    /// `check_id` (one pass over the bytes) gives the plain rule's answer
+    /// `check_id` gives the answer of the rules stated plainly
     /// for any text: ASCII, C0 and C1 controls (U+0080..U+009F), other
     /// non-ASCII, slashes and dots.
     #[test]
