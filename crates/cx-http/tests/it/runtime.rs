@@ -342,7 +342,9 @@ async fn a_short_attempt_timeout_fires_on_time_while_a_longer_one_is_outstanding
             (resp, start.elapsed())
         }
     });
-    // (sim time moves only once every task waits: the call is out)
+    // Paused time, no wall-clock wait: these virtual 100 ms pass only once
+    // every task is idle, that is once the long call has registered its
+    // 30 s deadline and waits in the simulator's latency.
     tokio::time::sleep(Duration::from_millis(100)).await;
     // ... and one with 1 s attempts sent while it waits.
     let sent = api
