@@ -15,19 +15,21 @@
 //! | 408, 500, 502, 504 | retry | **error** (may have been processed) | retry, same key |
 //! | connect error (nothing sent) | retry | retry | retry |
 //! | timeout, reset mid-response | retry | **error** | retry, same key |
+//! | redirect not followed, body over the cap, file not writable | error | error | error |
 //! | other 4xx | error | error | error |
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
+use http::Method;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
+use url::Url;
 
 use crate::auth::{AccessToken, Authenticate};
 use crate::breaker::{Breakers, HostPauses};
@@ -36,6 +38,7 @@ use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
 use crate::path::{ApiPath, origin_of, same_origin};
 use crate::retry::{RetryBudget, parse_retry_after};
+use crate::transport::{self, Streaming, Transport};
 use crate::watchdog::{Deadline, Elapsed, Watchdog};
 
 /// Header carrying the idempotency key of a POST, identical on every attempt.
@@ -49,7 +52,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: Transport,
     base: String,
     base_url: Url,
     /// `host:port` of the base URL, the key of its breaker and 429 pause.
@@ -61,7 +64,7 @@ struct Inner {
     pauses: HostPauses,
     limiter: Option<RateLimiter>,
     in_flight: Option<Semaphore>,
-    /// Times out attempts (instead of a reqwest timer per request).
+    /// Times out attempts (instead of a timer per request).
     watchdog: Watchdog,
 }
 
@@ -105,18 +108,14 @@ impl ClientBuilder {
         let config = self.config;
         let base = config.base_url.trim_end_matches('/').to_owned();
         let base_url = parse_base_url("base_url", &base)?;
-        // reqwest is built without a bundled crypto provider; ring is ours.
+        // rustls is built without a bundled crypto provider; ring is ours.
         // Installing twice is harmless (the second call reports "already set").
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .redirect(same_origin_redirects())
-            .user_agent(config.user_agent.clone())
-            .connect_timeout(config.connect_timeout)
-            .pool_max_idle_per_host(config.pool_max_idle_per_host)
-            .build()
-            .map_err(|e| {
-                Error::new(ErrorKind::Builder, "cannot build HTTP client").with_source(e)
-            })?;
+        let http = Transport::new(&transport::Settings {
+            user_agent: &config.user_agent,
+            connect_timeout: config.connect_timeout,
+            pool_max_idle_per_host: config.pool_max_idle_per_host,
+        })?;
         let limiter = config
             .rate_limit
             .map(|limit| limiter_for(&config, "client", limit))
@@ -358,7 +357,7 @@ impl RequestBuilder {
 
     /// A form body (`application/x-www-form-urlencoded`), as OAuth token requests use.
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
-        let encoded = reqwest::Url::parse_with_params("http://form.invalid/", pairs)
+        let encoded = Url::parse_with_params("http://form.invalid/", pairs)
             .map(|u| u.query().unwrap_or_default().to_owned());
         match encoded {
             Ok(s) => self.body = Some((Bytes::from(s), "application/x-www-form-urlencoded")),
@@ -398,7 +397,7 @@ impl RequestBuilder {
         match HeaderValue::from_str(&format!("Basic {encoded}")) {
             Ok(mut v) => {
                 v.set_sensitive(true);
-                self.headers.insert(reqwest::header::AUTHORIZATION, v);
+                self.headers.insert(http::header::AUTHORIZATION, v);
             }
             Err(_) => self.error = Some(Error::invalid_input("client_id", "not valid in a header")),
         }
@@ -645,10 +644,16 @@ impl RequestBuilder {
                     }
                 }
                 Err((err, sent)) => {
-                    record_health(inner, &host, false);
+                    // Only a failed connection or a timeout says something
+                    // of the host's health or may go otherwise next time; a
+                    // body over the cap, a refused redirect, a file that
+                    // cannot be written would be the same again.
+                    let transport = matches!(err.kind(), ErrorKind::Connect | ErrorKind::Timeout);
+                    if transport {
+                        record_health(inner, &host, false);
+                    }
                     Failure {
-                        // The same answer again would be just as long.
-                        retryable: (idempotent || !sent) && err.kind() != ErrorKind::TooLarge,
+                        retryable: transport && (idempotent || !sent),
                         err,
                         retry_after: None,
                     }
@@ -699,10 +704,7 @@ impl RequestBuilder {
         timeout: Duration,
         buffer: Option<Vec<u8>>,
     ) -> Result<Response, (Error, bool)> {
-        let mut req = inner
-            .http
-            .request(self.method.clone(), self.url.clone())
-            .headers(self.headers.clone());
+        let mut headers = self.headers.clone();
         if let Some(t) = token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", t.expose())).map_err(|e| {
                 (
@@ -712,26 +714,35 @@ impl RequestBuilder {
                 )
             })?;
             v.set_sensitive(true);
-            req = req.header(reqwest::header::AUTHORIZATION, v);
+            headers.insert(http::header::AUTHORIZATION, v);
         }
-        if let Some((body, content_type)) = &self.body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, *content_type)
-                .body(body.clone());
-        }
+        let body = match &self.body {
+            Some((body, content_type)) => {
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type),
+                );
+                body.clone()
+            }
+            None => Bytes::new(),
+        };
         let what = || format!("{} {}", self.method, self.url.path());
         let mut deadline = inner.watchdog.arm(timeout);
-        let mut resp = match deadline.within(req.send()).await {
-            Ok(sent) => sent.map_err(|e| transport_error(e, &what()))?,
+        let sending = what();
+        let send = inner
+            .http
+            .send(self.method.clone(), &self.url, headers, body, &sending);
+        let mut resp = match deadline.within(send).await {
+            Ok(sent) => sent?,
             Err(elapsed) => return Err(timed_out(elapsed, &what())),
         };
         let status = resp.status().as_u16();
         if resp.status().is_redirection() && status != 304 {
-            // Only same-origin redirects are followed (see
-            // `same_origin_redirects`); this one went elsewhere, or too far.
+            // Only same-origin redirects are followed (see the transport's
+            // `Redirects`); this one went elsewhere, or too far.
             let target = resp
                 .headers()
-                .get(reqwest::header::LOCATION)
+                .get(http::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|l| self.url.join(l).ok());
             let err = match target {
@@ -794,7 +805,7 @@ crate::with_setters! { builder RequestBuilder {
 /// transport failure mid-body is retried by the caller's loop (for an
 /// idempotent request), a file that cannot be written is not.
 async fn stream_to_file(
-    mut resp: reqwest::Response,
+    mut resp: Streaming,
     deadline: &mut Deadline<'_>,
     path: &std::path::Path,
     what: &str,
@@ -828,14 +839,14 @@ async fn stream_to_file(
 /// The next chunk of the body of `resp` (`None` at its end), a timeout
 /// once `deadline` has passed.
 async fn next_chunk(
-    resp: &mut reqwest::Response,
+    resp: &mut Streaming,
     deadline: &mut Deadline<'_>,
     what: &str,
 ) -> Result<Option<Bytes>, Error> {
-    let what = || format!("{what}: reading the body");
-    match deadline.within(resp.chunk()).await {
-        Ok(chunk) => chunk.map_err(|e| transport_error(e, &what()).0),
-        Err(elapsed) => Err(timed_out(elapsed, &what()).0),
+    let what = format!("{what}: reading the body");
+    match deadline.within(transport::next_chunk(resp, &what)).await {
+        Ok(chunk) => chunk,
+        Err(elapsed) => Err(timed_out(elapsed, &what).0),
     }
 }
 
@@ -844,7 +855,7 @@ async fn next_chunk(
 /// received so far, so no more than `cap` bytes are ever buffered; a
 /// timeout once `deadline` has passed. Read into `body` (cleared first).
 async fn read_capped(
-    mut resp: reqwest::Response,
+    mut resp: Streaming,
     deadline: &mut Deadline<'_>,
     cap: usize,
     what: &str,
@@ -859,7 +870,7 @@ async fn read_capped(
             ),
         )
     };
-    let declared = resp.content_length();
+    let declared = transport::content_length(&resp);
     if let Some(len) = declared
         && len > cap as u64
     {
@@ -964,22 +975,6 @@ pub(crate) fn parse_base_url(field: &str, value: &str) -> Result<Url, Error> {
     }
 }
 
-/// Follow at most 5 redirects, and only within one origin: a redirect to
-/// another host would carry the request's credentials there.
-fn same_origin_redirects() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let same = attempt
-            .previous()
-            .last()
-            .is_some_and(|prev| same_origin(prev, attempt.url()));
-        if attempt.previous().len() > 5 || !same {
-            attempt.stop()
-        } else {
-            attempt.follow()
-        }
-    })
-}
-
 /// The error for a request that would have sent credentials to `url`'s
 /// origin, which is not the configured one.
 fn foreign_origin(url: &Url, what: &str) -> Error {
@@ -1004,23 +999,6 @@ fn timed_out(elapsed: Elapsed, what: &str) -> (Error, bool) {
         Error::new(ErrorKind::Timeout, format!("{what}: timed out")).with_source(elapsed),
         true,
     )
-}
-
-fn transport_error(e: reqwest::Error, what: &str) -> (Error, bool) {
-    let sent = !e.is_connect();
-    let kind = if e.is_timeout() {
-        ErrorKind::Timeout
-    } else if e.is_decode() {
-        ErrorKind::Decode
-    } else {
-        ErrorKind::Connect
-    };
-    let msg = match kind {
-        ErrorKind::Timeout => format!("{what}: timed out"),
-        _ if !sent => format!("{what}: connection failed"),
-        _ => format!("{what}: connection broken"),
-    };
-    (Error::new(kind, msg).with_source(e), sent)
 }
 
 fn status_error(

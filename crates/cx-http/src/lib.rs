@@ -63,6 +63,7 @@ pub mod service;
 pub mod service_client;
 pub mod setters;
 mod text;
+mod transport;
 mod validation;
 pub mod versions;
 mod watchdog;
@@ -88,8 +89,8 @@ pub use validation::{Violation, ViolationRule, Violations, camel_case_path, repo
 #[doc(hidden)]
 pub use serde as __serde;
 
-/// Re-exported so callers can name methods without depending on reqwest.
-pub use reqwest::Method;
+/// Re-exported so callers can name methods without depending on `http`.
+pub use http::Method;
 
 /// Helpers for this crate's unit tests.
 #[cfg(test)]

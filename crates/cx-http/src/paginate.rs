@@ -132,7 +132,7 @@ where
     let mut first = Some(first);
     cursor_pages(max_pages, move |next: Option<String>| {
         let req = match next {
-            Some(href) => Some(http.link(reqwest::Method::GET, &href)),
+            Some(href) => Some(http.link(http::Method::GET, &href)),
             None => first.take(),
         };
         let decode = decode.clone();

@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use reqwest::Url;
+use url::Url;
 
 use crate::error::{Error, ErrorKind};
 

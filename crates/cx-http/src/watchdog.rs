@@ -1,6 +1,6 @@
 //! The per-attempt timeout without a timer per attempt (issue 13).
 //!
-//! reqwest's `RequestBuilder::timeout` allocates and registers a tokio timer
+//! A per-request timeout (reqwest's `RequestBuilder::timeout`) allocates and registers a tokio timer
 //! for every request; on the bench route that was most of the runtime's
 //! overhead over a plain reqwest call. Instead each [`Client`](crate::Client)
 //! has one [`Watchdog`]: an attempt registers its deadline (one slot of a
@@ -132,7 +132,7 @@ impl Watchdog {
     /// deadline unregisters it.
     pub(crate) fn arm(&self, timeout: Duration) -> Deadline<'_> {
         let unbounded = Deadline { kind: Kind::None };
-        // An attempt always runs on a runtime (reqwest needs one), and a
+        // An attempt always runs on a runtime (hyper-util's pool needs one), and a
         // deadline beyond what `Instant` holds never comes.
         let Ok(handle) = Handle::try_current() else {
             return unbounded;

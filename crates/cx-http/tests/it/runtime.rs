@@ -715,6 +715,115 @@ async fn a_redirect_to_another_origin_is_not_followed_with_the_token() {
     assert!(other.journal().is_empty(), "the redirect was not followed");
 }
 
+/// An HTTP server on 127.0.0.1 that answers each request (one per
+/// connection) with `answer(head)`, `head` being its request line and
+/// headers; with the requests it has seen, each as its head and body.
+async fn routed_server(answer: fn(&str) -> String) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // The head, then as many body bytes as it declares.
+            let complete = |r: &[u8]| {
+                let text = String::from_utf8_lossy(r);
+                text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
+                    let declared = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    body.len() >= declared
+                })
+            };
+            while !complete(&request) {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request).into_owned();
+            let head = text.split("\r\n\r\n").next().unwrap_or_default().to_owned();
+            log.lock().unwrap().push(text);
+            let _ = conn.write_all(answer(&head).as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn a_same_origin_redirect_is_followed_with_the_method_body_and_token() {
+    let sim = Sim::start().await.unwrap();
+    let (server, seen) = routed_server(|head| {
+        if head.starts_with("POST /old ") {
+            "HTTP/1.1 307 Temporary Redirect\r\nlocation: /new\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into()
+        } else {
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}".into()
+        }
+    })
+    .await;
+    let api = client_with(&sim, fast_config(&sim).with_base_url(server));
+    let resp = api
+        .post(cx_http::ApiPath::new("/old"))
+        .json(&json!({"a": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.body().as_ref(), br#"{"ok":true}"#);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let second = seen[1].to_ascii_lowercase();
+    assert!(second.starts_with("post /new "), "{second}");
+    assert!(second.contains("\r\nuser-agent: cxone-rs/"), "{second}");
+    assert!(second.contains("\r\naccept: */*\r\n"), "{second}");
+    assert!(
+        second.contains("\r\ncontent-type: application/json\r\n"),
+        "{second}"
+    );
+    assert!(
+        second.contains("authorization: bearer "),
+        "the token goes along: {second}"
+    );
+    assert!(
+        second.ends_with(r#"{"a":1}"#),
+        "the body is replayed: {second}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_stop_after_five() {
+    let sim = Sim::start().await.unwrap();
+    let (server, seen) = routed_server(|_| {
+        "HTTP/1.1 302 Found\r\nlocation: /again\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            .into()
+    })
+    .await;
+    let api = client_with(&sim, fast_config(&sim).with_base_url(server));
+    let err = api
+        .get(cx_http::ApiPath::new("/start"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Status, "{err}");
+    assert_eq!(err.status(), Some(302), "{err}");
+    assert!(err.to_string().contains("redirect not followed"), "{err}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        6,
+        "the request and five redirects"
+    );
+}
+
 #[tokio::test]
 async fn hostile_ids_are_refused_before_any_request() {
     let sim = Sim::start().await.unwrap();
