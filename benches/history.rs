@@ -18,8 +18,9 @@
 //!    Each size is measured twice: with glibc's default malloc (one arena
 //!    per thread, and an mmap threshold that rises once a large block is
 //!    freed, after which blocks of that size stay in the arenas: the
-//!    high-water mark creeps up with the pages read) and with
-//!    `MALLOC_ARENA_MAX=1`, which shows the working set itself.
+//!    high-water mark crept up with the pages read while hyper's read
+//!    buffers could reach 400 KiB; cx-http now bounds them at 64 KiB) and
+//!    with `MALLOC_ARENA_MAX=1`, which shows the working set itself.
 //!
 //! Environment: `BENCH_INTERACTIONS` (for 1 and 2, default 10,000),
 //! `BENCH_RSS_SMALL`, `BENCH_RSS_LARGE`, `BENCH_RSS_HUGE`, `BENCH_PAGE`
