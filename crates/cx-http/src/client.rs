@@ -480,7 +480,11 @@ impl RequestBuilder {
     /// - [`ErrorKind::CircuitOpen`] when the host's breaker is open;
     /// - [`ErrorKind::TooLarge`] when the body is longer than
     ///   [`RequestBuilder::max_body_bytes`] / [`Config::max_body_bytes`]
-    ///   (not retried; the rest of the body is not read);
+    ///   (not retried; the rest of the body is not read), or its head does
+    ///   not fit the connection's 64 KiB read buffer;
+    /// - [`ErrorKind::Status`] with a 3xx status for a redirect not followed
+    ///   (more than five, or one without a usable `Location`);
+    ///   [`ErrorKind::ForeignOrigin`] for one to another origin;
     /// - [`ErrorKind::Auth`] when no access token could be had;
     /// - [`ErrorKind::Builder`] / [`ErrorKind::InvalidInput`] for a bad request, before sending.
     pub async fn send(self) -> Result<Response, Error> {

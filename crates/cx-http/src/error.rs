@@ -27,7 +27,9 @@ pub enum ErrorKind {
     /// The response body could not be read or decoded.
     Decode,
     /// The response body was longer than the cap
-    /// ([`crate::Config::max_body_bytes`]); it was not read to its end.
+    /// ([`crate::Config::max_body_bytes`]), or its head (status line and
+    /// headers) did not fit the connection's 64 KiB read buffer; it was not
+    /// read to its end. Not retried.
     TooLarge,
     /// The access token could not be obtained (see the source for why).
     Auth,

@@ -31,7 +31,8 @@ use crate::error::{Error, ErrorKind};
 /// threshold, so the read buffers of large bodies (history pages) are
 /// recycled by the allocator instead of raising that threshold and
 /// fragmenting the heaps, which made peak RSS creep with the number of
-/// pages read (issue 13). A response's header block must fit in it.
+/// pages read (issue 13). A response head (status line and headers) that
+/// does not fit in it is refused as [`ErrorKind::TooLarge`].
 pub(crate) const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Idle pooled connections are closed after this long (reqwest's default).
@@ -171,19 +172,36 @@ pub(crate) fn content_length(response: &Streaming) -> Option<u64> {
 
 /// A failed send as an attempt's error: a timeout while connecting is
 /// [`ErrorKind::Timeout`], another connect failure [`ErrorKind::Connect`]
-/// (nothing sent), any later failure a broken connection (maybe sent).
+/// (nothing sent), a response head that does not fit
+/// [`READ_BUFFER_BYTES`] [`ErrorKind::TooLarge`] (not retried), any other
+/// failure a broken connection (maybe sent).
 fn send_error(e: hyper_util::client::legacy::Error, what: &str) -> (Error, bool) {
     let sent = !e.is_connect();
-    let timed_out = std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
-        e.source()
-    })
-    .any(|cause| {
+    let causes = || {
+        std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |e| {
+            e.source()
+        })
+    };
+    let timed_out = causes().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
     });
+    let head_too_large = causes().any(|cause| {
+        cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_parse_too_large)
+    });
     let (kind, msg) = if timed_out {
         (ErrorKind::Timeout, format!("{what}: timed out"))
+    } else if head_too_large {
+        (
+            ErrorKind::TooLarge,
+            format!(
+                "{what}: the response's status line and headers do not fit the {} KiB read buffer",
+                READ_BUFFER_BYTES / 1024
+            ),
+        )
     } else if sent {
         (ErrorKind::Connect, format!("{what}: connection broken"))
     } else {

@@ -825,6 +825,27 @@ async fn redirects_stop_after_five() {
 }
 
 #[tokio::test]
+async fn a_response_head_too_long_for_the_read_buffer_is_refused_once() {
+    let sim = Sim::start().await.unwrap();
+    let (server, seen) = routed_server(|_| {
+        format!(
+            "HTTP/1.1 200 OK\r\nx-padding: {}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}",
+            "a".repeat(300 * 1024)
+        )
+    })
+    .await;
+    let api = client_with(&sim, fast_config(&sim).with_base_url(server));
+    let err = api
+        .get(cx_http::ApiPath::new("/big"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    assert!(err.to_string().contains("64 KiB"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "not retried");
+}
+
+#[tokio::test]
 async fn hostile_ids_are_refused_before_any_request() {
     let sim = Sim::start().await.unwrap();
     let api = client(&sim);
