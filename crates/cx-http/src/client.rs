@@ -102,8 +102,10 @@ impl ClientBuilder {
     /// Build the client.
     ///
     /// # Errors
-    /// [`ErrorKind::Builder`] when the base URL is not an absolute http(s) URL,
-    /// a limit is zero, or the TLS stack cannot be set up.
+    /// [`ErrorKind::Builder`] when the base URL is not an absolute http(s) URL
+    /// or the TLS stack cannot be set up; [`ErrorKind::InvalidInput`] naming
+    /// the setting when a limit is zero or the user agent is not a valid
+    /// header value.
     pub fn build(self) -> Result<Client, Error> {
         let config = self.config;
         let base = config.base_url.trim_end_matches('/').to_owned();

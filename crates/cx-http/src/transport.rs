@@ -62,8 +62,9 @@ impl Transport {
     /// A client with its own connection pool.
     ///
     /// # Errors
-    /// [`ErrorKind::Builder`] when the user agent is not a valid header
-    /// value or the platform's certificate verifier cannot be set up.
+    /// [`ErrorKind::InvalidInput`] naming `user_agent` when it is not a
+    /// valid header value; [`ErrorKind::Builder`] when the platform's
+    /// certificate verifier cannot be set up.
     pub(crate) fn new(settings: &Settings<'_>) -> Result<Self, Error> {
         let user_agent = HeaderValue::from_str(settings.user_agent)
             .map_err(|_| Error::invalid_input("user_agent", "not a valid HTTP header value"))?;
