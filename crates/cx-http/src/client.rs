@@ -482,8 +482,9 @@ impl RequestBuilder {
     /// - [`ErrorKind::CircuitOpen`] when the host's breaker is open;
     /// - [`ErrorKind::TooLarge`] when the body is longer than
     ///   [`RequestBuilder::max_body_bytes`] / [`Config::max_body_bytes`]
-    ///   (not retried; the rest of the body is not read), or its head does
-    ///   not fit the connection's 64 KiB read buffer;
+    ///   (not retried; the rest of the body is not read);
+    /// - [`ErrorKind::Decode`] when the response's head is not valid HTTP/1.1
+    ///   or does not fit the connection's 64 KiB read buffer (not retried);
     /// - [`ErrorKind::Status`] with a 3xx status for a redirect not followed
     ///   (more than five, or one without a usable `Location`);
     ///   [`ErrorKind::ForeignOrigin`] for one to another origin;

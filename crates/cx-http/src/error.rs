@@ -24,12 +24,12 @@ pub enum ErrorKind {
     Timeout,
     /// The server answered with a non-success status (see [`Error::status`]).
     Status,
-    /// The response body could not be read or decoded.
+    /// The response could not be decoded: its body, or its head (status
+    /// line and headers: not valid HTTP/1.1, or longer than the
+    /// connection's 64 KiB read buffer). Not retried.
     Decode,
     /// The response body was longer than the cap
-    /// ([`crate::Config::max_body_bytes`]), or its head (status line and
-    /// headers) did not fit the connection's 64 KiB read buffer; it was not
-    /// read to its end. Not retried.
+    /// ([`crate::Config::max_body_bytes`]); it was not read to its end.
     TooLarge,
     /// The access token could not be obtained (see the source for why).
     Auth,

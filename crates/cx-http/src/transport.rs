@@ -32,7 +32,7 @@ use crate::error::{Error, ErrorKind};
 /// recycled by the allocator instead of raising that threshold and
 /// fragmenting the heaps, which made peak RSS creep with the number of
 /// pages read (issue 13). A response head (status line and headers) that
-/// does not fit in it is refused as [`ErrorKind::TooLarge`].
+/// does not fit in it is refused as [`ErrorKind::Decode`].
 pub(crate) const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Idle pooled connections are closed after this long (reqwest's default).
@@ -173,9 +173,10 @@ pub(crate) fn content_length(response: &Streaming) -> Option<u64> {
 
 /// A failed send as an attempt's error: a timeout while connecting is
 /// [`ErrorKind::Timeout`], another connect failure [`ErrorKind::Connect`]
-/// (nothing sent), a response head that does not fit
-/// [`READ_BUFFER_BYTES`] [`ErrorKind::TooLarge`] (not retried), any other
-/// failure a broken connection (maybe sent).
+/// (nothing sent), a response head that is not valid HTTP/1.1 or does not
+/// fit [`READ_BUFFER_BYTES`] [`ErrorKind::Decode`] (not retried: the
+/// server would send it again), any other failure a broken connection
+/// (maybe sent).
 fn send_error(e: hyper_util::client::legacy::Error, what: &str) -> (Error, bool) {
     let sent = !e.is_connect();
     let causes = || {
@@ -188,18 +189,21 @@ fn send_error(e: hyper_util::client::legacy::Error, what: &str) -> (Error, bool)
             .downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
     });
-    let head_too_large = causes().any(|cause| {
+    // hyper names a head too large for the buffer only with its `server`
+    // feature; either way it is a parse error.
+    let bad_head = causes().any(|cause| {
         cause
             .downcast_ref::<hyper::Error>()
-            .is_some_and(hyper::Error::is_parse_too_large)
+            .is_some_and(hyper::Error::is_parse)
     });
     let (kind, msg) = if timed_out {
         (ErrorKind::Timeout, format!("{what}: timed out"))
-    } else if head_too_large {
+    } else if bad_head {
         (
-            ErrorKind::TooLarge,
+            ErrorKind::Decode,
             format!(
-                "{what}: the response's status line and headers do not fit the {} KiB read buffer",
+                "{what}: the response's status line and headers are not valid HTTP/1.1 \
+                 or do not fit the {} KiB read buffer",
                 READ_BUFFER_BYTES / 1024
             ),
         )

@@ -837,7 +837,7 @@ async fn a_response_head_too_long_for_the_read_buffer_is_refused_once() {
         )
     })
     .await;
-    assert_eq!(err.kind(), ErrorKind::TooLarge, "{err}");
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
     assert!(err.to_string().contains("64 KiB"), "{err}");
     assert_eq!(requests, 1, "not retried");
 }
