@@ -21,10 +21,11 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use tower::ServiceExt as _;
 use tower_http::follow_redirect::FollowRedirect;
-use tower_http::follow_redirect::policy::{Action, Attempt, Limited, Policy, SameOrigin};
+use tower_http::follow_redirect::policy::{Action, Attempt, Limited, Policy};
 use url::Url;
 
 use crate::error::{Error, ErrorKind};
+use crate::path::same_origin;
 
 /// The most bytes a connection reads from its socket at once (hyper's
 /// `max_buf_size`; its default is 400 KiB). Below glibc's 128 KiB mmap
@@ -233,9 +234,15 @@ impl Default for Redirects {
 
 impl<E> Policy<Full<Bytes>, E> for Redirects {
     fn redirect(&mut self, attempt: &Attempt<'_>) -> Result<Action, E> {
-        match Policy::<Full<Bytes>, E>::redirect(&mut SameOrigin::new(), attempt)? {
-            Action::Follow => Policy::<Full<Bytes>, E>::redirect(&mut self.limit, attempt),
-            Action::Stop => Ok(Action::Stop),
+        // The runtime's one notion of an origin (`path::same_origin`, on
+        // parsed URLs: host case and default ports normalised), so a
+        // redirect is followed exactly when the token may go along.
+        let url = |uri: &Uri| Url::parse(&uri.to_string()).ok();
+        match (url(attempt.previous()), url(attempt.location())) {
+            (Some(from), Some(to)) if same_origin(&from, &to) => {
+                Policy::<Full<Bytes>, E>::redirect(&mut self.limit, attempt)
+            }
+            _ => Ok(Action::Stop),
         }
     }
 

@@ -764,13 +764,20 @@ async fn routed_server(answer: fn(&str) -> String) -> (String, Arc<std::sync::Mu
 async fn a_same_origin_redirect_is_followed_with_the_method_body_and_token() {
     let sim = Sim::start().await.unwrap();
     let (server, seen) = routed_server(|head| {
+        // The same origin written otherwise: host in capitals.
+        let host = head
+            .lines()
+            .find_map(|l| l.strip_prefix("host: "))
+            .unwrap_or_default()
+            .to_ascii_uppercase();
         if head.starts_with("POST /old ") {
-            "HTTP/1.1 307 Temporary Redirect\r\nlocation: /new\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into()
+            format!("HTTP/1.1 307 Temporary Redirect\r\nlocation: http://{host}/new\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
         } else {
             "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"ok\":true}".into()
         }
     })
     .await;
+    let server = server.replace("127.0.0.1", "localhost");
     let api = client_with(&sim, fast_config(&sim).with_base_url(server));
     let resp = api
         .post(cx_http::ApiPath::new("/old"))
