@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::retry::instant_after;
+
 /// Circuit breaker settings. Defaults: opens after 5 consecutive failures, stays open 30 s.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -118,7 +120,7 @@ impl Breakers {
                 tracing::warn!(host, "circuit breaker opened");
                 metrics::counter!("cx_http_circuit_opened_total").increment(1);
                 State::Open {
-                    until: Instant::now() + self.config.open_for,
+                    until: instant_after(Instant::now(), self.config.open_for),
                 }
             }
         }

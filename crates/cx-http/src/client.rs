@@ -37,7 +37,7 @@ use crate::config::{Config, RateLimit};
 use crate::error::{Error, ErrorKind};
 use crate::limit::RateLimiter;
 use crate::path::{ApiPath, origin_of, same_origin};
-use crate::retry::{RetryBudget, parse_retry_after};
+use crate::retry::{RetryBudget, instant_after, parse_retry_after};
 use crate::transport::{self, Streaming, Transport};
 use crate::watchdog::{Deadline, Elapsed, Watchdog};
 
@@ -520,7 +520,7 @@ impl RequestBuilder {
         };
         let method_label = method_label(&self.method);
         let started = Instant::now();
-        let deadline = started + policy.total_deadline;
+        let deadline = instant_after(started, policy.total_deadline);
         let idempotent = matches!(
             self.method,
             Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
@@ -636,7 +636,9 @@ impl RequestBuilder {
                     if status == 429 {
                         let pause = retry_after
                             .unwrap_or_else(|| policy.backoff(retries, rand::random::<f64>()));
-                        inner.pauses.pause(&host, Instant::now() + pause);
+                        inner
+                            .pauses
+                            .pause(&host, instant_after(Instant::now(), pause));
                     }
                     let retryable = match status {
                         429 | 503 => true,
@@ -683,7 +685,7 @@ impl RequestBuilder {
             }
             let wait =
                 retry_after.unwrap_or_else(|| policy.backoff(retries, rand::random::<f64>()));
-            if Instant::now() + wait >= deadline {
+            if instant_after(Instant::now(), wait) >= deadline {
                 return give_up(err);
             }
             if !inner.budget.try_withdraw() {

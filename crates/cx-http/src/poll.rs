@@ -174,7 +174,10 @@ impl Poller {
         };
         let d = first.as_secs_f64() * exp;
         let cap = self.max_delay.as_secs_f64();
-        Duration::from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
+        // A cap of about 2^64 s (`Duration::MAX`) is past what a `Duration`
+        // made from an `f64` holds: the cap itself then.
+        Duration::try_from_secs_f64(if d.is_finite() { d.min(cap) } else { cap })
+            .unwrap_or(self.max_delay)
     }
 
     /// The wait before the first check: `first_delay`, or with
@@ -284,7 +287,8 @@ impl Poller {
         P: FnMut(&PollProgress),
     {
         let started = Instant::now();
-        let deadline = self.deadline.map(|d| started + d);
+        // A deadline past what the clock holds (`Duration::MAX`) never comes.
+        let deadline = self.deadline.and_then(|d| started.checked_add(d));
         let first = self.first_wait(rand::random::<f64>());
         if !first.is_zero() {
             let wait =
@@ -523,6 +527,22 @@ mod tests {
         assert!(outcome.err().is_some_and(|e| e.is_timeout()));
         assert!(elapsed >= Duration::from_secs(10));
         assert!(elapsed < Duration::from_secs(11));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_longer_than_the_clock_holds_never_comes() {
+        // `Duration::MAX` for "no deadline" (e.g. `cx workflow run --timeout`
+        // with the largest number it takes).
+        let p = Poller::default().with_deadline(Some(Duration::MAX));
+        let (outcome, _, _) = poll_on(p, |n| {
+            std::future::ready(Ok(if n < 2 {
+                PollStatus::Pending { retry_after: None }
+            } else {
+                PollStatus::Done(n)
+            }))
+        })
+        .await;
+        assert_eq!(outcome.ok().map(|o| o.value), Some(2));
     }
 
     #[tokio::test(start_paused = true)]

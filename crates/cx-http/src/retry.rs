@@ -64,11 +64,14 @@ impl RetryPolicy {
         let exp = self.multiplier.max(1.0).powi(retry.min(64) as i32);
         let ceiling = self.initial_backoff.as_secs_f64() * exp;
         let cap = self.max_backoff.as_secs_f64();
-        Duration::from_secs_f64(if ceiling.is_finite() {
+        // A cap of about 2^64 s (`Duration::MAX`, no cap at all) is past
+        // what a `Duration` made from an `f64` holds: the cap itself then.
+        Duration::try_from_secs_f64(if ceiling.is_finite() {
             ceiling.min(cap)
         } else {
             cap
         })
+        .unwrap_or(self.max_backoff)
     }
 
     /// A full-jitter backoff for retry `retry`: uniform in `[0, backoff_ceiling(retry)]`.
@@ -98,6 +101,16 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     }
     let when = httpdate::parse_http_date(value).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// `wait` after `at`; for a `wait` past what the clock holds
+/// (`Duration::MAX` as "no limit"), an instant about 30 years after `at`
+/// (tokio's "far future"), which no call lives to see.
+pub(crate) fn instant_after(at: Instant, wait: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(wait)
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
 }
 
 /// Settings of the [`RetryBudget`]. Default: 20% of requests may be retries,

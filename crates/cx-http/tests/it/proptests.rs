@@ -93,6 +93,24 @@ proptest! {
         prop_assert!(policy.backoff_ceiling(retry) <= policy.backoff_ceiling(retry + 1));
     }
 
+    /// A cap as long as a `Duration` holds (no cap at all) is a cap like
+    /// any other: backoff grows up to it and never panics.
+    #[test]
+    fn backoff_under_the_longest_cap(retry in 0u32..200, multiplier in 1.0f64..100.0) {
+        let policy = RetryPolicy::default()
+            .with_multiplier(multiplier)
+            .with_max_backoff(Duration::MAX);
+        prop_assert!(policy.backoff_ceiling(retry) <= policy.backoff_ceiling(retry + 1));
+    }
+
+    /// A poll delay under a cap as long as a `Duration` holds grows up to
+    /// it and never panics.
+    #[test]
+    fn poll_delay_under_the_longest_cap(n in 0u32..200, multiplier in 1.0f64..100.0) {
+        let p = Poller::default().with_multiplier(multiplier).with_max_delay(Duration::MAX);
+        prop_assert!(p.delay_for(n) <= p.delay_for(n + 1));
+    }
+
     /// Poll delays stay within the cap.
     #[test]
     fn poll_delay_never_exceeds_the_cap(n in 0u32..10_000, multiplier in 0.0f64..50.0, cap_ms in 0u64..60_000) {

@@ -501,6 +501,56 @@ async fn the_circuit_opens_and_stops_sending() {
     assert!(sim.journal().is_empty(), "nothing is sent while open");
 }
 
+/// `Duration::MAX` for "no limit": a deadline, a pause or a cool-down
+/// later than the clock can hold never comes, and is no panic.
+#[tokio::test]
+async fn a_total_deadline_longer_than_the_clock_holds_never_comes() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim).with_attempt_timeout(Duration::MAX);
+    config.retry.total_deadline = Duration::MAX;
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![get_wf(status(500, None)).with_times(1)]);
+    let resp = api.get(WF).send().await.unwrap();
+    assert_eq!(resp.attempts(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_clock_holds_ends_the_call() {
+    for code in [429, 503] {
+        let sim = Sim::start().await.unwrap();
+        let mut config = fast_config(&sim);
+        config.retry.retry_after_cap = Duration::MAX;
+        let api = client_with(&sim, config);
+        sim.set_faults(vec![get_wf(status(
+            code,
+            Some(RetryAfter::Seconds(u64::MAX)),
+        ))]);
+        // The wait asked for is past the total deadline: no retry.
+        let err = api.get(WF).send().await.unwrap_err();
+        assert_eq!(err.status(), Some(code), "{err}");
+        assert_eq!(err.attempts(), 1, "{err}");
+        assert_eq!(sent(&sim, "GET", WF).len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_circuit_open_for_longer_than_the_clock_holds_stays_open() {
+    let sim = Sim::start().await.unwrap();
+    let mut config = fast_config(&sim);
+    config.retry.max_attempts = 1;
+    config.breaker = Some(
+        BreakerConfig::default()
+            .with_failure_threshold(1)
+            .with_open_for(Duration::MAX),
+    );
+    let api = client_with(&sim, config);
+    sim.set_faults(vec![get_wf(status(500, None))]);
+    assert_eq!(api.get(WF).send().await.unwrap_err().status(), Some(500));
+    let err = api.get(WF).send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CircuitOpen, "{err}");
+    assert_eq!(sent(&sim, "GET", WF).len(), 1, "nothing is sent while open");
+}
+
 #[tokio::test]
 async fn the_client_side_rate_limit_spaces_requests() {
     let sim = Sim::start().await.unwrap();
