@@ -11,7 +11,8 @@
 //!
 //! **Windows.** CXone answers at most 30 days per request, so a longer
 //! range is split into consecutive windows of at most [`MAX_WINDOW_DAYS`]
-//! days (`[start, start+30d)`, ...), read one after the other.
+//! days (`[start, start+30d)`, ...), read one after the other. Dates are
+//! sent in whole milliseconds, so the range is cut to them first.
 //!
 //! **Paging.** Each window's first page is asked for with `top` =
 //! [`RealConfig::page_size`] and `skip=0`; each next page is `_links.next`,
@@ -32,7 +33,7 @@
 //! `ACWSeconds`); [`CompletedContact`] accepts both generations, and ids as
 //! numbers or strings ([`Id`]).
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, SubsecRound as _, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
 use cx_http::{ApiPath, RequestBuilder};
 use futures::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
@@ -341,7 +342,8 @@ impl ContactQuery {
     }
 
     /// The `[start, end)` windows of at most 30 days the range splits
-    /// into (one `(None, None)` window for an `updatedSince`-only query).
+    /// into, in whole milliseconds as they are sent (one `(None, None)`
+    /// window for an `updatedSince`-only query).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] when no date is given, or the end
@@ -360,7 +362,11 @@ impl ContactQuery {
                 end: self.end,
             }]);
         };
-        let end = self.end.unwrap_or(now);
+        // Dates go out in whole milliseconds (`iso`): cut the windows in
+        // them too, or a tail under a millisecond would be sent as a window
+        // whose startDate equals its endDate (a 400).
+        let start = start.trunc_subsecs(3);
+        let end = self.end.unwrap_or(now).trunc_subsecs(3);
         if end <= start {
             return Err(Error::validation(vec![Violation::new(
                 "end",
@@ -821,7 +827,7 @@ mod tests {
 
     #[test]
     fn a_45_day_range_splits_into_two_windows() {
-        let now = Utc::now();
+        let now = Utc::now().trunc_subsecs(3);
         let q = ContactQuery::range(now - Duration::days(45), None);
         let w = q.windows(now).unwrap_or_default();
         assert_eq!(w.len(), 2);

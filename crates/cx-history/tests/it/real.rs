@@ -273,3 +273,25 @@ async fn reading_ahead_is_bounded_and_stops_when_the_stream_is_dropped() {
     assert!(completed_requests(&sim).len() <= after_drop + 1);
     assert!(after_drop < 22);
 }
+
+/// "The last 30 days" with "now" read a fraction of a millisecond later
+/// (the query's own `Utc::now()`, then the client's clock at the call) is
+/// one window, not a second window under a millisecond long: dates go out
+/// in whole milliseconds, so that one would be sent with `startDate` equal
+/// to `endDate`, which CXone (and the simulator) refuse with 400 after the
+/// first window was read.
+#[tokio::test]
+async fn a_range_a_fraction_of_a_millisecond_over_30_days_is_one_window() {
+    use chrono::SubsecRound as _;
+    let sim = Sim::start().await.unwrap();
+    // 20 days back, so the window holds nothing (204) and reads fast.
+    let then = hours_ago(24 * 20).trunc_subsecs(3);
+    let c = client(&sim, RealConfig::default())
+        .with_clock(cx_history::FixedClock(then + chrono::Duration::microseconds(400)));
+    let query = ContactQuery::range(then - chrono::Duration::days(30), None);
+    let read: Result<Vec<_>, _> = c.completed_contacts(&query).try_collect().await;
+    let sent = completed_requests(&sim);
+    assert!(read.is_ok(), "{read:?} after {sent:?}");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, 204, "{sent:?}");
+}
