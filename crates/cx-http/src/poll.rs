@@ -92,7 +92,8 @@ pub struct Poller {
     pub max_delay: Duration,
     /// Fraction of a wait removed at random, 0..=1. Default 0.1.
     pub jitter: f64,
-    /// Give up after this long. Default 120 s; `None` for no deadline.
+    /// Give up after this long. Default 120 s; `None` for no deadline (as
+    /// is anything over 100 years).
     pub deadline: Option<Duration>,
     /// Give up after this many polls. Default `None`.
     pub max_polls: Option<u32>,
@@ -146,6 +147,11 @@ fn scale(d: Duration, factor: f64) -> Duration {
     }
     Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(Duration::MAX)
 }
+
+/// The longest deadline a poll keeps: a longer one (`Duration::MAX`, a
+/// `--max-wait` of `u64::MAX` seconds) is as good as none, and past the end
+/// of what an `Instant` holds adding it to now would panic.
+const LONGEST_DEADLINE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Added to an expected duration before the first check, as a fraction of
 /// it: a check that lands just before the end costs a second one.
@@ -284,7 +290,7 @@ impl Poller {
         P: FnMut(&PollProgress),
     {
         let started = Instant::now();
-        let deadline = self.deadline.map(|d| started + d);
+        let deadline = self.deadline.map(|d| started + d.min(LONGEST_DEADLINE));
         let first = self.first_wait(rand::random::<f64>());
         if !first.is_zero() {
             let wait =

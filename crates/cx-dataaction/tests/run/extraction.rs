@@ -102,6 +102,21 @@ async fn a_job_runs_to_a_file_with_its_calls_30_s_apart() {
     assert!(files[0].at_ms - calls[2].at_ms < 30_000);
 }
 
+/// A wait longer than the clock can count (`cx extract run --max-wait
+/// 18446744073709551615`) is no deadline, not a panic once the job exists.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_past_what_the_clock_holds_is_no_deadline() {
+    let sim = Sim::start().await.unwrap();
+    let config = ExtractionConfig::default();
+    let poller = config.poller.clone().with_deadline(Some(Duration::MAX));
+    let client = Client::new(cx_testkit::sdk_http(&sim), config.with_poller(poller)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.csv");
+    let done = client.run(&request(), &out).send().await.unwrap();
+    assert_eq!(lines(&out).len(), 49);
+    assert_eq!(done.polls, 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_expired_url_is_renewed_by_reading_the_job_again() {
     let (sim, client) = start().await;
