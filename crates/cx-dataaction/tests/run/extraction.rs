@@ -179,6 +179,33 @@ async fn the_synchronous_form_downloads_at_once_and_bad_input_sends_nothing() {
     assert_eq!(api_calls(&sim).len(), 1);
 }
 
+/// A synchronous answer that names no job (`{url}` alone) has no job to
+/// read for a fresh URL: an expired one is an error at once, not a read of
+/// a job called "sync".
+#[tokio::test(start_paused = true)]
+async fn an_expired_url_of_a_synchronous_answer_without_a_job_is_not_renewed() {
+    let (sim, client) = start().await;
+    sim.set_extraction_settings(
+        ExtractionSettings::default()
+            .with_sync_url_only(true)
+            .with_url_ttl(Duration::ZERO),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sync.csv");
+    let err = client.run_sync(&request(), &out).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err}");
+    assert!(err.to_string().contains("403"), "{err}");
+    let calls: Vec<_> = api_calls(&sim)
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![("POST".to_owned(), "/data-extraction/v1/jobs/sync".to_owned())]
+    );
+    assert!(!out.exists() && leftovers(dir.path()).is_empty());
+}
+
 /// A shared limit store that grants every slot and records what was asked.
 #[derive(Default)]
 struct Recorder {
