@@ -201,7 +201,10 @@ async fn an_expired_url_of_a_synchronous_answer_without_a_job_is_not_renewed() {
         .collect();
     assert_eq!(
         calls,
-        vec![("POST".to_owned(), "/data-extraction/v1/jobs/sync".to_owned())]
+        vec![(
+            "POST".to_owned(),
+            "/data-extraction/v1/jobs/sync".to_owned()
+        )]
     );
     assert!(!out.exists() && leftovers(dir.path()).is_empty());
 }

@@ -286,8 +286,9 @@ async fn a_range_a_fraction_of_a_millisecond_over_30_days_is_one_window() {
     let sim = Sim::start().await.unwrap();
     // 20 days back, so the window holds nothing (204) and reads fast.
     let then = hours_ago(24 * 20).trunc_subsecs(3);
-    let c = client(&sim, RealConfig::default())
-        .with_clock(cx_history::FixedClock(then + chrono::Duration::microseconds(400)));
+    let c = client(&sim, RealConfig::default()).with_clock(cx_history::FixedClock(
+        then + chrono::Duration::microseconds(400),
+    ));
     let query = ContactQuery::range(then - chrono::Duration::days(30), None);
     let read: Result<Vec<_>, _> = c.completed_contacts(&query).try_collect().await;
     let sent = completed_requests(&sim);
@@ -336,11 +337,15 @@ async fn a_range_then_incremental_pulls_miss_nothing_when_the_server_clock_is_ah
     let missed: Vec<_> = ended
         .iter()
         .filter(|c| {
-            cx_history::real::parse_time(c.last_update_time.as_deref().unwrap()).unwrap()
-                < answered
+            cx_history::real::parse_time(c.last_update_time.as_deref().unwrap()).unwrap() < answered
         })
         .filter(|c| !read.contains(c.contact_id.as_ref().unwrap()))
         .collect();
     assert!(ended.len() > 300, "{}", ended.len());
-    assert!(missed.is_empty(), "{} of {} missed", missed.len(), ended.len());
+    assert!(
+        missed.is_empty(),
+        "{} of {} missed",
+        missed.len(),
+        ended.len()
+    );
 }
