@@ -587,7 +587,7 @@ impl Client {
         let body: Value = resp.json().map_err(|e| {
             Error::new(ErrorKind::Api, format!("{what}: the answer is not JSON")).with_http(e)
         })?;
-        let job = sync_job(&body).ok_or_else(|| {
+        let (job, named) = sync_job(&body).ok_or_else(|| {
             let fields: Vec<String> = body
                 .as_object()
                 .map(|o| o.keys().map(|k| cx_http::escape(k).into_owned()).collect())
@@ -605,31 +605,40 @@ impl Client {
             )
         })?;
         ended(&job)?;
-        self.download(&job, out, |_| {}).await
+        if named {
+            return self.download(&job, out, |_| {}).await;
+        }
+        // No job to read again for a fresh URL.
+        let once = Self {
+            config: self.config.clone().with_max_url_renewals(0),
+            ..self.clone()
+        };
+        once.download(&job, out, |_| {}).await
     }
 }
 
-/// The job a synchronous answer describes (see [`Client::run_sync`]).
-fn sync_job(body: &Value) -> Option<ExtractionJob> {
+/// The job a synchronous answer describes (see [`Client::run_sync`]), and
+/// whether the answer named it (else its id is `sync`).
+fn sync_job(body: &Value) -> Option<(ExtractionJob, bool)> {
     if let Some(status) = body.get("jobStatus")
         && let Ok(w) = serde_json::from_value::<JobWire>(status.clone())
     {
-        return Some(w.into());
+        return Some((w.into(), true));
     }
     if let Ok(w) = serde_json::from_value::<JobWire>(body.clone()) {
-        return Some(w.into());
+        return Some((w.into(), true));
     }
     let url = body.get("url")?.as_str()?.to_owned();
     let id = ["jobId", "id"]
         .iter()
-        .find_map(|k| body.get(*k).and_then(Value::as_str))
-        .unwrap_or("sync");
-    Some(ExtractionJob {
-        id: JobId::new(id).ok()?,
+        .find_map(|k| body.get(*k).and_then(Value::as_str));
+    let job = ExtractionJob {
+        id: JobId::new(id.unwrap_or("sync")).ok()?,
         status: ExtractionStatus::Succeeded,
         url: Some(url),
         error_message: None,
-    })
+    };
+    Some((job, id.is_some()))
 }
 
 /// `Ok` for a SUCCEEDED job, else the error its status means.
@@ -755,7 +764,7 @@ mod tests {
             let got = sync_job(&body);
             let got = got
                 .as_ref()
-                .map(|j| (j.id.as_str(), j.status.as_str(), j.url.as_deref()));
+                .map(|(j, _)| (j.id.as_str(), j.status.as_str(), j.url.as_deref()));
             assert_eq!(got, want, "{body}");
         }
     }

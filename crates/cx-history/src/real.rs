@@ -11,7 +11,8 @@
 //!
 //! **Windows.** CXone answers at most 30 days per request, so a longer
 //! range is split into consecutive windows of at most [`MAX_WINDOW_DAYS`]
-//! days (`[start, start+30d)`, ...), read one after the other.
+//! days (`[start, start+30d)`, ...), read one after the other. Dates are
+//! sent in whole milliseconds, so the range is cut to them first.
 //!
 //! **Paging.** Each window's first page is asked for with `top` =
 //! [`RealConfig::page_size`] and `skip=0`; each next page is `_links.next`,
@@ -25,14 +26,17 @@
 //! [`CLAMP_MARGIN_SECS`] (so the request is not already too old when it
 //! arrives) — contacts updated before that are not read again. Keep the
 //! `lastPollTime` of the first page of a pull ([`Pull::last_poll_time`]) for
-//! the next one: every contact updated after it is read next time.
+//! the next one: every contact updated after it is read next time. A pull of
+//! a range keeps the range's end instead when that is earlier, so that a
+//! contact that started after it (by the client's clock) and ended before
+//! `lastPollTime` (by the server's) is read next time.
 //!
 //! **Field names.** Versions before v26 name some fields differently
 //! (`contactStart`, `confSeconds`, `fromAddr`, `toAddr`, `mediaType`,
 //! `ACWSeconds`); [`CompletedContact`] accepts both generations, and ids as
 //! numbers or strings ([`Id`]).
 
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, SubsecRound as _, Utc};
 use cx_http::paginate::{DEFAULT_MAX_PAGES, Page, link_pages};
 use cx_http::{ApiPath, RequestBuilder};
 use futures::stream::{self, Stream, StreamExt as _, TryStreamExt as _};
@@ -341,7 +345,8 @@ impl ContactQuery {
     }
 
     /// The `[start, end)` windows of at most 30 days the range splits
-    /// into (one `(None, None)` window for an `updatedSince`-only query).
+    /// into, in whole milliseconds as they are sent (one `(None, None)`
+    /// window for an `updatedSince`-only query).
     ///
     /// # Errors
     /// [`crate::ErrorKind::Validation`] when no date is given, or the end
@@ -360,7 +365,11 @@ impl ContactQuery {
                 end: self.end,
             }]);
         };
-        let end = self.end.unwrap_or(now);
+        // Dates go out in whole milliseconds (`iso`): cut the windows in
+        // them too, or a tail under a millisecond would be sent as a window
+        // whose startDate equals its endDate (a 400).
+        let start = start.trunc_subsecs(3);
+        let end = self.end.unwrap_or(now).trunc_subsecs(3);
         if end <= start {
             return Err(Error::validation(vec![Violation::new(
                 "end",
@@ -400,6 +409,9 @@ pub struct ContactPage {
     pub window: usize,
     /// The page's `lastPollTime`.
     pub last_poll_time: Option<DateTime<Utc>>,
+    /// The end of the query's range (the last window's `endDate`; `None`
+    /// when no `endDate` is sent).
+    pub range_end: Option<DateTime<Utc>>,
     /// The window's `totalRecords`, when sent.
     pub total_records: Option<u64>,
     /// The contacts.
@@ -407,18 +419,25 @@ pub struct ContactPage {
 }
 
 /// The state of a pull: the `lastPollTime` to keep for the next
-/// incremental one (that of its first page).
+/// incremental one (that of its first page, or the end of the query's
+/// range when that is earlier).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pull {
-    /// The first page's `lastPollTime`, once a page with one was read.
+    /// The first page's `lastPollTime`, or [`ContactPage::range_end`] when
+    /// that is earlier, once a page with one was read.
     pub last_poll_time: Option<DateTime<Utc>>,
 }
 
 impl Pull {
     /// Notes `page` (its `lastPollTime` is kept if it is the first one).
+    /// A contact that started after the range's end was not asked for: if
+    /// it ended before `lastPollTime` (a server clock ahead of the client's
+    /// "now"), the next pull must start from the end to read it.
     pub fn observe(&mut self, page: &ContactPage) {
         if self.last_poll_time.is_none() {
-            self.last_poll_time = page.last_poll_time;
+            self.last_poll_time = page
+                .last_poll_time
+                .map(|at| page.range_end.map_or(at, |end| at.min(end)));
         }
     }
 }
@@ -553,6 +572,7 @@ impl Client {
             Ok(w) => w,
             Err(e) => return stream::once(async move { Err(e) }).boxed(),
         };
+        let range_end = windows.last().and_then(|w| w.end);
         let this = self.clone();
         let query = query.clone();
         stream::iter(windows.into_iter().enumerate())
@@ -563,6 +583,7 @@ impl Client {
                     .map_ok(move |body| ContactPage {
                         window: index,
                         last_poll_time: body.last_poll_time.as_deref().and_then(parse_time),
+                        range_end,
                         total_records: body.total_records,
                         contacts: body.items,
                     })
@@ -821,7 +842,7 @@ mod tests {
 
     #[test]
     fn a_45_day_range_splits_into_two_windows() {
-        let now = Utc::now();
+        let now = Utc::now().trunc_subsecs(3);
         let q = ContactQuery::range(now - Duration::days(45), None);
         let w = q.windows(now).unwrap_or_default();
         assert_eq!(w.len(), 2);

@@ -92,7 +92,8 @@ pub struct Poller {
     pub max_delay: Duration,
     /// Fraction of a wait removed at random, 0..=1. Default 0.1.
     pub jitter: f64,
-    /// Give up after this long. Default 120 s; `None` for no deadline.
+    /// Give up after this long. Default 120 s; `None` for no deadline (as
+    /// is one past what the clock holds, e.g. `Duration::MAX`).
     pub deadline: Option<Duration>,
     /// Give up after this many polls. Default `None`.
     pub max_polls: Option<u32>,

@@ -42,6 +42,10 @@ pub struct ExtractionSettings {
     /// When set, jobs created from now on end FAILED with this
     /// `errorMessage` instead of SUCCEEDED (default `None`).
     pub fail_with: Option<String>,
+    /// When set, the synchronous form answers `{url}` alone, naming no job
+    /// (one of the shapes clients accept, CXone's being unconfirmed;
+    /// default `false`: `{jobStatus}`).
+    pub sync_url_only: bool,
 }
 
 impl Default for ExtractionSettings {
@@ -52,6 +56,7 @@ impl Default for ExtractionSettings {
             url_ttl: Duration::from_secs(30),
             rows_per_day: 24,
             fail_with: None,
+            sync_url_only: false,
         }
     }
 }
@@ -67,6 +72,8 @@ with_setters! { ExtractionSettings {
     with_rows_per_day(rows_per_day: u32);
     /// Sets [`ExtractionSettings::fail_with`].
     with_fail_with(fail_with: Option<String>);
+    /// Sets [`ExtractionSettings::sync_url_only`].
+    with_sync_url_only(sync_url_only: bool);
 }}
 
 /// The entities a tenant may extract, with the versions it serves (the
@@ -137,6 +144,11 @@ impl Extractions {
     /// Replaces the settings (jobs already created keep their outcome).
     pub(crate) fn set_settings(&self, settings: ExtractionSettings) {
         lock(&self.inner).settings = settings;
+    }
+
+    /// Whether the synchronous form answers `{url}` alone.
+    pub(crate) fn sync_url_only(&self) -> bool {
+        lock(&self.inner).settings.sync_url_only
     }
 
     /// The tenant limit's spacing.

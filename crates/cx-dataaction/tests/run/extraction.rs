@@ -102,6 +102,21 @@ async fn a_job_runs_to_a_file_with_its_calls_30_s_apart() {
     assert!(files[0].at_ms - calls[2].at_ms < 30_000);
 }
 
+/// A wait longer than the clock can count (`cx extract run --max-wait
+/// 18446744073709551615`) is no deadline, not a panic once the job exists.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_past_what_the_clock_holds_is_no_deadline() {
+    let sim = Sim::start().await.unwrap();
+    let config = ExtractionConfig::default();
+    let poller = config.poller.clone().with_deadline(Some(Duration::MAX));
+    let client = Client::new(cx_testkit::sdk_http(&sim), config.with_poller(poller)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.csv");
+    let done = client.run(&request(), &out).send().await.unwrap();
+    assert_eq!(lines(&out).len(), 49);
+    assert_eq!(done.polls, 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_expired_url_is_renewed_by_reading_the_job_again() {
     let (sim, client) = start().await;
@@ -162,6 +177,36 @@ async fn the_synchronous_form_downloads_at_once_and_bad_input_sends_nothing() {
     assert!(err.is_validation(), "{err}");
     assert!(err.to_string().contains("startDate"), "{err}");
     assert_eq!(api_calls(&sim).len(), 1);
+}
+
+/// A synchronous answer that names no job (`{url}` alone) has no job to
+/// read for a fresh URL: an expired one is an error at once, not a read of
+/// a job called "sync".
+#[tokio::test(start_paused = true)]
+async fn an_expired_url_of_a_synchronous_answer_without_a_job_is_not_renewed() {
+    let (sim, client) = start().await;
+    sim.set_extraction_settings(
+        ExtractionSettings::default()
+            .with_sync_url_only(true)
+            .with_url_ttl(Duration::ZERO),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sync.csv");
+    let err = client.run_sync(&request(), &out).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Api, "{err}");
+    assert!(err.to_string().contains("403"), "{err}");
+    let calls: Vec<_> = api_calls(&sim)
+        .into_iter()
+        .map(|e| (e.method, e.path))
+        .collect();
+    assert_eq!(
+        calls,
+        vec![(
+            "POST".to_owned(),
+            "/data-extraction/v1/jobs/sync".to_owned()
+        )]
+    );
+    assert!(!out.exists() && leftovers(dir.path()).is_empty());
 }
 
 /// A shared limit store that grants every slot and records what was asked.

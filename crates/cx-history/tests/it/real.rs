@@ -273,3 +273,79 @@ async fn reading_ahead_is_bounded_and_stops_when_the_stream_is_dropped() {
     assert!(completed_requests(&sim).len() <= after_drop + 1);
     assert!(after_drop < 22);
 }
+
+/// "The last 30 days" with "now" read a fraction of a millisecond later
+/// (the query's own `Utc::now()`, then the client's clock at the call) is
+/// one window, not a second window under a millisecond long: dates go out
+/// in whole milliseconds, so that one would be sent with `startDate` equal
+/// to `endDate`, which CXone (and the simulator) refuse with 400 after the
+/// first window was read.
+#[tokio::test]
+async fn a_range_a_fraction_of_a_millisecond_over_30_days_is_one_window() {
+    use chrono::SubsecRound as _;
+    let sim = Sim::start().await.unwrap();
+    // 20 days back, so the window holds nothing (204) and reads fast.
+    let then = hours_ago(24 * 20).trunc_subsecs(3);
+    let c = client(&sim, RealConfig::default()).with_clock(cx_history::FixedClock(
+        then + chrono::Duration::microseconds(400),
+    ));
+    let query = ContactQuery::range(then - chrono::Duration::days(30), None);
+    let read: Result<Vec<_>, _> = c.completed_contacts(&query).try_collect().await;
+    let sent = completed_requests(&sim);
+    assert!(read.is_ok(), "{read:?} after {sent:?}");
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, 204, "{sent:?}");
+}
+
+/// An incremental series that starts with a range up to now (`cx contacts
+/// completed --incremental`'s first pull) loses no contact when the
+/// server's clock is ahead of the client's: the range ends at the client's
+/// now, the `lastPollTime` kept is the server's, and a contact that started
+/// between the two and had ended by then was in neither pull.
+#[tokio::test]
+async fn a_range_then_incremental_pulls_miss_nothing_when_the_server_clock_is_ahead() {
+    let sim = Sim::start().await.unwrap();
+    // The server is an hour ahead of this client.
+    sim.advance_clock(Duration::from_secs(3600));
+    let c = client(&sim, RealConfig::default().with_page_size(5000));
+    let since = hours_ago(2);
+    let mut read = BTreeSet::new();
+    let mut first = Pull::default();
+    let pages: Vec<_> = c
+        .completed_pages(&ContactQuery::range(since, None))
+        .try_collect()
+        .await
+        .unwrap();
+    // The server's time when it answered the first pull.
+    let answered = pages[0].last_poll_time.unwrap();
+    for p in &pages {
+        first.observe(p);
+        read.extend(p.contacts.iter().map(|c| c.contact_id.clone().unwrap()));
+    }
+    let query = ContactQuery::incremental(first.last_poll_time, Utc::now());
+    let pages: Vec<_> = c.completed_pages(&query).try_collect().await.unwrap();
+    for p in &pages {
+        read.extend(p.contacts.iter().map(|c| c.contact_id.clone().unwrap()));
+    }
+    // Every contact since `since` that had ended when the first pull was
+    // answered was read by one of the two.
+    let ended: Vec<_> = c
+        .completed_contacts(&ContactQuery::range(since, Some(answered)))
+        .try_collect()
+        .await
+        .unwrap();
+    let missed: Vec<_> = ended
+        .iter()
+        .filter(|c| {
+            cx_history::real::parse_time(c.last_update_time.as_deref().unwrap()).unwrap() < answered
+        })
+        .filter(|c| !read.contains(c.contact_id.as_ref().unwrap()))
+        .collect();
+    assert!(ended.len() > 300, "{}", ended.len());
+    assert!(
+        missed.is_empty(),
+        "{} of {} missed",
+        missed.len(),
+        ended.len()
+    );
+}

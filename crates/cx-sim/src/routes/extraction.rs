@@ -7,7 +7,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `POST /jobs` | `{entityName, version, startDate, endDate}` → 202, the job id as a JSON string |
-//! | `POST /jobs/sync` | the same body → 200 `{jobStatus}` of a job already SUCCEEDED (or FAILED) |
+//! | `POST /jobs/sync` | the same body → 200 `{jobStatus}` of a job already SUCCEEDED (or FAILED); `{url}` alone with [`crate::ExtractionSettings::sync_url_only`] |
 //! | `GET /jobs/{jobId}` | `{jobStatus: {id, status, result: {url, errorMessage}}}` (`result` null while RUNNING); 404 for an unknown job |
 //! | `GET /jobs` | `{jobs: [{id, status}]}` |
 //! | `GET /files/{token}` | the job's CSV, no token needed (a presigned URL); 403 once expired |
@@ -136,10 +136,11 @@ fn create(
             .extraction
             .create(tenant, &entity, &version, (start, end), now_ms, sync);
     if sync {
-        return Ok(json_response(
-            StatusCode::OK,
-            &status_body(incoming, tenant, &job, now_ms),
-        ));
+        let mut body = status_body(incoming, tenant, &job, now_ms);
+        if incoming.state.extraction.sync_url_only() {
+            body = json!({ "url": body["jobStatus"]["result"]["url"].take() });
+        }
+        return Ok(json_response(StatusCode::OK, &body));
     }
     Ok(json_response(StatusCode::ACCEPTED, &json!(job.id)))
 }
