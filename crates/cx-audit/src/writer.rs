@@ -283,7 +283,8 @@ pub(crate) struct Writer {
     /// The links of `pending`, one after the other.
     links: Vec<u8>,
     unsynced: u64,
-    /// Whether this sink has checked the index against the directory.
+    /// Whether the index on disk was checked against the directory (or
+    /// written by this sink since).
     dir_checked: bool,
     /// [`Writer::head_day`]'s last answer and the file name it is for.
     day_cache: Option<(String, Option<NaiveDate>)>,
@@ -594,7 +595,10 @@ impl Writer {
                     (None, Some(_)) => false,
                 });
         }
-        self.dir_checked = true;
+        // An index found stale stays on disk until this writer rewrites it
+        // (`write_index`): until then it is checked against the directory
+        // again, or the next batch would trust it.
+        self.dir_checked = valid;
         match indexed.filter(|_| valid) {
             Some(head) => self.head = head,
             None => self.head = self.scan_head()?,
@@ -877,6 +881,8 @@ impl Writer {
             self.index.set_len(text.len() as u64).map_err(io)?;
         }
         self.index_bytes = text;
+        // It names the head this writer found under the lock.
+        self.dir_checked = true;
         Ok(())
     }
 
