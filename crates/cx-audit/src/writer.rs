@@ -639,17 +639,13 @@ impl Writer {
             head.file = self.single.as_ref().map(|p| name_of(p));
             return Ok(head);
         };
-        let mut hash = None;
-        for (i, path) in files.iter().enumerate().rev() {
-            let recovered = recover_tail(path)?;
-            if i + 1 == files.len() {
-                self.repairs.extend(recovered.repair);
-            }
-            if let Some(h) = recovered.last_hash {
-                hash = Some(h);
-                break;
-            }
-        }
+        let older = &files[..files.len() - 1];
+        let recovered = recover_tail(newest, &mut || last_hash_in(older))?;
+        self.repairs.extend(recovered.repair);
+        let hash = match recovered.last_hash {
+            Some(hash) => Some(hash),
+            None => last_hash_in(older)?,
+        };
         self.current = None;
         let len = std::fs::metadata(newest)
             .map_err(|e| Error::io("cannot read audit file", newest, e))?
@@ -1104,6 +1100,18 @@ fn genesis() -> Head {
             uncovered: 0,
         }),
     }
+}
+
+/// The `hash` of the last record in `files` (oldest first), repairing the
+/// tail of each file read ([`recover_tail`]); `None` when they hold none.
+fn last_hash_in(files: &[PathBuf]) -> Result<Option<String>, Error> {
+    for (i, path) in files.iter().enumerate().rev() {
+        let older = &files[..i];
+        if let Some(hash) = recover_tail(path, &mut || last_hash_in(older))?.last_hash {
+            return Ok(Some(hash));
+        }
+    }
+    Ok(None)
 }
 
 fn name_of(path: &Path) -> String {
