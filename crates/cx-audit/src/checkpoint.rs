@@ -275,9 +275,12 @@ impl Checkpoint {
         }
     }
 
-    /// The checkpoint in a record's payload, when the payload is one.
+    /// The checkpoint in a record's payload, when the payload is one: its
+    /// members and nothing else, as the signature covers them (a member
+    /// added to a signed checkpoint is not signed).
     pub fn from_payload(payload: &Value) -> Option<Self> {
-        serde_json::from_value(payload.clone()).ok()
+        let checkpoint: Self = serde_json::from_value(payload.clone()).ok()?;
+        (checkpoint.to_payload() == *payload).then_some(checkpoint)
     }
 
     /// The payload of its record.

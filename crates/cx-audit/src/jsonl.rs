@@ -567,7 +567,13 @@ pub(crate) struct Recovered {
 /// Read the last complete line of `path` for its `hash`, and repair a partial
 /// last line: keep it (ending it) when it is a record that links to the line
 /// before, otherwise move it to `<path>.fragment-<unix ms>` and cut it off.
-pub(crate) fn recover_tail(path: &Path) -> Result<Recovered, Error> {
+/// In a file without a complete line, the record before is the last one of
+/// the files before it: `before` says which (`None`: the start of the chain),
+/// asked only then.
+pub(crate) fn recover_tail(
+    path: &Path,
+    before: &mut dyn FnMut() -> Result<Option<String>, Error>,
+) -> Result<Recovered, Error> {
     let io = |e| Error::io("cannot repair audit file", path, e);
     let mut file = OpenOptions::new()
         .read(true)
@@ -603,8 +609,11 @@ pub(crate) fn recover_tail(path: &Path) -> Result<Recovered, Error> {
         });
     }
     let fragment = read_range(&mut file, complete_end, len).map_err(io)?;
-    let prev = last_hash.as_deref().unwrap_or(GENESIS_HASH);
-    let moved_to = match links_to(&fragment, prev) {
+    let prev = match &last_hash {
+        Some(hash) => hash.clone(),
+        None => before()?.unwrap_or_else(|| GENESIS_HASH.to_owned()),
+    };
+    let moved_to = match links_to(&fragment, &prev) {
         Some(hash) => {
             file.seek(SeekFrom::End(0)).map_err(io)?;
             file.write_all(b"\n").map_err(io)?;

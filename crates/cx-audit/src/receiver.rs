@@ -11,9 +11,12 @@
 //! 2. The body goes to the [`Handler`], which turns it into a [`Delivery`]
 //!    (a de-duplication key, the record to write, the response body) or
 //!    refuses it → **400** `{"error":"invalid_payload","message"}`.
-//! 3. A key already recorded (or being recorded) → **200**
-//!    `{"status":"duplicate","key"}`, nothing written: senders retry, and a
-//!    retried delivery must not produce a second record.
+//! 3. A key already recorded → **200** `{"status":"duplicate","key"}`,
+//!    nothing written: senders retry, and a retried delivery must not
+//!    produce a second record. A key being recorded by another request →
+//!    **503** `{"error":"in_progress","key"}` with `Retry-After: 1`: that
+//!    write may still fail, so the retry is not acknowledged before it is
+//!    stored.
 //! 4. Otherwise the record is written to the [`AuditSink`]; once it is stored
 //!    → **200** with the handler's response body. If the sink fails →
 //!    **500** `{"error":"audit_failed"}` and the key is forgotten, so the
@@ -29,7 +32,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
@@ -168,11 +172,24 @@ async fn receive(State(rx): State<Receiver>, headers: HeaderMap, body: Bytes) ->
     };
     {
         let mut seen = rx.seen();
-        if seen.contains_key(&delivery.key) {
-            return answer(
-                StatusCode::OK,
-                json!({"status": "duplicate", "key": delivery.key}),
-            );
+        match seen.get(&delivery.key) {
+            Some(Seen::Written) => {
+                return answer(
+                    StatusCode::OK,
+                    json!({"status": "duplicate", "key": delivery.key}),
+                );
+            }
+            Some(Seen::Writing) => {
+                let mut response = answer(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": "in_progress", "key": delivery.key}),
+                );
+                response
+                    .headers_mut()
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                return response;
+            }
+            None => {}
         }
         seen.insert(delivery.key.clone(), Seen::Writing);
     }

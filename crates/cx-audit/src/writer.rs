@@ -283,7 +283,8 @@ pub(crate) struct Writer {
     /// The links of `pending`, one after the other.
     links: Vec<u8>,
     unsynced: u64,
-    /// Whether this sink has checked the index against the directory.
+    /// Whether the index on disk was checked against the directory (or
+    /// written by this sink since).
     dir_checked: bool,
     /// [`Writer::head_day`]'s last answer and the file name it is for.
     day_cache: Option<(String, Option<NaiveDate>)>,
@@ -594,7 +595,10 @@ impl Writer {
                     (None, Some(_)) => false,
                 });
         }
-        self.dir_checked = true;
+        // An index found stale stays on disk until this writer rewrites it
+        // (`write_index`): until then it is checked against the directory
+        // again, or the next batch would trust it.
+        self.dir_checked = valid;
         match indexed.filter(|_| valid) {
             Some(head) => self.head = head,
             None => self.head = self.scan_head()?,
@@ -635,17 +639,13 @@ impl Writer {
             head.file = self.single.as_ref().map(|p| name_of(p));
             return Ok(head);
         };
-        let mut hash = None;
-        for (i, path) in files.iter().enumerate().rev() {
-            let recovered = recover_tail(path)?;
-            if i + 1 == files.len() {
-                self.repairs.extend(recovered.repair);
-            }
-            if let Some(h) = recovered.last_hash {
-                hash = Some(h);
-                break;
-            }
-        }
+        let older = &files[..files.len() - 1];
+        let recovered = recover_tail(newest, &mut || last_hash_in(older))?;
+        self.repairs.extend(recovered.repair);
+        let hash = match recovered.last_hash {
+            Some(hash) => Some(hash),
+            None => last_hash_in(older)?,
+        };
         self.current = None;
         let len = std::fs::metadata(newest)
             .map_err(|e| Error::io("cannot read audit file", newest, e))?
@@ -877,6 +877,8 @@ impl Writer {
             self.index.set_len(text.len() as u64).map_err(io)?;
         }
         self.index_bytes = text;
+        // It names the head this writer found under the lock.
+        self.dir_checked = true;
         Ok(())
     }
 
@@ -1098,6 +1100,18 @@ fn genesis() -> Head {
             uncovered: 0,
         }),
     }
+}
+
+/// The `hash` of the last record in `files` (oldest first), repairing the
+/// tail of each file read ([`recover_tail`]); `None` when they hold none.
+fn last_hash_in(files: &[PathBuf]) -> Result<Option<String>, Error> {
+    for (i, path) in files.iter().enumerate().rev() {
+        let older = &files[..i];
+        if let Some(hash) = recover_tail(path, &mut || last_hash_in(older))?.last_hash {
+            return Ok(Some(hash));
+        }
+    }
+    Ok(None)
 }
 
 fn name_of(path: &Path) -> String {

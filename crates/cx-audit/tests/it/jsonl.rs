@@ -297,6 +297,71 @@ async fn a_complete_last_record_missing_only_its_newline_is_kept() -> TestResult
 }
 
 #[tokio::test]
+async fn a_stale_head_index_behind_a_newer_day_file_does_not_fork_the_chain() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let sink = JsonlSink::open(tmp.path()).await?;
+    sink.write(&AuditRecord::at(utc(2024, 8, 5, 23, 0, 0)?, "X", json!(1)))
+        .await?;
+    let head = sink.last_hash().await?;
+    drop(sink);
+    // The next day's file written without the index (an old writer, or the
+    // index write lost in a power failure): the index still names day 5
+    // with its exact length.
+    let next = AuditRecord::at(utc(2024, 8, 6, 0, 0, 0)?, "X", json!(2)).chained(&head);
+    let path = tmp.path().join("audit-20240806.jsonl");
+    std::fs::write(&path, serde_json::to_string(&next)? + "\n")?;
+
+    let sink = JsonlSink::open(tmp.path()).await?;
+    assert_eq!(Some(sink.last_hash().await?), next.hash);
+    // A late record (dated day 5) goes to the newest file, after `next`.
+    let late = AuditRecord::at(utc(2024, 8, 5, 23, 30, 0)?, "X", json!(3));
+    sink.write(&late).await?;
+    drop(sink);
+    let reports = verify_dir(tmp.path())?;
+    assert!(reports.iter().all(|r| r.is_ok()), "{reports:#?}");
+    let payloads: Vec<Value> = read_jsonl(&path)?
+        .into_iter()
+        .map(AuditRecord::into_payload)
+        .collect();
+    assert_eq!(payloads, [json!(2), json!(3)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_new_day_files_first_record_missing_only_its_newline_is_kept() -> TestResult {
+    // Its prev_hash is the previous day file's last record, not the start of
+    // the chain: it still links, so it is a complete record, not a fragment.
+    let tmp = tempfile::tempdir()?;
+    let sink = JsonlSink::open(tmp.path()).await?;
+    sink.write(&AuditRecord::at(utc(2024, 8, 3, 23, 0, 0)?, "X", json!(1)))
+        .await?;
+    let head = sink.last_hash().await?;
+    drop(sink);
+    // A writer killed after the first line of the next day, before its newline.
+    let at = utc(2024, 8, 4, 0, 0, 0)?;
+    let second = AuditRecord::at(at, "X", json!(2)).chained(&head);
+    let path = tmp.path().join("audit-20240804.jsonl");
+    std::fs::write(&path, serde_json::to_string(&second)?)?;
+
+    let sink = JsonlSink::open(tmp.path()).await?;
+    assert_eq!(
+        sink.repairs()
+            .iter()
+            .map(|r| (r.file.clone(), r.moved_to.clone()))
+            .collect::<Vec<_>>(),
+        [(path.clone(), None)],
+        "the complete record was moved aside"
+    );
+    assert_eq!(Some(sink.last_hash().await?), second.hash);
+    sink.write(&AuditRecord::at(at, "X", json!(3))).await?;
+    drop(sink);
+    let reports = verify_dir(tmp.path())?;
+    assert!(reports.iter().all(|r| r.is_ok()), "{reports:#?}");
+    assert_eq!(read_jsonl(&path)?.len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
 async fn records_that_could_not_be_read_back_are_refused_before_writing() -> TestResult {
     let tmp = tempfile::tempdir()?;
     let sink = JsonlSink::open(tmp.path()).await?;

@@ -37,8 +37,27 @@ impl AuditSink for Flaky {
     }
 }
 
+/// A sink whose writes wait until `release` is notified, then fail.
+#[derive(Default)]
+struct Stalled {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl AuditSink for Stalled {
+    async fn write(&self, _: &AuditRecord) -> Result<(), Error> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        Err(Error::new(ErrorKind::Io, "disk full"))
+    }
+    async fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
 /// Serve a receiver keyed by `payload.instanceId`; returns its URL.
-async fn serve(sink: Arc<Flaky>) -> Result<String, Box<dyn std::error::Error>> {
+async fn serve(sink: Arc<dyn AuditSink>) -> Result<String, Box<dyn std::error::Error>> {
     let receiver = Receiver::new(SecretString::from(SECRET), sink, |body: &[u8]| {
         let sent: AuditRecord = serde_json::from_slice(body).map_err(|e| e.to_string())?;
         let key = sent.payload()["instanceId"]
@@ -61,6 +80,14 @@ fn http(url: &str) -> Result<cx_http::Client, cx_http::Error> {
     cx_http::Client::builder().base_url(url).build()
 }
 
+/// A client that sends once: the status the receiver answered is the result.
+fn http_once(url: &str) -> Result<cx_http::Client, cx_http::Error> {
+    cx_http::Client::builder()
+        .base_url(url)
+        .retry(cx_http::RetryPolicy::default().with_max_attempts(1))
+        .build()
+}
+
 /// POST `body` with the given timestamp and signature; (status, JSON body).
 async fn post(
     url: &str,
@@ -68,7 +95,7 @@ async fn post(
     ts: i64,
     sig: &str,
 ) -> Result<(u16, Value), Box<dyn std::error::Error>> {
-    let sent = http(url)?
+    let sent = http_once(url)?
         .request_url(cx_http::Method::POST, url)
         .without_auth()
         .header(TIMESTAMP_HEADER, &ts.to_string())
@@ -181,5 +208,39 @@ async fn a_failed_audit_write_is_a_500_and_the_retry_records_it() -> TestResult 
         (200, json!("processed"))
     );
     assert_eq!(sink.inner.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_redelivery_while_the_first_is_being_written_is_not_acknowledged() -> TestResult {
+    // A sender whose first attempt timed out retries while the receiver is
+    // still writing it: answering that retry 200 would end the delivery,
+    // and if the write then fails nothing is recorded.
+    let sink = Arc::new(Stalled::default());
+    let url = serve(sink.clone()).await?;
+    let body = json!({"payload": {"instanceId": "inst_7"}, "timestamp": "2025-01-01T00:00:00Z", "event_type": "X", "compliance_hash": ""});
+    let now = chrono::Utc::now().timestamp();
+    let sig = sign(SECRET.as_bytes(), now, &serde_json::to_vec(&body)?);
+    let first = tokio::spawn({
+        let (url, body, sig) = (url.clone(), body.clone(), sig.clone());
+        async move {
+            post(&url, &body, now, &sig)
+                .await
+                .map_err(|e| e.to_string())
+        }
+    });
+    sink.entered.notified().await;
+    let (status, answer) = post(&url, &body, now, &sig).await?;
+    assert_eq!(
+        (status, answer["error"].clone()),
+        (503, json!("in_progress")),
+        "a delivery not recorded yet was acknowledged: {answer}"
+    );
+    sink.release.notify_one();
+    let (status, answer) = first.await??;
+    assert_eq!(
+        (status, answer["error"].clone()),
+        (500, json!("audit_failed"))
+    );
     Ok(())
 }

@@ -251,7 +251,7 @@ fn forge_hash(path: &Path, index: usize) -> std::io::Result<()> {
 
 #[tokio::test]
 async fn with_a_key_every_tampering_is_caught() -> TestResult {
-    let cases: [(&str, Tamper, Caught, bool); 14] = [
+    let cases: [(&str, Tamper, Caught, bool); 15] = [
         // (name, tampering, how the key catches it, caught without a key too)
         (
             "edit a payload byte",
@@ -338,6 +338,20 @@ async fn with_a_key_every_tampering_is_caught() -> TestResult {
             "rename a day file to another date",
             |d| std::fs::rename(d.join(DAYS[2]), d.join("audit-20250305.jsonl")),
             Caught::At(3, 4, "bad checkpoint"),
+            false,
+        ),
+        (
+            "add a member to the last checkpoint the signature does not cover (and re-link)",
+            |d| {
+                edit_lines(&d.join(DAYS[2]), |l| {
+                    if let Some(last) = l.last_mut() {
+                        *last = last.replacen("\"payload\":{", "\"payload\":{\"note\":\"x\",", 1);
+                    }
+                })?;
+                relink(d)
+            },
+            // Not a checkpoint as signed: the records after line 4's are not covered.
+            Caught::At(2, 5, "unsigned"),
             false,
         ),
         (

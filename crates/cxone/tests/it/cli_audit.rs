@@ -143,3 +143,19 @@ fn many_processes_one_directory_a_signed_log_that_verifies_with_its_head() {
         "{out}"
     );
 }
+
+#[test]
+fn tail_prints_a_record_whose_hash_is_not_hex() {
+    // `tail` shows a hash's first 12 characters; a file may hold any text.
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit");
+    std::fs::create_dir_all(&audit).unwrap();
+    let mut record = cx_audit::AuditRecord::new("X", serde_json::json!({"n": 1}));
+    record.hash = Some("é".repeat(20));
+    let line = serde_json::to_string(&record).unwrap();
+    std::fs::write(audit.join("audit-20240101.jsonl"), line + "\n").unwrap();
+
+    let (code, out, err) = run(cx(dir.path()).args(["audit", "tail"]).arg(&audit));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!(" X {} ", "é".repeat(12))), "{out}");
+}

@@ -222,7 +222,11 @@ fn print_record(record: &AuditRecord, output: OutputFormat) -> CliResult {
             record
                 .hash
                 .as_deref()
-                .map_or("-", |h| &h[..h.len().min(12)]),
+                // Its first 12 characters (a file may hold any text there).
+                .map_or("-", |h| h
+                    .char_indices()
+                    .nth(12)
+                    .map_or(h, |(end, _)| &h[..end])),
             record.payload()
         ),
     }
