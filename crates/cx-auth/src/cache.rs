@@ -208,7 +208,11 @@ impl Authenticate for TokenCache {
         match fetched {
             Ok(fetched) => {
                 let skew = self.config.refresh_skew.min(fetched.expires_in / 2);
-                let expires_at = requested + span(fetched.expires_in);
+                // A lifetime past chrono's last date (the server's number)
+                // saturates there instead of panicking.
+                let expires_at = requested
+                    .checked_add_signed(span(fetched.expires_in))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
                 self.write(Some(Cached {
                     token: fetched.token.clone(),
                     refresh_at: expires_at - span(skew),
