@@ -34,6 +34,7 @@
 
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
@@ -190,6 +191,11 @@ struct Inner {
     connection: OnceLock<ConnectionManager>,
     /// Redis is not asked before this instant (after a failure).
     down_until: Mutex<Option<Instant>>,
+    /// Tokens the API refused (401), by token key, that the next `fetch`
+    /// of that key deletes from Redis before it looks: the background
+    /// delete of `rejected` may not have run yet, and the replay of the
+    /// refused request must not read the same token back.
+    rejected: Mutex<HashMap<String, AccessToken>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -244,6 +250,7 @@ impl Redis {
                 config,
                 connection: OnceLock::new(),
                 down_until: Mutex::new(None),
+                rejected: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -283,6 +290,13 @@ impl Redis {
             .set_max_delay(timeout);
         let made = ConnectionManager::new_lazy_with_config(self.inner.client.clone(), config)?;
         Ok(self.inner.connection.get_or_init(|| made).clone())
+    }
+
+    fn lock_rejected(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccessToken>> {
+        match self.inner.rejected.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
     }
 
     fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
@@ -413,6 +427,13 @@ impl SharedTokens for Redis {
         let deadline = Instant::now() + self.inner.config.token_wait;
         let mut pause = Duration::from_millis(10);
         let ttl_ms = self.inner.config.lock_ttl.as_millis().max(1).to_string();
+        let refused = self.lock_rejected().remove(&token_key);
+        if let Some(refused) = refused {
+            // Still in Redis if `rejected`'s delete has not run yet.
+            let _ = self
+                .eval::<i64>(3, &[&token_key], &[refused.expose()])
+                .await;
+        }
         loop {
             let fence = hex::encode(rand::random::<[u8; 16]>());
             let Ok(step) = self
@@ -455,11 +476,13 @@ impl SharedTokens for Redis {
     }
 
     fn rejected(&self, key: &str, token: &AccessToken) {
+        let token_key = self.key("token", &digest(key));
+        self.lock_rejected()
+            .insert(token_key.clone(), token.clone());
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let this = self.clone();
-        let token_key = self.key("token", &digest(key));
         let token = token.clone();
         runtime.spawn(async move {
             let _ = this.eval::<i64>(3, &[&token_key], &[token.expose()]).await;

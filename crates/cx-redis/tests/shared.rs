@@ -213,3 +213,30 @@ async fn futures_join(caches: Vec<Arc<TokenCache>>) -> Vec<cx_http::AccessToken>
     }
     out
 }
+
+#[tokio::test]
+async fn a_revoked_shared_token_is_replaced_on_the_first_401() {
+    let server = RedisServer::start().unwrap();
+    let sim = cx_sim::Sim::start().await.unwrap();
+    let tenant = store(&server, "tenant-f").share(cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    ));
+    let (api, _cache) = tenant.connect().unwrap();
+    let wf = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
+    api.get(wf).send().await.unwrap();
+    sim.revoke_tokens();
+    // The 401 drops the token here and in Redis; the replay must not read
+    // the rejected token back from Redis.
+    let replayed = api.get(wf).send().await;
+    assert!(replayed.is_ok(), "{replayed:?}");
+    assert_eq!(token_requests(&sim), 2);
+    let statuses: Vec<u16> = sim
+        .journal()
+        .iter()
+        .filter(|e| e.path == wf)
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, [200, 401, 200]);
+}
