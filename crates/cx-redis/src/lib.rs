@@ -5,7 +5,7 @@
 //! | key | value | written by |
 //! |---|---|---|
 //! | `cx:{T}:rate:<name>` | GCRA theoretical arrival time, µs of Redis' clock | [`GCRA`], one EVALSHA per slot |
-//! | `cx:{T}:token:<K>` | the access token, TTL = lifetime − min(60 s, lifetime / 2) | the one worker holding the lock |
+//! | `cx:{T}:token:<K>` | the access token, TTL = lifetime − min(60 s, lifetime / 2), at most 100 years | the one worker holding the lock |
 //! | `cx:{T}:token-lock:<K>` | a random fencing value, `PX` [`RedisConfig::lock_ttl`] | `SET NX PX`, in the same script step that found no token; the token is stored only by the fence's holder |
 //!
 //! `T` is a SHA-256 prefix of the tenant name given to [`RedisConfig::new`]
@@ -101,6 +101,9 @@ return 0
 /// delete if equal.
 static SCRIPTS: LazyLock<[redis::Script; 4]> =
     LazyLock::new(|| [GCRA, TOKEN_OR_LOCK, TOKEN_PUT, DEL_IF].map(redis::Script::new));
+
+/// The longest a token is stored in Redis (100 years).
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Set once the process has warned that Redis is unreachable.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -375,7 +378,9 @@ impl Redis {
         match &fetched {
             Ok(t) => {
                 let margin = Duration::from_secs(60).min(t.expires_in / 2);
-                let ttl = (t.expires_in - margin).as_millis();
+                // At most 100 years: `PX` refuses more milliseconds than
+                // fit an i64 past Redis' clock (an `expires_in` of u64::MAX s).
+                let ttl = (t.expires_in - margin).min(MAX_TOKEN_TTL).as_millis();
                 if ttl > 0 {
                     let _ = self
                         .eval::<i64>(

@@ -240,3 +240,27 @@ async fn a_revoked_shared_token_is_replaced_on_the_first_401() {
         .collect();
     assert_eq!(statuses, [200, 401, 200]);
 }
+
+#[tokio::test]
+async fn a_token_lifetime_past_what_redis_holds_is_still_shared() {
+    let server = RedisServer::start().unwrap();
+    // expires_in = u64::MAX s: more milliseconds than Redis' PX takes.
+    let sim = cx_sim::Sim::builder()
+        .token_ttl(Duration::from_secs(u64::MAX))
+        .start()
+        .await
+        .unwrap();
+    // A short wait, so a token that never reaches Redis shows at once.
+    let store = || {
+        Redis::new(
+            RedisConfig::new(server.url(), "tenant-g")
+                .with_retry_after(Duration::ZERO)
+                .with_token_wait(Duration::from_millis(50)),
+        )
+        .unwrap()
+    };
+    let first = cache(&sim, Some(&store())).access_token().await.unwrap();
+    let second = cache(&sim, Some(&store())).access_token().await.unwrap();
+    assert_eq!(first.expose(), second.expose(), "one token for the fleet");
+    assert_eq!(token_requests(&sim), 1);
+}
