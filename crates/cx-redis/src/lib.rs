@@ -209,6 +209,16 @@ impl std::fmt::Debug for Redis {
     }
 }
 
+/// `wait` after `at`; for a `wait` past what the clock holds
+/// (`Duration::MAX` as "no limit"), about 30 years after `at`, as cx-http
+/// does.
+fn instant_after(at: Instant, wait: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(wait)
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
+}
+
 /// Hex SHA-256 prefix (16 bytes) of `text`: fixed-length, no `{`/`}`.
 fn digest(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
@@ -332,12 +342,10 @@ impl Redis {
             }
             call.invoke_async::<T>(&mut conn).await
         };
-        let result = match tokio::time::timeout(self.inner.config.op_timeout * 2, run).await {
+        let bound = self.inner.config.op_timeout.saturating_mul(2);
+        let result = match tokio::time::timeout(bound, run).await {
             Ok(r) => r.map_err(|e| cx_http::escape(&e.to_string()).into_owned()),
-            Err(_) => Err(format!(
-                "no answer within {} ms",
-                (self.inner.config.op_timeout * 2).as_millis()
-            )),
+            Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
         };
         let mut down = self.lock_down();
         match result {
@@ -348,7 +356,7 @@ impl Redis {
                 Ok(v)
             }
             Err(reason) => {
-                *down = Some(Instant::now() + self.inner.config.retry_after);
+                *down = Some(instant_after(Instant::now(), self.inner.config.retry_after));
                 drop(down);
                 if !WARNED.swap(true, Ordering::SeqCst) {
                     tracing::warn!(
@@ -429,9 +437,17 @@ impl SharedTokens for Redis {
         let id = digest(key);
         let token_key = self.key("token", &id);
         let lock_key = self.key("token-lock", &id);
-        let deadline = Instant::now() + self.inner.config.token_wait;
+        let deadline = instant_after(Instant::now(), self.inner.config.token_wait);
         let mut pause = Duration::from_millis(10);
-        let ttl_ms = self.inner.config.lock_ttl.as_millis().max(1).to_string();
+        // Capped as a token's TTL: `PX` refuses more, which read as Redis down.
+        let ttl_ms = self
+            .inner
+            .config
+            .lock_ttl
+            .min(MAX_TOKEN_TTL)
+            .as_millis()
+            .max(1)
+            .to_string();
         let refused = self.lock_rejected().remove(&token_key);
         if let Some(refused) = refused {
             // Still in Redis if `rejected`'s delete has not run yet.

@@ -264,3 +264,25 @@ async fn a_token_lifetime_past_what_redis_holds_is_still_shared() {
     assert_eq!(first.expose(), second.expose(), "one token for the fleet");
     assert_eq!(token_requests(&sim), 1);
 }
+
+#[tokio::test]
+async fn durations_past_what_the_clock_holds_are_no_limit_not_a_panic() {
+    let mut server = RedisServer::start().unwrap();
+    let sim = cx_sim::Sim::start().await.unwrap();
+    // Duration::MAX as "no limit" for every timing of the store.
+    let redis = Redis::new(
+        RedisConfig::new(server.url(), "tenant-h")
+            .with_op_timeout(Duration::MAX)
+            .with_lock_ttl(Duration::MAX)
+            .with_retry_after(Duration::MAX)
+            .with_token_wait(Duration::MAX),
+    )
+    .unwrap();
+    cache(&sim, Some(&redis)).access_token().await.unwrap();
+    assert_eq!(redis.try_take("probe", LIMIT).await.unwrap(), None);
+    server.kill();
+    assert!(redis.try_take("probe", LIMIT).await.is_err());
+    // Not asked again "for ever": the fallback answers at once.
+    assert!(redis.try_take("probe", LIMIT).await.is_err());
+    assert_eq!(token_requests(&sim), 1);
+}
