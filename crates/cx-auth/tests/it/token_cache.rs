@@ -117,7 +117,9 @@ async fn a_lifetime_past_what_the_clock_holds_is_cached_without_a_panic() {
         .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
         .build()
         .unwrap();
-    let cache = TokenCache::new(creds);
+    // A skew as long as that too: half the lifetime, back from the last date.
+    let config = TokenCacheConfig::default().with_refresh_skew(Duration::MAX);
+    let cache = TokenCache::with_config(creds, config);
     let first = cache.access_token().await.unwrap();
     let again = cache.access_token().await.unwrap();
     assert!(again.same_as(&first), "the token is cached");
