@@ -208,10 +208,17 @@ impl Authenticate for TokenCache {
         match fetched {
             Ok(fetched) => {
                 let skew = self.config.refresh_skew.min(fetched.expires_in / 2);
-                let expires_at = requested + span(fetched.expires_in);
+                // A lifetime past chrono's last date (the server's number)
+                // saturates there instead of panicking.
+                let after = |d: Duration| {
+                    requested
+                        .checked_add_signed(span(d))
+                        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                };
+                let expires_at = after(fetched.expires_in);
                 self.write(Some(Cached {
                     token: fetched.token.clone(),
-                    refresh_at: expires_at - span(skew),
+                    refresh_at: after(fetched.expires_in - skew),
                     expires_at,
                     lifetime: fetched.expires_in,
                 }));

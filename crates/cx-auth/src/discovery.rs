@@ -20,7 +20,8 @@
 //! requires of a confidential client; NICE's own public-client SDK sends none).
 //!
 //! Credentials only go to the configured auth host: a discovery document
-//! whose token endpoint or JWKS is on another origin is refused.
+//! that names another issuer, or whose token endpoint or JWKS is on another
+//! origin, is refused.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -455,10 +456,10 @@ impl Discover {
     /// # Errors
     /// [`ErrorKind::InvalidInput`] naming `auth_url`, `api_url`, `client_id`
     /// or `access_key_id` before any request; [`ErrorKind::Auth`] naming the
-    /// step that failed (discovery unreachable or malformed, a token
-    /// endpoint or JWKS on another origin, the client or the access key
-    /// refused, an id_token that does not verify, an unknown tenant). No
-    /// message contains a secret or a token.
+    /// step that failed (discovery unreachable or malformed, another
+    /// issuer, a token endpoint or JWKS on another origin, the client or
+    /// the access key refused, an id_token that does not verify, an unknown
+    /// tenant). No message contains a secret or a token.
     pub async fn login(self) -> Result<Discovered, Error> {
         let auth_url = self.auth_url.trim_end_matches('/').to_owned();
         let origin = origin_of("auth_url", &auth_url)?;
@@ -487,6 +488,23 @@ impl Discover {
                 format!("OpenID discovery at {discovery_url} failed")
             })
             .await?;
+        // OpenID Discovery §4.3: the issuer is the URL discovery was read
+        // from, or the document must not be used (its id_tokens' `iss` is
+        // checked against it).
+        if !oidc
+            .issuer
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(&auth_url)
+        {
+            return Err(Error::new(
+                ErrorKind::Auth,
+                format!(
+                    "the discovery document at {discovery_url} names issuer {:?}, not {auth_url}; \
+                     credentials are only sent to the configured issuer",
+                    oidc.issuer
+                ),
+            ));
+        }
         for (field, url) in [
             ("token_endpoint", &oidc.token_endpoint),
             ("jwks_uri", &oidc.jwks_uri),

@@ -5,7 +5,7 @@
 //! | key | value | written by |
 //! |---|---|---|
 //! | `cx:{T}:rate:<name>` | GCRA theoretical arrival time, µs of Redis' clock | [`GCRA`], one EVALSHA per slot |
-//! | `cx:{T}:token:<K>` | the access token, TTL = lifetime − min(60 s, lifetime / 2) | the one worker holding the lock |
+//! | `cx:{T}:token:<K>` | the access token, TTL = lifetime − min(60 s, lifetime / 2), at most 100 years | the one worker holding the lock |
 //! | `cx:{T}:token-lock:<K>` | a random fencing value, `PX` [`RedisConfig::lock_ttl`] | `SET NX PX`, in the same script step that found no token; the token is stored only by the fence's holder |
 //!
 //! `T` is a SHA-256 prefix of the tenant name given to [`RedisConfig::new`]
@@ -34,6 +34,7 @@
 
 #![deny(missing_docs)]
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
@@ -100,6 +101,9 @@ return 0
 /// delete if equal.
 static SCRIPTS: LazyLock<[redis::Script; 4]> =
     LazyLock::new(|| [GCRA, TOKEN_OR_LOCK, TOKEN_PUT, DEL_IF].map(redis::Script::new));
+
+/// The longest a token is stored in Redis (100 years).
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// Set once the process has warned that Redis is unreachable.
 static WARNED: AtomicBool = AtomicBool::new(false);
@@ -190,6 +194,11 @@ struct Inner {
     connection: OnceLock<ConnectionManager>,
     /// Redis is not asked before this instant (after a failure).
     down_until: Mutex<Option<Instant>>,
+    /// Tokens the API refused (401), by token key, that the next `fetch`
+    /// of that key deletes from Redis before it looks: the background
+    /// delete of `rejected` may not have run yet, and the replay of the
+    /// refused request must not read the same token back.
+    rejected: Mutex<HashMap<String, AccessToken>>,
 }
 
 impl std::fmt::Debug for Redis {
@@ -198,6 +207,16 @@ impl std::fmt::Debug for Redis {
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
+}
+
+/// `wait` after `at`; for a `wait` past what the clock holds
+/// (`Duration::MAX` as "no limit"), about 30 years after `at`, as cx-http
+/// does.
+fn instant_after(at: Instant, wait: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+    at.checked_add(wait)
+        .or_else(|| at.checked_add(FAR_FUTURE))
+        .unwrap_or(at)
 }
 
 /// Hex SHA-256 prefix (16 bytes) of `text`: fixed-length, no `{`/`}`.
@@ -244,6 +263,7 @@ impl Redis {
                 config,
                 connection: OnceLock::new(),
                 down_until: Mutex::new(None),
+                rejected: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -285,6 +305,13 @@ impl Redis {
         Ok(self.inner.connection.get_or_init(|| made).clone())
     }
 
+    fn lock_rejected(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccessToken>> {
+        match self.inner.rejected.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
     fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
         match self.inner.down_until.lock() {
             Ok(g) => g,
@@ -315,12 +342,10 @@ impl Redis {
             }
             call.invoke_async::<T>(&mut conn).await
         };
-        let result = match tokio::time::timeout(self.inner.config.op_timeout * 2, run).await {
+        let bound = self.inner.config.op_timeout.saturating_mul(2);
+        let result = match tokio::time::timeout(bound, run).await {
             Ok(r) => r.map_err(|e| cx_http::escape(&e.to_string()).into_owned()),
-            Err(_) => Err(format!(
-                "no answer within {} ms",
-                (self.inner.config.op_timeout * 2).as_millis()
-            )),
+            Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
         };
         let mut down = self.lock_down();
         match result {
@@ -331,7 +356,7 @@ impl Redis {
                 Ok(v)
             }
             Err(reason) => {
-                *down = Some(Instant::now() + self.inner.config.retry_after);
+                *down = Some(instant_after(Instant::now(), self.inner.config.retry_after));
                 drop(down);
                 if !WARNED.swap(true, Ordering::SeqCst) {
                     tracing::warn!(
@@ -361,7 +386,9 @@ impl Redis {
         match &fetched {
             Ok(t) => {
                 let margin = Duration::from_secs(60).min(t.expires_in / 2);
-                let ttl = (t.expires_in - margin).as_millis();
+                // At most 100 years: `PX` refuses more milliseconds than
+                // fit an i64 past Redis' clock (an `expires_in` of u64::MAX s).
+                let ttl = (t.expires_in - margin).min(MAX_TOKEN_TTL).as_millis();
                 if ttl > 0 {
                     let _ = self
                         .eval::<i64>(
@@ -410,9 +437,24 @@ impl SharedTokens for Redis {
         let id = digest(key);
         let token_key = self.key("token", &id);
         let lock_key = self.key("token-lock", &id);
-        let deadline = Instant::now() + self.inner.config.token_wait;
+        let deadline = instant_after(Instant::now(), self.inner.config.token_wait);
         let mut pause = Duration::from_millis(10);
-        let ttl_ms = self.inner.config.lock_ttl.as_millis().max(1).to_string();
+        // Capped as a token's TTL: `PX` refuses more, which read as Redis down.
+        let ttl_ms = self
+            .inner
+            .config
+            .lock_ttl
+            .min(MAX_TOKEN_TTL)
+            .as_millis()
+            .max(1)
+            .to_string();
+        let refused = self.lock_rejected().remove(&token_key);
+        if let Some(refused) = refused {
+            // Still in Redis if `rejected`'s delete has not run yet.
+            let _ = self
+                .eval::<i64>(3, &[&token_key], &[refused.expose()])
+                .await;
+        }
         loop {
             let fence = hex::encode(rand::random::<[u8; 16]>());
             let Ok(step) = self
@@ -455,11 +497,13 @@ impl SharedTokens for Redis {
     }
 
     fn rejected(&self, key: &str, token: &AccessToken) {
+        let token_key = self.key("token", &digest(key));
+        self.lock_rejected()
+            .insert(token_key.clone(), token.clone());
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let this = self.clone();
-        let token_key = self.key("token", &digest(key));
         let token = token.clone();
         runtime.spawn(async move {
             let _ = this.eval::<i64>(3, &[&token_key], &[token.expose()]).await;

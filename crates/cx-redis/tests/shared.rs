@@ -213,3 +213,76 @@ async fn futures_join(caches: Vec<Arc<TokenCache>>) -> Vec<cx_http::AccessToken>
     }
     out
 }
+
+#[tokio::test]
+async fn a_revoked_shared_token_is_replaced_on_the_first_401() {
+    let server = RedisServer::start().unwrap();
+    let sim = cx_sim::Sim::start().await.unwrap();
+    let tenant = store(&server, "tenant-f").share(cx_auth::Tenant::new(
+        sim.base_url(),
+        cx_sim::DEFAULT_CLIENT_ID,
+        cx_sim::DEFAULT_CLIENT_SECRET,
+    ));
+    let (api, _cache) = tenant.connect().unwrap();
+    let wf = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
+    api.get(wf).send().await.unwrap();
+    sim.revoke_tokens();
+    // The 401 drops the token here and in Redis; the replay must not read
+    // the rejected token back from Redis.
+    let replayed = api.get(wf).send().await;
+    assert!(replayed.is_ok(), "{replayed:?}");
+    assert_eq!(token_requests(&sim), 2);
+    let statuses: Vec<u16> = sim
+        .journal()
+        .iter()
+        .filter(|e| e.path == wf)
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, [200, 401, 200]);
+}
+
+#[tokio::test]
+async fn a_token_lifetime_past_what_redis_holds_is_still_shared() {
+    let server = RedisServer::start().unwrap();
+    // expires_in = u64::MAX s: more milliseconds than Redis' PX takes.
+    let sim = cx_sim::Sim::builder()
+        .token_ttl(Duration::from_secs(u64::MAX))
+        .start()
+        .await
+        .unwrap();
+    // A short wait, so a token that never reaches Redis shows at once.
+    let store = || {
+        Redis::new(
+            RedisConfig::new(server.url(), "tenant-g")
+                .with_retry_after(Duration::ZERO)
+                .with_token_wait(Duration::from_millis(50)),
+        )
+        .unwrap()
+    };
+    let first = cache(&sim, Some(&store())).access_token().await.unwrap();
+    let second = cache(&sim, Some(&store())).access_token().await.unwrap();
+    assert_eq!(first.expose(), second.expose(), "one token for the fleet");
+    assert_eq!(token_requests(&sim), 1);
+}
+
+#[tokio::test]
+async fn durations_past_what_the_clock_holds_are_no_limit_not_a_panic() {
+    let mut server = RedisServer::start().unwrap();
+    let sim = cx_sim::Sim::start().await.unwrap();
+    // Duration::MAX as "no limit" for every timing of the store.
+    let redis = Redis::new(
+        RedisConfig::new(server.url(), "tenant-h")
+            .with_op_timeout(Duration::MAX)
+            .with_lock_ttl(Duration::MAX)
+            .with_retry_after(Duration::MAX)
+            .with_token_wait(Duration::MAX),
+    )
+    .unwrap();
+    cache(&sim, Some(&redis)).access_token().await.unwrap();
+    assert_eq!(redis.try_take("probe", LIMIT).await.unwrap(), None);
+    server.kill();
+    assert!(redis.try_take("probe", LIMIT).await.is_err());
+    // Not asked again "for ever": the fallback answers at once.
+    assert!(redis.try_take("probe", LIMIT).await.is_err());
+    assert_eq!(token_requests(&sim), 1);
+}

@@ -5,7 +5,7 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /.well-known/openid-configuration` | `{issuer, token_endpoint, jwks_uri, ...}`, every URL on the simulator's own base URL (from the `Host` header) |
+//! | `GET /.well-known/openid-configuration` | `{issuer, token_endpoint, jwks_uri, ...}`, every URL on the simulator's own base URL (from the `Host` header); `issuer` as `SimBuilder::issuer` when set |
 //! | `GET /auth/jwks` | `{keys: [{kty: "RSA", kid, use: "sig", alg: "RS256", n, e}]}` |
 //! | `POST /auth/token` | as `POST /oauth/token` (see `auth`), plus `grant_type=password` and `refresh_token` |
 //! | `GET /.well-known/cxone-configuration?tenantId=` | `{tenantId, area, cluster, domain, api_endpoint, auth_endpoint, ui_endpoint, ...}`; 404 `{error: "tenant_not_found"}` |
@@ -217,13 +217,26 @@ pub(crate) fn base_url(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+/// The `issuer` of discovery and `iss` of id_tokens: the configured one,
+/// else the simulator's own base URL.
+fn issuer(state: &AppState, headers: &HeaderMap) -> String {
+    state
+        .settings
+        .issuer
+        .clone()
+        .unwrap_or_else(|| base_url(headers))
+}
+
 /// `GET /.well-known/openid-configuration`.
-pub(crate) async fn openid_configuration(headers: HeaderMap) -> Response {
+pub(crate) async fn openid_configuration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
     let base = base_url(&headers);
     json_response(
         StatusCode::OK,
         &json!({
-            "issuer": base,
+            "issuer": issuer(&state, &headers),
             "authorization_endpoint": format!("{base}/auth/authorize"),
             "token_endpoint": format!("{base}/auth/token"),
             "userinfo_endpoint": format!("{base}/auth/userinfo"),
@@ -386,7 +399,7 @@ pub(crate) fn user_tokens(
     let lifetime = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
     let user_id = key.user_id();
     let claims = json!({
-        "iss": base_url(headers),
+        "iss": issuer(state, headers),
         "aud": client.client_id,
         "sub": format!("user:{user_id}"),
         "iat": iat,

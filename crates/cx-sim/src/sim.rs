@@ -62,6 +62,7 @@ pub struct SimBuilder {
     token_ttl: Duration,
     refresh_token_ttl: Duration,
     api_endpoint: Option<String>,
+    issuer: Option<String>,
     journal_capacity: usize,
     execution_duration: Duration,
     max_concurrent_instances: u32,
@@ -80,6 +81,7 @@ impl Default for SimBuilder {
             token_ttl: Duration::from_secs(3600),
             refresh_token_ttl: crate::oidc::DEFAULT_REFRESH_TOKEN_TTL,
             api_endpoint: None,
+            issuer: None,
             journal_capacity: 10_000,
             execution_duration: Duration::from_millis(300),
             max_concurrent_instances: 25,
@@ -125,6 +127,10 @@ with_setters! { SimBuilder {
     /// The `api_endpoint` `/.well-known/cxone-configuration` reports (default:
     /// the simulator's own base URL).
     api_endpoint(api_endpoint: impl Into<String>) = Some(api_endpoint.into());
+    /// The `issuer` `/.well-known/openid-configuration` reports and the
+    /// `iss` of its id_tokens (default: the simulator's own base URL); the
+    /// token endpoint and JWKS stay on the simulator.
+    issuer(issuer: impl Into<String>) = Some(issuer.into());
     /// Default token lifetime (default 3600 s); clients may override it.
     token_ttl(token_ttl: Duration);
     /// Journal size in entries (default 10 000); the oldest are dropped.
@@ -173,6 +179,7 @@ impl SimBuilder {
             max_concurrent_instances: self.max_concurrent_instances,
             refresh_token_ttl: self.refresh_token_ttl,
             api_endpoint: self.api_endpoint,
+            issuer: self.issuer,
             retention: self.retention,
             max_tokens: self.max_tokens,
         };

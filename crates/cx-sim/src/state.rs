@@ -47,6 +47,9 @@ pub(crate) struct Settings {
     pub refresh_token_ttl: Duration,
     /// `api_endpoint` of the tenant lookup; `None` = the simulator itself.
     pub api_endpoint: Option<String>,
+    /// `issuer` of discovery and `iss` of id_tokens; `None` = the
+    /// simulator's own base URL.
+    pub issuer: Option<String>,
     /// How long and how many finished resources are kept.
     pub retention: Retention,
     /// Live access tokens kept at most (the oldest are evicted beyond it).

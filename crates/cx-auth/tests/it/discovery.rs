@@ -292,3 +292,22 @@ async fn the_api_url_override_beats_the_discovered_endpoint() {
     assert_eq!(overridden.api_url, h.sim.base_url());
     overridden.client.get(BU).send().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_discovery_document_naming_another_issuer_is_refused_before_any_credential_is_sent() {
+    // OpenID Discovery §4.3: `issuer` must be the URL discovery was read
+    // from. Here it (and the id_token's `iss`) names another host.
+    let h = Harness::start(Sim::builder().issuer("https://issuer.invalid")).await;
+    let (kind, text) = login_error(
+        h.discover(),
+        &[
+            cx_sim::DEFAULT_ACCESS_KEY_SECRET,
+            cx_sim::DEFAULT_CLIENT_SECRET,
+        ],
+    )
+    .await;
+    assert_eq!(kind, ErrorKind::Auth);
+    assert!(text.contains("\"https://issuer.invalid\""), "{text}");
+    let paths: Vec<String> = h.sim.journal().into_iter().map(|e| e.path).collect();
+    assert_eq!(paths, ["/.well-known/openid-configuration"]);
+}

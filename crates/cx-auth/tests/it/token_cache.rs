@@ -103,6 +103,31 @@ async fn a_failed_refresh_keeps_serving_a_valid_token_and_is_not_cached() {
 }
 
 #[tokio::test]
+async fn a_lifetime_past_what_the_clock_holds_is_cached_without_a_panic() {
+    // `expires_in` is the server's number: u64::MAX seconds is past
+    // chrono's last date, so "now + expires_in" must saturate.
+    let sim = Sim::builder()
+        .token_ttl(Duration::from_secs(u64::MAX))
+        .start()
+        .await
+        .unwrap();
+    let creds = ClientCredentials::builder()
+        .token_url(format!("{}/oauth/token", sim.base_url()))
+        .client_id(cx_sim::DEFAULT_CLIENT_ID)
+        .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
+        .build()
+        .unwrap();
+    // A skew as long as that too: half the lifetime, back from the last date.
+    let config = TokenCacheConfig::default().with_refresh_skew(Duration::MAX);
+    let cache = TokenCache::with_config(creds, config);
+    let first = cache.access_token().await.unwrap();
+    let again = cache.access_token().await.unwrap();
+    assert!(again.same_as(&first), "the token is cached");
+    assert_eq!(cache.lifetime(), Some(Duration::from_secs(u64::MAX)));
+    assert_eq!(token_requests(&sim), 1);
+}
+
+#[tokio::test]
 async fn bad_credentials_fail_with_the_server_reason_and_no_secret() {
     let sim = Sim::start().await.unwrap();
     let secret = "wrong-secret-value-1234";
