@@ -80,7 +80,7 @@ pub use limit::{RateLimiter, SharedLimitStore, SharedLimits, Spacing};
 pub use paginate::{Page, PageFields};
 pub use path::{ApiPath, check_id, is_version_segment};
 pub use poll::{DurationEstimates, PollOutcome, PollProgress, PollStatus, Poller};
-pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, parse_retry_after};
+pub use retry::{RetryBudget, RetryBudgetConfig, RetryPolicy, instant_after, parse_retry_after};
 pub use service::{Domain, DomainKind, ServiceError, ServiceKind};
 pub use text::escape;
 pub use validation::{Violation, ViolationRule, Violations, camel_case_path, report_violations};

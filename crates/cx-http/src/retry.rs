@@ -105,8 +105,10 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 /// `wait` after `at`; for a `wait` past what the clock holds
 /// (`Duration::MAX` as "no limit"), an instant about 30 years after `at`
-/// (tokio's "far future"), which no call lives to see.
-pub(crate) fn instant_after(at: Instant, wait: Duration) -> Instant {
+/// (tokio's "far future"), which no call lives to see. Never panics, unlike
+/// `at + wait`: the one way the runtime and its stores (`cx_redis`) turn a
+/// configured duration into a deadline.
+pub fn instant_after(at: Instant, wait: Duration) -> Instant {
     const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
     at.checked_add(wait)
         .or_else(|| at.checked_add(FAR_FUTURE))

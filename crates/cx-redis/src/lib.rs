@@ -40,7 +40,9 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::Duration;
 
 use cx_auth::{FetchToken, FetchedToken, SharedTokens, Tenant};
-use cx_http::{AccessToken, Error, ErrorKind, RateLimit, SharedLimitStore, SharedLimits};
+use cx_http::{
+    AccessToken, Error, ErrorKind, RateLimit, SharedLimitStore, SharedLimits, instant_after,
+};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
@@ -209,16 +211,6 @@ impl std::fmt::Debug for Redis {
     }
 }
 
-/// `wait` after `at`; for a `wait` past what the clock holds
-/// (`Duration::MAX` as "no limit"), about 30 years after `at`, as cx-http
-/// does.
-fn instant_after(at: Instant, wait: Duration) -> Instant {
-    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
-    at.checked_add(wait)
-        .or_else(|| at.checked_add(FAR_FUTURE))
-        .unwrap_or(at)
-}
-
 /// Hex SHA-256 prefix (16 bytes) of `text`: fixed-length, no `{`/`}`.
 fn digest(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
@@ -356,7 +348,10 @@ impl Redis {
                 Ok(v)
             }
             Err(reason) => {
-                *down = Some(instant_after(Instant::now(), self.inner.config.retry_after));
+                *down = Some(Instant::from_std(instant_after(
+                    Instant::now().into_std(),
+                    self.inner.config.retry_after,
+                )));
                 drop(down);
                 if !WARNED.swap(true, Ordering::SeqCst) {
                     tracing::warn!(
@@ -437,7 +432,10 @@ impl SharedTokens for Redis {
         let id = digest(key);
         let token_key = self.key("token", &id);
         let lock_key = self.key("token-lock", &id);
-        let deadline = instant_after(Instant::now(), self.inner.config.token_wait);
+        let deadline = Instant::from_std(instant_after(
+            Instant::now().into_std(),
+            self.inner.config.token_wait,
+        ));
         let mut pause = Duration::from_millis(10);
         // Capped as a token's TTL: `PX` refuses more, which read as Redis down.
         let ttl_ms = self
