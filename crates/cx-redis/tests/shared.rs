@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cx_auth::{ClientCredentials, TokenCache};
+use cx_auth::TokenCache;
 use cx_http::{Authenticate, RateLimit, RateLimiter, SharedLimits};
 use cx_redis::testing::RedisServer;
 use cx_redis::{Redis, RedisConfig};
@@ -126,12 +126,7 @@ async fn redis_down_falls_back_without_blocking_and_comes_back() {
 }
 
 fn cache(sim: &cx_sim::Sim, redis: Option<&Redis>) -> TokenCache {
-    let creds = ClientCredentials::builder()
-        .token_url(format!("{}/oauth/token", sim.base_url()))
-        .client_id(cx_sim::DEFAULT_CLIENT_ID)
-        .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
-        .build()
-        .unwrap();
+    let creds = cx_testkit::sim_credentials(sim).build().unwrap();
     let mut config = cx_auth::TokenCacheConfig::default();
     if let Some(r) = redis {
         config = config.with_shared(cx_auth::SharedTokenStore::new(

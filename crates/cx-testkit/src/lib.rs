@@ -215,6 +215,15 @@ pub fn tenant(sim: &Sim) -> cx_auth::Tenant {
     cx_auth::Tenant::new(sim.base_url(), DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET)
 }
 
+/// Client-credentials settings for `sim`'s default client (its token URL,
+/// id and secret), to finish with more settings and `build()`.
+pub fn sim_credentials(sim: &Sim) -> cx_auth::ClientCredentialsBuilder {
+    cx_auth::ClientCredentials::builder()
+        .token_url(format!("{}/oauth/token", sim.base_url()))
+        .client_id(DEFAULT_CLIENT_ID)
+        .client_secret(DEFAULT_CLIENT_SECRET)
+}
+
 /// The SDK runtime and its token cache for `sim`'s default client.
 pub fn connect(sim: &Sim) -> (cx_http::Client, std::sync::Arc<cx_auth::TokenCache>) {
     tenant(sim).connect().unwrap()

@@ -10,7 +10,7 @@ use crate::support::{TestClock, fast_http};
 use cx_auth::{ClientAuthMethod, ClientCredentials, Tenant, TokenCache, TokenCacheConfig};
 use cx_http::{Authenticate, ErrorKind};
 use cx_sim::{ClientRegistration, FaultRule, Sim};
-use cx_testkit::status_fault;
+use cx_testkit::{sim_credentials, status_fault};
 
 const WF: &str = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
 
@@ -79,10 +79,7 @@ async fn a_failed_refresh_keeps_serving_a_valid_token_and_is_not_cached() {
         .start()
         .await
         .unwrap();
-    let creds = ClientCredentials::builder()
-        .token_url(format!("{}/oauth/token", sim.base_url()))
-        .client_id(cx_sim::DEFAULT_CLIENT_ID)
-        .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
+    let creds = sim_credentials(&sim)
         .http_config(fast_http())
         .build()
         .unwrap();
@@ -111,12 +108,7 @@ async fn a_lifetime_past_what_the_clock_holds_is_cached_without_a_panic() {
         .start()
         .await
         .unwrap();
-    let creds = ClientCredentials::builder()
-        .token_url(format!("{}/oauth/token", sim.base_url()))
-        .client_id(cx_sim::DEFAULT_CLIENT_ID)
-        .client_secret(cx_sim::DEFAULT_CLIENT_SECRET)
-        .build()
-        .unwrap();
+    let creds = sim_credentials(&sim).build().unwrap();
     // A skew as long as that too: half the lifetime, back from the last date.
     let config = TokenCacheConfig::default().with_refresh_skew(Duration::MAX);
     let cache = TokenCache::with_config(creds, config);
@@ -131,12 +123,7 @@ async fn a_lifetime_past_what_the_clock_holds_is_cached_without_a_panic() {
 async fn bad_credentials_fail_with_the_server_reason_and_no_secret() {
     let sim = Sim::start().await.unwrap();
     let secret = "wrong-secret-value-1234";
-    let creds = ClientCredentials::builder()
-        .token_url(format!("{}/oauth/token", sim.base_url()))
-        .client_id(cx_sim::DEFAULT_CLIENT_ID)
-        .client_secret(secret)
-        .build()
-        .unwrap();
+    let creds = sim_credentials(&sim).client_secret(secret).build().unwrap();
     let err = TokenCache::new(creds).access_token().await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Auth);
     let text = format!("{err} {err:?}");
