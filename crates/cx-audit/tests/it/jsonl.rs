@@ -296,20 +296,37 @@ async fn a_complete_last_record_missing_only_its_newline_is_kept() -> TestResult
     Ok(())
 }
 
+/// A sink writes one record (payload 1) at 23:00 on `day` of August 2024;
+/// then, behind its back, the next day's file gets its first line: a record
+/// at midnight (payload 2) chained to it, followed by `end` ("\n", or "" for
+/// a line cut before its newline). Returns that record and that file.
+async fn next_day_behind_the_sink(
+    dir: &Path,
+    day: u32,
+    end: &str,
+) -> Result<(AuditRecord, std::path::PathBuf), Box<dyn std::error::Error>> {
+    let sink = JsonlSink::open(dir).await?;
+    sink.write(&AuditRecord::at(
+        utc(2024, 8, day, 23, 0, 0)?,
+        "X",
+        json!(1),
+    ))
+    .await?;
+    let head = sink.last_hash().await?;
+    drop(sink);
+    let next = AuditRecord::at(utc(2024, 8, day + 1, 0, 0, 0)?, "X", json!(2)).chained(&head);
+    let path = dir.join(format!("audit-202408{:02}.jsonl", day + 1));
+    std::fs::write(&path, serde_json::to_string(&next)? + end)?;
+    Ok((next, path))
+}
+
 #[tokio::test]
 async fn a_stale_head_index_behind_a_newer_day_file_does_not_fork_the_chain() -> TestResult {
     let tmp = tempfile::tempdir()?;
-    let sink = JsonlSink::open(tmp.path()).await?;
-    sink.write(&AuditRecord::at(utc(2024, 8, 5, 23, 0, 0)?, "X", json!(1)))
-        .await?;
-    let head = sink.last_hash().await?;
-    drop(sink);
     // The next day's file written without the index (an old writer, or the
     // index write lost in a power failure): the index still names day 5
     // with its exact length.
-    let next = AuditRecord::at(utc(2024, 8, 6, 0, 0, 0)?, "X", json!(2)).chained(&head);
-    let path = tmp.path().join("audit-20240806.jsonl");
-    std::fs::write(&path, serde_json::to_string(&next)? + "\n")?;
+    let (next, path) = next_day_behind_the_sink(tmp.path(), 5, "\n").await?;
 
     let sink = JsonlSink::open(tmp.path()).await?;
     assert_eq!(Some(sink.last_hash().await?), next.hash);
@@ -332,16 +349,9 @@ async fn a_new_day_files_first_record_missing_only_its_newline_is_kept() -> Test
     // Its prev_hash is the previous day file's last record, not the start of
     // the chain: it still links, so it is a complete record, not a fragment.
     let tmp = tempfile::tempdir()?;
-    let sink = JsonlSink::open(tmp.path()).await?;
-    sink.write(&AuditRecord::at(utc(2024, 8, 3, 23, 0, 0)?, "X", json!(1)))
-        .await?;
-    let head = sink.last_hash().await?;
-    drop(sink);
     // A writer killed after the first line of the next day, before its newline.
-    let at = utc(2024, 8, 4, 0, 0, 0)?;
-    let second = AuditRecord::at(at, "X", json!(2)).chained(&head);
-    let path = tmp.path().join("audit-20240804.jsonl");
-    std::fs::write(&path, serde_json::to_string(&second)?)?;
+    let (second, path) = next_day_behind_the_sink(tmp.path(), 3, "").await?;
+    let at = second.timestamp;
 
     let sink = JsonlSink::open(tmp.path()).await?;
     assert_eq!(
