@@ -59,15 +59,8 @@ pub struct SimBuilder {
     faults: Vec<FaultRule>,
     clients: Vec<ClientRegistration>,
     access_keys: Vec<AccessKey>,
-    token_ttl: Duration,
-    refresh_token_ttl: Duration,
-    api_endpoint: Option<String>,
-    issuer: Option<String>,
     journal_capacity: usize,
-    execution_duration: Duration,
-    max_concurrent_instances: u32,
-    retention: Retention,
-    max_tokens: usize,
+    settings: Settings,
 }
 
 impl Default for SimBuilder {
@@ -78,15 +71,17 @@ impl Default for SimBuilder {
             faults: Vec::new(),
             clients: Vec::new(),
             access_keys: Vec::new(),
-            token_ttl: Duration::from_secs(3600),
-            refresh_token_ttl: crate::oidc::DEFAULT_REFRESH_TOKEN_TTL,
-            api_endpoint: None,
-            issuer: None,
             journal_capacity: 10_000,
-            execution_duration: Duration::from_millis(300),
-            max_concurrent_instances: 25,
-            retention: Retention::default(),
-            max_tokens: DEFAULT_MAX_TOKENS,
+            settings: Settings {
+                token_ttl: Duration::from_secs(3600),
+                execution_duration: Duration::from_millis(300),
+                max_concurrent_instances: 25,
+                refresh_token_ttl: crate::oidc::DEFAULT_REFRESH_TOKEN_TTL,
+                api_endpoint: None,
+                issuer: None,
+                retention: Retention::default(),
+                max_tokens: DEFAULT_MAX_TOKENS,
+            },
         }
     }
 }
@@ -121,6 +116,11 @@ with_setters! { SimBuilder {
     seed(seed: u64);
     /// Initial fault rules (replaceable later with [`Sim::set_faults`]).
     faults(faults: Vec<FaultRule>);
+    /// Journal size in entries (default 10 000); the oldest are dropped.
+    journal_capacity(journal_capacity: usize);
+}}
+
+with_setters! { SimBuilder => settings {
     /// Refresh-token lifetime of the access-key login (default 7200 s, sim
     /// time).
     refresh_token_ttl(refresh_token_ttl: Duration);
@@ -133,8 +133,6 @@ with_setters! { SimBuilder {
     issuer(issuer: impl Into<String>) = Some(issuer.into());
     /// Default token lifetime (default 3600 s); clients may override it.
     token_ttl(token_ttl: Duration);
-    /// Journal size in entries (default 10 000); the oldest are dropped.
-    journal_capacity(journal_capacity: usize);
     /// Run time of executions and instances for workflows that do not set
     /// one (default 300 ms, sim time).
     execution_duration(execution_duration: Duration);
@@ -173,18 +171,8 @@ impl SimBuilder {
     /// # Errors
     /// [`SimError::Bind`] when the port cannot be bound.
     pub async fn start(self) -> Result<Sim, SimError> {
-        let settings = Settings {
-            token_ttl: self.token_ttl,
-            execution_duration: self.execution_duration,
-            max_concurrent_instances: self.max_concurrent_instances,
-            refresh_token_ttl: self.refresh_token_ttl,
-            api_endpoint: self.api_endpoint,
-            issuer: self.issuer,
-            retention: self.retention,
-            max_tokens: self.max_tokens,
-        };
         let shared = Arc::new(Shared::new(
-            settings,
+            self.settings,
             FaultEngine::new(self.seed, self.faults),
             Journal::new(self.journal_capacity),
         ));
