@@ -48,8 +48,8 @@ use crate::routes::common::{Api, validated};
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
-    ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
-    path_param, query_map,
+    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
+    query_map,
 };
 
 /// The routes of this module.
@@ -264,7 +264,11 @@ async fn patch_workmodes(
 ) -> Result<Response, ApiError> {
     let id = api.require(Permission::AgentWrite)?;
     let write = parse_write(&json_object(&body)?)?;
-    let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
+    // Present is present: a value that is not visible ASCII still names a
+    // version (one no ETag matches), it does not make the write unconditional.
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let now = api.state.clock.now_ms();
     let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         if let Some(tag) = &if_match
