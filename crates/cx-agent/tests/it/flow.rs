@@ -357,3 +357,36 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     assert_eq!(err.report().unwrap().attempts, 1);
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
 }
+
+/// A PATCH the server carried out but whose answer was a 500 (or lost):
+/// the change may stand, so neither the caller nor the audit record may
+/// say it was not written.
+#[tokio::test]
+async fn a_patch_whose_answer_does_not_settle_it_is_an_unknown_outcome_not_a_failure() {
+    let sim = Sim::start().await.unwrap();
+    sim.set_faults(vec![cx_sim::FaultRule::new(
+        "PATCH /api/v2/agents/agent-001/workmodes",
+        cx_sim::Fault::StatusAfterProcessing { status: 500 },
+    )]);
+    let (client, sink) = agents(&sim, fast());
+    let err = update_err(&client).await;
+    assert_eq!(writes(&sim, AGENT).await.len(), 1, "the server wrote it");
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    assert!(err.to_string().contains("may have been written"), "{err}");
+    assert_eq!(err.status(), Some(500));
+    let last = sink.records().pop().unwrap();
+    assert_eq!(last.event_type, "AGENT_AVAILABILITY_UPDATE_FAILED");
+    let p = last.payload();
+    assert_ne!(p["written"], false, "{p}");
+    assert_eq!(p["outcome"], "unknown", "{p}");
+
+    // A refusal that proves nothing was written still says so.
+    sim.set_faults(vec![cx_sim::FaultRule::new(
+        "PATCH /api/v2/agents/agent-001/workmodes",
+        status_fault(400),
+    )]);
+    let err = update_err(&client).await;
+    assert!(!err.is_outcome_unknown(), "{err}");
+    assert_eq!(writes(&sim, AGENT).await.len(), 1);
+    assert_eq!(sink.records().pop().unwrap().payload()["written"], false);
+}
