@@ -380,7 +380,8 @@ impl Update<'_> {
 
     /// Seed 002 steps 3–4: PATCH `/api/v2/agents/{id}/workmodes` with
     /// `If-Match` through the per-tenant rate limiter; on 409 re-read,
-    /// recompute and re-validate on the fresh state and send again. A
+    /// recompute and re-validate (shape and availability rules) on the
+    /// fresh state and send again. A
     /// failure is audited `AGENT_AVAILABILITY_UPDATE_FAILED`, a change the
     /// fresh state made invalid `AGENT_AVAILABILITY_REJECTED`.
     async fn submit(&self, checked: Checked) -> Result<Won, Error> {
@@ -402,8 +403,15 @@ impl Update<'_> {
                 || client.read_profile(agent_id),
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
-                    let validation =
+                    let mut validation =
                         validate_availability(schedule, skills, &payload, client.clock().now());
+                    // The shape rules too, as for the first payload: a fresh
+                    // read can make a re-applied change malformed.
+                    let problems = payload.problems();
+                    if !problems.is_empty() {
+                        validation.valid = false;
+                        validation.violations.splice(0..0, problems);
+                    }
                     let mut req = client
                         .http
                         .patch(path.clone())
