@@ -150,3 +150,42 @@ async fn variables_nested_too_deep_are_refused_in_place_as_by_the_owned_interact
         }
     }
 }
+
+/// A server that ignores `limit` and answers more interactions than asked
+/// for: the next page's offset would re-read some of them, and each would
+/// be counted twice. The query fails naming the page instead.
+#[tokio::test]
+async fn a_page_longer_than_the_limit_is_refused_not_counted_twice() {
+    let step = r#"{"nodeId":"n","nodeType":"TASK","startTime":"2024-05-01T10:00:00Z","endTime":"2024-05-01T10:00:01Z"}"#;
+    let page = format!(
+        r#"{{"totalCount":2,"data":[{{"interactionId":"a","steps":[{step}]}},{{"interactionId":"b","steps":[{step}]}}]}}"#
+    );
+    let http = cx_http::Client::builder()
+        .base_url(page_server(page))
+        .build()
+        .unwrap();
+    let client = Client::new(http, Config::default());
+    let query = HistoryQuery::builder()
+        .interactions(["a", "b"])
+        .limit(1)
+        .build()
+        .unwrap();
+    match client.report(&query).send().await {
+        Ok(report) => panic!(
+            "{} records of {} reported, {} interactions analysed, {:?}",
+            report.records_retrieved,
+            report.records_reported,
+            report.analysis.interactions,
+            report.compliance_status
+        ),
+        Err(e) => {
+            let cause = e.http().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                cause.contains("2 interactions") && cause.contains("limit 1"),
+                "{e}: {cause}"
+            );
+        }
+    }
+    let owned = client.interactions(&query).try_collect::<Vec<_>>().await;
+    assert!(owned.is_err(), "{owned:?}");
+}
