@@ -106,6 +106,20 @@ impl Error {
         Core::from_http(err, what).into()
     }
 
+    /// The [`ErrorKind::OutcomeUnknown`] error of a write doing `what` whose
+    /// last attempt failed with `err`, one that
+    /// [`cx_http::Error::leaves_outcome_unknown`]: it may have been carried out.
+    pub(crate) fn outcome_unknown(err: cx_http::Error, what: &str) -> Self {
+        Core::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "unknown outcome: {what} got no answer that settles it ({err}); the change may have been written (read the agent to see)"
+            ),
+        )
+        .with_http(err)
+        .into()
+    }
+
     /// A [`AgentKind::PreconditionFailed`] error: `sent` was the caller's
     /// `If-Match`, `current` the ETag read after the refusal (if the read
     /// succeeded), `http` the 409/412.

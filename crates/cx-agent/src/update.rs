@@ -17,6 +17,7 @@
 //! skills all land.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -210,8 +211,14 @@ impl<'a> UpdateBuilder<'a> {
     /// - [`ErrorKind::Conflict`] when every attempt met a newer ETag;
     /// - [`AgentKind::PreconditionFailed`] when the caller's `If-Match` was
     ///   refused ([`Error::current_etag`]; audited, nothing re-sent);
+    /// - [`ErrorKind::OutcomeUnknown`] when a PATCH got no answer that
+    ///   settles it ([`cx_http::Error::leaves_outcome_unknown`]: no
+    ///   response, 408/429/5xx after the runtime's retries): the change may
+    ///   have been written; audited `AGENT_AVAILABILITY_UPDATE_FAILED` with
+    ///   `written: null`, `outcome: "unknown"`;
     /// - read/write failures mapped by kind (audited as
-    ///   `AGENT_AVAILABILITY_UPDATE_FAILED` once validation passed);
+    ///   `AGENT_AVAILABILITY_UPDATE_FAILED`, `written: false`, once
+    ///   validation passed);
     /// - [`AgentKind::EventPublish`] / [`ErrorKind::Audit`] after a
     ///   successful write, with [`Error::report`] set.
     pub async fn send(self) -> Result<UpdateReport, Error> {
@@ -373,7 +380,8 @@ impl Update<'_> {
 
     /// Seed 002 steps 3–4: PATCH `/api/v2/agents/{id}/workmodes` with
     /// `If-Match` through the per-tenant rate limiter; on 409 re-read,
-    /// recompute and re-validate on the fresh state and send again. A
+    /// recompute and re-validate (shape and availability rules) on the
+    /// fresh state and send again. A
     /// failure is audited `AGENT_AVAILABILITY_UPDATE_FAILED`, a change the
     /// fresh state made invalid `AGENT_AVAILABILITY_REJECTED`.
     async fn submit(&self, checked: Checked) -> Result<Won, Error> {
@@ -384,14 +392,26 @@ impl Update<'_> {
         let path = ApiPath::new("/api/v2/agents")
             .id("agent_id", agent_id.as_str())
             .lit("workmodes");
+        // Set when a PATCH failed without an answer that settles it (no
+        // response, 408/429/5xx after the runtime's retries): such an error
+        // ends the loop at once, so it is the one returned.
+        let unsettled = AtomicBool::new(false);
+        let unsettled = &unsettled;
         let outcome = ConditionalUpdate::new(checked.attempts)
             .run(
                 Some(checked.first),
                 || client.read_profile(agent_id),
                 |state: Versioned<AgentProfile>| {
                     let payload = change(&state.value);
-                    let validation =
+                    let mut validation =
                         validate_availability(schedule, skills, &payload, client.clock().now());
+                    // The shape rules too, as for the first payload: a fresh
+                    // read can make a re-applied change malformed.
+                    let problems = payload.problems();
+                    if !problems.is_empty() {
+                        validation.valid = false;
+                        validation.violations.splice(0..0, problems);
+                    }
                     let mut req = client
                         .http
                         .patch(path.clone())
@@ -406,7 +426,11 @@ impl Update<'_> {
                             return Ok(Err(validation));
                         }
                         let t = Instant::now();
-                        let resp = req.send().await?;
+                        let resp = req.send().await.inspect_err(|e| {
+                            if e.leaves_outcome_unknown() {
+                                unsettled.store(true, Ordering::Relaxed);
+                            }
+                        })?;
                         let latency = t.elapsed();
                         Ok(Ok(Attempt {
                             status: resp.status(),
@@ -423,7 +447,12 @@ impl Update<'_> {
         let applied = match outcome {
             Ok(a) => a,
             Err(e) => {
+                let unknown = unsettled.load(Ordering::Relaxed);
                 let err = match checked.explicit {
+                    _ if unknown => Error::outcome_unknown(
+                        e,
+                        &format!("updating the work mode of agent {agent_id}"),
+                    ),
                     Some(sent) if e.kind() == cx_http::ErrorKind::Conflict => {
                         let current = client
                             .read_profile(agent_id)
@@ -441,7 +470,9 @@ impl Update<'_> {
                     "action": "workmode_transition",
                     "requested": payload,
                     "validation": { "passed": true, "errors": [] },
-                    "written": false,
+                    // Unknown (null) when the last PATCH may have been carried out.
+                    "written": if unknown { Value::Null } else { Value::Bool(false) },
+                    "outcome": if unknown { "unknown" } else { "failed" },
                     "error": err.to_string(),
                     "errorKind": err.kind().as_str(),
                     "status": err.status(),

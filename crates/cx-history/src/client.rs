@@ -6,7 +6,8 @@
 //! tells `totalCount`), then up to [`Config::max_in_flight`] pages at once
 //! (default 5, the seed's concurrent-request quota), yielded in offset
 //! order; it stops on an empty or short page, or when `totalCount` is
-//! reached. At most `max_in_flight` pages are held at a time, however many
+//! reached. A page longer than the limit is an error: the next page would
+//! overlap it and its interactions be counted twice. At most `max_in_flight` pages are held at a time, however many
 //! records the query returns. The query is a read, so it is sent as an
 //! idempotent POST: the runtime retries 429 (honouring `Retry-After`) and
 //! 5xx.
@@ -117,7 +118,7 @@ impl Client {
     /// [`ErrorKind::InvalidRequest`] (400), [`ErrorKind::PermissionDenied`],
     /// [`ErrorKind::RateLimited`] (429 after retries), [`ErrorKind::Transport`],
     /// [`ErrorKind::Pagination`] at the page limit, [`ErrorKind::Api`] (other
-    /// statuses, bad bodies).
+    /// statuses, bad bodies, a page with more interactions than the limit).
     pub fn pages(
         &self,
         query: &HistoryQuery,
@@ -180,6 +181,17 @@ impl Client {
                     )
                     .with_source(e)
                 })?;
+                // The next page starts `limit` further on: a longer page
+                // overlaps it, and its interactions would be counted twice.
+                if items.len() as u64 > limit {
+                    return Err(cx_http::Error::new(
+                        cx_http::ErrorKind::Decode,
+                        format!(
+                            "the page at offset {offset} holds {} interactions, more than the limit {limit} asked for (pages would overlap)",
+                            items.len()
+                        ),
+                    ));
+                }
                 buffers.lend(body);
                 Ok(OffsetPage {
                     offset,

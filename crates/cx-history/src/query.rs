@@ -185,11 +185,13 @@ pub fn parse_instant(
         .ok_or_else(too_old)
 }
 
+/// How the message of a timestamp that does not parse ends (after the
+/// refused text, which may hold any words).
+const NOT_RFC3339: &str = " is not RFC 3339 with a zone (e.g. 2024-05-01T10:00:00Z)";
+
 fn timestamp(raw: &str, now: &Now) -> garde::Result {
     let Some(at) = parse_ts(raw) else {
-        return Err(garde::Error::new(format!(
-            "{raw:?} is not RFC 3339 with a zone (e.g. 2024-05-01T10:00:00Z)"
-        )));
+        return Err(garde::Error::new(format!("{raw:?}{NOT_RFC3339}")));
     };
     let oldest = now
         .0
@@ -213,7 +215,11 @@ fn not_before(start: Option<&str>) -> impl FnOnce(&Option<String>, &Now) -> gard
 
 /// The rule name of a garde message (for [`Violation::rule`]).
 fn rule_of(field: &str, message: &str) -> Rule {
-    if message.contains("retention") {
+    // First: this message quotes the caller's text, which must not decide
+    // the rule (the other messages quote nothing or a parsed timestamp).
+    if message.ends_with(NOT_RFC3339) {
+        Rule::Format
+    } else if message.contains("retention") {
         Rule::Retention
     } else if message.contains("before start") {
         Rule::Order
@@ -486,6 +492,18 @@ mod tests {
             (
                 base().interaction("a").start("yesterday"),
                 "start_timestamp",
+                "format",
+            ),
+            // The rule is the check that failed, whatever words the
+            // refused text holds.
+            (
+                base().interaction("a").start("past the retention"),
+                "start_timestamp",
+                "format",
+            ),
+            (
+                base().interaction("a").end("empty, before start"),
+                "end_timestamp",
                 "format",
             ),
             (

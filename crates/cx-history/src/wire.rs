@@ -146,18 +146,56 @@ impl std::ops::Deref for Text<'_> {
     }
 }
 
+/// The deepest nesting of a step's variables (the object itself is 1)
+/// that an owned [`crate::Interaction`] reads: serde_json's recursion
+/// limit (128) less the interaction, its `steps` and the step that hold
+/// them.
+const MAX_VARIABLES_DEPTH: usize = 124;
+
 /// A JSON object, kept raw; anything else is refused as the owned
-/// `Map` refuses it.
+/// `Map` refuses it, nesting deeper than it reads included (a raw value is
+/// read without serde_json's recursion limit, and the later parse of one
+/// nested deeper would fail when its variables are needed).
 fn raw_object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     let raw = <&RawValue>::deserialize(d)?;
-    if raw.get().starts_with('{') {
-        Ok(Some(raw))
-    } else {
-        Err(D::Error::custom(format!(
+    if !raw.get().starts_with('{') {
+        return Err(D::Error::custom(format!(
             "invalid type: {}, expected a map",
             raw.get().chars().take(16).collect::<String>()
-        )))
+        )));
     }
+    // Each level takes two bytes: shorter text cannot be too deep.
+    if raw.get().len() > 2 * MAX_VARIABLES_DEPTH && depth(raw.get()) > MAX_VARIABLES_DEPTH {
+        return Err(D::Error::custom("recursion limit exceeded"));
+    }
+    Ok(Some(raw))
+}
+
+/// The deepest nesting of arrays and objects in the JSON text `json`.
+fn depth(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// The object `raw` holds (empty when absent).
@@ -197,6 +235,24 @@ mod tests {
         assert_eq!((again.as_ptr(), again.len()), (at, 0));
         assert!(again.capacity() >= 40);
         assert_eq!(buffers.take().capacity(), 0, "handed out once");
+    }
+
+    #[test]
+    fn variables_are_as_deep_in_place_as_owned_and_no_deeper() {
+        // Depth counted with the variables object itself; strings with
+        // brackets and escaped quotes do not count.
+        for depth in 1..=140 {
+            let inner = format!("{}1{}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+            let vars = format!(r#"{{"s":"[[\"{{","v":{inner}}}"#);
+            let doc = format!(r#"{{"interactionId":"i","steps":[{{"variablesBefore":{vars}}}]}}"#);
+            let owned = serde_json::from_str::<crate::Interaction>(&doc);
+            let borrowed = serde_json::from_str::<InteractionRef<'_>>(&doc);
+            assert_eq!(owned.is_ok(), borrowed.is_ok(), "depth {depth}: {owned:?}");
+            if let Ok(i) = borrowed {
+                let changes = crate::analyze::StepFields::variable_changes(&i.steps[0]);
+                assert!(changes.removed.contains_key("v"), "depth {depth}");
+            }
+        }
     }
 
     #[test]

@@ -58,7 +58,8 @@ pub(crate) struct Agent {
     /// Bumped on every accepted write; the ETag is derived from it.
     pub version: u64,
     pub updated_ms: u64,
-    /// Every accepted work-mode write, oldest first.
+    /// Accepted work-mode writes, oldest first (the newest, as many as
+    /// the retention keeps audit entries).
     pub writes: Vec<Value>,
     /// When set, the last skills page points back at the first (a server
     /// bug clients must survive).
@@ -90,10 +91,10 @@ impl Agent {
 #[derive(Debug)]
 pub(crate) struct AgentStore {
     pub agents: HashMap<String, Agent>,
-    /// Published events, oldest first.
+    /// Published events, oldest first (the newest, as many as the
+    /// retention keeps audit entries; their idempotency keys are kept with
+    /// the tenant's other stored responses).
     pub events: Vec<Value>,
-    /// Stored `POST /api/v2/events/publish` answers by idempotency key.
-    pub event_keys: HashMap<String, Value>,
 }
 
 impl Default for AgentStore {
@@ -101,7 +102,6 @@ impl Default for AgentStore {
         Self {
             agents: by_id(builtin_agents(), |a| &a.id),
             events: Vec::new(),
-            event_keys: HashMap::new(),
         }
     }
 }

@@ -181,8 +181,12 @@ impl HistoryStore {
         took.then(|| QuerySlot(counter))
     }
 
-    pub(crate) fn record_webhook(&self, body: Value) {
-        lock(&self.webhooks).push(body);
+    /// Records one webhook body, keeping the newest `max` (the inbox is
+    /// open to anyone: it must not grow without bound).
+    pub(crate) fn record_webhook(&self, body: Value, max: usize) {
+        let mut inbox = lock(&self.webhooks);
+        inbox.push(body);
+        crate::retention::trim_log(&mut inbox, max);
     }
 
     pub(crate) fn webhooks(&self) -> Vec<Value> {

@@ -21,7 +21,9 @@ pub struct Retention {
     pub max_age: Duration,
     /// Finished resources kept per tenant and kind (executions, instances,
     /// jobs), the newest first; also the number of idempotent responses
-    /// kept and a quarter of the audit entries kept. Default 10,000.
+    /// kept and a quarter of the audit entries kept (and of the published
+    /// events, each agent's work-mode writes and the history webhook
+    /// inbox). Default 10,000.
     pub max_finished: usize,
 }
 

@@ -285,7 +285,10 @@ impl RequestMeta {
                 tenant,
                 client_id,
                 idempotency_key: text(&header::HeaderName::from_static("idempotency-key")),
-                if_match: text(&header::IF_MATCH),
+                // As the agents route reads it: present even when not ASCII.
+                if_match: headers
+                    .get(header::IF_MATCH)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into()),
                 fault: None,
                 grant_type: None,
                 at_ms: state.clock.now_ms(),

@@ -367,7 +367,8 @@ impl Sim {
             .set(run_time.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)));
     }
 
-    /// Bodies received on `POST /webhooks/history`, oldest first.
+    /// Bodies received on `POST /webhooks/history`, oldest first (the
+    /// newest, as many as [`Retention::max_finished`] × 4).
     pub fn history_webhooks(&self) -> Vec<serde_json::Value> {
         self.shared.history.webhooks()
     }

@@ -357,3 +357,88 @@ async fn a_written_update_whose_event_or_audit_fails_says_so_and_keeps_the_repor
     assert_eq!(err.report().unwrap().attempts, 1);
     assert_eq!(writes(&sim, AGENT).await.len(), 2);
 }
+
+/// A PATCH the server carried out but whose answer was a 500 (or lost):
+/// the change may stand, so neither the caller nor the audit record may
+/// say it was not written.
+#[tokio::test]
+async fn a_patch_whose_answer_does_not_settle_it_is_an_unknown_outcome_not_a_failure() {
+    let sim = Sim::start().await.unwrap();
+    sim.set_faults(vec![cx_sim::FaultRule::new(
+        "PATCH /api/v2/agents/agent-001/workmodes",
+        cx_sim::Fault::StatusAfterProcessing { status: 500 },
+    )]);
+    let (client, sink) = agents(&sim, fast());
+    let err = update_err(&client).await;
+    assert_eq!(writes(&sim, AGENT).await.len(), 1, "the server wrote it");
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    assert!(err.to_string().contains("may have been written"), "{err}");
+    assert_eq!(err.status(), Some(500));
+    let last = sink.records().pop().unwrap();
+    assert_eq!(last.event_type, "AGENT_AVAILABILITY_UPDATE_FAILED");
+    let p = last.payload();
+    assert_ne!(p["written"], false, "{p}");
+    assert_eq!(p["outcome"], "unknown", "{p}");
+
+    // A refusal that proves nothing was written still says so.
+    sim.set_faults(vec![cx_sim::FaultRule::new(
+        "PATCH /api/v2/agents/agent-001/workmodes",
+        status_fault(400),
+    )]);
+    let err = update_err(&client).await;
+    assert!(!err.is_outcome_unknown(), "{err}");
+    assert_eq!(writes(&sim, AGENT).await.len(), 1);
+    assert_eq!(sink.records().pop().unwrap().payload()["written"], false);
+}
+
+/// The change re-applied to a fresh read after a 409 is checked as the
+/// first one was: a read whose skill list another writer left with a skill
+/// twice makes the edited list malformed, which is refused, not written.
+#[tokio::test]
+async fn a_change_re_applied_after_a_409_is_shape_checked_like_the_first() {
+    let sim = Sim::start().await.unwrap();
+    let (client, sink) = agents(&sim, fast());
+    let stale = client.profile(&id(AGENT)).await.unwrap();
+    let twice = serde_json::json!({
+        "workModeId": "workMode-123",
+        "skillLevels": [
+            {"skillId": "skill-456", "level": 1, "concurrentInteractions": 1},
+            {"skillId": "skill-456", "level": 2, "concurrentInteractions": 1},
+        ],
+    });
+    crate::support::http(&sim)
+        .patch(
+            cx_http::ApiPath::new("/api/v2/agents")
+                .id("agent_id", AGENT)
+                .lit("workmodes"),
+        )
+        .json(&twice)
+        .send()
+        .await
+        .unwrap();
+    let bare = WorkModePayload::builder("workMode-123")
+        .build(&cx_agent::FixedClock(chrono::Utc::now()))
+        .unwrap();
+    let result = client
+        .update_work_mode(&id(AGENT), bare)
+        .profile(stale)
+        .add_skill(SkillLevel::new("skill-101", 2, 1))
+        .send()
+        .await;
+    let history = writes(&sim, AGENT).await;
+    assert_eq!(
+        history.len(),
+        1,
+        "nothing written after the 409: {history:?}"
+    );
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation, "{err}");
+    assert!(
+        err.violations()
+            .iter()
+            .any(|v| v.rule == Rule::Duplicate && v.field == "skillLevels[1].skillId"),
+        "{err}"
+    );
+    let last = sink.records().pop().unwrap();
+    assert_eq!(last.event_type, "AGENT_AVAILABILITY_REJECTED");
+}

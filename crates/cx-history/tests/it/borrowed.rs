@@ -70,3 +70,122 @@ async fn the_report_analyses_pages_in_place_as_the_owned_interactions_would_be()
         serde_json::json!("billing-tier2")
     );
 }
+
+/// A server on 127.0.0.1 answering every request with 200 and `body`
+/// (JSON): for pages the simulator cannot produce.
+fn page_server(body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                // The whole request (head and body) before answering.
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                loop {
+                    let Ok(n) = conn.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len: usize = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    url
+}
+
+/// Variables nested deeper than JSON readers go (`depth` arrays in an
+/// object) are refused by the report as by the owned interactions, not
+/// analysed as if the step had no variables.
+#[tokio::test]
+async fn variables_nested_too_deep_are_refused_in_place_as_by_the_owned_interactions() {
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let page = format!(
+        r#"{{"totalCount":1,"data":[{{"interactionId":"i-deep","steps":[{{"nodeId":"d","nodeType":"DECISION","startTime":"2024-05-01T10:00:00Z","endTime":"2024-05-01T10:00:30Z","variablesBefore":{{"deep":{deep},"x":1}},"variablesAfter":{{"x":2}}}}]}}]}}"#
+    );
+    let http = cx_http::Client::builder()
+        .base_url(page_server(page))
+        .build()
+        .unwrap();
+    let client = Client::new(http, Config::default());
+    let query = HistoryQuery::builder()
+        .interaction("i-deep")
+        .build()
+        .unwrap();
+    let owned = client
+        .interactions(&query)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert_eq!(owned.kind(), cx_history::ErrorKind::Api, "{owned}");
+    match client.report(&query).send().await {
+        Ok(report) => panic!(
+            "analysed with variables it could not read: {:?}",
+            report.analysis.bottlenecks[0].variable_changes
+        ),
+        Err(e) => {
+            assert_eq!(e.kind(), owned.kind(), "{e}");
+            let cause = e.http().map(ToString::to_string).unwrap_or_default();
+            assert!(cause.contains("interaction 0"), "{cause}");
+        }
+    }
+}
+
+/// A server that ignores `limit` and answers more interactions than asked
+/// for: the next page's offset would re-read some of them, and each would
+/// be counted twice. The query fails naming the page instead.
+#[tokio::test]
+async fn a_page_longer_than_the_limit_is_refused_not_counted_twice() {
+    let step = r#"{"nodeId":"n","nodeType":"TASK","startTime":"2024-05-01T10:00:00Z","endTime":"2024-05-01T10:00:01Z"}"#;
+    let page = format!(
+        r#"{{"totalCount":2,"data":[{{"interactionId":"a","steps":[{step}]}},{{"interactionId":"b","steps":[{step}]}}]}}"#
+    );
+    let http = cx_http::Client::builder()
+        .base_url(page_server(page))
+        .build()
+        .unwrap();
+    let client = Client::new(http, Config::default());
+    let query = HistoryQuery::builder()
+        .interactions(["a", "b"])
+        .limit(1)
+        .build()
+        .unwrap();
+    match client.report(&query).send().await {
+        Ok(report) => panic!(
+            "{} records of {} reported, {} interactions analysed, {:?}",
+            report.records_retrieved,
+            report.records_reported,
+            report.analysis.interactions,
+            report.compliance_status
+        ),
+        Err(e) => {
+            let cause = e.http().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                cause.contains("2 interactions") && cause.contains("limit 1"),
+                "{e}: {cause}"
+            );
+        }
+    }
+    let owned = client.interactions(&query).try_collect::<Vec<_>>().await;
+    assert!(owned.is_err(), "{owned:?}");
+}

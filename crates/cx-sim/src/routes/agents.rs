@@ -20,9 +20,12 @@
 //!   409 `etag_mismatch` (nothing written); no `If-Match` writes
 //!   unconditionally. A skill outside the agent's catalogue → 400
 //!   `invalid_payload` naming `skillLevels[i].skillId`. Every accepted write bumps the version and is kept in
-//!   the agent's write history. Scope `agent:write`.
+//!   the agent's write history (the newest 4 × `Retention::max_finished`;
+//!   `seq` counts every write). Scope `agent:write`.
 //! - `POST /api/v2/events/publish` with `{eventType, data}` → 202 `{eventId,
-//!   eventType, receivedAt}`; `Idempotency-Key` replays the first answer.
+//!   eventType, receivedAt}`; `Idempotency-Key` replays the first answer
+//!   (kept like other stored responses). The newest 4 ×
+//!   `Retention::max_finished` events are kept.
 //!   Scope `events:publish`.
 //!
 //! Admin (no auth, not journaled; `tenant` defaults to `tenant-default`):
@@ -43,14 +46,18 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use crate::agents::{Agent, AgentStore, object};
+use crate::retention::trim_log;
 use crate::routes::admin::tenant_param;
 use crate::routes::common::{Api, validated};
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
-    ApiError, FieldError, header_str, idempotency_key, json_object, json_response, page_size,
-    path_param, query_map,
+    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
+    query_map,
 };
+
+/// The route idempotency keys of published events are stored under.
+const EVENTS_ROUTE: &str = "POST /api/v2/events/publish";
 
 /// The routes of this module.
 pub(crate) fn routes() -> Router<AppState> {
@@ -264,8 +271,13 @@ async fn patch_workmodes(
 ) -> Result<Response, ApiError> {
     let id = api.require(Permission::AgentWrite)?;
     let write = parse_write(&json_object(&body)?)?;
-    let if_match = header_str(&headers, &header::IF_MATCH).map(str::to_owned);
+    // Present is present: a value that is not visible ASCII still names a
+    // version (one no ETag matches), it does not make the write unconditional.
+    let if_match = headers
+        .get(header::IF_MATCH)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let now = api.state.clock.now_ms();
+    let kept = api.state.settings.retention.max_audit_entries();
     let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
         if let Some(tag) = &if_match
             && !a.matches(tag)
@@ -305,7 +317,9 @@ async fn patch_workmodes(
         a.work_mode_id.clone_from(&write.work_mode_id);
         a.skill_levels.clone_from(&write.skill_levels);
         let etag = a.etag();
-        let seq = a.writes.len() + 1;
+        // The write's number: versions start at 1 and each write bumps it
+        // (the history itself is trimmed, so its length is not a count).
+        let seq = a.version - 1;
         a.writes.push(json!({
             "seq": seq,
             "version": a.version,
@@ -318,6 +332,7 @@ async fn patch_workmodes(
             "clientId": &*api.caller.client_id,
             "atMs": now,
         }));
+        trim_log(&mut a.writes, kept);
         let body = json!({
             "agentId": a.id,
             "workModeId": a.work_mode_id,
@@ -348,22 +363,26 @@ async fn publish_event(api: Api, headers: HeaderMap, body: Bytes) -> Result<Resp
     };
     let data = body.get("data").cloned().unwrap_or(Value::Null);
     let received_at = api.state.clock.rfc3339(api.state.clock.now_ms());
-    let answer = with_store(&api.state, &api.caller.tenant, |s| {
-        if let Some(stored) = key.as_ref().and_then(|k| s.event_keys.get(k)) {
-            return stored.clone();
+    // Stored answers live with the tenant's other idempotent responses
+    // (evicted by age and count); the event log is trimmed like the audit log.
+    let answer = api.tenant(|t, _| {
+        if let Some(stored) = key.as_deref().and_then(|k| t.idempotent(EVENTS_ROUTE, k)) {
+            return stored.body.clone();
         }
         let event_id = format!("evt_{}", uuid::Uuid::new_v4());
-        s.events.push(json!({
+        let events = &mut t.agents.events;
+        events.push(json!({
             "eventId": event_id,
             "eventType": event_type,
             "data": data,
             "clientId": &*api.caller.client_id,
             "receivedAt": received_at,
         }));
+        trim_log(events, t.retention.max_audit_entries());
         let answer =
             json!({ "eventId": event_id, "eventType": event_type, "receivedAt": received_at });
         if let Some(k) = key {
-            s.event_keys.insert(k, answer.clone());
+            t.remember(EVENTS_ROUTE, &k, answer.clone());
         }
         answer
     });

@@ -20,7 +20,8 @@
 //!   already has `maxConcurrentQueries` queries in flight (default 5).
 //! - Scope: `interactions:read` | `interactions.read`.
 //! - `POST /webhooks/history` (no authentication): a completion-webhook
-//!   receiver for tests; stores the JSON body ([`crate::Sim::history_webhooks`]),
+//!   receiver for tests; stores the JSON body ([`crate::Sim::history_webhooks`],
+//!   the newest 4 × `Retention::max_finished`),
 //!   answers 204. It is journaled and can be faulted like any API route.
 //!
 //! Admin: `PUT /_sim/history/synthetic?tenant=` with a
@@ -322,7 +323,8 @@ async fn receive_webhook(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     let value: Value = parse(&body)?;
-    state.history.record_webhook(value);
+    let kept = state.settings.retention.max_audit_entries();
+    state.history.record_webhook(value, kept);
     Ok(StatusCode::NO_CONTENT)
 }
 

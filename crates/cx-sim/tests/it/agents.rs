@@ -92,6 +92,36 @@ async fn etag_changes_on_every_write_and_a_stale_if_match_is_409() {
     assert_eq!(stale.if_match.as_deref(), Some(etag0.as_str()));
 }
 
+/// An `If-Match` whose bytes are not visible ASCII (obs-text, allowed on
+/// the wire) is still a precondition: it matches no ETag, so the write is
+/// refused, never taken as unconditional.
+#[tokio::test]
+async fn an_if_match_that_is_not_ascii_is_a_precondition_not_an_absent_header() {
+    let ctx = Ctx::new().await;
+    let (_, etag0) = profile(&ctx).await;
+    let mut tag = etag0.clone().into_bytes();
+    tag.insert(tag.len() - 1, 0xff);
+    let resp = ctx
+        .http
+        .patch(ctx.url(&format!("/api/v2/agents/{AGENT}/workmodes")))
+        .bearer_auth(&ctx.token)
+        .header(
+            "if-match",
+            reqwest::header::HeaderValue::from_bytes(&tag).unwrap(),
+        )
+        .json(&seed_payload())
+        .send()
+        .await
+        .unwrap();
+    let err: Value = json_with(resp, StatusCode::CONFLICT).await;
+    assert_eq!(err["error"], "etag_mismatch");
+    assert!(writes(&ctx).await.is_empty(), "nothing written");
+    assert_eq!(profile(&ctx).await.1, etag0);
+    let journal = ctx.sim.journal();
+    let sent = journal.iter().find(|e| e.method == "PATCH").unwrap();
+    assert!(sent.if_match.is_some(), "journaled as sent: {sent:?}");
+}
+
 #[tokio::test]
 async fn bad_work_mode_bodies_name_every_field() {
     let ctx = Ctx::new().await;

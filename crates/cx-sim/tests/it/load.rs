@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 use cx_sim::Retention;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_clients() {
@@ -164,4 +164,54 @@ async fn memory_stays_bounded_by_the_retention() {
     assert_eq!(ctx.get(&path).await.status(), StatusCode::OK);
     let s = ctx.sim.store_sizes(tenant);
     assert_eq!((s.executions, s.idempotency_keys), (0, 0), "{s:?}");
+}
+
+/// What hostile clients can pile up outside the executions: published
+/// events and their idempotency keys, an agent's write history and the
+/// (unauthenticated) history webhook inbox stay bounded by the retention
+/// too (2 kept → at most 8 log entries, trimmed in batches, and 2 keys).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_writes_and_webhook_bodies_stay_bounded_by_the_retention() {
+    const KEEP: usize = 2;
+    const SENT: usize = 60;
+    let ctx = Ctx::start(
+        Sim::builder()
+            .retention(Retention::default().with_max_finished(KEEP))
+            .journal_capacity(10),
+    )
+    .await;
+    let bound = 4 * KEEP + KEEP / 2 + 2;
+    let event =
+        json!({"eventType": "agent.availability.changed", "data": {"pad": "x".repeat(1000)}});
+    let write = json!({"workModeId": "workMode-123", "skillLevels": []});
+    for i in 0..SENT {
+        let resp = post_keyed(&ctx, "/api/v2/events/publish", &format!("evt-{i}"), &event).await;
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        let resp = fetch(
+            ctx.http
+                .patch(ctx.url("/api/v2/agents/agent-001/workmodes"))
+                .bearer_auth(&ctx.token)
+                .json(&write),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        let resp = fetch(ctx.http.post(ctx.url("/webhooks/history")).json(&event)).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    }
+    let len = |v: Value| v.as_array().map_or(0, Vec::len);
+    let events = len(ctx.get_json("/_sim/events").await);
+    let writes: Value = ctx.get_json("/_sim/agents/agent-001/writes").await;
+    let inbox = len(ctx.get_json("/_sim/history/webhooks").await);
+    let keys = ctx.sim.store_sizes(cx_sim::DEFAULT_TENANT).idempotency_keys;
+    eprintln!(
+        "after {SENT} of each: {events} events, {} writes, {inbox} webhook bodies, {keys} keys",
+        len(writes.clone())
+    );
+    assert!(events <= bound, "{events} events kept");
+    assert!(len(writes.clone()) <= bound, "{writes}");
+    assert!(inbox <= bound, "{inbox} webhook bodies kept");
+    assert!(keys <= KEEP, "{keys} idempotency keys kept");
+    // The newest are kept, and write numbers go on counting.
+    let last = &writes[len(writes.clone()) - 1];
+    assert_eq!(last["seq"], SENT);
 }
