@@ -322,3 +322,55 @@ pub fn sent(sim: &Sim, method: &str, path: impl Fn(&str) -> bool) -> Vec<Journal
         .filter(|e| e.method == method && path(&e.path))
         .collect()
 }
+
+/// A stub server on 127.0.0.1, for answers the simulator cannot produce: it
+/// reads each whole request (head and `Content-Length` body), then answers
+/// `(status, JSON body)` as `answer` gives for the request's head, with
+/// `ETag: "v1"` and `Connection: close`. A thread per connection, so tests
+/// without a tokio runtime (the `cx` binary's) can use it. Returns its base
+/// URL.
+pub fn stub_server(answer: impl Fn(&str) -> (u16, String) + Send + Sync + 'static) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = std::sync::Arc::new(answer);
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let answer = answer.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head = loop {
+                    let Ok(n) = conn.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got);
+                    let Some(end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len: usize = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= end + 4 + len {
+                        break text[..end].to_owned();
+                    }
+                };
+                let (status, body) = answer(&head);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\netag: \"v1\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    url
+}

@@ -71,47 +71,13 @@ async fn the_report_analyses_pages_in_place_as_the_owned_interactions_would_be()
     );
 }
 
-/// A server on 127.0.0.1 answering every request with 200 and `body`
-/// (JSON): for pages the simulator cannot produce.
-fn page_server(body: String) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let body = body.clone();
-            std::thread::spawn(move || {
-                // The whole request (head and body) before answering.
-                let mut got = Vec::new();
-                let mut buf = [0u8; 8192];
-                loop {
-                    let Ok(n) = conn.read(&mut buf) else { return };
-                    if n == 0 {
-                        return;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&got).to_ascii_lowercase();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let len: usize = text[..end]
-                            .lines()
-                            .find_map(|l| l.strip_prefix("content-length:"))
-                            .and_then(|v| v.trim().parse().ok())
-                            .unwrap_or(0);
-                        if got.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
-                }
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    url
+/// A client of a stub server answering every request with 200 and `page`.
+fn client_of_page(page: String) -> Client {
+    let http = cx_http::Client::builder()
+        .base_url(cx_testkit::stub_server(move |_| (200, page.clone())))
+        .build()
+        .unwrap();
+    Client::new(http, Config::default())
 }
 
 /// Variables nested deeper than JSON readers go (`depth` arrays in an
@@ -123,11 +89,7 @@ async fn variables_nested_too_deep_are_refused_in_place_as_by_the_owned_interact
     let page = format!(
         r#"{{"totalCount":1,"data":[{{"interactionId":"i-deep","steps":[{{"nodeId":"d","nodeType":"DECISION","startTime":"2024-05-01T10:00:00Z","endTime":"2024-05-01T10:00:30Z","variablesBefore":{{"deep":{deep},"x":1}},"variablesAfter":{{"x":2}}}}]}}]}}"#
     );
-    let http = cx_http::Client::builder()
-        .base_url(page_server(page))
-        .build()
-        .unwrap();
-    let client = Client::new(http, Config::default());
+    let client = client_of_page(page);
     let query = HistoryQuery::builder()
         .interaction("i-deep")
         .build()
@@ -160,11 +122,7 @@ async fn a_page_longer_than_the_limit_is_refused_not_counted_twice() {
     let page = format!(
         r#"{{"totalCount":2,"data":[{{"interactionId":"a","steps":[{step}]}},{{"interactionId":"b","steps":[{step}]}}]}}"#
     );
-    let http = cx_http::Client::builder()
-        .base_url(page_server(page))
-        .build()
-        .unwrap();
-    let client = Client::new(http, Config::default());
+    let client = client_of_page(page);
     let query = HistoryQuery::builder()
         .interactions(["a", "b"])
         .limit(1)

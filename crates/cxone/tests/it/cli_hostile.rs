@@ -6,9 +6,6 @@
 // Tests unwrap: a panic with the value is the failure report; they print
 // their figures with println! (the CLI's own output rule is for `cx`).
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-
 use crate::support::{WF, cx, json, run};
 
 const HISTORY: &[&str] = &["history", "query", "--interaction", "x"];
@@ -119,35 +116,19 @@ fn hostile_arguments_end_in_an_error_naming_the_flag_never_a_panic() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A server on 127.0.0.1 that hands out a token and answers every other
-/// request with `status` and `body` (JSON); one thread per connection.
+/// A stub server that hands out a token and answers every other request
+/// with `status` and `body` (JSON).
 fn hostile_server(status: u16, body: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 8192];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]);
-                let (status, body) = if head.contains("token") {
-                    (
-                        200,
-                        r#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#,
-                    )
-                } else {
-                    (status, body)
-                };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\netag: \"v1\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
+    cx_testkit::stub_server(move |head| {
+        if head.contains("token") {
+            (
+                200,
+                r#"{"access_token":"t","token_type":"Bearer","expires_in":3600}"#.to_owned(),
+            )
+        } else {
+            (status, body.to_owned())
         }
-    });
-    url
+    })
 }
 
 fn against(url: &str, dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
