@@ -135,8 +135,9 @@ impl Client {
     }
 
     /// As [`Client::submit`], retried on `poller` while it fails
-    /// transiently (same key every time). A transient failure at the end is
-    /// [`ErrorKind::OutcomeUnknown`]: the job may exist.
+    /// transiently (same key every time). A transient failure at the end,
+    /// or a 2xx answer that is not a job, is [`ErrorKind::OutcomeUnknown`]:
+    /// the job may exist.
     async fn execute_retried(
         &self,
         id: &ActionId,

@@ -201,7 +201,8 @@ impl<'a> RunBuilder<'a> {
     ///   violations), [`ErrorKind::PermissionDenied`] (403, naming the
     ///   missing scope), [`WorkflowKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
-    /// - submitting until the deadline without an answer:
+    /// - submitting until the deadline without an answer, or accepted (2xx)
+    ///   with an answer that is not an execution:
     ///   [`ErrorKind::OutcomeUnknown`] (the message names the idempotency key);
     /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown), the
     ///   message and [`Error::execution_id`] name the execution):
@@ -318,7 +319,7 @@ impl Run<'_> {
     /// Seed 000 step 2: `POST /api/v2/workflows/{id}/executions` with
     /// `{input, context?, priority?}` and the idempotency key, retried
     /// transiently until the deadline. A refusal is audited
-    /// `TRIGGER_FAILED`; no answer at all is `OutcomeUnknown`, audited
+    /// `TRIGGER_FAILED`; no answer at all (or an unreadable 2xx) is `OutcomeUnknown`, audited
     /// `EXECUTION_OUTCOME_UNKNOWN`.
     async fn submit(
         &self,
