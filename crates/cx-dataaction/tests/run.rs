@@ -501,6 +501,35 @@ async fn an_unreadable_201_to_the_execute_is_an_unknown_outcome_naming_the_key()
 }
 
 #[tokio::test]
+async fn an_unusable_job_id_in_a_201_is_an_unknown_outcome_naming_the_key() {
+    let http = cx_testkit::canned_http(&[(
+        "POST /api/v2/dataactions/DA-123456/execute",
+        201,
+        r#"{"jobId": "job 1", "status": "QUEUED"}"#,
+    )]);
+    let audit = Arc::new(MemorySink::new());
+    let client = Client::new(http, Config::default()).with_audit(audit.clone());
+    let key = "execute-with-an-unusable-id";
+    let err = client
+        .run(&seed_id(), seed_payload())
+        .required(Vec::<String>::new())
+        .idempotency_key(key)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("job 1"), "{text}");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    let error = records[0].payload()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains(key), "{error}");
+}
+
+#[tokio::test]
 async fn an_unknown_job_status_ends_the_wait_at_once_naming_it() {
     let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
     ctx.sim.set_faults(vec![FaultRule::new(

@@ -313,3 +313,69 @@ pub fn sent(sim: &Sim, method: &str, path: impl Fn(&str) -> bool) -> Vec<Journal
         .filter(|e| e.method == method && path(&e.path))
         .collect()
 }
+
+/// An unauthenticated runtime for a server that answers each request whose
+/// request line (`"POST /api/v2/..."`) starts with one of `answers`'
+/// prefixes with that answer's status and JSON body, and anything else with
+/// 404: for the byte-level oddities the simulator cannot produce (e.g. an
+/// id that is not a path segment). One thread per connection, on
+/// 127.0.0.1; it lives as long as the test process.
+pub fn canned_http(answers: &[(&str, u16, &str)]) -> cx_http::Client {
+    use std::io::{Read, Write};
+    let answers: Vec<(String, u16, String)> = answers
+        .iter()
+        .map(|(p, s, b)| ((*p).to_owned(), *s, (*b).to_owned()))
+        .collect();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let answers = answers.clone();
+            std::thread::spawn(move || {
+                // Read the whole request (head, then Content-Length bytes),
+                // so that closing does not reset the connection.
+                let mut got = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head = loop {
+                    let n = conn.read(&mut buf).unwrap_or(0);
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).into_owned();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        while got.len() < end + 4 + length {
+                            let n = conn.read(&mut buf).unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            got.extend_from_slice(&buf[..n]);
+                        }
+                        break text;
+                    }
+                    if n == 0 {
+                        break text;
+                    }
+                };
+                let (status, body) = answers
+                    .iter()
+                    .find(|(prefix, _, _)| head.starts_with(prefix.as_str()))
+                    .map_or((404, r#"{"error":"not_found"}"#), |(_, s, b)| {
+                        (*s, b.as_str())
+                    });
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    cx_http::Client::builder().base_url(url).build().unwrap()
+}

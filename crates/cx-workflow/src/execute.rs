@@ -202,7 +202,8 @@ impl<'a> RunBuilder<'a> {
     ///   missing scope), [`WorkflowKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
     /// - submitting until the deadline without an answer, or accepted (2xx)
-    ///   with an answer that is not an execution:
+    ///   with an answer that is not an execution or names it by an id no
+    ///   URL path can hold:
     ///   [`ErrorKind::OutcomeUnknown`] (the message names the idempotency key);
     /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown), the
     ///   message and [`Error::execution_id`] name the execution):
@@ -355,16 +356,17 @@ impl Run<'_> {
         match submitted {
             Ok((e, _)) => match path_segment_problem(&e.id) {
                 None => Ok(e),
+                // It was created, but it cannot be read: the key finds it.
                 Some(problem) => {
-                    let e = Error::new(
-                        ErrorKind::Api,
+                    let err = Error::new(
+                        ErrorKind::OutcomeUnknown,
                         format!(
-                            "the server returned an unusable execution id {:?}: {problem}",
+                            "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable execution id {:?}: {problem}",
                             e.id
                         ),
                     )
                     .with_workflow(wf);
-                    Err(self.trigger_failed(e).await)
+                    Err(outcome_unknown(client, wf, None, None, key, err, self.started).await)
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).

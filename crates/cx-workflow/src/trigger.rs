@@ -103,8 +103,9 @@ impl<'a> TriggerBuilder<'a> {
     ///   [`ErrorKind::RateLimited`] (429 after the runtime's retries),
     ///   [`ErrorKind::Transport`], [`ErrorKind::Api`];
     /// - [`ErrorKind::OutcomeUnknown`] when the POST got no answer before the
-    ///   poller's deadline, or a 2xx answer that is not an instance (the
-    ///   message names the idempotency key);
+    ///   poller's deadline, or a 2xx answer that is not an instance or names
+    ///   it by an id no URL path can hold (the message names the
+    ///   idempotency key);
     /// - [`ErrorKind::Audit`] when the instance was created but its audit
     ///   record could not be written ([`Error::trigger_report`] has it).
     pub async fn send(self) -> Result<TriggerReport, Error> {
@@ -248,17 +249,16 @@ async fn create(
         Err(e) => return Err((Error::from_http(e, &what).with_workflow(wf), None)),
     };
     if let Some(problem) = path_segment_problem(&created.id) {
-        return Err((
-            Error::new(
-                ErrorKind::Api,
-                format!(
-                    "the server returned an unusable instance id {:?}: {problem}",
-                    created.id
-                ),
-            )
-            .with_workflow(wf),
-            None,
-        ));
+        // It was created, but it cannot be read: the key finds it.
+        let err = Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable instance id {:?}: {problem}",
+                created.id
+            ),
+        )
+        .with_workflow(wf);
+        return Err((err, Some(key)));
     }
     tracing::debug!(workflow = wf, instance = %created.id, "instance created");
     Ok(TriggerReport {

@@ -157,6 +157,46 @@ async fn an_unreadable_201_to_the_submission_is_an_unknown_outcome_naming_the_ke
 }
 
 #[tokio::test]
+async fn an_unusable_execution_id_in_a_201_is_an_unknown_outcome_not_a_failed_trigger() -> TestResult
+{
+    // A server that created the execution but named it with an id no URL
+    // can hold: it exists, so the audit must not say nothing was created.
+    let wf_path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+    let definition = json!({"id": SEED_WORKFLOW_ID, "name": "Routing", "status": "ACTIVE",
+        "inputVariables": [{"name": "customerId", "type": "STRING"}]})
+    .to_string();
+    let created =
+        json!({"id": "exec 1", "workflowId": SEED_WORKFLOW_ID, "status": "PENDING"}).to_string();
+    let http = cx_testkit::canned_http(&[
+        (&format!("POST {wf_path}/executions"), 201, &created),
+        (&format!("GET {wf_path}?"), 200, &definition),
+    ]);
+    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let key = "run-with-an-unusable-id";
+    let Err(err) = client
+        .run(&id)
+        .input_value("customerId", json!("C1"))
+        .idempotency_key(key)
+        .send()
+        .await
+    else {
+        return fail("an unusable id is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("exec 1"), "{text}");
+    let events: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| r.event_type.to_string())
+        .collect();
+    assert_eq!(events, ["EXECUTION_OUTCOME_UNKNOWN"]);
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_unknown_status_ends_the_wait_at_once_naming_it() -> TestResult {
     let ctx = fragile(vec![FaultRule::new(
         STATUS_ROUTE,

@@ -239,6 +239,38 @@ async fn an_unreadable_201_to_a_trigger_is_an_unknown_outcome_naming_the_key() -
 }
 
 #[tokio::test]
+async fn an_unusable_instance_id_in_a_201_is_an_unknown_outcome_not_a_failure() -> TestResult {
+    let http = cx_testkit::canned_http(&[(
+        "POST /api/v2/workflows/instances",
+        201,
+        r#"{"id": "inst/1", "status": "RUNNING"}"#,
+    )]);
+    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let key = "trigger-with-an-unusable-id";
+    let Err(err) = client
+        .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
+        .idempotency_key(key)
+        .send()
+        .await
+    else {
+        return fail("an unusable id is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("inst/1"), "{text}");
+    let events: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| r.event_type.to_string())
+        .collect();
+    assert_eq!(events, ["WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]);
+    let stats = client.trigger_metrics(&wf(SEED_WORKFLOW_ID)?);
+    assert_eq!(stats.failure, 0, "not counted as a failure");
+    Ok(())
+}
+
+#[tokio::test]
 async fn server_side_context_type_errors_are_invalid_payloads() -> TestResult {
     // The client coerces to the type it is told; the workflow declares
     // priorityScore an integer, so the server rejects the string.
