@@ -102,19 +102,22 @@ impl Client {
     /// (no validation; [`Client::run`] validates first).
     ///
     /// # Errors
-    /// The failed call, mapped; a 400's details are in [`Error::violations`](cx_http::ServiceError::violations).
+    /// The failed call, mapped; a 400's details are in [`Error::violations`](cx_http::ServiceError::violations);
+    /// [`ErrorKind::OutcomeUnknown`] naming `key` when the job was accepted
+    /// under an id no URL path can hold.
     pub async fn submit(
         &self,
         id: &ActionId,
         payload: &Payload,
         key: &str,
     ) -> Result<JobAccepted, Error> {
+        let what = format!("executing data action {id}");
         let accepted = self
             .execute_request(id, payload, key)
             .send_json()
             .await
-            .map_err(|e| from_http(e, &format!("executing data action {id}")))?;
-        checked_job(accepted)
+            .map_err(|e| from_http(e, &what))?;
+        checked_job(accepted, &what, key)
     }
 
     fn execute_request(
@@ -135,8 +138,9 @@ impl Client {
     }
 
     /// As [`Client::submit`], retried on `poller` while it fails
-    /// transiently (same key every time). A transient failure at the end is
-    /// [`ErrorKind::OutcomeUnknown`]: the job may exist.
+    /// transiently (same key every time). A transient failure at the end,
+    /// or a 2xx answer that is not a job or names it by an id no URL path
+    /// can hold, is [`ErrorKind::OutcomeUnknown`]: the job may exist.
     async fn execute_retried(
         &self,
         id: &ActionId,
@@ -150,7 +154,7 @@ impl Client {
             .retry(&what, || self.execute_request(id, payload, key).send_json())
             .await;
         match sent {
-            Ok(o) => checked_job(o.value),
+            Ok(o) => checked_job(o.value, &what, key),
             Err(e) if e.leaves_outcome_unknown() => {
                 Err(Core::no_answer(e, &what, key, started.elapsed(), "job").into())
             }
@@ -159,15 +163,17 @@ impl Client {
     }
 }
 
-/// `accepted`, if its job id can be used as a path segment.
-fn checked_job(accepted: JobAccepted) -> Result<JobAccepted, Error> {
+/// `accepted`, if its job id can be used as a path segment; otherwise the
+/// job exists but cannot be read, an unknown outcome naming the `key` of the
+/// execute (doing `what`) that finds it.
+fn checked_job(accepted: JobAccepted, what: &str, key: &str) -> Result<JobAccepted, Error> {
     if is_path_segment(&accepted.job_id) {
         Ok(accepted)
     } else {
         Err(Error::new(
-            ErrorKind::Api,
+            ErrorKind::OutcomeUnknown,
             format!(
-                "the server returned an unusable job id {:?}",
+                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable job id {:?}",
                 accepted.job_id
             ),
         ))

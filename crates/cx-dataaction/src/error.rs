@@ -13,7 +13,7 @@
 //! | `NotFound` | 404: unknown action or job | VALIDATION |
 //! | `Unauthenticated`, `PermissionDenied` | 401/403, or no token | VALIDATION |
 //! | `Domain(Extraction)` | a JMESPath expression failed on the output | VALIDATION |
-//! | `Transport`, `OutcomeUnknown` | no response; or the execute or the polls failed transiently until the max wait | NETWORK |
+//! | `Transport`, `OutcomeUnknown` | no response; or the execute or the polls failed transiently until the max wait; or the execute's 2xx answer could not be read | NETWORK |
 //! | `RateLimited`, `Server` | 429 or 5xx (503 "compute unavailable") left after the runtime's retries | COMPUTE |
 //! | `Domain(JobFailed)` | the job (or a Data Extraction job) ended FAILED ([`Error::error_detail`]) | COMPUTE |
 //! | `Domain(JobEnded)` | a Data Extraction job ended CANCELLED or EXPIRED | COMPUTE |

@@ -190,6 +190,15 @@ pub fn coerce_value(value: Value) -> Typed {
     }
 }
 
+/// The characters that nest a JMESPath expression: each can add a level to
+/// the parser's and the evaluator's recursion.
+const NESTING: &str = ".|&![({<>=";
+
+/// Most [`NESTING`] characters an expression may hold: 64 levels stay far
+/// within a 2 MiB thread stack (a tokio worker's) even in a debug build,
+/// where about 100 nested `[]` exhaust it.
+const MAX_NESTING: usize = 64;
+
 /// Named JMESPath expressions, compiled once and reused for every job
 /// (seed 004 step 4's `paths` map). Cheap to clone; `Send + Sync`.
 ///
@@ -242,9 +251,15 @@ impl Extraction {
     /// Add `name` ← `expression` (compiled now; a later field with the same
     /// name replaces the earlier one).
     ///
+    /// An expression may hold at most 64 of the characters that nest it
+    /// (`. | & ! [ ( { < > =`): the JMESPath parser and evaluator recurse
+    /// once per level, and a deeper expression (`((((…`, `a.a.a.…`) would
+    /// exhaust the thread's stack and abort the process.
+    ///
     /// # Errors
     /// [`ErrorKind::Validation`] on field `extract.<name>` when the
-    /// expression does not compile or the name is empty.
+    /// expression does not compile, nests deeper than that (rule `range`) or
+    /// the name is empty.
     pub fn field(mut self, name: &str, expression: &str) -> Result<Self, Error> {
         if name.is_empty() {
             return Err(Error::violation(Violation::new(
@@ -252,6 +267,19 @@ impl Extraction {
                 Rule::Required,
                 format!("a name is required for expression {expression:?}"),
             )));
+        }
+        let nesting = expression.chars().filter(|c| NESTING.contains(*c)).count();
+        if nesting > MAX_NESTING {
+            return Err(Error::violation(
+                Violation::new(
+                    format!("extract.{name}"),
+                    Rule::Range,
+                    format!(
+                        "the expression holds {nesting} of `{NESTING}`, which nest it; at most {MAX_NESTING} are allowed"
+                    ),
+                )
+                .with_values(format!("at most {MAX_NESTING}"), nesting.to_string()),
+            ));
         }
         let compiled = jmespath::compile(expression).map_err(|e| {
             Error::violation(Violation::new(
@@ -409,6 +437,35 @@ mod tests {
             .expect_err("runtime error");
         assert_eq!(err.kind(), ErrorKind::Domain(DataActionKind::Extraction));
         assert!(err.to_string().contains("extract.n"), "{err}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_so_the_stack_is() {
+        let at_limit = [
+            format!("{}a{}", "(".repeat(64), ")".repeat(64)),
+            format!("{}a", "a.".repeat(64)),
+            "[]".repeat(64),
+            format!("{}a", "!".repeat(64)),
+            format!("{}a", "a[?".repeat(32)) + &"]".repeat(32),
+        ];
+        // On a tokio worker's 2 MiB stack: compiled, evaluated, dropped.
+        let worker = std::thread::Builder::new().stack_size(2 << 20);
+        let ran = worker.spawn(move || {
+            for expr in &at_limit {
+                let ex = Extraction::new().field("x", expr).expect(expr);
+                ex.apply(&json!({"a": {"a": [1]}})).expect(expr);
+            }
+        });
+        assert!(ran.is_ok_and(|h| h.join().is_ok()));
+        for expr in [
+            format!("{}a", "a.".repeat(65)),
+            format!("{}a", "(".repeat(20_000)),
+            "[]".repeat(5_000),
+        ] {
+            let err = Extraction::new().field("x", &expr).expect_err("too deep");
+            let v = &err.violations()[0];
+            assert_eq!((v.field.as_str(), &v.rule), ("extract.x", &Rule::Range));
+        }
     }
 
     #[test]

@@ -469,6 +469,67 @@ async fn a_lost_execute_response_is_recovered_as_the_same_job() {
 }
 
 #[tokio::test]
+async fn an_unreadable_201_to_the_execute_is_an_unknown_outcome_naming_the_key() {
+    // The job is created, then its 201 answer is replaced by one that is
+    // not a job: the caller and the audit record must get the key that
+    // finds it, not a compute failure.
+    let ctx = Ctx::start().await;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(EXECUTE_ROUTE, Fault::StatusAfterProcessing { status: 201 }).with_times(1),
+    ]);
+    let key = "execute-with-an-unreadable-201";
+    let id = seed_id();
+    let run = || ctx.client.run(&id, seed_payload()).idempotency_key(key);
+    let err = run().send().await.unwrap_err();
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(
+        text.contains(key) && text.contains("answered 201"),
+        "{text}"
+    );
+    let audit = ctx.only_audit();
+    assert_eq!(audit["errorClassification"], json!("NETWORK"), "{audit}");
+    assert!(
+        audit["error"].as_str().is_some_and(|e| e.contains(key)),
+        "{audit}"
+    );
+    // The key finds it: the same run again is the same job.
+    let report = run().send().await.unwrap();
+    let jobs = ctx.client.jobs(&seed_id()).await.unwrap();
+    assert_eq!(jobs.len(), 1, "one job, not 2: {jobs:?}");
+    assert_eq!(jobs[0].job_id, report.job.job_id);
+}
+
+#[tokio::test]
+async fn an_unusable_job_id_in_a_201_is_an_unknown_outcome_naming_the_key() {
+    let http = cx_testkit::canned_http(&[(
+        "POST /api/v2/dataactions/DA-123456/execute",
+        201,
+        r#"{"jobId": "job 1", "status": "QUEUED"}"#,
+    )]);
+    let audit = Arc::new(MemorySink::new());
+    let client = Client::new(http, Config::default()).with_audit(audit.clone());
+    let key = "execute-with-an-unusable-id";
+    let err = client
+        .run(&seed_id(), seed_payload())
+        .required(Vec::<String>::new())
+        .idempotency_key(key)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("job 1"), "{text}");
+    let records = audit.records();
+    assert_eq!(records.len(), 1);
+    let error = records[0].payload()["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(error.contains(key), "{error}");
+}
+
+#[tokio::test]
 async fn an_unknown_job_status_ends_the_wait_at_once_naming_it() {
     let ctx = Ctx::on(Sim::builder(), fragile_http(), Config::default()).await;
     ctx.sim.set_faults(vec![FaultRule::new(

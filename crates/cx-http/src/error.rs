@@ -189,11 +189,19 @@ impl Error {
     }
 
     /// True when a request may have been carried out without its answer
-    /// being seen: a transient failure ([`Error::is_transient`]) or retries
-    /// that ran out of time ([`ErrorKind::WaitTimeout`]). A submission
-    /// failing so has an unknown outcome.
+    /// being seen: a transient failure ([`Error::is_transient`]), retries
+    /// that ran out of time ([`ErrorKind::WaitTimeout`]), or a success
+    /// (2xx) whose body could not be decoded: the server did it, but what
+    /// it made is unknown. A submission failing so has an unknown outcome.
     pub fn leaves_outcome_unknown(&self) -> bool {
-        self.is_transient() || self.inner.kind == ErrorKind::WaitTimeout
+        self.is_transient()
+            || self.inner.kind == ErrorKind::WaitTimeout
+            || self.is_unreadable_success()
+    }
+
+    /// A 2xx whose body could not be decoded ([`ErrorKind::Decode`]).
+    pub(crate) fn is_unreadable_success(&self) -> bool {
+        self.inner.kind == ErrorKind::Decode && self.inner.status.is_some_and(|s| s < 300)
     }
 
     /// True when the input was rejected before any request was sent.
@@ -348,5 +356,18 @@ mod tests {
         assert!(auth(status(503)).is_transient());
         assert!(!auth(status(401)).is_transient());
         assert!(!Error::new(ErrorKind::Auth, "no token").is_transient());
+    }
+
+    #[test]
+    fn an_unreadable_success_leaves_the_outcome_unknown() {
+        let decode = |s| Error::new(ErrorKind::Decode, "x").with_status(s);
+        assert!(decode(201).leaves_outcome_unknown());
+        assert!(decode(200).leaves_outcome_unknown());
+        assert!(!decode(400).leaves_outcome_unknown());
+        assert!(!Error::new(ErrorKind::Decode, "x").leaves_outcome_unknown());
+        assert!(!decode(201).is_transient(), "not retried");
+        let status = |s| Error::new(ErrorKind::Status, "x").with_status(s);
+        assert!(status(503).leaves_outcome_unknown());
+        assert!(!status(400).leaves_outcome_unknown());
     }
 }

@@ -16,7 +16,9 @@
 //! tighten around it: a twentieth of the expected duration (at least 10 ms),
 //! growing by `multiplier`. The jitter then only delays a check (by up to
 //! half of `jitter` of the expected duration), so that clients do not
-//! synchronise and still do not check before the expected end.
+//! synchronise and still do not check before the expected end. An expected
+//! end at or past the deadline is ignored (the generic schedule then): a
+//! wait for it would reach the deadline without a single check.
 //!
 //! A check that fails *transiently* ([`Error::is_transient`]: no response,
 //! 408, 429, 5xx but 501, or no token for one of these reasons) counts as a
@@ -290,7 +292,22 @@ impl Poller {
         let started = Instant::now();
         // A deadline past what the clock holds (`Duration::MAX`) never comes.
         let deadline = self.deadline.and_then(|d| started.checked_add(d));
-        let first = self.first_wait(rand::random::<f64>());
+        let mut first = self.first_wait(rand::random::<f64>());
+        // An expected end at or past the deadline (an earlier run took
+        // longer than this one may wait) would leave no check before it:
+        // the generic schedule then, which looks while there is time.
+        let generic;
+        let this = match (deadline, self.expected) {
+            (Some(at), Some(_)) if started.checked_add(first).is_none_or(|end| end >= at) => {
+                generic = Poller {
+                    expected: None,
+                    ..self.clone()
+                };
+                first = generic.first_wait(0.0);
+                &generic
+            }
+            _ => self,
+        };
         if !first.is_zero() {
             let wait =
                 deadline.map_or(first, |at| first.min(at.saturating_duration_since(started)));
@@ -347,7 +364,7 @@ impl Poller {
                 ));
             }
             let mut delay =
-                retry_after.unwrap_or_else(|| self.jittered(polls, rand::random::<f64>()));
+                retry_after.unwrap_or_else(|| this.jittered(polls, rand::random::<f64>()));
             if let Some(r) = remaining {
                 delay = delay.min(r);
             }
@@ -649,6 +666,33 @@ mod tests {
         assert_eq!(outcome.polls, 1);
         assert!(
             started.elapsed() <= expected.mul_f64(1.07),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_expected_end_past_the_deadline_is_not_slept_through() {
+        // An earlier run took an hour; this one may wait 10 s and ends in 1 s.
+        let p = Poller::default()
+            .with_expected(Some(Duration::from_secs(3600)))
+            .with_deadline(Some(Duration::from_secs(10)));
+        let started = tokio::time::Instant::now();
+        let ends = started + Duration::from_secs(1);
+        let outcome = p
+            .poll("execution e", || async move {
+                Ok(if tokio::time::Instant::now() >= ends {
+                    PollStatus::Done(())
+                } else {
+                    PollStatus::Pending { retry_after: None }
+                })
+            })
+            .await;
+        let outcome = outcome.unwrap_or_else(|e| panic!("{e}"));
+        // The generic schedule: checks from the start, 200 ms growing ×1.5.
+        assert!(outcome.polls > 1, "{}", outcome.polls);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
             "{:?}",
             started.elapsed()
         );

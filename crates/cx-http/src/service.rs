@@ -92,7 +92,8 @@ pub enum ServiceKind<K> {
     /// pending or running: its outcome is unknown.
     WaitTimeout,
     /// The operation was submitted (or may have been) but no answer settled
-    /// it before the deadline: every attempt failed transiently.
+    /// it before the deadline: every attempt failed transiently, or the
+    /// server accepted it with an answer that could not be read.
     OutcomeUnknown,
     /// The server reported a status this crate does not know; waiting stopped.
     UnknownStatus,
@@ -261,17 +262,20 @@ impl<D: Domain> ServiceError<D> {
     /// The [`ServiceKind::OutcomeUnknown`] error of a submission doing
     /// `what` (e.g. `"executing data action da-1"`), sent with idempotency
     /// key `key`, that no answer settled within `elapsed` (its last failure
-    /// `err`, one that [`Error::leaves_outcome_unknown`]): the message names
-    /// the key and says the `created` thing (e.g. `"job"`) may exist.
+    /// `err`, one that [`Error::leaves_outcome_unknown`]: no usable answer,
+    /// or a success whose body could not be read): the message names the
+    /// key and says the `created` thing (e.g. `"job"`) may exist.
     pub fn no_answer(err: Error, what: &str, key: &str, elapsed: Duration, created: &str) -> Self {
-        Self::new(
-            ServiceKind::OutcomeUnknown,
-            format!(
+        let message = match err.status().filter(|_| err.is_unreadable_success()) {
+            Some(code) => format!(
+                "unknown outcome: {what} (idempotency key {key}) was accepted (the server answered {code}) but the answer is not the expected JSON; the {created} may exist"
+            ),
+            None => format!(
                 "unknown outcome: {what} (idempotency key {key}) got no answer within the deadline ({} ms, last error: {err}); the {created} may exist",
                 elapsed.as_millis()
             ),
-        )
-        .with_http(err)
+        };
+        Self::new(ServiceKind::OutcomeUnknown, message).with_http(err)
     }
 
     /// The [`ServiceKind::UnknownStatus`] error of a wait for `operation`

@@ -374,3 +374,24 @@ pub fn stub_server(answer: impl Fn(&str) -> (u16, String) + Send + Sync + 'stati
     });
     url
 }
+
+/// An unauthenticated runtime for a [`stub_server`] that answers each
+/// request whose request line (`"POST /api/v2/..."`) starts with one of
+/// `answers`' prefixes with that answer's status and JSON body, and anything
+/// else with 404: for the byte-level oddities the simulator cannot produce
+/// (e.g. an id that is not a path segment).
+pub fn canned_http(answers: &[(&str, u16, &str)]) -> cx_http::Client {
+    let answers: Vec<(String, u16, String)> = answers
+        .iter()
+        .map(|(p, s, b)| ((*p).to_owned(), *s, (*b).to_owned()))
+        .collect();
+    let url = stub_server(move |head| {
+        answers
+            .iter()
+            .find(|(prefix, _, _)| head.starts_with(prefix.as_str()))
+            .map_or((404, r#"{"error":"not_found"}"#.to_owned()), |(_, s, b)| {
+                (*s, b.clone())
+            })
+    });
+    cx_http::Client::builder().base_url(url).build().unwrap()
+}

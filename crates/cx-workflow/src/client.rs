@@ -23,7 +23,8 @@ use crate::types::{Execution, InstanceCompletion, TriggerPayload, WorkflowDefini
 
 /// Audit event of an execution whose outcome was not seen: the deadline
 /// passed while it was pending or while its polls (or its submission) kept
-/// failing transiently, the server reported a status this crate does not
+/// failing transiently, the submission's 2xx answer could not be read
+/// (`executionId` null), the server reported a status this crate does not
 /// know, or a poll was refused. Payload: `{workflowId, executionId (null if
 /// none was returned), idempotencyKey, status (the last seen, or null),
 /// error, errorKind, latency_ms}`. Never `EXECUTION_FAILED`: the execution
@@ -32,7 +33,8 @@ pub const EXECUTION_OUTCOME_UNKNOWN: EventType =
     EventType::from_static("EXECUTION_OUTCOME_UNKNOWN");
 
 /// Audit event of an instance trigger that got no answer before its
-/// deadline (the instance may exist). Payload: `{workflowId,
+/// deadline, or a 2xx answer that could not be read (the instance may
+/// exist). Payload: `{workflowId,
 /// idempotencyKey, error, errorKind, latency_ms}`.
 pub const WORKFLOW_TRIGGER_OUTCOME_UNKNOWN: EventType =
     EventType::from_static("WORKFLOW_TRIGGER_OUTCOME_UNKNOWN");

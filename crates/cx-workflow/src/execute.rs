@@ -201,7 +201,9 @@ impl<'a> RunBuilder<'a> {
     ///   violations), [`ErrorKind::PermissionDenied`] (403, naming the
     ///   missing scope), [`WorkflowKind::NotDeployable`] (409),
     ///   [`ErrorKind::RateLimited`], [`ErrorKind::Transport`], [`ErrorKind::Api`];
-    /// - submitting until the deadline without an answer:
+    /// - submitting until the deadline without an answer, or accepted (2xx)
+    ///   with an answer that is not an execution or names it by an id no
+    ///   URL path can hold:
     ///   [`ErrorKind::OutcomeUnknown`] (the message names the idempotency key);
     /// - polling, all "unknown outcome" ([`Error::is_outcome_unknown`](cx_http::ServiceError::is_outcome_unknown), the
     ///   message and [`Error::execution_id`] name the execution):
@@ -318,7 +320,7 @@ impl Run<'_> {
     /// Seed 000 step 2: `POST /api/v2/workflows/{id}/executions` with
     /// `{input, context?, priority?}` and the idempotency key, retried
     /// transiently until the deadline. A refusal is audited
-    /// `TRIGGER_FAILED`; no answer at all is `OutcomeUnknown`, audited
+    /// `TRIGGER_FAILED`; no answer at all (or an unreadable 2xx) is `OutcomeUnknown`, audited
     /// `EXECUTION_OUTCOME_UNKNOWN`.
     async fn submit(
         &self,
@@ -354,16 +356,17 @@ impl Run<'_> {
         match submitted {
             Ok((e, _)) => match path_segment_problem(&e.id) {
                 None => Ok(e),
+                // It was created, but it cannot be read: the key finds it.
                 Some(problem) => {
-                    let e = Error::new(
-                        ErrorKind::Api,
+                    let err = Error::new(
+                        ErrorKind::OutcomeUnknown,
                         format!(
-                            "the server returned an unusable execution id {:?}: {problem}",
+                            "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable execution id {:?}: {problem}",
                             e.id
                         ),
                     )
                     .with_workflow(wf);
-                    Err(self.trigger_failed(e).await)
+                    Err(outcome_unknown(client, wf, None, None, key, err, self.started).await)
                 }
             },
             // No answer settled it: the execution may exist (the key finds it).

@@ -18,7 +18,8 @@
 //! [`TriggerBuilder::poller`]) while they fail transiently, within its
 //! `deadline` and `max_polls`, the POST with the same idempotency key, so a
 //! lost response is recovered as the same instance. A POST that gets no
-//! answer before the deadline is [`ErrorKind::OutcomeUnknown`], audited as
+//! answer before the deadline, or a 2xx answer that is not an instance, is
+//! [`ErrorKind::OutcomeUnknown`], audited as
 //! [`crate::client::WORKFLOW_TRIGGER_OUTCOME_UNKNOWN`] (the instance may
 //! exist; the key finds it), not as a failure.
 
@@ -102,7 +103,9 @@ impl<'a> TriggerBuilder<'a> {
     ///   [`ErrorKind::RateLimited`] (429 after the runtime's retries),
     ///   [`ErrorKind::Transport`], [`ErrorKind::Api`];
     /// - [`ErrorKind::OutcomeUnknown`] when the POST got no answer before the
-    ///   poller's deadline (the message names the idempotency key);
+    ///   poller's deadline, or a 2xx answer that is not an instance or names
+    ///   it by an id no URL path can hold (the message names the
+    ///   idempotency key);
     /// - [`ErrorKind::Audit`] when the instance was created but its audit
     ///   record could not be written ([`Error::trigger_report`] has it).
     pub async fn send(self) -> Result<TriggerReport, Error> {
@@ -246,17 +249,16 @@ async fn create(
         Err(e) => return Err((Error::from_http(e, &what).with_workflow(wf), None)),
     };
     if let Some(problem) = path_segment_problem(&created.id) {
-        return Err((
-            Error::new(
-                ErrorKind::Api,
-                format!(
-                    "the server returned an unusable instance id {:?}: {problem}",
-                    created.id
-                ),
-            )
-            .with_workflow(wf),
-            None,
-        ));
+        // It was created, but it cannot be read: the key finds it.
+        let err = Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable instance id {:?}: {problem}",
+                created.id
+            ),
+        )
+        .with_workflow(wf);
+        return Err((err, Some(key)));
     }
     tracing::debug!(workflow = wf, instance = %created.id, "instance created");
     Ok(TriggerReport {

@@ -605,3 +605,19 @@ async fn a_later_run_reads_the_status_once_after_the_learned_duration() -> TestR
     );
     Ok(())
 }
+
+/// An earlier execution took an hour (the longest estimate kept), so the
+/// first status read is due after this run's 10 s deadline: the run must
+/// still read the status before its deadline, not sleep through it and
+/// report an outcome it never looked at.
+#[tokio::test(start_paused = true)]
+async fn a_learned_duration_past_the_deadline_still_reads_the_status() -> TestResult {
+    let learned = cx_http::DurationEstimates::from_entries([(
+        SEED_WORKFLOW_ID.to_owned(),
+        Duration::from_secs(3600),
+    )]);
+    let ctx = Ctx::with_config(fast_config().with_durations(Arc::new(learned))).await?;
+    let report = ctx.run_seed().await?;
+    assert_eq!(report.execution.status, ExecutionStatus::Completed);
+    Ok(())
+}

@@ -12,7 +12,9 @@ use cx_workflow::{Config, ErrorKind};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, counted_poller, fail, fast_config, wf};
+use crate::support::{
+    Ctx, SEED_WORKFLOW_ID, TestResult, counted_poller, fail, fast_config, seed_input, wf,
+};
 
 /// A simulator with `faults` set, and a [`fast_config`] client on the fragile
 /// runtime settings.
@@ -119,6 +121,78 @@ async fn a_lost_submission_response_is_recovered_through_the_key() -> TestResult
     let (server, total) = listed(&ctx, &executions_path()).await?;
     assert_eq!(total, json!(1), "one execution, not 5");
     assert_eq!(server, BTreeSet::from([report.execution.id.clone()]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreadable_201_to_the_submission_is_an_unknown_outcome_naming_the_key() -> TestResult {
+    // The execution is created, then its 201 answer is replaced by one that
+    // is not an execution: it exists, so the caller must get the key that
+    // finds it, and the audit must not say nothing was created.
+    let ctx = fragile(vec![
+        FaultRule::new(SUBMIT_ROUTE, Fault::StatusAfterProcessing { status: 201 }).with_times(1),
+    ])
+    .await?;
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let key = "run-with-an-unreadable-201";
+    let run = || ctx.client.run(&id).input(seed_input()).idempotency_key(key);
+    let Err(err) = run().send().await else {
+        return fail("an unreadable 201 is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(
+        text.contains(key) && text.contains("answered 201"),
+        "{text}"
+    );
+    assert_eq!(ctx.audit_events(), ["EXECUTION_OUTCOME_UNKNOWN"]);
+    let last = ctx.last_audit_payload().unwrap_or_default();
+    assert_eq!(last["idempotencyKey"], json!(key));
+    // The key finds it: the same run again is the same execution.
+    let report = run().send().await?;
+    let (server, total) = listed(&ctx, &executions_path()).await?;
+    assert_eq!(total, json!(1), "one execution, not 2");
+    assert_eq!(server, BTreeSet::from([report.execution.id.clone()]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unusable_execution_id_in_a_201_is_an_unknown_outcome_not_a_failed_trigger() -> TestResult
+{
+    // A server that created the execution but named it with an id no URL
+    // can hold: it exists, so the audit must not say nothing was created.
+    let wf_path = format!("/api/v2/workflows/{SEED_WORKFLOW_ID}");
+    let definition = json!({"id": SEED_WORKFLOW_ID, "name": "Routing", "status": "ACTIVE",
+        "inputVariables": [{"name": "customerId", "type": "STRING"}]})
+    .to_string();
+    let created =
+        json!({"id": "exec 1", "workflowId": SEED_WORKFLOW_ID, "status": "PENDING"}).to_string();
+    let http = cx_testkit::canned_http(&[
+        (&format!("POST {wf_path}/executions"), 201, &created),
+        (&format!("GET {wf_path}?"), 200, &definition),
+    ]);
+    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let id = wf(SEED_WORKFLOW_ID)?;
+    let key = "run-with-an-unusable-id";
+    let Err(err) = client
+        .run(&id)
+        .input_value("customerId", json!("C1"))
+        .idempotency_key(key)
+        .send()
+        .await
+    else {
+        return fail("an unusable id is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("exec 1"), "{text}");
+    let events: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| r.event_type.to_string())
+        .collect();
+    assert_eq!(events, ["EXECUTION_OUTCOME_UNKNOWN"]);
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use cx_audit::EventType;
-use cx_sim::Sim;
+use cx_sim::{Fault, FaultRule, Sim};
 use cx_testkit::seed_trigger;
 use cx_workflow::{ContextType, ErrorKind, InstanceCompletion, Priority, TriggerPayload};
 use serde_json::json;
@@ -190,6 +190,83 @@ async fn a_429_that_outlasts_the_retries_and_the_polls_is_an_unknown_outcome() -
         ctx.audit_events(),
         ["WORKFLOW_TRIGGERED", "WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreadable_201_to_a_trigger_is_an_unknown_outcome_naming_the_key() -> TestResult {
+    // The instance is created, then its 201 answer is replaced by one that
+    // is not an instance: neither a failure nor a report, but the key.
+    let ctx = Ctx::start().await?;
+    ctx.sim.set_faults(vec![
+        FaultRule::new(
+            "POST /api/v2/workflows/instances",
+            Fault::StatusAfterProcessing { status: 201 },
+        )
+        .with_times(1),
+    ]);
+    let key = "trigger-with-an-unreadable-201";
+    let trigger = || -> Result<_, crate::support::BoxError> {
+        Ok(ctx
+            .client
+            .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
+            .idempotency_key(key))
+    };
+    let Err(err) = trigger()?.send().await else {
+        return fail("an unreadable 201 is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(
+        text.contains(key) && text.contains("answered 201"),
+        "{text}"
+    );
+    assert_eq!(ctx.audit_events(), ["WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]);
+    let last = ctx.last_audit_payload().unwrap_or_default();
+    assert_eq!(last["idempotencyKey"], json!(key));
+    let stats = ctx.client.trigger_metrics(&wf(SEED_WORKFLOW_ID)?);
+    assert_eq!(stats.failure, 0, "not counted as a failure");
+    // The key finds it: the same trigger again is the same instance.
+    let report = trigger()?.send().await?;
+    let listed = ctx
+        .get_json(&format!(
+            "/api/v2/workflows/instances?workflowId={SEED_WORKFLOW_ID}&pageSize=1000"
+        ))
+        .await?;
+    assert_eq!(listed["totalCount"], json!(1), "one instance, not 2");
+    assert_eq!(listed["items"][0]["id"], json!(report.instance_id));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unusable_instance_id_in_a_201_is_an_unknown_outcome_not_a_failure() -> TestResult {
+    let http = cx_testkit::canned_http(&[(
+        "POST /api/v2/workflows/instances",
+        201,
+        r#"{"id": "inst/1", "status": "RUNNING"}"#,
+    )]);
+    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
+    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let key = "trigger-with-an-unusable-id";
+    let Err(err) = client
+        .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
+        .idempotency_key(key)
+        .send()
+        .await
+    else {
+        return fail("an unusable id is no report");
+    };
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(text.contains(key) && text.contains("inst/1"), "{text}");
+    let events: Vec<String> = audit
+        .records()
+        .iter()
+        .map(|r| r.event_type.to_string())
+        .collect();
+    assert_eq!(events, ["WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]);
+    let stats = client.trigger_metrics(&wf(SEED_WORKFLOW_ID)?);
+    assert_eq!(stats.failure, 0, "not counted as a failure");
     Ok(())
 }
 

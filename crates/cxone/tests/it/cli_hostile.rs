@@ -116,6 +116,27 @@ fn hostile_arguments_end_in_an_error_naming_the_flag_never_a_panic() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+#[test]
+fn deep_extract_expressions_are_refused_never_a_stack_overflow() {
+    // Nested parentheses overflowed the parser's stack; a long dotted path
+    // compiled but overflowed the evaluation once the job completed.
+    let dir = tempfile::tempdir().unwrap();
+    let deep = [
+        format!("x={}a", "(".repeat(20_000)),
+        format!("x={}a", "a.".repeat(5_000)),
+        format!("x={}", "[]".repeat(5_000)),
+    ];
+    for spec in &deep {
+        let (code, out, err) = run(cx(dir.path()).args(DATAACTION).args(["--extract", spec]));
+        let head: String = spec.chars().take(12).collect();
+        assert_eq!(code, 2, "{head}...: exit {code}: {out}{err}");
+        assert!(
+            err.contains("--extract") && err.contains("extract.x"),
+            "{err}"
+        );
+    }
+}
+
 /// A stub server that hands out a token and answers every other request
 /// with `status` and `body` (JSON).
 fn hostile_server(status: u16, body: &'static str) -> String {
