@@ -647,12 +647,11 @@ mod tests {
         assert!(generic.jittered(1, 1.0) < generic.delay_for(1));
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_operation_that_ends_on_time_is_checked_once() {
-        let expected = Duration::from_millis(300);
-        let p = Poller::default().with_expected(Some(expected));
+    /// Polls with `p` an operation that ends `after` from now (paused time):
+    /// the checks made and the time taken.
+    async fn poll_ending_after(p: Poller, after: Duration) -> (u32, Duration) {
         let started = tokio::time::Instant::now();
-        let ends = started + expected;
+        let ends = started + after;
         let outcome = p
             .poll("execution e", || async move {
                 Ok(if tokio::time::Instant::now() >= ends {
@@ -663,12 +662,16 @@ mod tests {
             })
             .await;
         let outcome = outcome.unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(outcome.polls, 1);
-        assert!(
-            started.elapsed() <= expected.mul_f64(1.07),
-            "{:?}",
-            started.elapsed()
-        );
+        (outcome.polls, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_operation_that_ends_on_time_is_checked_once() {
+        let expected = Duration::from_millis(300);
+        let p = Poller::default().with_expected(Some(expected));
+        let (polls, took) = poll_ending_after(p, expected).await;
+        assert_eq!(polls, 1);
+        assert!(took <= expected.mul_f64(1.07), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -677,25 +680,10 @@ mod tests {
         let p = Poller::default()
             .with_expected(Some(Duration::from_secs(3600)))
             .with_deadline(Some(Duration::from_secs(10)));
-        let started = tokio::time::Instant::now();
-        let ends = started + Duration::from_secs(1);
-        let outcome = p
-            .poll("execution e", || async move {
-                Ok(if tokio::time::Instant::now() >= ends {
-                    PollStatus::Done(())
-                } else {
-                    PollStatus::Pending { retry_after: None }
-                })
-            })
-            .await;
-        let outcome = outcome.unwrap_or_else(|e| panic!("{e}"));
+        let (polls, took) = poll_ending_after(p, Duration::from_secs(1)).await;
         // The generic schedule: checks from the start, 200 ms growing ×1.5.
-        assert!(outcome.polls > 1, "{}", outcome.polls);
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(polls > 1, "{polls}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -147,11 +147,7 @@ impl Ctx {
 
     /// Event types of the audit records written so far.
     pub fn audit_events(&self) -> Vec<String> {
-        self.audit
-            .records()
-            .iter()
-            .map(|r| r.event_type.to_string())
-            .collect()
+        event_types(&self.audit)
     }
 
     /// The payload of the last audit record written, if any.
@@ -212,4 +208,28 @@ pub fn fields(err: &cx_workflow::Error) -> Vec<String> {
 /// Fail a test with `msg` (for `let ... else`).
 pub fn fail<T>(msg: impl Into<String>) -> Result<T, BoxError> {
     Err(msg.into().into())
+}
+
+/// Event types of the records in `sink`, oldest first.
+pub fn event_types(sink: &MemorySink) -> Vec<String> {
+    sink.records()
+        .iter()
+        .map(|r| r.event_type.to_string())
+        .collect()
+}
+
+/// A workflow client of `http` (e.g. a `cx_testkit::canned_http`) with
+/// [`fast_config`], writing to a fresh in-memory audit sink, and that sink.
+pub fn audited_client(http: cx_http::Client) -> (Client, Arc<MemorySink>) {
+    let audit = Arc::new(MemorySink::new());
+    let client = Client::new(http, fast_config()).with_audit(audit.clone());
+    (client, audit)
+}
+
+/// Asserts `err` is an unknown outcome whose message names each of `names`
+/// (the idempotency key, the id the server gave).
+pub fn assert_unknown_outcome_naming(err: &cx_workflow::Error, names: &[&str]) {
+    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
+    let text = err.to_string();
+    assert!(names.iter().all(|n| text.contains(n)), "{text}");
 }

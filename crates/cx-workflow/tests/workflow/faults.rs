@@ -13,7 +13,8 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Ctx, SEED_WORKFLOW_ID, TestResult, counted_poller, fail, fast_config, seed_input, wf,
+    Ctx, SEED_WORKFLOW_ID, TestResult, assert_unknown_outcome_naming, audited_client,
+    counted_poller, event_types, fail, fast_config, seed_input, wf,
 };
 
 /// A simulator with `faults` set, and a [`fast_config`] client on the fragile
@@ -171,8 +172,7 @@ async fn an_unusable_execution_id_in_a_201_is_an_unknown_outcome_not_a_failed_tr
         (&format!("POST {wf_path}/executions"), 201, &created),
         (&format!("GET {wf_path}?"), 200, &definition),
     ]);
-    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
-    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let (client, audit) = audited_client(http);
     let id = wf(SEED_WORKFLOW_ID)?;
     let key = "run-with-an-unusable-id";
     let Err(err) = client
@@ -184,15 +184,8 @@ async fn an_unusable_execution_id_in_a_201_is_an_unknown_outcome_not_a_failed_tr
     else {
         return fail("an unusable id is no report");
     };
-    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
-    let text = err.to_string();
-    assert!(text.contains(key) && text.contains("exec 1"), "{text}");
-    let events: Vec<String> = audit
-        .records()
-        .iter()
-        .map(|r| r.event_type.to_string())
-        .collect();
-    assert_eq!(events, ["EXECUTION_OUTCOME_UNKNOWN"]);
+    assert_unknown_outcome_naming(&err, &[key, "exec 1"]);
+    assert_eq!(event_types(&audit), ["EXECUTION_OUTCOME_UNKNOWN"]);
     Ok(())
 }
 

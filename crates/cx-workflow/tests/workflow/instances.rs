@@ -8,7 +8,10 @@ use cx_testkit::seed_trigger;
 use cx_workflow::{ContextType, ErrorKind, InstanceCompletion, Priority, TriggerPayload};
 use serde_json::json;
 
-use crate::support::{Ctx, SEED_WORKFLOW_ID, TestResult, fail, fast_config, fields, wf};
+use crate::support::{
+    Ctx, SEED_WORKFLOW_ID, TestResult, assert_unknown_outcome_naming, audited_client, event_types,
+    fail, fast_config, fields, wf,
+};
 
 #[tokio::test]
 async fn trigger_creates_an_instance_with_metrics_and_audit() -> TestResult {
@@ -245,8 +248,7 @@ async fn an_unusable_instance_id_in_a_201_is_an_unknown_outcome_not_a_failure() 
         201,
         r#"{"id": "inst/1", "status": "RUNNING"}"#,
     )]);
-    let audit = std::sync::Arc::new(cx_audit::MemorySink::new());
-    let client = cx_workflow::Client::new(http, fast_config()).with_audit(audit.clone());
+    let (client, audit) = audited_client(http);
     let key = "trigger-with-an-unusable-id";
     let Err(err) = client
         .trigger(seed_trigger(SEED_WORKFLOW_ID)?)
@@ -256,15 +258,8 @@ async fn an_unusable_instance_id_in_a_201_is_an_unknown_outcome_not_a_failure() 
     else {
         return fail("an unusable id is no report");
     };
-    assert!(err.is_outcome_unknown(), "{:?}: {err}", err.kind());
-    let text = err.to_string();
-    assert!(text.contains(key) && text.contains("inst/1"), "{text}");
-    let events: Vec<String> = audit
-        .records()
-        .iter()
-        .map(|r| r.event_type.to_string())
-        .collect();
-    assert_eq!(events, ["WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]);
+    assert_unknown_outcome_naming(&err, &[key, "inst/1"]);
+    assert_eq!(event_types(&audit), ["WORKFLOW_TRIGGER_OUTCOME_UNKNOWN"]);
     let stats = client.trigger_metrics(&wf(SEED_WORKFLOW_ID)?);
     assert_eq!(stats.failure, 0, "not counted as a failure");
     Ok(())
