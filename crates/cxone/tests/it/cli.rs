@@ -3,7 +3,7 @@
 
 // Tests unwrap: a panic with the value is the failure report.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::support::{Line, WF, cx, journal, json, run, serve, wf};
 
@@ -577,6 +577,26 @@ printf '%s\n' "${{COMPREPLY[@]}}""#,
     }
     let (code, _, err) = run(cx(dir.path()).args(["completions", "tcsh"]));
     assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn completions_into_a_closed_pipe_exit_0_without_a_panic() {
+    // `cx completions bash | head -1`: the script (well over a pipe's
+    // buffer) meets a closed stdout, which is not an error.
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh"] {
+        let mut child = cx(dir.path())
+            .args(["completions", shell])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{shell}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{shell}: {err}");
+    }
 }
 
 #[test]

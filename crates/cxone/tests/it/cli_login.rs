@@ -199,6 +199,12 @@ fn precedence_is_flags_then_env_then_profile_then_default_profile() {
             &["--api-url", "https://flag.invalid"],
             "https://flag.invalid",
         ),
+        // A variable set but empty is unset: the profile's value applies.
+        (
+            &[("CX_CONFIG", cfg), ("CXONE_API_URL", "")],
+            &[],
+            "https://profile-a.invalid",
+        ),
         // --config beats CX_CONFIG.
         (
             &[("CX_CONFIG", missing.to_str().unwrap())],

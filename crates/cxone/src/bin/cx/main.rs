@@ -245,7 +245,11 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
-            clap_complete::generate(*shell, &mut Cli::command(), "cx", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics on a failed write,
+            // and a closed stdout (`cx completions bash | head`) is not an error.
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "cx", &mut script);
+            output::print_raw(&String::from_utf8_lossy(&script));
             return ExitCode::SUCCESS;
         }
         Command::Reference { man: None } => {

@@ -421,11 +421,14 @@ pub struct Resolved {
     pub api: ApiChoice,
 }
 
-/// A setting's value from flag/env, else from the profile.
+/// A setting's value from flag/env, else from the profile; an empty one is
+/// unset (`CXONE_API_URL=` leaves the profile's `api_url` in force).
 fn pick(flag: &Option<String>, profile: Option<&String>) -> Option<String> {
-    flag.clone()
-        .or_else(|| profile.cloned())
-        .filter(|v| !v.trim().is_empty())
+    let given = |v: &&String| !v.trim().is_empty();
+    flag.as_ref()
+        .filter(given)
+        .or(profile.filter(given))
+        .cloned()
 }
 
 /// Applies precedence: flags > environment > profile > default profile.
