@@ -148,9 +148,11 @@ pub async fn run(cmd: WorkflowCommand, globals: &Globals) -> CliResult<ExitCode>
                         status,
                         ..
                     } => {
-                        let status = status
-                            .as_ref()
-                            .map_or_else(|| "?".to_owned(), ToString::to_string);
+                        // An unknown status is the server's text, as sent.
+                        let status = status.as_ref().map_or_else(
+                            || "?".to_owned(),
+                            |s| cx_http::escape(&s.to_string()).into_owned(),
+                        );
                         progress_bar.set_message(format!("{execution_id} {status} (poll {polls})"));
                     }
                     _ => {}
