@@ -170,13 +170,14 @@ fn checked_job(accepted: JobAccepted, what: &str, key: &str) -> Result<JobAccept
     if is_path_segment(&accepted.job_id) {
         Ok(accepted)
     } else {
-        Err(Error::new(
-            ErrorKind::OutcomeUnknown,
-            format!(
-                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable job id {:?}",
-                accepted.job_id
-            ),
-        ))
+        Err(Core::unusable_id(
+            what,
+            key,
+            "job",
+            &accepted.job_id,
+            "a job id is letters, digits, `-`, `_`, `.` and `~`, not `.` or `..`",
+        )
+        .into())
     }
 }
 

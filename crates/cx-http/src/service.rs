@@ -278,6 +278,20 @@ impl<D: Domain> ServiceError<D> {
         Self::new(ServiceKind::OutcomeUnknown, message).with_http(err)
     }
 
+    /// The [`ServiceKind::OutcomeUnknown`] error of a submission doing
+    /// `what`, sent with idempotency key `key`, that the server accepted
+    /// under an id no URL path can hold (`id`; `problem` says why): the
+    /// `created` thing (e.g. `"job"`) exists but cannot be read, and the key
+    /// finds it. The message names the key and the id (escaped).
+    pub fn unusable_id(what: &str, key: &str, created: &str, id: &str, problem: &str) -> Self {
+        Self::new(
+            ServiceKind::OutcomeUnknown,
+            format!(
+                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable {created} id {id:?}: {problem}"
+            ),
+        )
+    }
+
     /// The [`ServiceKind::UnknownStatus`] error of a wait for `operation`
     /// (e.g. `"job j-1 of data action da-1"`) that read a status this crate
     /// does not know, `status` (escaped in the message), after `polls` polls.

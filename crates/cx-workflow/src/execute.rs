@@ -358,14 +358,9 @@ impl Run<'_> {
                 None => Ok(e),
                 // It was created, but it cannot be read: the key finds it.
                 Some(problem) => {
-                    let err = Error::new(
-                        ErrorKind::OutcomeUnknown,
-                        format!(
-                            "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable execution id {:?}: {problem}",
-                            e.id
-                        ),
-                    )
-                    .with_workflow(wf);
+                    let err =
+                        Error::from(Core::unusable_id(&what, key, "execution", &e.id, &problem))
+                            .with_workflow(wf);
                     Err(outcome_unknown(client, wf, None, None, key, err, self.started).await)
                 }
             },

@@ -250,13 +250,13 @@ async fn create(
     };
     if let Some(problem) = path_segment_problem(&created.id) {
         // It was created, but it cannot be read: the key finds it.
-        let err = Error::new(
-            ErrorKind::OutcomeUnknown,
-            format!(
-                "unknown outcome: {what} (idempotency key {key}) was accepted, but the server returned an unusable instance id {:?}: {problem}",
-                created.id
-            ),
-        )
+        let err = Error::from(Core::unusable_id(
+            &what,
+            &key,
+            "instance",
+            &created.id,
+            &problem,
+        ))
         .with_workflow(wf);
         return Err((err, Some(key)));
     }
