@@ -7,8 +7,9 @@
 //! (default 5, the seed's concurrent-request quota), yielded in offset
 //! order; it stops on an empty or short page, or when `totalCount` is
 //! reached. A page longer than the limit is an error: the next page would
-//! overlap it and its interactions be counted twice. At most `max_in_flight` pages are held at a time, however many
-//! records the query returns. The query is a read, so it is sent as an
+//! overlap it and its interactions be counted twice. At most
+//! `max_in_flight` pages are held at a time, however many records the
+//! query returns. The query is a read, so it is sent as an
 //! idempotent POST: the runtime retries 429 (honouring `Retry-After`) and
 //! 5xx.
 //!

@@ -11,12 +11,13 @@ use cx_http::open_enum;
 /// Longest accepted workflow id, in characters.
 const MAX_ID_CHARS: usize = 128;
 
-/// Why `s` cannot be used as one URL path segment, if it cannot: empty,
+/// Why `s` cannot be used as one URL path segment, if it cannot: what the
+/// runtime's encoder refuses ([`cx_http::check_id`]: empty, `.`, `..`),
 /// longer than 128 characters, or holding `/ ? # % \`, whitespace or a
 /// control character (each of which would change the URL's meaning).
 pub(crate) fn path_segment_problem(s: &str) -> Option<String> {
-    if s.is_empty() {
-        return Some("must not be empty".to_owned());
+    if let Err(rule) = cx_http::check_id(s) {
+        return Some(rule.to_owned());
     }
     let chars = s.chars().count();
     if chars > MAX_ID_CHARS {
@@ -202,11 +203,14 @@ mod tests {
     fn workflow_id_table() {
         let long = "w".repeat(129);
         let max = "w".repeat(128);
-        let cases: [(&str, bool); 12] = [
+        let cases: [(&str, bool); 15] = [
             ("wf_12345678-abcd-efgh-ijkl-1234567890ab", true),
             ("wf_draft_0001", true),
             (&max, true),
             ("", false),
+            (".", false),
+            ("..", false),
+            ("..wf", true),
             (&long, false),
             ("wf/1", false),
             ("wf?x=1", false),
