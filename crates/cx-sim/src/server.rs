@@ -46,7 +46,7 @@ use crate::auth::bearer_token;
 use crate::faults::Fault;
 use crate::journal::{Record, RequestId};
 use crate::state::AppState;
-use crate::wire::{ApiError, FieldError, JournalCtx, header_str};
+use crate::wire::{ApiError, FieldError, JournalCtx, header_lossy, header_str};
 
 /// Largest request body accepted, in bytes (larger → 413).
 pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -285,10 +285,7 @@ impl RequestMeta {
                 tenant,
                 client_id,
                 idempotency_key: text(&header::HeaderName::from_static("idempotency-key")),
-                // As the agents route reads it: present even when not ASCII.
-                if_match: headers
-                    .get(header::IF_MATCH)
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into()),
+                if_match: header_lossy(headers, &header::IF_MATCH).map(Box::from),
                 fault: None,
                 grant_type: None,
                 at_ms: state.clock.now_ms(),

@@ -9,8 +9,9 @@
 /// `name(field: T);` (assigns the argument to `field`) or
 /// `name(field: T) = expr;` (assigns `expr`, e.g. `field.into()` or
 /// `Some(field)`). `Type => inner { ... }` assigns `self.inner.field`
-/// instead (settings the type keeps in a struct of their own). Each setter is `#[must_use]`, takes and returns `self` by
-/// value and carries the doc comment written above it.
+/// instead (settings the type keeps in a struct of their own). Each setter
+/// is `#[must_use]`, takes and returns `self` by value and carries the doc
+/// comment written above it.
 macro_rules! with_setters {
     (@value $field:ident) => {
         $field

@@ -254,6 +254,15 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Optio
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Header `name` as text, present even when it is not visible ASCII (its
+/// other bytes as U+FFFD): for `If-Match`, where a value no ETag matches
+/// still names a version and must not read as no condition at all.
+pub(crate) fn header_lossy(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
 /// Parses an optional `pageSize` query parameter within `1..=max`.
 ///
 /// # Errors

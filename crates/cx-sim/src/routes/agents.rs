@@ -52,8 +52,8 @@ use crate::routes::common::{Api, validated};
 use crate::scopes::Permission;
 use crate::state::{AppState, Shared};
 use crate::wire::{
-    ApiError, FieldError, idempotency_key, json_object, json_response, page_size, path_param,
-    query_map,
+    ApiError, FieldError, header_lossy, idempotency_key, json_object, json_response, page_size,
+    path_param, query_map,
 };
 
 /// The route idempotency keys of published events are stored under.
@@ -271,11 +271,7 @@ async fn patch_workmodes(
 ) -> Result<Response, ApiError> {
     let id = api.require(Permission::AgentWrite)?;
     let write = parse_write(&json_object(&body)?)?;
-    // Present is present: a value that is not visible ASCII still names a
-    // version (one no ETag matches), it does not make the write unconditional.
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let if_match = header_lossy(&headers, &header::IF_MATCH);
     let now = api.state.clock.now_ms();
     let kept = api.state.settings.retention.max_audit_entries();
     let (body, etag) = with_agent(&api.state, &api.caller.tenant, &id, |a| {
