@@ -211,6 +211,14 @@ impl std::fmt::Debug for Redis {
     }
 }
 
+/// `mutex`'s guard, also after a panic elsewhere left it poisoned (its
+/// data stays consistent: every holder writes one value).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Hex SHA-256 prefix (16 bytes) of `text`: fixed-length, no `{`/`}`.
 fn digest(text: &str) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
@@ -297,20 +305,6 @@ impl Redis {
         Ok(self.inner.connection.get_or_init(|| made).clone())
     }
 
-    fn lock_rejected(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccessToken>> {
-        match self.inner.rejected.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
-        match self.inner.down_until.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
     /// Run `script` unless Redis is known to be down; on failure note it
     /// (one warning per process) and report it as [`ErrorKind::Connect`].
     async fn eval<T: redis::FromRedisValue>(
@@ -320,7 +314,7 @@ impl Redis {
         args: &[&str],
     ) -> Result<T, Error> {
         let now = Instant::now();
-        if self.lock_down().is_some_and(|until| now < until) {
+        if lock(&self.inner.down_until).is_some_and(|until| now < until) {
             return Err(Error::new(ErrorKind::Connect, "Redis is unreachable"));
         }
         let run = async {
@@ -339,7 +333,7 @@ impl Redis {
             Ok(r) => r.map_err(|e| cx_http::escape(&e.to_string()).into_owned()),
             Err(_) => Err(format!("no answer within {} ms", bound.as_millis())),
         };
-        let mut down = self.lock_down();
+        let mut down = lock(&self.inner.down_until);
         match result {
             Ok(v) => {
                 if down.take().is_some() {
@@ -446,7 +440,7 @@ impl SharedTokens for Redis {
             .as_millis()
             .max(1)
             .to_string();
-        let refused = self.lock_rejected().remove(&token_key);
+        let refused = lock(&self.inner.rejected).remove(&token_key);
         if let Some(refused) = refused {
             // Still in Redis if `rejected`'s delete has not run yet.
             let _ = self
@@ -496,8 +490,7 @@ impl SharedTokens for Redis {
 
     fn rejected(&self, key: &str, token: &AccessToken) {
         let token_key = self.key("token", &digest(key));
-        self.lock_rejected()
-            .insert(token_key.clone(), token.clone());
+        lock(&self.inner.rejected).insert(token_key.clone(), token.clone());
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
