@@ -213,11 +213,7 @@ async fn futures_join(caches: Vec<Arc<TokenCache>>) -> Vec<cx_http::AccessToken>
 async fn a_revoked_shared_token_is_replaced_on_the_first_401() {
     let server = RedisServer::start().unwrap();
     let sim = cx_sim::Sim::start().await.unwrap();
-    let tenant = store(&server, "tenant-f").share(cx_auth::Tenant::new(
-        sim.base_url(),
-        cx_sim::DEFAULT_CLIENT_ID,
-        cx_sim::DEFAULT_CLIENT_SECRET,
-    ));
+    let tenant = store(&server, "tenant-f").share(cx_testkit::tenant(&sim));
     let (api, _cache) = tenant.connect().unwrap();
     let wf = "/api/v2/workflows/wf_12345678-abcd-efgh-ijkl-1234567890ab";
     api.get(wf).send().await.unwrap();
